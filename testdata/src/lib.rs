@@ -1,0 +1,8 @@
+//! Fixture builders for skbwalk's tests.
+//!
+//! Everything a test reads is made here by code: physical images with page tables, ELF and
+//! kdump-compressed dump writers, synthetic kernels compiled from C with DWARF, and the scripts
+//! of the real-dump tier (`testdata/real/`).
+#![deny(missing_docs)]
+
+pub mod phys;

@@ -1,0 +1,74 @@
+//! Byte sources a dump is read from: a memory-mapped file, or a flattened stream's logical view.
+
+use crate::{Error, Result};
+
+/// Random access to the bytes of a dump file, by offset.
+///
+/// Implemented by [`MmapSource`] (a plain file) and by
+/// [`FlattenedSource`](crate::flattened::FlattenedSource) (makedumpfile's flattened format,
+/// where records place data at logical offsets).
+pub trait Source: Send + Sync {
+    /// Logical length of the file.
+    fn len(&self) -> u64;
+    /// Whether the file is empty.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Borrow `len` bytes at `offset`, if they are contiguous in the backing store.
+    fn slice(&self, offset: u64, len: usize) -> Option<&[u8]>;
+    /// Copy bytes at `offset` into `buf`; `what` names the structure for the error.
+    fn read_at(&self, offset: u64, buf: &mut [u8], what: &'static str) -> Result<()>;
+    /// Bytes at `offset` as a borrowed slice or an owned copy.
+    fn bytes(&self, offset: u64, len: usize, what: &'static str) -> Result<std::borrow::Cow<'_, [u8]>> {
+        if let Some(s) = self.slice(offset, len) {
+            return Ok(std::borrow::Cow::Borrowed(s));
+        }
+        let mut v = vec![0u8; len];
+        self.read_at(offset, &mut v, what)?;
+        Ok(std::borrow::Cow::Owned(v))
+    }
+}
+
+/// A whole file mapped into memory (never read whole).
+pub struct MmapSource {
+    map: memmap2::Mmap,
+}
+
+impl MmapSource {
+    /// Map `path` read-only.
+    pub fn open(path: &std::path::Path) -> Result<Self> {
+        let io = |source| Error::Io { path: path.display().to_string(), source };
+        let file = std::fs::File::open(path).map_err(io)?;
+        // SAFETY: the map is read-only; a dump file changing underneath us is outside our contract.
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
+        Ok(MmapSource { map })
+    }
+
+    /// The whole mapped file.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.map
+    }
+}
+
+/// Check that `offset..offset+len` fits in `total`, as a typed error.
+pub fn check_range(offset: u64, len: u64, total: u64, what: &'static str) -> Result<()> {
+    match offset.checked_add(len) {
+        Some(end) if end <= total => Ok(()),
+        end => Err(Error::Truncated { what, offset, end: end.unwrap_or(u64::MAX), len: total }),
+    }
+}
+
+impl Source for MmapSource {
+    fn len(&self) -> u64 {
+        self.map.len() as u64
+    }
+    fn slice(&self, offset: u64, len: usize) -> Option<&[u8]> {
+        let start = usize::try_from(offset).ok()?;
+        self.map.get(start..start.checked_add(len)?)
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8], what: &'static str) -> Result<()> {
+        check_range(offset, buf.len() as u64, self.len(), what)?;
+        buf.copy_from_slice(self.slice(offset, buf.len()).expect("range checked"));
+        Ok(())
+    }
+}
