@@ -1,0 +1,180 @@
+//! The vmlinux file: memory map, ELF sections, build-id, and the raw debug sections.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use object::{Object, ObjectSection, SectionFlags, SectionKind};
+
+use crate::error::{Error, Result};
+
+/// An initialized, allocated section: where it lives at link time and in the file.
+#[derive(Debug, Clone)]
+struct LoadSection {
+    addr: u64,
+    file: Range<usize>,
+}
+
+/// A mapped ELF file with what we need from its headers.
+pub(crate) struct ElfFile {
+    pub(crate) path: PathBuf,
+    pub(crate) map: memmap2::Mmap,
+    pub(crate) build_id: Option<Vec<u8>>,
+    pub(crate) little_endian: bool,
+    load: Vec<LoadSection>,
+}
+
+/// Debug sections, either in place in the map or decompressed into memory.
+pub(crate) struct DebugSections {
+    sections: HashMap<&'static str, SectionBytes>,
+}
+
+enum SectionBytes {
+    Mapped(Range<usize>),
+    Owned(Vec<u8>),
+}
+
+/// The DWARF sections gimli may want for type information.
+const DEBUG_SECTIONS: &[&str] = &[
+    ".debug_info",
+    ".debug_abbrev",
+    ".debug_str",
+    ".debug_line_str",
+    ".debug_str_offsets",
+    ".debug_addr",
+    ".debug_types",
+    ".debug_line",
+    ".debug_rnglists",
+    ".debug_ranges",
+];
+
+fn not_elf(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::NotElf {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    }
+}
+
+impl ElfFile {
+    /// Map `path` and read its section headers and build-id.
+    pub(crate) fn open(path: &Path) -> Result<ElfFile> {
+        let io = |source| Error::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let file = std::fs::File::open(path).map_err(io)?;
+        // SAFETY: the vmlinux is a read-only input; like every mmap reader we assume nobody
+        // truncates it underneath us.
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
+        let obj = object::File::parse(&*map).map_err(|e| not_elf(path, e))?;
+        if obj.format() != object::BinaryFormat::Elf {
+            return Err(not_elf(path, "not ELF"));
+        }
+        let build_id = obj
+            .build_id()
+            .map_err(|e| not_elf(path, e))?
+            .map(<[u8]>::to_vec);
+        let mut load = Vec::new();
+        for s in obj.sections() {
+            let alloc = match s.flags() {
+                SectionFlags::Elf { sh_flags } => sh_flags & u64::from(object::elf::SHF_ALLOC) != 0,
+                _ => false,
+            };
+            if !alloc || s.kind() == SectionKind::UninitializedData || s.address() == 0 {
+                continue;
+            }
+            if let Some((off, size)) = s.file_range() {
+                let (Ok(off), Ok(size)) = (usize::try_from(off), usize::try_from(size)) else {
+                    continue;
+                };
+                if off.checked_add(size).is_some_and(|end| end <= map.len()) {
+                    load.push(LoadSection {
+                        addr: s.address(),
+                        file: off..off + size,
+                    });
+                }
+            }
+        }
+        let little_endian = obj.is_little_endian();
+        let has_info = obj
+            .section_by_name(".debug_info")
+            .is_some_and(|s| s.size() > 0);
+        drop(obj);
+        if !has_info {
+            return Err(Error::NoDebugInfo {
+                path: path.to_owned(),
+            });
+        }
+        Ok(ElfFile {
+            path: path.to_owned(),
+            map,
+            build_id,
+            little_endian,
+            load,
+        })
+    }
+
+    /// Bytes of an initialized allocated section at a link-time address.
+    pub(crate) fn static_bytes(&self, addr: u64, len: usize) -> Option<&[u8]> {
+        let s = self
+            .load
+            .iter()
+            .find(|s| addr >= s.addr && addr - s.addr < s.file.len() as u64)?;
+        let start = s.file.start + usize::try_from(addr - s.addr).ok()?;
+        let end = start.checked_add(len)?;
+        if end > s.file.end {
+            return None;
+        }
+        self.map.get(start..end)
+    }
+
+    /// Locate (and decompress if needed) the debug sections.
+    pub(crate) fn debug_sections(&self) -> Result<DebugSections> {
+        let obj = object::File::parse(&*self.map).map_err(|e| not_elf(&self.path, e))?;
+        let mut sections = HashMap::new();
+        for &name in DEBUG_SECTIONS {
+            let Some(s) = obj.section_by_name(name) else {
+                continue;
+            };
+            let compressed = s
+                .compressed_file_range()
+                .map_err(|e| not_elf(&self.path, e))?;
+            let bytes = if compressed.format == object::CompressionFormat::None {
+                match s.file_range() {
+                    Some((off, size)) => {
+                        let r = usize::try_from(off).unwrap_or(usize::MAX)
+                            ..usize::try_from(off.saturating_add(size)).unwrap_or(usize::MAX);
+                        if r.end > self.map.len() || r.start > r.end {
+                            return Err(not_elf(
+                                &self.path,
+                                format!("section {name} extends past the end of the file"),
+                            ));
+                        }
+                        SectionBytes::Mapped(r)
+                    }
+                    None => SectionBytes::Owned(Vec::new()),
+                }
+            } else {
+                let data = s.uncompressed_data().map_err(|e| Error::Compression {
+                    path: self.path.clone(),
+                    section: name.to_owned(),
+                    reason: format!("{:?}: {e}", compressed.format),
+                })?;
+                SectionBytes::Owned(data.into_owned())
+            };
+            sections.insert(name, bytes);
+        }
+        Ok(DebugSections { sections })
+    }
+}
+
+impl DebugSections {
+    /// The bytes of section `name` (empty when absent).
+    pub(crate) fn get<'a>(&'a self, map: &'a [u8], name: &str) -> &'a [u8] {
+        match self.sections.get(name) {
+            Some(SectionBytes::Mapped(r)) => &map[r.clone()],
+            Some(SectionBytes::Owned(v)) => v,
+            None => &[],
+        }
+    }
+}

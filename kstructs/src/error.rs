@@ -1,0 +1,123 @@
+//! The crate's error type.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong while opening a vmlinux or answering a question about it.
+///
+/// `Display` is written for the person running the tool: it says what was looked for, where, and
+/// what to do about it when there is something to do.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reading a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not an ELF file we can read (not ELF, truncated, wrong class…).
+    #[error("{path}: not a readable ELF file: {reason}")]
+    NotElf {
+        /// The file.
+        path: PathBuf,
+        /// What the ELF parser said.
+        reason: String,
+    },
+    /// The ELF file has no `.debug_info` section.
+    #[error(
+        "{path} has no DWARF (.debug_info): this is a stripped kernel; install the matching -dbg \
+         package, e.g. linux-image-<release>-dbg, and pass usr/lib/debug/boot/vmlinux-<release>"
+    )]
+    NoDebugInfo {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The DWARF could not be parsed.
+    #[error("{path}: malformed DWARF{}: {reason}", at.map(|o| format!(" at .debug_info+{o:#x}")).unwrap_or_default())]
+    MalformedDwarf {
+        /// The file.
+        path: PathBuf,
+        /// Offset in `.debug_info` of the entry being read, when known.
+        at: Option<u64>,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A debug section is compressed in a way we cannot decompress.
+    #[error("{path}: cannot decompress section {section}: {reason}")]
+    Compression {
+        /// The file.
+        path: PathBuf,
+        /// The section name.
+        section: String,
+        /// Why.
+        reason: String,
+    },
+    /// No type of that name (no complete definition) in the debug info.
+    #[error("type `{name}` not found in the kernel's debug info")]
+    TypeNotFound {
+        /// The name asked for, as given.
+        name: String,
+    },
+    /// The type exists but has no member at that path.
+    #[error(
+        "`{type_name}` has no member {}",
+        tried.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(" or ")
+    )]
+    MemberNotFound {
+        /// The outer type.
+        type_name: String,
+        /// The first path tried (the only one for [`Types::member`](crate::Types::member)).
+        path: String,
+        /// Every path tried, in order.
+        tried: Vec<String>,
+    },
+    /// A path component names a member whose type has no members (e.g. `len.x` on an integer).
+    #[error("`{type_name}.{path}`: `{component}` is not a struct or union, cannot look inside it")]
+    NotAggregate {
+        /// The outer type.
+        type_name: String,
+        /// The full path.
+        path: String,
+        /// The component whose type is not an aggregate.
+        component: String,
+    },
+    /// No enumerator of that name.
+    #[error("enumerator `{name}` not found{}", in_enum.as_ref().map(|e| format!(" in enum {e}")).unwrap_or_default())]
+    EnumeratorNotFound {
+        /// The constant.
+        name: String,
+        /// The enum it was looked for in, if any.
+        in_enum: Option<String>,
+    },
+    /// No symbol of that name.
+    #[error("symbol `{name}` not found in {source_desc}")]
+    SymbolNotFound {
+        /// The symbol.
+        name: String,
+        /// Where it was looked for (a path).
+        source_desc: String,
+    },
+    /// A System.map line could not be parsed.
+    #[error("{path}:{line}: not a System.map line")]
+    BadSystemMap {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+    },
+    /// The layout cache could not be written.
+    #[error("cannot write layout cache {path}: {source}")]
+    CacheWrite {
+        /// The cache file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
