@@ -1,0 +1,239 @@
+#!/usr/bin/env python3
+"""Boot the scenario guest under QEMU, stream traffic into the virtio-net socket, and dump guest memory.
+
+Writes into --outdir: serial.log, manifest.json (the guest's manifest + capture facts), and one file per
+requested QEMU dump format (vmcore.elf, vmcore.kdump-zlib.flat, ...).  The VM is stopped (QMP `stop`)
+before the first dump, so every format of one capture holds the same memory.
+"""
+import argparse
+import json
+import os
+import random
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+FORMAT_FILES = {
+    "elf": "vmcore.elf",
+    "kdump-zlib": "vmcore.kdump-zlib.flat",
+    "kdump-lzo": "vmcore.kdump-lzo.flat",
+    "kdump-snappy": "vmcore.kdump-snappy.flat",
+    "kdump-raw-zlib": "vmcore.kdump-raw-zlib",
+    "kdump-raw-lzo": "vmcore.kdump-raw-lzo",
+    "kdump-raw-snappy": "vmcore.kdump-raw-snappy",
+}
+
+
+class QMP:
+    def __init__(self, path, timeout=120):
+        deadline = time.time() + timeout
+        while True:
+            try:
+                self.s = socket.socket(socket.AF_UNIX)
+                self.s.connect(path)
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.2)
+        self.f = self.s.makefile("rwb", buffering=0)
+        self._read()  # greeting
+        self.cmd("qmp_capabilities")
+
+    def _read(self):
+        while True:
+            line = self.f.readline()
+            if not line:
+                raise RuntimeError("QMP connection closed")
+            msg = json.loads(line)
+            if "event" in msg:
+                continue
+            return msg
+
+    def cmd(self, name, **args):
+        req = {"execute": name}
+        if args:
+            req["arguments"] = args
+        self.f.write(json.dumps(req).encode() + b"\n")
+        msg = self._read()
+        if "error" in msg:
+            raise RuntimeError(f"QMP {name}: {msg['error']}")
+        return msg.get("return")
+
+
+class Serial:
+    """Collect the guest console (QEMU stdout) line by line, mirrored into serial.log."""
+
+    def __init__(self, proc, logpath):
+        self.lines = []
+        self.cv = threading.Condition()
+        self.log = open(logpath, "w")
+        self.proc = proc
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self):
+        for raw in self.proc.stdout:
+            line = raw.decode(errors="replace").rstrip("\r\n")
+            self.log.write(line + "\n")
+            self.log.flush()
+            with self.cv:
+                self.lines.append(line)
+                self.cv.notify_all()
+        with self.cv:
+            self.lines.append(None)
+            self.cv.notify_all()
+
+    def wait_for(self, pattern, timeout, start=0):
+        rx = re.compile(pattern)
+        deadline = time.time() + timeout
+        i = start
+        with self.cv:
+            while True:
+                while i < len(self.lines):
+                    line = self.lines[i]
+                    if line is None:
+                        raise RuntimeError("QEMU exited before " + pattern)
+                    if rx.search(line):
+                        return i, line
+                    i += 1
+                left = deadline - time.time()
+                if left <= 0:
+                    raise TimeoutError(f"no {pattern!r} on the guest console within {timeout}s")
+                self.cv.wait(left)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def send_traffic(port, writes, seed, gap):
+    """Many small TCP_NODELAY writes of mixed sizes; returns (sock, bytes_sent, stalled)."""
+    rng = random.Random(seed)
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    s.settimeout(20)
+    sent, stalled = 0, False
+    for i in range(writes):
+        n = rng.randint(1, 1400)
+        try:
+            s.sendall(bytes([65 + i % 26]) * n)
+        except socket.timeout:
+            stalled = True
+            break
+        sent += n
+        if gap:
+            time.sleep(gap)
+    return s, sent, stalled
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--kernel", required=True)
+    ap.add_argument("--initrd", required=True)
+    ap.add_argument("--append", required=True)
+    ap.add_argument("--outdir", required=True)
+    ap.add_argument("--vmcoreinfo", action="store_true", help="add -device vmcoreinfo")
+    ap.add_argument("--formats", default="elf", help="comma-separated dump-guest-memory formats")
+    ap.add_argument("--mem", default="768M")
+    ap.add_argument("--smp", default="1")
+    ap.add_argument("--accel", default="tcg")
+    ap.add_argument("--writes", type=int, default=2000)
+    ap.add_argument("--gap", type=float, default=0.002)
+    ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--boot-timeout", type=int, default=600)
+    a = ap.parse_args()
+
+    os.makedirs(a.outdir, exist_ok=True)
+    qmp_path = os.path.join(a.outdir, "qmp.sock")
+    if os.path.exists(qmp_path):
+        os.unlink(qmp_path)
+    port = free_port()
+    cmd = ["qemu-system-x86_64", "-accel", a.accel, "-m", a.mem, "-smp", a.smp,
+           "-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot",
+           "-kernel", a.kernel, "-initrd", a.initrd, "-append", a.append,
+           "-netdev", f"user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:{port}-:8080",
+           "-device", "virtio-net-pci,netdev=n0",
+           "-qmp", f"unix:{qmp_path},server=on,wait=off"]
+    if a.vmcoreinfo:
+        cmd += ["-device", "vmcoreinfo"]
+    facts = {"qemu_cmdline": cmd, "timings_s": {}}
+    t0 = time.time()
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        serial = Serial(proc, os.path.join(a.outdir, "serial.log"))
+        qmp = QMP(qmp_path)
+        facts["qemu_version"] = qmp.cmd("query-version")["qemu"]
+        facts["dump_formats_supported"] = qmp.cmd("query-dump-guest-memory-capability")["formats"]
+        i_ready, _ = serial.wait_for(r"^READY$", a.boot_timeout)
+        facts["timings_s"]["boot_to_ready"] = round(time.time() - t0, 1)
+        lines = serial.lines[:i_ready]
+        b = lines.index("SKBW-MANIFEST-BEGIN")
+        e = lines.index("SKBW-MANIFEST-END")
+        sockets = [json.loads(l) for l in lines[b + 1:e] if l.strip().startswith("{")]
+        facts["guest_info"] = [l[len("SKBW-INFO "):] for l in lines if l.startswith("SKBW-INFO ")]
+        warns = [l for l in lines if l.startswith("SKBW-WARN") or l.startswith("SKBW-ERROR")]
+        if warns:
+            facts["guest_warnings"] = warns
+
+        t1 = time.time()
+        host_sock, sent, stalled = send_traffic(port, a.writes, a.seed, a.gap)
+        facts["traffic"] = {"writes": a.writes, "seed": a.seed, "gap_s": a.gap, "bytes_sent": sent,
+                            "sender_stalled": stalled}
+        # Wait until the guest's unread byte count stops changing (NGINX-RECVQ printed on change, 1/s).
+        last_val, last_change = None, time.time()
+        idx = i_ready
+        while time.time() - last_change < 8:
+            try:
+                idx, line = serial.wait_for(r"^NGINX-RECVQ \d+", 2, start=idx + 1)
+                val = int(line.split()[1])
+                if val != last_val:
+                    last_val, last_change = val, time.time()
+            except TimeoutError:
+                pass
+        facts["traffic"]["guest_recvq"] = last_val
+        facts["timings_s"]["traffic"] = round(time.time() - t1, 1)
+
+        qmp.cmd("stop")
+        facts["dumps"] = {}
+        for fmt in a.formats.split(","):
+            if fmt not in facts["dump_formats_supported"]:
+                print(f"capture: QEMU {facts['qemu_version']} cannot write {fmt}; skipped", file=sys.stderr)
+                continue
+            path = os.path.abspath(os.path.join(a.outdir, FORMAT_FILES[fmt]))
+            t2 = time.time()
+            qmp.cmd("dump-guest-memory", paging=False, protocol="file:" + path, format=fmt)
+            while qmp.cmd("query-dump")["status"] == "active":
+                time.sleep(0.5)
+            st = qmp.cmd("query-dump")
+            if st["status"] != "completed":
+                raise RuntimeError(f"dump {fmt}: {st}")
+            facts["dumps"][fmt] = {"file": os.path.basename(path), "bytes": os.path.getsize(path),
+                                   "seconds": round(time.time() - t2, 1)}
+        try:
+            qmp.cmd("quit")
+        except Exception:
+            pass
+        host_sock.close()
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if os.path.exists(qmp_path):
+            os.unlink(qmp_path)
+    facts["timings_s"]["total"] = round(time.time() - t0, 1)
+    out = {"sockets": sockets, "capture": facts}
+    with open(os.path.join(a.outdir, "capture.json"), "w") as f:
+        json.dump(out, f, indent=2)
+    print(json.dumps(facts["timings_s"]))
+
+
+if __name__ == "__main__":
+    main()

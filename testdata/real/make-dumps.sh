@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# Real-dump tier: produce crash dumps of a real Debian 12 6.1 cloud kernel running the scenarios in
+# scenarios/*.c, in every format we can make here.  Idempotent; everything lives under
+#   $SKBWALK_TESTDATA_CACHE (default ~/.cache/skbwalk-testdata), keyed by kernel version + script hash.
+# Prints the dump directory on the last line of stdout.
+#
+# Environment knobs:
+#   SKBWALK_KPKG     kernel package (default: newest linux-image-6.1.0-*-cloud-amd64 apt knows)
+#   SKBWALK_ACCEL    qemu accelerator (default tcg; kvm hangs on this machine)
+#   SKBWALK_MEM      guest memory (default 768M)       SKBWALK_BOOTS  which boots (default "A B C")
+#   SKBWALK_NO_INSTALL=1  never apt-get/pip install missing tools
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+CACHE=${SKBWALK_TESTDATA_CACHE:-$HOME/.cache/skbwalk-testdata}
+ACCEL=${SKBWALK_ACCEL:-tcg}
+MEM=${SKBWALK_MEM:-768M}
+BOOTS=${SKBWALK_BOOTS:-A B C}
+mkdir -p "$CACHE/debs" "$CACHE/kernel" "$CACHE/build" "$CACHE/dumps"
+TIMINGS=()
+
+log() { echo "[make-dumps $(date +%T)] $*" >&2; }
+timed() { # timed NAME CMD...  -- run, record wall time
+    local name=$1 t0 t1; shift
+    t0=$(date +%s.%N); "$@"; t1=$(date +%s.%N)
+    TIMINGS+=("$name=$(printf '%.1f' "$(echo "$t1 - $t0" | bc)")")
+    log "$name took $(printf '%.1f' "$(echo "$t1 - $t0" | bc)") s"
+}
+
+# ---- 0. tools --------------------------------------------------------------------------------
+need_tools() {
+    local missing=()
+    command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
+    [ -x /bin/busybox ] && file -L /bin/busybox | grep static >/dev/null || missing+=(busybox-static)
+    command -v makedumpfile >/dev/null || missing+=(makedumpfile)
+    command -v gcc >/dev/null || missing+=(gcc libc6-dev)
+    command -v bc >/dev/null || missing+=(bc)
+    command -v file >/dev/null || missing+=(file)
+    if [ ${#missing[@]} -gt 0 ]; then
+        [ "${SKBWALK_NO_INSTALL:-0}" = 1 ] && { echo "missing tools: ${missing[*]}" >&2; exit 1; }
+        log "installing ${missing[*]}"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
+    fi
+    if ! python3 -c 'import drgn' 2>/dev/null; then
+        [ "${SKBWALK_NO_INSTALL:-0}" = 1 ] && { echo "python3 module drgn missing" >&2; exit 1; }
+        log "pip install drgn"; python3 -m pip install -q drgn >&2
+    fi
+}
+need_tools
+
+# ---- 1. kernel packages (apt-get download, never installed) --------------------------------
+KPKG=${SKBWALK_KPKG:-}
+if [ -z "$KPKG" ]; then
+    KPKG=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-cloud-amd64$' | awk '{print $1}' | sort -V | tail -n1)
+    [ -n "$KPKG" ] || { echo "no linux-image-6.1.0-*-cloud-amd64 package known to apt (apt-get update?)" >&2; exit 1; }
+fi
+KREL=${KPKG#linux-image-}                                   # e.g. 6.1.0-56-cloud-amd64
+KVER=$(apt-cache policy "$KPKG" | awk '/Candidate:/{print $2}')  # e.g. 6.1.192-2
+[ -n "$KVER" ] && [ "$KVER" != "(none)" ] || { echo "apt has no candidate for $KPKG" >&2; exit 1; }
+fetch_debs() {
+    cd "$CACHE/debs"
+    # The image: whichever of -unsigned / signed holds /boot/vmlinuz-*.
+    IMG_DEB=""
+    for p in "$KPKG-unsigned" "$KPKG"; do
+        local deb=$(ls ${p}_${KVER}_amd64.deb 2>/dev/null || true)
+        if [ -z "$deb" ] && apt-cache show "$p=$KVER" >/dev/null 2>&1; then
+            apt-get download -q "$p=$KVER" >&2 2>/dev/null || apt-get download -q "$p=$KVER" >&2
+            deb=$(ls ${p}_${KVER}_amd64.deb 2>/dev/null || true)
+        fi
+        if [ -n "$deb" ] && dpkg-deb -c "$deb" | grep "boot/vmlinuz-$KREL" >/dev/null; then IMG_DEB=$CACHE/debs/$deb; break; fi
+    done
+    [ -n "$IMG_DEB" ] || { echo "no package of $KPKG $KVER holds /boot/vmlinuz" >&2; exit 1; }
+    DBG_DEB=$CACHE/debs/${KPKG}-dbg_${KVER}_amd64.deb
+    [ -f "$DBG_DEB" ] || apt-get download -q "$KPKG-dbg=$KVER" >&2
+    cd - >/dev/null
+}
+timed fetch fetch_debs
+
+KDIR=$CACHE/kernel/$KREL-$KVER
+extract() {
+    if [ -f "$KDIR/.done" ]; then return; fi
+    rm -rf "$KDIR"; mkdir -p "$KDIR"
+    dpkg-deb -x "$IMG_DEB" "$KDIR"
+    dpkg-deb -x "$DBG_DEB" "$KDIR"
+    touch "$KDIR/.done"
+}
+timed extract extract
+VMLINUZ=$KDIR/boot/vmlinuz-$KREL
+VMLINUX=$KDIR/usr/lib/debug/boot/vmlinux-$KREL
+[ -f "$VMLINUZ" ] && [ -f "$VMLINUX" ] || { echo "extracted tree lacks vmlinuz or vmlinux" >&2; exit 1; }
+
+# ---- 2. key: kernel version + hash of everything that shapes the dumps ------------------------
+HASH=$(cd "$HERE" && cat make-dumps.sh capture.py mod-deps.py fix-elf-phdrs.py guest/init scenarios/*.c scenarios/*.h \
+       | sha256sum | cut -c1-12)
+KEY=$KREL-$KVER-$HASH
+BUILD=$CACHE/build/$KEY
+OUT=$CACHE/dumps/$KEY
+mkdir -p "$BUILD" "$OUT"
+
+# ---- 3. initramfs: busybox + modules + scenario programs -------------------------------------
+initramfs() {
+    if [ -f "$BUILD/initramfs.cpio.gz" ]; then return; fi
+    local root=$BUILD/root mods=$KDIR/lib/modules/$KREL
+    rm -rf "$root"; mkdir -p "$root"/{bin,dev,proc,sys,run,tmp,etc,scen,lib/modules}
+    cp /bin/busybox "$root/bin/busybox"
+    ln -sf busybox "$root/bin/sh"
+    cp "$HERE/guest/init" "$root/init"; chmod +x "$root/init"
+    python3 "$HERE/mod-deps.py" "$mods" virtio_pci virtio_net qemu_fw_cfg > "$BUILD/modules.load"
+    while read -r m; do
+        mkdir -p "$root/lib/modules/$(dirname "$m")"; cp "$mods/$m" "$root/lib/modules/$m"
+    done < "$BUILD/modules.load"
+    cp "$BUILD/modules.load" "$root/etc/modules.load"
+    for c in "$HERE"/scenarios/*.c; do
+        gcc -O2 -Wall -static -o "$root/scen/$(basename "$c" .c)" "$c"
+    done
+    (cd "$root" && find . | busybox cpio -o -H newc 2>/dev/null | gzip -1 > "$BUILD/initramfs.cpio.gz.tmp")
+    mv "$BUILD/initramfs.cpio.gz.tmp" "$BUILD/initramfs.cpio.gz"
+}
+timed initramfs initramfs
+
+# ---- 4. boots ---------------------------------------------------------------------------------
+# A: KASLR + vmcoreinfo, every QEMU format (+ makedumpfile conversions below)
+# B: nokaslr + vmcoreinfo, ELF only          C: KASLR, no vmcoreinfo device, ELF only
+APPEND_BASE="console=ttyS0 panic=-1 loglevel=4"
+boot() {
+    local name=$1 dir=$OUT/$1
+    if [ -f "$dir/capture.json" ]; then log "boot $name cached"; return; fi
+    rm -rf "$dir"; mkdir -p "$dir"
+    case $name in
+        A) python3 "$HERE/capture.py" --vmcoreinfo --append "$APPEND_BASE" \
+               --formats elf,kdump-zlib,kdump-lzo,kdump-snappy,kdump-raw-zlib,kdump-raw-lzo,kdump-raw-snappy \
+               --kernel "$VMLINUZ" --initrd "$BUILD/initramfs.cpio.gz" --outdir "$dir.tmp" --accel "$ACCEL" --mem "$MEM" >&2 ;;
+        B) python3 "$HERE/capture.py" --vmcoreinfo --append "$APPEND_BASE nokaslr" --formats elf \
+               --kernel "$VMLINUZ" --initrd "$BUILD/initramfs.cpio.gz" --outdir "$dir.tmp" --accel "$ACCEL" --mem "$MEM" >&2 ;;
+        C) python3 "$HERE/capture.py" --append "$APPEND_BASE" --formats elf \
+               --kernel "$VMLINUZ" --initrd "$BUILD/initramfs.cpio.gz" --outdir "$dir.tmp" --accel "$ACCEL" --mem "$MEM" >&2 ;;
+    esac
+    rm -rf "$dir"; mv "$dir.tmp" "$dir"
+}
+for b in $BOOTS; do timed "boot_$b" boot "$b"; done
+
+# ---- 5. conversions of capture A: makedumpfile from a phdr-fixed ELF copy; rebuild QEMU's flattened files
+convert() {
+    local dir=$OUT/A
+    [ -d "$dir" ] || return 0
+    if [ -f "$dir/.converted" ]; then return; fi
+    python3 "$HERE/fix-elf-phdrs.py" "$dir/vmcore.elf" "$dir/vmcore.elf.fixed"
+    makedumpfile -d 31 -c "$dir/vmcore.elf.fixed" "$dir/vmcore.mdf-d31-zlib.kdump" >&2
+    makedumpfile -d 31 -l "$dir/vmcore.elf.fixed" "$dir/vmcore.mdf-d31-lzo.kdump" >&2
+    rm -f "$dir/vmcore.elf.fixed"
+    python3 "$HERE/kdump-check.py" "$dir/vmcore.mdf-d31-zlib.kdump" --expect zlib > "$dir/vmcore.mdf-d31-zlib.kdump.check.json"
+    python3 "$HERE/kdump-check.py" "$dir/vmcore.mdf-d31-lzo.kdump" --expect lzo > "$dir/vmcore.mdf-d31-lzo.kdump.check.json"
+    for flat in "$dir"/vmcore.kdump-*.flat; do
+        [ -e "$flat" ] || continue
+        local kind=${flat##*/vmcore.kdump-}; kind=${kind%.flat}
+        makedumpfile -R "${flat%.flat}.rebuilt.kdump" < "$flat" >&2
+        python3 "$HERE/kdump-check.py" "${flat%.flat}.rebuilt.kdump" --expect "$kind" > "${flat%.flat}.rebuilt.kdump.check.json"
+    done
+    touch "$dir/.converted"
+}
+timed convert convert
+
+# ---- 6. manifest ---------------------------------------------------------------------------
+python3 - "$OUT" "$KPKG" "$KVER" "$KREL" "$VMLINUX" "$VMLINUZ" "$HASH" "${TIMINGS[*]}" <<'PY'
+import json, os, sys
+out, kpkg, kver, krel, vmlinux, vmlinuz, h, timings = sys.argv[1:]
+m = {"kernel": {"package": kpkg, "version": kver, "release": krel, "vmlinux": vmlinux, "vmlinuz": vmlinuz},
+     "script_hash": h, "boots": {}}
+old = {}
+if os.path.exists(os.path.join(out, "manifest.json")):
+    old = json.load(open(os.path.join(out, "manifest.json")))
+m["last_run_timings_s"] = {k: float(v) for k, v in (t.split("=") for t in timings.split())}
+m["first_run_timings_s"] = old.get("first_run_timings_s", m["last_run_timings_s"])
+desc = {"A": "KASLR on, -device vmcoreinfo; all formats of one capture (VM stopped across dumps)",
+        "B": "nokaslr, -device vmcoreinfo; ELF", "C": "KASLR on, no vmcoreinfo device (no VMCOREINFO note); ELF"}
+for b in sorted(os.listdir(out)):
+    d = os.path.join(out, b)
+    if not os.path.isfile(os.path.join(d, "capture.json")):
+        continue
+    cap = json.load(open(os.path.join(d, "capture.json")))
+    files = {}
+    for f in sorted(os.listdir(d)):
+        if f.startswith("vmcore.") and not f.endswith(".json"):
+            files[f] = {"path": os.path.join(d, f), "bytes": os.path.getsize(os.path.join(d, f))}
+            chk = os.path.join(d, f + ".check.json")
+            if os.path.exists(chk):
+                files[f]["check"] = json.load(open(chk))
+    m["boots"][b] = {"description": desc.get(b, ""), "dir": d, "sockets": cap["sockets"],
+                     "capture": cap["capture"], "files": files}
+json.dump(m, open(os.path.join(out, "manifest.json"), "w"), indent=2)
+PY
+ln -sfn "$KEY" "$CACHE/dumps/current"
+log "timings: ${TIMINGS[*]}"
+echo "$OUT"

@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""Resolve kernel-module dependencies from the modules' own .modinfo sections (no depmod, no install).
+
+usage: mod-deps.py MODULES_DIR NAME...   -> prints the module paths (relative to MODULES_DIR) in load order,
+skipping modules listed in MODULES_DIR/modules.builtin.
+"""
+import os
+import sys
+
+
+def modinfo(path):
+    """Return the .modinfo key/value pairs of an ELF64 LE .ko file."""
+    import struct
+    data = open(path, "rb").read()
+    if data[:4] != b"\x7fELF":
+        raise SystemExit(f"{path}: not an ELF file (compressed module?)")
+    shoff, = struct.unpack_from("<Q", data, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3A)
+    secs = []
+    for i in range(shnum):
+        name, typ, flags, addr, off, size = struct.unpack_from("<IIQQQQ", data, shoff + i * shentsize)
+        secs.append((name, off, size))
+    stroff = secs[shstrndx][1]
+    out = {}
+    for name, off, size in secs:
+        end = data.index(b"\0", stroff + name)
+        if data[stroff + name:end] == b".modinfo":
+            for item in data[off:off + size].split(b"\0"):
+                if b"=" in item:
+                    k, v = item.decode(errors="replace").split("=", 1)
+                    out.setdefault(k, []).append(v)
+    return out
+
+
+def main():
+    root, wanted = sys.argv[1], sys.argv[2:]
+    norm = lambda n: n.replace("-", "_")
+    index = {}
+    for dirpath, _, files in os.walk(root):
+        for f in files:
+            if f.endswith(".ko"):
+                index[norm(f[:-3])] = os.path.relpath(os.path.join(dirpath, f), root)
+    builtin = set()
+    bpath = os.path.join(root, "modules.builtin")
+    if os.path.exists(bpath):
+        for line in open(bpath):
+            builtin.add(norm(os.path.basename(line.strip())[:-3]))
+    order, seen = [], set()
+
+    def visit(name):
+        name = norm(name)
+        if name in seen or name in builtin:
+            return
+        seen.add(name)
+        if name not in index:
+            raise SystemExit(f"module {name} not found under {root}")
+        deps = modinfo(os.path.join(root, index[name])).get("depends", [""])[0]
+        for d in filter(None, deps.split(",")):
+            visit(d)
+        order.append(index[name])
+
+    for w in wanted:
+        visit(w)
+    print("\n".join(order))
+
+
+if __name__ == "__main__":
+    main()

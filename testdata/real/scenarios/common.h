@@ -1,0 +1,135 @@
+/* Shared helpers for the skbwalk real-dump scenarios (static, run as guest processes). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#pragma GCC diagnostic ignored "-Wunused-function"
+
+#define MANIFEST_DIR "/run/manifest"
+
+static void die(const char *what)
+{
+	fprintf(stderr, "SKBW-ERROR %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static void set_comm(const char *name)
+{
+	if (prctl(PR_SET_NAME, name, 0, 0, 0) < 0)
+		die("prctl");
+}
+
+/* Append one JSON object (one line) describing a socket to the manifest. */
+static void manifest(const char *scenario, const char *role, int fd, const char *extra_fmt, ...)
+{
+	char comm[17] = {0}, path[256], extra[512] = "";
+	prctl(PR_GET_NAME, comm, 0, 0, 0);
+	if (extra_fmt) {
+		va_list ap;
+		va_start(ap, extra_fmt);
+		vsnprintf(extra, sizeof extra, extra_fmt, ap);
+		va_end(ap);
+	}
+	snprintf(path, sizeof path, MANIFEST_DIR "/%s.%d.%d", scenario, (int)getpid(), fd);
+	FILE *f = fopen(path, "w");
+	if (!f)
+		die("manifest open");
+	fprintf(f, "{\"scenario\":\"%s\",\"role\":\"%s\",\"pid\":%d,\"comm\":\"%s\",\"fd\":%d%s%s}\n",
+		scenario, role, (int)getpid(), comm, fd, extra[0] ? "," : "", extra);
+	fclose(f);
+}
+
+static void mark_ready(const char *scenario)
+{
+	char path[256];
+	snprintf(path, sizeof path, MANIFEST_DIR "/%s.ready", scenario);
+	int fd = open(path, O_CREAT | O_WRONLY, 0644);
+	if (fd < 0)
+		die("ready");
+	close(fd);
+}
+
+/* Move fd out of the way of the low numbers (call on every fd before placing any with move_fd). */
+static int hi_fd(int fd)
+{
+	int h = fcntl(fd, F_DUPFD, 100);
+	if (h < 0)
+		die("F_DUPFD");
+	close(fd);
+	return h;
+}
+
+/* Move fd to a chosen number (the scenario's documented fd); refuses to clobber an open fd. */
+static int move_fd(int fd, int want)
+{
+	if (fd == want)
+		return fd;
+	if (fcntl(want, F_GETFD) != -1) {
+		errno = EBUSY;
+		die("move_fd target in use");
+	}
+	if (dup2(fd, want) < 0)
+		die("dup2");
+	close(fd);
+	return want;
+}
+
+static void set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		die("fcntl");
+}
+
+static struct sockaddr_in in4(const char *ip, int port)
+{
+	struct sockaddr_in a;
+	memset(&a, 0, sizeof a);
+	a.sin_family = AF_INET;
+	a.sin_port = htons(port);
+	inet_pton(AF_INET, ip, &a.sin_addr);
+	return a;
+}
+
+/* Write mixed-size chunks to a non-blocking fd until it stays full.  Returns bytes written. */
+static long fill(int fd, const size_t *sizes, int nsizes, long limit)
+{
+	static char buf[262144];
+	long total = 0;
+	int idle_rounds = 0, i = 0;
+	memset(buf, 'x', sizeof buf);
+	while (idle_rounds < 5 && (limit <= 0 || total < limit)) {
+		size_t n = sizes[i++ % nsizes];
+		ssize_t w = write(fd, buf, n);
+		if (w > 0) {
+			total += w;
+			idle_rounds = 0;
+			continue;
+		}
+		if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS)
+			die("fill write");
+		idle_rounds++;
+		usleep(200 * 1000);
+	}
+	return total;
+}
+
+static void sleep_forever(void)
+{
+	for (;;)
+		pause();
+}
