@@ -6,3 +6,4 @@
 #![deny(missing_docs)]
 
 pub mod phys;
+pub mod kdump_writer;
