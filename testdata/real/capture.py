@@ -113,24 +113,32 @@ def free_port():
     return p
 
 
-def send_traffic(port, writes, seed, gap):
-    """Many small TCP_NODELAY writes of mixed sizes; returns (sock, bytes_sent, stalled)."""
+def send_traffic(port, drain_port, writes, seed, gap):
+    """Many small TCP_NODELAY writes of mixed sizes to the never-reading nginx (guest :8080), interleaved
+    with the same to the draining neighbour (guest :8081), so both share the driver's receive pages.
+    Returns (sockets, bytes_sent_nginx, bytes_sent_drain, stalled)."""
     rng = random.Random(seed)
-    s = socket.create_connection(("127.0.0.1", port), timeout=30)
-    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    s.settimeout(20)
-    sent, stalled = 0, False
+    socks = []
+    for p in (port, drain_port):
+        s = socket.create_connection(("127.0.0.1", p), timeout=30)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        s.settimeout(20)
+        socks.append(s)
+    sent, stalled = [0, 0], False
     for i in range(writes):
-        n = rng.randint(1, 1400)
-        try:
-            s.sendall(bytes([65 + i % 26]) * n)
-        except socket.timeout:
-            stalled = True
+        for j, s in enumerate(socks):
+            n = rng.randint(1, 1400)
+            try:
+                s.sendall(bytes([65 + i % 26]) * n)
+            except socket.timeout:
+                stalled = True
+                break
+            sent[j] += n
+        if stalled:
             break
-        sent += n
         if gap:
             time.sleep(gap)
-    return s, sent, stalled
+    return socks, sent[0], sent[1], stalled
 
 
 def main():
@@ -155,10 +163,11 @@ def main():
     if os.path.exists(qmp_path):
         os.unlink(qmp_path)
     port = free_port()
+    drain_port = free_port()
     cmd = ["qemu-system-x86_64", "-accel", a.accel, "-m", a.mem, "-smp", a.smp,
            "-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot",
            "-kernel", a.kernel, "-initrd", a.initrd, "-append", a.append,
-           "-netdev", f"user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:{port}-:8080",
+           "-netdev", f"user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:{port}-:8080,hostfwd=tcp:127.0.0.1:{drain_port}-:8081",
            "-device", "virtio-net-pci,netdev=n0",
            "-qmp", f"unix:{qmp_path},server=on,wait=off"]
     if a.vmcoreinfo:
@@ -183,9 +192,9 @@ def main():
             facts["guest_warnings"] = warns
 
         t1 = time.time()
-        host_sock, sent, stalled = send_traffic(port, a.writes, a.seed, a.gap)
+        host_socks, sent, drained, stalled = send_traffic(port, drain_port, a.writes, a.seed, a.gap)
         facts["traffic"] = {"writes": a.writes, "seed": a.seed, "gap_s": a.gap, "bytes_sent": sent,
-                            "sender_stalled": stalled}
+                            "bytes_sent_drain": drained, "sender_stalled": stalled}
         # Wait until the guest's unread byte count stops changing (NGINX-RECVQ printed on change, 1/s).
         last_val, last_change = None, time.time()
         idx = i_ready
@@ -220,7 +229,8 @@ def main():
             qmp.cmd("quit")
         except Exception:
             pass
-        host_sock.close()
+        for s in host_socks:
+            s.close()
         proc.wait(timeout=60)
     finally:
         if proc.poll() is None:

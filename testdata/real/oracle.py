@@ -1,0 +1,379 @@
+#!/usr/bin/env python3
+"""drgn oracle for skbwalk: what each socket's queued sk_buffs keep alive, read with drgn from a vmcore.
+
+Written from /work/shared/spec/accounting.md and cli.md, independently of the Rust code.
+
+usage: oracle.py --vmcore ELF --vmlinux VMLINUX (--pid P --fd F | --all) [--no-skbs] [--no-crosscheck]
+
+--pid/--fd prints one socket report (the CLI's `--json` socket document, plus extra keys `kernel`,
+`head_bytes`, `struct_bytes` per skb); --all prints {"sockets": [...], "totals": {...}, "warnings": [...]}.
+drgn needs VMCOREINFO in the dump (QEMU `-device vmcoreinfo` + the guest's qemu_fw_cfg module); use
+add-vmcoreinfo.py to graft one onto a dump without it.
+
+Page accounting (accounting.md):
+  frag page -> compound head (bit 0 of page->compound_head marks a tail; the rest is the head) -> order
+  (page[1].compound_order when the head has PG_head, else 0); page bytes = PAGE_SIZE << order per distinct
+  head.  head_frag skbs count the head buffer's page the same way; other skbs count the slot size of the
+  slab cache holding skb->head (head bytes); every skb counts the slot size of the cache holding the
+  sk_buff itself (struct bytes).  Address -> page is done by hand (vmemmap_base + pfn * sizeof(struct page))
+  and cross-checked against drgn's own helpers (compound_head, slab_object_info) unless --no-crosscheck.
+"""
+import argparse
+import json
+import sys
+
+import drgn
+from drgn import Object, cast
+from drgn.helpers.linux.fs import for_each_file
+from drgn.helpers.linux.pid import find_task, for_each_task
+from drgn.helpers.linux.rbtree import rbtree_inorder_for_each_entry
+
+FAMILIES = {0: "AF_UNSPEC", 1: "AF_UNIX", 2: "AF_INET", 10: "AF_INET6", 16: "AF_NETLINK", 17: "AF_PACKET",
+            38: "AF_ALG", 40: "AF_VSOCK", 44: "AF_XDP"}
+SOCK_TYPES = {1: "SOCK_STREAM", 2: "SOCK_DGRAM", 3: "SOCK_RAW", 4: "SOCK_RDM", 5: "SOCK_SEQPACKET",
+              6: "SOCK_DCCP", 10: "SOCK_PACKET"}
+TCP_STATES = {1: "ESTABLISHED", 2: "SYN_SENT", 3: "SYN_RECV", 4: "FIN_WAIT1", 5: "FIN_WAIT2", 6: "TIME_WAIT",
+              7: "CLOSE", 8: "CLOSE_WAIT", 9: "LAST_ACK", 10: "LISTEN", 11: "CLOSING", 12: "NEW_SYN_RECV"}
+SS_STATES = {0: "SS_FREE", 1: "SS_UNCONNECTED", 2: "SS_CONNECTING", 3: "SS_CONNECTED", 4: "SS_DISCONNECTING"}
+IPPROTO_TCP = 6
+SMP_CACHE_BYTES = 64
+MAX_QUEUE = 1_000_000
+QUEUE_ORDER = ["receive", "out_of_order", "write", "retransmit", "error"]
+
+
+def hx(v):
+    return "0x%x" % v
+
+
+class Kernel:
+    def __init__(self, vmcore, vmlinux, crosscheck=True):
+        p = drgn.Program()
+        p.set_core_dump(vmcore)
+        p.load_debug_info([vmlinux])
+        self.p = p
+        self.crosscheck = crosscheck
+        self.warnings = []
+        self.vmcoreinfo = self._vmcoreinfo()
+        self.page_size = int(self.vmcoreinfo.get("PAGESIZE", 4096))
+        self.page_shift = self.page_size.bit_length() - 1
+        self.page_offset_base = p["page_offset_base"].value_()
+        self.vmemmap_base = p["vmemmap_base"].value_()
+        self.max_pfn = p["max_pfn"].value_()
+        self.page_type = p.type("struct page")
+        self.sizeof_page = drgn.sizeof(self.page_type)
+        self.page_ptr = p.pointer_type(self.page_type)
+        self.PG_head = 1 << p.constant("PG_head").value_()
+        self.PG_slab = 1 << p.constant("PG_slab").value_()
+        if "NUMBER(PG_head_mask)" in self.vmcoreinfo and int(self.vmcoreinfo["NUMBER(PG_head_mask)"]) != self.PG_head:
+            self.warn("PG_head from DWARF (%#x) differs from VMCOREINFO PG_head_mask (%s)"
+                      % (self.PG_head, self.vmcoreinfo["NUMBER(PG_head_mask)"]))
+        self.sizeof_shinfo = drgn.sizeof(p.type("struct skb_shared_info"))
+        self.socket_file_ops = p["socket_file_ops"].address_of_()
+        self.skb_ptr = p.pointer_type(p.type("struct sk_buff"))
+        self.order_member = self._order_member()
+        self._cache_info = {}
+        self._head_info = {}
+
+    def warn(self, msg):
+        if msg not in self.warnings:
+            self.warnings.append(msg)
+
+    def _vmcoreinfo(self):
+        out = {}
+        try:
+            text = self.p["vmcoreinfo_data"].string_().decode(errors="replace")
+        except Exception:
+            return out
+        for line in text.splitlines():
+            if "=" in line:
+                k, v = line.split("=", 1)
+                out[k] = v
+        return out
+
+    def _order_member(self):
+        # compound_order sits in an anonymous union inside struct page on 6.1: probe by lookup (no read).
+        for cand in ("compound_order", "_folio_order"):
+            try:
+                Object(self.p, self.page_type, address=0).member_(cand)
+                return cand
+            except (LookupError, drgn.FaultError):
+                continue
+        self.warn("struct page has no compound_order; using folio _flags_1 low byte")
+        return None
+
+    # ---- pages ---------------------------------------------------------------------------------
+    def virt_to_page(self, addr):
+        """Direct-map address -> struct page address (SPARSEMEM_VMEMMAP)."""
+        if addr < self.page_offset_base:
+            raise ValueError("address %#x is below page_offset_base" % addr)
+        pfn = (addr - self.page_offset_base) >> self.page_shift
+        if pfn >= self.max_pfn:
+            raise ValueError("address %#x is outside the direct map (pfn %#x >= max_pfn)" % (addr, pfn))
+        return self.vmemmap_base + pfn * self.sizeof_page
+
+    def page(self, page_addr):
+        return Object(self.p, self.page_type, address=page_addr)
+
+    def compound_head(self, page_addr):
+        ch = self.page(page_addr).compound_head.value_()
+        head = ch - 1 if ch & 1 else page_addr
+        if self.crosscheck:
+            from drgn.helpers.linux.mm import compound_head as drgn_compound_head
+            d = drgn_compound_head(Object(self.p, self.page_ptr, value=page_addr)).value_()
+            if d != head:
+                self.warn("compound head of page %#x: ours %#x, drgn %#x" % (page_addr, head, d))
+        return head
+
+    def order(self, head_addr):
+        head = self.page(head_addr)
+        if not head.flags.value_() & self.PG_head:
+            return 0
+        second = self.page(head_addr + self.sizeof_page)
+        if self.order_member:
+            return second.member_(self.order_member).value_()
+        return second.member_("_flags_1").value_() & 0xFF  # 6.6+: folio order in the low byte
+
+    def slab_cache(self, addr):
+        """(cache address, name, size) of the SLUB cache holding addr, or None when addr is not slab memory."""
+        head = self.compound_head(self.virt_to_page(addr))
+        if not self.page(head).flags.value_() & self.PG_slab:
+            return None
+        slab = Object(self.p, "struct slab", address=head)
+        cache = slab.slab_cache
+        ca = cache.value_()
+        if ca not in self._cache_info:
+            self._cache_info[ca] = (ca, cache.name.string_().decode(), cache.size.value_())
+        info = self._cache_info[ca]
+        if self.crosscheck:
+            from drgn.helpers.linux.slab import slab_object_info
+            oi = slab_object_info(self.p, addr)
+            if oi is None or oi.slab_cache.value_() != ca:
+                self.warn("slab cache of %#x: ours %s, drgn %s" % (addr, info[1],
+                          None if oi is None else oi.slab_cache.name.string_().decode()))
+        return info
+
+    # ---- skbs --------------------------------------------------------------------------------
+    def shinfo(self, skb):
+        return Object(self.p, "struct skb_shared_info", address=skb.head.value_() + skb.end.value_())
+
+    def frag_fields(self, frag):
+        t = drgn.type_underlying_type(frag.type_) if hasattr(drgn, "type_underlying_type") else frag.type_
+        while t.kind == drgn.TypeKind.TYPEDEF:
+            t = t.type
+        names = {m.name for m in t.members if m.name}
+        if "bv_page" in names:
+            return frag.bv_page.value_(), frag.bv_offset.value_(), frag.bv_len.value_()
+        if "netmem" in names:
+            nm = frag.netmem.value_()
+            if nm & 1:
+                return None, frag.offset.value_(), frag.len.value_()
+            return nm, frag.offset.value_(), frag.len.value_()
+        return frag.page.p.value_(), frag.page_offset.value_(), frag.size.value_()
+
+    def skb_entry(self, skb, queue, parent=None):
+        """One skb's report dict and the set of (head, order) it references."""
+        sh = self.shinfo(skb)
+        nr = sh.nr_frags.value_()
+        frags, heads = [], {}
+        for i in range(nr):
+            page, off, size = self.frag_fields(sh.frags[i])
+            if page is None:
+                self.warn("skb %#x frag %d is a net_iov (not a page); not counted" % (skb.value_(), i))
+                frags.append({"page": None, "head": None, "order": 0, "offset": off, "size": size})
+                continue
+            head = self.compound_head(page)
+            order = self.order(head)
+            heads[head] = order
+            frags.append({"page": hx(page), "head": hx(head), "order": order, "offset": off, "size": size})
+        head_frag = bool(skb.head_frag.value_())
+        head_addr = skb.head.value_()
+        end = skb.end.value_()
+        head_bytes = 0
+        head_info = {}
+        if head_frag:
+            hp = self.compound_head(self.virt_to_page(head_addr))
+            heads[hp] = self.order(hp)
+            head_info = {"head_page": hx(hp), "head_page_order": heads[hp]}
+        else:
+            c = self.slab_cache(head_addr)
+            if c is None:
+                head_bytes = (end + self.sizeof_shinfo + SMP_CACHE_BYTES - 1) & ~(SMP_CACHE_BYTES - 1)
+                head_info = {"head_cache": None, "head_bytes_estimated": True}
+                hp = self.compound_head(self.virt_to_page(head_addr))
+                self.warn("skb %#x: head %#x is not slab memory (page %#x, order %d); head bytes estimated as %d"
+                          % (skb.value_(), head_addr, hp, self.order(hp), head_bytes))
+            else:
+                head_bytes = c[2]
+                head_info = {"head_cache": c[1]}
+        sc = self.slab_cache(skb.value_())
+        if sc is None:
+            struct_bytes = 0
+            self.warn("sk_buff %#x is not in a slab cache; struct bytes 0" % skb.value_())
+        else:
+            struct_bytes = sc[2]
+        page_bytes = sum(self.page_size << o for o in heads.values())
+        e = {"addr": hx(skb.value_()), "queue": queue, "len": skb.len.value_(), "data_len": skb.data_len.value_(),
+             "truesize": skb.truesize.value_(), "head_frag": head_frag, "nr_frags": nr, "frags": frags,
+             "pinned_bytes": page_bytes + head_bytes + struct_bytes,
+             "head": hx(head_addr), "end": end, "head_bytes": head_bytes, "struct_bytes": struct_bytes,
+             "struct_cache": sc[1] if sc else None, "page_bytes": page_bytes}
+        e.update(head_info)
+        if parent is not None:
+            e["parent"] = hx(parent)
+        return e, heads, sh.frag_list
+
+    def walk_skb(self, skb, queue, out, parent=None, depth=0):
+        e, heads, frag_list = self.skb_entry(skb, queue, parent)
+        out.append((e, heads, parent is None))
+        member = frag_list
+        n = 0
+        while member.value_() and n < MAX_QUEUE:
+            self.walk_skb(member, queue, out, skb.value_(), depth + 1)
+            member = member.next
+            n += 1
+
+    def list_queue(self, head):
+        """skbs of a struct sk_buff_head, following next from the head."""
+        end = head.address_of_().value_()
+        skb = head.next
+        n = 0
+        while skb.value_() != end:
+            yield skb
+            skb = skb.next
+            n += 1
+            if n > MAX_QUEUE:
+                self.warn("queue at %#x: more than %d skbs, stopped" % (end, MAX_QUEUE))
+                return
+
+    def rb_queue(self, root):
+        return rbtree_inorder_for_each_entry("struct sk_buff", root.address_of_(), "rbnode")
+
+
+def totals(entries, page_size):
+    heads = {}
+    t = {"skbs": 0, "len": 0, "truesize": 0}
+    extra = 0
+    for e, h, top in entries:
+        t["skbs"] += 1
+        if top:
+            t["len"] += e["len"]
+            t["truesize"] += e["truesize"]
+        heads.update(h)
+        extra += e["head_bytes"] + e["struct_bytes"]
+    t["unique_pages"] = len(heads)
+    t["page_bytes"] = sum(page_size << o for o in heads.values())
+    t["pinned_bytes"] = t["page_bytes"] + extra
+    return t, heads
+
+
+def socket_report(k, task, fd, file, want_skbs=True):
+    p = k.p
+    sock = cast("struct socket *", file.private_data)
+    sk = sock.sk
+    family = sk.__sk_common.skc_family.value_()
+    stype = sk.sk_type.value_()
+    proto = sk.sk_protocol.value_()
+    is_tcp = family in (2, 10) and stype == 1 and proto == IPPROTO_TCP
+    if is_tcp:
+        state = TCP_STATES.get(sk.__sk_common.skc_state.value_(), str(sk.__sk_common.skc_state.value_()))
+    else:
+        state = SS_STATES.get(sock.state.value_(), str(sock.state.value_()))
+    queues = [("receive", k.list_queue(sk.sk_receive_queue))]
+    if is_tcp:
+        tp = cast("struct tcp_sock *", sk)
+        queues.append(("out_of_order", k.rb_queue(tp.out_of_order_queue)))
+    queues.append(("write", k.list_queue(sk.sk_write_queue)))
+    if is_tcp:
+        queues.append(("retransmit", k.rb_queue(sk.tcp_rtx_queue)))
+    queues.append(("error", k.list_queue(sk.sk_error_queue)))
+    all_entries, qout = [], {}
+    for name, it in queues:
+        entries = []
+        for skb in it:
+            k.walk_skb(skb, name, entries)
+        if name == "error" and not entries:
+            continue
+        qout[name], _ = totals(entries, k.page_size)
+        all_entries.extend(entries)
+    tot, heads = totals(all_entries, k.page_size)
+    tot["amplification"] = (tot["pinned_bytes"] / tot["truesize"]) if tot["truesize"] else None
+    rep = {"pid": task.pid.value_(), "comm": task.comm.string_().decode(errors="replace"), "fd": fd,
+           "sock": hx(sk.value_()), "family": FAMILIES.get(family, str(family)),
+           "type": SOCK_TYPES.get(stype, str(stype)), "state": state, "protocol": proto,
+           "queues": qout, "totals": tot,
+           "kernel": {"sk_rmem_alloc": sk.sk_backlog.rmem_alloc.counter.value_(),
+                      "sk_rcvbuf": sk.sk_rcvbuf.value_(),
+                      "sk_wmem_queued": sk.sk_wmem_queued.value_(),
+                      "sk_wmem_alloc": sk.sk_wmem_alloc.refs.counter.value_(),
+                      "sk_sndbuf": sk.sk_sndbuf.value_()}}
+    if want_skbs:
+        rep["skbs"] = [e for e, _, _ in all_entries]
+    return rep, heads
+
+
+def socket_files(k, task):
+    for fd, file in for_each_file(task):
+        if file.f_op.value_() == k.socket_file_ops.value_():
+            yield fd, file
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--vmcore", required=True)
+    ap.add_argument("--vmlinux", required=True)
+    ap.add_argument("--pid", type=int)
+    ap.add_argument("--fd", type=int)
+    ap.add_argument("--all", action="store_true")
+    ap.add_argument("--no-skbs", action="store_true", help="omit per-skb lists (--all)")
+    ap.add_argument("--no-crosscheck", action="store_true", help="skip drgn-helper cross-checks (faster)")
+    a = ap.parse_args()
+    if not a.all and (a.pid is None or a.fd is None):
+        ap.error("give --pid and --fd, or --all")
+    k = Kernel(a.vmcore, a.vmlinux, crosscheck=not a.no_crosscheck)
+    if not a.all:
+        task = find_task(k.p, a.pid)
+        if not task:
+            sys.exit("oracle: no task with pid %d in %s" % (a.pid, a.vmcore))
+        for fd, file in for_each_file(task):
+            if fd == a.fd:
+                break
+        else:
+            sys.exit("oracle: pid %d has no fd %d" % (a.pid, a.fd))
+        if file.f_op.value_() != k.socket_file_ops.value_():
+            sys.exit("oracle: pid %d fd %d is not a socket" % (a.pid, a.fd))
+        rep, _ = socket_report(k, task, a.fd, file)
+        rep["warnings"] = k.warnings
+        print(json.dumps(rep, indent=1))
+        return
+    sockets, owners = [], {}
+    for task in for_each_task(k.p):
+        if task.pid.value_() != task.tgid.value_() or not task.files:
+            continue
+        for fd, file in socket_files(k, task):
+            rep, heads = socket_report(k, task, fd, file, want_skbs=not a.no_skbs)
+            sockets.append((rep, heads))
+            for h, o in heads.items():
+                owners.setdefault(h, [o, set()])[1].add(rep["sock"])
+    out = []
+    for rep, heads in sockets:
+        rep["shared_pages"] = sum(1 for h in heads if len(owners[h][1]) > 1)
+        out.append(rep)
+    out.sort(key=lambda r: -r["totals"]["pinned_bytes"])
+    seen_sk = {}
+    for rep in out:  # a socket reachable from several fds counts once in the system total
+        seen_sk.setdefault(rep["sock"], rep)
+    uniq = list(seen_sk.values())
+    page_bytes = sum(k.page_size << o for o, _ in owners.values())
+    extra = sum(r["totals"]["pinned_bytes"] - _socket_page_bytes(r, k) for r in uniq)
+    tot = {"sockets": len(out), "skbs": sum(r["totals"]["skbs"] for r in uniq),
+           "truesize": sum(r["totals"]["truesize"] for r in uniq), "unique_pages": len(owners),
+           "page_bytes": page_bytes, "pinned_bytes": page_bytes + extra}
+    print(json.dumps({"sockets": out, "totals": tot, "warnings": k.warnings}, indent=1))
+
+
+def _socket_page_bytes(rep, k):
+    return rep["totals"]["page_bytes"]
+
+
+if __name__ == "__main__":
+    main()
