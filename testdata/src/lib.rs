@@ -7,3 +7,4 @@
 
 pub mod phys;
 pub mod kdump_writer;
+pub mod cc;
