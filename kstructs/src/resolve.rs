@@ -35,6 +35,9 @@ impl From<gimli::Error> for Fail {
 
 type Res<T> = std::result::Result<T, Fail>;
 
+/// A type entry after typedefs/qualifiers (None = void), and the first typedef name seen.
+type Stripped = (Option<(DieRef, Attrs)>, Option<String>);
+
 fn bad<T>(at: DieRef, reason: impl Into<String>) -> Res<T> {
     Err(Fail::Bad {
         at: Some(at.die),
@@ -240,7 +243,7 @@ impl<'a> Resolver<'a> {
 
     /// Follow typedefs and qualifiers; swap a declaration for its complete definition.
     /// Returns the final entry (None = void) and the first typedef name seen.
-    fn strip(&self, mut d: Option<DieRef>) -> Res<(Option<(DieRef, Attrs)>, Option<String>)> {
+    fn strip(&self, mut d: Option<DieRef>) -> Res<Stripped> {
         let mut typedef = None;
         for _ in 0..MAX_DEPTH {
             let Some(cur) = d else {

@@ -465,7 +465,7 @@ fn bad_input_is_an_error_not_a_panic() {
     for seed in 1..40u64 {
         let mut d = data.clone();
         let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-        let start = if seed % 2 == 0 {
+        let start = if seed & 1 == 0 {
             obj.start
         } else {
             obj.start + 12
