@@ -131,6 +131,7 @@ pub struct KdumpDump {
     rank: Vec<u64>,
     pages_ram: u64,
     pages_present: u64,
+    pages_excluded: u64,
     desc_offset: u64,
     desc_flags_seen: u32,
     cache: Mutex<PageCache>,
@@ -282,6 +283,7 @@ impl KdumpDump {
             rank: Vec::new(),
             pages_ram: 0,
             pages_present: 0,
+            pages_excluded: 0,
             desc_offset,
             desc_flags_seen: 0,
             cache: Mutex::new(PageCache::default()),
@@ -289,6 +291,7 @@ impl KdumpDump {
         };
         dump.build_rank();
         dump.pages_ram = count_bits(dump.bitmap1(), 0, nbits);
+        dump.pages_excluded = dump.count_excluded();
         dump.check_ranges();
         dump.sample_descs();
         Ok(dump)
@@ -489,6 +492,10 @@ impl KdumpDump {
 
     /// Pages of RAM that were filtered out (set in the first bitmap, clear in the second).
     pub fn pages_excluded(&self) -> u64 {
+        self.pages_excluded
+    }
+
+    fn count_excluded(&self) -> u64 {
         if !self.two_bitmaps {
             return 0;
         }
@@ -612,10 +619,14 @@ impl KdumpDump {
         Ok((offset, size as usize, flags))
     }
 
-    /// Decode page `pfn` into `out` (one page long).
-    fn decode_page(&self, pfn: u64, out: &mut [u8]) -> Result<()> {
+    /// Decode stored page `pfn`, whose descriptor is `(offset, size, flags)`, into `out` (one page long).
+    fn decode_page(
+        &self,
+        pfn: u64,
+        (offset, size, flags): (u64, usize, u32),
+        out: &mut [u8],
+    ) -> Result<()> {
         let paddr = pfn << self.page_shift;
-        let (offset, size, flags) = self.page_desc(pfn)?;
         let data = self
             .src
             .bytes(offset, size, "kdump page data")
@@ -647,12 +658,8 @@ impl KdumpDump {
                 return Ok(());
             }
         }
-        let mut page = self
-            .cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .spare(ps);
-        self.decode_page(pfn, &mut page)?;
+        let mut page = vec![0u8; ps].into_boxed_slice();
+        self.decode_page(pfn, (offset, size, flags), &mut page)?;
         out.copy_from_slice(&page[off..off + out.len()]);
         self.cache
             .lock()
@@ -978,11 +985,6 @@ impl PageCache {
         let e = self.entries.iter_mut().find(|e| e.pfn == pfn)?;
         e.used = clock;
         Some(&e.page)
-    }
-
-    /// A page buffer to decode into: a fresh one, or none (allocation is cheap next to decoding).
-    fn spare(&mut self, page_size: usize) -> Box<[u8]> {
-        vec![0u8; page_size].into_boxed_slice()
     }
 
     fn insert(&mut self, pfn: u64, page: Box<[u8]>) {
