@@ -324,12 +324,32 @@ def main():
     ap.add_argument("--pid", type=int)
     ap.add_argument("--fd", type=int)
     ap.add_argument("--all", action="store_true")
+    ap.add_argument("--info", action="store_true", help="print the dump's kernel facts (cli.md `info` keys drgn knows)")
     ap.add_argument("--no-skbs", action="store_true", help="omit per-skb lists (--all)")
     ap.add_argument("--no-crosscheck", action="store_true", help="skip drgn-helper cross-checks (faster)")
     a = ap.parse_args()
-    if not a.all and (a.pid is None or a.fd is None):
-        ap.error("give --pid and --fd, or --all")
+    if not a.all and not a.info and (a.pid is None or a.fd is None):
+        ap.error("give --pid and --fd, --all or --info")
     k = Kernel(a.vmcore, a.vmlinux, crosscheck=not a.no_crosscheck)
+    if a.info:
+        vi = k.vmcoreinfo
+        phys_base = int(vi["NUMBER(phys_base)"]) if "NUMBER(phys_base)" in vi else None
+        print(json.dumps({
+            "osrelease": k.p["init_uts_ns"].name.release.string_().decode(),
+            "vmcoreinfo_osrelease": vi.get("OSRELEASE"),
+            "build_id": vi.get("BUILD-ID"),
+            "page_size": k.page_size,
+            "kaslr_offset": hx(int(vi.get("KERNELOFFSET", "0"), 16)),
+            "phys_base": hx(phys_base & (2**64 - 1)) if phys_base is not None else None,
+            "phys_base_signed": phys_base,
+            "paging_levels": 5 if vi.get("NUMBER(pgtable_l5_enabled)") == "1" else 4,
+            "page_offset_base": hx(k.page_offset_base),
+            "vmemmap_base": hx(k.vmemmap_base),
+            "vmalloc_base": hx(k.p["vmalloc_base"].value_()),
+            "init_top_pgt": "0x" + vi.get("SYMBOL(init_top_pgt)", "0"),
+            "max_pfn": k.max_pfn,
+        }, indent=1))
+        return
     if not a.all:
         task = find_task(k.p, a.pid)
         if not task:

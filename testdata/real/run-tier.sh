@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Real-dump tier: compare skbwalk against the drgn oracle on real Debian 6.1 dumps.
+#   1. make (or reuse) the dumps: make-dumps.sh
+#   2. per boot, oracle.py on that capture's ELF dump (boot C: on a copy with a grafted VMCOREINFO note),
+#      cached next to the dumps, keyed by the oracle's hash
+#   3. oracle sanity checks (queues the scenario says are full are full, the nginx socket pins order-3 pages)
+#   4. for every dump file of the capture (ELF, QEMU flattened kdump, rebuilt kdump, makedumpfile zlib/lzo)
+#      and every socket in the manifest: `skbwalk --vmcore D --vmlinux V --pid P --fd F --json` vs the
+#      oracle (compare.py), and `skbwalk info --json` vs the dump's VMCOREINFO.
+# Last line: "N passed, M failed".   Knobs: SKBWALK_BIN (default <repo>/target/release/skbwalk),
+# SKBWALK_DUMPS_DIR (skip make-dumps.sh, use this dump directory), SKBWALK_TIER_FILTER (regex on test names),
+# SKBWALK_TIMEOUT (seconds per skbwalk run, default 300).
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+BIN=${SKBWALK_BIN:-$REPO/target/release/skbwalk}
+FILTER=${SKBWALK_TIER_FILTER:-.}
+TMO=${SKBWALK_TIMEOUT:-300}
+if [ -n "${SKBWALK_DUMPS_DIR:-}" ]; then DIR=$SKBWALK_DUMPS_DIR; else DIR=$("$HERE/make-dumps.sh" | tail -n1); fi
+M=$DIR/manifest.json
+[ -f "$M" ] || { echo "no manifest at $M" >&2; exit 1; }
+VMLINUX=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kernel"]["vmlinux"])' "$M")
+OHASH=$(cat "$HERE/oracle.py" "$HERE/add-vmcoreinfo.py" | sha256sum | cut -c1-12)
+PASS=0; FAIL=0; FAILED=()
+WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
+
+ok()   { PASS=$((PASS+1)); echo "ok   $1"; }
+bad()  { FAIL=$((FAIL+1)); FAILED+=("$1"); echo "FAIL $1: $2"; }
+want() { [[ "$1" =~ $FILTER ]]; }
+
+for boot in $(python3 -c 'import json,sys; print(" ".join(sorted(json.load(open(sys.argv[1]))["boots"])))' "$M"); do
+    B=$DIR/$boot; OD=$B/oracle-$OHASH
+    mkdir -p "$OD"
+    ELF=$B/vmcore.elf
+    if [ "$boot" = C ] || ! python3 - "$ELF" <<'PY'
+import struct, sys
+f = open(sys.argv[1], "rb"); eh = f.read(64); phoff, = struct.unpack_from("<Q", eh, 32); n, = struct.unpack_from("<H", eh, 56)
+f.seek(phoff); ph = [struct.unpack("<IIQQQQQQ", f.read(56)) for _ in range(n)]
+ok = False
+for p in ph:
+    if p[0] == 4:
+        f.seek(p[2]); ok |= b"VMCOREINFO" in f.read(p[5])
+sys.exit(0 if ok else 1)
+PY
+    then
+        if [ ! -f "$OD/vmcore-with-vmcoreinfo.elf" ]; then
+            python3 "$HERE/add-vmcoreinfo.py" "$ELF" "$OD/vmcore-with-vmcoreinfo.elf" >&2
+        fi
+        ELF=$OD/vmcore-with-vmcoreinfo.elf
+    fi
+    [ -f "$OD/info.json" ] || python3 "$HERE/oracle.py" --vmcore "$ELF" --vmlinux "$VMLINUX" --info > "$OD/info.json"
+    # sockets: "pid fd comm role expect"
+    python3 - "$M" "$boot" > "$WORK/sockets" <<'PY'
+import json, sys
+for s in json.load(open(sys.argv[1]))["boots"][sys.argv[2]]["sockets"]:
+    print(s["pid"], s["fd"], s["comm"], s["scenario"] + "/" + s["role"], s.get("expect", "-"))
+PY
+    while read -r pid fd comm role expect; do
+        o=$OD/$pid-$fd.json
+        if [ ! -s "$o" ]; then
+            python3 "$HERE/oracle.py" --vmcore "$ELF" --vmlinux "$VMLINUX" --pid "$pid" --fd "$fd" > "$o.tmp" && mv "$o.tmp" "$o"
+        fi
+        name="$boot oracle-sanity $role pid=$pid fd=$fd"
+        if want "$name"; then
+            if msg=$(python3 - "$o" "$expect" "$comm" "$role" <<'PY'
+import json, sys
+r, expect, comm, role = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3], sys.argv[4]
+t, q = r["totals"], r["queues"]
+errs = []
+if r["comm"] != comm: errs.append(f"comm {r['comm']!r} != manifest {comm!r}")
+if expect == "empty" and t["skbs"] != 0: errs.append(f"expected empty queues, found {t['skbs']} skbs")
+if expect in ("receive", "write") and q.get(expect, {}).get("skbs", 0) == 0: errs.append(f"{expect} queue empty")
+if role == "nginx/server":
+    o3 = sum(1 for s in r["skbs"] for f in s["frags"] if f["order"] == 3)
+    if o3 < 100: errs.append(f"only {o3} frags on order-3 pages")
+    if not (t["amplification"] or 0) > 1.0: errs.append(f"amplification {t['amplification']} <= 1")
+if r.get("warnings") and role == "nginx/server": errs.append("warnings: " + "; ".join(r["warnings"][:3]))
+print("; ".join(errs)); sys.exit(1 if errs else 0)
+PY
+            ); then ok "$name"; else bad "$name" "$msg"; fi
+        fi
+    done < "$WORK/sockets"
+
+    for D in "$B"/vmcore.*; do
+        case $D in *.json) continue;; esac
+        dn=$(basename "$D")
+        name="$boot $dn info"
+        if want "$name"; then
+            if [ ! -x "$BIN" ]; then bad "$name" "skbwalk binary not found at $BIN (cargo build --release)"
+            elif ! timeout "$TMO" "$BIN" --vmcore "$D" --vmlinux "$VMLINUX" info --json > "$WORK/info.json" 2> "$WORK/err"; then
+                bad "$name" "skbwalk exited non-zero: $(head -c 300 "$WORK/err")"
+            elif msg=$(python3 - "$OD/info.json" "$WORK/info.json" <<'PY'
+import json, sys
+e, a = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+def n(v):
+    if isinstance(v, str) and v.lower().startswith(("0x", "-0x")): v = int(v, 16)
+    return v & (2**64 - 1) if isinstance(v, int) else v
+for k in ("osrelease", "kaslr_offset", "phys_base", "page_size", "paging_levels"):
+    if n(e.get(k)) != n(a.get(k)):
+        print(f"{k}: expected {e.get(k)!r}, got {a.get(k)!r}"); sys.exit(1)
+PY
+            ); then ok "$name"; else bad "$name" "$msg"; fi
+        fi
+        while read -r pid fd comm role expect; do
+            name="$boot $dn $role pid=$pid fd=$fd"
+            want "$name" || continue
+            if [ ! -x "$BIN" ]; then bad "$name" "skbwalk binary not found at $BIN"; continue; fi
+            if ! timeout "$TMO" "$BIN" --vmcore "$D" --vmlinux "$VMLINUX" --pid "$pid" --fd "$fd" --json \
+                    > "$WORK/out.json" 2> "$WORK/err"; then
+                bad "$name" "skbwalk exited non-zero: $(head -c 300 "$WORK/err")"; continue
+            fi
+            if msg=$(python3 "$HERE/compare.py" "$OD/$pid-$fd.json" "$WORK/out.json"); then ok "$name"
+            else bad "$name" "$msg"; fi
+        done < "$WORK/sockets"
+    done
+done
+if [ $FAIL -gt 0 ]; then
+    echo "failed tests:"; printf '  %s\n' "${FAILED[@]}" | head -n 50
+fi
+echo "$PASS passed, $FAIL failed"
+[ $FAIL -eq 0 ]
