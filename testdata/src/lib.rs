@@ -6,5 +6,10 @@
 #![deny(missing_docs)]
 
 pub mod phys;
+pub mod elf_writer;
+pub mod pagetables;
+pub mod sample;
+pub mod synth;
+pub mod world;
 pub mod kdump_writer;
 pub mod cc;

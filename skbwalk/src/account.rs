@@ -1,0 +1,136 @@
+//! The accounting of `../shared/spec/accounting.md`, as pure functions of walked skbs.
+//!
+//! A compound page referenced by several skbs of a socket counts once; pinned memory is whole
+//! compound pages plus head slots plus sk_buff slots.
+
+use std::collections::HashMap;
+
+use crate::skb::Skb;
+
+/// Figures over a set of skbs (a queue, a socket, the system).
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct Totals {
+    /// skbs, `frag_list` members included.
+    pub skbs: u64,
+    /// Sum of `len` over top-level skbs.
+    pub len: u64,
+    /// Sum of `truesize` over top-level skbs.
+    pub truesize: u64,
+    /// Distinct compound heads referenced.
+    pub unique_pages: u64,
+    /// `PAGE_SIZE << order` summed over those heads.
+    pub page_bytes: u64,
+    /// `page_bytes` + head bytes + struct bytes.
+    pub pinned_bytes: u64,
+    /// `pinned_bytes / truesize` (0 when truesize is 0).
+    pub amplification: f64,
+}
+
+/// Page size the accounting uses (x86-64).
+pub const PAGE_SIZE: u64 = 4096;
+
+/// Accumulates skbs; pages dedupe by compound head.
+#[derive(Debug, Default, Clone)]
+pub struct Tally {
+    totals: Totals,
+    /// head → (order, number of skbs referencing it).
+    pages: HashMap<u64, (u32, u32)>,
+}
+
+impl Tally {
+    /// Add one skb.
+    pub fn add(&mut self, skb: &Skb) {
+        let t = &mut self.totals;
+        t.skbs += 1;
+        if skb.parent.is_none() {
+            t.len += u64::from(skb.len);
+            t.truesize += u64::from(skb.truesize);
+        }
+        t.pinned_bytes += skb.head_bytes + skb.struct_bytes;
+        for c in &skb.pages {
+            let e = self.pages.entry(c.head).or_insert((c.order, 0));
+            e.1 += 1;
+        }
+    }
+
+    /// Distinct pages: head → (order, skbs referencing it).
+    pub fn pages(&self) -> &HashMap<u64, (u32, u32)> {
+        &self.pages
+    }
+
+    /// The totals.
+    pub fn totals(&self) -> Totals {
+        let mut t = self.totals;
+        t.unique_pages = self.pages.len() as u64;
+        t.page_bytes = self.pages.values().map(|&(o, _)| PAGE_SIZE << o).sum();
+        t.pinned_bytes += t.page_bytes;
+        t.amplification = amplification(t.pinned_bytes, t.truesize);
+        t
+    }
+}
+
+/// `pinned / truesize`, rounded to 2 decimals (0 when truesize is 0).
+pub fn amplification(pinned: u64, truesize: u64) -> f64 {
+    if truesize == 0 {
+        0.0
+    } else {
+        (pinned as f64 / truesize as f64 * 100.0).round() / 100.0
+    }
+}
+
+/// Totals of a set of skbs.
+pub fn totals<'a>(skbs: impl IntoIterator<Item = &'a Skb>) -> Totals {
+    let mut t = Tally::default();
+    for s in skbs {
+        t.add(s);
+    }
+    t.totals()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::page::Compound;
+    use crate::skb::QueueName;
+
+    fn skb(parent: Option<u64>, pages: &[(u64, u32)], truesize: u32) -> Skb {
+        Skb {
+            addr: 1,
+            queue: QueueName::Receive,
+            parent,
+            len: 10,
+            data_len: 10,
+            truesize,
+            head_frag: false,
+            fclone: 0,
+            head: 0,
+            nr_frags: pages.len() as u8,
+            frags: vec![],
+            pages: pages.iter().map(|&(head, order)| Compound { head, order }).collect(),
+            head_bytes: 1024,
+            struct_bytes: 256,
+        }
+    }
+
+    #[test]
+    fn shared_pages_count_once_and_children_add_no_len() {
+        let a = skb(None, &[(0x100, 3), (0x200, 3)], 2000);
+        let b = skb(None, &[(0x100, 3)], 2000);
+        let c = skb(Some(1), &[(0x300, 0)], 999);
+        let t = totals([&a, &b, &c]);
+        assert_eq!(t.skbs, 3);
+        assert_eq!(t.len, 20);
+        assert_eq!(t.truesize, 4000);
+        assert_eq!(t.unique_pages, 3);
+        assert_eq!(t.page_bytes, 2 * 32768 + 4096);
+        assert_eq!(t.pinned_bytes, t.page_bytes + 3 * (1024 + 256));
+        assert_eq!(t.amplification, ((t.pinned_bytes as f64 / 4000.0) * 100.0).round() / 100.0);
+        assert_eq!(a.pinned_bytes(), 2 * 32768 + 1280);
+    }
+
+    #[test]
+    fn empty_is_zero() {
+        let t = totals([]);
+        assert_eq!(t, Totals::default());
+    }
+}

@@ -1,0 +1,87 @@
+//! The one error type of the walk.
+
+/// What stops a walk. Problems that only spoil part of a result are warnings in the report instead.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The dump could not be read.
+    #[error("{path}: {source}")]
+    Dump {
+        /// The dump path.
+        path: String,
+        /// What vmcore said.
+        #[source]
+        source: vmcore::Error,
+    },
+    /// The debuginfo could not be read.
+    #[error(transparent)]
+    Types(#[from] kstructs::Error),
+    /// The debuginfo does not describe the kernel of the dump.
+    #[error("{vmlinux} does not match the dump {vmcore}: {reason}")]
+    Mismatch {
+        /// The debuginfo path.
+        vmlinux: String,
+        /// The dump path.
+        vmcore: String,
+        /// Which identifiers differ, with both values.
+        reason: String,
+    },
+    /// Nothing tells where the kernel is in the dump.
+    #[error("cannot locate the kernel in {vmcore}: {reason}")]
+    NoLayout {
+        /// The dump path.
+        vmcore: String,
+        /// Why.
+        reason: String,
+    },
+    /// No debuginfo was given and none was found where distributions install it.
+    #[error("no --vmlinux given and no debuginfo for kernel {release} found; tried: {tried}")]
+    NoDebuginfo {
+        /// The dump's kernel release.
+        release: String,
+        /// The paths tried.
+        tried: String,
+    },
+    /// No task has that pid.
+    #[error("no process with pid {pid} in the dump (run `skbwalk ... top` to list the sockets of every process)")]
+    NoSuchPid {
+        /// The pid asked for.
+        pid: i32,
+    },
+    /// The fd is not open in that process.
+    #[error("pid {pid} ({comm}) has no open fd {fd}; its open fds are: {open}")]
+    FdNotOpen {
+        /// The pid.
+        pid: i32,
+        /// Its comm.
+        comm: String,
+        /// The fd asked for.
+        fd: u32,
+        /// The fds it has, as text.
+        open: String,
+    },
+    /// The fd is not a socket.
+    #[error("fd {fd} of pid {pid} is not a socket: it is {what}")]
+    NotASocket {
+        /// The pid.
+        pid: i32,
+        /// The fd.
+        fd: u32,
+        /// What it is (path, or the f_op symbol).
+        what: String,
+    },
+    /// A read the walk cannot do without.
+    #[error("cannot read {what} at {addr:#x}: {source}")]
+    Read {
+        /// What was being read.
+        what: String,
+        /// Its kernel virtual address.
+        addr: u64,
+        /// Why the read failed.
+        #[source]
+        source: vmcore::Error,
+    },
+}
+
+/// The result type of this crate.
+pub type Result<T> = std::result::Result<T, Error>;

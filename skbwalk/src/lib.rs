@@ -1,0 +1,35 @@
+//! skbwalk: where the memory of a Linux crash dump is — down to the process, the socket, the
+//! sk_buff and the page.
+//!
+//! The walk goes task → files → fd → `struct file` → `struct socket` → `sock` → its queues → every
+//! `sk_buff` → `skb_shared_info` frags and `frag_list` → each frag's page → its compound head and
+//! order, and reports the memory each skb and socket keeps alive next to what `truesize` claims
+//! (`../shared/spec/accounting.md`).
+//!
+//! ```no_run
+//! let k = skbwalk::Kernel::open("vmcore".as_ref(), Some("vmlinux-6.1.0-27-cloud-amd64".as_ref()))?;
+//! let r = skbwalk::socket_report(&k, 146935, 11)?;
+//! println!("{} skbs, truesize {} B, pinned {} B ({}x)",
+//!     r.totals.skbs, r.totals.truesize, r.totals.pinned_bytes, r.totals.amplification);
+//! let top = skbwalk::top(&k, |_, _| {})?;
+//! println!("{} sockets pin {} B", top.totals.sockets, top.totals.pinned_bytes);
+//! # Ok::<(), skbwalk::Error>(())
+//! ```
+#![deny(missing_docs)]
+
+pub mod account;
+mod error;
+pub mod kernel;
+pub mod offsets;
+pub mod page;
+pub mod report;
+pub mod skb;
+pub mod socket;
+pub mod task;
+pub mod top;
+pub mod warnings;
+
+pub use error::{Error, Result};
+pub use kernel::Kernel;
+pub use report::{socket_report, SocketReport};
+pub use top::{top, TopReport};

@@ -1,0 +1,250 @@
+//! Every member offset the walk uses, resolved once by name through `kstructs` (never typed in),
+//! with the version-tolerant choices recorded.
+
+use kstructs::{Member, Types};
+
+use crate::Result;
+
+/// A bitfield's location: byte offset from the object and bit within that byte.
+#[derive(Debug, Clone, Copy)]
+pub struct Bit {
+    /// Byte offset.
+    pub byte: u64,
+    /// Bit (LSB = 0) within the byte.
+    pub bit: u32,
+    /// Width.
+    pub width: u32,
+}
+
+impl Bit {
+    /// Extract from an object's bytes.
+    pub fn get(&self, obj: &[u8]) -> u64 {
+        let mut w = [0u8; 8];
+        let start = self.byte as usize;
+        let n = (self.bit + self.width).div_ceil(8) as usize;
+        if let Some(src) = obj.get(start..start + n) {
+            w[..n].copy_from_slice(src);
+        }
+        (u64::from_le_bytes(w) >> self.bit) & ((1u64 << self.width) - 1)
+    }
+}
+
+fn bit(m: Member) -> Bit {
+    let (bit, width) = m.bitfield.map_or((0, (m.ty.size * 8) as u32), |b| (b.bit_offset, b.bit_size));
+    Bit { byte: m.offset, bit, width }
+}
+
+/// Where a compound page's order is stored, by kernel generation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderField {
+    /// `page[1].compound_order` (before 6.3; 6.1 has it and folio `_folio_order` on the same byte).
+    PageCompoundOrder(u64),
+    /// folio `_folio_order` (6.1–6.5), offset from the folio.
+    FolioOrder(u64),
+    /// Low byte of folio `_flags_1` (6.6 on), offset from the folio.
+    FolioFlags1(u64),
+}
+
+/// How a frag names its page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FragPage {
+    /// `bio_vec.bv_page` (6.1) or `skb_frag_struct.page.p` (4.x/5.x): a `struct page *`.
+    Page(u64),
+    /// `skb_frag.netmem` (6.12+): bit 0 set means a `net_iov`, not a page.
+    Netmem(u64),
+}
+
+/// Offsets and sizes the walk needs.
+#[derive(Debug, Clone)]
+#[allow(missing_docs)]
+pub struct Offsets {
+    pub task_tasks: u64,
+    pub task_pid: u64,
+    pub task_tgid: u64,
+    pub task_comm: u64,
+    pub task_files: u64,
+    pub task_group_leader: u64,
+    pub task_thread_group: Option<u64>,
+    pub files_fdt: u64,
+    pub fdt_max_fds: u64,
+    pub fdt_fd: u64,
+    pub file_f_op: u64,
+    pub file_private_data: u64,
+    pub file_f_inode: u64,
+    pub file_dentry: u64,
+    pub dentry_name: u64,
+    pub dentry_name_len: u64,
+    pub dentry_parent: u64,
+    pub inode_mode: u64,
+    pub socket_state: u64,
+    pub socket_type: u64,
+    pub socket_sk: u64,
+    pub sk_family: u64,
+    pub sk_state: u64,
+    pub sk_daddr: u64,
+    pub sk_rcv_saddr: u64,
+    pub sk_dport: u64,
+    pub sk_num: u64,
+    pub sk_v6_daddr: Option<u64>,
+    pub sk_v6_rcv_saddr: Option<u64>,
+    pub sk_receive_queue: u64,
+    pub sk_error_queue: u64,
+    pub sk_write_queue: u64,
+    pub sk_rmem_alloc: u64,
+    pub sk_rcvbuf: u64,
+    pub sk_sndbuf: u64,
+    pub sk_wmem_queued: u64,
+    pub sk_type: Bit,
+    pub sk_protocol: Bit,
+    pub tcp_rtx_queue: Option<u64>,
+    pub tcp_ooo_queue: Option<u64>,
+    pub unix_addr: Option<u64>,
+    pub unix_address_len: Option<u64>,
+    pub unix_address_name: Option<u64>,
+    pub skb_head_next: u64,
+    pub skb_head_qlen: u64,
+    pub skb_next: u64,
+    pub skb_prev: u64,
+    pub skb_rbnode: u64,
+    pub skb_len: u64,
+    pub skb_data_len: u64,
+    pub skb_truesize: u64,
+    pub skb_head: u64,
+    pub skb_data: u64,
+    pub skb_end: u64,
+    pub skb_end_is_offset: bool,
+    pub skb_head_frag: Bit,
+    pub skb_fclone: Bit,
+    pub skb_size: u64,
+    pub shinfo_nr_frags: u64,
+    pub shinfo_frag_list: u64,
+    pub shinfo_frags: u64,
+    pub shinfo_size: u64,
+    pub max_skb_frags: u64,
+    pub frag_size: u64,
+    pub frag_page: FragPage,
+    pub frag_offset: u64,
+    pub frag_len: u64,
+    pub rb_parent_color: u64,
+    pub rb_left: u64,
+    pub rb_right: u64,
+    pub page_size_of: u64,
+    pub page_flags: u64,
+    pub page_compound_head: u64,
+    pub page_refcount: u64,
+    pub order: OrderField,
+    pub pg_head: u32,
+    pub pg_slab: Option<u32>,
+    pub slab_cache: u64,
+    pub kmem_cache_size: u64,
+}
+
+impl Offsets {
+    /// Resolve everything from the debuginfo; the first missing mandatory member is the error.
+    pub fn resolve(t: &Types) -> Result<Offsets> {
+        let off = |ty: &str, p: &str| t.member(ty, p).map(|m| m.offset);
+        let opt = |ty: &str, p: &str| t.member(ty, p).ok().map(|m| m.offset);
+        let first = |ty: &str, ps: &[&str]| t.first_member(ty, ps);
+        let (fi, fpage) = first("skb_frag_t", &["bv_page", "page.p", "netmem"])?;
+        let frag_page = if fi == 2 { FragPage::Netmem(fpage.offset) } else { FragPage::Page(fpage.offset) };
+        let frags = t.member("skb_shared_info", "frags")?;
+        let max_skb_frags = match &frags.ty.kind {
+            kstructs::TypeKind::Array { count: Some(n), .. } => *n,
+            _ => 17,
+        };
+        let page_size_of = t.size_of("page")?;
+        let order = if let Ok(m) = t.member("page", "compound_order") {
+            OrderField::PageCompoundOrder(page_size_of + m.offset)
+        } else if let Ok(m) = t.member("folio", "_folio_order") {
+            OrderField::FolioOrder(m.offset)
+        } else {
+            OrderField::FolioFlags1(off("folio", "_flags_1")?)
+        };
+        let skb_end = t.member("sk_buff", "end")?;
+        let (_, thread_group) = match first("task_struct", &["thread_group", "thread_node"]) {
+            Ok((i, m)) => (i, Some(m.offset)),
+            Err(_) => (0, None),
+        };
+        Ok(Offsets {
+            task_tasks: off("task_struct", "tasks")?,
+            task_pid: off("task_struct", "pid")?,
+            task_tgid: off("task_struct", "tgid")?,
+            task_comm: off("task_struct", "comm")?,
+            task_files: off("task_struct", "files")?,
+            task_group_leader: off("task_struct", "group_leader")?,
+            task_thread_group: thread_group,
+            files_fdt: off("files_struct", "fdt")?,
+            fdt_max_fds: off("fdtable", "max_fds")?,
+            fdt_fd: off("fdtable", "fd")?,
+            file_f_op: off("file", "f_op")?,
+            file_private_data: off("file", "private_data")?,
+            file_f_inode: off("file", "f_inode")?,
+            file_dentry: off("file", "f_path.dentry")?,
+            dentry_name: off("dentry", "d_name.name")?,
+            dentry_name_len: off("dentry", "d_name.len")?,
+            dentry_parent: off("dentry", "d_parent")?,
+            inode_mode: off("inode", "i_mode")?,
+            socket_state: off("socket", "state")?,
+            socket_type: off("socket", "type")?,
+            socket_sk: off("socket", "sk")?,
+            sk_family: off("sock", "__sk_common.skc_family")?,
+            sk_state: off("sock", "__sk_common.skc_state")?,
+            sk_daddr: off("sock", "__sk_common.skc_daddr")?,
+            sk_rcv_saddr: off("sock", "__sk_common.skc_rcv_saddr")?,
+            sk_dport: off("sock", "__sk_common.skc_dport")?,
+            sk_num: off("sock", "__sk_common.skc_num")?,
+            sk_v6_daddr: opt("sock", "__sk_common.skc_v6_daddr"),
+            sk_v6_rcv_saddr: opt("sock", "__sk_common.skc_v6_rcv_saddr"),
+            sk_receive_queue: off("sock", "sk_receive_queue")?,
+            sk_error_queue: off("sock", "sk_error_queue")?,
+            sk_write_queue: off("sock", "sk_write_queue")?,
+            sk_rmem_alloc: first("sock", &["sk_backlog.rmem_alloc", "sk_rmem_alloc"])?.1.offset,
+            sk_rcvbuf: off("sock", "sk_rcvbuf")?,
+            sk_sndbuf: off("sock", "sk_sndbuf")?,
+            sk_wmem_queued: off("sock", "sk_wmem_queued")?,
+            sk_type: bit(t.member("sock", "sk_type")?),
+            sk_protocol: bit(t.member("sock", "sk_protocol")?),
+            tcp_rtx_queue: opt("sock", "tcp_rtx_queue"),
+            tcp_ooo_queue: opt("tcp_sock", "out_of_order_queue"),
+            unix_addr: opt("unix_sock", "addr"),
+            unix_address_len: opt("unix_address", "len"),
+            unix_address_name: opt("unix_address", "name"),
+            skb_head_next: off("sk_buff_head", "next")?,
+            skb_head_qlen: off("sk_buff_head", "qlen")?,
+            skb_next: off("sk_buff", "next")?,
+            skb_prev: off("sk_buff", "prev")?,
+            skb_rbnode: off("sk_buff", "rbnode")?,
+            skb_len: off("sk_buff", "len")?,
+            skb_data_len: off("sk_buff", "data_len")?,
+            skb_truesize: off("sk_buff", "truesize")?,
+            skb_head: off("sk_buff", "head")?,
+            skb_data: off("sk_buff", "data")?,
+            skb_end_is_offset: skb_end.ty.size == 4,
+            skb_end: skb_end.offset,
+            skb_head_frag: bit(t.member("sk_buff", "head_frag")?),
+            skb_fclone: bit(t.member("sk_buff", "fclone")?),
+            skb_size: t.size_of("sk_buff")?,
+            shinfo_nr_frags: off("skb_shared_info", "nr_frags")?,
+            shinfo_frag_list: off("skb_shared_info", "frag_list")?,
+            shinfo_frags: frags.offset,
+            shinfo_size: t.size_of("skb_shared_info")?,
+            max_skb_frags,
+            frag_size: t.size_of("skb_frag_t")?,
+            frag_page,
+            frag_offset: first("skb_frag_t", &["bv_offset", "page_offset", "offset"])?.1.offset,
+            frag_len: first("skb_frag_t", &["bv_len", "size", "len"])?.1.offset,
+            rb_parent_color: off("rb_node", "__rb_parent_color")?,
+            rb_left: off("rb_node", "rb_left")?,
+            rb_right: off("rb_node", "rb_right")?,
+            page_size_of,
+            page_flags: off("page", "flags")?,
+            page_compound_head: off("page", "compound_head")?,
+            page_refcount: off("page", "_refcount")?,
+            order,
+            pg_head: t.enumerator("PG_head")? as u32,
+            pg_slab: t.enumerator("PG_slab").ok().map(|v| v as u32),
+            slab_cache: off("slab", "slab_cache")?,
+            kmem_cache_size: off("kmem_cache", "size")?,
+        })
+    }
+}

@@ -1,0 +1,100 @@
+//! Pages: compound head and order of a `struct page`, and the slab slot an address lives in.
+
+use std::collections::HashMap;
+
+use crate::offsets::OrderField;
+use crate::{Error, Kernel, Result};
+
+/// A compound page as a frag sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Compound {
+    /// `struct page` of the head.
+    pub head: u64,
+    /// Compound order (0 for a plain page).
+    pub order: u32,
+}
+
+/// Largest order we believe (MAX_ORDER is 10 or 11 on x86-64; gigantic pages 18).
+const MAX_SANE_ORDER: u32 = 18;
+
+/// Memoizing page lookups: a head page's order and slab cache are read once.
+#[derive(Default)]
+pub struct Pages {
+    heads: HashMap<u64, u32>,
+    slab_slot: HashMap<u64, Option<u64>>,
+}
+
+impl Pages {
+    /// Check that `page` is a `struct page` address inside vmemmap.
+    fn check_page(k: &Kernel, page: u64, what: &str) -> Result<()> {
+        let ok = page >= k.vmemmap_base
+            && page - k.vmemmap_base < (1u64 << 46)
+            && (page - k.vmemmap_base) % k.off.page_size_of == 0;
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::Read {
+                what: format!("{what}: {page:#x} is not a struct page in vmemmap"),
+                addr: page,
+                source: vmcore::Error::Missing("garbage page pointer".into()),
+            })
+        }
+    }
+
+    /// `compound_head(page)` and the head's order.
+    pub fn compound(&mut self, k: &Kernel, page: u64) -> Result<Compound> {
+        Self::check_page(k, page, "frag page")?;
+        let ch = k.u64(page + k.off.page_compound_head, "page.compound_head")?;
+        let head = if ch & 1 != 0 { ch - 1 } else { page };
+        if head != page {
+            Self::check_page(k, head, "compound head")?;
+        }
+        if let Some(&order) = self.heads.get(&head) {
+            return Ok(Compound { head, order });
+        }
+        let flags = k.u64(head + k.off.page_flags, "page.flags")?;
+        let order = if flags & (1 << k.off.pg_head) == 0 {
+            0
+        } else {
+            let order = match k.off.order {
+                OrderField::PageCompoundOrder(o) | OrderField::FolioOrder(o) | OrderField::FolioFlags1(o) => {
+                    u32::from(k.u8(head + o, "compound order")?)
+                }
+            };
+            if order > MAX_SANE_ORDER {
+                return Err(Error::Read {
+                    what: format!("compound order {order} of head page"),
+                    addr: head,
+                    source: vmcore::Error::Missing("implausible compound order".into()),
+                });
+            }
+            order
+        };
+        self.heads.insert(head, order);
+        Ok(Compound { head, order })
+    }
+
+    /// The slab slot size (`kmem_cache->size`) of the object at `vaddr`, `None` if its page is not a slab.
+    pub fn slab_slot(&mut self, k: &Kernel, vaddr: u64) -> Result<Option<u64>> {
+        let page = k.virt_to_page(vaddr)?;
+        let head = self.compound(k, page)?.head;
+        if let Some(&s) = self.slab_slot.get(&head) {
+            return Ok(s);
+        }
+        let flags = k.u64(head + k.off.page_flags, "page.flags")?;
+        let slot = match k.off.pg_slab {
+            Some(bit) if flags & (1 << bit) == 0 => None,
+            _ => {
+                let cache = k.u64(head + k.off.slab_cache, "slab.slab_cache")?;
+                if Kernel::is_kernel_ptr(cache, 8) {
+                    let size = k.u32(cache + k.off.kmem_cache_size, "kmem_cache.size")?;
+                    Some(u64::from(size)).filter(|&s| s > 0)
+                } else {
+                    None
+                }
+            }
+        };
+        self.slab_slot.insert(head, slot);
+        Ok(slot)
+    }
+}

@@ -1,0 +1,227 @@
+//! The socket report (`skbwalk --pid P --fd F`): identity, per-queue and per-socket totals, every skb.
+//! Field names are the JSON contract of `../shared/spec/cli.md`.
+
+use std::collections::BTreeMap;
+
+use serde::{Serialize, Serializer};
+
+use crate::account::{Tally, Totals};
+use crate::skb::{QueueName, Skb, Walker};
+use crate::socket::{identity, walk_queues, Identity, KernelView};
+use crate::task::{describe_file, file_socket, find_process, open_files};
+use crate::{Error, Kernel, Result};
+
+/// An address, serialized as a lower-case `0x…` string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Hex(pub u64);
+
+impl Serialize for Hex {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{:#x}", self.0))
+    }
+}
+
+/// One frag in the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct FragOut {
+    /// The page the frag names.
+    pub page: Hex,
+    /// Its compound head (the page itself when unreadable).
+    pub head: Hex,
+    /// Compound order.
+    pub order: u32,
+    /// Offset in `page`.
+    pub offset: u32,
+    /// Length.
+    pub size: u32,
+}
+
+/// One skb in the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct SkbOut {
+    /// `sk_buff` address.
+    pub addr: Hex,
+    /// Queue name.
+    pub queue: &'static str,
+    /// Parent for `frag_list` members.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent: Option<Hex>,
+    /// `len`.
+    pub len: u32,
+    /// `data_len`.
+    pub data_len: u32,
+    /// `truesize`.
+    pub truesize: u32,
+    /// `head_frag`.
+    pub head_frag: bool,
+    /// `nr_frags`.
+    pub nr_frags: u8,
+    /// Frags.
+    pub frags: Vec<FragOut>,
+    /// Slot bytes of a kmalloc head.
+    pub head_bytes: u64,
+    /// Whether `head_bytes` is estimated.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub head_estimated: bool,
+    /// Slot bytes of the sk_buff.
+    pub struct_bytes: u64,
+    /// Page bytes + head bytes + struct bytes of this skb.
+    pub pinned_bytes: u64,
+}
+
+impl From<&Skb> for SkbOut {
+    fn from(s: &Skb) -> Self {
+        SkbOut {
+            addr: Hex(s.addr),
+            queue: s.queue.as_str(),
+            parent: s.parent.map(Hex),
+            len: s.len,
+            data_len: s.data_len,
+            truesize: s.truesize,
+            head_frag: s.head_frag,
+            nr_frags: s.nr_frags,
+            frags: s
+                .frags
+                .iter()
+                .map(|f| FragOut {
+                    page: Hex(f.page),
+                    head: Hex(f.compound.map_or(f.page, |c| c.head)),
+                    order: f.compound.map_or(0, |c| c.order),
+                    offset: f.offset,
+                    size: f.size,
+                })
+                .collect(),
+            head_bytes: s.head_bytes,
+            head_estimated: s.head_estimated,
+            struct_bytes: s.struct_bytes,
+            pinned_bytes: s.pinned_bytes(),
+        }
+    }
+}
+
+/// A page many of the socket's skbs reference.
+#[derive(Debug, Clone, Serialize)]
+pub struct SharedPage {
+    /// Compound head.
+    pub head: Hex,
+    /// Order.
+    pub order: u32,
+    /// skbs of this socket referencing it.
+    pub skbs: u32,
+    /// The page's `_refcount`, when readable.
+    pub refcount: Option<i32>,
+}
+
+/// The report for one socket.
+#[derive(Debug, Clone, Serialize)]
+pub struct SocketReport {
+    /// Process id.
+    pub pid: i32,
+    /// Its comm.
+    pub comm: String,
+    /// fd number.
+    pub fd: u32,
+    /// `struct sock` address.
+    pub sock: Hex,
+    /// `AF_…`.
+    pub family: String,
+    /// `SOCK_…`.
+    #[serde(rename = "type")]
+    pub sock_type: String,
+    /// TCP state or socket state.
+    pub state: String,
+    /// Local address or AF_UNIX path.
+    pub local: Option<String>,
+    /// Remote address.
+    pub remote: Option<String>,
+    /// The kernel's own accounting.
+    pub kernel: KernelView,
+    /// Per-queue totals (the error queue only when non-empty).
+    pub queues: BTreeMap<&'static str, Totals>,
+    /// Per-socket totals (pages deduplicated across queues).
+    pub totals: Totals,
+    /// The most-shared pages (up to 10).
+    pub most_shared_pages: Vec<SharedPage>,
+    /// Every skb, queue by queue in queue order, `frag_list` members after their parent.
+    pub skbs: Vec<SkbOut>,
+    /// What spoiled part of the result.
+    pub warnings: Vec<String>,
+}
+
+/// A walked socket: identity, per-queue skbs and the socket's page tally.
+pub struct WalkedSocket {
+    /// Identity.
+    pub id: Identity,
+    /// Queues in report order.
+    pub queues: Vec<(QueueName, Vec<Skb>)>,
+    /// The socket-wide tally.
+    pub tally: Tally,
+}
+
+/// Walk one socket's queues.
+pub fn walk_socket(w: &mut Walker<'_>, socket: u64) -> Result<WalkedSocket> {
+    let id = identity(w.k, socket)?;
+    let queues = walk_queues(w, &id);
+    let mut tally = Tally::default();
+    for s in queues.iter().flat_map(|(_, q)| q) {
+        tally.add(s);
+    }
+    Ok(WalkedSocket { id, queues, tally })
+}
+
+/// Per-queue totals (error queue only when non-empty).
+pub fn queue_totals(ws: &WalkedSocket) -> BTreeMap<&'static str, Totals> {
+    ws.queues
+        .iter()
+        .filter(|(n, q)| *n != QueueName::Error || !q.is_empty())
+        .map(|(n, q)| (n.as_str(), crate::account::totals(q)))
+        .collect()
+}
+
+/// The report for the socket at `fd` of process `pid`.
+pub fn socket_report(k: &Kernel, pid: i32, fd: u32) -> Result<SocketReport> {
+    let mut w = Walker::new(k);
+    let task = find_process(k, pid, &mut w.warnings)?;
+    let files = open_files(k, task.files)?;
+    let Some(&(_, file)) = files.iter().find(|(f, _)| *f == fd) else {
+        let open = if files.is_empty() {
+            "none".to_string()
+        } else {
+            files.iter().map(|(f, _)| f.to_string()).collect::<Vec<_>>().join(", ")
+        };
+        return Err(Error::FdNotOpen { pid, comm: task.comm, fd, open });
+    };
+    let Some(socket) = file_socket(k, file)? else {
+        return Err(Error::NotASocket { pid, fd, what: describe_file(k, file) });
+    };
+    let ws = walk_socket(&mut w, socket)?;
+    let mut shared: Vec<(u64, u32, u32)> = ws.tally.pages().iter().map(|(&h, &(o, n))| (h, o, n)).collect();
+    shared.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
+    let most_shared_pages = shared
+        .iter()
+        .take(10)
+        .map(|&(head, order, skbs)| SharedPage {
+            head: Hex(head),
+            order,
+            skbs,
+            refcount: k.u32(head + k.off.page_refcount, "page._refcount").ok().map(|v| v as i32),
+        })
+        .collect();
+    Ok(SocketReport {
+        pid,
+        comm: task.comm,
+        fd,
+        sock: Hex(ws.id.sock),
+        family: ws.id.family.clone(),
+        sock_type: ws.id.sock_type.clone(),
+        state: ws.id.state.clone(),
+        local: ws.id.local.clone(),
+        remote: ws.id.remote.clone(),
+        kernel: ws.id.kernel_view,
+        queues: queue_totals(&ws),
+        totals: ws.tally.totals(),
+        most_shared_pages,
+        skbs: ws.queues.iter().flat_map(|(_, q)| q).map(SkbOut::from).collect(),
+        warnings: w.warnings.into_vec(),
+    })
+}

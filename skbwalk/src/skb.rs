@@ -1,0 +1,341 @@
+//! sk_buffs: reading one (with its `skb_shared_info` frags and `frag_list`), and walking the queues
+//! a socket holds them on — list queues and rbtree queues, each cycle-guarded and bounded.
+
+use std::collections::HashSet;
+
+use crate::offsets::FragPage;
+use crate::page::{Compound, Pages};
+use crate::warnings::Warnings;
+use crate::{Kernel, Result};
+
+/// Most skbs one queue walk follows before it stops with a warning.
+pub const MAX_QUEUE_SKBS: usize = 1 << 22;
+/// Deepest `frag_list` nesting followed.
+pub const MAX_FRAG_LIST_DEPTH: usize = 4;
+/// Most members of one `frag_list`.
+pub const MAX_FRAG_LIST: usize = 1 << 16;
+/// Deepest rbtree descent (a red-black tree of 2^32 nodes is at most 64 deep).
+const MAX_RB_DEPTH: usize = 128;
+
+/// The queues of a socket, named as in the JSON output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum QueueName {
+    /// `sk_receive_queue`.
+    Receive,
+    /// TCP `out_of_order_queue`.
+    OutOfOrder,
+    /// `sk_write_queue`.
+    Write,
+    /// TCP `tcp_rtx_queue`.
+    Retransmit,
+    /// `sk_error_queue`.
+    Error,
+}
+
+impl QueueName {
+    /// The name in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueName::Receive => "receive",
+            QueueName::OutOfOrder => "out_of_order",
+            QueueName::Write => "write",
+            QueueName::Retransmit => "retransmit",
+            QueueName::Error => "error",
+        }
+    }
+}
+
+/// One frag of an skb.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frag {
+    /// The `struct page` the frag names.
+    pub page: u64,
+    /// Its compound head and order (None when they could not be read).
+    pub compound: Option<Compound>,
+    /// Offset in `page` (may exceed the page size for a compound head).
+    pub offset: u32,
+    /// Length.
+    pub size: u32,
+}
+
+/// One sk_buff as read from the dump, with what it pins.
+#[derive(Debug, Clone)]
+pub struct Skb {
+    /// Address of the `sk_buff`.
+    pub addr: u64,
+    /// The queue it was found on.
+    pub queue: QueueName,
+    /// Parent, for `frag_list` members.
+    pub parent: Option<u64>,
+    /// `len`.
+    pub len: u32,
+    /// `data_len`.
+    pub data_len: u32,
+    /// `truesize`.
+    pub truesize: u32,
+    /// `head_frag`.
+    pub head_frag: bool,
+    /// `fclone`.
+    pub fclone: u8,
+    /// `skb->head`.
+    pub head: u64,
+    /// `nr_frags` as stored.
+    pub nr_frags: u8,
+    /// The frags read (at most MAX_SKB_FRAGS).
+    pub frags: Vec<Frag>,
+    /// Distinct compound pages this skb references (frags, and the head when `head_frag`).
+    pub pages: Vec<Compound>,
+    /// Bytes of the head buffer when it is a slab object (0 when `head_frag`).
+    pub head_bytes: u64,
+    /// Whether `head_bytes` is an estimate (slab unreadable).
+    pub head_estimated: bool,
+    /// Slab slot size of the `sk_buff` itself.
+    pub struct_bytes: u64,
+}
+
+impl Skb {
+    /// Page bytes + head bytes + struct bytes of this skb alone.
+    pub fn pinned_bytes(&self) -> u64 {
+        self.pages.iter().map(|c| 4096u64 << c.order).sum::<u64>() + self.head_bytes + self.struct_bytes
+    }
+}
+
+/// Walk state shared by every queue of one report: page memo and warnings.
+pub struct Walker<'k> {
+    /// The kernel.
+    pub k: &'k Kernel,
+    /// Page lookups.
+    pub pages: Pages,
+    /// What went wrong along the way.
+    pub warnings: Warnings,
+}
+
+fn le_u32(b: &[u8], o: u64) -> u32 {
+    b.get(o as usize..o as usize + 4).map_or(0, |s| u32::from_le_bytes(s.try_into().unwrap_or_default()))
+}
+fn le_u64(b: &[u8], o: u64) -> u64 {
+    b.get(o as usize..o as usize + 8).map_or(0, |s| u64::from_le_bytes(s.try_into().unwrap_or_default()))
+}
+
+impl<'k> Walker<'k> {
+    /// A walker over `k`.
+    pub fn new(k: &'k Kernel) -> Self {
+        Walker { k, pages: Pages::default(), warnings: Warnings::default() }
+    }
+
+    /// Read one skb and, after it, its `frag_list` members (depth-first), appending to `out`.
+    pub fn read_skb(&mut self, addr: u64, queue: QueueName, parent: Option<u64>, depth: usize, out: &mut Vec<Skb>) -> Result<()> {
+        let k = self.k;
+        let o = &k.off;
+        let raw = k.bytes(addr, o.skb_size as usize, "sk_buff")?;
+        let head = le_u64(&raw, o.skb_head);
+        let end = if o.skb_end_is_offset { head.wrapping_add(u64::from(le_u32(&raw, o.skb_end))) } else { le_u64(&raw, o.skb_end) };
+        let mut skb = Skb {
+            addr,
+            queue,
+            parent,
+            len: le_u32(&raw, o.skb_len),
+            data_len: le_u32(&raw, o.skb_data_len),
+            truesize: le_u32(&raw, o.skb_truesize),
+            head_frag: o.skb_head_frag.get(&raw) != 0,
+            fclone: o.skb_fclone.get(&raw) as u8,
+            head,
+            nr_frags: 0,
+            frags: Vec::new(),
+            pages: Vec::new(),
+            head_bytes: 0,
+            head_estimated: false,
+            struct_bytes: 0,
+        };
+        let shinfo = k.bytes(end, o.shinfo_size as usize, "skb_shared_info")?;
+        skb.nr_frags = shinfo[o.shinfo_nr_frags as usize];
+        let mut n = u64::from(skb.nr_frags);
+        if n > o.max_skb_frags {
+            self.warnings.push(format!(
+                "skb {addr:#x}: nr_frags {n} exceeds MAX_SKB_FRAGS {}; frags ignored",
+                o.max_skb_frags
+            ));
+            n = 0;
+        }
+        for i in 0..n {
+            let f = o.shinfo_frags + i * o.frag_size;
+            let (page, net_iov) = match o.frag_page {
+                FragPage::Page(p) => (le_u64(&shinfo, f + p), false),
+                FragPage::Netmem(p) => {
+                    let v = le_u64(&shinfo, f + p);
+                    (v & !1, v & 1 != 0)
+                }
+            };
+            let offset = le_u32(&shinfo, f + o.frag_offset);
+            let size = le_u32(&shinfo, f + o.frag_len);
+            let compound = if net_iov {
+                self.warnings.push(format!("skb {addr:#x} frag {i}: a net_iov (devmem), not a page; not counted"));
+                None
+            } else {
+                match self.pages.compound(k, page) {
+                    Ok(c) => Some(c),
+                    Err(e) => {
+                        self.warnings.push(format!("skb {addr:#x} frag {i}: {e}"));
+                        None
+                    }
+                }
+            };
+            if let Some(c) = compound {
+                if !skb.pages.contains(&c) {
+                    skb.pages.push(c);
+                }
+            }
+            skb.frags.push(Frag { page, compound, offset, size });
+        }
+        if skb.head_frag {
+            match k.virt_to_page(head).and_then(|p| self.pages.compound(k, p)) {
+                Ok(c) => {
+                    if !skb.pages.contains(&c) {
+                        skb.pages.push(c);
+                    }
+                }
+                Err(e) => self.warnings.push(format!("skb {addr:#x} head page: {e}")),
+            }
+        } else {
+            match self.pages.slab_slot(k, head) {
+                Ok(Some(slot)) => skb.head_bytes = slot,
+                r => {
+                    if let Err(e) = r {
+                        self.warnings.push(format!("skb {addr:#x} head slab: {e}"));
+                    }
+                    let size = (end - head) + o.shinfo_size;
+                    skb.head_bytes = size.div_ceil(64) * 64;
+                    skb.head_estimated = true;
+                }
+            }
+        }
+        match self.pages.slab_slot(k, addr) {
+            Ok(Some(slot)) => skb.struct_bytes = slot,
+            r => {
+                if let Err(e) = r {
+                    self.warnings.push(format!("skb {addr:#x} slab: {e}"));
+                }
+                skb.struct_bytes = o.skb_size.div_ceil(64) * 64;
+            }
+        }
+        let frag_list = le_u64(&shinfo, o.shinfo_frag_list);
+        out.push(skb);
+        if frag_list != 0 {
+            if depth >= MAX_FRAG_LIST_DEPTH {
+                self.warnings.push(format!("skb {addr:#x}: frag_list nested deeper than {MAX_FRAG_LIST_DEPTH}; not followed"));
+                return Ok(());
+            }
+            let mut seen = HashSet::new();
+            let mut cur = frag_list;
+            while cur != 0 {
+                if !Kernel::is_kernel_ptr(cur, 8) || !seen.insert(cur) || seen.len() > MAX_FRAG_LIST {
+                    self.warnings.push(format!("skb {addr:#x}: frag_list is corrupt at {cur:#x} (bad pointer or loop); stopped"));
+                    break;
+                }
+                if let Err(e) = self.read_skb(cur, queue, Some(addr), depth + 1, out) {
+                    self.warnings.push(format!("skb {addr:#x}: frag_list member {cur:#x}: {e}"));
+                    break;
+                }
+                match k.u64(cur + o.skb_next, "sk_buff.next") {
+                    Ok(n) => cur = n,
+                    Err(e) => {
+                        self.warnings.push(format!("skb {addr:#x}: frag_list: {e}"));
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Walk an `sk_buff_head` list at `head`; a corrupt link ends the walk with a warning.
+    pub fn walk_list(&mut self, head: u64, queue: QueueName, out: &mut Vec<Skb>) {
+        let k = self.k;
+        let what = queue.as_str();
+        let qlen = k.u32(head + k.off.skb_head_qlen, "sk_buff_head.qlen").ok();
+        let mut cur = match k.u64(head + k.off.skb_head_next, "sk_buff_head.next") {
+            Ok(n) => n,
+            Err(e) => {
+                self.warnings.push(format!("{what} queue at {head:#x}: {e}"));
+                return;
+            }
+        };
+        let mut seen = HashSet::new();
+        let mut count = 0u64;
+        while cur != head {
+            if cur == 0 || !Kernel::is_kernel_ptr(cur, 8) {
+                self.warnings.push(format!("{what} queue at {head:#x}: bad next pointer {cur:#x} after {count} skbs; stopped"));
+                break;
+            }
+            if !seen.insert(cur) {
+                self.warnings.push(format!("{what} queue at {head:#x}: loop at skb {cur:#x} after {count} skbs; stopped"));
+                break;
+            }
+            if seen.len() > MAX_QUEUE_SKBS {
+                self.warnings.push(format!("{what} queue at {head:#x}: more than {MAX_QUEUE_SKBS} skbs; stopped"));
+                break;
+            }
+            if let Err(e) = self.read_skb(cur, queue, None, 0, out) {
+                self.warnings.push(format!("{what} queue at {head:#x}: skb {cur:#x}: {e}; stopped"));
+                break;
+            }
+            count += 1;
+            cur = match k.u64(cur + k.off.skb_next, "sk_buff.next") {
+                Ok(n) => n,
+                Err(e) => {
+                    self.warnings.push(format!("{what} queue at {head:#x}: {e}; stopped"));
+                    break;
+                }
+            };
+        }
+        if let Some(q) = qlen {
+            if cur == head && u64::from(q) != count {
+                self.warnings.push(format!("{what} queue at {head:#x}: qlen says {q}, the list holds {count}"));
+            }
+        }
+    }
+
+    /// Walk an rbtree of skbs (`rb_root` at `root`) in key order.
+    pub fn walk_rbtree(&mut self, root: u64, queue: QueueName, out: &mut Vec<Skb>) {
+        let k = self.k;
+        let what = queue.as_str();
+        let node = match k.u64(root, "rb_root.rb_node") {
+            Ok(n) => n,
+            Err(e) => {
+                self.warnings.push(format!("{what} rbtree at {root:#x}: {e}"));
+                return;
+            }
+        };
+        let mut seen = HashSet::new();
+        let mut stack: Vec<u64> = Vec::new();
+        let mut cur = node;
+        loop {
+            while cur != 0 {
+                if !Kernel::is_kernel_ptr(cur, 4) || !seen.insert(cur) || stack.len() >= MAX_RB_DEPTH || seen.len() > MAX_QUEUE_SKBS {
+                    self.warnings.push(format!("{what} rbtree at {root:#x}: corrupt node {cur:#x} (bad pointer, loop or too deep); subtree skipped"));
+                    break;
+                }
+                stack.push(cur);
+                cur = match k.u64(cur + k.off.rb_left, "rb_node.rb_left") {
+                    Ok(l) => l,
+                    Err(e) => {
+                        self.warnings.push(format!("{what} rbtree at {root:#x}: {e}"));
+                        0
+                    }
+                };
+            }
+            let Some(n) = stack.pop() else { break };
+            let skb = n - k.off.skb_rbnode;
+            if let Err(e) = self.read_skb(skb, queue, None, 0, out) {
+                self.warnings.push(format!("{what} rbtree at {root:#x}: skb {skb:#x}: {e}"));
+            }
+            cur = match k.u64(n + k.off.rb_right, "rb_node.rb_right") {
+                Ok(r) => r,
+                Err(e) => {
+                    self.warnings.push(format!("{what} rbtree at {root:#x}: {e}"));
+                    0
+                }
+            };
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! Tasks and their open files: `init_task.tasks`, thread groups, `files → fdt → fd[]`.
+
+use std::collections::HashSet;
+
+use crate::warnings::Warnings;
+use crate::{Error, Kernel, Result};
+
+/// Most tasks followed on `init_task.tasks` (PID_MAX_LIMIT is 4M).
+pub const MAX_TASKS: usize = 1 << 22;
+/// Most fds examined in one table (`sysctl fs.nr_open` caps at about 1G; real tables are far smaller).
+pub const MAX_FDS: u32 = 1 << 24;
+
+/// A task as the walk needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Task {
+    /// `task_struct` address.
+    pub addr: u64,
+    /// `pid` (the thread id).
+    pub pid: i32,
+    /// `tgid` (the process id).
+    pub tgid: i32,
+    /// `comm`.
+    pub comm: String,
+    /// `files` (0 for kernel threads).
+    pub files: u64,
+}
+
+fn read_task(k: &Kernel, addr: u64) -> Result<Task> {
+    let o = &k.off;
+    Ok(Task {
+        addr,
+        pid: k.u32(addr + o.task_pid, "task_struct.pid")? as i32,
+        tgid: k.u32(addr + o.task_tgid, "task_struct.tgid")? as i32,
+        comm: k.cstr(addr + o.task_comm, 16, "task_struct.comm")?,
+        files: k.u64(addr + o.task_files, "task_struct.files")?,
+    })
+}
+
+/// Walk a circular `list_head` at `head` whose entries sit at `member` inside each object;
+/// returns the objects' addresses. Cycle-guarded and bounded; a bad link ends the walk with a warning.
+pub fn list_entries(k: &Kernel, head: u64, member: u64, limit: usize, what: &str, w: &mut Warnings) -> Vec<u64> {
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    let mut cur = match k.u64(head, what) {
+        Ok(n) => n,
+        Err(e) => {
+            w.push(format!("{what}: {e}"));
+            return out;
+        }
+    };
+    while cur != head {
+        if !Kernel::is_kernel_ptr(cur, 8) || !seen.insert(cur) {
+            w.push(format!("{what}: bad or looping link {cur:#x} after {} entries; stopped", out.len()));
+            break;
+        }
+        if out.len() >= limit {
+            w.push(format!("{what}: more than {limit} entries; stopped"));
+            break;
+        }
+        out.push(cur - member);
+        cur = match k.u64(cur, what) {
+            Ok(n) => n,
+            Err(e) => {
+                w.push(format!("{what}: {e}; stopped"));
+                break;
+            }
+        };
+    }
+    out
+}
+
+/// Every thread-group leader on `init_task.tasks` (init_task itself excluded), and their threads.
+pub fn tasks(k: &Kernel, w: &mut Warnings) -> Result<Vec<Task>> {
+    let init = k.symbol("init_task")?;
+    let leaders = list_entries(k, init + k.off.task_tasks, k.off.task_tasks, MAX_TASKS, "init_task.tasks", w);
+    let mut out = Vec::with_capacity(leaders.len());
+    for addr in leaders {
+        match read_task(k, addr) {
+            Ok(t) => out.push(t),
+            Err(e) => w.push(format!("task at {addr:#x}: {e}")),
+        }
+        if let Some(tg) = k.off.task_thread_group {
+            for t in list_entries(k, addr + tg, tg, MAX_TASKS, "task_struct.thread_group", w) {
+                match read_task(k, t) {
+                    Ok(t) => out.push(t),
+                    Err(e) => w.push(format!("thread at {t:#x}: {e}")),
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The thread-group leader with `pid`.
+pub fn find_process(k: &Kernel, pid: i32, w: &mut Warnings) -> Result<Task> {
+    let all = tasks(k, w)?;
+    all.iter()
+        .find(|t| t.pid == pid && t.tgid == pid)
+        .or_else(|| all.iter().find(|t| t.pid == pid))
+        .cloned()
+        .ok_or(Error::NoSuchPid { pid })
+}
+
+/// The open fds of a `files_struct`: `(fd, struct file *)`.
+pub fn open_files(k: &Kernel, files: u64) -> Result<Vec<(u32, u64)>> {
+    if files == 0 {
+        return Ok(Vec::new());
+    }
+    let fdt = k.u64(files + k.off.files_fdt, "files_struct.fdt")?;
+    let max = k.u32(fdt + k.off.fdt_max_fds, "fdtable.max_fds")?;
+    let arr = k.u64(fdt + k.off.fdt_fd, "fdtable.fd")?;
+    let max = max.min(MAX_FDS);
+    let mut out = Vec::new();
+    // Read the pointer array in chunks: one read per 512 fds.
+    let mut fd = 0u32;
+    while fd < max {
+        let n = (max - fd).min(512);
+        let raw = k.bytes(arr + u64::from(fd) * 8, n as usize * 8, "fdtable.fd[]")?;
+        for (i, c) in raw.chunks_exact(8).enumerate() {
+            let f = u64::from_le_bytes(c.try_into().unwrap_or_default());
+            if f != 0 {
+                out.push((fd + i as u32, f));
+            }
+        }
+        fd += n;
+    }
+    Ok(out)
+}
+
+/// What an open file is, for a message: the dentry's name, else the `f_op` symbol.
+pub fn describe_file(k: &Kernel, file: u64) -> String {
+    let o = &k.off;
+    let name = k.u64(file + o.file_dentry, "file.f_path.dentry").ok().filter(|&d| d != 0).and_then(|d| {
+        let p = k.u64(d + o.dentry_name, "dentry.d_name.name").ok()?;
+        k.cstr(p, 256, "dentry name").ok().filter(|s| !s.is_empty())
+    });
+    let fop = k.u64(file + o.file_f_op, "file.f_op").ok().and_then(|f| k.symbolize(f));
+    match (name, fop) {
+        (Some(n), Some(f)) => format!("{n:?} (f_op {f})"),
+        (Some(n), None) => format!("{n:?}"),
+        (None, Some(f)) => format!("a file with f_op {f}"),
+        (None, None) => format!("the file at {file:#x}"),
+    }
+}
+
+/// The `struct socket` behind a file, if it is a socket (`f_op == &socket_file_ops`, or an S_IFSOCK inode).
+pub fn file_socket(k: &Kernel, file: u64) -> Result<Option<u64>> {
+    let o = &k.off;
+    let fop = k.u64(file + o.file_f_op, "file.f_op")?;
+    let is_sock = match k.symbol("socket_file_ops") {
+        Ok(s) if fop == s => true,
+        _ => {
+            let inode = k.u64(file + o.file_f_inode, "file.f_inode")?;
+            inode != 0 && k.u16(inode + o.inode_mode, "inode.i_mode")? & 0o170000 == 0o140000
+        }
+    };
+    if !is_sock {
+        return Ok(None);
+    }
+    Ok(Some(k.u64(file + o.file_private_data, "file.private_data")?))
+}

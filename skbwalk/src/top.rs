@@ -1,0 +1,178 @@
+//! `top`: every socket reachable from every task's fd table, ranked by what it pins, with system-wide
+//! totals that count a page shared by several sockets once.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use crate::account::{amplification, Totals, PAGE_SIZE};
+use crate::report::{queue_totals, walk_socket, Hex};
+use crate::skb::Walker;
+use crate::task::{file_socket, open_files, tasks};
+use crate::{Kernel, Result};
+
+/// A process holding a socket.
+#[derive(Debug, Clone, Serialize)]
+pub struct Holder {
+    /// pid (thread-group id).
+    pub pid: i32,
+    /// comm.
+    pub comm: String,
+    /// fd.
+    pub fd: u32,
+}
+
+/// One socket in the ranking.
+#[derive(Debug, Clone, Serialize)]
+pub struct TopSocket {
+    /// First holder's pid.
+    pub pid: i32,
+    /// Its comm.
+    pub comm: String,
+    /// Its fd.
+    pub fd: u32,
+    /// Every (pid, fd) holding this same `struct file`.
+    pub holders: Vec<Holder>,
+    /// `struct sock`.
+    pub sock: Hex,
+    /// Family.
+    pub family: String,
+    /// Type.
+    #[serde(rename = "type")]
+    pub sock_type: String,
+    /// State.
+    pub state: String,
+    /// Local address or path.
+    pub local: Option<String>,
+    /// Remote address.
+    pub remote: Option<String>,
+    /// Per-queue totals.
+    pub queues: BTreeMap<&'static str, Totals>,
+    /// Socket totals.
+    pub totals: Totals,
+    /// How many of its pages other sockets reference too.
+    pub shared_pages: u64,
+}
+
+/// System-wide figures.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct SystemTotals {
+    /// Sockets found.
+    pub sockets: u64,
+    /// skbs.
+    pub skbs: u64,
+    /// Sum of truesize.
+    pub truesize: u64,
+    /// Distinct compound pages across all sockets.
+    pub unique_pages: u64,
+    /// Their bytes.
+    pub page_bytes: u64,
+    /// Page bytes (deduplicated) + head and struct bytes of every skb.
+    pub pinned_bytes: u64,
+    /// pinned / truesize.
+    pub amplification: f64,
+}
+
+/// The `top` report.
+#[derive(Debug, Clone, Serialize)]
+pub struct TopReport {
+    /// Sockets, most pinned first.
+    pub sockets: Vec<TopSocket>,
+    /// System totals.
+    pub totals: SystemTotals,
+    /// What spoiled part of the result.
+    pub warnings: Vec<String>,
+}
+
+/// Walk every socket of every task. `progress` is called with (sockets done, sockets found).
+pub fn top(k: &Kernel, mut progress: impl FnMut(usize, usize)) -> Result<TopReport> {
+    let mut w = Walker::new(k);
+    let all = tasks(k, &mut w.warnings)?;
+    // Threads share `files`: read each table once; a struct file may sit in several tables.
+    let mut tables_seen = HashMap::new();
+    let mut holders: Vec<(u64, Vec<Holder>)> = Vec::new();
+    let mut file_index: HashMap<u64, usize> = HashMap::new();
+    for t in &all {
+        if t.files == 0 || tables_seen.insert(t.files, t.tgid).is_some() {
+            continue;
+        }
+        let files = match open_files(k, t.files) {
+            Ok(f) => f,
+            Err(e) => {
+                w.warnings.push(format!("pid {} ({}): fd table: {e}", t.tgid, t.comm));
+                continue;
+            }
+        };
+        for (fd, file) in files {
+            let h = Holder { pid: t.tgid, comm: t.comm.clone(), fd };
+            match file_index.get(&file) {
+                Some(&i) => holders[i].1.push(h),
+                None => {
+                    file_index.insert(file, holders.len());
+                    holders.push((file, vec![h]));
+                }
+            }
+        }
+    }
+    let mut sockets = Vec::new();
+    let mut page_sockets: HashMap<u64, (u32, u32)> = HashMap::new();
+    let mut per_socket_pages: Vec<Vec<u64>> = Vec::new();
+    let mut sys = SystemTotals::default();
+    let sock_files: Vec<(u64, &Vec<Holder>)> = holders
+        .iter()
+        .filter_map(|(file, h)| match file_socket(k, *file) {
+            Ok(Some(s)) => Some((s, h)),
+            Ok(None) => None,
+            Err(e) => {
+                w.warnings.push(format!("pid {} fd {}: {e}", h[0].pid, h[0].fd));
+                None
+            }
+        })
+        .collect();
+    let n = sock_files.len();
+    for (i, (socket, hs)) in sock_files.into_iter().enumerate() {
+        progress(i, n);
+        let ws = match walk_socket(&mut w, socket) {
+            Ok(ws) => ws,
+            Err(e) => {
+                w.warnings.push(format!("pid {} fd {}: {e}", hs[0].pid, hs[0].fd));
+                continue;
+            }
+        };
+        let totals = ws.tally.totals();
+        sys.sockets += 1;
+        sys.skbs += totals.skbs;
+        sys.truesize += totals.truesize;
+        sys.pinned_bytes += totals.pinned_bytes - totals.page_bytes;
+        let pages: Vec<u64> = ws.tally.pages().keys().copied().collect();
+        for (&h, &(order, _)) in ws.tally.pages() {
+            page_sockets.entry(h).or_insert((order, 0)).1 += 1;
+        }
+        per_socket_pages.push(pages);
+        sockets.push(TopSocket {
+            pid: hs[0].pid,
+            comm: hs[0].comm.clone(),
+            fd: hs[0].fd,
+            holders: hs.clone(),
+            sock: Hex(ws.id.sock),
+            family: ws.id.family.clone(),
+            sock_type: ws.id.sock_type.clone(),
+            state: ws.id.state.clone(),
+            local: ws.id.local.clone(),
+            remote: ws.id.remote.clone(),
+            queues: queue_totals(&ws),
+            totals,
+            shared_pages: 0,
+        });
+    }
+    progress(n, n);
+    for (s, pages) in sockets.iter_mut().zip(&per_socket_pages) {
+        s.shared_pages = pages.iter().filter(|h| page_sockets[h].1 > 1).count() as u64;
+    }
+    sys.unique_pages = page_sockets.len() as u64;
+    sys.page_bytes = page_sockets.values().map(|&(o, _)| PAGE_SIZE << o).sum();
+    sys.pinned_bytes += sys.page_bytes;
+    sys.amplification = amplification(sys.pinned_bytes, sys.truesize);
+    sockets.sort_by(|a, b| b.totals.pinned_bytes.cmp(&a.totals.pinned_bytes).then(a.pid.cmp(&b.pid)).then(a.fd.cmp(&b.fd)));
+    Ok(TopReport { sockets, totals: sys, warnings: w.warnings.into_vec() })
+}

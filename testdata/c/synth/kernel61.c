@@ -1,0 +1,429 @@
+/*
+ * A synthetic "Linux 6.1, x86-64" kernel for skbwalk's fixtures.
+ *
+ * Kernel-shaped definitions of every type the walk reads, in the shapes 6.1 uses: anonymous unions of
+ * anonymous structs (sk_buff's list/rbtree head, struct page's tail-page words), bitfields (head_frag,
+ * fclone), bio_vec frags, folio overlays. Members the walk does not read are padding of plausible size,
+ * so offsets are nothing like a trivial packing.
+ *
+ * Built twice by testdata/src/synth: with `-g` into a "vmlinux" linked at kernel addresses (its DWARF
+ * and symbol table are what skbwalk reads), and with -DSYNTH_OFFSETS into a host program that prints
+ * offsetof/sizeof for the fixture builder — so fixtures never hard-code an offset either.
+ */
+#include <stddef.h>
+
+typedef unsigned char u8;
+typedef unsigned short u16;
+typedef unsigned int u32;
+typedef unsigned long long u64;
+typedef u8 __u8;
+typedef u16 __u16;
+typedef u32 __u32;
+typedef u16 __be16;
+typedef u32 __be32;
+typedef int pid_t;
+typedef unsigned int gfp_t;
+typedef struct { int counter; } atomic_t;
+typedef struct { long counter; } atomic64_t;
+typedef struct { atomic_t refs; } refcount_t;
+typedef unsigned short umode_t;
+typedef unsigned int fmode_t;
+typedef unsigned long pgdval_t;
+typedef struct { pgdval_t pgd; } pgd_t;
+
+struct list_head { struct list_head *next, *prev; };
+struct hlist_node { struct hlist_node *next, **pprev; };
+struct rb_node { unsigned long __rb_parent_color; struct rb_node *rb_right; struct rb_node *rb_left; } __attribute__((aligned(sizeof(long))));
+struct rb_root { struct rb_node *rb_node; };
+struct in6_addr { union { __u8 u6_addr8[16]; __be16 u6_addr16[8]; __be32 u6_addr32[4]; } in6_u; };
+
+enum pageflags {
+	PG_locked, PG_referenced, PG_uptodate, PG_dirty, PG_lru, PG_active, PG_workingset, PG_waiters,
+	PG_error, PG_slab, PG_owner_priv_1, PG_arch_1, PG_reserved, PG_private, PG_private_2, PG_writeback,
+	PG_head, PG_mappedtodisk, PG_reclaim, PG_swapbacked, PG_unevictable, PG_mlocked, __NR_PAGEFLAGS,
+};
+
+enum {
+	TCP_ESTABLISHED = 1, TCP_SYN_SENT, TCP_SYN_RECV, TCP_FIN_WAIT1, TCP_FIN_WAIT2, TCP_TIME_WAIT,
+	TCP_CLOSE, TCP_CLOSE_WAIT, TCP_LAST_ACK, TCP_LISTEN, TCP_CLOSING, TCP_NEW_SYN_RECV, TCP_MAX_STATES
+};
+
+enum sock_type { SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_RAW = 3, SOCK_RDM = 4, SOCK_SEQPACKET = 5, SOCK_DCCP = 6, SOCK_PACKET = 10 };
+
+typedef enum { SS_FREE = 0, SS_UNCONNECTED, SS_CONNECTING, SS_CONNECTED, SS_DISCONNECTING } socket_state;
+
+struct kmem_cache;
+struct address_space;
+
+struct page {
+	unsigned long flags;
+	union {
+		struct {
+			union { struct list_head lru; struct { void *__filler; unsigned int mlock_count; }; };
+			struct address_space *mapping;
+			unsigned long index;
+			unsigned long private;
+		};
+		struct {
+			unsigned long pp_magic;
+			void *pp;
+			unsigned long _pp_mapping_pad;
+			unsigned long dma_addr;
+			union { unsigned long dma_addr_upper; atomic64_t pp_frag_count; };
+		};
+		struct {
+			unsigned long compound_head;
+			unsigned char compound_dtor;
+			unsigned char compound_order;
+			atomic_t compound_mapcount;
+			atomic_t compound_pincount;
+			unsigned int compound_nr;
+		};
+		struct { unsigned long _pt_pad_1; void *pmd_huge_pte; unsigned long _pt_pad_2; void *ptl; };
+	};
+	union { atomic_t _mapcount; unsigned int page_type; };
+	atomic_t _refcount;
+	unsigned long memcg_data;
+};
+
+struct folio {
+	union {
+		struct {
+			unsigned long flags;
+			union { struct list_head lru; struct { void *__filler; unsigned int mlock_count; }; };
+			struct address_space *mapping;
+			unsigned long index;
+			void *private;
+			atomic_t _mapcount;
+			atomic_t _refcount;
+			unsigned long memcg_data;
+		};
+		struct page page;
+	};
+	unsigned long _flags_1;
+	unsigned long __head;
+	unsigned char _folio_dtor;
+	unsigned char _folio_order;
+	atomic_t _total_mapcount;
+	atomic_t _pincount;
+	unsigned int _folio_nr_pages;
+};
+
+struct slab {
+	unsigned long __page_flags;
+	union {
+		struct list_head slab_list;
+		struct { struct slab *next; int slabs; };
+	};
+	struct kmem_cache *slab_cache;
+	void *freelist;
+	unsigned long counters;
+	unsigned int __unused;
+	atomic_t __page_refcount;
+	unsigned long memcg_data;
+};
+
+struct kmem_cache {
+	void *cpu_slab;
+	unsigned int flags;
+	unsigned long min_partial;
+	unsigned int size;
+	unsigned int object_size;
+	void *reciprocal_size;
+	unsigned int offset;
+	unsigned int cpu_partial;
+	const char *name;
+	struct list_head list;
+};
+
+struct bio_vec { struct page *bv_page; unsigned int bv_len; unsigned int bv_offset; };
+typedef struct bio_vec skb_frag_t;
+
+#define MAX_SKB_FRAGS 17
+struct sk_buff;
+struct sock;
+
+struct skb_shared_hwtstamps { u64 hwtstamp; };
+
+struct skb_shared_info {
+	__u8 flags;
+	__u8 meta_len;
+	__u8 nr_frags;
+	__u8 tx_flags;
+	unsigned short gso_size;
+	unsigned short gso_segs;
+	struct sk_buff *frag_list;
+	struct skb_shared_hwtstamps hwtstamps;
+	unsigned int gso_type;
+	u32 tskey;
+	atomic_t dataref;
+	unsigned int xdp_frags_size;
+	void *destructor_arg;
+	skb_frag_t frags[MAX_SKB_FRAGS];
+};
+
+typedef unsigned int sk_buff_data_t;
+
+struct sk_buff {
+	union {
+		struct {
+			struct sk_buff *next;
+			struct sk_buff *prev;
+			union { void *dev; unsigned long dev_scratch; };
+		};
+		struct rb_node rbnode;
+		struct list_head list;
+	};
+	union { struct sock *sk; int ip_defrag_offset; };
+	union { u64 tstamp; u64 skb_mstamp_ns; };
+	char cb[48] __attribute__((aligned(8)));
+	union { struct { unsigned long _skb_refdst; void (*destructor)(struct sk_buff *); }; struct list_head tcp_tsorted_anchor; };
+	unsigned long _nfct;
+	unsigned int len, data_len;
+	__u16 mac_len, hdr_len;
+	__u16 queue_mapping;
+	__u8 __cloned_offset[0];
+	__u8 cloned:1, nohdr:1, fclone:2, peeked:1, head_frag:1, pfmemalloc:1, pp_recycle:1;
+	__u8 active_extensions;
+	struct {
+		__u8 __pkt_type_offset[0];
+		__u8 pkt_type:3, ignore_df:1, nf_trace:1, ip_summed:2, ooo_okay:1;
+		__u8 l4_hash:1, sw_hash:1, wifi_acked_valid:1, wifi_acked:1, no_fcs:1, encapsulation:1, encap_hdr_csum:1, csum_valid:1;
+		__u16 tc_index;
+		union { u32 csum; struct { __u16 csum_start; __u16 csum_offset; }; };
+		__u32 priority;
+		int skb_iif;
+		__u32 hash;
+		__u16 vlan_proto, vlan_tci;
+		unsigned int napi_id;
+		__u32 mark;
+		__u16 inner_transport_header, inner_network_header, inner_mac_header;
+		__be16 protocol;
+		__u16 transport_header, network_header, mac_header;
+	} headers;
+	sk_buff_data_t tail;
+	sk_buff_data_t end;
+	unsigned char *head, *data;
+	unsigned int truesize;
+	refcount_t users;
+	void *extensions;
+};
+
+struct sk_buff_head {
+	union {
+		struct { struct sk_buff *next; struct sk_buff *prev; };
+		struct { struct sk_buff *next; struct sk_buff *prev; } list;
+	};
+	__u32 qlen;
+	int lock;
+};
+
+struct sock_common {
+	union { u64 skc_addrpair; struct { __be32 skc_daddr; __be32 skc_rcv_saddr; }; };
+	union { unsigned int skc_hash; __u16 skc_u16hashes[2]; };
+	union { u32 skc_portpair; struct { __be16 skc_dport; __u16 skc_num; }; };
+	unsigned short skc_family;
+	volatile unsigned char skc_state;
+	unsigned char skc_reuse:4, skc_reuseport:1, skc_ipv6only:1, skc_net_refcnt:1;
+	int skc_bound_dev_if;
+	union { struct hlist_node skc_bind_node; struct hlist_node skc_portaddr_node; };
+	void *skc_prot;
+	void *skc_net;
+	struct in6_addr skc_v6_daddr;
+	struct in6_addr skc_v6_rcv_saddr;
+	atomic64_t skc_cookie;
+	unsigned long skc_flags;
+	int skc_dontcopy_begin[0];
+	struct hlist_node skc_node;
+	int skc_tx_queue_mapping, skc_rx_queue_mapping;
+	refcount_t skc_refcnt;
+};
+
+struct sock {
+	struct sock_common __sk_common;
+	void *sk_rx_dst;
+	int sk_rx_dst_ifindex;
+	u32 sk_rx_dst_cookie;
+	int sk_lock[8];
+	atomic_t sk_drops;
+	int sk_rcvlowat;
+	struct sk_buff_head sk_error_queue;
+	struct sk_buff_head sk_receive_queue;
+	struct { atomic_t rmem_alloc; int len; struct sk_buff *head; struct sk_buff *tail; } sk_backlog;
+	int sk_forward_alloc;
+	u32 sk_reserved_mem;
+	unsigned int sk_ll_usec;
+	unsigned int sk_napi_id;
+	int sk_rcvbuf;
+	void *sk_filter;
+	void *sk_wq;
+	void *sk_policy[2];
+	void *sk_dst_cache;
+	atomic_t sk_omem_alloc;
+	int sk_sndbuf;
+	int sk_wmem_queued;
+	refcount_t sk_wmem_alloc;
+	unsigned long sk_tsq_flags;
+	union { struct sk_buff *sk_send_head; struct rb_root tcp_rtx_queue; };
+	struct sk_buff_head sk_write_queue;
+	__u32 sk_dst_pending_confirm;
+	u32 sk_pacing_status;
+	long sk_sndtimeo;
+	unsigned int sk_padding:1, sk_kern_sock:1, sk_no_check_tx:1, sk_no_check_rx:1, sk_userlocks:4;
+	u8 sk_pacing_shift;
+	u16 sk_type;
+	u16 sk_protocol;
+	u16 sk_gso_max_segs;
+	unsigned long sk_lingertime;
+	void *sk_prot_creator;
+	void *sk_socket;
+	void *sk_user_data;
+	char sk_tail_pad[64];
+};
+
+struct inet_sock { struct sock sk; void *pinet6; __be32 inet_saddr; short inet_ttl_pad[2]; char inet_pad[48]; };
+struct inet_connection_sock { struct inet_sock icsk_inet; void *icsk_accept_queue[4]; char icsk_pad[120]; };
+struct tcp_sock {
+	struct inet_connection_sock inet_conn;
+	u16 tcp_header_len;
+	u16 gso_segs;
+	__be32 pred_flags;
+	u64 bytes_received;
+	u32 segs_in, data_segs_in, rcv_nxt, copied_seq;
+	char tcp_pad1[200];
+	struct rb_root out_of_order_queue;
+	struct sk_buff *ooo_last_skb;
+	char tcp_pad2[160];
+};
+struct udp_sock { struct inet_sock inet; int pending; char udp_pad[40]; };
+
+typedef unsigned short __kernel_sa_family_t;
+struct sockaddr_un { __kernel_sa_family_t sun_family; char sun_path[108]; };
+struct unix_address { refcount_t refcnt; int len; struct sockaddr_un name[]; };
+struct unix_sock {
+	struct sock sk;
+	struct unix_address *addr;
+	void *path_dentry, *path_mnt;
+	char unix_pad[64];
+	struct sock *peer;
+};
+
+struct file_operations { void *owner; void *llseek; void *read; void *write; char fop_pad[200]; };
+struct qstr { union { struct { u32 hash; u32 len; }; u64 hash_len; }; const unsigned char *name; };
+struct dentry { unsigned int d_flags; int d_seq; struct hlist_node d_hash; struct dentry *d_parent; struct qstr d_name; void *d_inode; unsigned char d_iname[32]; };
+struct vfsmount { struct dentry *mnt_root; void *mnt_sb; int mnt_flags; };
+struct path { struct vfsmount *mnt; struct dentry *dentry; };
+struct inode { umode_t i_mode; unsigned short i_opflags; unsigned int i_uid, i_gid; unsigned int i_flags; char inode_pad[80]; unsigned long i_ino; };
+
+struct socket {
+	socket_state state;
+	short type;
+	unsigned long flags;
+	struct file *file;
+	struct sock *sk;
+	const void *ops;
+	char socket_pad[64];
+};
+
+struct file {
+	union { struct list_head f_llist; void *f_rcuhead; unsigned int f_iocb_flags; };
+	struct path f_path;
+	struct inode *f_inode;
+	const struct file_operations *f_op;
+	int f_lock;
+	atomic64_t f_count;
+	unsigned int f_flags;
+	fmode_t f_mode;
+	char file_pad[96];
+	void *private_data;
+	void *f_mapping;
+};
+
+struct fdtable { unsigned int max_fds; struct file **fd; unsigned long *close_on_exec; unsigned long *open_fds; unsigned long *full_fds_bits; void *rcu[2]; };
+struct files_struct { atomic_t count; int resize_in_progress; void *resize_wait[3]; struct fdtable *fdt; struct fdtable fdtab; int file_lock; unsigned int next_fd; };
+
+struct task_struct {
+	unsigned int __state;
+	void *stack;
+	refcount_t usage;
+	unsigned int flags;
+	char sched_pad[600];
+	struct list_head tasks;
+	char mm_pad[120];
+	pid_t pid;
+	pid_t tgid;
+	struct task_struct *real_parent;
+	struct task_struct *parent;
+	struct list_head children;
+	struct list_head sibling;
+	struct task_struct *group_leader;
+	char pid_pad[64];
+	struct list_head thread_group;
+	struct list_head thread_node;
+	char cred_pad[200];
+	char comm[16];
+	char fs_pad[40];
+	void *fs;
+	struct files_struct *files;
+	char tail_pad[300];
+};
+
+struct new_utsname { char sysname[65]; char nodename[65]; char release[65]; char version[65]; char machine[65]; char domainname[65]; };
+struct uts_namespace { struct new_utsname name; void *user_ns; };
+
+/* The kernel's globals the walk starts from. Sections and addresses come from the link. */
+void start_kernel(void) { }
+struct task_struct init_task __attribute__((aligned(64)));
+const struct file_operations socket_file_ops = { .owner = 0 };
+const struct file_operations pipefifo_fops = { .owner = 0 };
+const struct file_operations ext4_file_operations = { .owner = 0 };
+unsigned long page_offset_base;
+unsigned long vmemmap_base;
+unsigned long vmalloc_base;
+pgd_t init_top_pgt[512] __attribute__((aligned(4096)));
+struct kmem_cache *skbuff_head_cache;
+struct kmem_cache *skbuff_fclone_cache;
+struct uts_namespace init_uts_ns = { .name = { .sysname = "Linux", .release = SYNTH_RELEASE, .machine = "x86_64" } };
+const char linux_banner[] = "Linux version " SYNTH_RELEASE " (skbwalk synthetic kernel) #1 SMP\n";
+
+#ifdef SYNTH_OFFSETS
+#include <stdio.h>
+#define O(T, M) printf("%s.%s %zu\n", #T, #M, offsetof(struct T, M))
+#define S(T) printf("%s %zu\n", #T, sizeof(struct T))
+#define BIT(T, F) do { struct T x = {0}; unsigned char *p = (unsigned char *)&x; x.F = 1; \
+	for (size_t i = 0; i < sizeof x; i++) if (p[i]) { printf("%s.%s@bit %zu\n", #T, #F, i * 8 + __builtin_ctz(p[i])); break; } } while (0)
+int main(void)
+{
+	S(page); S(folio); S(slab); S(kmem_cache); S(sk_buff); S(skb_shared_info); S(sk_buff_head); S(bio_vec);
+	S(sock); S(tcp_sock); S(unix_sock); S(udp_sock); S(socket); S(file); S(fdtable); S(files_struct); S(task_struct);
+	S(rb_node); S(dentry); S(inode); S(unix_address);
+	O(page, flags); O(page, compound_head); O(page, compound_order); O(page, _refcount);
+	O(folio, _folio_order); O(slab, slab_cache); O(kmem_cache, size); O(kmem_cache, name);
+	O(bio_vec, bv_page); O(bio_vec, bv_len); O(bio_vec, bv_offset);
+	O(skb_shared_info, nr_frags); O(skb_shared_info, frag_list); O(skb_shared_info, frags); O(skb_shared_info, dataref);
+	O(sk_buff, next); O(sk_buff, prev); O(sk_buff, rbnode); O(sk_buff, sk); O(sk_buff, len); O(sk_buff, data_len);
+	O(sk_buff, tail); O(sk_buff, end); O(sk_buff, head); O(sk_buff, data); O(sk_buff, truesize); O(sk_buff, users);
+	O(sk_buff, cb);
+	BIT(sk_buff, head_frag); BIT(sk_buff, cloned);
+	{ struct sk_buff x = {0}; unsigned char *p = (unsigned char *)&x; x.fclone = 3;
+	  for (size_t i = 0; i < sizeof x; i++) if (p[i]) { printf("sk_buff.fclone@bit %zu\n", i * 8 + __builtin_ctz(p[i])); break; } }
+	O(sk_buff_head, next); O(sk_buff_head, prev); O(sk_buff_head, qlen);
+	O(rb_node, __rb_parent_color); O(rb_node, rb_right); O(rb_node, rb_left);
+	O(sock, __sk_common.skc_daddr); O(sock, __sk_common.skc_rcv_saddr); O(sock, __sk_common.skc_dport);
+	O(sock, __sk_common.skc_num); O(sock, __sk_common.skc_family); O(sock, __sk_common.skc_state);
+	O(sock, __sk_common.skc_v6_daddr); O(sock, __sk_common.skc_v6_rcv_saddr);
+	O(sock, sk_error_queue); O(sock, sk_receive_queue); O(sock, sk_backlog.rmem_alloc); O(sock, sk_rcvbuf);
+	O(sock, sk_sndbuf); O(sock, sk_wmem_queued); O(sock, tcp_rtx_queue); O(sock, sk_write_queue);
+	O(sock, sk_type); O(sock, sk_protocol); O(sock, sk_socket);
+	O(tcp_sock, out_of_order_queue); O(unix_sock, addr); O(unix_sock, peer);
+	O(unix_address, len); O(unix_address, name);
+	O(socket, state); O(socket, type); O(socket, file); O(socket, sk);
+	O(file, f_path.dentry); O(file, f_inode); O(file, f_op); O(file, f_count); O(file, private_data); O(file, f_mode);
+	O(dentry, d_name.name); O(dentry, d_name.len); O(dentry, d_parent); O(inode, i_mode);
+	O(fdtable, max_fds); O(fdtable, fd); O(files_struct, fdt); O(files_struct, fdtab);
+	O(task_struct, tasks); O(task_struct, pid); O(task_struct, tgid); O(task_struct, group_leader);
+	O(task_struct, thread_group); O(task_struct, comm); O(task_struct, files);
+	printf("PG_head %d\nPG_slab %d\nMAX_SKB_FRAGS %d\n", PG_head, PG_slab, MAX_SKB_FRAGS);
+	return 0;
+}
+#endif

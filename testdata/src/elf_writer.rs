@@ -1,0 +1,138 @@
+//! Writes ELF64 core dumps from a [`PhysImage`], as QEMU's `dump-guest-memory` and `/proc/vmcore` do.
+
+use crate::phys::{PhysImage, PAGE_SIZE};
+
+/// How to lay out the ELF dump.
+#[derive(Debug, Clone, Default)]
+pub struct ElfOptions {
+    /// Notes to put in one `PT_NOTE` (build them with [`note`]).
+    pub notes: Vec<u8>,
+    /// Store runs of never-written pages as `p_filesz = 0` segments (as makedumpfile's ELF output does)
+    /// instead of writing their zeroes; keeps fixtures small.
+    pub sparse: bool,
+    /// Put the program headers after the notes instead of right after the ELF header (as QEMU does).
+    pub phdrs_late: bool,
+}
+
+/// One ELF note, padded as Linux writes them.
+pub fn note(name: &str, n_type: u32, desc: &[u8]) -> Vec<u8> {
+    let mut v = Vec::new();
+    v.extend(((name.len() + 1) as u32).to_le_bytes());
+    v.extend((desc.len() as u32).to_le_bytes());
+    v.extend(n_type.to_le_bytes());
+    v.extend(name.as_bytes());
+    v.push(0);
+    pad4(&mut v);
+    v.extend(desc);
+    pad4(&mut v);
+    v
+}
+
+fn pad4(v: &mut Vec<u8>) {
+    while v.len() % 4 != 0 {
+        v.push(0);
+    }
+}
+
+/// A QEMU `QEMU` CPU-state note descriptor carrying `cr3` and `cr4` (target/i386/arch_dump.c layout).
+pub fn qemu_cpu_state(cr3: u64, cr4: u64) -> Vec<u8> {
+    let mut d = vec![0u8; 8 + 18 * 8 + 10 * 24 + 5 * 8 + 8];
+    d[0..4].copy_from_slice(&1u32.to_le_bytes());
+    let len = d.len() as u32;
+    d[4..8].copy_from_slice(&len.to_le_bytes());
+    let cr0 = 8 + 18 * 8 + 10 * 24;
+    d[cr0 + 24..cr0 + 32].copy_from_slice(&cr3.to_le_bytes());
+    d[cr0 + 32..cr0 + 40].copy_from_slice(&cr4.to_le_bytes());
+    d
+}
+
+struct Seg {
+    paddr: u64,
+    memsz: u64,
+    stored: bool,
+}
+
+fn segments(img: &PhysImage, sparse: bool) -> Vec<Seg> {
+    let mut segs: Vec<Seg> = Vec::new();
+    for &(start, end) in &img.ram {
+        if !sparse {
+            segs.push(Seg { paddr: start, memsz: end - start, stored: true });
+            continue;
+        }
+        let mut pfn = start / PAGE_SIZE;
+        while pfn < end / PAGE_SIZE {
+            let stored = img.page(pfn).is_some();
+            let run_start = pfn;
+            while pfn < end / PAGE_SIZE && img.page(pfn).is_some() == stored {
+                pfn += 1;
+            }
+            segs.push(Seg { paddr: run_start * PAGE_SIZE, memsz: (pfn - run_start) * PAGE_SIZE, stored });
+        }
+    }
+    segs
+}
+
+/// The whole ELF file as bytes.
+pub fn write_elf(img: &PhysImage, opts: &ElfOptions) -> Vec<u8> {
+    let segs = segments(img, opts.sparse);
+    let phnum = segs.len() + 1;
+    let phdr_size = 56 * phnum;
+    let (phoff, notes_off) = if opts.phdrs_late { (64 + opts.notes.len() as u64, 64u64) } else { (64, 64 + phdr_size as u64) };
+    let mut data_off = (64 + phdr_size + opts.notes.len()) as u64;
+    data_off = data_off.div_ceil(PAGE_SIZE) * PAGE_SIZE;
+
+    let mut out = Vec::new();
+    out.extend(b"\x7fELF\x02\x01\x01");
+    out.resize(16, 0);
+    out.extend(4u16.to_le_bytes()); // ET_CORE
+    out.extend(62u16.to_le_bytes()); // EM_X86_64
+    out.extend(1u32.to_le_bytes());
+    out.extend(0u64.to_le_bytes()); // entry
+    out.extend(phoff.to_le_bytes());
+    out.extend(0u64.to_le_bytes()); // shoff
+    out.extend(0u32.to_le_bytes());
+    out.extend(64u16.to_le_bytes());
+    out.extend(56u16.to_le_bytes());
+    out.extend((phnum as u16).to_le_bytes());
+    out.extend([0u8; 6]);
+
+    let mut phdrs = Vec::new();
+    let ph = |v: &mut Vec<u8>, t: u32, off: u64, paddr: u64, filesz: u64, memsz: u64| {
+        v.extend(t.to_le_bytes());
+        v.extend(if t == 1 { 7u32 } else { 0 }.to_le_bytes());
+        v.extend(off.to_le_bytes());
+        v.extend(0u64.to_le_bytes());
+        v.extend(paddr.to_le_bytes());
+        v.extend(filesz.to_le_bytes());
+        v.extend(memsz.to_le_bytes());
+        v.extend(if t == 1 { PAGE_SIZE } else { 0 }.to_le_bytes());
+    };
+    ph(&mut phdrs, 4, notes_off, 0, opts.notes.len() as u64, opts.notes.len() as u64);
+    let mut off = data_off;
+    for s in &segs {
+        let filesz = if s.stored { s.memsz } else { 0 };
+        ph(&mut phdrs, 1, off, s.paddr, filesz, s.memsz);
+        off += filesz;
+    }
+    if opts.phdrs_late {
+        out.extend(&opts.notes);
+        out.extend(&phdrs);
+    } else {
+        out.extend(&phdrs);
+        out.extend(&opts.notes);
+    }
+    out.resize(data_off as usize, 0);
+    let mut page = vec![0u8; PAGE_SIZE as usize];
+    for s in segs.iter().filter(|s| s.stored) {
+        for pfn in s.paddr / PAGE_SIZE..(s.paddr + s.memsz) / PAGE_SIZE {
+            match img.page(pfn) {
+                Some(p) => out.extend(p),
+                None => {
+                    page.fill(0);
+                    out.extend(&page)
+                }
+            }
+        }
+    }
+    out
+}

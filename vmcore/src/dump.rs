@@ -1,0 +1,215 @@
+//! [`Dump`]: open any supported dump by content and read it by physical or kernel-virtual address.
+
+use std::path::Path;
+
+use crate::elf::{is_elf_core, ElfDump};
+use crate::flattened::{is_flattened, FlattenedSource};
+use crate::kdump::KdumpDump;
+use crate::notes::NoteSummary;
+use crate::source::{MmapSource, Source};
+use crate::x86_64::{KernelLayout, Translator};
+use crate::{Error, PageState, PhysMem, Result, VmcoreInfo};
+
+/// The format-specific reader behind a [`Dump`].
+enum Backend {
+    Elf(ElfDump),
+    Kdump(KdumpDump),
+}
+
+impl Backend {
+    fn mem(&self) -> &dyn PhysMem {
+        match self {
+            Backend::Elf(e) => e,
+            Backend::Kdump(k) => k,
+        }
+    }
+}
+
+/// What `skbwalk info` reports about a dump.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DumpInfo {
+    /// `ELF`, `kdump-compressed` or `diskdump`, with `(flattened)` when read through that format.
+    pub format: String,
+    /// Page compression (`none` for ELF; for kdump the methods the page descriptors use).
+    pub compression: String,
+    /// Page size.
+    pub page_size: u64,
+    /// Pages whose contents are in the dump.
+    pub pages_present: u64,
+    /// Pages the dump describes as RAM but filtered out.
+    pub pages_excluded: u64,
+    /// Kernel release from VMCOREINFO (or the kdump header's utsname).
+    pub osrelease: Option<String>,
+    /// The kdump header version, for kdump-compressed dumps.
+    pub header_version: Option<i32>,
+    /// Whether the dump carries VMCOREINFO.
+    pub has_vmcoreinfo: bool,
+    /// Whether makedumpfile marked the dump incomplete (it ran out of space).
+    pub incomplete: bool,
+    /// Number of CPUs with saved registers (`NT_PRSTATUS` notes).
+    pub cpus: usize,
+}
+
+/// An open crash dump.
+///
+/// ```no_run
+/// let dump = vmcore::Dump::open("vmcore".as_ref())?;
+/// let info = dump.info();
+/// println!("{} {:?} {} pages", info.format, info.osrelease, info.pages_present);
+/// if let Some(layout) = dump.layout() {
+///     let mut buf = [0u8; 8];
+///     dump.read_virt(0xffff_ffff_8100_0000 + layout.kaslr_offset, &mut buf)?;
+/// }
+/// # Ok::<(), vmcore::Error>(())
+/// ```
+pub struct Dump {
+    backend: Backend,
+    info: DumpInfo,
+    vmcoreinfo: Option<VmcoreInfo>,
+    notes: NoteSummary,
+    translator: Option<Translator>,
+}
+
+impl Dump {
+    /// Open a dump file, detecting its format from its content.
+    pub fn open(path: &Path) -> Result<Dump> {
+        let mmap = MmapSource::open(path)?;
+        let head = mmap.as_bytes().get(..64).unwrap_or(mmap.as_bytes()).to_vec();
+        let (src, flattened): (Box<dyn Source>, bool) = if is_flattened(&head) {
+            (Box::new(FlattenedSource::new(mmap)?), true)
+        } else {
+            (Box::new(mmap), false)
+        };
+        Self::from_source(src, flattened)
+    }
+
+    /// Open a dump from any byte source (`flattened` says whether it was unwrapped from that format).
+    pub fn from_source(src: Box<dyn Source>, flattened: bool) -> Result<Dump> {
+        let head = src.bytes(0, 64.min(src.len() as usize), "file header")?.into_owned();
+        let suffix = if flattened { " (flattened)" } else { "" };
+        let (backend, notes, mut info) = if is_elf_core(&head) {
+            let elf = ElfDump::parse(src)?;
+            let notes = elf.notes().clone();
+            let page_size = 4096;
+            let info = DumpInfo {
+                format: format!("ELF{suffix}"),
+                compression: "none".into(),
+                page_size,
+                pages_present: elf.pages_present(page_size),
+                pages_excluded: 0,
+                osrelease: None,
+                header_version: None,
+                has_vmcoreinfo: false,
+                incomplete: false,
+                cpus: notes.prstatus,
+            };
+            (Backend::Elf(elf), notes, info)
+        } else if head.starts_with(b"KDUMP   ") || head.starts_with(b"DISKDUMP") {
+            let kd = KdumpDump::parse(src)?;
+            let mut notes = kd.notes().map(|n| NoteSummary::gather(&n)).unwrap_or_default();
+            if let Some(v) = kd.vmcoreinfo() {
+                notes.vmcoreinfo = Some(v.to_vec());
+            }
+            let info = DumpInfo {
+                format: format!("{}{suffix}", if head.starts_with(b"KDUMP") { "kdump-compressed" } else { "diskdump" }),
+                compression: kd.compression().to_string(),
+                page_size: kd.page_size(),
+                pages_present: kd.pages_present(),
+                pages_excluded: kd.pages_excluded(),
+                osrelease: kd.utsname_release(),
+                header_version: Some(kd.header_version()),
+                has_vmcoreinfo: false,
+                incomplete: kd.is_incomplete(),
+                cpus: notes.prstatus,
+            };
+            (Backend::Kdump(kd), notes, info)
+        } else {
+            return Err(Error::UnknownFormat(
+                "no ELF core, KDUMP, DISKDUMP or flattened (makedumpfile) signature at the start of the file".into(),
+            ));
+        };
+        let vmcoreinfo = notes.vmcoreinfo.as_deref().map(VmcoreInfo::parse);
+        if let Some(v) = &vmcoreinfo {
+            info.has_vmcoreinfo = true;
+            if let Some(r) = &v.osrelease {
+                info.osrelease = Some(r.clone());
+            }
+            if let (Some(ps), Backend::Elf(elf)) = (v.page_size, &backend) {
+                if ps.is_power_of_two() && ps != info.page_size {
+                    info.page_size = ps;
+                    info.pages_present = elf.pages_present(ps);
+                }
+            }
+        }
+        let translator = vmcoreinfo.as_ref().and_then(|v| KernelLayout::from_vmcoreinfo(v).ok()).map(Translator::new);
+        Ok(Dump { backend, info, vmcoreinfo, notes, translator })
+    }
+
+    /// Format, compression, page counts and release.
+    pub fn info(&self) -> &DumpInfo {
+        &self.info
+    }
+
+    /// Parsed VMCOREINFO, if the dump has it.
+    pub fn vmcoreinfo(&self) -> Option<&VmcoreInfo> {
+        self.vmcoreinfo.as_ref()
+    }
+
+    /// What the dump's notes hold (QEMU CPU state, PRSTATUS count, warnings).
+    pub fn notes(&self) -> &NoteSummary {
+        &self.notes
+    }
+
+    /// The kernel layout used for virtual reads, if known (from VMCOREINFO or [`Dump::set_layout`]).
+    pub fn layout(&self) -> Option<&KernelLayout> {
+        self.translator.as_ref().map(|t| t.layout())
+    }
+
+    /// Set the kernel layout (for dumps without VMCOREINFO; see [`KernelLayout::from_cr3`]).
+    pub fn set_layout(&mut self, layout: KernelLayout) {
+        self.translator = Some(Translator::new(layout));
+    }
+
+    /// The physical memory of the dump.
+    pub fn phys(&self) -> &dyn PhysMem {
+        self.backend.mem()
+    }
+
+    /// Read physical memory.
+    pub fn read_phys(&self, paddr: u64, buf: &mut [u8]) -> Result<()> {
+        self.backend.mem().read_phys(paddr, buf)
+    }
+
+    /// Whether the page holding `paddr` is present, excluded or absent.
+    pub fn page_state(&self, paddr: u64) -> PageState {
+        self.backend.mem().page_state(paddr)
+    }
+
+    /// Translate a kernel virtual address.
+    pub fn translate(&self, vaddr: u64) -> Result<u64> {
+        let t = self.translator.as_ref().ok_or_else(|| {
+            Error::Missing("no kernel layout: the dump has no VMCOREINFO and none was recovered".into())
+        })?;
+        t.translate(self.backend.mem(), vaddr)
+    }
+
+    /// Read kernel virtual memory; reads may cross pages (each page is translated on its own).
+    pub fn read_virt(&self, vaddr: u64, buf: &mut [u8]) -> Result<()> {
+        let mut done = 0usize;
+        while done < buf.len() {
+            let addr = vaddr.wrapping_add(done as u64);
+            let n = ((0x1000 - (addr & 0xfff)) as usize).min(buf.len() - done);
+            let paddr = self.translate(addr)?;
+            self.backend.mem().read_phys(paddr, &mut buf[done..done + n])?;
+            done += n;
+        }
+        Ok(())
+    }
+
+    /// Read a little-endian `u64` at a kernel virtual address.
+    pub fn read_virt_u64(&self, vaddr: u64) -> Result<u64> {
+        let mut b = [0u8; 8];
+        self.read_virt(vaddr, &mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+}

@@ -1,0 +1,173 @@
+//! ELF64 core dumps: QEMU `dump-guest-memory` (ELF), a copied `/proc/vmcore`, `makedumpfile -E`.
+//!
+//! Physical ranges come from `PT_LOAD.p_paddr`; bytes between `p_filesz` and `p_memsz` read as zeroes
+//! (that is how `/proc/vmcore` and makedumpfile describe zero-filled memory).
+
+use crate::notes::NoteSummary;
+use crate::source::{check_range, Source};
+use crate::{Error, PageState, PhysMem, Result};
+
+/// `PT_LOAD`.
+const PT_LOAD: u32 = 1;
+/// `PT_NOTE`.
+const PT_NOTE: u32 = 4;
+/// Upper bound on program headers we accept (QEMU writes one per RAM block, kdump one per range).
+const MAX_PHDRS: u64 = 1 << 20;
+/// Upper bound on the bytes of notes we read.
+const MAX_NOTES: u64 = 64 << 20;
+
+/// One `PT_LOAD` as a physical range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Segment {
+    /// First physical address.
+    pub paddr: u64,
+    /// Bytes of memory described (`p_memsz`).
+    pub memsz: u64,
+    /// Bytes stored in the file (`p_filesz`), the rest reads as zeroes.
+    pub filesz: u64,
+    /// Where the stored bytes start in the file.
+    pub offset: u64,
+    /// `p_vaddr` (0 in QEMU's dumps without paging; the kernel-text segment of kdump's).
+    pub vaddr: u64,
+}
+
+/// Whether `bytes` start an ELF64 little-endian `ET_CORE` file.
+pub fn is_elf_core(bytes: &[u8]) -> bool {
+    bytes.len() >= 18 && &bytes[..4] == b"\x7fELF" && bytes[4] == 2 && bytes[5] == 1 && u16::from_le_bytes([bytes[16], bytes[17]]) == 4
+}
+
+/// An ELF core dump.
+pub struct ElfDump {
+    src: Box<dyn Source>,
+    /// Segments sorted by `paddr`.
+    segments: Vec<Segment>,
+    notes: NoteSummary,
+}
+
+fn u16_at(b: &[u8], o: usize) -> u16 {
+    u16::from_le_bytes([b[o], b[o + 1]])
+}
+fn u32_at(b: &[u8], o: usize) -> u32 {
+    u32::from_le_bytes(b[o..o + 4].try_into().unwrap_or_default())
+}
+fn u64_at(b: &[u8], o: usize) -> u64 {
+    u64::from_le_bytes(b[o..o + 8].try_into().unwrap_or_default())
+}
+
+impl ElfDump {
+    /// Parse the ELF header, program headers and notes of `src`.
+    pub fn parse(src: Box<dyn Source>) -> Result<Self> {
+        let ehdr = src.bytes(0, 64, "ELF header")?;
+        if !is_elf_core(&ehdr) {
+            return Err(Error::UnknownFormat("not an ELF64 little-endian core file".into()));
+        }
+        if u16_at(&ehdr, 18) != 62 {
+            return Err(Error::Malformed { what: "ELF header", reason: format!("machine {} is not x86-64", u16_at(&ehdr, 18)) });
+        }
+        let phoff = u64_at(&ehdr, 32);
+        let phentsize = u64::from(u16_at(&ehdr, 54));
+        let mut phnum = u64::from(u16_at(&ehdr, 56));
+        if phentsize < 56 {
+            return Err(Error::Malformed { what: "ELF header", reason: format!("e_phentsize {phentsize} < 56") });
+        }
+        if phnum == 0xffff {
+            // PN_XNUM: the real count is in section header 0's sh_info.
+            let shoff = u64_at(&ehdr, 40);
+            let sh = src.bytes(shoff, 64, "ELF section header 0")?;
+            phnum = u64::from(u32_at(&sh, 44));
+        }
+        if phnum > MAX_PHDRS {
+            return Err(Error::Malformed { what: "ELF header", reason: format!("{phnum} program headers") });
+        }
+        let table_len = phnum * phentsize;
+        check_range(phoff, table_len, src.len(), "ELF program headers")?;
+        let table = src.bytes(phoff, table_len as usize, "ELF program headers")?.into_owned();
+        let mut segments = Vec::new();
+        let mut notes = NoteSummary::default();
+        for i in 0..phnum as usize {
+            let ph = &table[i * phentsize as usize..][..56];
+            let p_type = u32_at(ph, 0);
+            let offset = u64_at(ph, 8);
+            let vaddr = u64_at(ph, 16);
+            let paddr = u64_at(ph, 24);
+            let filesz = u64_at(ph, 32);
+            let memsz = u64_at(ph, 40);
+            match p_type {
+                PT_LOAD => {
+                    check_range(offset, filesz, src.len(), "PT_LOAD contents")?;
+                    if filesz > memsz || paddr.checked_add(memsz).is_none() {
+                        return Err(Error::Malformed {
+                            what: "PT_LOAD",
+                            reason: format!("segment {i}: paddr {paddr:#x} filesz {filesz:#x} memsz {memsz:#x}"),
+                        });
+                    }
+                    if memsz > 0 {
+                        segments.push(Segment { paddr, memsz, filesz, offset, vaddr });
+                    }
+                }
+                PT_NOTE => {
+                    if filesz > MAX_NOTES {
+                        return Err(Error::Malformed { what: "PT_NOTE", reason: format!("{filesz} bytes of notes") });
+                    }
+                    check_range(offset, filesz, src.len(), "PT_NOTE contents")?;
+                    notes.add(&src.bytes(offset, filesz as usize, "PT_NOTE contents")?);
+                }
+                _ => {}
+            }
+        }
+        segments.sort_by_key(|s| (s.paddr, std::cmp::Reverse(s.memsz)));
+        Ok(ElfDump { src, segments, notes })
+    }
+
+    /// The `PT_LOAD` segments, sorted by physical address.
+    pub fn segments(&self) -> &[Segment] {
+        &self.segments
+    }
+
+    /// What the notes say (VMCOREINFO, QEMU CPU state).
+    pub fn notes(&self) -> &NoteSummary {
+        &self.notes
+    }
+
+    /// Pages (of `page_size`) that have stored or zero-filled contents.
+    pub fn pages_present(&self, page_size: u64) -> u64 {
+        self.segments.iter().map(|s| s.memsz.div_ceil(page_size)).sum()
+    }
+
+    /// The segment containing `paddr`. Overlaps are allowed (kdump adds a kernel-text segment
+    /// inside a RAM range); the one starting last wins.
+    fn segment(&self, paddr: u64) -> Option<&Segment> {
+        let idx = self.segments.partition_point(|s| s.paddr <= paddr);
+        self.segments[..idx].iter().rev().take(8).find(|s| paddr - s.paddr < s.memsz)
+    }
+}
+
+impl PhysMem for ElfDump {
+    fn read_phys(&self, paddr: u64, buf: &mut [u8]) -> Result<()> {
+        let mut done = 0usize;
+        while done < buf.len() {
+            let addr = paddr.checked_add(done as u64).ok_or(Error::NotPresent { paddr: u64::MAX })?;
+            let seg = self.segment(addr).ok_or(Error::NotPresent { paddr: addr })?;
+            let rel = addr - seg.paddr;
+            let n = ((seg.memsz - rel) as usize).min(buf.len() - done);
+            let out = &mut buf[done..done + n];
+            if rel < seg.filesz {
+                let stored = ((seg.filesz - rel) as usize).min(n);
+                self.src.read_at(seg.offset + rel, &mut out[..stored], "PT_LOAD contents")?;
+                out[stored..].fill(0);
+            } else {
+                out.fill(0);
+            }
+            done += n;
+        }
+        Ok(())
+    }
+
+    fn page_state(&self, paddr: u64) -> PageState {
+        if self.segment(paddr).is_some() {
+            PageState::Present
+        } else {
+            PageState::NotPresent
+        }
+    }
+}

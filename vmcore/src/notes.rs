@@ -1,0 +1,172 @@
+//! ELF note parsing: a fallible iterator over `(name, type, desc)` that never trusts a length it has
+//! not checked, and the notes a dump carries that we use (VMCOREINFO, QEMU's CPU state).
+
+use crate::{Error, Result};
+
+/// One ELF note.
+#[derive(Debug, Clone, Copy)]
+pub struct Note<'a> {
+    /// The owner name without its NUL terminator (e.g. `CORE`, `VMCOREINFO`, `QEMU`).
+    pub name: &'a [u8],
+    /// The note type (`NT_PRSTATUS` = 1, …).
+    pub n_type: u32,
+    /// The descriptor bytes.
+    pub desc: &'a [u8],
+}
+
+/// Iterator over the notes in a byte buffer (a PT_NOTE segment, or kdump's note area).
+///
+/// Like gimli's iterators, `next` returns `Result<Option<_>>` and stops for good after an error.
+pub struct Notes<'a> {
+    data: &'a [u8],
+    failed: bool,
+}
+
+impl<'a> Notes<'a> {
+    /// Iterate the notes in `data` (little-endian, 4-byte aligned as Linux writes them).
+    pub fn new(data: &'a [u8]) -> Self {
+        Notes { data, failed: false }
+    }
+
+    /// The next note, `Ok(None)` at the end, or an error for a malformed header.
+    pub fn next_note(&mut self) -> Result<Option<Note<'a>>> {
+        if self.failed || self.data.len() < 12 {
+            return Ok(None);
+        }
+        let u32_at = |o: usize| u32::from_le_bytes([self.data[o], self.data[o + 1], self.data[o + 2], self.data[o + 3]]);
+        let (namesz, descsz, n_type) = (u32_at(0) as usize, u32_at(4) as usize, u32_at(8));
+        if namesz == 0 && descsz == 0 && n_type == 0 {
+            // Zero padding at the end of a segment.
+            return Ok(None);
+        }
+        let name_end = 12usize.checked_add(namesz);
+        let desc_start = name_end.map(|e| (e + 3) & !3);
+        let desc_end = desc_start.and_then(|s| s.checked_add(descsz));
+        let (Some(name_end), Some(desc_start), Some(desc_end)) = (name_end, desc_start, desc_end) else {
+            self.failed = true;
+            return Err(Error::Malformed { what: "ELF note", reason: "size overflow".into() });
+        };
+        if desc_end > self.data.len() {
+            self.failed = true;
+            return Err(Error::Malformed {
+                what: "ELF note",
+                reason: format!("note needs {desc_end} bytes but only {} remain", self.data.len()),
+            });
+        }
+        let mut name = &self.data[12..name_end];
+        while let [rest @ .., 0] = name {
+            name = rest;
+        }
+        let desc = &self.data[desc_start..desc_end];
+        let next = ((desc_end + 3) & !3).min(self.data.len());
+        self.data = &self.data[next..];
+        Ok(Some(Note { name, n_type, desc }))
+    }
+}
+
+impl<'a> Iterator for Notes<'a> {
+    type Item = Result<Note<'a>>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_note().transpose()
+    }
+}
+
+/// `NT_PRSTATUS`.
+pub const NT_PRSTATUS: u32 = 1;
+
+/// What the notes of a dump tell us, gathered once.
+#[derive(Debug, Clone, Default)]
+pub struct NoteSummary {
+    /// The raw VMCOREINFO text, if a `VMCOREINFO` note is present.
+    pub vmcoreinfo: Option<Vec<u8>>,
+    /// CR3 of each CPU from QEMU's `QEMU` notes (QEMUCPUState), in note order.
+    pub qemu_cr3: Vec<u64>,
+    /// Number of `NT_PRSTATUS` notes (one per CPU that was saved).
+    pub prstatus: usize,
+    /// Problems met while parsing (the notes before them are kept).
+    pub warnings: Vec<String>,
+}
+
+/// Offset of `cr[0]` in QEMU's `QEMUCPUState` (target/i386/arch_dump.c): version and size (2×u32),
+/// 16 general registers, rip and rflags (18×u64), then 10 segment descriptors of 24 bytes.
+const QEMU_CPUSTATE_CR0: usize = 8 + 18 * 8 + 10 * 24;
+
+impl NoteSummary {
+    /// Gather what we use from a buffer of notes; a malformed note ends parsing with a warning.
+    pub fn gather(data: &[u8]) -> Self {
+        let mut s = NoteSummary::default();
+        s.add(data);
+        s
+    }
+
+    /// Add the notes of another buffer (a dump may have several PT_NOTE segments).
+    pub fn add(&mut self, data: &[u8]) {
+        for note in Notes::new(data) {
+            match note {
+                Ok(n) if n.name == b"VMCOREINFO" => self.vmcoreinfo = Some(n.desc.to_vec()),
+                Ok(n) if n.name == b"CORE" && n.n_type == NT_PRSTATUS => self.prstatus += 1,
+                Ok(n) if n.name == b"QEMU" => {
+                    let cr3 = QEMU_CPUSTATE_CR0 + 3 * 8;
+                    if let Some(b) = n.desc.get(cr3..cr3 + 8) {
+                        self.qemu_cr3.push(u64::from_le_bytes(b.try_into().unwrap_or_default()));
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    self.warnings.push(e.to_string());
+                    break;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn note(name: &[u8], t: u32, desc: &[u8]) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend(((name.len() + 1) as u32).to_le_bytes());
+        v.extend((desc.len() as u32).to_le_bytes());
+        v.extend(t.to_le_bytes());
+        v.extend(name);
+        v.push(0);
+        while v.len() % 4 != 0 {
+            v.push(0);
+        }
+        v.extend(desc);
+        while v.len() % 4 != 0 {
+            v.push(0);
+        }
+        v
+    }
+
+    #[test]
+    fn iterates_and_gathers() {
+        let mut buf = note(b"CORE", NT_PRSTATUS, &[1; 336]);
+        buf.extend(note(b"VMCOREINFO", 0, b"OSRELEASE=6.1.0\n"));
+        let mut qemu = vec![0u8; 456];
+        qemu[QEMU_CPUSTATE_CR0 + 24..QEMU_CPUSTATE_CR0 + 32].copy_from_slice(&0x1234000u64.to_le_bytes());
+        buf.extend(note(b"QEMU", 0, &qemu));
+        let s = NoteSummary::gather(&buf);
+        assert_eq!(s.prstatus, 1);
+        assert_eq!(s.vmcoreinfo.as_deref(), Some(&b"OSRELEASE=6.1.0\n"[..]));
+        assert_eq!(s.qemu_cr3, vec![0x1234000]);
+        assert!(s.warnings.is_empty());
+    }
+
+    #[test]
+    fn truncated_note_is_an_error_not_a_panic() {
+        let buf = note(b"VMCOREINFO", 0, b"OSRELEASE=6.1.0\n");
+        for cut in 0..buf.len() {
+            let s = NoteSummary::gather(&buf[..cut]);
+            assert!(s.vmcoreinfo.is_none());
+        }
+        let mut bad = buf.clone();
+        bad[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+        let mut it = Notes::new(&bad);
+        assert!(it.next_note().is_err());
+        assert!(it.next_note().unwrap().is_none(), "stops for good after an error");
+    }
+}

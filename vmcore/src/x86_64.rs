@@ -1,0 +1,164 @@
+//! x86-64 kernel address translation: the kernel-text shortcut and a page-table walk (4 or 5 levels,
+//! 2 MiB and 1 GiB pages) for the direct map, vmalloc and vmemmap.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use crate::{Error, PhysMem, Result, VmcoreInfo};
+
+/// `__START_KERNEL_map`: where the kernel image is mapped (before KASLR).
+pub const START_KERNEL_MAP: u64 = 0xffff_ffff_8000_0000;
+/// `KERNEL_IMAGE_SIZE` with KASLR: the kernel-text mapping spans 1 GiB.
+pub const KERNEL_IMAGE_SIZE: u64 = 1 << 30;
+/// Link-time address of `_text` on x86-64 (`__START_KERNEL`).
+pub const LINK_TEXT: u64 = 0xffff_ffff_8100_0000;
+
+const ENTRY_ADDR_MASK: u64 = 0x000f_ffff_ffff_f000;
+const PRESENT: u64 = 1;
+const PAGE_SIZE_BIT: u64 = 1 << 7;
+/// Upper bound on cached translations before the cache is emptied.
+const TLB_LIMIT: usize = 1 << 16;
+
+/// Where the kernel's page tables and image are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KernelLayout {
+    /// Physical address of the top-level page table (`init_top_pgt`).
+    pub top_table: u64,
+    /// 4 or 5 paging levels.
+    pub levels: u8,
+    /// `phys_base`: physical address the kernel image was loaded at, less its link address.
+    pub phys_base: u64,
+    /// KASLR displacement of the kernel image (`KERNELOFFSET`).
+    pub kaslr_offset: u64,
+}
+
+impl KernelLayout {
+    /// From VMCOREINFO: `SYMBOL(init_top_pgt)` (or `swapper_pg_dir`), `NUMBER(phys_base)`,
+    /// `KERNELOFFSET`, `NUMBER(pgtable_l5_enabled)`.
+    pub fn from_vmcoreinfo(info: &VmcoreInfo) -> Result<Self> {
+        let missing = |what: &str| Error::Missing(format!("VMCOREINFO has no {what}"));
+        let phys_base = info.phys_base.ok_or_else(|| missing("NUMBER(phys_base)"))?;
+        let top = info
+            .symbol("init_top_pgt")
+            .or_else(|| info.symbol("swapper_pg_dir"))
+            .ok_or_else(|| missing("SYMBOL(init_top_pgt)"))?;
+        if !(START_KERNEL_MAP..START_KERNEL_MAP + KERNEL_IMAGE_SIZE).contains(&top) {
+            return Err(Error::Missing(format!("SYMBOL(init_top_pgt)={top:#x} is outside the kernel image")));
+        }
+        Ok(KernelLayout {
+            // The top table is in the kernel image: translate it arithmetically, never through itself.
+            top_table: top.wrapping_sub(START_KERNEL_MAP).wrapping_add(phys_base),
+            levels: if info.pgtable_l5.unwrap_or(false) { 5 } else { 4 },
+            phys_base,
+            kaslr_offset: info.kernel_offset.unwrap_or(0),
+        })
+    }
+
+    /// Without VMCOREINFO: from a CPU's CR3 (QEMU's notes), find the kernel image mapping.
+    ///
+    /// `cleanup_highmap()` clears every kernel-text PMD below `_text`, so the first present 2 MiB
+    /// mapping of the 1 GiB image region is `_text`: that gives the KASLR offset
+    /// (`text_link` is `_text` from the vmlinux symbol table, usually [`LINK_TEXT`]) and
+    /// `phys_base`. If `init_top_pgt_link` (the symbol's link address) is given, the result uses the
+    /// kernel's own top table rather than the CR3 of whatever task was running.
+    /// The caller should then check the result, e.g. by comparing `linux_banner` with the vmlinux.
+    pub fn from_cr3(mem: &dyn PhysMem, cr3: u64, cr4: Option<u64>, text_link: u64, init_top_pgt_link: Option<u64>) -> Result<Self> {
+        // Bit 12 selects the PTI user copy of the PGD; the low 12 bits are PCID.
+        let top_table = cr3 & ENTRY_ADDR_MASK & !(1 << 12);
+        let levels = if cr4.is_some_and(|c| c & (1 << 12) != 0) { 5 } else { 4 };
+        let probe = KernelLayout { top_table, levels, phys_base: 0, kaslr_offset: 0 };
+        let mut vaddr = START_KERNEL_MAP;
+        while vaddr < START_KERNEL_MAP + KERNEL_IMAGE_SIZE {
+            if let Ok(paddr) = probe.walk(mem, vaddr) {
+                let kaslr_offset = vaddr.wrapping_sub(text_link & !0x1f_ffff);
+                let phys_base = paddr.wrapping_sub(vaddr - START_KERNEL_MAP);
+                let mut layout = KernelLayout { top_table, levels, phys_base, kaslr_offset };
+                if let Some(link) = init_top_pgt_link {
+                    layout.top_table = link.wrapping_add(kaslr_offset).wrapping_sub(START_KERNEL_MAP).wrapping_add(phys_base);
+                }
+                return Ok(layout);
+            }
+            vaddr += 1 << 21;
+        }
+        Err(Error::Missing(format!("no kernel image mapping found from CR3 {cr3:#x}")))
+    }
+
+    /// Translate a kernel virtual address to physical.
+    pub fn translate(&self, mem: &dyn PhysMem, vaddr: u64) -> Result<u64> {
+        if (START_KERNEL_MAP..START_KERNEL_MAP + KERNEL_IMAGE_SIZE).contains(&vaddr) {
+            return Ok((vaddr - START_KERNEL_MAP).wrapping_add(self.phys_base));
+        }
+        self.walk(mem, vaddr)
+    }
+
+    /// Walk the page tables for `vaddr`.
+    pub fn walk(&self, mem: &dyn PhysMem, vaddr: u64) -> Result<u64> {
+        let top_shift = if self.levels == 5 { 48 } else { 39 };
+        let sign_bits = 64 - (top_shift + 9);
+        if ((vaddr as i64) << sign_bits >> sign_bits) as u64 != vaddr {
+            return Err(Error::Translation { vaddr, reason: "non-canonical address".into() });
+        }
+        let mut table = self.top_table;
+        let mut shift = top_shift;
+        loop {
+            let index = (vaddr >> shift) & 0x1ff;
+            let entry_addr = table + index * 8;
+            let mut raw = [0u8; 8];
+            mem.read_phys(entry_addr, &mut raw).map_err(|e| Error::Translation {
+                vaddr,
+                reason: format!("page-table entry at {entry_addr:#x} (level {}): {e}", shift_level(shift)),
+            })?;
+            let entry = u64::from_le_bytes(raw);
+            if entry & PRESENT == 0 {
+                return Err(Error::Translation {
+                    vaddr,
+                    reason: format!("level-{} entry at {entry_addr:#x} is not present ({entry:#x})", shift_level(shift)),
+                });
+            }
+            if shift == 12 || ((shift == 21 || shift == 30) && entry & PAGE_SIZE_BIT != 0) {
+                let page_mask = (1u64 << shift) - 1;
+                return Ok((entry & ENTRY_ADDR_MASK & !page_mask) | (vaddr & page_mask));
+            }
+            table = entry & ENTRY_ADDR_MASK;
+            shift -= 9;
+        }
+    }
+}
+
+fn shift_level(shift: u32) -> u32 {
+    (shift - 12) / 9 + 1
+}
+
+/// A [`KernelLayout`] with a bounded cache of page translations.
+pub struct Translator {
+    layout: KernelLayout,
+    tlb: Mutex<HashMap<u64, u64>>,
+}
+
+impl Translator {
+    /// Wrap a layout.
+    pub fn new(layout: KernelLayout) -> Self {
+        Translator { layout, tlb: Mutex::new(HashMap::new()) }
+    }
+
+    /// The layout in use.
+    pub fn layout(&self) -> &KernelLayout {
+        &self.layout
+    }
+
+    /// Translate, caching by 4 KiB page.
+    pub fn translate(&self, mem: &dyn PhysMem, vaddr: u64) -> Result<u64> {
+        let page = vaddr & !0xfff;
+        if let Some(p) = self.tlb.lock().ok().and_then(|t| t.get(&page).copied()) {
+            return Ok(p | (vaddr & 0xfff));
+        }
+        let paddr = self.layout.translate(mem, page)?;
+        if let Ok(mut t) = self.tlb.lock() {
+            if t.len() >= TLB_LIMIT {
+                t.clear();
+            }
+            t.insert(page, paddr);
+        }
+        Ok(paddr | (vaddr & 0xfff))
+    }
+}
