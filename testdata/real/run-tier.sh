@@ -3,7 +3,8 @@
 #   1. make (or reuse) the dumps: make-dumps.sh
 #   2. per boot, oracle.py on that capture's ELF dump (boot C: on a copy with a grafted VMCOREINFO note),
 #      cached next to the dumps, keyed by the oracle's hash
-#   3. oracle sanity checks (queues the scenario says are full are full, the nginx socket pins order-3 pages)
+#   3. oracle sanity checks (queues the scenario says are full are full, the nginx socket pins order-3 pages),
+#      and the oracle on makedumpfile's kdump files must agree with the oracle on the ELF
 #   4. for every dump file of the capture (ELF, QEMU flattened kdump, rebuilt kdump, makedumpfile zlib/lzo)
 #      and every socket in the manifest: `skbwalk --vmcore D --vmlinux V --pid P --fd F --json` vs the
 #      oracle (compare.py), and `skbwalk info --json` vs the dump's VMCOREINFO.
@@ -80,6 +81,23 @@ PY
             ); then ok "$name"; else bad "$name" "$msg"; fi
         fi
     done < "$WORK/sockets"
+
+    # The oracle itself on makedumpfile's dumps (drgn reads them through libkdumpfile): must equal the ELF
+    # answer, i.e. `-d 31` kept every page the walk needs.  (drgn cannot open QEMU's own kdump output.)
+    for D in "$B"/vmcore.mdf-*.kdump; do
+        [ -e "$D" ] || continue
+        dn=$(basename "$D")
+        while read -r pid fd comm role expect; do
+            name="$boot oracle-consistency $dn $role pid=$pid fd=$fd"
+            want "$name" || continue
+            o=$OD/$dn.$pid-$fd.json
+            if [ ! -s "$o" ]; then
+                python3 "$HERE/oracle.py" --vmcore "$D" --vmlinux "$VMLINUX" --pid "$pid" --fd "$fd" --no-crosscheck \
+                    > "$o.tmp" 2> "$WORK/err" && mv "$o.tmp" "$o" || { bad "$name" "oracle failed: $(tail -n1 "$WORK/err")"; continue; }
+            fi
+            if msg=$(python3 "$HERE/compare.py" "$OD/$pid-$fd.json" "$o"); then ok "$name"; else bad "$name" "$msg"; fi
+        done < "$WORK/sockets"
+    done
 
     for D in "$B"/vmcore.*; do
         case $D in *.json) continue;; esac
