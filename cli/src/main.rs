@@ -1,1 +1,207 @@
-fn main() {}
+//! `skbwalk`: where the memory of a Linux crash dump is.
+//!
+//! See `../shared/spec/cli.md` for the contract: flags, commands, JSON keys and exit codes.
+
+mod human;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use skbwalk::Kernel;
+
+/// Where the memory is: sockets, sk_buffs and the pages they pin, from a crash dump.
+#[derive(Parser, Debug)]
+#[command(name = "skbwalk", version, about)]
+struct Cli {
+    /// The dump: ELF (QEMU dump-guest-memory, /proc/vmcore) or kdump-compressed (makedumpfile, QEMU kdump-*).
+    #[arg(long, global = true, value_name = "PATH")]
+    vmcore: Option<PathBuf>,
+    /// The kernel's debuginfo (vmlinux with DWARF); found by the dump's release when omitted.
+    #[arg(long, global = true, value_name = "PATH")]
+    vmlinux: Option<PathBuf>,
+    /// One JSON document on stdout instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Process id of the socket's owner (with --fd).
+    #[arg(long, requires = "fd")]
+    pid: Option<i32>,
+    /// File descriptor of the socket (with --pid).
+    #[arg(long, requires = "pid")]
+    fd: Option<u32>,
+    /// List every skb in the text report (JSON always lists them all).
+    #[arg(long)]
+    all_skbs: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Format, compression, page counts, kernel release, KASLR offset, phys_base, paging mode.
+    Info,
+    /// Every socket of every task, ranked by the memory it pins.
+    Top {
+        /// Show the first N sockets (all in JSON unless given).
+        #[arg(short = 'n', long = "count", value_name = "N")]
+        n: Option<usize>,
+    },
+}
+
+fn fail(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("skbwalk: {msg}");
+    ExitCode::from(1)
+}
+
+fn print_json<T: serde::Serialize>(v: &T) -> ExitCode {
+    match serde_json::to_string_pretty(v) {
+        Ok(s) => {
+            println!("{s}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(format!("cannot write JSON: {e}")),
+    }
+}
+
+fn usage(msg: &str) -> ExitCode {
+    eprintln!("skbwalk: {msg}\n\nRun `skbwalk --help` for usage.");
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let Some(vmcore) = cli.vmcore.clone() else {
+        return usage("--vmcore PATH is required");
+    };
+    if !vmcore.exists() {
+        return fail(format!(
+            "{}: no such file (the --vmcore dump)",
+            vmcore.display()
+        ));
+    }
+    if cli.command.is_some() && (cli.pid.is_some() || cli.fd.is_some()) {
+        return usage("--pid/--fd select one socket; they do not go with a command (info, top)");
+    }
+    match &cli.command {
+        Some(Command::Info) => info(&cli, &vmcore),
+        Some(Command::Top { n }) => {
+            let k = match open(&cli, &vmcore) {
+                Ok(k) => k,
+                Err(code) => return code,
+            };
+            let show = !cli.json && std::io::stderr().is_terminal();
+            let res = skbwalk::top(&k, |i, n| {
+                if show && (i % 64 == 0 || i == n) {
+                    eprint!("\rscanning sockets: {i}/{n}");
+                    if i == n {
+                        eprint!("\r\x1b[K");
+                    }
+                }
+            });
+            match res {
+                Ok(mut r) => {
+                    if cli.json {
+                        if let Some(n) = n {
+                            r.sockets.truncate(*n);
+                        }
+                        print_json(&r)
+                    } else {
+                        print!("{}", human::top(&r, n.unwrap_or(20), &k));
+                        warn_all(&r.warnings);
+                        ExitCode::SUCCESS
+                    }
+                }
+                Err(e) => fail(e),
+            }
+        }
+        None => {
+            let (Some(pid), Some(fd)) = (cli.pid, cli.fd) else {
+                return usage("give --pid P --fd F for one socket, or a command: info, top");
+            };
+            let k = match open(&cli, &vmcore) {
+                Ok(k) => k,
+                Err(code) => return code,
+            };
+            match skbwalk::socket_report(&k, pid, fd) {
+                Ok(r) => {
+                    if cli.json {
+                        print_json(&r)
+                    } else {
+                        print!("{}", human::socket(&r, cli.all_skbs, &k));
+                        warn_all(&r.warnings);
+                        ExitCode::SUCCESS
+                    }
+                }
+                Err(e) => fail(e),
+            }
+        }
+    }
+}
+
+fn warn_all(w: &[String]) {
+    for w in w {
+        eprintln!("warning: {w}");
+    }
+}
+
+fn open(cli: &Cli, vmcore: &std::path::Path) -> Result<Kernel, ExitCode> {
+    if let Some(v) = &cli.vmlinux {
+        if !v.exists() {
+            return Err(fail(format!(
+                "{}: no such file (the --vmlinux debuginfo)",
+                v.display()
+            )));
+        }
+    }
+    let k = Kernel::open(vmcore, cli.vmlinux.as_deref()).map_err(fail)?;
+    if !cli.json {
+        for n in &k.notes {
+            eprintln!("note: {n}");
+        }
+    }
+    Ok(k)
+}
+
+/// `info`: what the dump is. Needs no debuginfo unless the dump lacks VMCOREINFO.
+fn info(cli: &Cli, vmcore: &std::path::Path) -> ExitCode {
+    let kernel;
+    let dump_only;
+    let dump: &vmcore::Dump = match vmcore::Dump::open(vmcore) {
+        Err(e) => return fail(format!("{}: {e}", vmcore.display())),
+        Ok(d) if d.layout().is_some() && cli.vmlinux.is_none() => {
+            dump_only = d;
+            &dump_only
+        }
+        Ok(_) => {
+            kernel = match open(cli, vmcore) {
+                Ok(k) => k,
+                Err(code) => return code,
+            };
+            &kernel.dump
+        }
+    };
+    let i = dump.info();
+    let layout = dump.layout();
+    let out = human::InfoOut {
+        format: i.format.clone(),
+        compression: i.compression.clone(),
+        page_size: i.page_size,
+        pages_present: i.pages_present,
+        pages_excluded: i.pages_excluded,
+        osrelease: i.osrelease.clone(),
+        kaslr_offset: layout.map(|l| format!("{:#x}", l.kaslr_offset)),
+        phys_base: layout.map(|l| format!("{:#x}", l.phys_base)),
+        paging_levels: layout.map(|l| l.levels),
+        header_version: i.header_version,
+        vmcoreinfo: i.has_vmcoreinfo,
+        incomplete: i.incomplete,
+        cpus: i.cpus,
+    };
+    if cli.json {
+        print_json(&out)
+    } else {
+        print!("{}", human::info(&out));
+        ExitCode::SUCCESS
+    }
+}

@@ -106,8 +106,12 @@ mod tests {
             head: 0,
             nr_frags: pages.len() as u8,
             frags: vec![],
-            pages: pages.iter().map(|&(head, order)| Compound { head, order }).collect(),
+            pages: pages
+                .iter()
+                .map(|&(head, order)| Compound { head, order })
+                .collect(),
             head_bytes: 1024,
+            head_estimated: false,
             struct_bytes: 256,
         }
     }
@@ -124,7 +128,10 @@ mod tests {
         assert_eq!(t.unique_pages, 3);
         assert_eq!(t.page_bytes, 2 * 32768 + 4096);
         assert_eq!(t.pinned_bytes, t.page_bytes + 3 * (1024 + 256));
-        assert_eq!(t.amplification, ((t.pinned_bytes as f64 / 4000.0) * 100.0).round() / 100.0);
+        assert_eq!(
+            t.amplification,
+            ((t.pinned_bytes as f64 / 4000.0) * 100.0).round() / 100.0
+        );
         assert_eq!(a.pinned_bytes(), 2 * 32768 + 1280);
     }
 

@@ -64,7 +64,10 @@ impl Kernel {
     /// Open `vmcore` and its debuginfo (`vmlinux`, or found by the dump's release when `None`).
     pub fn open(vmcore: &Path, vmlinux: Option<&Path>) -> Result<Kernel> {
         let vmcore_path = vmcore.display().to_string();
-        let mut dump = Dump::open(vmcore).map_err(|source| Error::Dump { path: vmcore_path.clone(), source })?;
+        let mut dump = Dump::open(vmcore).map_err(|source| Error::Dump {
+            path: vmcore_path.clone(),
+            source,
+        })?;
         let release = dump.info().osrelease.clone().filter(|r| !r.is_empty());
         let vmlinux: PathBuf = match vmlinux {
             Some(p) => p.to_path_buf(),
@@ -77,14 +80,22 @@ impl Kernel {
                 match cands.iter().find(|p| p.is_file()) {
                     Some(p) => p.clone(),
                     None => {
-                        let tried = cands.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
+                        let tried = cands
+                            .iter()
+                            .map(|p| p.display().to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ");
                         return Err(Error::NoDebuginfo { release, tried });
                     }
                 }
             }
         };
         let types = Types::open(&vmlinux)?;
-        let mismatch = |reason: String| Error::Mismatch { vmlinux: vmlinux.display().to_string(), vmcore: vmcore_path.clone(), reason };
+        let mismatch = |reason: String| Error::Mismatch {
+            vmlinux: vmlinux.display().to_string(),
+            vmcore: vmcore_path.clone(),
+            reason,
+        };
         let mut notes = Vec::new();
         // Identity: build-id first, then the release string.
         let dump_build_id = dump.vmcoreinfo().and_then(|v| v.build_id.clone());
@@ -93,26 +104,40 @@ impl Kernel {
         match (&dump_build_id, &vmlinux_build_id) {
             (Some(d), Some(v)) if !d.is_empty() && !v.is_empty() => {
                 if !d.eq_ignore_ascii_case(v) && !v.starts_with(d.as_str()) {
-                    return Err(mismatch(format!("the dump's BUILD-ID is {d}, the vmlinux's is {v}")));
+                    return Err(mismatch(format!(
+                        "the dump's BUILD-ID is {d}, the vmlinux's is {v}"
+                    )));
                 }
             }
             _ => {
                 if let (Some(d), Some(v)) = (&release, &vmlinux_release) {
                     if d != v {
-                        return Err(mismatch(format!("the dump's OSRELEASE is {d}, the vmlinux is {v}")));
+                        return Err(mismatch(format!(
+                            "the dump's OSRELEASE is {d}, the vmlinux is {v}"
+                        )));
                     }
                 }
             }
         }
         if dump.layout().is_none() {
-            let cr3 = dump.notes().qemu_cr3.first().copied().ok_or_else(|| Error::NoLayout {
-                vmcore: vmcore_path.clone(),
-                reason: "no VMCOREINFO and no CPU state (CR3) in the notes".into(),
-            })?;
+            let cr3 = dump
+                .notes()
+                .qemu_cr3
+                .first()
+                .copied()
+                .ok_or_else(|| Error::NoLayout {
+                    vmcore: vmcore_path.clone(),
+                    reason: "no VMCOREINFO and no CPU state (CR3) in the notes".into(),
+                })?;
             let text = types.symbol("_text").unwrap_or(LINK_TEXT);
             let top = types.symbol("init_top_pgt").ok();
-            let layout = KernelLayout::from_cr3(dump.phys(), cr3, None, text, top)
-                .map_err(|e| Error::NoLayout { vmcore: vmcore_path.clone(), reason: e.to_string() })?;
+            let layout =
+                KernelLayout::from_cr3(dump.phys(), cr3, None, text, top).map_err(|e| {
+                    Error::NoLayout {
+                        vmcore: vmcore_path.clone(),
+                        reason: e.to_string(),
+                    }
+                })?;
             notes.push(format!(
                 "no VMCOREINFO: kernel located from CR3 {cr3:#x}: KASLR offset {:#x}, phys_base {:#x}",
                 layout.kaslr_offset, layout.phys_base
@@ -151,8 +176,12 @@ impl Kernel {
 
     /// Compare `linux_banner` in memory with the vmlinux's: proves both the match and the layout.
     fn check_banner(&self) -> std::result::Result<(), String> {
-        let Ok(sym) = self.types.symbol("linux_banner") else { return Ok(()) };
-        let Some(want) = self.types.static_bytes(sym, 128) else { return Ok(()) };
+        let Ok(sym) = self.types.symbol("linux_banner") else {
+            return Ok(());
+        };
+        let Some(want) = self.types.static_bytes(sym, 128) else {
+            return Ok(());
+        };
         let want = c_string(want);
         let mut got = vec![0u8; want.len()];
         match self.dump.read_virt(sym + self.kaslr_offset, &mut got) {
@@ -175,12 +204,22 @@ impl Kernel {
     /// The symbol containing a runtime address, as `name+0xoff`.
     pub fn symbolize(&self, addr: u64) -> Option<String> {
         let (name, off) = self.types.symbol_at(addr.wrapping_sub(self.kaslr_offset))?;
-        Some(if off == 0 { name.to_string() } else { format!("{name}+{off:#x}") })
+        Some(if off == 0 {
+            name.to_string()
+        } else {
+            format!("{name}+{off:#x}")
+        })
     }
 
     /// Read bytes at a kernel virtual address.
     pub fn read(&self, addr: u64, buf: &mut [u8], what: &str) -> Result<()> {
-        self.dump.read_virt(addr, buf).map_err(|source| Error::Read { what: what.to_string(), addr, source })
+        self.dump
+            .read_virt(addr, buf)
+            .map_err(|source| Error::Read {
+                what: what.to_string(),
+                addr,
+                source,
+            })
     }
 
     /// Read `len` bytes.
@@ -225,15 +264,16 @@ impl Kernel {
 
     /// `virt_to_page`: the `struct page` of a kernel virtual address (any mapped address).
     pub fn virt_to_page(&self, vaddr: u64) -> Result<u64> {
-        let paddr = self
-            .dump
-            .translate(vaddr)
-            .map_err(|source| Error::Read { what: "page of address".into(), addr: vaddr, source })?;
+        let paddr = self.dump.translate(vaddr).map_err(|source| Error::Read {
+            what: "page of address".into(),
+            addr: vaddr,
+            source,
+        })?;
         Ok(self.vmemmap_base + (paddr >> 12) * self.off.page_size_of)
     }
 
     /// Whether `addr` looks like a kernel pointer (canonical upper half, aligned to `align`).
     pub fn is_kernel_ptr(addr: u64, align: u64) -> bool {
-        addr >= 0xffff_8000_0000_0000 && addr % align == 0
+        addr >= 0xffff_8000_0000_0000 && addr.is_multiple_of(align)
     }
 }

@@ -30,8 +30,14 @@ impl Bit {
 }
 
 fn bit(m: Member) -> Bit {
-    let (bit, width) = m.bitfield.map_or((0, (m.ty.size * 8) as u32), |b| (b.bit_offset, b.bit_size));
-    Bit { byte: m.offset, bit, width }
+    let (bit, width) = m
+        .bitfield
+        .map_or((0, (m.ty.size * 8) as u32), |b| (b.bit_offset, b.bit_size));
+    Bit {
+        byte: m.offset,
+        bit,
+        width,
+    }
 }
 
 /// Where a compound page's order is stored, by kernel generation.
@@ -146,7 +152,11 @@ impl Offsets {
         let opt = |ty: &str, p: &str| t.member(ty, p).ok().map(|m| m.offset);
         let first = |ty: &str, ps: &[&str]| t.first_member(ty, ps);
         let (fi, fpage) = first("skb_frag_t", &["bv_page", "page.p", "netmem"])?;
-        let frag_page = if fi == 2 { FragPage::Netmem(fpage.offset) } else { FragPage::Page(fpage.offset) };
+        let frag_page = if fi == 2 {
+            FragPage::Netmem(fpage.offset)
+        } else {
+            FragPage::Page(fpage.offset)
+        };
         let frags = t.member("skb_shared_info", "frags")?;
         let max_skb_frags = match &frags.ty.kind {
             kstructs::TypeKind::Array { count: Some(n), .. } => *n,
@@ -198,7 +208,9 @@ impl Offsets {
             sk_receive_queue: off("sock", "sk_receive_queue")?,
             sk_error_queue: off("sock", "sk_error_queue")?,
             sk_write_queue: off("sock", "sk_write_queue")?,
-            sk_rmem_alloc: first("sock", &["sk_backlog.rmem_alloc", "sk_rmem_alloc"])?.1.offset,
+            sk_rmem_alloc: first("sock", &["sk_backlog.rmem_alloc", "sk_rmem_alloc"])?
+                .1
+                .offset,
             sk_rcvbuf: off("sock", "sk_rcvbuf")?,
             sk_sndbuf: off("sock", "sk_sndbuf")?,
             sk_wmem_queued: off("sock", "sk_wmem_queued")?,
@@ -231,7 +243,9 @@ impl Offsets {
             max_skb_frags,
             frag_size: t.size_of("skb_frag_t")?,
             frag_page,
-            frag_offset: first("skb_frag_t", &["bv_offset", "page_offset", "offset"])?.1.offset,
+            frag_offset: first("skb_frag_t", &["bv_offset", "page_offset", "offset"])?
+                .1
+                .offset,
             frag_len: first("skb_frag_t", &["bv_len", "size", "len"])?.1.offset,
             rb_parent_color: off("rb_node", "__rb_parent_color")?,
             rb_left: off("rb_node", "rb_left")?,

@@ -29,7 +29,7 @@ impl Pages {
     fn check_page(k: &Kernel, page: u64, what: &str) -> Result<()> {
         let ok = page >= k.vmemmap_base
             && page - k.vmemmap_base < (1u64 << 46)
-            && (page - k.vmemmap_base) % k.off.page_size_of == 0;
+            && (page - k.vmemmap_base).is_multiple_of(k.off.page_size_of);
         if ok {
             Ok(())
         } else {
@@ -57,9 +57,9 @@ impl Pages {
             0
         } else {
             let order = match k.off.order {
-                OrderField::PageCompoundOrder(o) | OrderField::FolioOrder(o) | OrderField::FolioFlags1(o) => {
-                    u32::from(k.u8(head + o, "compound order")?)
-                }
+                OrderField::PageCompoundOrder(o)
+                | OrderField::FolioOrder(o)
+                | OrderField::FolioFlags1(o) => u32::from(k.u8(head + o, "compound order")?),
             };
             if order > MAX_SANE_ORDER {
                 return Err(Error::Read {

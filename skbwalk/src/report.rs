@@ -187,15 +187,33 @@ pub fn socket_report(k: &Kernel, pid: i32, fd: u32) -> Result<SocketReport> {
         let open = if files.is_empty() {
             "none".to_string()
         } else {
-            files.iter().map(|(f, _)| f.to_string()).collect::<Vec<_>>().join(", ")
+            files
+                .iter()
+                .map(|(f, _)| f.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         };
-        return Err(Error::FdNotOpen { pid, comm: task.comm, fd, open });
+        return Err(Error::FdNotOpen {
+            pid,
+            comm: task.comm,
+            fd,
+            open,
+        });
     };
     let Some(socket) = file_socket(k, file)? else {
-        return Err(Error::NotASocket { pid, fd, what: describe_file(k, file) });
+        return Err(Error::NotASocket {
+            pid,
+            fd,
+            what: describe_file(k, file),
+        });
     };
     let ws = walk_socket(&mut w, socket)?;
-    let mut shared: Vec<(u64, u32, u32)> = ws.tally.pages().iter().map(|(&h, &(o, n))| (h, o, n)).collect();
+    let mut shared: Vec<(u64, u32, u32)> = ws
+        .tally
+        .pages()
+        .iter()
+        .map(|(&h, &(o, n))| (h, o, n))
+        .collect();
     shared.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
     let most_shared_pages = shared
         .iter()
@@ -204,7 +222,10 @@ pub fn socket_report(k: &Kernel, pid: i32, fd: u32) -> Result<SocketReport> {
             head: Hex(head),
             order,
             skbs,
-            refcount: k.u32(head + k.off.page_refcount, "page._refcount").ok().map(|v| v as i32),
+            refcount: k
+                .u32(head + k.off.page_refcount, "page._refcount")
+                .ok()
+                .map(|v| v as i32),
         })
         .collect();
     Ok(SocketReport {
@@ -221,7 +242,12 @@ pub fn socket_report(k: &Kernel, pid: i32, fd: u32) -> Result<SocketReport> {
         queues: queue_totals(&ws),
         totals: ws.tally.totals(),
         most_shared_pages,
-        skbs: ws.queues.iter().flat_map(|(_, q)| q).map(SkbOut::from).collect(),
+        skbs: ws
+            .queues
+            .iter()
+            .flat_map(|(_, q)| q)
+            .map(SkbOut::from)
+            .collect(),
         warnings: w.warnings.into_vec(),
     })
 }

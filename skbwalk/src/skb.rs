@@ -96,7 +96,9 @@ pub struct Skb {
 impl Skb {
     /// Page bytes + head bytes + struct bytes of this skb alone.
     pub fn pinned_bytes(&self) -> u64 {
-        self.pages.iter().map(|c| 4096u64 << c.order).sum::<u64>() + self.head_bytes + self.struct_bytes
+        self.pages.iter().map(|c| 4096u64 << c.order).sum::<u64>()
+            + self.head_bytes
+            + self.struct_bytes
     }
 }
 
@@ -111,25 +113,42 @@ pub struct Walker<'k> {
 }
 
 fn le_u32(b: &[u8], o: u64) -> u32 {
-    b.get(o as usize..o as usize + 4).map_or(0, |s| u32::from_le_bytes(s.try_into().unwrap_or_default()))
+    b.get(o as usize..o as usize + 4)
+        .map_or(0, |s| u32::from_le_bytes(s.try_into().unwrap_or_default()))
 }
 fn le_u64(b: &[u8], o: u64) -> u64 {
-    b.get(o as usize..o as usize + 8).map_or(0, |s| u64::from_le_bytes(s.try_into().unwrap_or_default()))
+    b.get(o as usize..o as usize + 8)
+        .map_or(0, |s| u64::from_le_bytes(s.try_into().unwrap_or_default()))
 }
 
 impl<'k> Walker<'k> {
     /// A walker over `k`.
     pub fn new(k: &'k Kernel) -> Self {
-        Walker { k, pages: Pages::default(), warnings: Warnings::default() }
+        Walker {
+            k,
+            pages: Pages::default(),
+            warnings: Warnings::default(),
+        }
     }
 
     /// Read one skb and, after it, its `frag_list` members (depth-first), appending to `out`.
-    pub fn read_skb(&mut self, addr: u64, queue: QueueName, parent: Option<u64>, depth: usize, out: &mut Vec<Skb>) -> Result<()> {
+    pub fn read_skb(
+        &mut self,
+        addr: u64,
+        queue: QueueName,
+        parent: Option<u64>,
+        depth: usize,
+        out: &mut Vec<Skb>,
+    ) -> Result<()> {
         let k = self.k;
         let o = &k.off;
         let raw = k.bytes(addr, o.skb_size as usize, "sk_buff")?;
         let head = le_u64(&raw, o.skb_head);
-        let end = if o.skb_end_is_offset { head.wrapping_add(u64::from(le_u32(&raw, o.skb_end))) } else { le_u64(&raw, o.skb_end) };
+        let end = if o.skb_end_is_offset {
+            head.wrapping_add(u64::from(le_u32(&raw, o.skb_end)))
+        } else {
+            le_u64(&raw, o.skb_end)
+        };
         let mut skb = Skb {
             addr,
             queue,
@@ -169,7 +188,9 @@ impl<'k> Walker<'k> {
             let offset = le_u32(&shinfo, f + o.frag_offset);
             let size = le_u32(&shinfo, f + o.frag_len);
             let compound = if net_iov {
-                self.warnings.push(format!("skb {addr:#x} frag {i}: a net_iov (devmem), not a page; not counted"));
+                self.warnings.push(format!(
+                    "skb {addr:#x} frag {i}: a net_iov (devmem), not a page; not counted"
+                ));
                 None
             } else {
                 match self.pages.compound(k, page) {
@@ -185,7 +206,12 @@ impl<'k> Walker<'k> {
                     skb.pages.push(c);
                 }
             }
-            skb.frags.push(Frag { page, compound, offset, size });
+            skb.frags.push(Frag {
+                page,
+                compound,
+                offset,
+                size,
+            });
         }
         if skb.head_frag {
             match k.virt_to_page(head).and_then(|p| self.pages.compound(k, p)) {
@@ -228,12 +254,14 @@ impl<'k> Walker<'k> {
             let mut seen = HashSet::new();
             let mut cur = frag_list;
             while cur != 0 {
-                if !Kernel::is_kernel_ptr(cur, 8) || !seen.insert(cur) || seen.len() > MAX_FRAG_LIST {
+                if !Kernel::is_kernel_ptr(cur, 8) || !seen.insert(cur) || seen.len() > MAX_FRAG_LIST
+                {
                     self.warnings.push(format!("skb {addr:#x}: frag_list is corrupt at {cur:#x} (bad pointer or loop); stopped"));
                     break;
                 }
                 if let Err(e) = self.read_skb(cur, queue, Some(addr), depth + 1, out) {
-                    self.warnings.push(format!("skb {addr:#x}: frag_list member {cur:#x}: {e}"));
+                    self.warnings
+                        .push(format!("skb {addr:#x}: frag_list member {cur:#x}: {e}"));
                     break;
                 }
                 match k.u64(cur + o.skb_next, "sk_buff.next") {
@@ -256,7 +284,8 @@ impl<'k> Walker<'k> {
         let mut cur = match k.u64(head + k.off.skb_head_next, "sk_buff_head.next") {
             Ok(n) => n,
             Err(e) => {
-                self.warnings.push(format!("{what} queue at {head:#x}: {e}"));
+                self.warnings
+                    .push(format!("{what} queue at {head:#x}: {e}"));
                 return;
             }
         };
@@ -268,29 +297,38 @@ impl<'k> Walker<'k> {
                 break;
             }
             if !seen.insert(cur) {
-                self.warnings.push(format!("{what} queue at {head:#x}: loop at skb {cur:#x} after {count} skbs; stopped"));
+                self.warnings.push(format!(
+                    "{what} queue at {head:#x}: loop at skb {cur:#x} after {count} skbs; stopped"
+                ));
                 break;
             }
             if seen.len() > MAX_QUEUE_SKBS {
-                self.warnings.push(format!("{what} queue at {head:#x}: more than {MAX_QUEUE_SKBS} skbs; stopped"));
+                self.warnings.push(format!(
+                    "{what} queue at {head:#x}: more than {MAX_QUEUE_SKBS} skbs; stopped"
+                ));
                 break;
             }
             if let Err(e) = self.read_skb(cur, queue, None, 0, out) {
-                self.warnings.push(format!("{what} queue at {head:#x}: skb {cur:#x}: {e}; stopped"));
+                self.warnings.push(format!(
+                    "{what} queue at {head:#x}: skb {cur:#x}: {e}; stopped"
+                ));
                 break;
             }
             count += 1;
             cur = match k.u64(cur + k.off.skb_next, "sk_buff.next") {
                 Ok(n) => n,
                 Err(e) => {
-                    self.warnings.push(format!("{what} queue at {head:#x}: {e}; stopped"));
+                    self.warnings
+                        .push(format!("{what} queue at {head:#x}: {e}; stopped"));
                     break;
                 }
             };
         }
         if let Some(q) = qlen {
             if cur == head && u64::from(q) != count {
-                self.warnings.push(format!("{what} queue at {head:#x}: qlen says {q}, the list holds {count}"));
+                self.warnings.push(format!(
+                    "{what} queue at {head:#x}: qlen says {q}, the list holds {count}"
+                ));
             }
         }
     }
@@ -302,7 +340,8 @@ impl<'k> Walker<'k> {
         let node = match k.u64(root, "rb_root.rb_node") {
             Ok(n) => n,
             Err(e) => {
-                self.warnings.push(format!("{what} rbtree at {root:#x}: {e}"));
+                self.warnings
+                    .push(format!("{what} rbtree at {root:#x}: {e}"));
                 return;
             }
         };
@@ -311,7 +350,11 @@ impl<'k> Walker<'k> {
         let mut cur = node;
         loop {
             while cur != 0 {
-                if !Kernel::is_kernel_ptr(cur, 4) || !seen.insert(cur) || stack.len() >= MAX_RB_DEPTH || seen.len() > MAX_QUEUE_SKBS {
+                if !Kernel::is_kernel_ptr(cur, 4)
+                    || !seen.insert(cur)
+                    || stack.len() >= MAX_RB_DEPTH
+                    || seen.len() > MAX_QUEUE_SKBS
+                {
                     self.warnings.push(format!("{what} rbtree at {root:#x}: corrupt node {cur:#x} (bad pointer, loop or too deep); subtree skipped"));
                     break;
                 }
@@ -319,7 +362,8 @@ impl<'k> Walker<'k> {
                 cur = match k.u64(cur + k.off.rb_left, "rb_node.rb_left") {
                     Ok(l) => l,
                     Err(e) => {
-                        self.warnings.push(format!("{what} rbtree at {root:#x}: {e}"));
+                        self.warnings
+                            .push(format!("{what} rbtree at {root:#x}: {e}"));
                         0
                     }
                 };
@@ -327,12 +371,14 @@ impl<'k> Walker<'k> {
             let Some(n) = stack.pop() else { break };
             let skb = n - k.off.skb_rbnode;
             if let Err(e) = self.read_skb(skb, queue, None, 0, out) {
-                self.warnings.push(format!("{what} rbtree at {root:#x}: skb {skb:#x}: {e}"));
+                self.warnings
+                    .push(format!("{what} rbtree at {root:#x}: skb {skb:#x}: {e}"));
             }
             cur = match k.u64(n + k.off.rb_right, "rb_node.rb_right") {
                 Ok(r) => r,
                 Err(e) => {
-                    self.warnings.push(format!("{what} rbtree at {root:#x}: {e}"));
+                    self.warnings
+                        .push(format!("{what} rbtree at {root:#x}: {e}"));
                     0
                 }
             };

@@ -26,15 +26,42 @@ pub fn family_name(f: u16) -> String {
 }
 
 fn enum_name(k: &Kernel, candidates: &[&str], value: i64) -> Option<String> {
-    candidates.iter().find(|c| k.types.enumerator(c).ok() == Some(value)).map(|s| s.to_string())
+    candidates
+        .iter()
+        .find(|c| k.types.enumerator(c).ok() == Some(value))
+        .map(|s| s.to_string())
 }
 
-const SOCK_TYPES: &[&str] = &["SOCK_STREAM", "SOCK_DGRAM", "SOCK_RAW", "SOCK_RDM", "SOCK_SEQPACKET", "SOCK_DCCP", "SOCK_PACKET"];
-const TCP_STATES: &[&str] = &[
-    "TCP_ESTABLISHED", "TCP_SYN_SENT", "TCP_SYN_RECV", "TCP_FIN_WAIT1", "TCP_FIN_WAIT2", "TCP_TIME_WAIT", "TCP_CLOSE",
-    "TCP_CLOSE_WAIT", "TCP_LAST_ACK", "TCP_LISTEN", "TCP_CLOSING", "TCP_NEW_SYN_RECV",
+const SOCK_TYPES: &[&str] = &[
+    "SOCK_STREAM",
+    "SOCK_DGRAM",
+    "SOCK_RAW",
+    "SOCK_RDM",
+    "SOCK_SEQPACKET",
+    "SOCK_DCCP",
+    "SOCK_PACKET",
 ];
-const SS_STATES: &[&str] = &["SS_FREE", "SS_UNCONNECTED", "SS_CONNECTING", "SS_CONNECTED", "SS_DISCONNECTING"];
+const TCP_STATES: &[&str] = &[
+    "TCP_ESTABLISHED",
+    "TCP_SYN_SENT",
+    "TCP_SYN_RECV",
+    "TCP_FIN_WAIT1",
+    "TCP_FIN_WAIT2",
+    "TCP_TIME_WAIT",
+    "TCP_CLOSE",
+    "TCP_CLOSE_WAIT",
+    "TCP_LAST_ACK",
+    "TCP_LISTEN",
+    "TCP_CLOSING",
+    "TCP_NEW_SYN_RECV",
+];
+const SS_STATES: &[&str] = &[
+    "SS_FREE",
+    "SS_UNCONNECTED",
+    "SS_CONNECTING",
+    "SS_CONNECTED",
+    "SS_DISCONNECTING",
+];
 
 /// `SOCK_*` by ABI number, for debuginfo without `enum sock_type`.
 fn sock_type_abi(t: u16) -> String {
@@ -91,7 +118,8 @@ pub fn identity(k: &Kernel, socket: u64) -> Result<Identity> {
     let sk = k.u64(socket + o.socket_sk, "socket.sk")?;
     let ss = k.u32(socket + o.socket_state, "socket.state")?;
     let stype = k.u16(socket + o.socket_type, "socket.type")?;
-    let sock_type = enum_name(k, SOCK_TYPES, i64::from(stype)).unwrap_or_else(|| sock_type_abi(stype));
+    let sock_type =
+        enum_name(k, SOCK_TYPES, i64::from(stype)).unwrap_or_else(|| sock_type_abi(stype));
     let ss_name = enum_name(k, SS_STATES, i64::from(ss)).unwrap_or_else(|| format!("SS_{ss}"));
     if sk == 0 {
         return Ok(Identity {
@@ -108,12 +136,19 @@ pub fn identity(k: &Kernel, socket: u64) -> Result<Identity> {
     }
     let family = k.u16(sk + o.sk_family, "sock.skc_family")?;
     let raw_proto = k.bytes(sk + o.sk_protocol.byte, 8, "sock.sk_protocol")?;
-    let protocol = crate::offsets::Bit { byte: 0, ..o.sk_protocol }.get(&raw_proto);
+    let protocol = crate::offsets::Bit {
+        byte: 0,
+        ..o.sk_protocol
+    }
+    .get(&raw_proto);
     let is_inet = family == AF_INET || family == AF_INET6;
     let is_tcp = is_inet && protocol == IPPROTO_TCP && stype == 1;
     let state = if is_tcp {
         let st = k.u8(sk + o.sk_state, "sock.skc_state")?;
-        enum_name(k, TCP_STATES, i64::from(st)).map_or_else(|| format!("TCP_{st}"), |s| s.trim_start_matches("TCP_").to_string())
+        enum_name(k, TCP_STATES, i64::from(st)).map_or_else(
+            || format!("TCP_{st}"),
+            |s| s.trim_start_matches("TCP_").to_string(),
+        )
     } else {
         ss_name
     };
@@ -123,18 +158,27 @@ pub fn identity(k: &Kernel, socket: u64) -> Result<Identity> {
             let dport = u16::from_be(k.u16(sk + o.sk_dport, "sock.skc_dport")?);
             let v4 = |off: u64| k.u32(sk + off, "sock address").map(ip4);
             if family == AF_INET {
-                (Some(format!("{}:{num}", v4(o.sk_rcv_saddr)?)), Some(format!("{}:{dport}", v4(o.sk_daddr)?)))
+                (
+                    Some(format!("{}:{num}", v4(o.sk_rcv_saddr)?)),
+                    Some(format!("{}:{dport}", v4(o.sk_daddr)?)),
+                )
             } else {
                 let v6 = |off: Option<u64>| -> Result<String> {
                     match off {
                         Some(off) => {
-                            let b: [u8; 16] = k.bytes(sk + off, 16, "sock v6 address")?.try_into().unwrap_or_default();
+                            let b: [u8; 16] = k
+                                .bytes(sk + off, 16, "sock v6 address")?
+                                .try_into()
+                                .unwrap_or_default();
                             Ok(Ipv6Addr::from(b).to_string())
                         }
                         None => Ok("?".into()),
                     }
                 };
-                (Some(format!("[{}]:{num}", v6(o.sk_v6_rcv_saddr)?)), Some(format!("[{}]:{dport}", v6(o.sk_v6_daddr)?)))
+                (
+                    Some(format!("[{}]:{num}", v6(o.sk_v6_rcv_saddr)?)),
+                    Some(format!("[{}]:{dport}", v6(o.sk_v6_daddr)?)),
+                )
             }
         }
         AF_UNIX => (unix_path(k, sk)?, None),
@@ -147,12 +191,24 @@ pub fn identity(k: &Kernel, socket: u64) -> Result<Identity> {
         sk_wmem_queued: i32_at(o.sk_wmem_queued, "sk_wmem_queued")?,
         sk_sndbuf: i32_at(o.sk_sndbuf, "sk_sndbuf")?,
     };
-    Ok(Identity { socket, sock: sk, family: family_name(family), sock_type, state, local, remote, is_tcp, kernel_view })
+    Ok(Identity {
+        socket,
+        sock: sk,
+        family: family_name(family),
+        sock_type,
+        state,
+        local,
+        remote,
+        is_tcp,
+        kernel_view,
+    })
 }
 
 fn unix_path(k: &Kernel, sk: u64) -> Result<Option<String>> {
     let o = &k.off;
-    let (Some(addr_off), Some(len_off), Some(name_off)) = (o.unix_addr, o.unix_address_len, o.unix_address_name) else {
+    let (Some(addr_off), Some(len_off), Some(name_off)) =
+        (o.unix_addr, o.unix_address_len, o.unix_address_name)
+    else {
         return Ok(None);
     };
     let addr = k.u64(sk + addr_off, "unix_sock.addr")?;
@@ -165,7 +221,10 @@ fn unix_path(k: &Kernel, sk: u64) -> Result<Option<String>> {
     }
     let raw = k.bytes(addr + name_off + 2, len - 2, "sun_path")?;
     Ok(Some(if raw.first() == Some(&0) {
-        format!("@{}", String::from_utf8_lossy(&raw[1..]).trim_end_matches('\0'))
+        format!(
+            "@{}",
+            String::from_utf8_lossy(&raw[1..]).trim_end_matches('\0')
+        )
     } else {
         let end = raw.iter().position(|&c| c == 0).unwrap_or(raw.len());
         String::from_utf8_lossy(&raw[..end]).into_owned()

@@ -38,7 +38,14 @@ fn read_task(k: &Kernel, addr: u64) -> Result<Task> {
 
 /// Walk a circular `list_head` at `head` whose entries sit at `member` inside each object;
 /// returns the objects' addresses. Cycle-guarded and bounded; a bad link ends the walk with a warning.
-pub fn list_entries(k: &Kernel, head: u64, member: u64, limit: usize, what: &str, w: &mut Warnings) -> Vec<u64> {
+pub fn list_entries(
+    k: &Kernel,
+    head: u64,
+    member: u64,
+    limit: usize,
+    what: &str,
+    w: &mut Warnings,
+) -> Vec<u64> {
     let mut out = Vec::new();
     let mut seen = HashSet::new();
     let mut cur = match k.u64(head, what) {
@@ -50,7 +57,10 @@ pub fn list_entries(k: &Kernel, head: u64, member: u64, limit: usize, what: &str
     };
     while cur != head {
         if !Kernel::is_kernel_ptr(cur, 8) || !seen.insert(cur) {
-            w.push(format!("{what}: bad or looping link {cur:#x} after {} entries; stopped", out.len()));
+            w.push(format!(
+                "{what}: bad or looping link {cur:#x} after {} entries; stopped",
+                out.len()
+            ));
             break;
         }
         if out.len() >= limit {
@@ -72,7 +82,14 @@ pub fn list_entries(k: &Kernel, head: u64, member: u64, limit: usize, what: &str
 /// Every thread-group leader on `init_task.tasks` (init_task itself excluded), and their threads.
 pub fn tasks(k: &Kernel, w: &mut Warnings) -> Result<Vec<Task>> {
     let init = k.symbol("init_task")?;
-    let leaders = list_entries(k, init + k.off.task_tasks, k.off.task_tasks, MAX_TASKS, "init_task.tasks", w);
+    let leaders = list_entries(
+        k,
+        init + k.off.task_tasks,
+        k.off.task_tasks,
+        MAX_TASKS,
+        "init_task.tasks",
+        w,
+    );
     let mut out = Vec::with_capacity(leaders.len());
     for addr in leaders {
         match read_task(k, addr) {
@@ -130,11 +147,18 @@ pub fn open_files(k: &Kernel, files: u64) -> Result<Vec<(u32, u64)>> {
 /// What an open file is, for a message: the dentry's name, else the `f_op` symbol.
 pub fn describe_file(k: &Kernel, file: u64) -> String {
     let o = &k.off;
-    let name = k.u64(file + o.file_dentry, "file.f_path.dentry").ok().filter(|&d| d != 0).and_then(|d| {
-        let p = k.u64(d + o.dentry_name, "dentry.d_name.name").ok()?;
-        k.cstr(p, 256, "dentry name").ok().filter(|s| !s.is_empty())
-    });
-    let fop = k.u64(file + o.file_f_op, "file.f_op").ok().and_then(|f| k.symbolize(f));
+    let name = k
+        .u64(file + o.file_dentry, "file.f_path.dentry")
+        .ok()
+        .filter(|&d| d != 0)
+        .and_then(|d| {
+            let p = k.u64(d + o.dentry_name, "dentry.d_name.name").ok()?;
+            k.cstr(p, 256, "dentry name").ok().filter(|s| !s.is_empty())
+        });
+    let fop = k
+        .u64(file + o.file_f_op, "file.f_op")
+        .ok()
+        .and_then(|f| k.symbolize(f));
     match (name, fop) {
         (Some(n), Some(f)) => format!("{n:?} (f_op {f})"),
         (Some(n), None) => format!("{n:?}"),
@@ -157,5 +181,7 @@ pub fn file_socket(k: &Kernel, file: u64) -> Result<Option<u64>> {
     if !is_sock {
         return Ok(None);
     }
-    Ok(Some(k.u64(file + o.file_private_data, "file.private_data")?))
+    Ok(Some(
+        k.u64(file + o.file_private_data, "file.private_data")?,
+    ))
 }

@@ -99,12 +99,17 @@ pub fn top(k: &Kernel, mut progress: impl FnMut(usize, usize)) -> Result<TopRepo
         let files = match open_files(k, t.files) {
             Ok(f) => f,
             Err(e) => {
-                w.warnings.push(format!("pid {} ({}): fd table: {e}", t.tgid, t.comm));
+                w.warnings
+                    .push(format!("pid {} ({}): fd table: {e}", t.tgid, t.comm));
                 continue;
             }
         };
         for (fd, file) in files {
-            let h = Holder { pid: t.tgid, comm: t.comm.clone(), fd };
+            let h = Holder {
+                pid: t.tgid,
+                comm: t.comm.clone(),
+                fd,
+            };
             match file_index.get(&file) {
                 Some(&i) => holders[i].1.push(h),
                 None => {
@@ -124,7 +129,8 @@ pub fn top(k: &Kernel, mut progress: impl FnMut(usize, usize)) -> Result<TopRepo
             Ok(Some(s)) => Some((s, h)),
             Ok(None) => None,
             Err(e) => {
-                w.warnings.push(format!("pid {} fd {}: {e}", h[0].pid, h[0].fd));
+                w.warnings
+                    .push(format!("pid {} fd {}: {e}", h[0].pid, h[0].fd));
                 None
             }
         })
@@ -135,7 +141,8 @@ pub fn top(k: &Kernel, mut progress: impl FnMut(usize, usize)) -> Result<TopRepo
         let ws = match walk_socket(&mut w, socket) {
             Ok(ws) => ws,
             Err(e) => {
-                w.warnings.push(format!("pid {} fd {}: {e}", hs[0].pid, hs[0].fd));
+                w.warnings
+                    .push(format!("pid {} fd {}: {e}", hs[0].pid, hs[0].fd));
                 continue;
             }
         };
@@ -173,6 +180,16 @@ pub fn top(k: &Kernel, mut progress: impl FnMut(usize, usize)) -> Result<TopRepo
     sys.page_bytes = page_sockets.values().map(|&(o, _)| PAGE_SIZE << o).sum();
     sys.pinned_bytes += sys.page_bytes;
     sys.amplification = amplification(sys.pinned_bytes, sys.truesize);
-    sockets.sort_by(|a, b| b.totals.pinned_bytes.cmp(&a.totals.pinned_bytes).then(a.pid.cmp(&b.pid)).then(a.fd.cmp(&b.fd)));
-    Ok(TopReport { sockets, totals: sys, warnings: w.warnings.into_vec() })
+    sockets.sort_by(|a, b| {
+        b.totals
+            .pinned_bytes
+            .cmp(&a.totals.pinned_bytes)
+            .then(a.pid.cmp(&b.pid))
+            .then(a.fd.cmp(&b.fd))
+    });
+    Ok(TopReport {
+        sockets,
+        totals: sys,
+        warnings: w.warnings.into_vec(),
+    })
 }

@@ -28,7 +28,8 @@ impl Warnings {
     /// The warnings, with a last line counting the ones dropped.
     pub fn into_vec(mut self) -> Vec<String> {
         if self.dropped > 0 {
-            self.list.push(format!("… and {} more warnings", self.dropped));
+            self.list
+                .push(format!("… and {} more warnings", self.dropped));
         }
         self.list
     }

@@ -3,10 +3,10 @@
 use std::collections::BTreeMap;
 
 use skbwalk::{socket_report, top, Kernel};
+use testdata::elf_writer::{write_elf, ElfOptions};
 use testdata::sample::{incident_world, qemu_notes, SampleSize};
 use testdata::synth::SynthKernel;
 use testdata::world::{ExpectedSocket, World, WorldConfig};
-use testdata::elf_writer::{write_elf, ElfOptions};
 
 fn tmpdir(name: &str) -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("skbwalk-test-{}-{name}", std::process::id()));
@@ -15,12 +15,24 @@ fn tmpdir(name: &str) -> std::path::PathBuf {
 }
 
 /// Build the incident world and write it as a sparse ELF dump; returns (dump path, world).
-fn incident(name: &str, cfg: WorldConfig, vmcoreinfo: bool, skbs: usize) -> (std::path::PathBuf, World) {
+fn incident(
+    name: &str,
+    cfg: WorldConfig,
+    vmcoreinfo: bool,
+    skbs: usize,
+) -> (std::path::PathBuf, World) {
     let dir = tmpdir(name);
     let k = SynthKernel::build(&dir.join("k"), 5).unwrap();
     let mut w = incident_world(k, cfg, SampleSize { stalled_skbs: skbs });
     let vi = w.finish();
-    let elf = write_elf(&w.img, &ElfOptions { notes: qemu_notes(&w, vmcoreinfo, &vi), sparse: true, phdrs_late: true });
+    let elf = write_elf(
+        &w.img,
+        &ElfOptions {
+            notes: qemu_notes(&w, vmcoreinfo, &vi),
+            sparse: true,
+            phdrs_late: true,
+        },
+    );
     let path = dir.join("vmcore");
     std::fs::write(&path, elf).unwrap();
     (path, w)
@@ -38,30 +50,64 @@ fn expected_totals(s: &ExpectedSocket) -> (u64, u64, u64, u64, u64, u64) {
         pages.extend(skb.pages.iter().map(|(&h, &o)| (h, o)));
     }
     let page_bytes: u64 = pages.values().map(|&o| 4096u64 << o).sum();
-    (s.skbs.len() as u64, len, truesize, pages.len() as u64, page_bytes, page_bytes + other)
+    (
+        s.skbs.len() as u64,
+        len,
+        truesize,
+        pages.len() as u64,
+        page_bytes,
+        page_bytes + other,
+    )
 }
 
 fn check_socket(k: &Kernel, s: &ExpectedSocket) {
-    let r = socket_report(k, s.pid, s.fd).unwrap_or_else(|e| panic!("pid {} fd {}: {e}", s.pid, s.fd));
+    let r =
+        socket_report(k, s.pid, s.fd).unwrap_or_else(|e| panic!("pid {} fd {}: {e}", s.pid, s.fd));
     assert!(r.warnings.is_empty(), "warnings: {:?}", r.warnings);
     assert_eq!(r.sock.0, s.sock);
-    assert_eq!(r.skbs.len(), s.skbs.len(), "skb count of pid {} fd {}", s.pid, s.fd);
+    assert_eq!(
+        r.skbs.len(),
+        s.skbs.len(),
+        "skb count of pid {} fd {}",
+        s.pid,
+        s.fd
+    );
     for (got, want) in r.skbs.iter().zip(&s.skbs) {
         assert_eq!(got.addr.0, want.addr);
         assert_eq!(got.queue, want.queue.name());
         assert_eq!(got.parent.map(|p| p.0), want.parent);
-        assert_eq!((got.len, got.data_len, got.truesize, got.head_frag), (want.len, want.data_len, want.truesize, want.head_frag));
+        assert_eq!(
+            (got.len, got.data_len, got.truesize, got.head_frag),
+            (want.len, want.data_len, want.truesize, want.head_frag)
+        );
         assert_eq!(got.frags.len(), want.frags.len());
         for (gf, wf) in got.frags.iter().zip(&want.frags) {
-            assert_eq!((gf.page.0, gf.head.0, gf.order, gf.offset, gf.size), (wf.page, wf.head, wf.order, wf.offset, wf.size));
+            assert_eq!(
+                (gf.page.0, gf.head.0, gf.order, gf.offset, gf.size),
+                (wf.page, wf.head, wf.order, wf.offset, wf.size)
+            );
         }
-        assert_eq!(got.head_bytes, want.head_bytes, "head bytes of {:#x}", want.addr);
+        assert_eq!(
+            got.head_bytes, want.head_bytes,
+            "head bytes of {:#x}",
+            want.addr
+        );
         assert_eq!(got.struct_bytes, want.struct_bytes);
         assert_eq!(got.pinned_bytes, want.pinned());
     }
     let (skbs, len, truesize, unique, page_bytes, pinned) = expected_totals(s);
     let t = r.totals;
-    assert_eq!((t.skbs, t.len, t.truesize, t.unique_pages, t.page_bytes, t.pinned_bytes), (skbs, len, truesize, unique, page_bytes, pinned));
+    assert_eq!(
+        (
+            t.skbs,
+            t.len,
+            t.truesize,
+            t.unique_pages,
+            t.page_bytes,
+            t.pinned_bytes
+        ),
+        (skbs, len, truesize, unique, page_bytes, pinned)
+    );
     assert_eq!(r.kernel.sk_rmem_alloc, s.rmem_alloc as i64);
     assert_eq!(r.kernel.sk_wmem_queued, s.wmem_queued as i64);
 }
@@ -81,17 +127,28 @@ fn every_socket_matches_the_fixture_kaslr() {
     assert_eq!(r.state, "ESTABLISHED");
     assert_eq!(r.local.as_deref(), Some("10.0.0.5:443"));
     assert_eq!(r.remote.as_deref(), Some("10.0.0.9:51234"));
-    assert!(r.totals.amplification > 2.0, "the incident's shape pins far more than truesize: {:?}", r.totals);
+    assert!(
+        r.totals.amplification > 2.0,
+        "the incident's shape pins far more than truesize: {:?}",
+        r.totals
+    );
     assert!(r.skbs.iter().any(|s| s.nr_frags == 17));
 }
 
 #[test]
 fn nokaslr_and_no_vmcoreinfo_locate_the_kernel_from_cr3() {
-    for (name, cfg) in [("nokaslr", WorldConfig::nokaslr()), ("cr3", WorldConfig::kaslr())] {
+    for (name, cfg) in [
+        ("nokaslr", WorldConfig::nokaslr()),
+        ("cr3", WorldConfig::kaslr()),
+    ] {
         let (path, w) = incident(name, cfg, false, 50);
         let k = Kernel::open(&path, Some(&w.k.vmlinux)).unwrap();
         assert_eq!(k.kaslr_offset, w.cfg.kaslr_offset, "{name}");
-        assert_eq!(k.dump.layout().unwrap().phys_base, w.cfg.phys_base(), "{name}");
+        assert_eq!(
+            k.dump.layout().unwrap().phys_base,
+            w.cfg.phys_base(),
+            "{name}"
+        );
         assert!(k.notes.iter().any(|n| n.contains("no VMCOREINFO")));
         for s in &w.sockets {
             check_socket(&k, s);
@@ -121,7 +178,11 @@ fn top_ranks_the_stalled_socket_first_and_dedupes_pages() {
     assert!(t.totals.page_bytes <= sum);
     for s in &t.sockets {
         let r = socket_report(&k, s.pid, s.fd).unwrap();
-        assert_eq!(r.totals, s.totals, "top and the socket report agree for pid {} fd {}", s.pid, s.fd);
+        assert_eq!(
+            r.totals, s.totals,
+            "top and the socket report agree for pid {} fd {}",
+            s.pid, s.fd
+        );
     }
 }
 
@@ -130,9 +191,18 @@ fn errors_name_what_is_wrong() {
     let (path, w) = incident("errors", WorldConfig::nokaslr(), true, 5);
     let k = Kernel::open(&path, Some(&w.k.vmlinux)).unwrap();
     let e = socket_report(&k, 4242, 1).unwrap_err().to_string();
-    assert!(e.contains("no process with pid 4242") && e.contains("top"), "{e}");
+    assert!(
+        e.contains("no process with pid 4242") && e.contains("top"),
+        "{e}"
+    );
     let e = socket_report(&k, 146935, 12).unwrap_err().to_string();
-    assert!(e.contains("no open fd 12") && e.contains("2, 5, 6, 11"), "{e}");
+    assert!(
+        e.contains("no open fd 12") && e.contains("2, 5, 6, 11"),
+        "{e}"
+    );
     let e = socket_report(&k, 146935, 5).unwrap_err().to_string();
-    assert!(e.contains("not a socket") && e.contains("access.log"), "{e}");
+    assert!(
+        e.contains("not a socket") && e.contains("access.log"),
+        "{e}"
+    );
 }

@@ -29,7 +29,7 @@ pub fn note(name: &str, n_type: u32, desc: &[u8]) -> Vec<u8> {
 }
 
 fn pad4(v: &mut Vec<u8>) {
-    while v.len() % 4 != 0 {
+    while !v.len().is_multiple_of(4) {
         v.push(0);
     }
 }
@@ -56,7 +56,11 @@ fn segments(img: &PhysImage, sparse: bool) -> Vec<Seg> {
     let mut segs: Vec<Seg> = Vec::new();
     for &(start, end) in &img.ram {
         if !sparse {
-            segs.push(Seg { paddr: start, memsz: end - start, stored: true });
+            segs.push(Seg {
+                paddr: start,
+                memsz: end - start,
+                stored: true,
+            });
             continue;
         }
         let mut pfn = start / PAGE_SIZE;
@@ -66,7 +70,11 @@ fn segments(img: &PhysImage, sparse: bool) -> Vec<Seg> {
             while pfn < end / PAGE_SIZE && img.page(pfn).is_some() == stored {
                 pfn += 1;
             }
-            segs.push(Seg { paddr: run_start * PAGE_SIZE, memsz: (pfn - run_start) * PAGE_SIZE, stored });
+            segs.push(Seg {
+                paddr: run_start * PAGE_SIZE,
+                memsz: (pfn - run_start) * PAGE_SIZE,
+                stored,
+            });
         }
     }
     segs
@@ -77,7 +85,11 @@ pub fn write_elf(img: &PhysImage, opts: &ElfOptions) -> Vec<u8> {
     let segs = segments(img, opts.sparse);
     let phnum = segs.len() + 1;
     let phdr_size = 56 * phnum;
-    let (phoff, notes_off) = if opts.phdrs_late { (64 + opts.notes.len() as u64, 64u64) } else { (64, 64 + phdr_size as u64) };
+    let (phoff, notes_off) = if opts.phdrs_late {
+        (64 + opts.notes.len() as u64, 64u64)
+    } else {
+        (64, 64 + phdr_size as u64)
+    };
     let mut data_off = (64 + phdr_size + opts.notes.len()) as u64;
     data_off = data_off.div_ceil(PAGE_SIZE) * PAGE_SIZE;
 
@@ -107,7 +119,14 @@ pub fn write_elf(img: &PhysImage, opts: &ElfOptions) -> Vec<u8> {
         v.extend(memsz.to_le_bytes());
         v.extend(if t == 1 { PAGE_SIZE } else { 0 }.to_le_bytes());
     };
-    ph(&mut phdrs, 4, notes_off, 0, opts.notes.len() as u64, opts.notes.len() as u64);
+    ph(
+        &mut phdrs,
+        4,
+        notes_off,
+        0,
+        opts.notes.len() as u64,
+        opts.notes.len() as u64,
+    );
     let mut off = data_off;
     for s in &segs {
         let filesz = if s.stored { s.memsz } else { 0 };

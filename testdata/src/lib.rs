@@ -5,11 +5,11 @@
 //! of the real-dump tier (`testdata/real/`).
 #![deny(missing_docs)]
 
-pub mod phys;
+pub mod cc;
 pub mod elf_writer;
+pub mod kdump_writer;
 pub mod pagetables;
+pub mod phys;
 pub mod sample;
 pub mod synth;
 pub mod world;
-pub mod kdump_writer;
-pub mod cc;

@@ -23,7 +23,12 @@ impl PageTables {
     /// (it may lie elsewhere, e.g. in the kernel image as `init_top_pgt`).
     pub fn new(levels: u8, top: u64, pool: u64, pool_end: u64) -> Self {
         assert!(levels == 4 || levels == 5);
-        PageTables { top, levels, next_table: pool, table_end: pool_end }
+        PageTables {
+            top,
+            levels,
+            next_table: pool,
+            table_end: pool_end,
+        }
     }
 
     fn alloc(&mut self) -> u64 {
@@ -52,7 +57,11 @@ impl PageTables {
         loop {
             let slot = table + ((vaddr >> shift) & 0x1ff) * 8;
             if shift == leaf_shift {
-                let flags = if page_size == PAGE_SIZE { PRESENT_RW } else { PRESENT_RW | PS };
+                let flags = if page_size == PAGE_SIZE {
+                    PRESENT_RW
+                } else {
+                    PRESENT_RW | PS
+                };
                 img.write_u64(slot, paddr | flags | NX);
                 return;
             }

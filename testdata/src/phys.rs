@@ -18,7 +18,10 @@ pub struct PhysImage {
 impl PhysImage {
     /// An image with the given RAM ranges (page-aligned).
     pub fn new(ram: Vec<(u64, u64)>) -> Self {
-        PhysImage { ram, pages: BTreeMap::new() }
+        PhysImage {
+            ram,
+            pages: BTreeMap::new(),
+        }
     }
 
     /// Whether `paddr` lies in RAM.
@@ -35,7 +38,10 @@ impl PhysImage {
             let pfn = addr / PAGE_SIZE;
             let off = (addr % PAGE_SIZE) as usize;
             let n = (PAGE_SIZE as usize - off).min(bytes.len() - done);
-            let page = self.pages.entry(pfn).or_insert_with(|| vec![0u8; PAGE_SIZE as usize].into_boxed_slice());
+            let page = self
+                .pages
+                .entry(pfn)
+                .or_insert_with(|| vec![0u8; PAGE_SIZE as usize].into_boxed_slice());
             page[off..off + n].copy_from_slice(&bytes[done..done + n]);
             done += n;
         }
@@ -50,7 +56,10 @@ impl PhysImage {
     pub fn read(&self, paddr: u64, buf: &mut [u8]) {
         for (i, b) in buf.iter_mut().enumerate() {
             let addr = paddr + i as u64;
-            *b = self.pages.get(&(addr / PAGE_SIZE)).map_or(0, |p| p[(addr % PAGE_SIZE) as usize]);
+            *b = self
+                .pages
+                .get(&(addr / PAGE_SIZE))
+                .map_or(0, |p| p[(addr % PAGE_SIZE) as usize]);
         }
     }
 
@@ -61,11 +70,17 @@ impl PhysImage {
 
     /// Every RAM page frame number, in order.
     pub fn ram_pfns(&self) -> impl Iterator<Item = u64> + '_ {
-        self.ram.iter().flat_map(|&(s, e)| s / PAGE_SIZE..e.div_ceil(PAGE_SIZE))
+        self.ram
+            .iter()
+            .flat_map(|&(s, e)| s / PAGE_SIZE..e.div_ceil(PAGE_SIZE))
     }
 
     /// Highest RAM pfn + 1.
     pub fn max_pfn(&self) -> u64 {
-        self.ram.iter().map(|&(_, e)| e.div_ceil(PAGE_SIZE)).max().unwrap_or(0)
+        self.ram
+            .iter()
+            .map(|&(_, e)| e.div_ceil(PAGE_SIZE))
+            .max()
+            .unwrap_or(0)
     }
 }

@@ -27,13 +27,21 @@ impl Default for SampleSize {
 
 fn rx_skb(i: usize) -> SkbSpec {
     // Mixed shapes: mostly a few frags, every 7th the incident's 17 frags of 10 bytes.
-    let frags: Vec<(u32, FragSrc)> = if i % 7 == 0 {
+    let frags: Vec<(u32, FragSrc)> = if i.is_multiple_of(7) {
         vec![(10, FragSrc::Virtio); 17]
     } else {
         let n = 1 + (i * 5 + 3) % 6;
-        (0..n).map(|j| ((100 + (i * 131 + j * 977) % 1300) as u32, FragSrc::Virtio)).collect()
+        (0..n)
+            .map(|j| ((100 + (i * 131 + j * 977) % 1300) as u32, FragSrc::Virtio))
+            .collect()
     };
-    SkbSpec { linear: 128, head: Head::Frag1k, frags, frag_list: vec![], fclone: false }
+    SkbSpec {
+        linear: 128,
+        head: Head::Frag1k,
+        frags,
+        frag_list: vec![],
+        fclone: false,
+    }
 }
 
 /// Build the incident world on `kernel`.
@@ -46,7 +54,15 @@ pub fn incident_world(kernel: SynthKernel, cfg: WorldConfig, size: SampleSize) -
     us.kind = SockKind::UnixStream;
     us.unix_path = Some("/run/systemd/private".into());
     let s = w.add_socket(systemd, 1, 3, us.clone());
-    w.queue(s, Queue::Receive, &[SkbSpec::linear(300), SkbSpec::linear(1200), SkbSpec::linear(64)]);
+    w.queue(
+        s,
+        Queue::Receive,
+        &[
+            SkbSpec::linear(300),
+            SkbSpec::linear(1200),
+            SkbSpec::linear(64),
+        ],
+    );
     us.kind = SockKind::UnixDgram;
     us.unix_path = Some("/run/systemd/notify".into());
     let s = w.add_socket(systemd, 1, 4, us);
@@ -56,28 +72,73 @@ pub fn incident_world(kernel: SynthKernel, cfg: WorldConfig, size: SampleSize) -
     let mut udp = SockSpec::tcp(7, ([127, 0, 0, 1], 323), ([0; 4], 0));
     udp.kind = SockKind::Udp;
     let s = w.add_socket(chronyd, 640, 5, udp);
-    w.queue(s, Queue::Receive, &[SkbSpec::linear(48), SkbSpec::linear(48)]);
+    w.queue(
+        s,
+        Queue::Receive,
+        &[SkbSpec::linear(48), SkbSpec::linear(48)],
+    );
     // sshd: an established connection with data in flight: write queue and retransmit rbtree.
     let sshd = w.add_task(812, "sshd", 64);
-    let s = w.add_socket(sshd, 812, 4, SockSpec::tcp(1, ([10, 0, 0, 5], 22), ([10, 0, 0, 1], 50522)));
-    let tx = |n: u32| SkbSpec { linear: 0, head: Head::Frag32k, frags: vec![(n, FragSrc::Tx)], frag_list: vec![], fclone: true };
+    let s = w.add_socket(
+        sshd,
+        812,
+        4,
+        SockSpec::tcp(1, ([10, 0, 0, 5], 22), ([10, 0, 0, 1], 50522)),
+    );
+    let tx = |n: u32| SkbSpec {
+        linear: 0,
+        head: Head::Frag32k,
+        frags: vec![(n, FragSrc::Tx)],
+        frag_list: vec![],
+        fclone: true,
+    };
     w.queue(s, Queue::Write, &[tx(1448), tx(700)]);
     w.queue(s, Queue::Retransmit, &[tx(1448), tx(1448), tx(1448)]);
-    w.add_socket(sshd, 812, 3, SockSpec::tcp(10, ([0, 0, 0, 0], 22), ([0; 4], 0)));
+    w.add_socket(
+        sshd,
+        812,
+        3,
+        SockSpec::tcp(10, ([0, 0, 0, 0], 22), ([0; 4], 0)),
+    );
     // curl: a receive queue, and out-of-order segments waiting for a hole, one with a frag_list.
     let curl = w.add_task(2001, "curl", 64);
-    let s = w.add_socket(curl, 2001, 5, SockSpec::tcp(1, ([10, 0, 0, 5], 40112), ([93, 184, 216, 34], 443)));
+    let s = w.add_socket(
+        curl,
+        2001,
+        5,
+        SockSpec::tcp(1, ([10, 0, 0, 5], 40112), ([93, 184, 216, 34], 443)),
+    );
     w.queue(s, Queue::Receive, &[rx_skb(1), rx_skb(2)]);
     let mut gro = rx_skb(3);
-    gro.frag_list = vec![rx_skb(4), SkbSpec { frags: vec![(1000, FragSrc::TailPage)], ..rx_skb(5) }];
-    w.queue(s, Queue::OutOfOrder, &[rx_skb(6), gro, rx_skb(8), rx_skb(9), rx_skb(10)]);
+    gro.frag_list = vec![
+        rx_skb(4),
+        SkbSpec {
+            frags: vec![(1000, FragSrc::TailPage)],
+            ..rx_skb(5)
+        },
+    ];
+    w.queue(
+        s,
+        Queue::OutOfOrder,
+        &[rx_skb(6), gro, rx_skb(8), rx_skb(9), rx_skb(10)],
+    );
     // nginx: the incident. A listening socket, logs, and fd 11 never read; a worker thread shares files.
     let nginx = w.add_task(146935, "nginx", 256);
     w.add_regular_file(nginx, 2, "error.log");
     w.add_regular_file(nginx, 5, "access.log");
-    w.add_socket(nginx, 146935, 6, SockSpec::tcp(10, ([0, 0, 0, 0], 443), ([0; 4], 0)));
+    w.add_socket(
+        nginx,
+        146935,
+        6,
+        SockSpec::tcp(10, ([0, 0, 0, 0], 443), ([0; 4], 0)),
+    );
     w.add_thread(nginx, 146936, "nginx");
-    let s = w.add_socket(nginx, 146935, 11, SockSpec::tcp(1, ([10, 0, 0, 5], 443), ([10, 0, 0, 9], 51234)));
+    let s = w.add_socket(
+        nginx,
+        146935,
+        11,
+        SockSpec::tcp(1, ([10, 0, 0, 5], 443), ([10, 0, 0, 9], 51234)),
+    );
     let skbs: Vec<SkbSpec> = (0..size.stalled_skbs).map(rx_skb).collect();
     w.queue(s, Queue::Receive, &skbs);
     w
@@ -107,10 +168,23 @@ pub fn write_sample(dir: &Path, size: SampleSize) -> io::Result<(Sample, World)>
     let k = SynthKernel::build(&dir.join("kernel"), 5)?;
     let mut w = incident_world(k, WorldConfig::kaslr(), size);
     let vi = w.finish();
-    let elf = write_elf(&w.img, &ElfOptions { notes: qemu_notes(&w, true, &vi), sparse: true, phdrs_late: true });
+    let elf = write_elf(
+        &w.img,
+        &ElfOptions {
+            notes: qemu_notes(&w, true, &vi),
+            sparse: true,
+            phdrs_late: true,
+        },
+    );
     let vmcore = dir.join("vmcore.elf");
     std::fs::write(&vmcore, elf)?;
-    Ok((Sample { vmcore, vmlinux: w.k.vmlinux.clone() }, w))
+    Ok((
+        Sample {
+            vmcore,
+            vmlinux: w.k.vmlinux.clone(),
+        },
+        w,
+    ))
 }
 
 /// The physical image of a finished world (for writers of other formats).

@@ -34,7 +34,10 @@ pub struct SynthKernel {
 fn run(cmd: &mut Command) -> io::Result<Vec<u8>> {
     let out = cmd.output()?;
     if !out.status.success() {
-        return Err(io::Error::other(format!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr))));
+        return Err(io::Error::other(format!(
+            "{cmd:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )));
     }
     Ok(out.stdout)
 }
@@ -50,7 +53,17 @@ impl SynthKernel {
         let vmlinux = dir.join("vmlinux");
         let offsets = dir.join("offsets");
         run(Command::new("gcc")
-            .args(["-g", &format!("-gdwarf-{dwarf}"), "-O0", "-fno-pic", "-mcmodel=kernel", "-ffreestanding", "-fno-eliminate-unused-debug-types", &release, "-c"])
+            .args([
+                "-g",
+                &format!("-gdwarf-{dwarf}"),
+                "-O0",
+                "-fno-pic",
+                "-mcmodel=kernel",
+                "-ffreestanding",
+                "-fno-eliminate-unused-debug-types",
+                &release,
+                "-c",
+            ])
             .arg(&src)
             .arg("-o")
             .arg(&obj))?;
@@ -61,32 +74,59 @@ impl SynthKernel {
             .arg("-o")
             .arg(&vmlinux)
             .arg(&obj))?;
-        run(Command::new("gcc").args(["-O0", "-DSYNTH_OFFSETS", &release]).arg(&src).arg("-o").arg(&offsets))?;
+        run(Command::new("gcc")
+            .args(["-O0", "-DSYNTH_OFFSETS", &release])
+            .arg(&src)
+            .arg("-o")
+            .arg(&offsets))?;
         let text = String::from_utf8_lossy(&run(&mut Command::new(&offsets))?).into_owned();
         let mut layout = HashMap::new();
         for line in text.lines() {
-            let (k, v) = line.rsplit_once(' ').ok_or_else(|| io::Error::other(format!("bad offsets line {line:?}")))?;
-            layout.insert(k.to_string(), v.parse().map_err(|_| io::Error::other(format!("bad offsets line {line:?}")))?);
+            let (k, v) = line
+                .rsplit_once(' ')
+                .ok_or_else(|| io::Error::other(format!("bad offsets line {line:?}")))?;
+            layout.insert(
+                k.to_string(),
+                v.parse()
+                    .map_err(|_| io::Error::other(format!("bad offsets line {line:?}")))?,
+            );
         }
         let data = std::fs::read(&vmlinux)?;
         let file = object::File::parse(&*data).map_err(io::Error::other)?;
-        let symbols = file.symbols().filter_map(|s| Some((s.name().ok()?.to_string(), s.address()))).collect();
+        let symbols = file
+            .symbols()
+            .filter_map(|s| Some((s.name().ok()?.to_string(), s.address())))
+            .collect();
         let sections = file
             .sections()
-            .filter(|s| s.address() >= LINK_TEXT && s.kind() != object::SectionKind::UninitializedData)
+            .filter(|s| {
+                s.address() >= LINK_TEXT && s.kind() != object::SectionKind::UninitializedData
+            })
             .filter_map(|s| Some((s.address(), s.data().ok()?.to_vec())))
             .collect();
         let build_id = file.build_id().ok().flatten().unwrap_or_default().to_vec();
-        Ok(SynthKernel { vmlinux, layout, symbols, sections, build_id })
+        Ok(SynthKernel {
+            vmlinux,
+            layout,
+            symbols,
+            sections,
+            build_id,
+        })
     }
 
     /// An offset or size by key (panics on a key the C file does not print: fixtures are code).
     pub fn o(&self, key: &str) -> u64 {
-        *self.layout.get(key).unwrap_or_else(|| panic!("synthetic kernel layout has no {key}"))
+        *self
+            .layout
+            .get(key)
+            .unwrap_or_else(|| panic!("synthetic kernel layout has no {key}"))
     }
 
     /// A link-time symbol address.
     pub fn sym(&self, name: &str) -> u64 {
-        *self.symbols.get(name).unwrap_or_else(|| panic!("synthetic kernel has no symbol {name}"))
+        *self
+            .symbols
+            .get(name)
+            .unwrap_or_else(|| panic!("synthetic kernel has no symbol {name}"))
     }
 }

@@ -69,7 +69,8 @@ impl WorldConfig {
 
     /// `phys_base` as the kernel computes it.
     pub fn phys_base(&self) -> u64 {
-        self.phys_load.wrapping_sub(LINK_TEXT + self.kaslr_offset - START_KERNEL_MAP)
+        self.phys_load
+            .wrapping_sub(LINK_TEXT + self.kaslr_offset - START_KERNEL_MAP)
     }
 }
 
@@ -142,7 +143,13 @@ pub struct SkbSpec {
 impl SkbSpec {
     /// A linear skb with a kmalloc head.
     pub fn linear(len: u32) -> Self {
-        SkbSpec { linear: len, head: Head::Kmalloc, frags: vec![], frag_list: vec![], fclone: false }
+        SkbSpec {
+            linear: len,
+            head: Head::Kmalloc,
+            frags: vec![],
+            frag_list: vec![],
+            fclone: false,
+        }
     }
 }
 
@@ -191,7 +198,9 @@ pub struct ExpectedSkb {
 impl ExpectedSkb {
     /// Pinned bytes of this skb alone.
     pub fn pinned(&self) -> u64 {
-        self.pages.values().map(|o| PAGE_SIZE << o).sum::<u64>() + self.head_bytes + self.struct_bytes
+        self.pages.values().map(|o| PAGE_SIZE << o).sum::<u64>()
+            + self.head_bytes
+            + self.struct_bytes
     }
 }
 
@@ -232,7 +241,15 @@ pub struct SockSpec {
 impl SockSpec {
     /// A TCP socket in `state` between two IPv4 endpoints.
     pub fn tcp(state: u8, local: ([u8; 4], u16), remote: ([u8; 4], u16)) -> Self {
-        SockSpec { kind: SockKind::Tcp, tcp_state: state, ss_state: 3, local, remote, unix_path: None, bufs: (6_291_456, 2_626_560) }
+        SockSpec {
+            kind: SockKind::Tcp,
+            tcp_state: state,
+            ss_state: 3,
+            local,
+            remote,
+            unix_path: None,
+            bufs: (6_291_456, 2_626_560),
+        }
     }
 }
 
@@ -323,10 +340,25 @@ impl World {
         // Kernel image: 2 MiB pages from _text (cleanup_highmap leaves nothing below it).
         let text = LINK_TEXT + cfg.kaslr_offset;
         pt.map(&mut img, text, cfg.phys_load & !0x1f_ffff, 8 << 20, 2 << 20);
-        pt.map(&mut img, cfg.page_offset_base, 0, align(cfg.ram_size, cfg.direct_map_page), cfg.direct_map_page);
+        pt.map(
+            &mut img,
+            cfg.page_offset_base,
+            0,
+            align(cfg.ram_size, cfg.direct_map_page),
+            cfg.direct_map_page,
+        );
         let vmemmap_len = align(cfg.ram_size / PAGE_SIZE * k.o("page"), 2 << 20);
-        pt.map(&mut img, cfg.vmemmap_base, VMEMMAP_PHYS, vmemmap_len, 2 << 20);
-        assert!(VMEMMAP_PHYS + vmemmap_len <= HEAP_START, "vmemmap overlaps the heap");
+        pt.map(
+            &mut img,
+            cfg.vmemmap_base,
+            VMEMMAP_PHYS,
+            vmemmap_len,
+            2 << 20,
+        );
+        assert!(
+            VMEMMAP_PHYS + vmemmap_len <= HEAP_START,
+            "vmemmap overlaps the heap"
+        );
         let mut w = World {
             k: Arc::new(k),
             cfg,
@@ -354,8 +386,15 @@ impl World {
         let tg = init + w.k.o("task_struct.thread_group");
         w.write_u64(tg, tg);
         w.write_u64(tg + 8, tg);
-        for (name, size, order) in [("skbuff_head_cache", "sk_buff", 0), ("skbuff_fclone_cache", "sk_buff", 1)] {
-            let slot = if name == "skbuff_fclone_cache" { align(2 * w.k.o(size) + 8, 64) } else { align(w.k.o(size), 64) };
+        for (name, size, order) in [
+            ("skbuff_head_cache", "sk_buff", 0),
+            ("skbuff_fclone_cache", "sk_buff", 1),
+        ] {
+            let slot = if name == "skbuff_fclone_cache" {
+                align(2 * w.k.o(size) + 8, 64)
+            } else {
+                align(w.k.o(size), 64)
+            };
             let cache = w.new_cache(name, slot, order);
             let ptr = w.ksym(name);
             w.write_u64(ptr, cache);
@@ -375,7 +414,11 @@ impl World {
         } else if vaddr >= self.cfg.vmemmap_base && vaddr < self.cfg.vmemmap_base + (1 << 40) {
             vaddr - self.cfg.vmemmap_base + VMEMMAP_PHYS
         } else {
-            assert!(vaddr >= self.cfg.page_offset_base && vaddr < self.cfg.page_offset_base + self.cfg.ram_size, "{vaddr:#x} not mapped");
+            assert!(
+                vaddr >= self.cfg.page_offset_base
+                    && vaddr < self.cfg.page_offset_base + self.cfg.ram_size,
+                "{vaddr:#x} not mapped"
+            );
             vaddr - self.cfg.page_offset_base
         }
     }
@@ -470,7 +513,16 @@ impl World {
         self.write_u32(kc + self.k.o("kmem_cache.size"), size as u32);
         self.write_bytes(kc + 512, name.as_bytes());
         self.write_u64(kc + self.k.o("kmem_cache.name"), kc + 512);
-        self.caches.insert(name.to_string(), Cache { kmem_cache: kc, size, order, cur: 0, left: 0 });
+        self.caches.insert(
+            name.to_string(),
+            Cache {
+                kmem_cache: kc,
+                size,
+                order,
+                cur: 0,
+                left: 0,
+            },
+        );
         kc
     }
 
@@ -482,7 +534,10 @@ impl World {
     /// Allocate one object from a slab cache (created on first use as a kmalloc-style cache).
     pub fn slab_alloc(&mut self, name: &str) -> u64 {
         if !self.caches.contains_key(name) {
-            let size: u64 = name.strip_prefix("kmalloc-").and_then(|s| s.parse().ok()).unwrap_or(1024);
+            let size: u64 = name
+                .strip_prefix("kmalloc-")
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(1024);
             self.new_cache(name, size, if size >= 1024 { 3 } else { 0 });
         }
         let c = &self.caches[name];
@@ -513,11 +568,21 @@ impl World {
     /// Carve `size` bytes from a page-frag cache of `order`; returns (head struct page, offset in compound).
     fn frag_alloc(&mut self, cache: &'static str, order: u32, size: u64) -> (u64, u64) {
         let total = PAGE_SIZE << order;
-        let need_new = self.frag_caches.get(cache).is_none_or(|c| c.offset + size > total);
+        let need_new = self
+            .frag_caches
+            .get(cache)
+            .is_none_or(|c| c.offset + size > total);
         if need_new {
             let p = self.alloc_pages(order);
             self.make_compound(p, order, None);
-            self.frag_caches.insert(cache, FragCache { order, page: p, offset: 0 });
+            self.frag_caches.insert(
+                cache,
+                FragCache {
+                    order,
+                    page: p,
+                    offset: 0,
+                },
+            );
         }
         let c = self.frag_caches.get_mut(cache).unwrap();
         let (p, off) = (c.page, c.offset);
@@ -565,7 +630,12 @@ impl World {
         self.write_u32(fdt + self.k.o("fdtable.max_fds"), max_fds);
         self.write_u64(fdt + self.k.o("fdtable.fd"), fd_array);
         self.write_u64(t + self.k.o("task_struct.files"), files);
-        self.tasks.push(Task { addr: t, files, fd_array, max_fds });
+        self.tasks.push(Task {
+            addr: t,
+            files,
+            fd_array,
+            max_fds,
+        });
         self.tasks.len() - 1
     }
 
@@ -576,7 +646,10 @@ impl World {
         self.write_u32(t + self.k.o("task_struct.pid"), pid as u32);
         let tgid = self.read_u64(leader + self.k.o("task_struct.pid")) as u32;
         self.write_u32(t + self.k.o("task_struct.tgid"), tgid);
-        self.write_bytes(t + self.k.o("task_struct.comm"), format!("{comm}\0").as_bytes());
+        self.write_bytes(
+            t + self.k.o("task_struct.comm"),
+            format!("{comm}\0").as_bytes(),
+        );
         self.write_u64(t + self.k.o("task_struct.group_leader"), leader);
         self.write_u64(t + self.k.o("task_struct.files"), self.tasks[task].files);
         let head = leader + self.k.o("task_struct.thread_group");
@@ -648,10 +721,18 @@ impl World {
         let sk = self.slab_alloc(cache);
         let kk = Arc::clone(&self.k);
         let k = |s: &str| kk.o(s);
-        let (o_family, o_state, o_type, o_proto) =
-            (k("sock.__sk_common.skc_family"), k("sock.__sk_common.skc_state"), k("sock.sk_type"), k("sock.sk_protocol"));
+        let (o_family, o_state, o_type, o_proto) = (
+            k("sock.__sk_common.skc_family"),
+            k("sock.__sk_common.skc_state"),
+            k("sock.sk_type"),
+            k("sock.sk_protocol"),
+        );
         self.write_u16(sk + o_family, family);
-        let state = if matches!(spec.kind, SockKind::Tcp | SockKind::Tcp6) { spec.tcp_state } else { spec.tcp_state.max(7) };
+        let state = if matches!(spec.kind, SockKind::Tcp | SockKind::Tcp6) {
+            spec.tcp_state
+        } else {
+            spec.tcp_state.max(7)
+        };
         self.write_bytes(sk + o_state, &[state]);
         self.write_u16(sk + o_type, stype);
         let proto = match spec.kind {
@@ -663,7 +744,10 @@ impl World {
         self.write_bytes(sk + k("sock.__sk_common.skc_rcv_saddr"), &spec.local.0);
         self.write_bytes(sk + k("sock.__sk_common.skc_daddr"), &spec.remote.0);
         self.write_u16(sk + k("sock.__sk_common.skc_num"), spec.local.1);
-        self.write_bytes(sk + k("sock.__sk_common.skc_dport"), &spec.remote.1.to_be_bytes());
+        self.write_bytes(
+            sk + k("sock.__sk_common.skc_dport"),
+            &spec.remote.1.to_be_bytes(),
+        );
         if spec.kind == SockKind::Tcp6 {
             let mapped = |a: [u8; 4]| {
                 let mut v = [0u8; 16];
@@ -672,12 +756,22 @@ impl World {
                 v[12..].copy_from_slice(&a);
                 v
             };
-            self.write_bytes(sk + k("sock.__sk_common.skc_v6_rcv_saddr"), &mapped(spec.local.0));
-            self.write_bytes(sk + k("sock.__sk_common.skc_v6_daddr"), &mapped(spec.remote.0));
+            self.write_bytes(
+                sk + k("sock.__sk_common.skc_v6_rcv_saddr"),
+                &mapped(spec.local.0),
+            );
+            self.write_bytes(
+                sk + k("sock.__sk_common.skc_v6_daddr"),
+                &mapped(spec.remote.0),
+            );
         }
         self.write_u32(sk + k("sock.sk_rcvbuf"), spec.bufs.0 as u32);
         self.write_u32(sk + k("sock.sk_sndbuf"), spec.bufs.1 as u32);
-        for q in ["sock.sk_receive_queue", "sock.sk_error_queue", "sock.sk_write_queue"] {
+        for q in [
+            "sock.sk_receive_queue",
+            "sock.sk_error_queue",
+            "sock.sk_write_queue",
+        ] {
             let h = sk + k(q);
             self.write_u64(h, h);
             self.write_u64(h + 8, h);
@@ -706,14 +800,33 @@ impl World {
         self.write_u64(file + k("file.f_count"), 1);
         self.write_u64(socket + k("socket.file"), file);
         self.install_fd(task, fd, file);
-        self.sockets.push(ExpectedSocket { sock: sk, pid, fd, spec, skbs: Vec::new(), rmem_alloc: 0, wmem_queued: 0 });
+        self.sockets.push(ExpectedSocket {
+            sock: sk,
+            pid,
+            fd,
+            spec,
+            skbs: Vec::new(),
+            rmem_alloc: 0,
+            wmem_queued: 0,
+        });
         SockId(self.sockets.len() - 1)
     }
 
     /// Build one skb (and its frag_list children) in memory; returns its address and records.
-    fn build_skb(&mut self, spec: &SkbSpec, sk: u64, queue: Queue, parent: Option<u64>, out: &mut Vec<ExpectedSkb>) -> u64 {
+    fn build_skb(
+        &mut self,
+        spec: &SkbSpec,
+        sk: u64,
+        queue: Queue,
+        parent: Option<u64>,
+        out: &mut Vec<ExpectedSkb>,
+    ) -> u64 {
         let k = |w: &World, s: &str| w.k.o(s);
-        let cache = if spec.fclone { "skbuff_fclone_cache" } else { "skbuff_head_cache" };
+        let cache = if spec.fclone {
+            "skbuff_fclone_cache"
+        } else {
+            "skbuff_head_cache"
+        };
         let skb = self.slab_alloc(cache);
         let struct_bytes = self.cache_size(cache);
         let shinfo_size = skb_data_align(k(self, "skb_shared_info"));
@@ -726,7 +839,10 @@ impl World {
             }
             Head::Frag1k => {
                 let size = 1024u64;
-                assert!(skb_data_align(HEADROOM + spec.linear as u64) + shinfo_size <= size, "linear too big for a 1k head");
+                assert!(
+                    skb_data_align(HEADROOM + spec.linear as u64) + shinfo_size <= size,
+                    "linear too big for a 1k head"
+                );
                 let (hp, off) = self.frag_alloc("napi1k", 0, size);
                 let pfn = (hp - self.cfg.vmemmap_base) / k(self, "page");
                 pages.insert(hp, 0);
@@ -764,15 +880,32 @@ impl World {
             self.write_u64(f + k(self, "bio_vec.bv_page"), page);
             self.write_u32(f + k(self, "bio_vec.bv_len"), size);
             self.write_u32(f + k(self, "bio_vec.bv_offset"), off as u32);
-            frags.push(ExpectedFrag { page, head: hp, order: 3, offset: off as u32, size });
+            frags.push(ExpectedFrag {
+                page,
+                head: hp,
+                order: 3,
+                offset: off as u32,
+                size,
+            });
         }
-        self.write_bytes(shinfo + k(self, "skb_shared_info.nr_frags"), &[spec.frags.len() as u8]);
+        self.write_bytes(
+            shinfo + k(self, "skb_shared_info.nr_frags"),
+            &[spec.frags.len() as u8],
+        );
         self.write_u32(shinfo + k(self, "skb_shared_info.dataref"), 1);
         let data_len: u32 = spec.frags.iter().map(|f| f.0).sum();
-        let mut truesize = (skb_data_align(k(self, "sk_buff")) + head_size) as u32 + spec.frags.iter().map(|f| align(f.0 as u64, 64).max(1536) as u32).sum::<u32>();
+        let mut truesize = (skb_data_align(k(self, "sk_buff")) + head_size) as u32
+            + spec
+                .frags
+                .iter()
+                .map(|f| align(f.0 as u64, 64).max(1536) as u32)
+                .sum::<u32>();
         self.write_u64(skb + k(self, "sk_buff.head"), head);
         self.write_u64(skb + k(self, "sk_buff.data"), head + HEADROOM);
-        self.write_u32(skb + k(self, "sk_buff.tail"), (HEADROOM + spec.linear as u64) as u32);
+        self.write_u32(
+            skb + k(self, "sk_buff.tail"),
+            (HEADROOM + spec.linear as u64) as u32,
+        );
         self.write_u32(skb + k(self, "sk_buff.end"), end as u32);
         self.write_u64(skb + k(self, "sk_buff.sk"), sk);
         self.write_u32(skb + k(self, "sk_buff.users"), 1);
@@ -829,10 +962,18 @@ impl World {
         for spec in specs {
             tops.push(self.build_skb(spec, sk, queue, None, &mut recs));
         }
-        let truesize: i64 = recs.iter().filter(|r| r.parent.is_none()).map(|r| r.truesize as i64).sum();
+        let truesize: i64 = recs
+            .iter()
+            .filter(|r| r.parent.is_none())
+            .map(|r| r.truesize as i64)
+            .sum();
         match queue {
             Queue::OutOfOrder | Queue::Retransmit => {
-                let root = if queue == Queue::OutOfOrder { sk + self.k.o("tcp_sock.out_of_order_queue") } else { sk + self.k.o("sock.tcp_rtx_queue") };
+                let root = if queue == Queue::OutOfOrder {
+                    sk + self.k.o("tcp_sock.out_of_order_queue")
+                } else {
+                    sk + self.k.o("sock.tcp_rtx_queue")
+                };
                 let r = self.build_rbtree(&tops, 0);
                 self.write_u64(root, r);
             }
@@ -856,7 +997,8 @@ impl World {
                     prev = skb;
                 }
                 self.write_u64(h + 8, prev);
-                let ql = self.read_u64(h + self.k.o("sk_buff_head.qlen")) as u32 + tops.len() as u32;
+                let ql =
+                    self.read_u64(h + self.k.o("sk_buff_head.qlen")) as u32 + tops.len() as u32;
                 self.write_u32(h + self.k.o("sk_buff_head.qlen"), ql);
             }
         }

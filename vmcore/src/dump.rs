@@ -13,14 +13,14 @@ use crate::{Error, PageState, PhysMem, Result, VmcoreInfo};
 /// The format-specific reader behind a [`Dump`].
 enum Backend {
     Elf(ElfDump),
-    Kdump(KdumpDump),
+    Kdump(Box<KdumpDump>),
 }
 
 impl Backend {
     fn mem(&self) -> &dyn PhysMem {
         match self {
             Backend::Elf(e) => e,
-            Backend::Kdump(k) => k,
+            Backend::Kdump(k) => k.as_ref(),
         }
     }
 }
@@ -74,7 +74,11 @@ impl Dump {
     /// Open a dump file, detecting its format from its content.
     pub fn open(path: &Path) -> Result<Dump> {
         let mmap = MmapSource::open(path)?;
-        let head = mmap.as_bytes().get(..64).unwrap_or(mmap.as_bytes()).to_vec();
+        let head = mmap
+            .as_bytes()
+            .get(..64)
+            .unwrap_or(mmap.as_bytes())
+            .to_vec();
         let (src, flattened): (Box<dyn Source>, bool) = if is_flattened(&head) {
             (Box::new(FlattenedSource::new(mmap)?), true)
         } else {
@@ -85,7 +89,9 @@ impl Dump {
 
     /// Open a dump from any byte source (`flattened` says whether it was unwrapped from that format).
     pub fn from_source(src: Box<dyn Source>, flattened: bool) -> Result<Dump> {
-        let head = src.bytes(0, 64.min(src.len() as usize), "file header")?.into_owned();
+        let head = src
+            .bytes(0, 64.min(src.len() as usize), "file header")?
+            .into_owned();
         let suffix = if flattened { " (flattened)" } else { "" };
         let (backend, notes, mut info) = if is_elf_core(&head) {
             let elf = ElfDump::parse(src)?;
@@ -106,12 +112,22 @@ impl Dump {
             (Backend::Elf(elf), notes, info)
         } else if head.starts_with(b"KDUMP   ") || head.starts_with(b"DISKDUMP") {
             let kd = KdumpDump::parse(src)?;
-            let mut notes = kd.notes().map(|n| NoteSummary::gather(&n)).unwrap_or_default();
+            let mut notes = kd
+                .notes()
+                .map(|n| NoteSummary::gather(&n))
+                .unwrap_or_default();
             if let Some(v) = kd.vmcoreinfo() {
                 notes.vmcoreinfo = Some(v.to_vec());
             }
             let info = DumpInfo {
-                format: format!("{}{suffix}", if head.starts_with(b"KDUMP") { "kdump-compressed" } else { "diskdump" }),
+                format: format!(
+                    "{}{suffix}",
+                    if head.starts_with(b"KDUMP") {
+                        "kdump-compressed"
+                    } else {
+                        "diskdump"
+                    }
+                ),
                 compression: kd.compression().to_string(),
                 page_size: kd.page_size(),
                 pages_present: kd.pages_present(),
@@ -122,7 +138,7 @@ impl Dump {
                 incomplete: kd.is_incomplete(),
                 cpus: notes.prstatus,
             };
-            (Backend::Kdump(kd), notes, info)
+            (Backend::Kdump(Box::new(kd)), notes, info)
         } else {
             return Err(Error::UnknownFormat(
                 "no ELF core, KDUMP, DISKDUMP or flattened (makedumpfile) signature at the start of the file".into(),
@@ -141,8 +157,17 @@ impl Dump {
                 }
             }
         }
-        let translator = vmcoreinfo.as_ref().and_then(|v| KernelLayout::from_vmcoreinfo(v).ok()).map(Translator::new);
-        Ok(Dump { backend, info, vmcoreinfo, notes, translator })
+        let translator = vmcoreinfo
+            .as_ref()
+            .and_then(|v| KernelLayout::from_vmcoreinfo(v).ok())
+            .map(Translator::new);
+        Ok(Dump {
+            backend,
+            info,
+            vmcoreinfo,
+            notes,
+            translator,
+        })
     }
 
     /// Format, compression, page counts and release.
@@ -188,7 +213,9 @@ impl Dump {
     /// Translate a kernel virtual address.
     pub fn translate(&self, vaddr: u64) -> Result<u64> {
         let t = self.translator.as_ref().ok_or_else(|| {
-            Error::Missing("no kernel layout: the dump has no VMCOREINFO and none was recovered".into())
+            Error::Missing(
+                "no kernel layout: the dump has no VMCOREINFO and none was recovered".into(),
+            )
         })?;
         t.translate(self.backend.mem(), vaddr)
     }
@@ -200,7 +227,9 @@ impl Dump {
             let addr = vaddr.wrapping_add(done as u64);
             let n = ((0x1000 - (addr & 0xfff)) as usize).min(buf.len() - done);
             let paddr = self.translate(addr)?;
-            self.backend.mem().read_phys(paddr, &mut buf[done..done + n])?;
+            self.backend
+                .mem()
+                .read_phys(paddr, &mut buf[done..done + n])?;
             done += n;
         }
         Ok(())

@@ -33,7 +33,11 @@ pub struct Segment {
 
 /// Whether `bytes` start an ELF64 little-endian `ET_CORE` file.
 pub fn is_elf_core(bytes: &[u8]) -> bool {
-    bytes.len() >= 18 && &bytes[..4] == b"\x7fELF" && bytes[4] == 2 && bytes[5] == 1 && u16::from_le_bytes([bytes[16], bytes[17]]) == 4
+    bytes.len() >= 18
+        && &bytes[..4] == b"\x7fELF"
+        && bytes[4] == 2
+        && bytes[5] == 1
+        && u16::from_le_bytes([bytes[16], bytes[17]]) == 4
 }
 
 /// An ELF core dump.
@@ -59,16 +63,24 @@ impl ElfDump {
     pub fn parse(src: Box<dyn Source>) -> Result<Self> {
         let ehdr = src.bytes(0, 64, "ELF header")?;
         if !is_elf_core(&ehdr) {
-            return Err(Error::UnknownFormat("not an ELF64 little-endian core file".into()));
+            return Err(Error::UnknownFormat(
+                "not an ELF64 little-endian core file".into(),
+            ));
         }
         if u16_at(&ehdr, 18) != 62 {
-            return Err(Error::Malformed { what: "ELF header", reason: format!("machine {} is not x86-64", u16_at(&ehdr, 18)) });
+            return Err(Error::Malformed {
+                what: "ELF header",
+                reason: format!("machine {} is not x86-64", u16_at(&ehdr, 18)),
+            });
         }
         let phoff = u64_at(&ehdr, 32);
         let phentsize = u64::from(u16_at(&ehdr, 54));
         let mut phnum = u64::from(u16_at(&ehdr, 56));
         if phentsize < 56 {
-            return Err(Error::Malformed { what: "ELF header", reason: format!("e_phentsize {phentsize} < 56") });
+            return Err(Error::Malformed {
+                what: "ELF header",
+                reason: format!("e_phentsize {phentsize} < 56"),
+            });
         }
         if phnum == 0xffff {
             // PN_XNUM: the real count is in section header 0's sh_info.
@@ -77,11 +89,16 @@ impl ElfDump {
             phnum = u64::from(u32_at(&sh, 44));
         }
         if phnum > MAX_PHDRS {
-            return Err(Error::Malformed { what: "ELF header", reason: format!("{phnum} program headers") });
+            return Err(Error::Malformed {
+                what: "ELF header",
+                reason: format!("{phnum} program headers"),
+            });
         }
         let table_len = phnum * phentsize;
         check_range(phoff, table_len, src.len(), "ELF program headers")?;
-        let table = src.bytes(phoff, table_len as usize, "ELF program headers")?.into_owned();
+        let table = src
+            .bytes(phoff, table_len as usize, "ELF program headers")?
+            .into_owned();
         let mut segments = Vec::new();
         let mut notes = NoteSummary::default();
         for i in 0..phnum as usize {
@@ -98,16 +115,27 @@ impl ElfDump {
                     if filesz > memsz || paddr.checked_add(memsz).is_none() {
                         return Err(Error::Malformed {
                             what: "PT_LOAD",
-                            reason: format!("segment {i}: paddr {paddr:#x} filesz {filesz:#x} memsz {memsz:#x}"),
+                            reason: format!(
+                                "segment {i}: paddr {paddr:#x} filesz {filesz:#x} memsz {memsz:#x}"
+                            ),
                         });
                     }
                     if memsz > 0 {
-                        segments.push(Segment { paddr, memsz, filesz, offset, vaddr });
+                        segments.push(Segment {
+                            paddr,
+                            memsz,
+                            filesz,
+                            offset,
+                            vaddr,
+                        });
                     }
                 }
                 PT_NOTE => {
                     if filesz > MAX_NOTES {
-                        return Err(Error::Malformed { what: "PT_NOTE", reason: format!("{filesz} bytes of notes") });
+                        return Err(Error::Malformed {
+                            what: "PT_NOTE",
+                            reason: format!("{filesz} bytes of notes"),
+                        });
                     }
                     check_range(offset, filesz, src.len(), "PT_NOTE contents")?;
                     notes.add(&src.bytes(offset, filesz as usize, "PT_NOTE contents")?);
@@ -116,7 +144,11 @@ impl ElfDump {
             }
         }
         segments.sort_by_key(|s| (s.paddr, std::cmp::Reverse(s.memsz)));
-        Ok(ElfDump { src, segments, notes })
+        Ok(ElfDump {
+            src,
+            segments,
+            notes,
+        })
     }
 
     /// The `PT_LOAD` segments, sorted by physical address.
@@ -131,14 +163,21 @@ impl ElfDump {
 
     /// Pages (of `page_size`) that have stored or zero-filled contents.
     pub fn pages_present(&self, page_size: u64) -> u64 {
-        self.segments.iter().map(|s| s.memsz.div_ceil(page_size)).sum()
+        self.segments
+            .iter()
+            .map(|s| s.memsz.div_ceil(page_size))
+            .sum()
     }
 
     /// The segment containing `paddr`. Overlaps are allowed (kdump adds a kernel-text segment
     /// inside a RAM range); the one starting last wins.
     fn segment(&self, paddr: u64) -> Option<&Segment> {
         let idx = self.segments.partition_point(|s| s.paddr <= paddr);
-        self.segments[..idx].iter().rev().take(8).find(|s| paddr - s.paddr < s.memsz)
+        self.segments[..idx]
+            .iter()
+            .rev()
+            .take(8)
+            .find(|s| paddr - s.paddr < s.memsz)
     }
 }
 
@@ -146,14 +185,19 @@ impl PhysMem for ElfDump {
     fn read_phys(&self, paddr: u64, buf: &mut [u8]) -> Result<()> {
         let mut done = 0usize;
         while done < buf.len() {
-            let addr = paddr.checked_add(done as u64).ok_or(Error::NotPresent { paddr: u64::MAX })?;
-            let seg = self.segment(addr).ok_or(Error::NotPresent { paddr: addr })?;
+            let addr = paddr
+                .checked_add(done as u64)
+                .ok_or(Error::NotPresent { paddr: u64::MAX })?;
+            let seg = self
+                .segment(addr)
+                .ok_or(Error::NotPresent { paddr: addr })?;
             let rel = addr - seg.paddr;
             let n = ((seg.memsz - rel) as usize).min(buf.len() - done);
             let out = &mut buf[done..done + n];
             if rel < seg.filesz {
                 let stored = ((seg.filesz - rel) as usize).min(n);
-                self.src.read_at(seg.offset + rel, &mut out[..stored], "PT_LOAD contents")?;
+                self.src
+                    .read_at(seg.offset + rel, &mut out[..stored], "PT_LOAD contents")?;
                 out[stored..].fill(0);
             } else {
                 out.fill(0);

@@ -25,7 +25,10 @@ pub struct Notes<'a> {
 impl<'a> Notes<'a> {
     /// Iterate the notes in `data` (little-endian, 4-byte aligned as Linux writes them).
     pub fn new(data: &'a [u8]) -> Self {
-        Notes { data, failed: false }
+        Notes {
+            data,
+            failed: false,
+        }
     }
 
     /// The next note, `Ok(None)` at the end, or an error for a malformed header.
@@ -33,7 +36,14 @@ impl<'a> Notes<'a> {
         if self.failed || self.data.len() < 12 {
             return Ok(None);
         }
-        let u32_at = |o: usize| u32::from_le_bytes([self.data[o], self.data[o + 1], self.data[o + 2], self.data[o + 3]]);
+        let u32_at = |o: usize| {
+            u32::from_le_bytes([
+                self.data[o],
+                self.data[o + 1],
+                self.data[o + 2],
+                self.data[o + 3],
+            ])
+        };
         let (namesz, descsz, n_type) = (u32_at(0) as usize, u32_at(4) as usize, u32_at(8));
         if namesz == 0 && descsz == 0 && n_type == 0 {
             // Zero padding at the end of a segment.
@@ -42,15 +52,22 @@ impl<'a> Notes<'a> {
         let name_end = 12usize.checked_add(namesz);
         let desc_start = name_end.map(|e| (e + 3) & !3);
         let desc_end = desc_start.and_then(|s| s.checked_add(descsz));
-        let (Some(name_end), Some(desc_start), Some(desc_end)) = (name_end, desc_start, desc_end) else {
+        let (Some(name_end), Some(desc_start), Some(desc_end)) = (name_end, desc_start, desc_end)
+        else {
             self.failed = true;
-            return Err(Error::Malformed { what: "ELF note", reason: "size overflow".into() });
+            return Err(Error::Malformed {
+                what: "ELF note",
+                reason: "size overflow".into(),
+            });
         };
         if desc_end > self.data.len() {
             self.failed = true;
             return Err(Error::Malformed {
                 what: "ELF note",
-                reason: format!("note needs {desc_end} bytes but only {} remain", self.data.len()),
+                reason: format!(
+                    "note needs {desc_end} bytes but only {} remain",
+                    self.data.len()
+                ),
             });
         }
         let mut name = &self.data[12..name_end];
@@ -108,7 +125,8 @@ impl NoteSummary {
                 Ok(n) if n.name == b"QEMU" => {
                     let cr3 = QEMU_CPUSTATE_CR0 + 3 * 8;
                     if let Some(b) = n.desc.get(cr3..cr3 + 8) {
-                        self.qemu_cr3.push(u64::from_le_bytes(b.try_into().unwrap_or_default()));
+                        self.qemu_cr3
+                            .push(u64::from_le_bytes(b.try_into().unwrap_or_default()));
                     }
                 }
                 Ok(_) => {}
@@ -147,7 +165,8 @@ mod tests {
         let mut buf = note(b"CORE", NT_PRSTATUS, &[1; 336]);
         buf.extend(note(b"VMCOREINFO", 0, b"OSRELEASE=6.1.0\n"));
         let mut qemu = vec![0u8; 456];
-        qemu[QEMU_CPUSTATE_CR0 + 24..QEMU_CPUSTATE_CR0 + 32].copy_from_slice(&0x1234000u64.to_le_bytes());
+        qemu[QEMU_CPUSTATE_CR0 + 24..QEMU_CPUSTATE_CR0 + 32]
+            .copy_from_slice(&0x1234000u64.to_le_bytes());
         buf.extend(note(b"QEMU", 0, &qemu));
         let s = NoteSummary::gather(&buf);
         assert_eq!(s.prstatus, 1);
@@ -167,6 +186,9 @@ mod tests {
         bad[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
         let mut it = Notes::new(&bad);
         assert!(it.next_note().is_err());
-        assert!(it.next_note().unwrap().is_none(), "stops for good after an error");
+        assert!(
+            it.next_note().unwrap().is_none(),
+            "stops for good after an error"
+        );
     }
 }

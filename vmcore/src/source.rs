@@ -19,7 +19,12 @@ pub trait Source: Send + Sync {
     /// Copy bytes at `offset` into `buf`; `what` names the structure for the error.
     fn read_at(&self, offset: u64, buf: &mut [u8], what: &'static str) -> Result<()>;
     /// Bytes at `offset` as a borrowed slice or an owned copy.
-    fn bytes(&self, offset: u64, len: usize, what: &'static str) -> Result<std::borrow::Cow<'_, [u8]>> {
+    fn bytes(
+        &self,
+        offset: u64,
+        len: usize,
+        what: &'static str,
+    ) -> Result<std::borrow::Cow<'_, [u8]>> {
         if let Some(s) = self.slice(offset, len) {
             return Ok(std::borrow::Cow::Borrowed(s));
         }
@@ -37,7 +42,10 @@ pub struct MmapSource {
 impl MmapSource {
     /// Map `path` read-only.
     pub fn open(path: &std::path::Path) -> Result<Self> {
-        let io = |source| Error::Io { path: path.display().to_string(), source };
+        let io = |source| Error::Io {
+            path: path.display().to_string(),
+            source,
+        };
         let file = std::fs::File::open(path).map_err(io)?;
         // SAFETY: the map is read-only; a dump file changing underneath us is outside our contract.
         let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
@@ -54,7 +62,12 @@ impl MmapSource {
 pub fn check_range(offset: u64, len: u64, total: u64, what: &'static str) -> Result<()> {
     match offset.checked_add(len) {
         Some(end) if end <= total => Ok(()),
-        end => Err(Error::Truncated { what, offset, end: end.unwrap_or(u64::MAX), len: total }),
+        end => Err(Error::Truncated {
+            what,
+            offset,
+            end: end.unwrap_or(u64::MAX),
+            len: total,
+        }),
     }
 }
 

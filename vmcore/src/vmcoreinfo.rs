@@ -47,7 +47,9 @@ impl VmcoreInfo {
     fn decimal(&self, key: &str) -> Option<u64> {
         let v = self.entries.get(key)?;
         // NUMBER() is printed with %ld: negative values exist (e.g. NUMBER(PAGE_BUDDY_MAPCOUNT_VALUE)).
-        v.parse::<u64>().ok().or_else(|| v.parse::<i64>().ok().map(|x| x as u64))
+        v.parse::<u64>()
+            .ok()
+            .or_else(|| v.parse::<i64>().ok().map(|x| x as u64))
     }
 
     fn hex(&self, key: &str) -> Option<u64> {

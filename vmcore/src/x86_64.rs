@@ -43,12 +43,18 @@ impl KernelLayout {
             .or_else(|| info.symbol("swapper_pg_dir"))
             .ok_or_else(|| missing("SYMBOL(init_top_pgt)"))?;
         if !(START_KERNEL_MAP..START_KERNEL_MAP + KERNEL_IMAGE_SIZE).contains(&top) {
-            return Err(Error::Missing(format!("SYMBOL(init_top_pgt)={top:#x} is outside the kernel image")));
+            return Err(Error::Missing(format!(
+                "SYMBOL(init_top_pgt)={top:#x} is outside the kernel image"
+            )));
         }
         Ok(KernelLayout {
             // The top table is in the kernel image: translate it arithmetically, never through itself.
             top_table: top.wrapping_sub(START_KERNEL_MAP).wrapping_add(phys_base),
-            levels: if info.pgtable_l5.unwrap_or(false) { 5 } else { 4 },
+            levels: if info.pgtable_l5.unwrap_or(false) {
+                5
+            } else {
+                4
+            },
             phys_base,
             kaslr_offset: info.kernel_offset.unwrap_or(0),
         })
@@ -62,25 +68,50 @@ impl KernelLayout {
     /// `phys_base`. If `init_top_pgt_link` (the symbol's link address) is given, the result uses the
     /// kernel's own top table rather than the CR3 of whatever task was running.
     /// The caller should then check the result, e.g. by comparing `linux_banner` with the vmlinux.
-    pub fn from_cr3(mem: &dyn PhysMem, cr3: u64, cr4: Option<u64>, text_link: u64, init_top_pgt_link: Option<u64>) -> Result<Self> {
+    pub fn from_cr3(
+        mem: &dyn PhysMem,
+        cr3: u64,
+        cr4: Option<u64>,
+        text_link: u64,
+        init_top_pgt_link: Option<u64>,
+    ) -> Result<Self> {
         // Bit 12 selects the PTI user copy of the PGD; the low 12 bits are PCID.
         let top_table = cr3 & ENTRY_ADDR_MASK & !(1 << 12);
-        let levels = if cr4.is_some_and(|c| c & (1 << 12) != 0) { 5 } else { 4 };
-        let probe = KernelLayout { top_table, levels, phys_base: 0, kaslr_offset: 0 };
+        let levels = if cr4.is_some_and(|c| c & (1 << 12) != 0) {
+            5
+        } else {
+            4
+        };
+        let probe = KernelLayout {
+            top_table,
+            levels,
+            phys_base: 0,
+            kaslr_offset: 0,
+        };
         let mut vaddr = START_KERNEL_MAP;
         while vaddr < START_KERNEL_MAP + KERNEL_IMAGE_SIZE {
             if let Ok(paddr) = probe.walk(mem, vaddr) {
                 let kaslr_offset = vaddr.wrapping_sub(text_link & !0x1f_ffff);
                 let phys_base = paddr.wrapping_sub(vaddr - START_KERNEL_MAP);
-                let mut layout = KernelLayout { top_table, levels, phys_base, kaslr_offset };
+                let mut layout = KernelLayout {
+                    top_table,
+                    levels,
+                    phys_base,
+                    kaslr_offset,
+                };
                 if let Some(link) = init_top_pgt_link {
-                    layout.top_table = link.wrapping_add(kaslr_offset).wrapping_sub(START_KERNEL_MAP).wrapping_add(phys_base);
+                    layout.top_table = link
+                        .wrapping_add(kaslr_offset)
+                        .wrapping_sub(START_KERNEL_MAP)
+                        .wrapping_add(phys_base);
                 }
                 return Ok(layout);
             }
             vaddr += 1 << 21;
         }
-        Err(Error::Missing(format!("no kernel image mapping found from CR3 {cr3:#x}")))
+        Err(Error::Missing(format!(
+            "no kernel image mapping found from CR3 {cr3:#x}"
+        )))
     }
 
     /// Translate a kernel virtual address to physical.
@@ -96,7 +127,10 @@ impl KernelLayout {
         let top_shift = if self.levels == 5 { 48 } else { 39 };
         let sign_bits = 64 - (top_shift + 9);
         if ((vaddr as i64) << sign_bits >> sign_bits) as u64 != vaddr {
-            return Err(Error::Translation { vaddr, reason: "non-canonical address".into() });
+            return Err(Error::Translation {
+                vaddr,
+                reason: "non-canonical address".into(),
+            });
         }
         let mut table = self.top_table;
         let mut shift = top_shift;
@@ -104,15 +138,22 @@ impl KernelLayout {
             let index = (vaddr >> shift) & 0x1ff;
             let entry_addr = table + index * 8;
             let mut raw = [0u8; 8];
-            mem.read_phys(entry_addr, &mut raw).map_err(|e| Error::Translation {
-                vaddr,
-                reason: format!("page-table entry at {entry_addr:#x} (level {}): {e}", shift_level(shift)),
-            })?;
+            mem.read_phys(entry_addr, &mut raw)
+                .map_err(|e| Error::Translation {
+                    vaddr,
+                    reason: format!(
+                        "page-table entry at {entry_addr:#x} (level {}): {e}",
+                        shift_level(shift)
+                    ),
+                })?;
             let entry = u64::from_le_bytes(raw);
             if entry & PRESENT == 0 {
                 return Err(Error::Translation {
                     vaddr,
-                    reason: format!("level-{} entry at {entry_addr:#x} is not present ({entry:#x})", shift_level(shift)),
+                    reason: format!(
+                        "level-{} entry at {entry_addr:#x} is not present ({entry:#x})",
+                        shift_level(shift)
+                    ),
                 });
             }
             if shift == 12 || ((shift == 21 || shift == 30) && entry & PAGE_SIZE_BIT != 0) {
@@ -138,7 +179,10 @@ pub struct Translator {
 impl Translator {
     /// Wrap a layout.
     pub fn new(layout: KernelLayout) -> Self {
-        Translator { layout, tlb: Mutex::new(HashMap::new()) }
+        Translator {
+            layout,
+            tlb: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The layout in use.

@@ -1,0 +1,267 @@
+//! Human-readable text for each report.
+
+use std::fmt::Write;
+
+use serde::Serialize;
+use skbwalk::account::Totals;
+use skbwalk::top::TopReport;
+use skbwalk::{Kernel, SocketReport};
+
+/// What `info` prints (JSON keys of cli.md, then extras).
+#[derive(Debug, Serialize)]
+pub struct InfoOut {
+    pub format: String,
+    pub compression: String,
+    pub page_size: u64,
+    pub pages_present: u64,
+    pub pages_excluded: u64,
+    pub osrelease: Option<String>,
+    pub kaslr_offset: Option<String>,
+    pub phys_base: Option<String>,
+    pub paging_levels: Option<u8>,
+    pub header_version: Option<i32>,
+    pub vmcoreinfo: bool,
+    pub incomplete: bool,
+    pub cpus: usize,
+}
+
+/// Bytes as a short human figure.
+pub fn bytes(b: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = b as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+fn synthetic_banner(k: &Kernel) -> &'static str {
+    match k.dump.info().osrelease.as_deref() {
+        Some(r) if r.contains("synthetic") => {
+            "*** SYNTHETIC sample dump (built by testdata/, not a real kernel) ***\n"
+        }
+        _ => "",
+    }
+}
+
+pub fn info(i: &InfoOut) -> String {
+    let mut s = String::new();
+    let na = || "unknown".to_string();
+    let _ = writeln!(
+        s,
+        "format:         {}{}",
+        i.format,
+        i.header_version
+            .map(|v| format!(" (header version {v})"))
+            .unwrap_or_default()
+    );
+    let _ = writeln!(s, "compression:    {}", i.compression);
+    let _ = writeln!(s, "page size:      {}", i.page_size);
+    let _ = writeln!(
+        s,
+        "pages present:  {} ({})",
+        i.pages_present,
+        bytes(i.pages_present * i.page_size)
+    );
+    let _ = writeln!(s, "pages excluded: {}", i.pages_excluded);
+    let _ = writeln!(
+        s,
+        "kernel release: {}",
+        i.osrelease.clone().unwrap_or_else(na)
+    );
+    let _ = writeln!(
+        s,
+        "KASLR offset:   {}",
+        i.kaslr_offset.clone().unwrap_or_else(na)
+    );
+    let _ = writeln!(
+        s,
+        "phys_base:      {}",
+        i.phys_base.clone().unwrap_or_else(na)
+    );
+    let _ = writeln!(
+        s,
+        "paging:         {}",
+        i.paging_levels
+            .map(|l| format!("{l}-level"))
+            .unwrap_or_else(na)
+    );
+    let _ = writeln!(
+        s,
+        "VMCOREINFO:     {}",
+        if i.vmcoreinfo { "yes" } else { "no" }
+    );
+    let _ = writeln!(s, "CPUs saved:     {}", i.cpus);
+    if i.incomplete {
+        let _ = writeln!(
+            s,
+            "WARNING: the dump is marked incomplete (makedumpfile ran out of space)"
+        );
+    }
+    s
+}
+
+fn totals_row(s: &mut String, name: &str, t: &Totals) {
+    let _ = writeln!(
+        s,
+        "{name:<13} {:>8} {:>11} {:>11} {:>7} {:>11} {:>11} {:>6.2}x",
+        t.skbs,
+        bytes(t.len),
+        bytes(t.truesize),
+        t.unique_pages,
+        bytes(t.page_bytes),
+        bytes(t.pinned_bytes),
+        t.amplification
+    );
+}
+
+pub fn socket(r: &SocketReport, all: bool, k: &Kernel) -> String {
+    let mut s = String::from(synthetic_banner(k));
+    let peer = match (&r.local, &r.remote) {
+        (Some(l), Some(p)) => format!("{l} -> {p}"),
+        (Some(l), None) => l.clone(),
+        _ => String::new(),
+    };
+    let _ = writeln!(
+        s,
+        "pid {} ({}) fd {}: {} {} {} {}",
+        r.pid, r.comm, r.fd, r.family, r.sock_type, r.state, peer
+    );
+    let _ = writeln!(s, "struct sock {:#x}", r.sock.0);
+    let kv = &r.kernel;
+    let _ = writeln!(
+        s,
+        "kernel's view: sk_rmem_alloc {} of sk_rcvbuf {}; sk_wmem_queued {} of sk_sndbuf {}\n",
+        bytes(kv.sk_rmem_alloc.max(0) as u64),
+        bytes(kv.sk_rcvbuf.max(0) as u64),
+        bytes(kv.sk_wmem_queued.max(0) as u64),
+        bytes(kv.sk_sndbuf.max(0) as u64)
+    );
+    let _ = writeln!(
+        s,
+        "{:<13} {:>8} {:>11} {:>11} {:>7} {:>11} {:>11} {:>7}",
+        "queue", "skbs", "len", "truesize", "pages", "page bytes", "pinned", "ampl."
+    );
+    for q in ["receive", "out_of_order", "write", "retransmit", "error"] {
+        if let Some(t) = r.queues.get(q) {
+            totals_row(&mut s, q, t);
+        }
+    }
+    totals_row(&mut s, "socket", &r.totals);
+    let _ = writeln!(
+        s,
+        "\nThis socket keeps {} alive; truesize accounting says {} ({:.2}x).",
+        bytes(r.totals.pinned_bytes),
+        bytes(r.totals.truesize),
+        r.totals.amplification
+    );
+    if !r.most_shared_pages.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nmost-shared pages:\n{:<20} {:>5} {:>6} {:>9}",
+            "compound head", "order", "skbs", "refcount"
+        );
+        for p in &r.most_shared_pages {
+            let rc = p.refcount.map_or("?".into(), |v| v.to_string());
+            let _ = writeln!(
+                s,
+                "{:<20} {:>5} {:>6} {:>9}",
+                format!("{:#x}", p.head.0),
+                p.order,
+                p.skbs,
+                rc
+            );
+        }
+    }
+    if !r.skbs.is_empty() {
+        let shown = if all {
+            r.skbs.len()
+        } else {
+            r.skbs.len().min(20)
+        };
+        let _ = writeln!(
+            s,
+            "\nskbs ({shown} of {}{}):",
+            r.skbs.len(),
+            if shown < r.skbs.len() {
+                "; --all-skbs or --json for all"
+            } else {
+                ""
+            }
+        );
+        let _ = writeln!(
+            s,
+            "{:<20} {:<12} {:>7} {:>8} {:>8} {:>5} {:>10}",
+            "sk_buff", "queue", "len", "data_len", "truesize", "frags", "pinned"
+        );
+        for b in r.skbs.iter().take(shown) {
+            let name = if b.parent.is_some() {
+                format!("  {:#x}", b.addr.0)
+            } else {
+                format!("{:#x}", b.addr.0)
+            };
+            let _ = writeln!(
+                s,
+                "{name:<20} {:<12} {:>7} {:>8} {:>8} {:>5} {:>10}",
+                b.queue,
+                b.len,
+                b.data_len,
+                b.truesize,
+                b.nr_frags,
+                bytes(b.pinned_bytes)
+            );
+        }
+    }
+    s
+}
+
+pub fn top(r: &TopReport, n: usize, k: &Kernel) -> String {
+    let mut s = String::from(synthetic_banner(k));
+    let _ = writeln!(
+        s,
+        "{:>8} {:<15} {:>4} {:<9} {:<12} {:>7} {:>11} {:>11} {:>7} {:>7}",
+        "pid", "comm", "fd", "family", "state", "skbs", "truesize", "pinned", "ampl.", "shared"
+    );
+    for t in r.sockets.iter().take(n) {
+        let _ = writeln!(
+            s,
+            "{:>8} {:<15} {:>4} {:<9} {:<12} {:>7} {:>11} {:>11} {:>6.2}x {:>7}",
+            t.pid,
+            t.comm,
+            t.fd,
+            t.family,
+            t.state,
+            t.totals.skbs,
+            bytes(t.totals.truesize),
+            bytes(t.totals.pinned_bytes),
+            t.totals.amplification,
+            t.shared_pages
+        );
+    }
+    if r.sockets.len() > n {
+        let _ = writeln!(
+            s,
+            "… {} more sockets (-n N to show more)",
+            r.sockets.len() - n
+        );
+    }
+    let t = &r.totals;
+    let _ = writeln!(
+        s,
+        "\nsystem: {} sockets, {} skbs; truesize {}; {} distinct pages ({}); pinned {} ({:.2}x)",
+        t.sockets,
+        t.skbs,
+        bytes(t.truesize),
+        t.unique_pages,
+        bytes(t.page_bytes),
+        bytes(t.pinned_bytes),
+        t.amplification
+    );
+    s
+}

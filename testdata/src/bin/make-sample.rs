@@ -1,0 +1,47 @@
+//! Build the bundled SYNTHETIC sample dump (the incident's shape) into a directory.
+//!
+//! `make-sample DIR [--kdump]` writes `DIR/vmcore.elf` (and with `--kdump`, `DIR/vmcore.kdump`,
+//! kdump-compressed zlib) plus `DIR/kernel/vmlinux`, and prints the paths.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use testdata::kdump_writer::{write_kdump, Compression, KdumpOptions};
+use testdata::sample::{qemu_notes, write_sample, SampleSize};
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let Some(dir) = args.next().map(PathBuf::from) else {
+        eprintln!("usage: make-sample DIR [--kdump]");
+        return ExitCode::from(2);
+    };
+    let kdump = args.any(|a| a == "--kdump");
+    let (sample, w) = match write_sample(&dir, SampleSize::default()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("make-sample: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    println!("vmcore  {}", sample.vmcore.display());
+    println!("vmlinux {}", sample.vmlinux.display());
+    if kdump {
+        let vi = w.vmcoreinfo();
+        let opts = KdumpOptions {
+            compression: Compression::Zlib,
+            header_version: 6,
+            vmcoreinfo: Some(vi.clone().into_bytes()),
+            notes: Some(qemu_notes(&w, false, &vi)),
+            utsname_release: testdata::synth::RELEASE.into(),
+            exclude_zero_pages: true,
+            ..KdumpOptions::default()
+        };
+        let path = dir.join("vmcore.kdump");
+        if let Err(e) = std::fs::write(&path, write_kdump(&w.img, &opts)) {
+            eprintln!("make-sample: {}: {e}", path.display());
+            return ExitCode::from(1);
+        }
+        println!("kdump   {}", path.display());
+    }
+    ExitCode::SUCCESS
+}
