@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, lints, the fast tier (unit, synthetic-dump and CLI tests), then the
+# real-dump tier (real Debian 6.1 dumps made in QEMU, compared field by field with the drgn oracle).
+#   SKBWALK_SKIP_REAL=1   run only the fast tier
+set -euo pipefail
+cd "$(dirname "$0")"
+start=$(date +%s)
+echo "== fast tier"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+cargo test --workspace 2>&1 | tee target/fast-tier.log
+echo "fast tier: $(( $(date +%s) - start )) s"
+if [ "${SKBWALK_SKIP_REAL:-0}" = 1 ]; then
+    echo "real-dump tier skipped (SKBWALK_SKIP_REAL=1)"
+    exit 0
+fi
+echo "== real-dump tier"
+cargo build --release -p skbwalk-cli
+bash testdata/real/run-tier.sh
+echo "all tiers: $(( $(date +%s) - start )) s"
