@@ -70,6 +70,15 @@ pub struct Dump {
     translator: Option<Translator>,
 }
 
+impl std::fmt::Debug for Dump {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dump")
+            .field("info", &self.info)
+            .field("layout", &self.layout())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Dump {
     /// Open a dump file, detecting its format from its content.
     pub fn open(path: &Path) -> Result<Dump> {

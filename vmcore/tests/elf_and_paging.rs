@@ -1,0 +1,270 @@
+//! ELF dumps and x86-64 translation, on images whose page tables the test builds.
+
+use testdata::elf_writer::{note, qemu_cpu_state, write_elf, ElfOptions};
+use testdata::kdump_writer::{write_kdump, Compression, KdumpOptions};
+use testdata::pagetables::PageTables;
+use testdata::phys::PhysImage;
+use vmcore::x86_64::{KernelLayout, START_KERNEL_MAP};
+use vmcore::{Dump, Error, PageState};
+
+fn tmp(name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let p = std::env::temp_dir().join(format!("vmcore-test-{}-{name}", std::process::id()));
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+/// 64 MiB of RAM with a hole, patterned pages, page tables at 0x100000.
+fn image(levels: u8) -> (PhysImage, PageTables) {
+    let mut img = PhysImage::new(vec![(0, 0x200_0000), (0x300_0000, 0x400_0000)]);
+    for pfn in (0..0x2000u64).step_by(7) {
+        let a = pfn * 4096;
+        if img.in_ram(a) {
+            img.write(a, format!("page {pfn:#x}").as_bytes());
+        }
+    }
+    let top = 0x10_0000;
+    img.write(top, &[0u8; 4096]);
+    let pt = PageTables::new(levels, top, 0x11_0000, 0x20_0000);
+    (img, pt)
+}
+
+fn vmcoreinfo(levels: u8, kaslr: u64, phys_base: u64) -> String {
+    format!(
+        "OSRELEASE=6.1.0-test\nPAGESIZE=4096\nSYMBOL(init_top_pgt)={:x}\nNUMBER(phys_base)={}\nKERNELOFFSET={kaslr:x}\nNUMBER(pgtable_l5_enabled)={}\n",
+        // init_top_pgt at phys 0x100000: vaddr = phys - phys_base + START_KERNEL_MAP
+        0x10_0000u64.wrapping_sub(phys_base).wrapping_add(START_KERNEL_MAP),
+        phys_base as i64,
+        u8::from(levels == 5)
+    )
+}
+
+#[test]
+fn elf_reads_every_layout_byte_for_byte() {
+    let (img, _) = image(4);
+    for (sparse, late) in [(false, false), (true, true), (true, false)] {
+        let notes = note("VMCOREINFO", 0, b"OSRELEASE=6.1.0-test\n");
+        let elf = write_elf(
+            &img,
+            &ElfOptions {
+                notes,
+                sparse,
+                phdrs_late: late,
+            },
+        );
+        let d = Dump::open(&tmp(&format!("elf-{sparse}-{late}"), &elf)).unwrap();
+        assert_eq!(d.info().format, "ELF");
+        assert_eq!(d.info().osrelease.as_deref(), Some("6.1.0-test"));
+        for &addr in &[0u64, 0x7000, 0x1ff_fff0, 0x300_0000, 0x3ff_f000] {
+            let mut got = [0u8; 64];
+            let mut want = [0u8; 64];
+            let n = if addr == 0x1ff_fff0 { 16 } else { 64 };
+            d.read_phys(addr, &mut got[..n]).unwrap();
+            img.read(addr, &mut want[..n]);
+            assert_eq!(got, want, "at {addr:#x}");
+        }
+        assert!(matches!(
+            d.read_phys(0x250_0000, &mut [0u8; 8]),
+            Err(Error::NotPresent { paddr: 0x250_0000 })
+        ));
+        assert!(
+            matches!(
+                d.read_phys(0x1ff_fff8, &mut [0u8; 16]),
+                Err(Error::NotPresent { .. })
+            ),
+            "read running into the hole"
+        );
+        assert_eq!(d.page_state(0x250_0000), PageState::NotPresent);
+        assert_eq!(d.page_state(0x300_0000), PageState::Present);
+    }
+}
+
+#[test]
+fn page_walk_4_and_5_levels_with_large_pages() {
+    for levels in [4u8, 5] {
+        let (mut img, mut pt) = image(levels);
+        let direct = if levels == 5 {
+            0xff11_0000_0000_0000
+        } else {
+            0xffff_8880_0000_0000
+        };
+        pt.map(&mut img, direct, 0, 0x4000_0000, 0x4000_0000); // 1 GiB page
+        pt.map(
+            &mut img,
+            0xffff_c900_0000_0000,
+            0x300_0000,
+            0x40_0000,
+            0x20_0000,
+        ); // 2 MiB pages
+        pt.map(&mut img, 0xffff_ea00_0000_1000, 0x7000, 0x2000, 0x1000); // 4 KiB pages
+        let vi = vmcoreinfo(levels, 0, 0);
+        let elf = write_elf(
+            &img,
+            &ElfOptions {
+                notes: note("VMCOREINFO", 0, vi.as_bytes()),
+                sparse: true,
+                phdrs_late: false,
+            },
+        );
+        let d = Dump::open(&tmp(&format!("walk{levels}"), &elf)).unwrap();
+        assert_eq!(d.layout().unwrap().levels, levels);
+        assert_eq!(d.translate(direct + 0x123_4567).unwrap(), 0x123_4567);
+        assert_eq!(d.translate(0xffff_c900_0021_0008).unwrap(), 0x321_0008);
+        assert_eq!(d.translate(0xffff_ea00_0000_2ff8).unwrap(), 0x8ff8);
+        assert_eq!(
+            d.translate(START_KERNEL_MAP + 0x100_0000).unwrap(),
+            0x100_0000,
+            "kernel text is arithmetic"
+        );
+        let mut a = [0u8; 11];
+        d.read_virt(0xffff_ea00_0000_1000 + 0x6000 - 0x6000, &mut a)
+            .unwrap();
+        assert_eq!(&a[..8], b"page 0x7");
+        let e = d.translate(0xffff_c900_1000_0000).unwrap_err().to_string();
+        assert!(e.contains("not present"), "{e}");
+        assert!(
+            d.translate(0x0000_8000_0000_0000)
+                .unwrap_err()
+                .to_string()
+                .contains("non-canonical")
+                || levels == 5
+        );
+        // A read crossing from a mapped into an unmapped page fails with the unmapped address.
+        assert!(d.read_virt(0xffff_ea00_0000_2ffc, &mut [0u8; 8]).is_err());
+    }
+}
+
+#[test]
+fn kaslr_recovered_from_cr3_without_vmcoreinfo() {
+    let (mut img, mut pt) = image(4);
+    let kaslr = 0x2200_0000u64;
+    let phys_load = 0x140_0000u64 & !0x1f_ffff; // _text at 20 MiB physical
+    let text = 0xffff_ffff_8100_0000 + kaslr;
+    pt.map(&mut img, text, phys_load, 0x40_0000, 0x20_0000);
+    let notes = [
+        note("CORE", 1, &[0u8; 336]),
+        note("QEMU", 0, &qemu_cpu_state(0x10_0000 | 0x1000 | 5, 0)),
+    ]
+    .concat();
+    let elf = write_elf(
+        &img,
+        &ElfOptions {
+            notes,
+            sparse: true,
+            phdrs_late: true,
+        },
+    );
+    let mut d = Dump::open(&tmp("cr3", &elf)).unwrap();
+    assert!(d.layout().is_none());
+    assert_eq!(d.notes().qemu_cr3.len(), 1);
+    let l = KernelLayout::from_cr3(
+        d.phys(),
+        d.notes().qemu_cr3[0],
+        None,
+        0xffff_ffff_8100_0000,
+        None,
+    )
+    .unwrap();
+    assert_eq!(l.kaslr_offset, kaslr);
+    assert_eq!(l.phys_base.wrapping_add(text - START_KERNEL_MAP), phys_load);
+    d.set_layout(l);
+    assert_eq!(d.translate(text + 0x1234).unwrap(), phys_load + 0x1234);
+}
+
+#[test]
+fn kdump_and_elf_of_one_image_read_alike() {
+    let (mut img, mut pt) = image(4);
+    pt.map(&mut img, 0xffff_8880_0000_0000, 0, 0x4000_0000, 0x4000_0000);
+    let vi = vmcoreinfo(4, 0, 0);
+    let elf = write_elf(
+        &img,
+        &ElfOptions {
+            notes: note("VMCOREINFO", 0, vi.as_bytes()),
+            sparse: true,
+            phdrs_late: true,
+        },
+    );
+    let e = Dump::open(&tmp("same-elf", &elf)).unwrap();
+    for (i, c) in Compression::ALL.iter().enumerate() {
+        for flattened in [false, true] {
+            let kd = write_kdump(
+                &img,
+                &KdumpOptions {
+                    compression: *c,
+                    header_version: 6,
+                    flattened,
+                    vmcoreinfo: Some(vi.clone().into_bytes()),
+                    ..Default::default()
+                },
+            );
+            let k = Dump::open(&tmp(&format!("same-kd-{i}-{flattened}"), &kd)).unwrap();
+            assert_eq!(
+                k.info().format,
+                if flattened {
+                    "kdump-compressed (flattened)"
+                } else {
+                    "kdump-compressed"
+                }
+            );
+            assert_eq!(k.info().osrelease.as_deref(), Some("6.1.0-test"));
+            for addr in [0xffff_8880_0000_7000u64, 0xffff_8880_0300_0ff0] {
+                let (mut a, mut b) = ([0u8; 40], [0u8; 40]);
+                e.read_virt(addr, &mut a).unwrap();
+                k.read_virt(addr, &mut b).unwrap();
+                assert_eq!(a, b);
+            }
+        }
+    }
+}
+
+#[test]
+fn truncated_or_corrupt_elf_is_an_error_not_a_panic() {
+    let (img, _) = image(4);
+    let elf = write_elf(
+        &img,
+        &ElfOptions {
+            notes: note("VMCOREINFO", 0, b"OSRELEASE=x\n"),
+            sparse: true,
+            phdrs_late: false,
+        },
+    );
+    for cut in [
+        0usize,
+        3,
+        17,
+        63,
+        64,
+        100,
+        64 + 56 * 3,
+        4096,
+        elf.len() / 2,
+        elf.len() - 1,
+    ] {
+        let p = tmp(&format!("cut{cut}"), &elf[..cut]);
+        match Dump::open(&p) {
+            Err(e) => assert!(!e.to_string().is_empty()),
+            Ok(d) => {
+                // A cut inside page data: headers parse, but reads past the end must fail cleanly.
+                let _ = d.read_phys(0x3ff_f000, &mut [0u8; 8]);
+            }
+        }
+    }
+    let mut bad = elf.clone();
+    bad[32..40].copy_from_slice(&(elf.len() as u64 - 10).to_le_bytes()); // e_phoff near the end
+    assert!(matches!(
+        Dump::open(&tmp("phoff", &bad)),
+        Err(Error::Truncated { .. })
+    ));
+    let mut bad = elf.clone();
+    bad[64 + 56 + 8..64 + 56 + 16].copy_from_slice(&u64::MAX.to_le_bytes()); // a PT_LOAD's p_offset
+    assert!(Dump::open(&tmp("ploff", &bad)).is_err());
+    let mut bad = elf.clone();
+    bad[18] = 3; // EM_386
+    assert!(Dump::open(&tmp("machine", &bad))
+        .unwrap_err()
+        .to_string()
+        .contains("x86-64"));
+    assert!(matches!(
+        Dump::open(&tmp("garbage", b"hello world, not a dump at all")),
+        Err(Error::UnknownFormat(_))
+    ));
+}
