@@ -1,0 +1,208 @@
+//! Bad input is normal in forensics: loops, garbage pointers, impossible counts, filtered pages.
+//! Each gives a warning and a partial result — never a panic, a hang or unbounded memory.
+
+use skbwalk::{socket_report, top, Kernel};
+use testdata::elf_writer::{write_elf, ElfOptions};
+use testdata::kdump_writer::{write_kdump, Compression, KdumpOptions};
+use testdata::sample::{incident_world, qemu_notes, SampleSize};
+use testdata::synth::SynthKernel;
+use testdata::world::{World, WorldConfig};
+
+fn world(name: &str) -> (std::path::PathBuf, World) {
+    let dir = std::env::temp_dir().join(format!("skbwalk-corrupt-{}-{name}", std::process::id()));
+    let k = SynthKernel::build(&dir.join("k"), 4).unwrap();
+    let w = incident_world(k, WorldConfig::nokaslr(), SampleSize { stalled_skbs: 40 });
+    (dir, w)
+}
+
+fn write(dir: &std::path::Path, w: &mut World) -> std::path::PathBuf {
+    let vi = w.finish();
+    let p = dir.join("vmcore");
+    std::fs::write(
+        &p,
+        write_elf(
+            &w.img,
+            &ElfOptions {
+                notes: qemu_notes(w, true, &vi),
+                sparse: true,
+                phdrs_late: false,
+            },
+        ),
+    )
+    .unwrap();
+    p
+}
+
+fn nginx_skbs(w: &World) -> Vec<u64> {
+    let s = w
+        .sockets
+        .iter()
+        .find(|s| s.pid == 146935 && s.fd == 11)
+        .unwrap();
+    s.skbs.iter().map(|s| s.addr).collect()
+}
+
+#[test]
+fn a_looping_queue_stops_with_the_skbs_walked_so_far() {
+    let (dir, mut w) = world("loop");
+    let skbs = nginx_skbs(&w);
+    let next = w.k.o("sk_buff.next");
+    w.write_u64(skbs[9] + next, skbs[4]);
+    let p = write(&dir, &mut w);
+    let k = Kernel::open(&p, Some(&w.k.vmlinux)).unwrap();
+    let r = socket_report(&k, 146935, 11).unwrap();
+    assert_eq!(r.totals.skbs, 10);
+    assert!(
+        r.warnings.iter().any(|m| m.contains("loop")),
+        "{:?}",
+        r.warnings
+    );
+}
+
+#[test]
+fn a_garbage_next_pointer_and_impossible_nr_frags_are_warnings() {
+    let (dir, mut w) = world("garbage");
+    let skbs = nginx_skbs(&w);
+    let next = w.k.o("sk_buff.next");
+    w.write_u64(skbs[20] + next, 0xdead_beef_0000_0000);
+    // skb 3: nr_frags beyond MAX_SKB_FRAGS.
+    let (head_off, end_off, nr) = (
+        w.k.o("sk_buff.head"),
+        w.k.o("sk_buff.end"),
+        w.k.o("skb_shared_info.nr_frags"),
+    );
+    let mut b = [0u8; 8];
+    w.img.read(w.phys(skbs[3] + head_off), &mut b);
+    let head = u64::from_le_bytes(b);
+    let mut e = [0u8; 4];
+    w.img.read(w.phys(skbs[3] + end_off), &mut e);
+    let shinfo = head + u32::from_le_bytes(e) as u64;
+    w.write_bytes(shinfo + nr, &[200]);
+    let p = write(&dir, &mut w);
+    let k = Kernel::open(&p, Some(&w.k.vmlinux)).unwrap();
+    let r = socket_report(&k, 146935, 11).unwrap();
+    assert_eq!(r.totals.skbs, 21);
+    assert!(
+        r.warnings.iter().any(|m| m.contains("bad next pointer")),
+        "{:?}",
+        r.warnings
+    );
+    assert!(
+        r.warnings
+            .iter()
+            .any(|m| m.contains("nr_frags 200 exceeds MAX_SKB_FRAGS 17")),
+        "{:?}",
+        r.warnings
+    );
+    // top still ranks every socket and carries the warnings.
+    let t = top(&k, |_, _| {}).unwrap();
+    assert_eq!(t.sockets.len(), w.sockets.len());
+    assert!(!t.warnings.is_empty());
+}
+
+#[test]
+fn an_excluded_page_in_a_filtered_dump_is_named() {
+    let (_dir, mut w) = world("excluded");
+    let skbs = nginx_skbs(&w);
+    let vi = w.finish();
+    let victim = w.phys(skbs[30]) / 4096;
+    let opts = KdumpOptions {
+        compression: Compression::Zlib,
+        header_version: 6,
+        vmcoreinfo: Some(vi.clone().into_bytes()),
+        exclude_pfns: vec![victim],
+        ..Default::default()
+    };
+    let p = std::env::temp_dir().join(format!(
+        "skbwalk-corrupt-{}-excluded.kdump",
+        std::process::id()
+    ));
+    std::fs::write(&p, write_kdump(&w.img, &opts)).unwrap();
+    let k = Kernel::open(&p, Some(&w.k.vmlinux)).unwrap();
+    let r = socket_report(&k, 146935, 11).unwrap();
+    assert!(
+        r.totals.skbs >= 1 && r.totals.skbs < 40,
+        "partial: {}",
+        r.totals.skbs
+    );
+    let msg = r.warnings.join("\n");
+    assert!(msg.contains("excluded from the dump"), "{msg}");
+    // The physical address named lies in the excluded page (its hex starts with the pfn's).
+    assert!(
+        msg.contains(&format!("physical address {:#x}", victim)),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_task_list_that_loops_does_not_hang() {
+    let (dir, mut w) = world("tasks");
+    let tasks = w.k.o("task_struct.tasks");
+    let t1 = w.task_addr(1);
+    let t3 = w.task_addr(3);
+    w.write_u64(t3 + tasks, t1 + tasks);
+    let p = write(&dir, &mut w);
+    let k = Kernel::open(&p, Some(&w.k.vmlinux)).unwrap();
+    let t = top(&k, |_, _| {}).unwrap();
+    assert!(
+        t.warnings.iter().any(|m| m.contains("init_task.tasks")),
+        "{:?}",
+        t.warnings
+    );
+    let e = socket_report(&k, 146935, 11).unwrap_err().to_string();
+    assert!(e.contains("no process with pid 146935"), "{e}");
+}
+
+#[test]
+fn debuginfo_of_another_kernel_is_refused() {
+    let (dir, mut w) = world("mismatch");
+    let p = write(&dir, &mut w);
+    // Same types, different build: a vmlinux built from the same source with another release string.
+    let other = dir.join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    let src = other.join("k.c");
+    std::fs::write(&src, testdata::synth::KERNEL61_C).unwrap();
+    let obj = other.join("k.o");
+    let st = std::process::Command::new("gcc")
+        .args([
+            "-g",
+            "-O0",
+            "-fno-pic",
+            "-mcmodel=kernel",
+            "-ffreestanding",
+            "-fno-eliminate-unused-debug-types",
+            "-DSYNTH_RELEASE=\"6.1.0-other\"",
+            "-c",
+        ])
+        .arg(&src)
+        .arg("-o")
+        .arg(&obj)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let vml = other.join("vmlinux");
+    let st = std::process::Command::new("ld")
+        .args([
+            "-static",
+            "-nostdlib",
+            "-e",
+            "start_kernel",
+            "--build-id",
+            "-Ttext=0xffffffff81000000",
+            "--defsym=_text=0xffffffff81000000",
+            "-o",
+        ])
+        .arg(&vml)
+        .arg(&obj)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let e = Kernel::open(&p, Some(&vml))
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("does not match") && e.contains("BUILD-ID"),
+        "{e}"
+    );
+}
