@@ -165,31 +165,32 @@ fn open(cli: &Cli, vmcore: &std::path::Path) -> Result<Kernel, ExitCode> {
 
 /// `info`: what the dump is. Needs no debuginfo unless the dump lacks VMCOREINFO.
 fn info(cli: &Cli, vmcore: &std::path::Path) -> ExitCode {
-    let kernel;
-    let dump_only;
-    let dump: &vmcore::Dump = match vmcore::Dump::open(vmcore) {
+    let (dump_only, kernel) = match vmcore::Dump::open(vmcore) {
         Err(e) => return fail(format!("{}: {e}", vmcore.display())),
-        Ok(d) if d.layout().is_some() && cli.vmlinux.is_none() => {
-            dump_only = d;
-            &dump_only
-        }
-        Ok(_) => {
-            kernel = match open(cli, vmcore) {
-                Ok(k) => k,
-                Err(code) => return code,
-            };
-            &kernel.dump
-        }
+        Ok(d) if d.layout().is_some() && cli.vmlinux.is_none() => (Some(d), None),
+        Ok(_) => match open(cli, vmcore) {
+            Ok(k) => (None, Some(k)),
+            Err(code) => return code,
+        },
+    };
+    let dump = match (&dump_only, &kernel) {
+        (Some(d), _) => d,
+        (None, Some(k)) => &k.dump,
+        (None, None) => unreachable!("one of the two is set above"),
     };
     let i = dump.info();
     let layout = dump.layout();
+    let osrelease = i
+        .osrelease
+        .clone()
+        .or_else(|| kernel.as_ref().and_then(|k| k.release_from_memory()));
     let out = human::InfoOut {
         format: i.format.clone(),
         compression: i.compression.clone(),
         page_size: i.page_size,
         pages_present: i.pages_present,
         pages_excluded: i.pages_excluded,
-        osrelease: i.osrelease.clone(),
+        osrelease,
         kaslr_offset: layout.map(|l| format!("{:#x}", l.kaslr_offset)),
         phys_base: layout.map(|l| format!("{:#x}", l.phys_base)),
         paging_levels: layout.map(|l| l.levels),

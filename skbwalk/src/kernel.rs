@@ -196,6 +196,20 @@ impl Kernel {
         }
     }
 
+    /// The kernel release as the dump's memory has it (`init_uts_ns.name.release`), for dumps
+    /// whose headers do not say (no VMCOREINFO, empty utsname).
+    pub fn release_from_memory(&self) -> Option<String> {
+        let base = self.symbol("init_uts_ns").ok()?;
+        let off = self
+            .types
+            .member("uts_namespace", "name.release")
+            .ok()?
+            .offset;
+        self.cstr(base + off, 65, "init_uts_ns.name.release")
+            .ok()
+            .filter(|s| !s.is_empty())
+    }
+
     /// Runtime address of a kernel symbol (KASLR applied).
     pub fn symbol(&self, name: &str) -> Result<u64> {
         Ok(self.types.symbol(name)? + self.kaslr_offset)

@@ -1,0 +1,222 @@
+//! The command line's contract (`shared/spec/cli.md`): flags anywhere, JSON keys, exit codes.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use testdata::sample::{write_sample, SampleSize};
+
+fn sample() -> &'static (PathBuf, PathBuf) {
+    static S: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    S.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("skbwalk-cli-{}", std::process::id()));
+        let (s, _) = write_sample(&dir, SampleSize { stalled_skbs: 100 }).unwrap();
+        (s.vmcore, s.vmlinux)
+    })
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_skbwalk"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn keys(v: &serde_json::Value, ks: &[&str]) {
+    for k in ks {
+        assert!(v.get(k).is_some(), "missing key {k} in {v}");
+    }
+}
+
+#[test]
+fn socket_report_json_has_the_contract_keys() {
+    let (d, v) = sample();
+    let out = run(&[
+        "--vmcore",
+        d.to_str().unwrap(),
+        "--vmlinux",
+        v.to_str().unwrap(),
+        "--pid",
+        "146935",
+        "--fd",
+        "11",
+        "--json",
+    ]);
+    let r = json(&out);
+    keys(
+        &r,
+        &[
+            "pid", "comm", "fd", "sock", "family", "type", "state", "queues", "totals", "skbs",
+            "warnings",
+        ],
+    );
+    assert_eq!(r["type"], "SOCK_STREAM");
+    assert!(r["sock"].as_str().unwrap().starts_with("0xffff"));
+    let q = &r["queues"]["receive"];
+    keys(
+        q,
+        &[
+            "skbs",
+            "len",
+            "truesize",
+            "unique_pages",
+            "page_bytes",
+            "pinned_bytes",
+        ],
+    );
+    keys(
+        &r["totals"],
+        &[
+            "skbs",
+            "len",
+            "truesize",
+            "unique_pages",
+            "page_bytes",
+            "pinned_bytes",
+            "amplification",
+        ],
+    );
+    let skb = &r["skbs"][0];
+    keys(
+        skb,
+        &[
+            "addr",
+            "queue",
+            "len",
+            "data_len",
+            "truesize",
+            "head_frag",
+            "nr_frags",
+            "frags",
+            "pinned_bytes",
+        ],
+    );
+    keys(
+        &skb["frags"][0],
+        &["page", "head", "order", "offset", "size"],
+    );
+    assert_eq!(
+        r["skbs"].as_array().unwrap().len() as u64,
+        r["totals"]["skbs"].as_u64().unwrap()
+    );
+}
+
+#[test]
+fn global_flags_go_before_or_after_the_command() {
+    let (d, v) = sample();
+    let (d, v) = (d.to_str().unwrap(), v.to_str().unwrap());
+    let a = json(&run(&["--vmcore", d, "info", "--json"]));
+    let b = json(&run(&["info", "--vmcore", d, "--json", "--vmlinux", v]));
+    keys(
+        &a,
+        &[
+            "format",
+            "compression",
+            "page_size",
+            "pages_present",
+            "pages_excluded",
+            "osrelease",
+            "kaslr_offset",
+            "phys_base",
+            "paging_levels",
+        ],
+    );
+    assert_eq!(a["kaslr_offset"], b["kaslr_offset"]);
+    assert_eq!(a["osrelease"], "6.1.0-synthetic");
+    let t = json(&run(&[
+        "top",
+        "-n",
+        "2",
+        "--vmcore",
+        d,
+        "--vmlinux",
+        v,
+        "--json",
+    ]));
+    keys(&t, &["sockets", "totals", "warnings"]);
+    keys(
+        &t["totals"],
+        &[
+            "sockets",
+            "skbs",
+            "truesize",
+            "unique_pages",
+            "page_bytes",
+            "pinned_bytes",
+        ],
+    );
+    assert_eq!(t["sockets"].as_array().unwrap().len(), 2);
+    keys(
+        &t["sockets"][0],
+        &["pid", "comm", "fd", "sock", "family", "state", "totals"],
+    );
+    assert_eq!(t["sockets"][0]["pid"], 146935);
+}
+
+#[test]
+fn human_output_says_synthetic_and_ranks() {
+    let (d, v) = sample();
+    let out = run(&[
+        "--vmcore",
+        d.to_str().unwrap(),
+        "--vmlinux",
+        v.to_str().unwrap(),
+        "top",
+    ]);
+    assert!(out.status.success());
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(s.contains("SYNTHETIC"), "{s}");
+    assert!(s.lines().nth(2).unwrap().contains("nginx"), "{s}");
+    assert!(s.contains("system:"), "{s}");
+}
+
+#[test]
+fn exit_codes_and_one_clear_sentence() {
+    let (d, v) = sample();
+    let (d, v) = (d.to_str().unwrap(), v.to_str().unwrap());
+    // 2: bad usage.
+    assert_eq!(run(&["info"]).status.code(), Some(2));
+    assert_eq!(run(&["--vmcore", d, "--pid", "1"]).status.code(), Some(2));
+    assert_eq!(run(&["--vmcore", d, "--vmlinux", v]).status.code(), Some(2));
+    assert_eq!(
+        run(&["--vmcore", d, "--pid", "1", "--fd", "3", "top"])
+            .status
+            .code(),
+        Some(2)
+    );
+    // 1: unusable input, named.
+    let out = run(&["--vmcore", "/nonexistent/dump", "info"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/dump"));
+    let out = run(&["--vmcore", v, "info"]);
+    assert_eq!(out.status.code(), Some(1), "a vmlinux is not a dump");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a crash dump"));
+    let out = run(&[
+        "--vmcore",
+        d,
+        "--vmlinux",
+        v,
+        "--pid",
+        "146935",
+        "--fd",
+        "5",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("not a socket") && err.contains("access.log"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let out = run(&["--vmcore", d, "--vmlinux", d, "top"]);
+    assert_eq!(out.status.code(), Some(1), "a dump is not debuginfo");
+}
