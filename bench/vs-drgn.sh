@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Benchmark: skbwalk against drgn doing the same walk (testdata/real/oracle.py) on the same real dump, in one run.
+# Usage: bench/vs-drgn.sh [DUMP_DIR]   (default: the real tier's current capture, boot A)
+# Prints wall time and peak RSS of each, best of 3, and the ratios. Needs drgn (pip install drgn).
+set -euo pipefail
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+DIR=${1:-$HOME/.cache/skbwalk-testdata/dumps/current}
+M=$DIR/manifest.json
+V=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kernel"]["vmlinux"])' "$M")
+D=$DIR/A/vmcore.elf
+read -r PID FD < <(python3 -c 'import json,sys
+for s in json.load(open(sys.argv[1]))["boots"]["A"]["sockets"]:
+    if s["comm"] == "nginx" and s["role"] == "server": print(s["pid"], s["fd"])' "$M")
+cargo build -q --release -p skbwalk-cli --manifest-path "$REPO/Cargo.toml"
+BIN=$REPO/target/release/skbwalk
+ORACLE=$REPO/testdata/real/oracle.py
+CACHE=$(mktemp -d); trap 'rm -rf "$CACHE"' EXIT
+
+# best-of-3 "seconds maxrss_kib" of a command
+measure() {
+    local best_t=999999 best_m=0 t m
+    for _ in 1 2 3; do
+        [ "${COLD:-0}" = 1 ] && rm -rf "$CACHE"/*
+        /usr/bin/time -f "%e %M" -o "$CACHE/.time" "$@" >/dev/null 2>"$CACHE/.err" || { cat "$CACHE/.err" >&2; return 1; }
+        read -r t m < "$CACHE/.time"
+        if awk "BEGIN{exit !($t < $best_t)}"; then best_t=$t; best_m=$m; fi
+    done
+    echo "$best_t $best_m"
+}
+
+row() { # name skbwalk(t m) drgn(t m)
+    awk -v n="$1" -v st="$2" -v sm="$3" -v dt="$4" -v dm="$5" 'BEGIN{
+        printf "%-34s skbwalk %7.3f s %8.1f MiB | drgn %7.3f s %8.1f MiB | %6.1fx faster, %5.1f%% of the memory\n",
+               n, st, sm/1024, dt, dm/1024, (st>0?dt/st:0), (dm>0?100*sm/dm:0) }'
+}
+
+echo "dump: $D ($(du -h "$D" | cut -f1)); vmlinux: $V"
+echo "socket: pid $PID fd $FD"
+read -r dt dm < <(measure python3 "$ORACLE" --vmcore "$D" --vmlinux "$V" --pid "$PID" --fd "$FD" --no-crosscheck)
+read -r ct cm < <(COLD=1 XDG_CACHE_HOME=$CACHE measure "$BIN" --vmcore "$D" --vmlinux "$V" --pid "$PID" --fd "$FD" --json)
+read -r wt wm < <(XDG_CACHE_HOME=$CACHE measure "$BIN" --vmcore "$D" --vmlinux "$V" --pid "$PID" --fd "$FD" --json)
+row "socket report, cold layout cache" "$ct" "$cm" "$dt" "$dm"
+row "socket report, warm layout cache" "$wt" "$wm" "$dt" "$dm"
+read -r dt dm < <(measure python3 "$ORACLE" --vmcore "$D" --vmlinux "$V" --all --no-skbs --no-crosscheck)
+read -r ct cm < <(COLD=1 XDG_CACHE_HOME=$CACHE measure "$BIN" --vmcore "$D" --vmlinux "$V" top --json)
+read -r wt wm < <(XDG_CACHE_HOME=$CACHE measure "$BIN" --vmcore "$D" --vmlinux "$V" top --json)
+row "top (every socket), cold cache" "$ct" "$cm" "$dt" "$dm"
+row "top (every socket), warm cache" "$wt" "$wm" "$dt" "$dm"
