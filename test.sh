@@ -16,5 +16,10 @@ if [ "${SKBWALK_SKIP_REAL:-0}" = 1 ]; then
 fi
 echo "== real-dump tier"
 cargo build --release -p skbwalk-cli
-bash testdata/real/run-tier.sh
+dumps=$(bash testdata/real/make-dumps.sh | tail -n1)
+SKBWALK_VMLINUX=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kernel"]["vmlinux"])' "$dumps/manifest.json")
+export SKBWALK_VMLINUX
+# Every member the walk uses, on the real Debian vmlinux, against pahole.
+cargo test --release -p kstructs --test real_vmlinux
+SKBWALK_DUMPS_DIR=$dumps bash testdata/real/run-tier.sh
 echo "all tiers: $(( $(date +%s) - start )) s"

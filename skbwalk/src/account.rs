@@ -22,7 +22,7 @@ pub struct Totals {
     pub page_bytes: u64,
     /// `page_bytes` + head bytes + struct bytes.
     pub pinned_bytes: u64,
-    /// `pinned_bytes / truesize` (0 when truesize is 0).
+    /// `pinned_bytes / truesize` (0 when truesize is 0), unrounded.
     pub amplification: f64,
 }
 
@@ -69,12 +69,12 @@ impl Tally {
     }
 }
 
-/// `pinned / truesize`, rounded to 2 decimals (0 when truesize is 0).
+/// `pinned / truesize` (0 when truesize is 0), unrounded: printing rounds.
 pub fn amplification(pinned: u64, truesize: u64) -> f64 {
     if truesize == 0 {
         0.0
     } else {
-        (pinned as f64 / truesize as f64 * 100.0).round() / 100.0
+        pinned as f64 / truesize as f64
     }
 }
 
@@ -128,10 +128,7 @@ mod tests {
         assert_eq!(t.unique_pages, 3);
         assert_eq!(t.page_bytes, 2 * 32768 + 4096);
         assert_eq!(t.pinned_bytes, t.page_bytes + 3 * (1024 + 256));
-        assert_eq!(
-            t.amplification,
-            ((t.pinned_bytes as f64 / 4000.0) * 100.0).round() / 100.0
-        );
+        assert_eq!(t.amplification, 73_472.0 / 4000.0);
         assert_eq!(a.pinned_bytes(), 2 * 32768 + 1280);
     }
 

@@ -3,7 +3,7 @@
 
 usage: compare.py EXPECTED.json ACTUAL.json [--ignore KEY]... [--no-skbs]
 Compared: pid, comm, fd, sock, family, type, state; every queue's and the totals' skbs, len, truesize,
-unique_pages, page_bytes, pinned_bytes (+ amplification within 0.005: 2-decimal rounding is fine); and, unless --no-skbs, every skb in
+unique_pages, page_bytes, pinned_bytes (+ amplification within 1e-9 relative: both sides print the unrounded ratio); and, unless --no-skbs, every skb in
 order: addr, queue, len, data_len, truesize, head_frag, nr_frags, pinned_bytes, parent, and every frag's
 page, head, order, offset, size.  A queue missing on one side equals an empty one.  Extra keys are ignored.
 Prints the first difference (path, expected, actual) and exits 1; prints "same" and exits 0 otherwise.
@@ -32,8 +32,8 @@ def eq(path, a, b, ignore):
     if path.split(".")[-1] in ignore or path in ignore:
         return
     if isinstance(a, float) or isinstance(b, float):
-        # a ratio: accept a printout rounded to 2 decimals (|diff| <= 0.005)
-        if a is None or b is None or abs(float(a) - float(b)) > 0.005 + 1e-9:
+        # a ratio of two integers both sides compute: equal up to float formatting
+        if a is None or b is None or abs(float(a) - float(b)) > 1e-9 * max(1.0, abs(float(b))):
             raise Diff(f"{path}: expected {a!r}, got {b!r}")
         return
     if norm(a) != norm(b):
