@@ -41,6 +41,17 @@ struct Cli {
 enum Command {
     /// Format, compression, page counts, kernel release, KASLR offset, phys_base, paging mode.
     Info,
+    /// Read memory: hex dump of LEN bytes at ADDR (kernel virtual, or physical with --phys).
+    Read {
+        /// Address (0x… hex or decimal).
+        addr: String,
+        /// Number of bytes (at most 1 MiB).
+        #[arg(default_value = "64")]
+        len: String,
+        /// ADDR is physical.
+        #[arg(long)]
+        phys: bool,
+    },
     /// Every socket of every task, ranked by the memory it pins.
     Top {
         /// Show the first N sockets (all in JSON unless given).
@@ -85,6 +96,7 @@ fn main() -> ExitCode {
     }
     match &cli.command {
         Some(Command::Info) => info(&cli, &vmcore),
+        Some(Command::Read { addr, len, phys }) => read(&cli, &vmcore, addr, len, *phys),
         Some(Command::Top { n }) => {
             let k = match open(&cli, &vmcore) {
                 Ok(k) => k,
@@ -205,4 +217,62 @@ fn info(cli: &Cli, vmcore: &std::path::Path) -> ExitCode {
         print!("{}", human::info(&out));
         ExitCode::SUCCESS
     }
+}
+
+fn parse_num(s: &str) -> Option<u64> {
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u64::from_str_radix(h, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
+
+/// `read`: bytes at an address, as crash's `rd` or drgn's `prog.read` give them.
+fn read(cli: &Cli, vmcore: &std::path::Path, addr: &str, len: &str, phys: bool) -> ExitCode {
+    let (Some(addr), Some(len)) = (parse_num(addr), parse_num(len)) else {
+        return usage("read takes ADDR and LEN as hex (0x…) or decimal numbers");
+    };
+    if len > 1 << 20 {
+        return usage("read: LEN is at most 1 MiB");
+    }
+    let mut buf = vec![0u8; len as usize];
+    let res = if phys {
+        match vmcore::Dump::open(vmcore) {
+            Ok(d) => d.read_phys(addr, &mut buf),
+            Err(e) => return fail(format!("{}: {e}", vmcore.display())),
+        }
+    } else {
+        let k = match open(cli, vmcore) {
+            Ok(k) => k,
+            Err(code) => return code,
+        };
+        k.dump.read_virt(addr, &mut buf)
+    };
+    if let Err(e) = res {
+        return fail(format!("{}: {e}", vmcore.display()));
+    }
+    if cli.json {
+        let hex: String = buf.iter().map(|b| format!("{b:02x}")).collect();
+        return print_json(
+            &serde_json::json!({ "addr": format!("{addr:#x}"), "physical": phys, "len": len, "hex": hex }),
+        );
+    }
+    for (i, chunk) in buf.chunks(16).enumerate() {
+        let hex: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
+        let text: String = chunk
+            .iter()
+            .map(|&b| {
+                if b.is_ascii_graphic() || b == b' ' {
+                    b as char
+                } else {
+                    '.'
+                }
+            })
+            .collect();
+        println!(
+            "{:016x}:  {:<47}  {text}",
+            addr + i as u64 * 16,
+            hex.join(" ")
+        );
+    }
+    ExitCode::SUCCESS
 }
