@@ -7,7 +7,10 @@
 #      and the oracle on makedumpfile's kdump files must agree with the oracle on the ELF
 #   4. for every dump file of the capture (ELF, QEMU flattened kdump, rebuilt kdump, makedumpfile zlib/lzo)
 #      and every socket in the manifest: `skbwalk --vmcore D --vmlinux V --pid P --fd F --json` vs the
-#      oracle (compare.py), and `skbwalk info --json` vs the dump's VMCOREINFO.
+#      oracle (compare.py), `skbwalk info --json` vs the dump's VMCOREINFO, `skbwalk top --json` vs the
+#      oracle's --all (compare-top.py: per-socket totals, system totals with cross-socket page dedupe), and
+#      byte-for-byte `skbwalk read ADDR LEN [--phys]` vs drgn's prog.read (readcheck.py: addresses drgn picks
+#      on the ELF; on makedumpfile -d 31 dumps, reads of filtered pages must fail with "excluded").
 # Last line: "N passed, M failed".   Knobs: SKBWALK_BIN (default <repo>/target/release/skbwalk),
 # SKBWALK_DUMPS_DIR (skip make-dumps.sh, use this dump directory), SKBWALK_TIER_FILTER (regex on test names),
 # SKBWALK_TIMEOUT (seconds per skbwalk run, default 300).
@@ -22,6 +25,7 @@ M=$DIR/manifest.json
 [ -f "$M" ] || { echo "no manifest at $M" >&2; exit 1; }
 VMLINUX=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kernel"]["vmlinux"])' "$M")
 OHASH=$(cat "$HERE/oracle.py" "$HERE/add-vmcoreinfo.py" | sha256sum | cut -c1-12)
+RHASH=$(cat "$HERE/readcheck.py" | sha256sum | cut -c1-12)
 PASS=0; FAIL=0; FAILED=()
 WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
 
@@ -50,6 +54,17 @@ PY
         ELF=$OD/vmcore-with-vmcoreinfo.elf
     fi
     [ -f "$OD/info.json" ] || python3 "$HERE/oracle.py" --vmcore "$ELF" --vmlinux "$VMLINUX" --info > "$OD/info.json"
+    if [ ! -s "$OD/all.json" ]; then
+        python3 "$HERE/oracle.py" --vmcore "$ELF" --vmlinux "$VMLINUX" --all --no-skbs > "$OD/all.json.tmp" \
+            && mv "$OD/all.json.tmp" "$OD/all.json" || rm -f "$OD/all.json.tmp"
+    fi
+    # addresses for the byte-for-byte read checks, and what drgn reads there (ELF; which fault on -d 31)
+    RX=$OD/reads-$RHASH.json
+    if [ ! -s "$RX" ]; then
+        kd=(); for D in "$B"/vmcore.mdf-*.kdump; do [ -e "$D" ] && kd+=(--kdump "$D"); done
+        python3 "$HERE/readcheck.py" pick --vmcore "$ELF" --vmlinux "$VMLINUX" --manifest "$M" --boot "$boot" \
+            "${kd[@]}" > "$RX.tmp" 2> "$WORK/err" && mv "$RX.tmp" "$RX" || { rm -f "$RX.tmp"; cat "$WORK/err" >&2; }
+    fi
     # sockets: "pid fd comm role expect"
     python3 - "$M" "$boot" > "$WORK/sockets" <<'PY'
 import json, sys
@@ -118,6 +133,30 @@ for k in ("osrelease", "kaslr_offset", "phys_base", "page_size", "paging_levels"
         print(f"{k}: expected {e.get(k)!r}, got {a.get(k)!r}"); sys.exit(1)
 PY
             ); then ok "$name"; else bad "$name" "$msg"; fi
+        fi
+        name="$boot $dn top"
+        if want "$name"; then
+            if [ ! -s "$OD/all.json" ]; then bad "$name" "oracle --all failed"
+            elif ! timeout "$TMO" "$BIN" --vmcore "$D" --vmlinux "$VMLINUX" top --json > "$WORK/top.json" 2> "$WORK/err"; then
+                bad "$name" "skbwalk exited non-zero: $(head -c 300 "$WORK/err")"
+            elif msg=$(python3 "$HERE/compare-top.py" "$OD/all.json" "$WORK/top.json"); then ok "$name"
+            else bad "$name" "$msg"; fi
+        fi
+        if want "$boot $dn read"; then
+            if [ ! -s "$RX" ]; then bad "$boot $dn read" "readcheck.py pick failed"
+            else
+                python3 "$HERE/readcheck.py" run --expect "$RX" --bin "$BIN" --vmcore "$D" --vmlinux "$VMLINUX" \
+                    --timeout "$TMO" > "$WORK/reads" 2>&1 || true
+                while read -r verdict rest; do
+                    n="$boot $dn ${rest%%: *}"
+                    want "$n" || continue
+                    case $verdict in
+                        ok) ok "$n";;
+                        FAIL) bad "$n" "${rest#*: }";;
+                        *) bad "$boot $dn read" "readcheck.py: $verdict $rest";;
+                    esac
+                done < "$WORK/reads"
+            fi
         fi
         while read -r pid fd comm role expect; do
             name="$boot $dn $role pid=$pid fd=$fd"
