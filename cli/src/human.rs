@@ -232,9 +232,11 @@ pub fn top(r: &TopReport, n: usize, k: &Kernel) -> String {
         let _ = writeln!(
             s,
             "{:>8} {:<15} {:>4} {:<9} {:<12} {:>7} {:>11} {:>11} {:>6.2}x {:>7}",
-            t.pid,
-            t.comm,
-            t.fd,
+            t.pid.map_or("-".into(), |p| p.to_string()),
+            t.comm
+                .clone()
+                .unwrap_or_else(|| format!("({})", t.reached_by)),
+            t.fd.map_or("-".into(), |f| f.to_string()),
             t.family,
             t.state,
             t.totals.skbs,

@@ -19,6 +19,7 @@
 
 pub mod account;
 mod error;
+pub mod hashtables;
 pub mod kernel;
 pub mod offsets;
 pub mod page;

@@ -161,12 +161,17 @@ pub struct WalkedSocket {
 /// Walk one socket's queues.
 pub fn walk_socket(w: &mut Walker<'_>, socket: u64) -> Result<WalkedSocket> {
     let id = identity(w.k, socket)?;
+    Ok(walk_identified(w, id))
+}
+
+/// Walk the queues of a socket already identified.
+pub fn walk_identified(w: &mut Walker<'_>, id: Identity) -> WalkedSocket {
     let queues = walk_queues(w, &id);
     let mut tally = Tally::default();
     for s in queues.iter().flat_map(|(_, q)| q) {
         tally.add(s);
     }
-    Ok(WalkedSocket { id, queues, tally })
+    WalkedSocket { id, queues, tally }
 }
 
 /// Per-queue totals (error queue only when non-empty).

@@ -91,6 +91,8 @@ pub struct Identity {
     pub remote: Option<String>,
     /// Whether it is TCP (has the rbtree queues).
     pub is_tcp: bool,
+    /// A `TIME_WAIT`/`NEW_SYN_RECV` mini-socket (no queues).
+    pub mini: bool,
     /// `sk_rmem_alloc`, `sk_rcvbuf`, `sk_wmem_queued`, `sk_sndbuf` as stored.
     pub kernel_view: KernelView,
 }
@@ -114,44 +116,42 @@ fn ip4(b: u32) -> Ipv4Addr {
 
 /// Read a socket's identity from its `struct socket`.
 pub fn identity(k: &Kernel, socket: u64) -> Result<Identity> {
-    let o = &k.off;
-    let sk = k.u64(socket + o.socket_sk, "socket.sk")?;
-    let ss = k.u32(socket + o.socket_state, "socket.state")?;
-    let stype = k.u16(socket + o.socket_type, "socket.type")?;
-    let sock_type =
-        enum_name(k, SOCK_TYPES, i64::from(stype)).unwrap_or_else(|| sock_type_abi(stype));
-    let ss_name = enum_name(k, SS_STATES, i64::from(ss)).unwrap_or_else(|| format!("SS_{ss}"));
+    let sk = k.u64(socket + k.off.socket_sk, "socket.sk")?;
     if sk == 0 {
+        let ss = k.u32(socket + k.off.socket_state, "socket.state")?;
+        let stype = k.u16(socket + k.off.socket_type, "socket.type")?;
         return Ok(Identity {
             socket,
             sock: 0,
             family: "AF_UNSPEC".into(),
-            sock_type,
-            state: ss_name,
+            sock_type: sock_type_name(k, stype),
+            state: enum_name(k, SS_STATES, i64::from(ss)).unwrap_or_else(|| format!("SS_{ss}")),
             local: None,
             remote: None,
             is_tcp: false,
+            mini: false,
             kernel_view: KernelView::default(),
         });
     }
+    sock_identity(k, sk, Some(socket))
+}
+
+fn sock_type_name(k: &Kernel, stype: u16) -> String {
+    enum_name(k, SOCK_TYPES, i64::from(stype)).unwrap_or_else(|| sock_type_abi(stype))
+}
+
+fn tcp_state_name(k: &Kernel, st: u8) -> String {
+    enum_name(k, TCP_STATES, i64::from(st)).map_or_else(
+        || format!("TCP_{st}"),
+        |s| s.trim_start_matches("TCP_").to_string(),
+    )
+}
+
+/// Family, state and addresses from the `sock_common` every socket kind starts with.
+fn common(k: &Kernel, sk: u64) -> Result<(u16, u8, Option<String>, Option<String>)> {
+    let o = &k.off;
     let family = k.u16(sk + o.sk_family, "sock.skc_family")?;
-    let raw_proto = k.bytes(sk + o.sk_protocol.byte, 8, "sock.sk_protocol")?;
-    let protocol = crate::offsets::Bit {
-        byte: 0,
-        ..o.sk_protocol
-    }
-    .get(&raw_proto);
-    let is_inet = family == AF_INET || family == AF_INET6;
-    let is_tcp = is_inet && protocol == IPPROTO_TCP && stype == 1;
-    let state = if is_tcp {
-        let st = k.u8(sk + o.sk_state, "sock.skc_state")?;
-        enum_name(k, TCP_STATES, i64::from(st)).map_or_else(
-            || format!("TCP_{st}"),
-            |s| s.trim_start_matches("TCP_").to_string(),
-        )
-    } else {
-        ss_name
-    };
+    let state = k.u8(sk + o.sk_state, "sock.skc_state")?;
     let (local, remote) = match family {
         AF_INET | AF_INET6 => {
             let num = k.u16(sk + o.sk_num, "sock.skc_num")?;
@@ -184,6 +184,37 @@ pub fn identity(k: &Kernel, socket: u64) -> Result<Identity> {
         AF_UNIX => (unix_path(k, sk)?, None),
         _ => (None, None),
     };
+    Ok((family, state, local, remote))
+}
+
+/// Identity of a full `struct sock`, with its `struct socket` when it has one.
+pub fn sock_identity(k: &Kernel, sk: u64, socket: Option<u64>) -> Result<Identity> {
+    let o = &k.off;
+    let (family, st, local, remote) = common(k, sk)?;
+    let raw_type = k.bytes(sk + o.sk_type.byte, 8, "sock.sk_type")?;
+    let sk_type = crate::offsets::Bit {
+        byte: 0,
+        ..o.sk_type
+    }
+    .get(&raw_type) as u16;
+    let stype = match socket {
+        Some(s) => k.u16(s + o.socket_type, "socket.type")?,
+        None => sk_type,
+    };
+    let raw_proto = k.bytes(sk + o.sk_protocol.byte, 8, "sock.sk_protocol")?;
+    let protocol = crate::offsets::Bit {
+        byte: 0,
+        ..o.sk_protocol
+    }
+    .get(&raw_proto);
+    let is_inet = family == AF_INET || family == AF_INET6;
+    let is_tcp = is_inet && protocol == IPPROTO_TCP && stype == 1;
+    let state = if is_tcp || socket.is_none() {
+        tcp_state_name(k, st)
+    } else {
+        let ss = k.u32(socket.unwrap_or_default() + o.socket_state, "socket.state")?;
+        enum_name(k, SS_STATES, i64::from(ss)).unwrap_or_else(|| format!("SS_{ss}"))
+    };
     let i32_at = |off: u64, what: &str| k.u32(sk + off, what).map(|v| i64::from(v as i32));
     let kernel_view = KernelView {
         sk_rmem_alloc: i32_at(o.sk_rmem_alloc, "sk_rmem_alloc")?,
@@ -192,15 +223,33 @@ pub fn identity(k: &Kernel, socket: u64) -> Result<Identity> {
         sk_sndbuf: i32_at(o.sk_sndbuf, "sk_sndbuf")?,
     };
     Ok(Identity {
-        socket,
+        socket: socket.unwrap_or(0),
         sock: sk,
         family: family_name(family),
-        sock_type,
+        sock_type: sock_type_name(k, stype),
         state,
         local,
         remote,
         is_tcp,
+        mini: false,
         kernel_view,
+    })
+}
+
+/// Identity of a `TIME_WAIT` or `NEW_SYN_RECV` mini-socket: only `sock_common` exists; no queues.
+pub fn mini_identity(k: &Kernel, sk: u64) -> Result<Identity> {
+    let (family, st, local, remote) = common(k, sk)?;
+    Ok(Identity {
+        socket: 0,
+        sock: sk,
+        family: family_name(family),
+        sock_type: "SOCK_STREAM".into(),
+        state: tcp_state_name(k, st),
+        local,
+        remote,
+        is_tcp: true,
+        mini: true,
+        kernel_view: KernelView::default(),
     })
 }
 
@@ -237,7 +286,7 @@ pub fn walk_queues(w: &mut Walker<'_>, id: &Identity) -> Vec<(QueueName, Vec<Skb
     let o = &k.off;
     let sk = id.sock;
     let mut out = Vec::new();
-    if sk == 0 {
+    if sk == 0 || id.mini {
         return out;
     }
     let mut q = Vec::new();

@@ -1,13 +1,15 @@
 //! `top`: every socket reachable from every task's fd table, ranked by what it pins, with system-wide
 //! totals that count a page shared by several sockets once.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
 use crate::account::{amplification, Totals, PAGE_SIZE};
-use crate::report::{queue_totals, walk_socket, Hex};
+use crate::hashtables::hashed_sockets;
+use crate::report::{queue_totals, walk_identified, walk_socket, Hex, WalkedSocket};
 use crate::skb::Walker;
+use crate::socket::{mini_identity, sock_identity};
 use crate::task::{file_socket, open_files, tasks};
 use crate::{Kernel, Result};
 
@@ -25,12 +27,15 @@ pub struct Holder {
 /// One socket in the ranking.
 #[derive(Debug, Clone, Serialize)]
 pub struct TopSocket {
-    /// First holder's pid.
-    pub pid: i32,
+    /// First holder's pid (null for a socket no fd reaches).
+    pub pid: Option<i32>,
     /// Its comm.
-    pub comm: String,
+    pub comm: Option<String>,
     /// Its fd.
-    pub fd: u32,
+    pub fd: Option<u32>,
+    /// How the socket was found: `fd`, or the hash table holding a socket no fd reaches
+    /// (`tcp_ehash`, `tcp_lhash2`, `udp_table`).
+    pub reached_by: &'static str,
     /// Every (pid, fd) holding this same `struct file`.
     pub holders: Vec<Holder>,
     /// `struct sock`.
@@ -136,16 +141,49 @@ pub fn top(k: &Kernel, mut progress: impl FnMut(usize, usize)) -> Result<TopRepo
         })
         .collect();
     let n = sock_files.len();
+    let mut fd_socks = HashSet::new();
+    let mut found: Vec<(WalkedSocket, Option<&Vec<Holder>>, &'static str)> = Vec::new();
     for (i, (socket, hs)) in sock_files.into_iter().enumerate() {
         progress(i, n);
-        let ws = match walk_socket(&mut w, socket) {
-            Ok(ws) => ws,
-            Err(e) => {
-                w.warnings
-                    .push(format!("pid {} fd {}: {e}", hs[0].pid, hs[0].fd));
-                continue;
+        match walk_socket(&mut w, socket) {
+            Ok(ws) => {
+                fd_socks.insert(ws.id.sock);
+                found.push((ws, Some(hs), "fd"));
             }
+            Err(e) => w
+                .warnings
+                .push(format!("pid {} fd {}: {e}", hs[0].pid, hs[0].fd)),
+        }
+    }
+    // Sockets no fd reaches: orphaned TCP, TIME_WAIT and request mini-sockets, kernel sockets.
+    let mut hash_warnings = crate::warnings::Warnings::default();
+    let hashed = hashed_sockets(k, &mut hash_warnings);
+    w.warnings.extend(hash_warnings);
+    let tw = k.types.enumerator("TCP_TIME_WAIT").ok();
+    let req = k.types.enumerator("TCP_NEW_SYN_RECV").ok();
+    for h in hashed {
+        if !fd_socks.insert(h.sk) {
+            continue;
+        }
+        let st = Some(i64::from(h.state));
+        let id = if st == tw || st == req {
+            mini_identity(k, h.sk)
+        } else {
+            let socket = k
+                .off
+                .sk_socket
+                .and_then(|o| k.u64(h.sk + o, "sock.sk_socket").ok())
+                .filter(|&s| s != 0);
+            sock_identity(k, h.sk, socket)
         };
+        match id {
+            Ok(id) => found.push((walk_identified(&mut w, id), None, h.table.as_str())),
+            Err(e) => w
+                .warnings
+                .push(format!("{} socket {:#x}: {e}", h.table.as_str(), h.sk)),
+        }
+    }
+    for (ws, hs, reached_by) in found {
         let totals = ws.tally.totals();
         sys.sockets += 1;
         sys.skbs += totals.skbs;
@@ -156,11 +194,13 @@ pub fn top(k: &Kernel, mut progress: impl FnMut(usize, usize)) -> Result<TopRepo
             page_sockets.entry(h).or_insert((order, 0)).1 += 1;
         }
         per_socket_pages.push(pages);
+        let first = hs.and_then(|h| h.first());
         sockets.push(TopSocket {
-            pid: hs[0].pid,
-            comm: hs[0].comm.clone(),
-            fd: hs[0].fd,
-            holders: hs.clone(),
+            pid: first.map(|h| h.pid),
+            comm: first.map(|h| h.comm.clone()),
+            fd: first.map(|h| h.fd),
+            reached_by,
+            holders: hs.cloned().unwrap_or_default(),
             sock: Hex(ws.id.sock),
             family: ws.id.family.clone(),
             sock_type: ws.id.sock_type.clone(),

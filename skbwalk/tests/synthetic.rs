@@ -117,7 +117,7 @@ fn every_socket_matches_the_fixture_kaslr() {
     let (path, w) = incident("kaslr", WorldConfig::kaslr(), true, 300);
     let k = Kernel::open(&path, Some(&w.k.vmlinux)).unwrap();
     assert_eq!(k.kaslr_offset, w.cfg.kaslr_offset);
-    for s in &w.sockets {
+    for s in w.sockets.iter().filter(|s| s.pid > 0) {
         check_socket(&k, s);
     }
     let r = socket_report(&k, 146935, 11).unwrap();
@@ -150,7 +150,7 @@ fn nokaslr_and_no_vmcoreinfo_locate_the_kernel_from_cr3() {
             "{name}"
         );
         assert!(k.notes.iter().any(|n| n.contains("no VMCOREINFO")));
-        for s in &w.sockets {
+        for s in w.sockets.iter().filter(|s| s.pid > 0) {
             check_socket(&k, s);
         }
     }
@@ -162,8 +162,57 @@ fn top_ranks_the_stalled_socket_first_and_dedupes_pages() {
     let k = Kernel::open(&path, Some(&w.k.vmlinux)).unwrap();
     let t = top(&k, |_, _| {}).unwrap();
     assert!(t.warnings.is_empty(), "{:?}", t.warnings);
-    assert_eq!(t.sockets.len(), w.sockets.len());
-    assert_eq!((t.sockets[0].pid, t.sockets[0].fd), (146935, 11));
+    assert_eq!(t.sockets.len(), w.sockets.len() + w.mini_socks().len());
+    assert_eq!(
+        (t.sockets[0].pid, t.sockets[0].fd),
+        (Some(146935), Some(11))
+    );
+    // Sockets no fd reaches come from tcp_hashinfo: the orphan with its write queue, and mini-sockets.
+    let orphan = w.sockets.iter().find(|s| s.pid < 0).unwrap();
+    let found = t
+        .sockets
+        .iter()
+        .find(|s| s.sock.0 == orphan.sock)
+        .expect("orphan found");
+    assert_eq!(
+        (found.reached_by, found.state.as_str(), found.pid),
+        ("tcp_ehash", "FIN_WAIT1", None)
+    );
+    let (skbs, len, truesize, unique, page_bytes, pinned) = expected_totals(orphan);
+    let ft = found.totals;
+    assert_eq!(
+        (
+            ft.skbs,
+            ft.len,
+            ft.truesize,
+            ft.unique_pages,
+            ft.page_bytes,
+            ft.pinned_bytes
+        ),
+        (skbs, len, truesize, unique, page_bytes, pinned)
+    );
+    for &(addr, state) in w.mini_socks() {
+        let m = t
+            .sockets
+            .iter()
+            .find(|s| s.sock.0 == addr)
+            .expect("mini-socket found");
+        assert_eq!(
+            m.state,
+            if state == 6 {
+                "TIME_WAIT"
+            } else {
+                "NEW_SYN_RECV"
+            }
+        );
+        assert_eq!(m.totals.skbs, 0);
+    }
+    // Listening and UDP sockets are in their tables too, but reached by fd first.
+    assert!(t
+        .sockets
+        .iter()
+        .filter(|s| s.state == "LISTEN")
+        .all(|s| s.reached_by == "fd"));
     // nginx's thread shares the fd table: one entry per struct file, holders listed once per process.
     assert_eq!(t.sockets[0].holders.len(), 1);
     let mut pages = BTreeMap::new();
@@ -176,12 +225,12 @@ fn top_ranks_the_stalled_socket_first_and_dedupes_pages() {
     // Sockets fed from the same frag caches share pages: the system total is less than the sum.
     let sum: u64 = t.sockets.iter().map(|s| s.totals.page_bytes).sum();
     assert!(t.totals.page_bytes <= sum);
-    for s in &t.sockets {
-        let r = socket_report(&k, s.pid, s.fd).unwrap();
+    for s in t.sockets.iter().filter(|s| s.reached_by == "fd") {
+        let (pid, fd) = (s.pid.unwrap(), s.fd.unwrap());
+        let r = socket_report(&k, pid, fd).unwrap();
         assert_eq!(
             r.totals, s.totals,
-            "top and the socket report agree for pid {} fd {}",
-            s.pid, s.fd
+            "top and the socket report agree for pid {pid} fd {fd}"
         );
     }
 }

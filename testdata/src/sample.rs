@@ -122,6 +122,16 @@ pub fn incident_world(kernel: SynthKernel, cfg: WorldConfig, size: SampleSize) -
         Queue::OutOfOrder,
         &[rx_skb(6), gro, rx_skb(8), rx_skb(9), rx_skb(10)],
     );
+    // Sockets no fd reaches: a closed connection still flushing its write queue (FIN_WAIT1),
+    // a TIME_WAIT and a half-open request, all only in tcp_hashinfo.
+    let orphan = w.add_orphan(SockSpec::tcp(
+        4,
+        ([10, 0, 0, 5], 443),
+        ([10, 0, 0, 77], 40001),
+    ));
+    w.queue(orphan, Queue::Write, &[tx(1448), tx(1448)]);
+    w.add_mini_sock(6, ([10, 0, 0, 5], 443), ([10, 0, 0, 78], 40002));
+    w.add_mini_sock(12, ([10, 0, 0, 5], 443), ([10, 0, 0, 79], 40003));
     // nginx: the incident. A listening socket, logs, and fd 11 never read; a worker thread shares files.
     let nginx = w.add_task(146935, "nginx", 256);
     w.add_regular_file(nginx, 2, "error.log");

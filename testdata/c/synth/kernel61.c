@@ -33,6 +33,9 @@ typedef struct { pgdval_t pgd; } pgd_t;
 
 struct list_head { struct list_head *next, *prev; };
 struct hlist_node { struct hlist_node *next, **pprev; };
+struct hlist_head { struct hlist_node *first; };
+struct hlist_nulls_node { struct hlist_nulls_node *next, **pprev; };
+struct hlist_nulls_head { struct hlist_nulls_node *first; };
 struct rb_node { unsigned long __rb_parent_color; struct rb_node *rb_right; struct rb_node *rb_left; } __attribute__((aligned(sizeof(long))));
 struct rb_root { struct rb_node *rb_node; };
 struct in6_addr { union { __u8 u6_addr8[16]; __be16 u6_addr16[8]; __be32 u6_addr32[4]; } in6_u; };
@@ -234,7 +237,7 @@ struct sock_common {
 	atomic64_t skc_cookie;
 	unsigned long skc_flags;
 	int skc_dontcopy_begin[0];
-	struct hlist_node skc_node;
+	union { struct hlist_node skc_node; struct hlist_nulls_node skc_nulls_node; };
 	int skc_tx_queue_mapping, skc_rx_queue_mapping;
 	refcount_t skc_refcnt;
 };
@@ -296,6 +299,25 @@ struct tcp_sock {
 	char tcp_pad2[160];
 };
 struct udp_sock { struct inet_sock inet; int pending; char udp_pad[40]; };
+
+struct inet_timewait_sock { struct sock_common __tw_common; int tw_timeout; char tw_pad[40]; };
+struct request_sock { struct sock_common __req_common; struct request_sock *dl_next; char req_pad[40]; };
+struct inet_ehash_bucket { struct hlist_nulls_head chain; };
+struct inet_listen_hashbucket { int lock; struct hlist_nulls_head nulls_head; };
+struct inet_hashinfo {
+	struct inet_ehash_bucket *ehash;
+	void *ehash_locks;
+	unsigned int ehash_mask;
+	unsigned int ehash_locks_mask;
+	void *bind_bucket_cachep;
+	void *bhash;
+	unsigned int bhash_size;
+	unsigned int lhash2_mask;
+	struct inet_listen_hashbucket *lhash2;
+	char pershard_pad[8];
+};
+struct udp_hslot { struct hlist_head head; int count; int lock; } __attribute__((aligned(16)));
+struct udp_table { struct udp_hslot *hash; struct udp_hslot *hash2; unsigned int mask; unsigned int log; };
 
 typedef unsigned short __kernel_sa_family_t;
 struct sockaddr_un { __kernel_sa_family_t sun_family; char sun_path[108]; };
@@ -382,6 +404,8 @@ unsigned long vmemmap_base;
 unsigned long vmalloc_base;
 pgd_t init_top_pgt[512] __attribute__((aligned(4096)));
 struct kmem_cache *skbuff_head_cache;
+struct inet_hashinfo tcp_hashinfo;
+struct udp_table udp_table;
 struct kmem_cache *skbuff_fclone_cache;
 struct uts_namespace init_uts_ns = { .name = { .sysname = "Linux", .release = SYNTH_RELEASE, .machine = "x86_64" } };
 const char linux_banner[] = "Linux version " SYNTH_RELEASE " (skbwalk synthetic kernel) #1 SMP\n";
@@ -415,6 +439,10 @@ int main(void)
 	O(sock, sk_error_queue); O(sock, sk_receive_queue); O(sock, sk_backlog.rmem_alloc); O(sock, sk_rcvbuf);
 	O(sock, sk_sndbuf); O(sock, sk_wmem_queued); O(sock, tcp_rtx_queue); O(sock, sk_write_queue);
 	O(sock, sk_type); O(sock, sk_protocol); O(sock, sk_socket);
+	O(sock, __sk_common.skc_nulls_node); O(sock, __sk_common.skc_node);
+	S(inet_ehash_bucket); S(inet_listen_hashbucket); S(udp_hslot); S(inet_timewait_sock); S(request_sock);
+	O(inet_hashinfo, ehash); O(inet_hashinfo, ehash_mask); O(inet_hashinfo, lhash2); O(inet_hashinfo, lhash2_mask);
+	O(inet_listen_hashbucket, nulls_head); O(udp_table, hash); O(udp_table, mask); O(udp_hslot, head);
 	O(tcp_sock, out_of_order_queue); O(unix_sock, addr); O(unix_sock, peer);
 	O(unix_address, len); O(unix_address, name);
 	O(socket, state); O(socket, type); O(socket, file); O(socket, sk);

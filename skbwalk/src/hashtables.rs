@@ -1,0 +1,223 @@
+//! Sockets no fd reaches, found where the kernel keeps them: TCP's established hash (`tcp_hashinfo.ehash`,
+//! which also holds `TIME_WAIT` and `NEW_SYN_RECV` mini-sockets), its listening hash (`lhash2`), and
+//! `udp_table`. Every chain walk is cycle-guarded and bounded.
+
+use std::collections::HashSet;
+
+use crate::warnings::Warnings;
+use crate::Kernel;
+
+/// Most buckets read from one table.
+const MAX_BUCKETS: u64 = 1 << 26;
+/// Most sockets taken from all tables together.
+const MAX_HASHED: usize = 1 << 22;
+
+/// Which table a socket was found in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    /// `tcp_hashinfo.ehash`.
+    TcpEstablished,
+    /// `tcp_hashinfo.lhash2`.
+    TcpListen,
+    /// `udp_table.hash`.
+    Udp,
+}
+
+impl Table {
+    /// Name in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Table::TcpEstablished => "tcp_ehash",
+            Table::TcpListen => "tcp_lhash2",
+            Table::Udp => "udp_table",
+        }
+    }
+}
+
+/// A socket found in a hash table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hashed {
+    /// The `sock_common` address (a full `sock`, or a timewait/request mini-socket).
+    pub sk: u64,
+    /// Where it was found.
+    pub table: Table,
+    /// `skc_state`.
+    pub state: u8,
+}
+
+struct Walk<'a> {
+    k: &'a Kernel,
+    w: &'a mut Warnings,
+    out: Vec<Hashed>,
+    seen: HashSet<u64>,
+}
+
+impl Walk<'_> {
+    /// Walk one chain from `first`; `nulls` lists end at an odd pointer, plain lists at NULL.
+    fn chain(&mut self, first: u64, node_off: u64, nulls: bool, table: Table) {
+        let mut node = first;
+        let mut steps = 0usize;
+        loop {
+            if node == 0 || (nulls && node & 1 == 1) {
+                return;
+            }
+            if !Kernel::is_kernel_ptr(node, 8) {
+                self.w.push(format!(
+                    "{}: bad chain pointer {node:#x}; chain skipped",
+                    table.as_str()
+                ));
+                return;
+            }
+            let sk = node - node_off;
+            steps += 1;
+            if !self.seen.insert(sk) || steps > MAX_HASHED {
+                self.w.push(format!(
+                    "{}: chain loops at {sk:#x}; stopped",
+                    table.as_str()
+                ));
+                return;
+            }
+            if self.out.len() >= MAX_HASHED {
+                self.w
+                    .push(format!("more than {MAX_HASHED} hashed sockets; stopped"));
+                return;
+            }
+            let state = self
+                .k
+                .u8(sk + self.k.off.sk_state, "sock_common.skc_state")
+                .unwrap_or(0);
+            self.out.push(Hashed { sk, table, state });
+            node = match self.k.u64(node, "hash chain next") {
+                Ok(n) => n,
+                Err(e) => {
+                    self.w
+                        .push(format!("{}: {e}; chain stopped", table.as_str()));
+                    return;
+                }
+            };
+        }
+    }
+
+    /// Every bucket of a table: `count` buckets of `stride` bytes from `base`, list head at `head_off`.
+    fn table(
+        &mut self,
+        base: u64,
+        count: u64,
+        stride: u64,
+        head_off: u64,
+        node_off: u64,
+        nulls: bool,
+        table: Table,
+    ) {
+        if count > MAX_BUCKETS || base == 0 {
+            self.w.push(format!(
+                "{}: implausible table ({count} buckets at {base:#x}); skipped",
+                table.as_str()
+            ));
+            return;
+        }
+        let chunk = 4096 / stride.max(1);
+        let mut i = 0;
+        while i < count {
+            let n = chunk.min(count - i);
+            let raw = match self
+                .k
+                .bytes(base + i * stride, (n * stride) as usize, "hash buckets")
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    self.w
+                        .push(format!("{}: {e}; buckets {i}.. skipped", table.as_str()));
+                    i += n;
+                    continue;
+                }
+            };
+            for j in 0..n {
+                let o = (j * stride + head_off) as usize;
+                let first = u64::from_le_bytes(raw[o..o + 8].try_into().unwrap_or_default());
+                self.chain(first, node_off, nulls, table);
+            }
+            i += n;
+        }
+    }
+}
+
+/// Every socket in the TCP and UDP hash tables. Tables the debuginfo does not describe are skipped
+/// with a warning.
+pub fn hashed_sockets(k: &Kernel, w: &mut Warnings) -> Vec<Hashed> {
+    let t = &k.types;
+    let mut walk = Walk {
+        k,
+        w,
+        out: Vec::new(),
+        seen: HashSet::new(),
+    };
+    let tcp = (|| -> Result<_, crate::Error> {
+        let hi = k.symbol("tcp_hashinfo")?;
+        let m = |ty: &str, p: &str| t.member(ty, p).map(|m| m.offset);
+        Ok((
+            k.u64(hi + m("inet_hashinfo", "ehash")?, "tcp_hashinfo.ehash")?,
+            k.u32(
+                hi + m("inet_hashinfo", "ehash_mask")?,
+                "tcp_hashinfo.ehash_mask",
+            )?,
+            t.size_of("inet_ehash_bucket")?,
+            m("inet_ehash_bucket", "chain")?,
+            k.u64(hi + m("inet_hashinfo", "lhash2")?, "tcp_hashinfo.lhash2")?,
+            k.u32(
+                hi + m("inet_hashinfo", "lhash2_mask")?,
+                "tcp_hashinfo.lhash2_mask",
+            )?,
+            t.size_of("inet_listen_hashbucket")?,
+            m("inet_listen_hashbucket", "nulls_head")?,
+            m("sock_common", "skc_nulls_node")?,
+        ))
+    })();
+    match tcp {
+        Ok((ehash, emask, estride, ehead, lhash, lmask, lstride, lhead, nulls_node)) => {
+            walk.table(
+                ehash,
+                u64::from(emask) + 1,
+                estride,
+                ehead,
+                nulls_node,
+                true,
+                Table::TcpEstablished,
+            );
+            walk.table(
+                lhash,
+                u64::from(lmask) + 1,
+                lstride,
+                lhead,
+                nulls_node,
+                true,
+                Table::TcpListen,
+            );
+        }
+        Err(e) => walk.w.push(format!("TCP hash tables not walked: {e}")),
+    }
+    let udp = (|| -> Result<_, crate::Error> {
+        let ut = k.symbol("udp_table")?;
+        let m = |ty: &str, p: &str| t.member(ty, p).map(|m| m.offset);
+        Ok((
+            k.u64(ut + m("udp_table", "hash")?, "udp_table.hash")?,
+            k.u32(ut + m("udp_table", "mask")?, "udp_table.mask")?,
+            t.size_of("udp_hslot")?,
+            m("udp_hslot", "head")?,
+            m("sock_common", "skc_node")?,
+        ))
+    })();
+    match udp {
+        Ok((hash, mask, stride, head, node)) => walk.table(
+            hash,
+            u64::from(mask) + 1,
+            stride,
+            head,
+            node,
+            false,
+            Table::Udp,
+        ),
+        Err(e) => walk.w.push(format!("UDP hash table not walked: {e}")),
+    }
+    walk.out
+}
