@@ -45,6 +45,18 @@ pub struct Hashed {
     pub state: u8,
 }
 
+/// Where a hash table's buckets are: `count` buckets of `stride` bytes from `base`, the list head at
+/// `head_off` in a bucket, the list node at `node_off` in a socket; `nulls` lists end at odd pointers.
+#[derive(Clone, Copy)]
+struct TableLayout {
+    base: u64,
+    count: u64,
+    stride: u64,
+    head_off: u64,
+    node_off: u64,
+    nulls: bool,
+}
+
 struct Walk<'a> {
     k: &'a Kernel,
     w: &'a mut Warnings,
@@ -98,17 +110,16 @@ impl Walk<'_> {
         }
     }
 
-    /// Every bucket of a table: `count` buckets of `stride` bytes from `base`, list head at `head_off`.
-    fn table(
-        &mut self,
-        base: u64,
-        count: u64,
-        stride: u64,
-        head_off: u64,
-        node_off: u64,
-        nulls: bool,
-        table: Table,
-    ) {
+    /// Every bucket of a table.
+    fn table(&mut self, t: TableLayout, table: Table) {
+        let TableLayout {
+            base,
+            count,
+            stride,
+            head_off,
+            node_off,
+            nulls,
+        } = t;
         if count > MAX_BUCKETS || base == 0 {
             self.w.push(format!(
                 "{}: implausible table ({count} buckets at {base:#x}); skipped",
@@ -175,24 +186,24 @@ pub fn hashed_sockets(k: &Kernel, w: &mut Warnings) -> Vec<Hashed> {
     })();
     match tcp {
         Ok((ehash, emask, estride, ehead, lhash, lmask, lstride, lhead, nulls_node)) => {
-            walk.table(
-                ehash,
-                u64::from(emask) + 1,
-                estride,
-                ehead,
-                nulls_node,
-                true,
-                Table::TcpEstablished,
-            );
-            walk.table(
-                lhash,
-                u64::from(lmask) + 1,
-                lstride,
-                lhead,
-                nulls_node,
-                true,
-                Table::TcpListen,
-            );
+            let e = TableLayout {
+                base: ehash,
+                count: u64::from(emask) + 1,
+                stride: estride,
+                head_off: ehead,
+                node_off: nulls_node,
+                nulls: true,
+            };
+            walk.table(e, Table::TcpEstablished);
+            let l = TableLayout {
+                base: lhash,
+                count: u64::from(lmask) + 1,
+                stride: lstride,
+                head_off: lhead,
+                node_off: nulls_node,
+                nulls: true,
+            };
+            walk.table(l, Table::TcpListen);
         }
         Err(e) => walk.w.push(format!("TCP hash tables not walked: {e}")),
     }
@@ -208,15 +219,17 @@ pub fn hashed_sockets(k: &Kernel, w: &mut Warnings) -> Vec<Hashed> {
         ))
     })();
     match udp {
-        Ok((hash, mask, stride, head, node)) => walk.table(
-            hash,
-            u64::from(mask) + 1,
-            stride,
-            head,
-            node,
-            false,
-            Table::Udp,
-        ),
+        Ok((hash, mask, stride, head, node)) => {
+            let u = TableLayout {
+                base: hash,
+                count: u64::from(mask) + 1,
+                stride,
+                head_off: head,
+                node_off: node,
+                nulls: false,
+            };
+            walk.table(u, Table::Udp)
+        }
         Err(e) => walk.w.push(format!("UDP hash table not walked: {e}")),
     }
     walk.out
