@@ -253,6 +253,18 @@ pub fn top(r: &TopReport, n: usize, k: &Kernel) -> String {
             r.sockets.len() - n
         );
     }
+    let p = &r.page_refs;
+    if p.pages > 0 {
+        let _ = writeln!(
+            s,
+            "\npage references: {} pages hold {} references from socket queues; {} pages have {} more (_refcount) held elsewhere (driver rings, page-frag caches, other users){}",
+            p.pages,
+            p.refs_found,
+            p.pages_with_unaccounted,
+            p.unaccounted_refs,
+            if p.fewer_than_found > 0 { format!("; {} pages have FEWER references than found", p.fewer_than_found) } else { String::new() }
+        );
+    }
     let t = &r.totals;
     let _ = writeln!(
         s,

@@ -110,6 +110,7 @@ mod tests {
                 .iter()
                 .map(|&(head, order)| Compound { head, order })
                 .collect(),
+            head_page: None,
             head_bytes: 1024,
             head_estimated: false,
             struct_bytes: 256,

@@ -23,6 +23,7 @@ pub mod hashtables;
 pub mod kernel;
 pub mod offsets;
 pub mod page;
+pub mod refs;
 pub mod report;
 pub mod skb;
 pub mod socket;

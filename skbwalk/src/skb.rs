@@ -85,6 +85,8 @@ pub struct Skb {
     pub frags: Vec<Frag>,
     /// Distinct compound pages this skb references (frags, and the head when `head_frag`).
     pub pages: Vec<Compound>,
+    /// The compound page of a page-fragment head (`head_frag`).
+    pub head_page: Option<Compound>,
     /// Bytes of the head buffer when it is a slab object (0 when `head_frag`).
     pub head_bytes: u64,
     /// Whether `head_bytes` is an estimate (slab unreadable).
@@ -162,6 +164,7 @@ impl<'k> Walker<'k> {
             nr_frags: 0,
             frags: Vec::new(),
             pages: Vec::new(),
+            head_page: None,
             head_bytes: 0,
             head_estimated: false,
             struct_bytes: 0,
@@ -216,6 +219,7 @@ impl<'k> Walker<'k> {
         if skb.head_frag {
             match k.virt_to_page(head).and_then(|p| self.pages.compound(k, p)) {
                 Ok(c) => {
+                    skb.head_page = Some(c);
                     if !skb.pages.contains(&c) {
                         skb.pages.push(c);
                     }

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::account::{amplification, Totals, PAGE_SIZE};
 use crate::hashtables::hashed_sockets;
+use crate::refs::{PageRefs, RefCounter};
 use crate::report::{queue_totals, walk_identified, walk_socket, Hex, WalkedSocket};
 use crate::skb::Walker;
 use crate::socket::{mini_identity, sock_identity};
@@ -85,6 +86,8 @@ pub struct TopReport {
     pub sockets: Vec<TopSocket>,
     /// System totals.
     pub totals: SystemTotals,
+    /// `_refcount` of every referenced page against the references found in socket queues.
+    pub page_refs: PageRefs,
     /// What spoiled part of the result.
     pub warnings: Vec<String>,
 }
@@ -183,7 +186,11 @@ pub fn top(k: &Kernel, mut progress: impl FnMut(usize, usize)) -> Result<TopRepo
                 .push(format!("{} socket {:#x}: {e}", h.table.as_str(), h.sk)),
         }
     }
+    let mut refs = RefCounter::default();
     for (ws, hs, reached_by) in found {
+        for skb in ws.queues.iter().flat_map(|(_, q)| q) {
+            refs.add(skb);
+        }
         let totals = ws.tally.totals();
         sys.sockets += 1;
         sys.skbs += totals.skbs;
@@ -227,7 +234,9 @@ pub fn top(k: &Kernel, mut progress: impl FnMut(usize, usize)) -> Result<TopRepo
             .then(a.pid.cmp(&b.pid))
             .then(a.fd.cmp(&b.fd))
     });
+    let page_refs = refs.check(k);
     Ok(TopReport {
+        page_refs,
         sockets,
         totals: sys,
         warnings: w.warnings.into_vec(),

@@ -56,3 +56,17 @@ fn every_inet_socket_is_in_its_kernel_hash_table() {
         );
     }
 }
+
+#[test]
+fn page_refcounts_equal_the_references_found_but_for_driver_held_pages() {
+    let Some((dir, m)) = capture() else { return };
+    let vmlinux = PathBuf::from(m["kernel"]["vmlinux"].as_str().unwrap());
+    let k = Kernel::open(&dir.join("A").join("vmcore.elf"), Some(&vmlinux)).unwrap();
+    let t = skbwalk::top(&k, |_, _| {}).unwrap();
+    let p = &t.page_refs;
+    assert!(p.pages >= 100, "{p:?}");
+    assert_eq!((p.fewer_than_found, p.unreadable), (0, 0), "{p:?}");
+    // Every frag holds exactly one reference: only pages the driver still uses (its receive ring's
+    // posted buffers, its page-frag cache's current page) hold more.
+    assert!(p.pages_with_unaccounted * 20 <= p.pages, "{p:?}");
+}

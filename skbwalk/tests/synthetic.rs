@@ -213,6 +213,24 @@ fn top_ranks_the_stalled_socket_first_and_dedupes_pages() {
         .iter()
         .filter(|s| s.state == "LISTEN")
         .all(|s| s.reached_by == "fd"));
+    // Every frag and page-fragment head holds one reference; the fixture's frag caches hold one more
+    // on each page they carved, which top reports as unaccounted.
+    let pr = &t.page_refs;
+    let frags: u64 = w
+        .sockets
+        .iter()
+        .flat_map(|s| &s.skbs)
+        .map(|s| s.frags.len() as u64 + u64::from(s.head_frag))
+        .sum();
+    assert_eq!(pr.refs_found, frags);
+    assert_eq!(pr.pages, t.totals.unique_pages);
+    assert_eq!((pr.fewer_than_found, pr.unreadable), (0, 0));
+    assert_eq!(pr.pages_with_unaccounted, pr.pages);
+    assert_eq!(pr.unaccounted_refs, pr.pages);
+    assert!(pr
+        .examples
+        .iter()
+        .all(|e| e.unaccounted == 1 && e.refcount as u64 == e.refs_found + 1));
     // nginx's thread shares the fd table: one entry per struct file, holders listed once per process.
     assert_eq!(t.sockets[0].holders.len(), 1);
     let mut pages = BTreeMap::new();
