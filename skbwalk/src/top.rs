@@ -127,10 +127,6 @@ pub fn top(k: &Kernel, mut progress: impl FnMut(usize, usize)) -> Result<TopRepo
             }
         }
     }
-    let mut sockets = Vec::new();
-    let mut page_sockets: HashMap<u64, (u32, u32)> = HashMap::new();
-    let mut per_socket_pages: Vec<Vec<u64>> = Vec::new();
-    let mut sys = SystemTotals::default();
     let sock_files: Vec<(u64, &Vec<Holder>)> = holders
         .iter()
         .filter_map(|(file, h)| match file_socket(k, *file) {
@@ -144,15 +140,13 @@ pub fn top(k: &Kernel, mut progress: impl FnMut(usize, usize)) -> Result<TopRepo
         })
         .collect();
     let n = sock_files.len();
-    let mut fd_socks = HashSet::new();
-    let mut found: Vec<(WalkedSocket, Option<&Vec<Holder>>, &'static str)> = Vec::new();
+    let mut b = Builder::default();
+    // Each socket is summarized as soon as it is walked and its skbs dropped: memory stays
+    // proportional to sockets and pages, not skbs.
     for (i, (socket, hs)) in sock_files.into_iter().enumerate() {
         progress(i, n);
         match walk_socket(&mut w, socket) {
-            Ok(ws) => {
-                fd_socks.insert(ws.id.sock);
-                found.push((ws, Some(hs), "fd"));
-            }
+            Ok(ws) => b.add(ws, Some(hs), "fd"),
             Err(e) => w
                 .warnings
                 .push(format!("pid {} fd {}: {e}", hs[0].pid, hs[0].fd)),
@@ -165,7 +159,7 @@ pub fn top(k: &Kernel, mut progress: impl FnMut(usize, usize)) -> Result<TopRepo
     let tw = k.types.enumerator("TCP_TIME_WAIT").ok();
     let req = k.types.enumerator("TCP_NEW_SYN_RECV").ok();
     for h in hashed {
-        if !fd_socks.insert(h.sk) {
+        if b.seen.contains(&h.sk) {
             continue;
         }
         let st = Some(i64::from(h.state));
@@ -180,65 +174,90 @@ pub fn top(k: &Kernel, mut progress: impl FnMut(usize, usize)) -> Result<TopRepo
             sock_identity(k, h.sk, socket)
         };
         match id {
-            Ok(id) => found.push((walk_identified(&mut w, id), None, h.table.as_str())),
+            Ok(id) => b.add(walk_identified(&mut w, id), None, h.table.as_str()),
             Err(e) => w
                 .warnings
                 .push(format!("{} socket {:#x}: {e}", h.table.as_str(), h.sk)),
         }
     }
-    let mut refs = RefCounter::default();
-    for (ws, hs, reached_by) in found {
+    progress(n, n);
+    Ok(b.finish(k, w.warnings))
+}
+
+/// Accumulates the ranking and the system totals, one walked socket at a time.
+#[derive(Default)]
+struct Builder {
+    sockets: Vec<TopSocket>,
+    /// Compound head → (order, sockets referencing it).
+    page_sockets: HashMap<u64, (u32, u32)>,
+    per_socket_pages: Vec<Vec<u64>>,
+    sys: SystemTotals,
+    refs: RefCounter,
+    seen: HashSet<u64>,
+}
+
+impl Builder {
+    fn add(&mut self, ws: WalkedSocket, hs: Option<&Vec<Holder>>, reached_by: &'static str) {
+        self.seen.insert(ws.id.sock);
         for skb in ws.queues.iter().flat_map(|(_, q)| q) {
-            refs.add(skb);
+            self.refs.add(skb);
         }
         let totals = ws.tally.totals();
+        let sys = &mut self.sys;
         sys.sockets += 1;
         sys.skbs += totals.skbs;
         sys.truesize += totals.truesize;
         sys.pinned_bytes += totals.pinned_bytes - totals.page_bytes;
-        let pages: Vec<u64> = ws.tally.pages().keys().copied().collect();
         for (&h, &(order, _)) in ws.tally.pages() {
-            page_sockets.entry(h).or_insert((order, 0)).1 += 1;
+            self.page_sockets.entry(h).or_insert((order, 0)).1 += 1;
         }
-        per_socket_pages.push(pages);
+        self.per_socket_pages
+            .push(ws.tally.pages().keys().copied().collect());
         let first = hs.and_then(|h| h.first());
-        sockets.push(TopSocket {
+        self.sockets.push(TopSocket {
             pid: first.map(|h| h.pid),
             comm: first.map(|h| h.comm.clone()),
             fd: first.map(|h| h.fd),
             reached_by,
             holders: hs.cloned().unwrap_or_default(),
             sock: Hex(ws.id.sock),
-            family: ws.id.family.clone(),
-            sock_type: ws.id.sock_type.clone(),
-            state: ws.id.state.clone(),
-            local: ws.id.local.clone(),
-            remote: ws.id.remote.clone(),
             queues: queue_totals(&ws),
+            family: ws.id.family,
+            sock_type: ws.id.sock_type,
+            state: ws.id.state,
+            local: ws.id.local,
+            remote: ws.id.remote,
             totals,
             shared_pages: 0,
         });
     }
-    progress(n, n);
-    for (s, pages) in sockets.iter_mut().zip(&per_socket_pages) {
-        s.shared_pages = pages.iter().filter(|h| page_sockets[h].1 > 1).count() as u64;
+
+    fn finish(mut self, k: &Kernel, warnings: crate::warnings::Warnings) -> TopReport {
+        for (s, pages) in self.sockets.iter_mut().zip(&self.per_socket_pages) {
+            s.shared_pages = pages.iter().filter(|h| self.page_sockets[h].1 > 1).count() as u64;
+        }
+        let sys = &mut self.sys;
+        sys.unique_pages = self.page_sockets.len() as u64;
+        sys.page_bytes = self
+            .page_sockets
+            .values()
+            .map(|&(o, _)| PAGE_SIZE << o)
+            .sum();
+        sys.pinned_bytes += sys.page_bytes;
+        sys.amplification = amplification(sys.pinned_bytes, sys.truesize);
+        self.sockets.sort_by(|a, b| {
+            b.totals
+                .pinned_bytes
+                .cmp(&a.totals.pinned_bytes)
+                .then(a.pid.cmp(&b.pid))
+                .then(a.fd.cmp(&b.fd))
+                .then(a.sock.cmp(&b.sock))
+        });
+        TopReport {
+            page_refs: self.refs.check(k),
+            sockets: self.sockets,
+            totals: self.sys,
+            warnings: warnings.into_vec(),
+        }
     }
-    sys.unique_pages = page_sockets.len() as u64;
-    sys.page_bytes = page_sockets.values().map(|&(o, _)| PAGE_SIZE << o).sum();
-    sys.pinned_bytes += sys.page_bytes;
-    sys.amplification = amplification(sys.pinned_bytes, sys.truesize);
-    sockets.sort_by(|a, b| {
-        b.totals
-            .pinned_bytes
-            .cmp(&a.totals.pinned_bytes)
-            .then(a.pid.cmp(&b.pid))
-            .then(a.fd.cmp(&b.fd))
-    });
-    let page_refs = refs.check(k);
-    Ok(TopReport {
-        page_refs,
-        sockets,
-        totals: sys,
-        warnings: w.warnings.into_vec(),
-    })
 }

@@ -359,16 +359,14 @@ impl World {
             vmemmap_len,
             2 << 20,
         );
-        assert!(
-            VMEMMAP_PHYS + vmemmap_len <= HEAP_START,
-            "vmemmap overlaps the heap"
-        );
+        // Objects live above the struct page array (bigger machines have a bigger one).
+        let heap = HEAP_START.max(align(VMEMMAP_PHYS + vmemmap_len, 2 << 20));
         let mut w = World {
             k: Arc::new(k),
             cfg,
             img,
             pt,
-            heap: HEAP_START,
+            heap,
             caches: HashMap::new(),
             frag_caches: HashMap::new(),
             refs: HashMap::new(),
@@ -383,6 +381,8 @@ impl World {
         w.write_u64(w.ksym("page_offset_base"), pob);
         w.write_u64(w.ksym("vmemmap_base"), vmb);
         w.write_u64(w.ksym("vmalloc_base"), 0xffff_c900_0000_0000);
+        let max_pfn = w.cfg.ram_size / PAGE_SIZE;
+        w.write_u64(w.ksym("max_pfn"), max_pfn);
         let init = w.ksym("init_task");
         let tasks = init + w.k.o("task_struct.tasks");
         w.write_u64(tasks, tasks);
@@ -1192,10 +1192,11 @@ impl World {
         let c = &self.cfg;
         let hex: String = self.k.build_id.iter().map(|b| format!("{b:02x}")).collect();
         format!(
-            "OSRELEASE={RELEASE}\nBUILD-ID={hex}\nPAGESIZE=4096\nSYMBOL(init_uts_ns)={:x}\nSYMBOL(init_top_pgt)={:x}\n\
+            "OSRELEASE={RELEASE}\nBUILD-ID={hex}\nPAGESIZE=4096\nSYMBOL(init_uts_ns)={:x}\nSYMBOL(init_top_pgt)={:x}\nSYMBOL(swapper_pg_dir)={:x}\n\
 NUMBER(pgtable_l5_enabled)={}\nSIZE(page)={}\nOFFSET(page.flags)={}\nOFFSET(page.compound_head)={}\n\
 NUMBER(PG_head_mask)={}\nKERNELOFFSET={:x}\nNUMBER(phys_base)={}\n",
             self.ksym("init_uts_ns"),
+            self.ksym("init_top_pgt"),
             self.ksym("init_top_pgt"),
             u8::from(c.levels == 5),
             self.k.o("page"),

@@ -402,6 +402,7 @@ const struct file_operations ext4_file_operations = { .owner = 0 };
 unsigned long page_offset_base;
 unsigned long vmemmap_base;
 unsigned long vmalloc_base;
+unsigned long max_pfn;
 pgd_t init_top_pgt[512] __attribute__((aligned(4096)));
 struct kmem_cache *skbuff_head_cache;
 struct inet_hashinfo tcp_hashinfo;

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Scale benchmark: a SYNTHETIC dump with SOCKETS sockets and SKBS skbs (default 100000 / 1000000);
+# skbwalk `top` against drgn doing the same walk (bench/drgn_walk.py) on the same dump, in one run.
+# Both print the same system totals; the script checks they are equal, then prints skbs/s, peak RSS and ratios.
+set -euo pipefail
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+SOCKETS=${1:-100000}
+SKBS=${2:-1000000}
+DIR=${SCALE_DIR:-/tmp/skbwalk-scale-$SOCKETS-$SKBS}
+cargo build -q --release -p testdata --bin make-scale -p skbwalk-cli --manifest-path "$REPO/Cargo.toml"
+cargo build -q --release -p skbwalk-cli --manifest-path "$REPO/Cargo.toml"
+if [ ! -f "$DIR/vmcore.elf" ]; then
+    /usr/bin/time -f "built the dump in %e s (peak %M KiB)" "$REPO/target/release/make-scale" "$DIR" "$SOCKETS" "$SKBS" >/dev/null
+fi
+echo "dump: $DIR/vmcore.elf ($(du -h "$DIR/vmcore.elf" | cut -f1)), $SOCKETS sockets, $SKBS skbs"
+CACHE=$(mktemp -d); trap 'rm -rf "$CACHE"' EXIT
+run() { PEAKMEM_OUT=$CACHE/time python3 "$REPO/bench/peakmem.py" "$@" > "$CACHE/out"; read -r T M A < "$CACHE/time"; }
+XDG_CACHE_HOME=$CACHE run "$REPO/target/release/skbwalk" --vmcore "$DIR/vmcore.elf" --vmlinux "$DIR/kernel/vmlinux" top --json
+python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["totals"]; t.pop("amplification"); print(json.dumps(t, sort_keys=True))' "$CACHE/out" > "$CACHE/skbwalk.json"
+ST=$T; SM=$M; SA=$A
+run python3 "$REPO/bench/drgn_walk.py" "$DIR/vmcore.elf" "$DIR/kernel/vmlinux"
+python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1])), sort_keys=True))' "$CACHE/out" > "$CACHE/drgn.json"
+DT=$T; DM=$M; DA=$A
+if ! cmp -s "$CACHE/skbwalk.json" "$CACHE/drgn.json"; then
+    echo "MISMATCH: skbwalk $(cat "$CACHE/skbwalk.json") vs drgn $(cat "$CACHE/drgn.json")"; exit 1
+fi
+echo "totals agree: $(cat "$CACHE/skbwalk.json")"
+awk -v n="$SKBS" -v st="$ST" -v sm="$SM" -v sa="$SA" -v dt="$DT" -v dm="$DM" -v da="$DA" 'BEGIN{
+    printf "skbwalk top: %8.2f s  %10.0f skbs/s  peak RSS %7.1f MiB  peak anonymous %7.1f MiB\n", st, n/st, sm/1024, sa/1024
+    printf "drgn walk:   %8.2f s  %10.0f skbs/s  peak RSS %7.1f MiB  peak anonymous %7.1f MiB\n", dt, n/dt, dm/1024, da/1024
+    printf "skbwalk is %.1fx faster; its peak RSS is %.0f%% of drgn'"'"'s (the mapped dump'"'"'s page cache counts), its anonymous memory %.0f%%\n", dt/st, 100*sm/dm, 100*sa/da }'
