@@ -123,7 +123,7 @@ fn totals_row(s: &mut String, name: &str, t: &Totals) {
 
 pub fn socket(r: &SocketReport, all: bool, k: &Kernel) -> String {
     let mut s = String::from(synthetic_banner(k));
-    let peer = match (&r.local, &r.remote) {
+    let peer = match (&r.id.local, &r.id.remote) {
         (Some(l), Some(p)) => format!("{l} -> {p}"),
         (Some(l), None) => l.clone(),
         _ => String::new(),
@@ -131,9 +131,9 @@ pub fn socket(r: &SocketReport, all: bool, k: &Kernel) -> String {
     let _ = writeln!(
         s,
         "pid {} ({}) fd {}: {} {} {} {}",
-        r.pid, r.comm, r.fd, r.family, r.sock_type, r.state, peer
+        r.pid, r.comm, r.fd, r.id.family, r.id.sock_type, r.id.state, peer
     );
-    let _ = writeln!(s, "struct sock {:#x}", r.sock.0);
+    let _ = writeln!(s, "struct sock {:#x}", r.id.sock.0);
     let kv = &r.kernel;
     let _ = writeln!(
         s,
@@ -237,8 +237,8 @@ pub fn top(r: &TopReport, n: usize, k: &Kernel) -> String {
                 .clone()
                 .unwrap_or_else(|| format!("({})", t.reached_by)),
             t.fd.map_or("-".into(), |f| f.to_string()),
-            t.family,
-            t.state,
+            t.id.family,
+            t.id.state,
             t.totals.skbs,
             bytes(t.totals.truesize),
             bytes(t.totals.pinned_bytes),

@@ -112,6 +112,37 @@ pub struct SharedPage {
     pub refcount: Option<i32>,
 }
 
+/// Who a socket is, as reports print it (`sock`, `family`, `type`, `state`, `local`, `remote`).
+#[derive(Debug, Clone, Serialize)]
+pub struct SocketId {
+    /// `struct sock` address.
+    pub sock: Hex,
+    /// `AF_…`.
+    pub family: String,
+    /// `SOCK_…`.
+    #[serde(rename = "type")]
+    pub sock_type: String,
+    /// TCP state without prefix, or the `socket.state` name.
+    pub state: String,
+    /// Local address or AF_UNIX path.
+    pub local: Option<String>,
+    /// Remote address.
+    pub remote: Option<String>,
+}
+
+impl From<Identity> for SocketId {
+    fn from(i: Identity) -> Self {
+        SocketId {
+            sock: Hex(i.sock),
+            family: i.family,
+            sock_type: i.sock_type,
+            state: i.state,
+            local: i.local,
+            remote: i.remote,
+        }
+    }
+}
+
 /// The report for one socket.
 #[derive(Debug, Clone, Serialize)]
 pub struct SocketReport {
@@ -121,19 +152,9 @@ pub struct SocketReport {
     pub comm: String,
     /// fd number.
     pub fd: u32,
-    /// `struct sock` address.
-    pub sock: Hex,
-    /// `AF_…`.
-    pub family: String,
-    /// `SOCK_…`.
-    #[serde(rename = "type")]
-    pub sock_type: String,
-    /// TCP state or socket state.
-    pub state: String,
-    /// Local address or AF_UNIX path.
-    pub local: Option<String>,
-    /// Remote address.
-    pub remote: Option<String>,
+    /// Which socket.
+    #[serde(flatten)]
+    pub id: SocketId,
     /// The kernel's own accounting.
     pub kernel: KernelView,
     /// Per-queue totals (the error queue only when non-empty).
@@ -237,12 +258,6 @@ pub fn socket_report(k: &Kernel, pid: i32, fd: u32) -> Result<SocketReport> {
         pid,
         comm: task.comm,
         fd,
-        sock: Hex(ws.id.sock),
-        family: ws.id.family.clone(),
-        sock_type: ws.id.sock_type.clone(),
-        state: ws.id.state.clone(),
-        local: ws.id.local.clone(),
-        remote: ws.id.remote.clone(),
         kernel: ws.id.kernel_view,
         queues: queue_totals(&ws),
         totals: ws.tally.totals(),
@@ -253,6 +268,7 @@ pub fn socket_report(k: &Kernel, pid: i32, fd: u32) -> Result<SocketReport> {
             .flat_map(|(_, q)| q)
             .map(SkbOut::from)
             .collect(),
+        id: ws.id.into(),
         warnings: w.warnings.into_vec(),
     })
 }

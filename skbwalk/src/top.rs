@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::account::{amplification, Totals, PAGE_SIZE};
 use crate::hashtables::hashed_sockets;
 use crate::refs::{PageRefs, RefCounter};
-use crate::report::{queue_totals, walk_identified, walk_socket, Hex, WalkedSocket};
+use crate::report::{queue_totals, walk_identified, walk_socket, SocketId, WalkedSocket};
 use crate::skb::Walker;
 use crate::socket::{mini_identity, sock_identity};
 use crate::task::{file_socket, open_files, tasks};
@@ -39,19 +39,9 @@ pub struct TopSocket {
     pub reached_by: &'static str,
     /// Every (pid, fd) holding this same `struct file`.
     pub holders: Vec<Holder>,
-    /// `struct sock`.
-    pub sock: Hex,
-    /// Family.
-    pub family: String,
-    /// Type.
-    #[serde(rename = "type")]
-    pub sock_type: String,
-    /// State.
-    pub state: String,
-    /// Local address or path.
-    pub local: Option<String>,
-    /// Remote address.
-    pub remote: Option<String>,
+    /// Which socket.
+    #[serde(flatten)]
+    pub id: SocketId,
     /// Per-queue totals.
     pub queues: BTreeMap<&'static str, Totals>,
     /// Socket totals.
@@ -220,13 +210,8 @@ impl Builder {
             fd: first.map(|h| h.fd),
             reached_by,
             holders: hs.cloned().unwrap_or_default(),
-            sock: Hex(ws.id.sock),
             queues: queue_totals(&ws),
-            family: ws.id.family,
-            sock_type: ws.id.sock_type,
-            state: ws.id.state,
-            local: ws.id.local,
-            remote: ws.id.remote,
+            id: ws.id.into(),
             totals,
             shared_pages: 0,
         });
@@ -251,7 +236,7 @@ impl Builder {
                 .cmp(&a.totals.pinned_bytes)
                 .then(a.pid.cmp(&b.pid))
                 .then(a.fd.cmp(&b.fd))
-                .then(a.sock.cmp(&b.sock))
+                .then(a.id.sock.cmp(&b.id.sock))
         });
         TopReport {
             page_refs: self.refs.check(k),

@@ -34,19 +34,23 @@ fn every_inet_socket_is_in_its_kernel_hash_table() {
                 s["fd"].as_u64().unwrap() as u32,
             );
             let r = socket_report(&k, pid, fd).unwrap();
-            let want = match (r.family.as_str(), r.sock_type.as_str(), r.state.as_str()) {
+            let want = match (
+                r.id.family.as_str(),
+                r.id.sock_type.as_str(),
+                r.id.state.as_str(),
+            ) {
                 ("AF_INET" | "AF_INET6", "SOCK_STREAM", "LISTEN") => Table::TcpListen,
                 ("AF_INET" | "AF_INET6", "SOCK_STREAM", _) => Table::TcpEstablished,
                 ("AF_INET" | "AF_INET6", "SOCK_DGRAM", _) => Table::Udp,
                 _ => continue,
             };
-            let found = hashed.iter().find(|h| h.sk == r.sock.0);
+            let found = hashed.iter().find(|h| h.sk == r.id.sock.0);
             assert_eq!(
                 found.map(|h| h.table),
                 Some(want),
                 "boot {boot} pid {pid} fd {fd} {} {}",
-                r.family,
-                r.state
+                r.id.family,
+                r.id.state
             );
             checked += 1;
         }

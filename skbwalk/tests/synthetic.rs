@@ -64,7 +64,7 @@ fn check_socket(k: &Kernel, s: &ExpectedSocket) {
     let r =
         socket_report(k, s.pid, s.fd).unwrap_or_else(|e| panic!("pid {} fd {}: {e}", s.pid, s.fd));
     assert!(r.warnings.is_empty(), "warnings: {:?}", r.warnings);
-    assert_eq!(r.sock.0, s.sock);
+    assert_eq!(r.id.sock.0, s.sock);
     assert_eq!(
         r.skbs.len(),
         s.skbs.len(),
@@ -122,11 +122,11 @@ fn every_socket_matches_the_fixture_kaslr() {
     }
     let r = socket_report(&k, 146935, 11).unwrap();
     assert_eq!(r.comm, "nginx");
-    assert_eq!(r.family, "AF_INET");
-    assert_eq!(r.sock_type, "SOCK_STREAM");
-    assert_eq!(r.state, "ESTABLISHED");
-    assert_eq!(r.local.as_deref(), Some("10.0.0.5:443"));
-    assert_eq!(r.remote.as_deref(), Some("10.0.0.9:51234"));
+    assert_eq!(r.id.family, "AF_INET");
+    assert_eq!(r.id.sock_type, "SOCK_STREAM");
+    assert_eq!(r.id.state, "ESTABLISHED");
+    assert_eq!(r.id.local.as_deref(), Some("10.0.0.5:443"));
+    assert_eq!(r.id.remote.as_deref(), Some("10.0.0.9:51234"));
     assert!(
         r.totals.amplification > 2.0,
         "the incident's shape pins far more than truesize: {:?}",
@@ -172,10 +172,10 @@ fn top_ranks_the_stalled_socket_first_and_dedupes_pages() {
     let found = t
         .sockets
         .iter()
-        .find(|s| s.sock.0 == orphan.sock)
+        .find(|s| s.id.sock.0 == orphan.sock)
         .expect("orphan found");
     assert_eq!(
-        (found.reached_by, found.state.as_str(), found.pid),
+        (found.reached_by, found.id.state.as_str(), found.pid),
         ("tcp_ehash", "FIN_WAIT1", None)
     );
     let (skbs, len, truesize, unique, page_bytes, pinned) = expected_totals(orphan);
@@ -195,10 +195,10 @@ fn top_ranks_the_stalled_socket_first_and_dedupes_pages() {
         let m = t
             .sockets
             .iter()
-            .find(|s| s.sock.0 == addr)
+            .find(|s| s.id.sock.0 == addr)
             .expect("mini-socket found");
         assert_eq!(
-            m.state,
+            m.id.state,
             if state == 6 {
                 "TIME_WAIT"
             } else {
@@ -211,7 +211,7 @@ fn top_ranks_the_stalled_socket_first_and_dedupes_pages() {
     assert!(t
         .sockets
         .iter()
-        .filter(|s| s.state == "LISTEN")
+        .filter(|s| s.id.state == "LISTEN")
         .all(|s| s.reached_by == "fd"));
     // Every frag and page-fragment head holds one reference; the fixture's frag caches hold one more
     // on each page they carved, which top reports as unaccounted.
