@@ -53,7 +53,8 @@ class QMP:
                 continue
             return msg
 
-    def cmd(self, name, **args):
+    def cmd(self, _name, **args):
+        name = _name
         req = {"execute": name}
         if args:
             req["arguments"] = args
@@ -141,6 +142,38 @@ def send_traffic(port, drain_port, writes, seed, gap):
     return socks, sent[0], sent[1], stalled
 
 
+class TxSink:
+    """Host-side end of the guest's txstall connection: a TCP server on 127.0.0.1 that QEMU's guestfwd
+    chardev connects to at start-up.  It reads (and counts) everything: guestfwd writes with
+    qemu_chr_fe_write_all, so a peer that stops reading would freeze QEMU's main loop (and QMP).  The
+    unacknowledged data comes from taking the link down instead (see main)."""
+
+    def __init__(self):
+        self.ls = socket.socket()
+        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+        self.ls.bind(("127.0.0.1", 0))
+        self.ls.listen(1)
+        self.port = self.ls.getsockname()[1]
+        self.conn = None
+        self.received = 0
+        self.accepted = threading.Event()
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self):
+        self.conn, _ = self.ls.accept()
+        self.accepted.set()
+        while True:
+            b = self.conn.recv(65536)
+            if not b:
+                return
+            self.received += len(b)
+
+    def go(self):
+        if not self.accepted.wait(30):
+            raise RuntimeError("QEMU's guestfwd chardev never connected to the txstall sink")
+        self.conn.sendall(b"g")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--kernel", required=True)
@@ -164,10 +197,12 @@ def main():
         os.unlink(qmp_path)
     port = free_port()
     drain_port = free_port()
+    tx = TxSink()
     cmd = ["qemu-system-x86_64", "-accel", a.accel, "-m", a.mem, "-smp", a.smp,
            "-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot",
            "-kernel", a.kernel, "-initrd", a.initrd, "-append", a.append,
-           "-netdev", f"user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:{port}-:8080,hostfwd=tcp:127.0.0.1:{drain_port}-:8081",
+           "-netdev", f"user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:{port}-:8080,hostfwd=tcp:127.0.0.1:{drain_port}-:8081"
+           f",guestfwd=tcp:10.0.2.100:9000-tcp:127.0.0.1:{tx.port}",
            "-device", "virtio-net-pci,netdev=n0",
            "-qmp", f"unix:{qmp_path},server=on,wait=off"]
     if a.vmcoreinfo:
@@ -208,6 +243,20 @@ def main():
                 pass
         facts["traffic"]["guest_recvq"] = last_val
         facts["timings_s"]["traffic"] = round(time.time() - t1, 1)
+
+        # txstall: let the guest stream to the host sink, then take the link down with data in flight:
+        # no more ACKs reach the guest, so what it sent stays in tcp_rtx_queue and its next writes queue up.
+        t3 = time.time()
+        tx.go()
+        serial.wait_for(r"^TXSTALL-GO$", 60, start=i_ready)
+        deadline = time.time() + 60
+        while tx.received < (1 << 20) and time.time() < deadline:
+            time.sleep(0.05)
+        facts["txstall"] = {"host_received_before_link_down": tx.received}
+        qmp.cmd("set_link", name="n0", up=False)
+        time.sleep(3)
+        facts["txstall"]["host_received_at_stop"] = tx.received
+        facts["timings_s"]["txstall"] = round(time.time() - t3, 1)
 
         qmp.cmd("stop")
         facts["dumps"] = {}

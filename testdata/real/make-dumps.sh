@@ -48,6 +48,33 @@ need_tools() {
 }
 need_tools
 
+# QEMU >= 8.2 writes kdump-raw-* (and Debian's builds lzo/snappy): on bookworm (QEMU 7.2) take
+# bookworm-backports' qemu-system-x86 when that suite is reachable; otherwise keep 7.2 (elf, kdump-zlib).
+qemu_version() { qemu-system-x86_64 --version | sed -n 's/^QEMU emulator version \([0-9][0-9.]*\).*/\1/p'; }
+qemu_recent() { [ "$(printf '%s\n' 8.2 "$(qemu_version)" | sort -V | head -n1)" = 8.2 ]; }
+prefer_backports_qemu() {
+    qemu_recent && return 0
+    [ "${SKBWALK_NO_INSTALL:-0}" = 1 ] && { log "QEMU $(qemu_version) < 8.2: no kdump-raw-* (SKBWALK_NO_INSTALL=1)"; return 0; }
+    . /etc/os-release 2>/dev/null || true
+    [ "${VERSION_CODENAME:-}" = bookworm ] || { log "QEMU $(qemu_version) < 8.2 and not bookworm: no kdump-raw-*"; return 0; }
+    local list=/etc/apt/sources.list.d/skbwalk-bookworm-backports.list
+    if ! grep -rqs '^deb .*bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/ \
+        && ! grep -rqs 'bookworm-backports' /etc/apt/sources.list.d/*.sources; then
+        echo 'deb http://deb.debian.org/debian bookworm-backports main' > "$list"
+    fi
+    apt-get update -qq >&2 || { log "apt-get update failed; keeping QEMU $(qemu_version)"; return 0; }
+    if apt-cache policy qemu-system-x86 | grep -q 'bookworm-backports'; then
+        log "installing qemu-system-x86 from bookworm-backports (QEMU $(qemu_version) cannot write kdump-raw-*)"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t bookworm-backports qemu-system-x86 >&2 \
+            || log "backports qemu-system-x86 install failed; keeping QEMU $(qemu_version)"
+    else
+        log "bookworm-backports has no qemu-system-x86 (unreachable?); keeping QEMU $(qemu_version)"
+    fi
+}
+prefer_backports_qemu
+QEMU_VERSION=$(qemu_version)
+log "QEMU $QEMU_VERSION"
+
 # ---- 1. kernel packages (apt-get download, never installed) --------------------------------
 KPKG=${SKBWALK_KPKG:-}
 if [ -z "$KPKG" ]; then
@@ -90,8 +117,8 @@ VMLINUX=$KDIR/usr/lib/debug/boot/vmlinux-$KREL
 [ -f "$VMLINUZ" ] && [ -f "$VMLINUX" ] || { echo "extracted tree lacks vmlinuz or vmlinux" >&2; exit 1; }
 
 # ---- 2. key: kernel version + hash of everything that shapes the dumps ------------------------
-HASH=$(cd "$HERE" && cat make-dumps.sh capture.py mod-deps.py fix-elf-phdrs.py guest/init scenarios/*.c scenarios/*.h \
-       | sha256sum | cut -c1-12)
+HASH=$( (cd "$HERE" && cat make-dumps.sh capture.py mod-deps.py fix-elf-phdrs.py guest/init scenarios/*.c scenarios/*.h;
+         echo "qemu $QEMU_VERSION") | sha256sum | cut -c1-12)
 KEY=$KREL-$KVER-$HASH
 BUILD=$CACHE/build/$KEY
 OUT=$CACHE/dumps/$KEY
@@ -119,7 +146,7 @@ initramfs() {
 timed initramfs initramfs
 
 # ---- 4. boots ---------------------------------------------------------------------------------
-# A: KASLR + vmcoreinfo, every QEMU format (+ makedumpfile conversions below)
+# A: KASLR + vmcoreinfo, every QEMU format this QEMU writes (+ makedumpfile conversions below)
 # B: nokaslr + vmcoreinfo, ELF only          C: KASLR, no vmcoreinfo device, ELF only
 APPEND_BASE="console=ttyS0 panic=-1 loglevel=4"
 boot() {
@@ -155,6 +182,11 @@ convert() {
         local kind=${flat##*/vmcore.kdump-}; kind=${kind%.flat}
         makedumpfile -R "${flat%.flat}.rebuilt.kdump" < "$flat" >&2
         python3 "$HERE/kdump-check.py" "${flat%.flat}.rebuilt.kdump" --expect "$kind" > "${flat%.flat}.rebuilt.kdump.check.json"
+    done
+    for raw in "$dir"/vmcore.kdump-raw-*; do   # QEMU >= 8.2: already a regular diskdump file
+        case $raw in *.json) continue;; esac
+        [ -e "$raw" ] || continue
+        python3 "$HERE/kdump-check.py" "$raw" --expect "${raw##*/vmcore.kdump-raw-}" > "$raw.check.json"
     done
     touch "$dir/.converted"
 }

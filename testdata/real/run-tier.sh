@@ -85,7 +85,10 @@ t, q = r["totals"], r["queues"]
 errs = []
 if r["comm"] != comm: errs.append(f"comm {r['comm']!r} != manifest {comm!r}")
 if expect == "empty" and t["skbs"] != 0: errs.append(f"expected empty queues, found {t['skbs']} skbs")
-if expect in ("receive", "write") and q.get(expect, {}).get("skbs", 0) == 0: errs.append(f"{expect} queue empty")
+if expect in ("receive", "write", "retransmit") and q.get(expect, {}).get("skbs", 0) == 0:
+    errs.append(f"{expect} queue empty")
+if role == "txstall/client" and q.get("write", {}).get("skbs", 0) == 0:
+    errs.append("write queue empty (expected data queued behind the unacknowledged retransmit queue)")
 if role == "nginx/server":
     o3 = sum(1 for s in r["skbs"] for f in s["frags"] if f["order"] == 3)
     if o3 < 100: errs.append(f"only {o3} frags on order-3 pages")
