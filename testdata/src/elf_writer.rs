@@ -52,6 +52,11 @@ struct Seg {
     stored: bool,
 }
 
+/// Holes shorter than this are written out as zeroes.
+const MIN_HOLE: u64 = 16 * PAGE_SIZE;
+/// `PN_XNUM`: the program header count does not fit `e_phnum`; section header 0's `sh_info` has it.
+const PN_XNUM: usize = 0xffff;
+
 fn segments(img: &PhysImage, sparse: bool) -> Vec<Seg> {
     let mut segs: Vec<Seg> = Vec::new();
     for &(start, end) in &img.ram {
@@ -70,11 +75,22 @@ fn segments(img: &PhysImage, sparse: bool) -> Vec<Seg> {
             while pfn < end / PAGE_SIZE && img.page(pfn).is_some() == stored {
                 pfn += 1;
             }
-            segs.push(Seg {
-                paddr: run_start * PAGE_SIZE,
-                memsz: (pfn - run_start) * PAGE_SIZE,
-                stored,
-            });
+            let memsz = (pfn - run_start) * PAGE_SIZE;
+            match segs.last_mut() {
+                // Short holes between stored runs are stored as zeroes (fewer segments).
+                Some(last)
+                    if last.paddr + last.memsz == run_start * PAGE_SIZE
+                        && (stored || memsz < MIN_HOLE)
+                        && last.stored =>
+                {
+                    last.memsz += memsz
+                }
+                _ => segs.push(Seg {
+                    paddr: run_start * PAGE_SIZE,
+                    memsz,
+                    stored,
+                }),
+            }
         }
     }
     segs
@@ -90,7 +106,9 @@ pub fn write_elf(img: &PhysImage, opts: &ElfOptions) -> Vec<u8> {
     } else {
         (64, 64 + phdr_size as u64)
     };
-    let mut data_off = (64 + phdr_size + opts.notes.len()) as u64;
+    let xnum = phnum >= PN_XNUM;
+    let shoff = (64 + phdr_size + opts.notes.len()) as u64;
+    let mut data_off = shoff + if xnum { 64 } else { 0 };
     data_off = data_off.div_ceil(PAGE_SIZE) * PAGE_SIZE;
 
     let mut out = Vec::new();
@@ -101,12 +119,14 @@ pub fn write_elf(img: &PhysImage, opts: &ElfOptions) -> Vec<u8> {
     out.extend(1u32.to_le_bytes());
     out.extend(0u64.to_le_bytes()); // entry
     out.extend(phoff.to_le_bytes());
-    out.extend(0u64.to_le_bytes()); // shoff
+    out.extend(if xnum { shoff } else { 0 }.to_le_bytes());
     out.extend(0u32.to_le_bytes());
     out.extend(64u16.to_le_bytes());
     out.extend(56u16.to_le_bytes());
-    out.extend((phnum as u16).to_le_bytes());
-    out.extend([0u8; 6]);
+    out.extend((phnum.min(PN_XNUM) as u16).to_le_bytes());
+    out.extend(if xnum { 64u16 } else { 0 }.to_le_bytes()); // e_shentsize
+    out.extend(u16::from(xnum).to_le_bytes()); // e_shnum
+    out.extend(0u16.to_le_bytes());
 
     let mut phdrs = Vec::new();
     let ph = |v: &mut Vec<u8>, t: u32, off: u64, paddr: u64, filesz: u64, memsz: u64| {
@@ -139,6 +159,11 @@ pub fn write_elf(img: &PhysImage, opts: &ElfOptions) -> Vec<u8> {
     } else {
         out.extend(&phdrs);
         out.extend(&opts.notes);
+    }
+    if xnum {
+        let mut sh0 = [0u8; 64];
+        sh0[44..48].copy_from_slice(&(phnum as u32).to_le_bytes()); // sh_info
+        out.extend(sh0);
     }
     out.resize(data_off as usize, 0);
     let mut page = vec![0u8; PAGE_SIZE as usize];

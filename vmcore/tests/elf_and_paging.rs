@@ -268,3 +268,32 @@ fn truncated_or_corrupt_elf_is_an_error_not_a_panic() {
         Err(Error::UnknownFormat(_))
     ));
 }
+
+#[test]
+fn more_than_65535_segments_use_pn_xnum() {
+    // Alternating written pages and 16-page holes: one segment each.
+    let mut img = PhysImage::new(vec![(0, 70_000 * 17 * 4096)]);
+    for i in 0..70_000u64 {
+        img.write(i * 17 * 4096, &i.to_le_bytes());
+    }
+    let elf = write_elf(
+        &img,
+        &ElfOptions {
+            notes: note("VMCOREINFO", 0, b"OSRELEASE=x\n"),
+            sparse: true,
+            phdrs_late: false,
+        },
+    );
+    assert_eq!(
+        u16::from_le_bytes([elf[56], elf[57]]),
+        0xffff,
+        "e_phnum is PN_XNUM"
+    );
+    let d = Dump::open(&tmp("xnum", &elf)).unwrap();
+    for i in [0u64, 1, 65_534, 65_535, 69_999] {
+        let mut b = [0u8; 8];
+        d.read_phys(i * 17 * 4096, &mut b).unwrap();
+        assert_eq!(u64::from_le_bytes(b), i);
+    }
+    assert_eq!(d.info().osrelease.as_deref(), Some("x"));
+}
