@@ -20,7 +20,14 @@ REPO=$(cd "$HERE/../.." && pwd)
 BIN=${SKBWALK_BIN:-$REPO/target/release/skbwalk}
 FILTER=${SKBWALK_TIER_FILTER:-.}
 TMO=${SKBWALK_TIMEOUT:-300}
+declare -A TIME=(); STAGES=(); LAST=$(date +%s.%N)
+mark() { # mark STAGE: add the time since the previous mark to STAGE
+    local now; now=$(date +%s.%N)
+    [ -n "${TIME[$1]:-}" ] || STAGES+=("$1")
+    TIME[$1]=$(echo "${TIME[$1]:-0} + $now - $LAST" | bc); LAST=$now
+}
 if [ -n "${SKBWALK_DUMPS_DIR:-}" ]; then DIR=$SKBWALK_DUMPS_DIR; else DIR=$("$HERE/make-dumps.sh" | tail -n1); fi
+mark make-dumps
 M=$DIR/manifest.json
 [ -f "$M" ] || { echo "no manifest at $M" >&2; exit 1; }
 VMLINUX=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kernel"]["vmlinux"])' "$M")
@@ -99,6 +106,7 @@ PY
             ); then ok "$name"; else bad "$name" "$msg"; fi
         fi
     done < "$WORK/sockets"
+    mark "oracle (ELF) + sanity"
 
     # The oracle itself on makedumpfile's dumps (drgn reads them through libkdumpfile): must equal the ELF
     # answer, i.e. `-d 31` kept every page the walk needs.  (drgn cannot open QEMU's own kdump output.)
@@ -116,6 +124,7 @@ PY
             if msg=$(python3 "$HERE/compare.py" "$OD/$pid-$fd.json" "$o"); then ok "$name"; else bad "$name" "$msg"; fi
         done < "$WORK/sockets"
     done
+    mark "oracle on -d 31 kdumps"
 
     for D in "$B"/vmcore.*; do
         case $D in *.json) continue;; esac
@@ -145,6 +154,7 @@ PY
             elif msg=$(python3 "$HERE/compare-top.py" "$OD/all.json" "$WORK/top.json"); then ok "$name"
             else bad "$name" "$msg"; fi
         fi
+        mark "skbwalk info+top"
         if want "$boot $dn read"; then
             if [ ! -s "$RX" ]; then bad "$boot $dn read" "readcheck.py pick failed"
             else
@@ -161,6 +171,7 @@ PY
                 done < "$WORK/reads"
             fi
         fi
+        mark "skbwalk read vs drgn"
         while read -r pid fd comm role expect; do
             name="$boot $dn $role pid=$pid fd=$fd"
             want "$name" || continue
@@ -172,8 +183,10 @@ PY
             if msg=$(python3 "$HERE/compare.py" "$OD/$pid-$fd.json" "$WORK/out.json"); then ok "$name"
             else bad "$name" "$msg"; fi
         done < "$WORK/sockets"
+        mark "skbwalk --pid/--fd"
     done
 done
+for st in "${STAGES[@]}"; do printf 'time %-26s %6.1f s\n' "$st" "${TIME[$st]}"; done
 if [ $FAIL -gt 0 ]; then
     echo "failed tests:"; printf '  %s\n' "${FAILED[@]}" | head -n 50
 fi
