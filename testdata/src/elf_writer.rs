@@ -53,7 +53,7 @@ struct Seg {
 }
 
 /// Holes shorter than this are written out as zeroes.
-const MIN_HOLE: u64 = 16 * PAGE_SIZE;
+const MIN_HOLE: u64 = 4 * PAGE_SIZE;
 /// `PN_XNUM`: the program header count does not fit `e_phnum`; section header 0's `sh_info` has it.
 const PN_XNUM: usize = 0xffff;
 

@@ -271,7 +271,7 @@ fn truncated_or_corrupt_elf_is_an_error_not_a_panic() {
 
 #[test]
 fn more_than_65535_segments_use_pn_xnum() {
-    // Alternating written pages and 16-page holes: one segment each.
+    // Alternating written pages and 16-page holes (longer than the writer merges): one segment each.
     let mut img = PhysImage::new(vec![(0, 70_000 * 17 * 4096)]);
     for i in 0..70_000u64 {
         img.write(i * 17 * 4096, &i.to_le_bytes());
