@@ -11,25 +11,8 @@ use std::time::Instant;
 use testdata::kdump_writer::{write_kdump, Compression, KdumpOptions};
 use testdata::phys::{PhysImage, PAGE_SIZE};
 use vmcore::kdump::KdumpDump;
-use vmcore::source::{check_range, Source};
-use vmcore::{PhysMem, Result};
-
-struct Mem(Vec<u8>);
-
-impl Source for Mem {
-    fn len(&self) -> u64 {
-        self.0.len() as u64
-    }
-    fn slice(&self, offset: u64, len: usize) -> Option<&[u8]> {
-        let s = usize::try_from(offset).ok()?;
-        self.0.get(s..s.checked_add(len)?)
-    }
-    fn read_at(&self, offset: u64, buf: &mut [u8], what: &'static str) -> Result<()> {
-        check_range(offset, buf.len() as u64, self.len(), what)?;
-        buf.copy_from_slice(self.slice(offset, buf.len()).expect("checked"));
-        Ok(())
-    }
-}
+use vmcore::source::BytesSource;
+use vmcore::PhysMem;
 
 const RAM: u64 = 64 << 20;
 
@@ -104,7 +87,7 @@ fn main() {
             },
         );
         let file_mib = bytes.len() as f64 / (1 << 20) as f64;
-        let dump = KdumpDump::parse(Box::new(Mem(bytes))).expect("parse");
+        let dump = KdumpDump::parse(Box::new(BytesSource(bytes))).expect("parse");
         let mut buf = vec![0u8; PAGE_SIZE as usize];
         let mut best = f64::INFINITY;
         for _ in 0..3 {

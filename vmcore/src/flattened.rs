@@ -313,22 +313,6 @@ impl ExtentMap {
 mod tests {
     use super::*;
 
-    struct Mem(Vec<u8>);
-    impl Source for Mem {
-        fn len(&self) -> u64 {
-            self.0.len() as u64
-        }
-        fn slice(&self, offset: u64, len: usize) -> Option<&[u8]> {
-            let s = usize::try_from(offset).ok()?;
-            self.0.get(s..s.checked_add(len)?)
-        }
-        fn read_at(&self, offset: u64, buf: &mut [u8], what: &'static str) -> Result<()> {
-            check_range(offset, buf.len() as u64, self.len(), what)?;
-            buf.copy_from_slice(self.slice(offset, buf.len()).unwrap());
-            Ok(())
-        }
-    }
-
     fn stream(records: &[(i64, &[u8])]) -> Vec<u8> {
         let mut v = vec![0u8; HEADER_SIZE as usize];
         v[..16].copy_from_slice(SIGNATURE);
@@ -343,7 +327,7 @@ mod tests {
     }
 
     fn open(v: Vec<u8>) -> Result<FlattenedSource> {
-        FlattenedSource::new(Mem(v))
+        FlattenedSource::new(crate::source::BytesSource(v))
     }
 
     fn read(src: &FlattenedSource, off: u64, n: usize) -> Vec<u8> {

@@ -71,17 +71,46 @@ pub fn check_range(offset: u64, len: u64, total: u64, what: &'static str) -> Res
     }
 }
 
+/// `len` bytes at `offset` of `bytes`, if they are there.
+fn slice_of(bytes: &[u8], offset: u64, len: usize) -> Option<&[u8]> {
+    let start = usize::try_from(offset).ok()?;
+    bytes.get(start..start.checked_add(len)?)
+}
+
+/// Copy from `bytes` at `offset`, or say what was cut short.
+fn read_from(bytes: &[u8], offset: u64, buf: &mut [u8], what: &'static str) -> Result<()> {
+    match slice_of(bytes, offset, buf.len()) {
+        Some(s) => {
+            buf.copy_from_slice(s);
+            Ok(())
+        }
+        None => check_range(offset, buf.len() as u64, bytes.len() as u64, what),
+    }
+}
+
 impl Source for MmapSource {
     fn len(&self) -> u64 {
         self.map.len() as u64
     }
     fn slice(&self, offset: u64, len: usize) -> Option<&[u8]> {
-        let start = usize::try_from(offset).ok()?;
-        self.map.get(start..start.checked_add(len)?)
+        slice_of(&self.map, offset, len)
     }
     fn read_at(&self, offset: u64, buf: &mut [u8], what: &'static str) -> Result<()> {
-        check_range(offset, buf.len() as u64, self.len(), what)?;
-        buf.copy_from_slice(self.slice(offset, buf.len()).expect("range checked"));
-        Ok(())
+        read_from(&self.map, offset, buf, what)
+    }
+}
+
+/// A dump held in memory: bytes already read, or built by a test.
+pub struct BytesSource(pub Vec<u8>);
+
+impl Source for BytesSource {
+    fn len(&self) -> u64 {
+        self.0.len() as u64
+    }
+    fn slice(&self, offset: u64, len: usize) -> Option<&[u8]> {
+        slice_of(&self.0, offset, len)
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8], what: &'static str) -> Result<()> {
+        read_from(&self.0, offset, buf, what)
     }
 }

@@ -6,32 +6,14 @@ use testdata::kdump_writer::{
 use testdata::phys::{PhysImage, PAGE_SIZE};
 use vmcore::flattened::{is_flattened, FlattenedSource};
 use vmcore::kdump::KdumpDump;
-use vmcore::source::{check_range, MmapSource, Source};
+use vmcore::source::{BytesSource, MmapSource, Source};
 use vmcore::{Error, PageState, PhysMem, Result};
-
-/// A dump held in memory.
-struct Mem(Vec<u8>);
-
-impl Source for Mem {
-    fn len(&self) -> u64 {
-        self.0.len() as u64
-    }
-    fn slice(&self, offset: u64, len: usize) -> Option<&[u8]> {
-        let s = usize::try_from(offset).ok()?;
-        self.0.get(s..s.checked_add(len)?)
-    }
-    fn read_at(&self, offset: u64, buf: &mut [u8], what: &'static str) -> Result<()> {
-        check_range(offset, buf.len() as u64, self.len(), what)?;
-        buf.copy_from_slice(self.slice(offset, buf.len()).unwrap());
-        Ok(())
-    }
-}
 
 fn open(bytes: Vec<u8>) -> Result<KdumpDump> {
     if is_flattened(&bytes) {
-        KdumpDump::parse(Box::new(FlattenedSource::new(Mem(bytes))?))
+        KdumpDump::parse(Box::new(FlattenedSource::new(BytesSource(bytes))?))
     } else {
-        KdumpDump::parse(Box::new(Mem(bytes)))
+        KdumpDump::parse(Box::new(BytesSource(bytes)))
     }
 }
 
@@ -631,7 +613,7 @@ fn flattened_records_out_of_order_and_overridden() {
     recs.push((0, &stale[..]));
     recs.push((0, &plain[..4096]));
     let stream = flatten_records(&recs);
-    let src = FlattenedSource::new(Mem(stream.clone())).unwrap();
+    let src = FlattenedSource::new(BytesSource(stream.clone())).unwrap();
     assert_eq!(src.len(), plain.len() as u64);
     let mut all = vec![0u8; plain.len()];
     src.read_at(0, &mut all, "test").unwrap();
@@ -641,7 +623,8 @@ fn flattened_records_out_of_order_and_overridden() {
     assert_eq!(dump.pages_present(), layout.desc_pfns.len() as u64);
 
     // A stream with a hole: the hole reads as zeroes; past the end is Truncated.
-    let src = FlattenedSource::new(Mem(flatten_records(&[(10, b"ab"), (0, b"xy")]))).unwrap();
+    let src =
+        FlattenedSource::new(BytesSource(flatten_records(&[(10, b"ab"), (0, b"xy")]))).unwrap();
     let mut b = [9u8; 12];
     src.read_at(0, &mut b, "test").unwrap();
     assert_eq!(&b, b"xy\0\0\0\0\0\0\0\0ab");
