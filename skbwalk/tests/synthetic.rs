@@ -38,6 +38,18 @@ fn incident(
     (path, w)
 }
 
+/// The six figures the fixture can predict, in `expected_totals` order.
+fn figures(t: &skbwalk::account::Totals) -> (u64, u64, u64, u64, u64, u64) {
+    (
+        t.skbs,
+        t.len,
+        t.truesize,
+        t.unique_pages,
+        t.page_bytes,
+        t.pinned_bytes,
+    )
+}
+
 fn expected_totals(s: &ExpectedSocket) -> (u64, u64, u64, u64, u64, u64) {
     let mut pages = BTreeMap::new();
     let (mut len, mut truesize, mut other) = (0u64, 0u64, 0u64);
@@ -95,19 +107,7 @@ fn check_socket(k: &Kernel, s: &ExpectedSocket) {
         assert_eq!(got.struct_bytes, want.struct_bytes);
         assert_eq!(got.pinned_bytes, want.pinned());
     }
-    let (skbs, len, truesize, unique, page_bytes, pinned) = expected_totals(s);
-    let t = r.totals;
-    assert_eq!(
-        (
-            t.skbs,
-            t.len,
-            t.truesize,
-            t.unique_pages,
-            t.page_bytes,
-            t.pinned_bytes
-        ),
-        (skbs, len, truesize, unique, page_bytes, pinned)
-    );
+    assert_eq!(figures(&r.totals), expected_totals(s));
     assert_eq!(r.kernel.sk_rmem_alloc, s.rmem_alloc as i64);
     assert_eq!(r.kernel.sk_wmem_queued, s.wmem_queued as i64);
 }
@@ -178,19 +178,7 @@ fn top_ranks_the_stalled_socket_first_and_dedupes_pages() {
         (found.reached_by, found.id.state.as_str(), found.pid),
         ("tcp_ehash", "FIN_WAIT1", None)
     );
-    let (skbs, len, truesize, unique, page_bytes, pinned) = expected_totals(orphan);
-    let ft = found.totals;
-    assert_eq!(
-        (
-            ft.skbs,
-            ft.len,
-            ft.truesize,
-            ft.unique_pages,
-            ft.page_bytes,
-            ft.pinned_bytes
-        ),
-        (skbs, len, truesize, unique, page_bytes, pinned)
-    );
+    assert_eq!(figures(&found.totals), expected_totals(orphan));
     for &(addr, state) in w.mini_socks() {
         let m = t
             .sockets
