@@ -110,7 +110,7 @@ fn main() -> ExitCode {
             let show = !cli.json && std::io::stderr().is_terminal();
             let res = skbwalk::top(&k, |i, n| {
                 if show && (i % 64 == 0 || i == n) {
-                    eprint!("\rscanning sockets: {i}/{n}");
+                    eprint!("{}", progress_bar(i, n));
                     if i == n {
                         eprint!("\r\x1b[K");
                     }
@@ -280,4 +280,42 @@ fn read(cli: &Cli, vmcore: &std::path::Path, addr: &str, len: &str, phys: bool) 
         );
     }
     ExitCode::SUCCESS
+}
+
+/// One redrawn stderr line: `[#########           ] 1234/5000 sockets`.
+fn progress_bar(done: usize, total: usize) -> String {
+    const WIDTH: usize = 30;
+    let filled = if total == 0 {
+        WIDTH
+    } else {
+        done.min(total) * WIDTH / total
+    };
+    format!(
+        "\r[{}{}] {done}/{total} sockets",
+        "#".repeat(filled),
+        " ".repeat(WIDTH - filled)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn progress_bar_fills_in_proportion() {
+        assert_eq!(
+            super::progress_bar(0, 10),
+            format!("\r[{}] 0/10 sockets", " ".repeat(30))
+        );
+        assert_eq!(
+            super::progress_bar(5, 10),
+            format!("\r[{}{}] 5/10 sockets", "#".repeat(15), " ".repeat(15))
+        );
+        assert_eq!(
+            super::progress_bar(10, 10),
+            format!("\r[{}] 10/10 sockets", "#".repeat(30))
+        );
+        assert_eq!(
+            super::progress_bar(0, 0),
+            format!("\r[{}] 0/0 sockets", "#".repeat(30))
+        );
+    }
 }
