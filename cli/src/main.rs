@@ -285,7 +285,9 @@ fn read(cli: &Cli, vmcore: &std::path::Path, addr: &str, len: &str, phys: bool) 
 /// One redrawn stderr line: `[#########           ] 1234/5000 sockets`.
 fn progress_bar(done: usize, total: usize) -> String {
     const WIDTH: usize = 30;
-    let filled = (done.min(total) * WIDTH).checked_div(total).unwrap_or(WIDTH);
+    let filled = (done.min(total) * WIDTH)
+        .checked_div(total)
+        .unwrap_or(WIDTH);
     format!(
         "\r[{}{}] {done}/{total} sockets",
         "#".repeat(filled),
