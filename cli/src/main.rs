@@ -182,19 +182,20 @@ fn open(cli: &Cli, vmcore: &std::path::Path) -> Result<Kernel, ExitCode> {
 
 /// `info`: what the dump is. Needs no debuginfo unless the dump lacks VMCOREINFO.
 fn info(cli: &Cli, vmcore: &std::path::Path) -> ExitCode {
-    let (dump_only, kernel) = match vmcore::Dump::open(vmcore) {
+    let dump = match vmcore::Dump::open(vmcore) {
         Err(e) => return fail(format!("{}: {e}", vmcore.display())),
-        Ok(d) if d.layout().is_some() && cli.vmlinux.is_none() => (Some(d), None),
-        Ok(_) => match open(cli, vmcore) {
-            Ok(k) => (None, Some(k)),
+        Ok(d) => d,
+    };
+    // Without VMCOREINFO (or when debuginfo is given) the kernel is located with the vmlinux.
+    let kernel = if dump.layout().is_none() || cli.vmlinux.is_some() {
+        match open(cli, vmcore) {
+            Ok(k) => Some(k),
             Err(code) => return code,
-        },
+        }
+    } else {
+        None
     };
-    let dump = match (&dump_only, &kernel) {
-        (Some(d), _) => d,
-        (None, Some(k)) => &k.dump,
-        (None, None) => unreachable!("one of the two is set above"),
-    };
+    let dump = kernel.as_ref().map_or(&dump, |k| &k.dump);
     let i = dump.info();
     let layout = dump.layout();
     let osrelease = i

@@ -144,7 +144,10 @@ impl Kernel {
             ));
             dump.set_layout(layout);
         }
-        let layout = *dump.layout().expect("set above");
+        let layout = *dump.layout().ok_or_else(|| Error::NoLayout {
+            vmcore: vmcore_path.clone(),
+            reason: "no kernel layout after VMCOREINFO and CR3 recovery".into(),
+        })?;
         let off = Offsets::resolve(&types)?;
         let mut k = Kernel {
             dump,
