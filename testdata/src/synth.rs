@@ -43,12 +43,20 @@ fn run(cmd: &mut Command) -> io::Result<Vec<u8>> {
 }
 
 impl SynthKernel {
-    /// Compile into `dir` (created if needed) with DWARF version `dwarf` (4 or 5).
+    /// Compile the 6.1 generation into `dir` (created if needed) with DWARF version `dwarf` (4 or 5).
     pub fn build(dir: &Path, dwarf: u8) -> io::Result<SynthKernel> {
+        Self::build_gen(dir, dwarf, 61)
+    }
+
+    /// Compile generation `gen` of the layouts that moved between kernels: 4 (4.x/5.x
+    /// `skb_frag_struct`, `page[1].compound_order`), 61 (6.1 `bio_vec`, folio overlay) or 612
+    /// (6.12 `netmem` frags, order in folio `_flags_1`).
+    pub fn build_gen(dir: &Path, dwarf: u8, gen: u32) -> io::Result<SynthKernel> {
         std::fs::create_dir_all(dir)?;
         let src = dir.join("kernel61.c");
         std::fs::write(&src, KERNEL61_C)?;
         let release = format!("-DSYNTH_RELEASE=\"{RELEASE}\"");
+        let gen = format!("-DSYNTH_GEN={gen}");
         let obj = dir.join("kernel61.o");
         let vmlinux = dir.join("vmlinux");
         let offsets = dir.join("offsets");
@@ -62,6 +70,7 @@ impl SynthKernel {
                 "-ffreestanding",
                 "-fno-eliminate-unused-debug-types",
                 &release,
+                &gen,
                 "-c",
             ])
             .arg(&src)
@@ -75,7 +84,7 @@ impl SynthKernel {
             .arg(&vmlinux)
             .arg(&obj))?;
         run(Command::new("gcc")
-            .args(["-O0", "-DSYNTH_OFFSETS", &release])
+            .args(["-O0", "-DSYNTH_OFFSETS", &release, &gen])
             .arg(&src)
             .arg("-o")
             .arg(&offsets))?;

@@ -500,8 +500,8 @@ impl World {
         let mut flags = extra_flag.map_or(0, |b| 1 << b);
         if order > 0 {
             flags |= 1 << self.k.o("PG_head");
-            let co = self.k.o("page.compound_order");
-            self.write_bytes(head + self.k.o("page") + co, &[order as u8]);
+            let at = self.k.o("order.at");
+            self.write_bytes(head + at, &[order as u8]);
             for i in 1..(1u64 << order) {
                 let tail = self.page_struct(pfn + i);
                 self.write_u64(tail + self.k.o("page.compound_head"), head | 1);
@@ -1024,10 +1024,10 @@ impl World {
                 }
             };
             pages.insert(hp, 3);
-            let f = shinfo + k(self, "skb_shared_info.frags") + i as u64 * k(self, "bio_vec");
-            self.write_u64(f + k(self, "bio_vec.bv_page"), page);
-            self.write_u32(f + k(self, "bio_vec.bv_len"), size);
-            self.write_u32(f + k(self, "bio_vec.bv_offset"), off as u32);
+            let f = shinfo + k(self, "skb_shared_info.frags") + i as u64 * k(self, "frag");
+            self.write_u64(f + k(self, "frag.page"), page);
+            self.write_u32(f + k(self, "frag.len"), size);
+            self.write_u32(f + k(self, "frag.offset"), off as u32);
             frags.push(ExpectedFrag {
                 page,
                 head: hp,

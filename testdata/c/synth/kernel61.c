@@ -12,6 +12,17 @@
  */
 #include <stddef.h>
 
+/*
+ * SYNTH_GEN selects the generation of the layouts that moved (see shared/spec/kernel-notes.md):
+ *   4   — 4.x/5.x: `struct skb_frag_struct { struct { struct page *p; } page; page_offset; size }`,
+ *         order in page[1].compound_order, no folio
+ *   61  — 6.1 (default): `bio_vec` frags, page[1].compound_order overlaid by folio `_folio_order`
+ *   612 — 6.12: `struct skb_frag { netmem_ref netmem; len; offset }`, order in the low byte of folio `_flags_1`
+ */
+#ifndef SYNTH_GEN
+#define SYNTH_GEN 61
+#endif
+
 typedef unsigned char u8;
 typedef unsigned short u16;
 typedef unsigned int u32;
@@ -76,11 +87,13 @@ struct page {
 		};
 		struct {
 			unsigned long compound_head;
+#if SYNTH_GEN != 612
 			unsigned char compound_dtor;
 			unsigned char compound_order;
 			atomic_t compound_mapcount;
 			atomic_t compound_pincount;
 			unsigned int compound_nr;
+#endif
 		};
 		struct { unsigned long _pt_pad_1; void *pmd_huge_pte; unsigned long _pt_pad_2; void *ptl; };
 	};
@@ -89,6 +102,7 @@ struct page {
 	unsigned long memcg_data;
 };
 
+#if SYNTH_GEN != 4
 struct folio {
 	union {
 		struct {
@@ -105,12 +119,21 @@ struct folio {
 	};
 	unsigned long _flags_1;
 	unsigned long __head;
+#if SYNTH_GEN == 61
 	unsigned char _folio_dtor;
 	unsigned char _folio_order;
 	atomic_t _total_mapcount;
 	atomic_t _pincount;
 	unsigned int _folio_nr_pages;
+#else
+	unsigned long _folio_avail;
+	atomic_t _entire_mapcount;
+	atomic_t _nr_pages_mapped;
+	atomic_t _pincount;
+	unsigned int _folio_nr_pages;
+#endif
 };
+#endif
 
 struct slab {
 	unsigned long __page_flags;
@@ -139,8 +162,17 @@ struct kmem_cache {
 	struct list_head list;
 };
 
+#if SYNTH_GEN == 4
+struct skb_frag_struct { struct { struct page *p; } page; __u32 page_offset; __u32 size; };
+typedef struct skb_frag_struct skb_frag_t;
+#elif SYNTH_GEN == 612
+typedef unsigned long netmem_ref;
+struct skb_frag { netmem_ref netmem; unsigned int len; unsigned int offset; };
+typedef struct skb_frag skb_frag_t;
+#else
 struct bio_vec { struct page *bv_page; unsigned int bv_len; unsigned int bv_offset; };
 typedef struct bio_vec skb_frag_t;
+#endif
 
 #define MAX_SKB_FRAGS 17
 struct sk_buff;
@@ -419,12 +451,28 @@ const char linux_banner[] = "Linux version " SYNTH_RELEASE " (skbwalk synthetic 
 	for (size_t i = 0; i < sizeof x; i++) if (p[i]) { printf("%s.%s@bit %zu\n", #T, #F, i * 8 + __builtin_ctz(p[i])); break; } } while (0)
 int main(void)
 {
-	S(page); S(folio); S(slab); S(kmem_cache); S(sk_buff); S(skb_shared_info); S(sk_buff_head); S(bio_vec);
+	S(page);
+#if SYNTH_GEN != 4
+	S(folio);
+#endif
+	S(slab); S(kmem_cache); S(sk_buff); S(skb_shared_info); S(sk_buff_head); printf("frag %zu\n", sizeof(skb_frag_t));
 	S(sock); S(tcp_sock); S(unix_sock); S(udp_sock); S(socket); S(file); S(fdtable); S(files_struct); S(task_struct);
 	S(rb_node); S(dentry); S(inode); S(unix_address);
-	O(page, flags); O(page, compound_head); O(page, compound_order); O(page, _refcount);
-	O(folio, _folio_order); O(slab, slab_cache); O(kmem_cache, size); O(kmem_cache, name);
-	O(bio_vec, bv_page); O(bio_vec, bv_len); O(bio_vec, bv_offset);
+	O(page, flags); O(page, compound_head); O(page, _refcount);
+	O(slab, slab_cache); O(kmem_cache, size); O(kmem_cache, name);
+	/* Generation-neutral keys for the fixture builder: where a frag's fields are, and where a
+	   compound page's order byte is, counted from the head's struct page. */
+#if SYNTH_GEN == 4
+	printf("frag.page %zu\nfrag.offset %zu\nfrag.len %zu\n", offsetof(skb_frag_t, page.p), offsetof(skb_frag_t, page_offset), offsetof(skb_frag_t, size));
+	printf("order.at %zu\n", sizeof(struct page) + offsetof(struct page, compound_order));
+#elif SYNTH_GEN == 612
+	printf("frag.page %zu\nfrag.offset %zu\nfrag.len %zu\n", offsetof(skb_frag_t, netmem), offsetof(skb_frag_t, offset), offsetof(skb_frag_t, len));
+	printf("order.at %zu\n", offsetof(struct folio, _flags_1));
+#else
+	printf("frag.page %zu\nfrag.offset %zu\nfrag.len %zu\n", offsetof(skb_frag_t, bv_page), offsetof(skb_frag_t, bv_offset), offsetof(skb_frag_t, bv_len));
+	printf("order.at %zu\n", sizeof(struct page) + offsetof(struct page, compound_order));
+	O(folio, _folio_order);
+#endif
 	O(skb_shared_info, nr_frags); O(skb_shared_info, frag_list); O(skb_shared_info, frags); O(skb_shared_info, dataref);
 	O(sk_buff, next); O(sk_buff, prev); O(sk_buff, rbnode); O(sk_buff, sk); O(sk_buff, len); O(sk_buff, data_len);
 	O(sk_buff, tail); O(sk_buff, end); O(sk_buff, head); O(sk_buff, data); O(sk_buff, truesize); O(sk_buff, users);
