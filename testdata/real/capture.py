@@ -220,7 +220,9 @@ def main():
         lines = serial.lines[:i_ready]
         b = lines.index("SKBW-MANIFEST-BEGIN")
         e = lines.index("SKBW-MANIFEST-END")
-        sockets = [json.loads(l) for l in lines[b + 1:e] if l.strip().startswith("{")]
+        entries = [json.loads(l) for l in lines[b + 1:e] if l.strip().startswith("{")]
+        sockets = [s for s in entries if not s.get("nofd")]
+        nofd = [s for s in entries if s.get("nofd")]  # reached only through the kernel's hash tables
         facts["guest_info"] = [l[len("SKBW-INFO "):] for l in lines if l.startswith("SKBW-INFO ")]
         warns = [l for l in lines if l.startswith("SKBW-WARN") or l.startswith("SKBW-ERROR")]
         if warns:
@@ -256,6 +258,9 @@ def main():
         qmp.cmd("set_link", name="n0", up=False)
         time.sleep(3)
         facts["txstall"]["host_received_at_stop"] = tx.received
+        # hashtab makes its TIME_WAIT sockets (60 s) when txstall got the go byte: wait until they exist
+        _, line = serial.wait_for(r"^HASHTAB-TIMEWAIT \d+", 60, start=i_ready)
+        facts["hashtab"] = {"timewait_made": int(line.split()[1])}
         facts["timings_s"]["txstall"] = round(time.time() - t3, 1)
 
         qmp.cmd("stop")
@@ -288,7 +293,7 @@ def main():
         if os.path.exists(qmp_path):
             os.unlink(qmp_path)
     facts["timings_s"]["total"] = round(time.time() - t0, 1)
-    out = {"sockets": sockets, "capture": facts}
+    out = {"sockets": sockets, "nofd": nofd, "capture": facts}
     with open(os.path.join(a.outdir, "capture.json"), "w") as f:
         json.dump(out, f, indent=2)
     print(json.dumps(facts["timings_s"]))

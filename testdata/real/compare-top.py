@@ -2,10 +2,12 @@
 """Compare `skbwalk top --json` with the oracle's `--all` output.
 
 usage: compare-top.py ORACLE_ALL.json SKBWALK_TOP.json
-Sockets are matched by (pid, fd); both sides must list the same set.  Per socket: pid, comm, fd, sock, family,
-state, the totals (skbs, len, truesize, unique_pages, page_bytes, pinned_bytes, amplification) and, when
-skbwalk prints it, shared_pages.  System totals: sockets, skbs, truesize, unique_pages, page_bytes,
-pinned_bytes (a page referenced by several sockets counts once).  skbwalk's list must be ranked by pinned
+Sockets reached from an fd are matched by (pid, fd); sockets no fd reaches (the oracle's and skbwalk's entries
+with "reached_by" other than "fd": tcp_ehash, tcp_lhash2, udp_table; pid/comm/fd null) by `sock` address.
+Both sides must list the same two sets.  Per socket: pid, comm, fd, reached_by, sock, family, state, local,
+remote, the totals (skbs, len, truesize, unique_pages, page_bytes, pinned_bytes, amplification) and, when
+skbwalk prints it, shared_pages.  System totals (fd and non-fd sockets): sockets, skbs, truesize, unique_pages,
+page_bytes, pinned_bytes (a page referenced by several sockets counts once).  skbwalk's list must be ranked by pinned
 bytes (non-increasing).  Prints the first difference and exits 1, else "same".
 """
 import importlib.util
@@ -30,15 +32,26 @@ def main():
         print(f"cannot read JSON: {e}")
         sys.exit(1)
     try:
-        es = {(s["pid"], s["fd"]): s for s in exp["sockets"]}
-        as_ = {(s.get("pid"), s.get("fd")): s for s in act.get("sockets", [])}
-        if set(es) != set(as_):
-            miss, extra = sorted(set(es) - set(as_)), sorted(set(as_) - set(es))
-            raise cmp.Diff(f"sockets (pid, fd): missing {miss[:5]}, unexpected {extra[:5]}")
-        for key in sorted(es):
-            e, a = es[key], as_[key]
-            where = f"sockets[pid={key[0]},fd={key[1]}]"
-            for k in ["pid", "comm", "fd", "sock", "family", "state"]:
+        def by_fd(lst):
+            return {(s["pid"], s["fd"]): s for s in lst if s.get("reached_by", "fd") == "fd"}
+
+        def by_sock(lst):
+            return {cmp.norm(s["sock"]): s for s in lst if s.get("reached_by", "fd") != "fd"}
+
+        pairs = []
+        for kind, index, fmt in (("(pid, fd)", by_fd, lambda k: f"pid={k[0]},fd={k[1]}"),
+                                 ("sock (no fd)", by_sock, lambda k: f"sock={k:#x}")):
+            es, as_ = index(exp["sockets"]), index(act.get("sockets", []))
+            if set(es) != set(as_):
+                miss, extra = sorted(set(es) - set(as_)), sorted(set(as_) - set(es))
+                show = lambda ks, d: [fmt(k) + " " + str(d[k].get("state")) + " " + str(d[k].get("local"))
+                                      + "->" + str(d[k].get("remote")) for k in ks[:5]]
+                raise cmp.Diff(f"sockets {kind}: missing {show(miss, es)}, unexpected {show(extra, as_)}")
+            pairs += [(f"sockets[{fmt(key)}]", es[key], as_[key]) for key in sorted(es)]
+        for where, e, a in pairs:
+            for k in ["pid", "comm", "fd", "reached_by", "sock", "family", "state", "local", "remote"]:
+                if k == "reached_by" and "reached_by" not in a and e.get(k) == "fd":
+                    continue
                 cmp.eq(f"{where}.{k}", e.get(k), a.get(k), set())
             for k in cmp.SUMS + ["amplification"]:
                 if k == "amplification" and not e["totals"].get("truesize"):

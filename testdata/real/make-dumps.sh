@@ -222,7 +222,7 @@ for b in sorted(os.listdir(out)):
             if os.path.exists(chk):
                 files[f]["check"] = json.load(open(chk))
     m["boots"][b] = {"description": desc.get(b, ""), "dir": d, "sockets": cap["sockets"],
-                     "capture": cap["capture"], "files": files}
+                     "nofd_sockets": cap.get("nofd", []), "capture": cap["capture"], "files": files}
 json.dump(m, open(os.path.join(out, "manifest.json"), "w"), indent=2)
 PY
 ln -sfn "$KEY" "$CACHE/dumps/current"

@@ -3,10 +3,17 @@
 
 Written from /work/shared/spec/accounting.md and cli.md, independently of the Rust code.
 
-usage: oracle.py --vmcore ELF --vmlinux VMLINUX (--pid P --fd F | --all) [--no-skbs] [--no-crosscheck]
+usage: oracle.py --vmcore ELF --vmlinux VMLINUX (--pid P --fd F | --all [--fd-only]) [--no-skbs] [--no-crosscheck]
 
 --pid/--fd prints one socket report (the CLI's `--json` socket document, plus extra keys `kernel`,
 `head_bytes`, `struct_bytes` per skb); --all prints {"sockets": [...], "totals": {...}, "warnings": [...]}.
+--all lists every socket of every task's fd table ("reached_by": "fd") and then every sock no fd reaches,
+found by walking the kernel's tables itself: tcp_hashinfo.ehash (hlist_nulls chains through
+__sk_common.skc_nulls_node, ending at an odd pointer: full socks, TIME_WAIT inet_timewait_sock and
+NEW_SYN_RECV request_sock), tcp_hashinfo.lhash2 (listeners) and udp_table (hash[i].head, hlist through
+skc_node); "reached_by" names the first table a sock was found in, pid/comm/fd are null.  Full socks get
+the same queue walk as fd sockets (an orphan: "orphan": true); mini-sockets have no queues, zero totals.
+System totals count every listed sock once, pages shared between socks once.
 drgn needs VMCOREINFO in the dump (QEMU `-device vmcoreinfo` + the guest's qemu_fw_cfg module); use
 add-vmcoreinfo.py to graft one onto a dump without it.
 
@@ -19,7 +26,10 @@ Page accounting (accounting.md):
   and cross-checked against drgn's own helpers (compound_head, slab_object_info) unless --no-crosscheck.
 """
 import argparse
+import ipaddress
 import json
+import socket
+import struct
 import sys
 
 import drgn
@@ -266,18 +276,44 @@ def totals(entries, page_size):
     return t, heads
 
 
-def socket_report(k, task, fd, file, want_skbs=True):
-    p = k.p
-    sock = cast("struct socket *", file.private_data)
-    sk = sock.sk
+def addr_str(family, raw, port):
+    if family == 2:
+        return "%s:%d" % (ipaddress.IPv4Address(raw), port)
+    return "[%s]:%d" % (ipaddress.IPv6Address(raw), port)
+
+
+def endpoints(skc):
+    """(local, remote) "addr:port" of a struct sock_common (full sock, timewait or request sock); None for
+    families without IP addresses.  skc_rcv_saddr/skc_daddr/skc_dport are network order, skc_num host order."""
+    family = skc.skc_family.value_()
+    if family not in (2, 10):
+        return None, None
+    lport = skc.skc_num.value_()
+    rport = socket.ntohs(skc.skc_dport.value_())
+    if family == 2:
+        l = struct.pack("<I", skc.skc_rcv_saddr.value_())
+        r = struct.pack("<I", skc.skc_daddr.value_())
+    else:
+        l = bytes(skc.skc_v6_rcv_saddr.in6_u.u6_addr8.value_())
+        r = bytes(skc.skc_v6_daddr.in6_u.u6_addr8.value_())
+    return addr_str(family, l, lport), addr_str(family, r, rport)
+
+
+def sock_report(k, sk, sock=None, want_skbs=True):
+    """Report of one full struct sock: identity, every queue, totals.  sock is its struct socket (None for
+    an orphan); the SS_* state comes from it for non-TCP sockets."""
     family = sk.__sk_common.skc_family.value_()
     stype = sk.sk_type.value_()
     proto = sk.sk_protocol.value_()
     is_tcp = family in (2, 10) and stype == 1 and proto == IPPROTO_TCP
+    if sock is None and sk.sk_socket.value_():
+        sock = sk.sk_socket
     if is_tcp:
         state = TCP_STATES.get(sk.__sk_common.skc_state.value_(), str(sk.__sk_common.skc_state.value_()))
-    else:
+    elif sock is not None:
         state = SS_STATES.get(sock.state.value_(), str(sock.state.value_()))
+    else:
+        state = None
     queues = [("receive", k.list_queue(sk.sk_receive_queue))]
     if is_tcp:
         tp = cast("struct tcp_sock *", sk)
@@ -297,9 +333,10 @@ def socket_report(k, task, fd, file, want_skbs=True):
         all_entries.extend(entries)
     tot, heads = totals(all_entries, k.page_size)
     tot["amplification"] = (tot["pinned_bytes"] / tot["truesize"]) if tot["truesize"] else None
-    rep = {"pid": task.pid.value_(), "comm": task.comm.string_().decode(errors="replace"), "fd": fd,
-           "sock": hx(sk.value_()), "family": FAMILIES.get(family, str(family)),
+    local, remote = endpoints(sk.__sk_common)
+    rep = {"sock": hx(sk.value_()), "family": FAMILIES.get(family, str(family)),
            "type": SOCK_TYPES.get(stype, str(stype)), "state": state, "protocol": proto,
+           "local": local, "remote": remote, "orphan": bool(sk.sk_socket.value_() == 0),
            "queues": qout, "totals": tot,
            "kernel": {"sk_rmem_alloc": sk.sk_backlog.rmem_alloc.counter.value_(),
                       "sk_rcvbuf": sk.sk_rcvbuf.value_(),
@@ -309,6 +346,123 @@ def socket_report(k, task, fd, file, want_skbs=True):
     if want_skbs:
         rep["skbs"] = [e for e, _, _ in all_entries]
     return rep, heads
+
+
+def socket_report(k, task, fd, file, want_skbs=True):
+    sock = cast("struct socket *", file.private_data)
+    rep, heads = sock_report(k, sock.sk, sock, want_skbs)
+    head = {"pid": task.pid.value_(), "comm": task.comm.string_().decode(errors="replace"), "fd": fd,
+            "reached_by": "fd"}
+    head.update(rep)
+    return head, heads
+
+
+# ---- sockets no fd reaches: the kernel's hash tables ------------------------------------------
+MINI_STATES = (6, 12)  # TIME_WAIT (struct inet_timewait_sock), NEW_SYN_RECV (struct request_sock)
+
+
+def _members(p, tname):
+    t = p.type(tname)
+    return {m.name for m in t.members if m.name}
+
+
+def _nulls_chain(k, first, link_off, where):
+    """Addresses of the objects on one hlist_nulls chain (node at object + link_off); a chain ends at an
+    odd pointer (the nulls marker).  Returns (addresses, nulls value)."""
+    out, node, n = [], first, 0
+    while not node & 1:
+        if node == 0:
+            k.warn("%s: NULL in a nulls list" % where)
+            return out, None
+        out.append(node - link_off)
+        node = k.p.read_u64(node)  # hlist_nulls_node.next is its first member
+        n += 1
+        if n > MAX_QUEUE:
+            k.warn("%s: more than %d entries, stopped" % (where, MAX_QUEUE))
+            break
+    return out, node >> 1
+
+
+def _hlist_chain(k, first, link_off, where):
+    out, node, n = [], first, 0
+    while node:
+        out.append(node - link_off)
+        node = k.p.read_u64(node)  # hlist_node.next
+        n += 1
+        if n > MAX_QUEUE:
+            k.warn("%s: more than %d entries, stopped" % (where, MAX_QUEUE))
+            break
+    return out
+
+
+def _bucket_heads(k, base, nbuckets, bucket_type, head_member):
+    """first pointer of every bucket of an array of bucket_type (read in one go)."""
+    p = k.p
+    bsz = drgn.sizeof(p.type(bucket_type))
+    off = drgn.offsetof(p.type(bucket_type), head_member)
+    data = p.read(base, bsz * nbuckets)
+    return [struct.unpack_from("<Q", data, i * bsz + off)[0] for i in range(nbuckets)]
+
+
+def hash_table_socks(k):
+    """[(sock address, table)] of every sock in tcp_hashinfo.ehash (full, TIME_WAIT and NEW_SYN_RECV socks),
+    tcp_hashinfo.lhash2 (listeners) and udp_table, in that order."""
+    p = k.p
+    sc = p.type("struct sock_common")
+    nulls_off = drgn.offsetof(sc, "skc_nulls_node")
+    node_off = drgn.offsetof(sc, "skc_node")
+    found = []
+    hi = p["tcp_hashinfo"]
+    n = hi.ehash_mask.value_() + 1
+    for i, first in enumerate(_bucket_heads(k, hi.ehash.value_(), n, "struct inet_ehash_bucket", "chain.first")):
+        socks, nulls = _nulls_chain(k, first, nulls_off, "ehash[%d]" % i)
+        if nulls is not None and nulls != i:
+            k.warn("ehash[%d]: chain ends in nulls value %d" % (i, nulls))
+        found += [(a, "tcp_ehash") for a in socks]
+    n = hi.lhash2_mask.value_() + 1
+    lb = "struct inet_listen_hashbucket"
+    if "nulls_head" in _members(p, lb):  # 5.19+: listeners on sk_nulls_node
+        for i, first in enumerate(_bucket_heads(k, hi.lhash2.value_(), n, lb, "nulls_head.first")):
+            socks, _ = _nulls_chain(k, first, nulls_off, "lhash2[%d]" % i)
+            found += [(a, "tcp_lhash2") for a in socks]
+    else:  # older: hlist via icsk_listen_portaddr_node
+        off = drgn.offsetof(p.type("struct inet_connection_sock"), "icsk_listen_portaddr_node")
+        for i, first in enumerate(_bucket_heads(k, hi.lhash2.value_(), n, lb, "head.first")):
+            found += [(a, "tcp_lhash2") for a in _hlist_chain(k, first, off, "lhash2[%d]" % i)]
+    ut = p["udp_table"]
+    n = ut.mask.value_() + 1
+    for i, first in enumerate(_bucket_heads(k, ut.hash.value_(), n, "struct udp_hslot", "head.first")):
+        found += [(a, "udp_table") for a in _hlist_chain(k, first, node_off, "udp_table[%d]" % i)]
+    return found
+
+
+def unreached_reports(k, fd_socks, want_skbs=True):
+    """Reports (and page heads) of every sock in the hash tables that no fd reaches."""
+    out, seen = [], set(fd_socks)
+    for addr, table in hash_table_socks(k):
+        if addr in seen:
+            continue
+        seen.add(addr)
+        skc = Object(k.p, "struct sock_common", address=addr)
+        st = skc.skc_state.value_()
+        head = {"pid": None, "comm": None, "fd": None, "reached_by": table}
+        if table.startswith("tcp_") and st in MINI_STATES:
+            family = skc.skc_family.value_()
+            local, remote = endpoints(skc)
+            zero = {q: 0 for q in ("skbs", "len", "truesize", "unique_pages", "page_bytes", "pinned_bytes")}
+            head.update({"sock": hx(addr), "family": FAMILIES.get(family, str(family)), "type": "SOCK_STREAM",
+                         "state": TCP_STATES[st], "protocol": IPPROTO_TCP, "local": local, "remote": remote,
+                         "mini": "inet_timewait_sock" if st == 6 else "request_sock",
+                         "queues": {}, "totals": dict(zero, amplification=None)})
+            if st == 12:
+                req = Object(k.p, "struct request_sock", address=addr)
+                head["listener"] = hx(req.__req_common.skc_listener.value_())  # rsk_listener
+            out.append((head, {}))
+            continue
+        rep, heads = sock_report(k, Object(k.p, "struct sock *", value=addr), None, want_skbs)
+        head.update(rep)
+        out.append((head, heads))
+    return out
 
 
 def socket_files(k, task):
@@ -326,6 +480,8 @@ def main():
     ap.add_argument("--all", action="store_true")
     ap.add_argument("--info", action="store_true", help="print the dump's kernel facts (cli.md `info` keys drgn knows)")
     ap.add_argument("--no-skbs", action="store_true", help="omit per-skb lists (--all)")
+    ap.add_argument("--fd-only", action="store_true",
+                    help="--all without the sockets only the hash tables reach (tcp ehash/lhash2, udp_table)")
     ap.add_argument("--no-crosscheck", action="store_true", help="skip drgn-helper cross-checks (faster)")
     a = ap.parse_args()
     if not a.all and not a.info and (a.pid is None or a.fd is None):
@@ -372,8 +528,12 @@ def main():
         for fd, file in socket_files(k, task):
             rep, heads = socket_report(k, task, fd, file, want_skbs=not a.no_skbs)
             sockets.append((rep, heads))
-            for h, o in heads.items():
-                owners.setdefault(h, [o, set()])[1].add(rep["sock"])
+    fd_socks = {int(rep["sock"], 16) for rep, _ in sockets}
+    if not a.fd_only:
+        sockets += unreached_reports(k, fd_socks, want_skbs=not a.no_skbs)
+    for rep, heads in sockets:
+        for h, o in heads.items():
+            owners.setdefault(h, [o, set()])[1].add(rep["sock"])
     out = []
     for rep, heads in sockets:
         rep["shared_pages"] = sum(1 for h in heads if len(owners[h][1]) > 1)

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Real-dump tier: compare skbwalk against the drgn oracle on real Debian 6.1 dumps.
 #   1. make (or reuse) the dumps: make-dumps.sh
-#   2. per boot, oracle.py on that capture's ELF dump (boot C: on a copy with a grafted VMCOREINFO note),
+#   2. per boot, oracle.py on that capture's ELF dump (--all: every fd socket, then every sock only the
+#      kernel's hash tables reach: tcp ehash incl. TIME_WAIT/NEW_SYN_RECV mini-sockets, lhash2, udp_table) (boot C: on a copy with a grafted VMCOREINFO note),
 #      cached next to the dumps, keyed by the oracle's hash
-#   3. oracle sanity checks (queues the scenario says are full are full, the nginx socket pins order-3 pages),
+#   3. oracle sanity checks (queues the scenario says are full are full, the nginx socket pins order-3 pages,
+#      the manifest's no-fd sockets -- orphan with unsent data, TIME_WAIT, NEW_SYN_RECV -- are in the walk),
 #      and the oracle on makedumpfile's kdump files must agree with the oracle on the ELF
 #   4. for every dump file of the capture (ELF, QEMU flattened kdump, rebuilt kdump, makedumpfile zlib/lzo)
 #      and every socket in the manifest: `skbwalk --vmcore D --vmlinux V --pid P --fd F --json` vs the
@@ -106,6 +108,46 @@ PY
             ); then ok "$name"; else bad "$name" "$msg"; fi
         fi
     done < "$WORK/sockets"
+    # sockets no fd reaches (manifest "nofd_sockets": the orphan with unsent data, TIME_WAIT and NEW_SYN_RECV
+    # mini-sockets): the oracle's own hash-table walk (--all) must list each, in an expected state, with the
+    # queue the manifest names non-empty (mini-sockets: zero totals)
+    python3 - "$M" "$boot" > "$WORK/nofd" <<'PY'
+import json, sys
+for i, s in enumerate(json.load(open(sys.argv[1]))["boots"][sys.argv[2]].get("nofd_sockets", [])):
+    print(i, s["scenario"] + "/" + s["role"], s["local"] + "-" + s["remote"])
+PY
+    while read -r idx role conn; do
+        name="$boot oracle-sanity $role $conn"
+        want "$name" || continue
+        if [ ! -s "$OD/all.json" ]; then bad "$name" "oracle --all failed"; continue; fi
+        if msg=$(python3 - "$M" "$boot" "$idx" "$OD/all.json" <<'PY'
+import json, sys
+m, boot, idx, allf = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+s = json.load(open(m))["boots"][boot]["nofd_sockets"][idx]
+socks = json.load(open(allf))["sockets"]
+hits = [r for r in socks if r.get("reached_by", "fd") != "fd" and r.get("local") == s["local"]
+        and r.get("remote") == s["remote"] and r.get("family") == s["family"]]
+errs = []
+if len(hits) != 1:
+    fd = [r for r in socks if r.get("local") == s["local"] and r.get("remote") == s["remote"]]
+    errs.append(f"{len(hits)} socks without fd for {s['local']} -> {s['remote']} in the oracle's hash-table walk"
+                + (f" (reached by fd: {[(r['pid'], r['fd'], r['state']) for r in fd]})" if fd else ""))
+else:
+    r = hits[0]
+    t, q = r["totals"], r.get("queues", {})
+    if r["state"] not in s["states"]: errs.append(f"state {r['state']} not in {s['states']}")
+    if r["reached_by"] != "tcp_ehash": errs.append(f"reached_by {r['reached_by']} (expected tcp_ehash)")
+    if r["pid"] is not None or r["fd"] is not None: errs.append("has pid/fd")
+    if s["expect"] == "empty" and t["skbs"] != 0: errs.append(f"expected no skbs, found {t['skbs']}")
+    if s["expect"] in ("receive", "write", "retransmit") and q.get(s["expect"], {}).get("skbs", 0) == 0:
+        errs.append(f"{s['expect']} queue empty")
+    if s["expect"] == "write" and not r.get("orphan"): errs.append("not an orphan (sk_socket set)")
+    if r["state"] in ("TIME_WAIT", "NEW_SYN_RECV") and any(t[k] for k in ("skbs", "truesize", "pinned_bytes")):
+        errs.append(f"mini-socket with non-zero totals {t}")
+print("; ".join(errs)); sys.exit(1 if errs else 0)
+PY
+        ); then ok "$name"; else bad "$name" "$msg"; fi
+    done < "$WORK/nofd"
     mark "oracle (ELF) + sanity"
 
     # The oracle itself on makedumpfile's dumps (drgn reads them through libkdumpfile): must equal the ELF
@@ -123,6 +165,20 @@ PY
             fi
             if msg=$(python3 "$HERE/compare.py" "$OD/$pid-$fd.json" "$o"); then ok "$name"; else bad "$name" "$msg"; fi
         done < "$WORK/sockets"
+    done
+    # ... and its --all (fd sockets and the hash-table walk) too
+    for D in "$B"/vmcore.mdf-*.kdump; do
+        [ -e "$D" ] || continue
+        dn=$(basename "$D")
+        name="$boot oracle-consistency $dn all"
+        want "$name" || continue
+        o=$OD/$dn.all.json
+        if [ ! -s "$o" ]; then
+            python3 "$HERE/oracle.py" --vmcore "$D" --vmlinux "$VMLINUX" --all --no-skbs --no-crosscheck \
+                > "$o.tmp" 2> "$WORK/err" && mv "$o.tmp" "$o" || { bad "$name" "oracle failed: $(tail -n1 "$WORK/err")"; continue; }
+        fi
+        if [ ! -s "$OD/all.json" ]; then bad "$name" "oracle --all failed on the ELF"
+        elif msg=$(python3 "$HERE/compare-top.py" "$OD/all.json" "$o"); then ok "$name"; else bad "$name" "$msg"; fi
     done
     mark "oracle on -d 31 kdumps"
 

@@ -53,6 +53,30 @@ static void manifest(const char *scenario, const char *role, int fd, const char 
 	fclose(f);
 }
 
+/* Append one JSON object describing a socket no fd reaches (found only in the kernel's hash tables):
+ * no pid/fd, "nofd":true, its family, local and remote address, the TCP states it may be in (a JSON
+ * list body, e.g. "\"TIME_WAIT\""), and which queue should be non-empty ("empty" for none). */
+static void manifest_nofd(const char *scenario, const char *role, int idx, const char *family,
+			  const char *laddr, int lport, const char *raddr, int rport, const char *states,
+			  const char *expect, const char *extra_fmt, ...)
+{
+	char path[256], extra[512] = "";
+	if (extra_fmt) {
+		va_list ap;
+		va_start(ap, extra_fmt);
+		vsnprintf(extra, sizeof extra, extra_fmt, ap);
+		va_end(ap);
+	}
+	snprintf(path, sizeof path, MANIFEST_DIR "/%s.nofd.%d", scenario, idx);
+	FILE *f = fopen(path, "w");
+	if (!f)
+		die("manifest open");
+	fprintf(f, "{\"scenario\":\"%s\",\"role\":\"%s\",\"nofd\":true,\"family\":\"%s\",\"local\":\"%s:%d\","
+		"\"remote\":\"%s:%d\",\"states\":[%s],\"expect\":\"%s\"%s%s}\n",
+		scenario, role, family, laddr, lport, raddr, rport, states, expect, extra[0] ? "," : "", extra);
+	fclose(f);
+}
+
 static void mark_ready(const char *scenario)
 {
 	char path[256];
