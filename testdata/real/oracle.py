@@ -418,6 +418,13 @@ def hash_table_socks(k):
         socks, nulls = _nulls_chain(k, first, nulls_off, "ehash[%d]" % i)
         if nulls is not None and nulls != i:
             k.warn("ehash[%d]: chain ends in nulls value %d" % (i, nulls))
+        if k.crosscheck and not first & 1:
+            from drgn.helpers.linux.list_nulls import hlist_nulls_for_each_entry
+            d = [e.value_() for e in hlist_nulls_for_each_entry(
+                "struct sock_common", hi.ehash[i].chain.address_of_(), "skc_nulls_node")]
+            if d != socks:
+                k.warn("ehash[%d]: ours %s, drgn's hlist_nulls_for_each_entry %s"
+                       % (i, [hx(a) for a in socks], [hx(a) for a in d]))
         found += [(a, "tcp_ehash") for a in socks]
     n = hi.lhash2_mask.value_() + 1
     lb = "struct inet_listen_hashbucket"

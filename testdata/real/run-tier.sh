@@ -148,6 +148,19 @@ print("; ".join(errs)); sys.exit(1 if errs else 0)
 PY
         ); then ok "$name"; else bad "$name" "$msg"; fi
     done < "$WORK/nofd"
+    name="$boot oracle-sanity hash-table walk"
+    if want "$name"; then
+        if [ ! -s "$OD/all.json" ]; then bad "$name" "oracle --all failed"
+        elif msg=$(python3 - "$OD/all.json" <<'PY'
+import json, sys
+a = json.load(open(sys.argv[1]))
+w = [x for x in a["warnings"] if any(t in x for t in ("ehash", "lhash2", "udp_table", "nulls"))]
+n = sum(1 for s in a["sockets"] if s.get("reached_by", "fd") != "fd")
+errs = (["warnings: " + "; ".join(w[:3])] if w else []) + ([] if n else ["no sock without an fd found"])
+print("; ".join(errs)); sys.exit(1 if errs else 0)
+PY
+        ); then ok "$name"; else bad "$name" "$msg"; fi
+    fi
     mark "oracle (ELF) + sanity"
 
     # The oracle itself on makedumpfile's dumps (drgn reads them through libkdumpfile): must equal the ELF
