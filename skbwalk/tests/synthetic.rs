@@ -3,8 +3,7 @@
 use std::collections::BTreeMap;
 
 use skbwalk::{socket_report, top, Kernel};
-use testdata::elf_writer::{write_elf, ElfOptions};
-use testdata::sample::{incident_world, qemu_notes, SampleSize};
+use testdata::sample::{incident_world, write_qemu_elf, SampleSize};
 use testdata::synth::SynthKernel;
 use testdata::world::{ExpectedSocket, World, WorldConfig};
 
@@ -24,17 +23,8 @@ fn incident(
     let dir = tmpdir(name);
     let k = SynthKernel::build(&dir.join("k"), 5).unwrap();
     let mut w = incident_world(k, cfg, SampleSize { stalled_skbs: skbs });
-    let vi = w.finish();
-    let elf = write_elf(
-        &w.img,
-        &ElfOptions {
-            notes: qemu_notes(&w, vmcoreinfo, &vi),
-            sparse: true,
-            phdrs_late: true,
-        },
-    );
     let path = dir.join("vmcore");
-    std::fs::write(&path, elf).unwrap();
+    write_qemu_elf(&mut w, &path, vmcoreinfo).unwrap();
     (path, w)
 }
 
@@ -270,17 +260,8 @@ fn older_and_newer_frag_and_page_layouts() {
         let dir = tmpdir(&format!("gen{gen}"));
         let k = SynthKernel::build_gen(&dir.join("k"), 4, gen).unwrap();
         let mut w = incident_world(k, WorldConfig::nokaslr(), SampleSize { stalled_skbs: 60 });
-        let vi = w.finish();
-        let elf = write_elf(
-            &w.img,
-            &ElfOptions {
-                notes: qemu_notes(&w, true, &vi),
-                sparse: true,
-                phdrs_late: true,
-            },
-        );
         let path = dir.join("vmcore");
-        std::fs::write(&path, elf).unwrap();
+        write_qemu_elf(&mut w, &path, true).unwrap();
         let k = Kernel::open(&path, Some(&w.k.vmlinux)).unwrap();
         let want_frag = if gen == 4 {
             skbwalk::offsets::FragPage::Page(0)
@@ -321,16 +302,7 @@ fn older_and_newer_frag_and_page_layouts() {
                 + o("frag.page");
             let page = skb.frags[0].page;
             w.write_u64(frag0, page | 1);
-            let vi = w.finish();
-            let elf = write_elf(
-                &w.img,
-                &ElfOptions {
-                    notes: qemu_notes(&w, true, &vi),
-                    sparse: true,
-                    phdrs_late: true,
-                },
-            );
-            std::fs::write(&path, elf).unwrap();
+            write_qemu_elf(&mut w, &path, true).unwrap();
             let k = Kernel::open(&path, Some(&w.k.vmlinux)).unwrap();
             let r = socket_report(&k, 146935, 11).unwrap();
             assert!(

@@ -8,7 +8,6 @@ use std::io;
 use std::path::Path;
 
 use crate::elf_writer::{note, qemu_cpu_state, write_elf, ElfOptions};
-use crate::phys::PhysImage;
 use crate::synth::SynthKernel;
 use crate::world::{FragSrc, Head, Queue, SkbSpec, SockKind, SockSpec, World, WorldConfig};
 
@@ -173,21 +172,24 @@ pub fn qemu_notes(w: &World, with_vmcoreinfo: bool, vmcoreinfo: &str) -> Vec<u8>
     notes
 }
 
+/// Finish `w` and write it to `path` as QEMU's `dump-guest-memory` would: an ELF core with the CPU
+/// notes (and VMCOREINFO when asked), program headers after the notes; unwritten RAM left sparse.
+pub fn write_qemu_elf(w: &mut World, path: &Path, with_vmcoreinfo: bool) -> io::Result<()> {
+    let vi = w.finish();
+    let opts = ElfOptions {
+        notes: qemu_notes(w, with_vmcoreinfo, &vi),
+        sparse: true,
+        phdrs_late: true,
+    };
+    std::fs::write(path, write_elf(&w.img, &opts))
+}
+
 /// Build the sample into `dir` (`vmcore.elf`, `vmlinux`); KASLR on, VMCOREINFO present.
 pub fn write_sample(dir: &Path, size: SampleSize) -> io::Result<(Sample, World)> {
     let k = SynthKernel::build(&dir.join("kernel"), 5)?;
     let mut w = incident_world(k, WorldConfig::kaslr(), size);
-    let vi = w.finish();
-    let elf = write_elf(
-        &w.img,
-        &ElfOptions {
-            notes: qemu_notes(&w, true, &vi),
-            sparse: true,
-            phdrs_late: true,
-        },
-    );
     let vmcore = dir.join("vmcore.elf");
-    std::fs::write(&vmcore, elf)?;
+    write_qemu_elf(&mut w, &vmcore, true)?;
     Ok((
         Sample {
             vmcore,
@@ -195,9 +197,4 @@ pub fn write_sample(dir: &Path, size: SampleSize) -> io::Result<(Sample, World)>
         },
         w,
     ))
-}
-
-/// The physical image of a finished world (for writers of other formats).
-pub fn image(w: &World) -> &PhysImage {
-    &w.img
 }

@@ -6,8 +6,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use testdata::elf_writer::{write_elf, ElfOptions};
-use testdata::sample::qemu_notes;
+use testdata::sample::write_qemu_elf;
 use testdata::synth::SynthKernel;
 use testdata::world::{FragSrc, Head, Queue, SkbSpec, SockSpec, World, WorldConfig};
 
@@ -69,19 +68,8 @@ fn main() -> ExitCode {
             .collect();
         w.queue(s, Queue::Receive, &specs);
     }
-    let vi = w.finish();
     let path = dir.join("vmcore.elf");
-    if let Err(e) = std::fs::write(
-        &path,
-        write_elf(
-            &w.img,
-            &ElfOptions {
-                notes: qemu_notes(&w, true, &vi),
-                sparse: true,
-                phdrs_late: true,
-            },
-        ),
-    ) {
+    if let Err(e) = write_qemu_elf(&mut w, &path, true) {
         eprintln!("make-scale: {}: {e}", path.display());
         return ExitCode::from(1);
     }
