@@ -16,6 +16,16 @@ pub enum Error {
     /// The debuginfo could not be read.
     #[error(transparent)]
     Types(#[from] kstructs::Error),
+    /// The walk needs a type or member that this kernel's debuginfo does not have (in any of the
+    /// spellings the supported kernel generations use).
+    #[error("the walk cannot run on kernel {release}: {source}")]
+    Layout {
+        /// The kernel release (from the dump, else the vmlinux).
+        release: String,
+        /// What was missing.
+        #[source]
+        source: kstructs::Error,
+    },
     /// The debuginfo does not describe the kernel of the dump.
     #[error("{vmlinux} does not match the dump {vmcore}: {reason}")]
     Mismatch {

@@ -1,5 +1,5 @@
 //! Sockets no fd reaches, found where the kernel keeps them: TCP's established hash (`tcp_hashinfo.ehash`,
-//! which also holds `TIME_WAIT` and `NEW_SYN_RECV` mini-sockets), its listening hash (`lhash2`), and
+//! which also holds `TIME_WAIT` and `NEW_SYN_RECV` mini-sockets), its listening hash (`lhash2`, or `listening_hash` before 5.19), and
 //! `udp_table`. Every chain walk is cycle-guarded and bounded.
 
 use std::collections::HashSet;
@@ -9,6 +9,8 @@ use crate::Kernel;
 
 /// Most buckets read from one table.
 const MAX_BUCKETS: u64 = 1 << 26;
+/// Largest bucket believed (real buckets are 8 to a few hundred bytes, with lock debugging).
+const MAX_STRIDE: u64 = 1 << 16;
 /// Most sockets taken from all tables together.
 const MAX_HASHED: usize = 1 << 22;
 
@@ -17,8 +19,10 @@ const MAX_HASHED: usize = 1 << 22;
 pub enum Table {
     /// `tcp_hashinfo.ehash`.
     TcpEstablished,
-    /// `tcp_hashinfo.lhash2`.
+    /// `tcp_hashinfo.lhash2` (5.19 on).
     TcpListen,
+    /// `tcp_hashinfo.listening_hash` (before 5.19).
+    TcpListeningHash,
     /// `udp_table.hash`.
     Udp,
 }
@@ -29,6 +33,7 @@ impl Table {
         match self {
             Table::TcpEstablished => "tcp_ehash",
             Table::TcpListen => "tcp_lhash2",
+            Table::TcpListeningHash => "tcp_listening_hash",
             Table::Udp => "udp_table",
         }
     }
@@ -59,6 +64,7 @@ struct TableLayout {
 
 struct Walk<'a> {
     k: &'a Kernel,
+    o: &'a crate::offsets::Offsets,
     w: &'a mut Warnings,
     out: Vec<Hashed>,
     seen: HashSet<u64>,
@@ -96,7 +102,7 @@ impl Walk<'_> {
             }
             let state = self
                 .k
-                .u8(sk + self.k.off.sk_state, "sock_common.skc_state")
+                .u8(sk + self.o.sk_state, "sock_common.skc_state")
                 .unwrap_or(0);
             self.out.push(Hashed { sk, table, state });
             node = match self.k.u64(node, "hash chain next") {
@@ -127,7 +133,15 @@ impl Walk<'_> {
             ));
             return;
         }
-        let chunk = 4096 / stride.max(1);
+        if stride < head_off.saturating_add(8) || stride > MAX_STRIDE {
+            self.w.push(format!(
+                "{}: bucket of {stride} bytes cannot hold a list head at +{head_off}; skipped",
+                table.as_str()
+            ));
+            return;
+        }
+        // Whole buckets per read, about a page at a time (at least one bucket).
+        let chunk = (4096 / stride).max(1);
         let mut i = 0;
         while i < count {
             let n = chunk.min(count - i);
@@ -145,7 +159,10 @@ impl Walk<'_> {
             };
             for j in 0..n {
                 let o = (j * stride + head_off) as usize;
-                let first = u64::from_le_bytes(raw[o..o + 8].try_into().unwrap_or_default());
+                let Some(first) = raw.get(o..o + 8).and_then(|b| b.try_into().ok()) else {
+                    continue;
+                };
+                let first = u64::from_le_bytes(first);
                 self.chain(first, node_off, nulls, table);
             }
             i += n;
@@ -155,10 +172,11 @@ impl Walk<'_> {
 
 /// Every socket in the TCP and UDP hash tables. Tables the debuginfo does not describe are skipped
 /// with a warning.
-pub fn hashed_sockets(k: &Kernel, w: &mut Warnings) -> Vec<Hashed> {
+pub fn hashed_sockets(k: &Kernel, o: &crate::offsets::Offsets, w: &mut Warnings) -> Vec<Hashed> {
     let t = &k.types;
     let mut walk = Walk {
         k,
+        o,
         w,
         out: Vec::new(),
         seen: HashSet::new(),
@@ -166,44 +184,62 @@ pub fn hashed_sockets(k: &Kernel, w: &mut Warnings) -> Vec<Hashed> {
     let tcp = (|| -> Result<_, crate::Error> {
         let hi = k.symbol("tcp_hashinfo")?;
         let m = |ty: &str, p: &str| t.member(ty, p).map(|m| m.offset);
-        Ok((
-            k.u64(hi + m("inet_hashinfo", "ehash")?, "tcp_hashinfo.ehash")?,
-            k.u32(
+        let nulls_node = m("sock_common", "skc_nulls_node")?;
+        let ehash = TableLayout {
+            base: k.u64(hi + m("inet_hashinfo", "ehash")?, "tcp_hashinfo.ehash")?,
+            count: u64::from(k.u32(
                 hi + m("inet_hashinfo", "ehash_mask")?,
                 "tcp_hashinfo.ehash_mask",
-            )?,
-            t.size_of("inet_ehash_bucket")?,
-            m("inet_ehash_bucket", "chain")?,
-            k.u64(hi + m("inet_hashinfo", "lhash2")?, "tcp_hashinfo.lhash2")?,
-            k.u32(
-                hi + m("inet_hashinfo", "lhash2_mask")?,
-                "tcp_hashinfo.lhash2_mask",
-            )?,
-            t.size_of("inet_listen_hashbucket")?,
-            m("inet_listen_hashbucket", "nulls_head")?,
-            m("sock_common", "skc_nulls_node")?,
-        ))
+            )?) + 1,
+            stride: t.size_of("inet_ehash_bucket")?,
+            head_off: m("inet_ehash_bucket", "chain")?,
+            node_off: nulls_node,
+            nulls: true,
+        };
+        let lstride = t.size_of("inet_listen_hashbucket")?;
+        let lhead = m("inet_listen_hashbucket", "nulls_head")?;
+        // Before 5.19 every listener is in the fixed `listening_hash[32]` on `skc_nulls_node`
+        // (lhash2 then chains `icsk_listen_portaddr_node` and holds the same sockets); from 5.19
+        // `listening_hash` is gone and lhash2 chains `skc_nulls_node`.
+        let listen = match t.member("inet_hashinfo", "listening_hash") {
+            Ok(lh) => {
+                let count = match lh.ty.kind {
+                    kstructs::TypeKind::Array { count: Some(n), .. } => n,
+                    _ => lh.ty.size / lstride.max(1),
+                };
+                (
+                    TableLayout {
+                        base: hi + lh.offset,
+                        count,
+                        stride: lstride,
+                        head_off: lhead,
+                        node_off: nulls_node,
+                        nulls: true,
+                    },
+                    Table::TcpListeningHash,
+                )
+            }
+            Err(_) => (
+                TableLayout {
+                    base: k.u64(hi + m("inet_hashinfo", "lhash2")?, "tcp_hashinfo.lhash2")?,
+                    count: u64::from(k.u32(
+                        hi + m("inet_hashinfo", "lhash2_mask")?,
+                        "tcp_hashinfo.lhash2_mask",
+                    )?) + 1,
+                    stride: lstride,
+                    head_off: lhead,
+                    node_off: nulls_node,
+                    nulls: true,
+                },
+                Table::TcpListen,
+            ),
+        };
+        Ok((ehash, listen))
     })();
     match tcp {
-        Ok((ehash, emask, estride, ehead, lhash, lmask, lstride, lhead, nulls_node)) => {
-            let e = TableLayout {
-                base: ehash,
-                count: u64::from(emask) + 1,
-                stride: estride,
-                head_off: ehead,
-                node_off: nulls_node,
-                nulls: true,
-            };
-            walk.table(e, Table::TcpEstablished);
-            let l = TableLayout {
-                base: lhash,
-                count: u64::from(lmask) + 1,
-                stride: lstride,
-                head_off: lhead,
-                node_off: nulls_node,
-                nulls: true,
-            };
-            walk.table(l, Table::TcpListen);
+        Ok((ehash, (listen, ltable))) => {
+            walk.table(ehash, Table::TcpEstablished);
+            walk.table(listen, ltable);
         }
         Err(e) => walk.w.push(format!("TCP hash tables not walked: {e}")),
     }

@@ -1,6 +1,7 @@
 //! [`Kernel`]: a dump, the debuginfo that describes it, and typed reads of kernel memory.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use kstructs::Types;
 use vmcore::x86_64::{KernelLayout, LINK_TEXT};
@@ -27,8 +28,8 @@ pub struct Kernel {
     pub dump: Dump,
     /// Kernel types and symbols.
     pub types: Types,
-    /// Offsets the walk uses.
-    pub off: Offsets,
+    /// Offsets the walk uses, resolved on first use: `info` and `read` never need them.
+    off: OnceLock<Offsets>,
     /// KASLR displacement of the kernel image.
     pub kaslr_offset: u64,
     /// Start of the direct map (`page_offset_base`).
@@ -148,11 +149,10 @@ impl Kernel {
             vmcore: vmcore_path.clone(),
             reason: "no kernel layout after VMCOREINFO and CR3 recovery".into(),
         })?;
-        let off = Offsets::resolve(&types)?;
         let mut k = Kernel {
             dump,
             types,
-            off,
+            off: OnceLock::new(),
             kaslr_offset: layout.kaslr_offset,
             page_offset_base: DEFAULT_PAGE_OFFSET,
             vmemmap_base: DEFAULT_VMEMMAP,
@@ -168,6 +168,29 @@ impl Kernel {
         }
         let _ = k.types.save_cache();
         Ok(k)
+    }
+
+    /// Every member offset the walk uses, resolved from the debuginfo on the first call.
+    ///
+    /// A type or member this kernel lacks (and no other generation's spelling of it) is
+    /// [`Error::Layout`], naming it and the kernel's release.
+    pub fn off(&self) -> Result<&Offsets> {
+        if let Some(o) = self.off.get() {
+            return Ok(o);
+        }
+        let o = Offsets::resolve(&self.types).map_err(|source| Error::Layout {
+            release: self
+                .dump
+                .info()
+                .osrelease
+                .clone()
+                .filter(|r| !r.is_empty())
+                .or_else(|| Self::vmlinux_release(&self.types))
+                .unwrap_or_else(|| "of unknown release".into()),
+            source,
+        })?;
+        let _ = self.types.save_cache();
+        Ok(self.off.get_or_init(|| o))
     }
 
     /// The release in the vmlinux (`init_uts_ns.name.release`).
@@ -286,7 +309,7 @@ impl Kernel {
             addr: vaddr,
             source,
         })?;
-        Ok(self.vmemmap_base + (paddr >> 12) * self.off.page_size_of)
+        Ok(self.vmemmap_base + (paddr >> 12) * self.off()?.page_size_of)
     }
 
     /// Whether `addr` looks like a kernel pointer (canonical upper half, aligned to `align`).

@@ -3,7 +3,6 @@
 
 use kstructs::{Member, Types};
 
-use crate::Result;
 
 /// A bitfield's location: byte offset from the object and bit within that byte.
 #[derive(Debug, Clone, Copy)]
@@ -40,6 +39,20 @@ fn bit(m: Member) -> Bit {
     }
 }
 
+/// `PG_slab` where `enum pageflags` has it, else the 6.12 page type `PGTY_slab` in `page_type`.
+fn slab_mark(t: &Types) -> SlabMark {
+    if let Ok(bit) = t.enumerator("PG_slab") {
+        return SlabMark::Flag(bit as u32);
+    }
+    match (t.enumerator("PGTY_slab"), t.member("page", "page_type")) {
+        (Ok(v), Ok(m)) if (0..=255).contains(&v) => SlabMark::PageType {
+            offset: m.offset,
+            value: v as u8,
+        },
+        _ => SlabMark::Unknown,
+    }
+}
+
 /// Where a compound page's order is stored, by kernel generation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrderField {
@@ -58,6 +71,22 @@ pub enum FragPage {
     Page(u64),
     /// `skb_frag.netmem` (6.12+): bit 0 set means a `net_iov`, not a page.
     Netmem(u64),
+}
+
+/// How a kernel marks a slab page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlabMark {
+    /// `PG_slab` in `page.flags` (up to 6.9): the bit number from `enum pageflags`.
+    Flag(u32),
+    /// A page type in the top byte of `page.page_type` (6.12 `enum pagetype`: `PGTY_slab`).
+    PageType {
+        /// Offset of `page_type` in `struct page`.
+        offset: u64,
+        /// The value of `PGTY_slab`.
+        value: u8,
+    },
+    /// Neither is described: every head page's `slab_cache` word is read and checked as a pointer.
+    Unknown,
 }
 
 /// Offsets and sizes the walk needs.
@@ -141,14 +170,17 @@ pub struct Offsets {
     pub page_refcount: u64,
     pub order: OrderField,
     pub pg_head: u32,
-    pub pg_slab: Option<u32>,
+    /// How a slab page is recognised.
+    pub slab_mark: SlabMark,
+    /// `slab_cache` from the head `struct page`: in `struct slab` from 5.17, in `struct page` before
+    /// (both overlay the page, so one offset serves).
     pub slab_cache: u64,
     pub kmem_cache_size: u64,
 }
 
 impl Offsets {
     /// Resolve everything from the debuginfo; the first missing mandatory member is the error.
-    pub fn resolve(t: &Types) -> Result<Offsets> {
+    pub fn resolve(t: &Types) -> kstructs::Result<Offsets> {
         let off = |ty: &str, p: &str| t.member(ty, p).map(|m| m.offset);
         let opt = |ty: &str, p: &str| t.member(ty, p).ok().map(|m| m.offset);
         let first = |ty: &str, ps: &[&str]| t.first_member(ty, ps);
@@ -258,8 +290,11 @@ impl Offsets {
             page_refcount: off("page", "_refcount")?,
             order,
             pg_head: t.enumerator("PG_head")? as u32,
-            pg_slab: t.enumerator("PG_slab").ok().map(|v| v as u32),
-            slab_cache: off("slab", "slab_cache")?,
+            slab_mark: slab_mark(t),
+            slab_cache: t
+                .member("slab", "slab_cache")
+                .or_else(|_| t.member("page", "slab_cache"))?
+                .offset,
             kmem_cache_size: off("kmem_cache", "size")?,
         })
     }

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use crate::offsets::OrderField;
+use crate::offsets::{OrderField, SlabMark};
 use crate::{Error, Kernel, Result};
 
 /// A compound page as a frag sees it.
@@ -29,7 +29,7 @@ impl Pages {
     fn check_page(k: &Kernel, page: u64, what: &str) -> Result<()> {
         let ok = page >= k.vmemmap_base
             && page - k.vmemmap_base < (1u64 << 46)
-            && (page - k.vmemmap_base).is_multiple_of(k.off.page_size_of);
+            && (page - k.vmemmap_base).is_multiple_of(k.off()?.page_size_of);
         if ok {
             Ok(())
         } else {
@@ -44,7 +44,7 @@ impl Pages {
     /// `compound_head(page)` and the head's order.
     pub fn compound(&mut self, k: &Kernel, page: u64) -> Result<Compound> {
         Self::check_page(k, page, "frag page")?;
-        let ch = k.u64(page + k.off.page_compound_head, "page.compound_head")?;
+        let ch = k.u64(page + k.off()?.page_compound_head, "page.compound_head")?;
         let head = if ch & 1 != 0 { ch - 1 } else { page };
         if head != page {
             Self::check_page(k, head, "compound head")?;
@@ -52,11 +52,11 @@ impl Pages {
         if let Some(&order) = self.heads.get(&head) {
             return Ok(Compound { head, order });
         }
-        let flags = k.u64(head + k.off.page_flags, "page.flags")?;
-        let order = if flags & (1 << k.off.pg_head) == 0 {
+        let flags = k.u64(head + k.off()?.page_flags, "page.flags")?;
+        let order = if flags & (1 << k.off()?.pg_head) == 0 {
             0
         } else {
-            let order = match k.off.order {
+            let order = match k.off()?.order {
                 OrderField::PageCompoundOrder(o)
                 | OrderField::FolioOrder(o)
                 | OrderField::FolioFlags1(o) => u32::from(k.u8(head + o, "compound order")?),
@@ -81,13 +81,21 @@ impl Pages {
         if let Some(&s) = self.slab_slot.get(&head) {
             return Ok(s);
         }
-        let flags = k.u64(head + k.off.page_flags, "page.flags")?;
-        let slot = match k.off.pg_slab {
-            Some(bit) if flags & (1 << bit) == 0 => None,
-            _ => {
-                let cache = k.u64(head + k.off.slab_cache, "slab.slab_cache")?;
+        let is_slab = match k.off()?.slab_mark {
+            SlabMark::Flag(bit) => {
+                k.u64(head + k.off()?.page_flags, "page.flags")? & (1u64 << (bit & 63)) != 0
+            }
+            SlabMark::PageType { offset, value } => {
+                k.u32(head + offset, "page.page_type")? >> 24 == u32::from(value)
+            }
+            SlabMark::Unknown => true,
+        };
+        let slot = match is_slab {
+            false => None,
+            true => {
+                let cache = k.u64(head + k.off()?.slab_cache, "slab.slab_cache")?;
                 if Kernel::is_kernel_ptr(cache, 8) {
-                    let size = k.u32(cache + k.off.kmem_cache_size, "kmem_cache.size")?;
+                    let size = k.u32(cache + k.off()?.kmem_cache_size, "kmem_cache.size")?;
                     Some(u64::from(size)).filter(|&s| s > 0)
                 } else {
                     None

@@ -31,7 +31,7 @@ impl RefCounter {
     }
 
     /// Read each page's `_refcount` and compare.
-    pub fn check(&self, k: &Kernel) -> PageRefs {
+    pub fn check(&self, k: &Kernel, o: &crate::offsets::Offsets) -> PageRefs {
         let mut out = PageRefs {
             pages: self.refs.len() as u64,
             ..PageRefs::default()
@@ -39,7 +39,7 @@ impl RefCounter {
         let mut extra: Vec<PageRef> = Vec::new();
         for (&head, &(order, found)) in &self.refs {
             out.refs_found += found;
-            let Ok(rc) = k.u32(head + k.off.page_refcount, "page._refcount") else {
+            let Ok(rc) = k.u32(head + o.page_refcount, "page._refcount") else {
                 out.unreadable += 1;
                 continue;
             };

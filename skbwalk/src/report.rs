@@ -206,7 +206,7 @@ pub fn queue_totals(ws: &WalkedSocket) -> BTreeMap<&'static str, Totals> {
 
 /// The report for the socket at `fd` of process `pid`.
 pub fn socket_report(k: &Kernel, pid: i32, fd: u32) -> Result<SocketReport> {
-    let mut w = Walker::new(k);
+    let mut w = Walker::new(k)?;
     let task = find_process(k, pid, &mut w.warnings)?;
     let files = open_files(k, task.files)?;
     let Some(&(_, file)) = files.iter().find(|(f, _)| *f == fd) else {
@@ -249,7 +249,7 @@ pub fn socket_report(k: &Kernel, pid: i32, fd: u32) -> Result<SocketReport> {
             order,
             skbs,
             refcount: k
-                .u32(head + k.off.page_refcount, "page._refcount")
+                .u32(head + w.o.page_refcount, "page._refcount")
                 .ok()
                 .map(|v| v as i32),
         })

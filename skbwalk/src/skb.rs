@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use crate::offsets::FragPage;
+use crate::offsets::{FragPage, Offsets};
 use crate::page::{Compound, Pages};
 use crate::warnings::Warnings;
 use crate::{Kernel, Result};
@@ -108,6 +108,8 @@ impl Skb {
 pub struct Walker<'k> {
     /// The kernel.
     pub k: &'k Kernel,
+    /// Its layouts.
+    pub o: &'k Offsets,
     /// Page lookups.
     pub pages: Pages,
     /// What went wrong along the way.
@@ -124,13 +126,14 @@ fn le_u64(b: &[u8], o: u64) -> u64 {
 }
 
 impl<'k> Walker<'k> {
-    /// A walker over `k`.
-    pub fn new(k: &'k Kernel) -> Self {
-        Walker {
+    /// A walker over `k`; fails when the debuginfo lacks a layout the walk needs.
+    pub fn new(k: &'k Kernel) -> Result<Self> {
+        Ok(Walker {
             k,
+            o: k.off()?,
             pages: Pages::default(),
             warnings: Warnings::default(),
-        }
+        })
     }
 
     /// Read one skb and, after it, its `frag_list` members (depth-first), appending to `out`.
@@ -143,7 +146,7 @@ impl<'k> Walker<'k> {
         out: &mut Vec<Skb>,
     ) -> Result<()> {
         let k = self.k;
-        let o = &k.off;
+        let o = self.o;
         let raw = k.bytes(addr, o.skb_size as usize, "sk_buff")?;
         let head = le_u64(&raw, o.skb_head);
         let end = if o.skb_end_is_offset {
@@ -284,8 +287,8 @@ impl<'k> Walker<'k> {
     pub fn walk_list(&mut self, head: u64, queue: QueueName, out: &mut Vec<Skb>) {
         let k = self.k;
         let what = queue.as_str();
-        let qlen = k.u32(head + k.off.skb_head_qlen, "sk_buff_head.qlen").ok();
-        let mut cur = match k.u64(head + k.off.skb_head_next, "sk_buff_head.next") {
+        let qlen = k.u32(head + self.o.skb_head_qlen, "sk_buff_head.qlen").ok();
+        let mut cur = match k.u64(head + self.o.skb_head_next, "sk_buff_head.next") {
             Ok(n) => n,
             Err(e) => {
                 self.warnings
@@ -319,7 +322,7 @@ impl<'k> Walker<'k> {
                 break;
             }
             count += 1;
-            cur = match k.u64(cur + k.off.skb_next, "sk_buff.next") {
+            cur = match k.u64(cur + self.o.skb_next, "sk_buff.next") {
                 Ok(n) => n,
                 Err(e) => {
                     self.warnings
@@ -363,7 +366,7 @@ impl<'k> Walker<'k> {
                     break;
                 }
                 stack.push(cur);
-                cur = match k.u64(cur + k.off.rb_left, "rb_node.rb_left") {
+                cur = match k.u64(cur + self.o.rb_left, "rb_node.rb_left") {
                     Ok(l) => l,
                     Err(e) => {
                         self.warnings
@@ -373,12 +376,12 @@ impl<'k> Walker<'k> {
                 };
             }
             let Some(n) = stack.pop() else { break };
-            let skb = n - k.off.skb_rbnode;
+            let skb = n - self.o.skb_rbnode;
             if let Err(e) = self.read_skb(skb, queue, None, 0, out) {
                 self.warnings
                     .push(format!("{what} rbtree at {root:#x}: skb {skb:#x}: {e}"));
             }
-            cur = match k.u64(n + k.off.rb_right, "rb_node.rb_right") {
+            cur = match k.u64(n + self.o.rb_right, "rb_node.rb_right") {
                 Ok(r) => r,
                 Err(e) => {
                     self.warnings

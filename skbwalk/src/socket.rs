@@ -116,10 +116,10 @@ fn ip4(b: u32) -> Ipv4Addr {
 
 /// Read a socket's identity from its `struct socket`.
 pub fn identity(k: &Kernel, socket: u64) -> Result<Identity> {
-    let sk = k.u64(socket + k.off.socket_sk, "socket.sk")?;
+    let sk = k.u64(socket + k.off()?.socket_sk, "socket.sk")?;
     if sk == 0 {
-        let ss = k.u32(socket + k.off.socket_state, "socket.state")?;
-        let stype = k.u16(socket + k.off.socket_type, "socket.type")?;
+        let ss = k.u32(socket + k.off()?.socket_state, "socket.state")?;
+        let stype = k.u16(socket + k.off()?.socket_type, "socket.type")?;
         return Ok(Identity {
             socket,
             sock: 0,
@@ -149,7 +149,7 @@ fn tcp_state_name(k: &Kernel, st: u8) -> String {
 
 /// Family, state and addresses from the `sock_common` every socket kind starts with.
 fn common(k: &Kernel, sk: u64) -> Result<(u16, u8, Option<String>, Option<String>)> {
-    let o = &k.off;
+    let o = k.off()?;
     let family = k.u16(sk + o.sk_family, "sock.skc_family")?;
     let state = k.u8(sk + o.sk_state, "sock.skc_state")?;
     let (local, remote) = match family {
@@ -189,7 +189,7 @@ fn common(k: &Kernel, sk: u64) -> Result<(u16, u8, Option<String>, Option<String
 
 /// Identity of a full `struct sock`, with its `struct socket` when it has one.
 pub fn sock_identity(k: &Kernel, sk: u64, socket: Option<u64>) -> Result<Identity> {
-    let o = &k.off;
+    let o = k.off()?;
     let (family, st, local, remote) = common(k, sk)?;
     let raw_type = k.bytes(sk + o.sk_type.byte, 8, "sock.sk_type")?;
     let sk_type = crate::offsets::Bit {
@@ -254,7 +254,7 @@ pub fn mini_identity(k: &Kernel, sk: u64) -> Result<Identity> {
 }
 
 fn unix_path(k: &Kernel, sk: u64) -> Result<Option<String>> {
-    let o = &k.off;
+    let o = k.off()?;
     let (Some(addr_off), Some(len_off), Some(name_off)) =
         (o.unix_addr, o.unix_address_len, o.unix_address_name)
     else {
@@ -282,8 +282,7 @@ fn unix_path(k: &Kernel, sk: u64) -> Result<Option<String>> {
 
 /// Walk every queue of a socket, in report order.
 pub fn walk_queues(w: &mut Walker<'_>, id: &Identity) -> Vec<(QueueName, Vec<Skb>)> {
-    let k = w.k;
-    let o = &k.off;
+    let o = w.o;
     let sk = id.sock;
     let mut out = Vec::new();
     if sk == 0 || id.mini {

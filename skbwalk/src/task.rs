@@ -26,7 +26,7 @@ pub struct Task {
 }
 
 fn read_task(k: &Kernel, addr: u64) -> Result<Task> {
-    let o = &k.off;
+    let o = k.off()?;
     Ok(Task {
         addr,
         pid: k.u32(addr + o.task_pid, "task_struct.pid")? as i32,
@@ -84,8 +84,8 @@ pub fn tasks(k: &Kernel, w: &mut Warnings) -> Result<Vec<Task>> {
     let init = k.symbol("init_task")?;
     let leaders = list_entries(
         k,
-        init + k.off.task_tasks,
-        k.off.task_tasks,
+        init + k.off()?.task_tasks,
+        k.off()?.task_tasks,
         MAX_TASKS,
         "init_task.tasks",
         w,
@@ -96,7 +96,7 @@ pub fn tasks(k: &Kernel, w: &mut Warnings) -> Result<Vec<Task>> {
             Ok(t) => out.push(t),
             Err(e) => w.push(format!("task at {addr:#x}: {e}")),
         }
-        if let Some(tg) = k.off.task_thread_group {
+        if let Some(tg) = k.off()?.task_thread_group {
             for t in list_entries(k, addr + tg, tg, MAX_TASKS, "task_struct.thread_group", w) {
                 match read_task(k, t) {
                     Ok(t) => out.push(t),
@@ -123,9 +123,9 @@ pub fn open_files(k: &Kernel, files: u64) -> Result<Vec<(u32, u64)>> {
     if files == 0 {
         return Ok(Vec::new());
     }
-    let fdt = k.u64(files + k.off.files_fdt, "files_struct.fdt")?;
-    let max = k.u32(fdt + k.off.fdt_max_fds, "fdtable.max_fds")?;
-    let arr = k.u64(fdt + k.off.fdt_fd, "fdtable.fd")?;
+    let fdt = k.u64(files + k.off()?.files_fdt, "files_struct.fdt")?;
+    let max = k.u32(fdt + k.off()?.fdt_max_fds, "fdtable.max_fds")?;
+    let arr = k.u64(fdt + k.off()?.fdt_fd, "fdtable.fd")?;
     let max = max.min(MAX_FDS);
     let mut out = Vec::new();
     // Read the pointer array in chunks: one read per 512 fds.
@@ -146,7 +146,9 @@ pub fn open_files(k: &Kernel, files: u64) -> Result<Vec<(u32, u64)>> {
 
 /// What an open file is, for a message: the dentry's name, else the `f_op` symbol.
 pub fn describe_file(k: &Kernel, file: u64) -> String {
-    let o = &k.off;
+    let Ok(o) = k.off() else {
+        return format!("file {file:#x}");
+    };
     let name = k
         .u64(file + o.file_dentry, "file.f_path.dentry")
         .ok()
@@ -169,7 +171,7 @@ pub fn describe_file(k: &Kernel, file: u64) -> String {
 
 /// The `struct socket` behind a file, if it is a socket (`f_op == &socket_file_ops`, or an S_IFSOCK inode).
 pub fn file_socket(k: &Kernel, file: u64) -> Result<Option<u64>> {
-    let o = &k.off;
+    let o = k.off()?;
     let fop = k.u64(file + o.file_f_op, "file.f_op")?;
     let is_sock = match k.symbol("socket_file_ops") {
         Ok(s) if fop == s => true,

@@ -84,7 +84,7 @@ pub struct TopReport {
 
 /// Walk every socket of every task. `progress` is called with (sockets done, sockets found).
 pub fn top(k: &Kernel, mut progress: impl FnMut(usize, usize)) -> Result<TopReport> {
-    let mut w = Walker::new(k);
+    let mut w = Walker::new(k)?;
     let all = tasks(k, &mut w.warnings)?;
     // Threads share `files`: read each table once; a struct file may sit in several tables.
     let mut tables_seen = HashMap::new();
@@ -144,7 +144,7 @@ pub fn top(k: &Kernel, mut progress: impl FnMut(usize, usize)) -> Result<TopRepo
     }
     // Sockets no fd reaches: orphaned TCP, TIME_WAIT and request mini-sockets, kernel sockets.
     let mut hash_warnings = crate::warnings::Warnings::default();
-    let hashed = hashed_sockets(k, &mut hash_warnings);
+    let hashed = hashed_sockets(k, w.o, &mut hash_warnings);
     w.warnings.extend(hash_warnings);
     let tw = k.types.enumerator("TCP_TIME_WAIT").ok();
     let req = k.types.enumerator("TCP_NEW_SYN_RECV").ok();
@@ -156,8 +156,8 @@ pub fn top(k: &Kernel, mut progress: impl FnMut(usize, usize)) -> Result<TopRepo
         let id = if st == tw || st == req {
             mini_identity(k, h.sk)
         } else {
-            let socket = k
-                .off
+            let socket = w
+                .o
                 .sk_socket
                 .and_then(|o| k.u64(h.sk + o, "sock.sk_socket").ok())
                 .filter(|&s| s != 0);
@@ -171,7 +171,7 @@ pub fn top(k: &Kernel, mut progress: impl FnMut(usize, usize)) -> Result<TopRepo
         }
     }
     progress(n, n);
-    Ok(b.finish(k, w.warnings))
+    Ok(b.finish(k, w.o, w.warnings))
 }
 
 /// Accumulates the ranking and the system totals, one walked socket at a time.
@@ -217,7 +217,7 @@ impl Builder {
         });
     }
 
-    fn finish(mut self, k: &Kernel, warnings: crate::warnings::Warnings) -> TopReport {
+    fn finish(mut self, k: &Kernel, o: &crate::offsets::Offsets, warnings: crate::warnings::Warnings) -> TopReport {
         for (s, pages) in self.sockets.iter_mut().zip(&self.per_socket_pages) {
             s.shared_pages = pages.iter().filter(|h| self.page_sockets[h].1 > 1).count() as u64;
         }
@@ -239,7 +239,7 @@ impl Builder {
                 .then(a.id.sock.cmp(&b.id.sock))
         });
         TopReport {
-            page_refs: self.refs.check(k),
+            page_refs: self.refs.check(k, o),
             sockets: self.sockets,
             totals: self.sys,
             warnings: warnings.into_vec(),

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Real-dump tier: produce crash dumps of a real Debian 12 6.1 cloud kernel running the scenarios in
+# Real-dump tier: produce crash dumps of a real Debian cloud kernel running the scenarios in
 # scenarios/*.c, in every format we can make here.  Idempotent; everything lives under
 #   $SKBWALK_TESTDATA_CACHE (default ~/.cache/skbwalk-testdata), keyed by kernel version + script hash.
 # Prints the dump directory on the last line of stdout.
 #
 # Environment knobs:
-#   SKBWALK_KPKG     kernel package (default: newest linux-image-6.1.0-*-cloud-amd64 apt knows)
+#   SKBWALK_KERNEL   which kernel generation: 6.1 (default; Debian 12 bookworm, the machine's own apt),
+#                    5.10 (Debian 11 bullseye) or 6.12 (Debian 13 trixie) -- those two through a private
+#                    apt configuration under the cache (the machine's apt sources are never changed)
+#   SKBWALK_KPKG     kernel package (default: the newest of that generation's cloud kernels apt knows)
 #   SKBWALK_ACCEL    qemu accelerator (default tcg; kvm hangs on this machine)
 #   SKBWALK_MEM      guest memory (default 768M)       SKBWALK_BOOTS  which boots (default "A B C")
 #   SKBWALK_NO_INSTALL=1  never apt-get/pip install missing tools
@@ -76,13 +79,37 @@ QEMU_VERSION=$(qemu_version)
 log "QEMU $QEMU_VERSION"
 
 # ---- 1. kernel packages (apt-get download, never installed) --------------------------------
+KGEN=${SKBWALK_KERNEL:-6.1}
+APT=()   # extra apt options: a private configuration for suites the machine's sources do not name
+case $KGEN in
+    6.1)  SUITE=""; KPAT='^linux-image-6\.1\.0-[0-9]+-cloud-amd64$' ;;
+    5.10) SUITE=bullseye; KPAT='^linux-image-5\.10\.0-[0-9]+-cloud-amd64$' ;;
+    6.12) SUITE=trixie; KPAT='^linux-image-6\.12\.[0-9]+\+deb13-cloud-amd64$' ;;
+    *) echo "SKBWALK_KERNEL=$KGEN: not one of 6.1, 5.10, 6.12" >&2; exit 2 ;;
+esac
+private_apt() { # private_apt SUITE: apt options for an apt state of its own, made and refreshed here
+    local d=$CACHE/apt/$1
+    mkdir -p "$d/lists/partial" "$d/archives/partial"
+    echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $1 main" > "$d/sources.list"
+    APT=(-o "Dir::Etc::SourceList=$d/sources.list" -o Dir::Etc::SourceParts=/dev/null
+         -o "Dir::State::Lists=$d/lists" -o "Dir::Cache=$d" -o Dir::State::status=/dev/null)
+    # a day-old list is fresh enough: the suites here are stable releases
+    if [ -z "$(find "$d/lists" -maxdepth 1 -name '*_Packages' -mmin -1440 2>/dev/null)" ]; then
+        log "apt-get update ($1, private lists in $d)"
+        apt-get "${APT[@]}" update -qq >&2
+    fi
+}
+[ -z "$SUITE" ] || private_apt "$SUITE"
 KPKG=${SKBWALK_KPKG:-}
 if [ -z "$KPKG" ]; then
-    KPKG=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-cloud-amd64$' | awk '{print $1}' | sort -V | tail -n1)
-    [ -n "$KPKG" ] || { echo "no linux-image-6.1.0-*-cloud-amd64 package known to apt (apt-get update?)" >&2; exit 1; }
+    # the newest cloud kernel whose -dbg package apt can also fetch
+    for p in $(apt-cache "${APT[@]}" search --names-only "$KPAT" | awk '{print $1}' | sort -Vr); do
+        if apt-cache "${APT[@]}" show "$p-dbg" >/dev/null 2>&1; then KPKG=$p; break; fi
+    done
+    [ -n "$KPKG" ] || { echo "no $KGEN cloud kernel with a -dbg package known to apt (pattern $KPAT; apt-get update?)" >&2; exit 1; }
 fi
 KREL=${KPKG#linux-image-}                                   # e.g. 6.1.0-56-cloud-amd64
-KVER=$(apt-cache policy "$KPKG" | awk '/Candidate:/{print $2}')  # e.g. 6.1.192-2
+KVER=$(apt-cache "${APT[@]}" policy "$KPKG" | awk '/Candidate:/{print $2}')  # e.g. 6.1.192-2
 [ -n "$KVER" ] && [ "$KVER" != "(none)" ] || { echo "apt has no candidate for $KPKG" >&2; exit 1; }
 fetch_debs() {
     cd "$CACHE/debs"
@@ -90,15 +117,15 @@ fetch_debs() {
     IMG_DEB=""
     for p in "$KPKG-unsigned" "$KPKG"; do
         local deb=$(ls ${p}_${KVER}_amd64.deb 2>/dev/null || true)
-        if [ -z "$deb" ] && apt-cache show "$p=$KVER" >/dev/null 2>&1; then
-            apt-get download -q "$p=$KVER" >&2 2>/dev/null || apt-get download -q "$p=$KVER" >&2
+        if [ -z "$deb" ] && apt-cache "${APT[@]}" show "$p=$KVER" >/dev/null 2>&1; then
+            apt-get "${APT[@]}" download -q "$p=$KVER" >&2 2>/dev/null || apt-get "${APT[@]}" download -q "$p=$KVER" >&2
             deb=$(ls ${p}_${KVER}_amd64.deb 2>/dev/null || true)
         fi
         if [ -n "$deb" ] && dpkg-deb -c "$deb" | grep "boot/vmlinuz-$KREL" >/dev/null; then IMG_DEB=$CACHE/debs/$deb; break; fi
     done
     [ -n "$IMG_DEB" ] || { echo "no package of $KPKG $KVER holds /boot/vmlinuz" >&2; exit 1; }
     DBG_DEB=$CACHE/debs/${KPKG}-dbg_${KVER}_amd64.deb
-    [ -f "$DBG_DEB" ] || apt-get download -q "$KPKG-dbg=$KVER" >&2
+    [ -f "$DBG_DEB" ] || apt-get "${APT[@]}" download -q "$KPKG-dbg=$KVER" >&2
     cd - >/dev/null
 }
 timed fetch fetch_debs
@@ -128,15 +155,20 @@ mkdir -p "$BUILD" "$OUT"
 initramfs() {
     if [ -f "$BUILD/initramfs.cpio.gz" ]; then return; fi
     local root=$BUILD/root mods=$KDIR/lib/modules/$KREL
+    [ -d "$mods" ] || mods=$KDIR/usr/lib/modules/$KREL   # merged /usr (Debian 13)
     rm -rf "$root"; mkdir -p "$root"/{bin,dev,proc,sys,run,tmp,etc,scen,lib/modules}
     cp /bin/busybox "$root/bin/busybox"
     ln -sf busybox "$root/bin/sh"
     cp "$HERE/guest/init" "$root/init"; chmod +x "$root/init"
     python3 "$HERE/mod-deps.py" "$mods" virtio_pci virtio_net qemu_fw_cfg > "$BUILD/modules.load"
+    # busybox insmod takes plain ELF modules: compressed ones (.ko.xz on Debian 13) go in decompressed
+    : > "$root/etc/modules.load"
     while read -r m; do
-        mkdir -p "$root/lib/modules/$(dirname "$m")"; cp "$mods/$m" "$root/lib/modules/$m"
+        local ko=${m%.xz}; ko=${ko%.zst}; ko=${ko%.gz}
+        mkdir -p "$root/lib/modules/$(dirname "$m")"
+        python3 "$HERE/mod-deps.py" --cat "$mods/$m" > "$root/lib/modules/$ko"
+        echo "$ko" >> "$root/etc/modules.load"
     done < "$BUILD/modules.load"
-    cp "$BUILD/modules.load" "$root/etc/modules.load"
     for c in "$HERE"/scenarios/*.c; do
         gcc -O2 -Wall -static -o "$root/scen/$(basename "$c" .c)" "$c"
     done
@@ -196,7 +228,8 @@ timed convert convert
 python3 - "$OUT" "$KPKG" "$KVER" "$KREL" "$VMLINUX" "$VMLINUZ" "$HASH" "${TIMINGS[*]}" <<'PY'
 import json, os, sys
 out, kpkg, kver, krel, vmlinux, vmlinuz, h, timings = sys.argv[1:]
-m = {"kernel": {"package": kpkg, "version": kver, "release": krel, "vmlinux": vmlinux, "vmlinuz": vmlinuz},
+m = {"kernel": {"package": kpkg, "version": kver, "release": krel, "vmlinux": vmlinux, "vmlinuz": vmlinuz,
+                "generation": os.environ.get("SKBWALK_KERNEL", "6.1")},
      "script_hash": h, "boots": {}}
 old = {}
 if os.path.exists(os.path.join(out, "manifest.json")):
@@ -225,6 +258,7 @@ for b in sorted(os.listdir(out)):
                      "nofd_sockets": cap.get("nofd", []), "capture": cap["capture"], "files": files}
 json.dump(m, open(os.path.join(out, "manifest.json"), "w"), indent=2)
 PY
-ln -sfn "$KEY" "$CACHE/dumps/current"
+ln -sfn "$KEY" "$CACHE/dumps/current-$KGEN"
+[ "$KGEN" != 6.1 ] || ln -sfn "$KEY" "$CACHE/dumps/current"
 log "timings: ${TIMINGS[*]}"
 echo "$OUT"

@@ -2,16 +2,35 @@
 """Resolve kernel-module dependencies from the modules' own .modinfo sections (no depmod, no install).
 
 usage: mod-deps.py MODULES_DIR NAME...   -> prints the module paths (relative to MODULES_DIR) in load order,
-skipping modules listed in MODULES_DIR/modules.builtin.
+skipping modules listed in MODULES_DIR/modules.builtin.  Modules may be compressed (.ko.xz, as Debian 13
+ships them; .ko.zst, .ko.gz): the path printed is the file's own, `ko-data` of it is the ELF.
+       mod-deps.py --cat MODULE_PATH            -> the module's ELF on stdout (decompressed)
 """
 import os
 import sys
 
 
+SUFFIXES = (".ko", ".ko.xz", ".ko.zst", ".ko.gz")
+
+
+def ko_data(path):
+    """The ELF bytes of a module file, decompressed when it is compressed."""
+    if path.endswith(".xz"):
+        import lzma
+        return lzma.open(path).read()
+    if path.endswith(".gz"):
+        import gzip
+        return gzip.open(path).read()
+    if path.endswith(".zst"):
+        import subprocess
+        return subprocess.run(["zstd", "-dc", path], check=True, capture_output=True).stdout
+    return open(path, "rb").read()
+
+
 def modinfo(path):
-    """Return the .modinfo key/value pairs of an ELF64 LE .ko file."""
+    """Return the .modinfo key/value pairs of an ELF64 LE .ko file (compressed or not)."""
     import struct
-    data = open(path, "rb").read()
+    data = ko_data(path)
     if data[:4] != b"\x7fELF":
         raise SystemExit(f"{path}: not an ELF file (compressed module?)")
     shoff, = struct.unpack_from("<Q", data, 0x28)
@@ -33,18 +52,25 @@ def modinfo(path):
 
 
 def main():
+    if sys.argv[1] == "--cat":
+        sys.stdout.buffer.write(ko_data(sys.argv[2]))
+        return
     root, wanted = sys.argv[1], sys.argv[2:]
     norm = lambda n: n.replace("-", "_")
     index = {}
     for dirpath, _, files in os.walk(root):
         for f in files:
-            if f.endswith(".ko"):
-                index[norm(f[:-3])] = os.path.relpath(os.path.join(dirpath, f), root)
+            for suf in SUFFIXES:
+                if f.endswith(suf):
+                    index[norm(f[:-len(suf)])] = os.path.relpath(os.path.join(dirpath, f), root)
     builtin = set()
     bpath = os.path.join(root, "modules.builtin")
     if os.path.exists(bpath):
         for line in open(bpath):
-            builtin.add(norm(os.path.basename(line.strip())[:-3]))
+            base = os.path.basename(line.strip())
+            for suf in SUFFIXES:
+                if base.endswith(suf):
+                    builtin.add(norm(base[:-len(suf)]))
     order, seen = [], set()
 
     def visit(name):

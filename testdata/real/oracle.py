@@ -73,7 +73,17 @@ class Kernel:
         self.sizeof_page = drgn.sizeof(self.page_type)
         self.page_ptr = p.pointer_type(self.page_type)
         self.PG_head = 1 << p.constant("PG_head").value_()
-        self.PG_slab = 1 << p.constant("PG_slab").value_()
+        # slab pages: PG_slab in page->flags up to 6.9; from 6.12 the top byte of page_type is PGTY_slab
+        try:
+            self.PG_slab, self.PGTY_slab = 1 << p.constant("PG_slab").value_(), None
+        except LookupError:
+            self.PG_slab, self.PGTY_slab = None, p.constant("PGTY_slab").value_()
+        # slab_cache: struct slab (5.17+) overlays the page; before, the field is in struct page
+        try:
+            p.type("struct slab")
+            self.slab_type = "struct slab"
+        except LookupError:
+            self.slab_type = "struct page"
         if "NUMBER(PG_head_mask)" in self.vmcoreinfo and int(self.vmcoreinfo["NUMBER(PG_head_mask)"]) != self.PG_head:
             self.warn("PG_head from DWARF (%#x) differs from VMCOREINFO PG_head_mask (%s)"
                       % (self.PG_head, self.vmcoreinfo["NUMBER(PG_head_mask)"]))
@@ -108,8 +118,7 @@ class Kernel:
                 return cand
             except (LookupError, drgn.FaultError):
                 continue
-        self.warn("struct page has no compound_order; using folio _flags_1 low byte")
-        return None
+        return None  # 6.6+: folio _flags_1 (see order())
 
     # ---- pages ---------------------------------------------------------------------------------
     def virt_to_page(self, addr):
@@ -138,17 +147,26 @@ class Kernel:
         head = self.page(head_addr)
         if not head.flags.value_() & self.PG_head:
             return 0
-        second = self.page(head_addr + self.sizeof_page)
         if self.order_member:
-            return second.member_(self.order_member).value_()
-        return second.member_("_flags_1").value_() & 0xFF  # 6.6+: folio order in the low byte
+            order = self.page(head_addr + self.sizeof_page).member_(self.order_member).value_()
+        else:  # 6.6+: the folio's order in the low byte of _flags_1 (the second page's flags word)
+            order = Object(self.p, "struct folio", address=head_addr)._flags_1.value_() & 0xFF
+        if self.crosscheck:
+            from drgn.helpers.linux.mm import compound_order
+            d = compound_order(Object(self.p, self.page_ptr, value=head_addr)).value_()
+            if d != order:
+                self.warn("compound order of page %#x: ours %d, drgn %d" % (head_addr, order, d))
+        return order
 
     def slab_cache(self, addr):
         """(cache address, name, size) of the SLUB cache holding addr, or None when addr is not slab memory."""
         head = self.compound_head(self.virt_to_page(addr))
-        if not self.page(head).flags.value_() & self.PG_slab:
+        if self.PG_slab is not None:
+            if not self.page(head).flags.value_() & self.PG_slab:
+                return None
+        elif (self.page(head).page_type.value_() >> 24) != self.PGTY_slab:
             return None
-        slab = Object(self.p, "struct slab", address=head)
+        slab = Object(self.p, self.slab_type, address=head)
         cache = slab.slab_cache
         ca = cache.value_()
         if ca not in self._cache_info:
@@ -428,7 +446,22 @@ def hash_table_socks(k):
         found += [(a, "tcp_ehash") for a in socks]
     n = hi.lhash2_mask.value_() + 1
     lb = "struct inet_listen_hashbucket"
-    if "nulls_head" in _members(p, lb):  # 5.19+: listeners on sk_nulls_node
+    if "listening_hash" in _members(p, "struct inet_hashinfo"):
+        # before 5.19: every listener is in listening_hash[INET_LHTABLE_SIZE] on skc_nulls_node
+        # (lhash2 holds the same sockets, chained through icsk_listen_portaddr_node)
+        lh = hi.listening_hash
+        nb = lh.type_.length
+        for i, first in enumerate(_bucket_heads(k, lh.address_, nb, lb, "nulls_head.first")):
+            socks, _ = _nulls_chain(k, first, nulls_off, "listening_hash[%d]" % i)
+            if k.crosscheck and not first & 1:
+                from drgn.helpers.linux.list_nulls import hlist_nulls_for_each_entry
+                d = [e.value_() for e in hlist_nulls_for_each_entry(
+                    "struct sock_common", lh[i].nulls_head.address_of_(), "skc_nulls_node")]
+                if d != socks:
+                    k.warn("listening_hash[%d]: ours %s, drgn's hlist_nulls_for_each_entry %s"
+                           % (i, [hx(a) for a in socks], [hx(a) for a in d]))
+            found += [(a, "tcp_listening_hash") for a in socks]
+    elif "nulls_head" in _members(p, lb):  # 5.19+: listeners on sk_nulls_node
         for i, first in enumerate(_bucket_heads(k, hi.lhash2.value_(), n, lb, "nulls_head.first")):
             socks, _ = _nulls_chain(k, first, nulls_off, "lhash2[%d]" % i)
             found += [(a, "tcp_lhash2") for a in socks]

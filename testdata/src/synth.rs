@@ -48,9 +48,11 @@ impl SynthKernel {
         Self::build_gen(dir, dwarf, 61)
     }
 
-    /// Compile generation `gen` of the layouts that moved between kernels: 4 (4.x/5.x
-    /// `skb_frag_struct`, `page[1].compound_order`), 61 (6.1 `bio_vec`, folio overlay) or 612
-    /// (6.12 `netmem` frags, order in folio `_flags_1`).
+    /// Compile generation `gen` of the layouts that moved between kernels: 4 (4.19
+    /// `skb_frag_struct`, `page[1].compound_order`, slab fields in `struct page`), 510 (5.10:
+    /// `bio_vec`, no folio, slab fields in `struct page`, listeners in `listening_hash`), 61 (6.1
+    /// `bio_vec`, folio overlay, `struct slab`) or 612 (6.12 `netmem` frags, order in folio
+    /// `_flags_1`, slab as a page type).
     pub fn build_gen(dir: &Path, dwarf: u8, gen: u32) -> io::Result<SynthKernel> {
         std::fs::create_dir_all(dir)?;
         let src = dir.join("kernel61.c");
@@ -121,6 +123,11 @@ impl SynthKernel {
             sections,
             build_id,
         })
+    }
+
+    /// Whether the C file printed `key` (members some generations lack).
+    pub fn has(&self, key: &str) -> bool {
+        self.layout.contains_key(key)
     }
 
     /// An offset or size by key (panics on a key the C file does not print: fixtures are code).

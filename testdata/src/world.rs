@@ -22,6 +22,8 @@ const HEAP_START: u64 = 0x800_0000;
 const HEADROOM: u64 = 64;
 const EHASH_SIZE: u64 = 64;
 const LHASH_SIZE: u64 = 16;
+/// `INET_LHTABLE_SIZE`: the fixed listening hash before 5.19.
+const OLD_LISTENING_HASH_SIZE: u64 = 32;
 const UDP_HASH_SIZE: u64 = 32;
 
 /// Where things are in the synthetic machine.
@@ -550,8 +552,14 @@ impl World {
         let (order, size, kc) = (c.order, c.size, c.kmem_cache);
         if c.left == 0 {
             let p = self.alloc_pages(order);
-            let head = self.make_compound(p, order, Some(self.k.o("PG_slab")));
-            self.write_u64(head + self.k.o("slab.slab_cache"), kc);
+            let flag = self.k.has("PG_slab").then(|| self.k.o("PG_slab"));
+            let head = self.make_compound(p, order, flag);
+            if self.k.has("PGTY_slab") {
+                // 6.12: a page type in the top byte of page_type (the rest of the word: 0xffffff)
+                let ty = (self.k.o("PGTY_slab") << 24 | 0x00ff_ffff) as u32;
+                self.write_u32(head + self.k.o("page.page_type"), ty);
+            }
+            self.write_u64(head + self.k.o("slab_cache.at"), kc);
             let c = self.caches.get_mut(name).unwrap();
             c.cur = p;
             c.left = (PAGE_SIZE << order) / size;
@@ -821,6 +829,23 @@ impl World {
         }
         self.write_u64(hi + k("inet_hashinfo.lhash2"), lhash);
         self.write_u32(hi + k("inet_hashinfo.lhash2_mask"), (LHASH_SIZE - 1) as u32);
+        if kk.has("inet_hashinfo.listening_hash") {
+            // before 5.19 listeners are in listening_hash[32] (nulls lists), lhash2 chains plain
+            // hlists through icsk_listen_portaddr_node, which the fixtures leave empty
+            for i in 0..LHASH_SIZE {
+                let h = lhash
+                    + i * k("inet_listen_hashbucket")
+                    + k("inet_listen_hashbucket.nulls_head");
+                self.write_u64(h, 0);
+            }
+            for i in 0..OLD_LISTENING_HASH_SIZE {
+                let h = hi
+                    + k("inet_hashinfo.listening_hash")
+                    + i * k("inet_listen_hashbucket")
+                    + k("inet_listen_hashbucket.nulls_head");
+                self.write_u64(h, (i << 1) | 1);
+            }
+        }
         let ut = self.ksym("udp_table");
         let (hash, _) = self.kmalloc(UDP_HASH_SIZE * k("udp_hslot"));
         self.write_u64(ut + k("udp_table.hash"), hash);
@@ -837,6 +862,15 @@ impl World {
                 let base = self.read_u64(self.ksym("tcp_hashinfo") + k("inet_hashinfo.ehash"));
                 (
                     base + (hash & (EHASH_SIZE - 1)) * k("inet_ehash_bucket"),
+                    sk + k("sock.__sk_common.skc_nulls_node"),
+                )
+            }
+            "lhash2" if kk.has("inet_hashinfo.listening_hash") => {
+                let b = self.ksym("tcp_hashinfo")
+                    + k("inet_hashinfo.listening_hash")
+                    + (hash & (OLD_LISTENING_HASH_SIZE - 1)) * k("inet_listen_hashbucket");
+                (
+                    b + k("inet_listen_hashbucket.nulls_head"),
                     sk + k("sock.__sk_common.skc_nulls_node"),
                 )
             }

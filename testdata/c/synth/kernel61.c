@@ -14,14 +14,19 @@
 
 /*
  * SYNTH_GEN selects the generation of the layouts that moved (see shared/spec/kernel-notes.md):
- *   4   — 4.x/5.x: `struct skb_frag_struct { struct { struct page *p; } page; page_offset; size }`,
- *         order in page[1].compound_order, no folio
+ *   4   — 4.19: `struct skb_frag_struct { struct { struct page *p; } page; page_offset; size }`,
+ *         order in page[1].compound_order, no folio, no `struct slab` (slab fields in `struct page`)
+ *   510 — 5.10: `bio_vec` frags, order in page[1].compound_order, no folio, no `struct slab`
  *   61  — 6.1 (default): `bio_vec` frags, page[1].compound_order overlaid by folio `_folio_order`
- *   612 — 6.12: `struct skb_frag { netmem_ref netmem; len; offset }`, order in the low byte of folio `_flags_1`
+ *   612 — 6.12: `struct skb_frag { netmem_ref netmem; len; offset }`, order in the low byte of folio `_flags_1`,
+ *         no PG_slab: a slab page has PGTY_slab in the top byte of `page_type`
  */
 #ifndef SYNTH_GEN
 #define SYNTH_GEN 61
 #endif
+/* struct slab and folios exist from 5.17 / 5.16: the 6.x generations */
+#define SYNTH_HAS_SLAB_STRUCT (SYNTH_GEN == 61 || SYNTH_GEN == 612)
+#define SYNTH_HAS_FOLIO (SYNTH_GEN == 61 || SYNTH_GEN == 612)
 
 typedef unsigned char u8;
 typedef unsigned short u16;
@@ -53,9 +58,20 @@ struct in6_addr { union { __u8 u6_addr8[16]; __be16 u6_addr16[8]; __be32 u6_addr
 
 enum pageflags {
 	PG_locked, PG_referenced, PG_uptodate, PG_dirty, PG_lru, PG_active, PG_workingset, PG_waiters,
-	PG_error, PG_slab, PG_owner_priv_1, PG_arch_1, PG_reserved, PG_private, PG_private_2, PG_writeback,
+	PG_error,
+#if SYNTH_GEN != 612
+	PG_slab,
+#endif
+	PG_owner_priv_1, PG_arch_1, PG_reserved, PG_private, PG_private_2, PG_writeback,
 	PG_head, PG_mappedtodisk, PG_reclaim, PG_swapbacked, PG_unevictable, PG_mlocked, __NR_PAGEFLAGS,
 };
+
+#if SYNTH_GEN == 612
+enum pagetype {
+	PGTY_buddy = 0xf0, PGTY_offline = 0xf1, PGTY_table = 0xf2, PGTY_guard = 0xf3, PGTY_hugetlb = 0xf4,
+	PGTY_slab = 0xf5, PGTY_zsmalloc = 0xf6, PGTY_unaccepted = 0xf7, PGTY_mapcount_underflow = 0xff,
+};
+#endif
 
 enum {
 	TCP_ESTABLISHED = 1, TCP_SYN_SENT, TCP_SYN_RECV, TCP_FIN_WAIT1, TCP_FIN_WAIT2, TCP_TIME_WAIT,
@@ -96,13 +112,24 @@ struct page {
 #endif
 		};
 		struct { unsigned long _pt_pad_1; void *pmd_huge_pte; unsigned long _pt_pad_2; void *ptl; };
+#if !SYNTH_HAS_SLAB_STRUCT
+		struct {	/* slab, slob and slub: in struct page before 5.17 */
+			union {
+				struct list_head slab_list;
+				struct { struct page *next; int pages; int pobjects; };
+			};
+			struct kmem_cache *slab_cache;
+			void *freelist;
+			union { void *s_mem; unsigned long counters; };
+		};
+#endif
 	};
 	union { atomic_t _mapcount; unsigned int page_type; };
 	atomic_t _refcount;
 	unsigned long memcg_data;
 };
 
-#if SYNTH_GEN != 4
+#if SYNTH_HAS_FOLIO
 struct folio {
 	union {
 		struct {
@@ -135,6 +162,7 @@ struct folio {
 };
 #endif
 
+#if SYNTH_HAS_SLAB_STRUCT
 struct slab {
 	unsigned long __page_flags;
 	union {
@@ -148,6 +176,7 @@ struct slab {
 	atomic_t __page_refcount;
 	unsigned long memcg_data;
 };
+#endif
 
 struct kmem_cache {
 	void *cpu_slab;
@@ -335,7 +364,13 @@ struct udp_sock { struct inet_sock inet; int pending; char udp_pad[40]; };
 struct inet_timewait_sock { struct sock_common __tw_common; int tw_timeout; char tw_pad[40]; };
 struct request_sock { struct sock_common __req_common; struct request_sock *dl_next; char req_pad[40]; };
 struct inet_ehash_bucket { struct hlist_nulls_head chain; };
+#if SYNTH_HAS_SLAB_STRUCT
 struct inet_listen_hashbucket { int lock; struct hlist_nulls_head nulls_head; };
+#else
+/* before 5.19: listeners on nulls lists in listening_hash[32]; lhash2 chains icsk_listen_portaddr_node */
+struct inet_listen_hashbucket { int lock; unsigned int count; union { struct hlist_head head; struct hlist_nulls_head nulls_head; }; };
+#define INET_LHTABLE_SIZE 32
+#endif
 struct inet_hashinfo {
 	struct inet_ehash_bucket *ehash;
 	void *ehash_locks;
@@ -346,6 +381,9 @@ struct inet_hashinfo {
 	unsigned int bhash_size;
 	unsigned int lhash2_mask;
 	struct inet_listen_hashbucket *lhash2;
+#if !SYNTH_HAS_SLAB_STRUCT
+	struct inet_listen_hashbucket listening_hash[INET_LHTABLE_SIZE] __attribute__((aligned(64)));
+#endif
 	char pershard_pad[8];
 };
 struct udp_hslot { struct hlist_head head; int count; int lock; } __attribute__((aligned(16)));
@@ -452,14 +490,27 @@ const char linux_banner[] = "Linux version " SYNTH_RELEASE " (skbwalk synthetic 
 int main(void)
 {
 	S(page);
-#if SYNTH_GEN != 4
+#if SYNTH_HAS_FOLIO
 	S(folio);
 #endif
-	S(slab); S(kmem_cache); S(sk_buff); S(skb_shared_info); S(sk_buff_head); printf("frag %zu\n", sizeof(skb_frag_t));
+#if SYNTH_HAS_SLAB_STRUCT
+	S(slab);
+	printf("slab_cache.at %zu\n", offsetof(struct slab, slab_cache));
+#else
+	printf("slab_cache.at %zu\n", offsetof(struct page, slab_cache));
+	O(inet_hashinfo, listening_hash);
+#endif
+#if SYNTH_GEN == 612
+	O(page, page_type);
+	printf("PGTY_slab %d\n", PGTY_slab);
+#else
+	printf("PG_slab %d\n", PG_slab);
+#endif
+	S(kmem_cache); S(sk_buff); S(skb_shared_info); S(sk_buff_head); printf("frag %zu\n", sizeof(skb_frag_t));
 	S(sock); S(tcp_sock); S(unix_sock); S(udp_sock); S(socket); S(file); S(fdtable); S(files_struct); S(task_struct);
 	S(rb_node); S(dentry); S(inode); S(unix_address);
 	O(page, flags); O(page, compound_head); O(page, _refcount);
-	O(slab, slab_cache); O(kmem_cache, size); O(kmem_cache, name);
+	O(kmem_cache, size); O(kmem_cache, name);
 	/* Generation-neutral keys for the fixture builder: where a frag's fields are, and where a
 	   compound page's order byte is, counted from the head's struct page. */
 #if SYNTH_GEN == 4
@@ -471,7 +522,9 @@ int main(void)
 #else
 	printf("frag.page %zu\nfrag.offset %zu\nfrag.len %zu\n", offsetof(skb_frag_t, bv_page), offsetof(skb_frag_t, bv_offset), offsetof(skb_frag_t, bv_len));
 	printf("order.at %zu\n", sizeof(struct page) + offsetof(struct page, compound_order));
+#if SYNTH_HAS_FOLIO
 	O(folio, _folio_order);
+#endif
 #endif
 	O(skb_shared_info, nr_frags); O(skb_shared_info, frag_list); O(skb_shared_info, frags); O(skb_shared_info, dataref);
 	O(sk_buff, next); O(sk_buff, prev); O(sk_buff, rbnode); O(sk_buff, sk); O(sk_buff, len); O(sk_buff, data_len);
@@ -500,7 +553,7 @@ int main(void)
 	O(fdtable, max_fds); O(fdtable, fd); O(files_struct, fdt); O(files_struct, fdtab);
 	O(task_struct, tasks); O(task_struct, pid); O(task_struct, tgid); O(task_struct, group_leader);
 	O(task_struct, thread_group); O(task_struct, comm); O(task_struct, files);
-	printf("PG_head %d\nPG_slab %d\nMAX_SKB_FRAGS %d\n", PG_head, PG_slab, MAX_SKB_FRAGS);
+	printf("PG_head %d\nMAX_SKB_FRAGS %d\n", PG_head, MAX_SKB_FRAGS);
 	return 0;
 }
 #endif
