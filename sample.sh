@@ -3,6 +3,11 @@
 # the socket at pid 146935, fd 11. Extra arguments go to skbwalk (e.g. --json).
 set -euo pipefail
 cd "$(dirname "$0")"
-cargo build -q --release -p testdata --bin make-sample -p skbwalk-cli
-[ -f target/sample/vmcore.elf ] || ./target/release/make-sample target/sample --kdump >/dev/null
+# Two builds: a --bin filter applies to every -p of one cargo command.
+cargo build -q --release -p testdata --bin make-sample
+cargo build -q --release -p skbwalk-cli
+# The sample is rebuilt whenever its builder is newer than it.
+if [ ! target/sample/vmcore.elf -nt target/release/make-sample ]; then
+    ./target/release/make-sample target/sample --kdump >/dev/null
+fi
 exec ./target/release/skbwalk --vmcore target/sample/vmcore.elf --vmlinux target/sample/kernel/vmlinux --pid 146935 --fd 11 "$@"

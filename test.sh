@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, the fast tier (unit, synthetic-dump and CLI tests), then the
-# real-dump tier (real Debian 6.1 dumps made in QEMU, compared field by field with the drgn oracle).
-#   SKBWALK_SKIP_REAL=1   run only the fast tier
+# real-dump tier (real Debian 5.10, 6.1 and 6.12 dumps made in QEMU, compared field by field with the
+# drgn oracle).
+#   SKBWALK_SKIP_REAL=1          run only the fast tier
+#   SKBWALK_KERNELS="6.1 ..."    which real kernels (default: 5.10 6.1 6.12)
 set -euo pipefail
 cd "$(dirname "$0")"
 start=$(date +%s)
 echo "== fast tier"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
+mkdir -p target
 cargo test --workspace 2>&1 | tee target/fast-tier.log
 echo "fast tier: $(( $(date +%s) - start )) s"
 if [ "${SKBWALK_SKIP_REAL:-0}" = 1 ]; then
@@ -16,12 +19,23 @@ if [ "${SKBWALK_SKIP_REAL:-0}" = 1 ]; then
 fi
 echo "== real-dump tier"
 cargo build --release -p skbwalk-cli
-dumps=$(bash testdata/real/make-dumps.sh | tail -n1)
-SKBWALK_VMLINUX=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kernel"]["vmlinux"])' "$dumps/manifest.json")
-export SKBWALK_VMLINUX
-# Every member the walk uses, on the real Debian vmlinux, against pahole.
-cargo test --release -p kstructs --test real_vmlinux
-# What the oracle does not cover (kernel hash tables), on the same dumps.
-SKBWALK_DUMPS_DIR=$dumps cargo test --release -p skbwalk --test real_dumps
-SKBWALK_DUMPS_DIR=$dumps bash testdata/real/run-tier.sh
+. testdata/real/drgn-env.sh
+pass=0; fail=0
+for kgen in ${SKBWALK_KERNELS:-5.10 6.1 6.12}; do
+    echo "== real-dump tier: Linux $kgen"
+    dumps=$(SKBWALK_KERNEL=$kgen bash testdata/real/make-dumps.sh | tail -n1)
+    SKBWALK_VMLINUX=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kernel"]["vmlinux"])' "$dumps/manifest.json")
+    export SKBWALK_VMLINUX
+    # Every member the walk uses, on the real Debian vmlinux, against pahole.
+    cargo test --release -p kstructs --test real_vmlinux
+    # What the oracle does not cover (kernel hash tables), on the same dumps.
+    SKBWALK_DUMPS_DIR=$dumps cargo test --release -p skbwalk --test real_dumps
+    log=target/real-tier-$kgen.log
+    SKBWALK_DUMPS_DIR=$dumps bash testdata/real/run-tier.sh 2>&1 | tee "$log" || true
+    read -r p f < <(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$log" | tail -n1)
+    [ -n "${p:-}" ] || { echo "real-dump tier for $kgen printed no result"; p=0; f=1; }
+    pass=$((pass + p)); fail=$((fail + f))
+done
 echo "all tiers: $(( $(date +%s) - start )) s"
+echo "real-dump tier (all kernels): $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Real-dump tier: compare skbwalk against the drgn oracle on real Debian 6.1 dumps.
+# Real-dump tier: compare skbwalk against the drgn oracle on real Debian dumps (one kernel's dump set).
 #   1. make (or reuse) the dumps: make-dumps.sh
 #   2. per boot, oracle.py on that capture's ELF dump (--all: every fd socket, then every sock only the
 #      kernel's hash tables reach: tcp ehash incl. TIME_WAIT/NEW_SYN_RECV mini-sockets, lhash2, udp_table) (boot C: on a copy with a grafted VMCOREINFO note),
@@ -28,6 +28,7 @@ mark() { # mark STAGE: add the time since the previous mark to STAGE
     [ -n "${TIME[$1]:-}" ] || STAGES+=("$1")
     TIME[$1]=$(echo "${TIME[$1]:-0} + $now - $LAST" | bc); LAST=$now
 }
+. "$HERE/drgn-env.sh"
 if [ -n "${SKBWALK_DUMPS_DIR:-}" ]; then DIR=$SKBWALK_DUMPS_DIR; else DIR=$("$HERE/make-dumps.sh" | tail -n1); fi
 mark make-dumps
 M=$DIR/manifest.json
@@ -38,8 +39,10 @@ RHASH=$(cat "$HERE/readcheck.py" | sha256sum | cut -c1-12)
 PASS=0; FAIL=0; FAILED=()
 WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
 
-ok()   { PASS=$((PASS+1)); echo "ok   $1"; }
-bad()  { FAIL=$((FAIL+1)); FAILED+=("$1"); echo "FAIL $1: $2"; }
+# every test name starts with the kernel release, so the tiers of several kernels read apart
+KTAG=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kernel"]["release"])' "$M")
+ok()   { PASS=$((PASS+1)); echo "ok   $KTAG $1"; }
+bad()  { FAIL=$((FAIL+1)); FAILED+=("$KTAG $1"); echo "FAIL $KTAG $1: $2"; }
 want() { [[ "$1" =~ $FILTER ]]; }
 
 for boot in $(python3 -c 'import json,sys; print(" ".join(sorted(json.load(open(sys.argv[1]))["boots"])))' "$M"); do

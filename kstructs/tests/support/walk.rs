@@ -79,6 +79,11 @@ pub const MEMBERS: &[(&str, &str)] = &[
     ("unix_address", "name"),
     ("kmem_cache", "size"),
     ("slab", "slab_cache"),
+    // before 5.17 the slab fields are in struct page; before 5.19 listeners in listening_hash
+    ("page", "slab_cache"),
+    ("inet_hashinfo", "listening_hash"),
+    ("inet_hashinfo", "lhash2"),
+    ("inet_listen_hashbucket", "nulls_head"),
 ];
 
 /// Enumerators the walk uses.
