@@ -3,7 +3,6 @@
 
 use kstructs::{Member, Types};
 
-
 /// A bitfield's location: byte offset from the object and bit within that byte.
 #[derive(Debug, Clone, Copy)]
 pub struct Bit {

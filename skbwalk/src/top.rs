@@ -156,11 +156,10 @@ pub fn top(k: &Kernel, mut progress: impl FnMut(usize, usize)) -> Result<TopRepo
         let id = if st == tw || st == req {
             mini_identity(k, h.sk)
         } else {
-            let socket = w
-                .o
-                .sk_socket
-                .and_then(|o| k.u64(h.sk + o, "sock.sk_socket").ok())
-                .filter(|&s| s != 0);
+            let socket =
+                w.o.sk_socket
+                    .and_then(|o| k.u64(h.sk + o, "sock.sk_socket").ok())
+                    .filter(|&s| s != 0);
             sock_identity(k, h.sk, socket)
         };
         match id {
@@ -217,7 +216,12 @@ impl Builder {
         });
     }
 
-    fn finish(mut self, k: &Kernel, o: &crate::offsets::Offsets, warnings: crate::warnings::Warnings) -> TopReport {
+    fn finish(
+        mut self,
+        k: &Kernel,
+        o: &crate::offsets::Offsets,
+        warnings: crate::warnings::Warnings,
+    ) -> TopReport {
         for (s, pages) in self.sockets.iter_mut().zip(&self.per_socket_pages) {
             s.shared_pages = pages.iter().filter(|h| self.page_sockets[h].1 > 1).count() as u64;
         }

@@ -274,7 +274,9 @@ fn older_and_newer_frag_and_page_layouts() {
         assert_eq!(off.frag_page, want_frag, "gen {gen}");
         assert_eq!(off.slab_cache, w.k.o("slab_cache.at"), "gen {gen}");
         match (gen, off.slab_mark) {
-            (4 | 510, skbwalk::offsets::SlabMark::Flag(b)) => assert_eq!(u64::from(b), w.k.o("PG_slab")),
+            (4 | 510, skbwalk::offsets::SlabMark::Flag(b)) => {
+                assert_eq!(u64::from(b), w.k.o("PG_slab"))
+            }
             (612, skbwalk::offsets::SlabMark::PageType { offset, value }) => {
                 assert_eq!((offset, u64::from(value)), (w.k.o("page.page_type"), 0xf5))
             }
@@ -291,8 +293,15 @@ fn older_and_newer_frag_and_page_layouts() {
         };
         let t = top(&k, |_, _| {}).unwrap();
         assert!(t.warnings.is_empty(), "gen {gen}: {:?}", t.warnings);
-        let listeners: Vec<_> = t.sockets.iter().filter(|s| s.id.state == "LISTEN").collect();
-        assert!(!listeners.is_empty(), "gen {gen}: no listener in the fixture");
+        let listeners: Vec<_> = t
+            .sockets
+            .iter()
+            .filter(|s| s.id.state == "LISTEN")
+            .collect();
+        assert!(
+            !listeners.is_empty(),
+            "gen {gen}: no listener in the fixture"
+        );
         for l in listeners {
             let h = hashed.iter().find(|h| h.sk == l.id.sock.0);
             assert_eq!(h.map(|h| h.table), Some(want_table), "gen {gen}");
