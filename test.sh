@@ -21,7 +21,7 @@ echo "== real-dump tier"
 cargo build --release -p skbwalk-cli
 . testdata/real/drgn-env.sh
 pass=0; fail=0
-for kgen in ${SKBWALK_KERNELS:-5.10 6.1}; do
+for kgen in ${SKBWALK_KERNELS:-5.10 6.1 6.12}; do
     echo "== real-dump tier: Linux $kgen"
     dumps=$(SKBWALK_KERNEL=$kgen bash testdata/real/make-dumps.sh | tail -n1)
     SKBWALK_VMLINUX=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kernel"]["vmlinux"])' "$dumps/manifest.json")

@@ -23,6 +23,8 @@ pub struct InfoOut {
     pub vmcoreinfo: bool,
     pub incomplete: bool,
     pub cpus: usize,
+    pub complete: bool,
+    pub warnings: Vec<skbwalk::warnings::Warning>,
 }
 
 /// Bytes as a short human figure.

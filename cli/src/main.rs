@@ -4,11 +4,14 @@
 
 mod human;
 
-use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::borrow::Cow;
+use std::fmt::Write as _;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use skbwalk::warnings::{Warning, WarningKind};
 use skbwalk::Kernel;
 
 /// Where the memory is: sockets, sk_buffs and the pages they pin, from a crash dump.
@@ -33,6 +36,9 @@ struct Cli {
     /// List every skb in the text report (JSON always lists them all).
     #[arg(long)]
     all_skbs: bool,
+    /// Exit 3 when the answer is incomplete (warnings: parts of the dump unreadable or corrupt).
+    #[arg(long, global = true)]
+    strict: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -60,138 +66,223 @@ enum Command {
     },
 }
 
+/// Longest error or warning line printed (a damaged dump can make a cause very long).
+const MAX_MESSAGE: usize = 2000;
+
+/// Text for a terminal: control characters (ESC, CR, BEL, C1 controls…) other than newline and tab
+/// are shown as `\x..` escapes, so a task name or path out of a dump cannot drive the terminal.
+fn terminal_safe(s: &str) -> Cow<'_, str> {
+    let bad = |c: char| (c.is_control() && c != '\n' && c != '\t') || c == '\u{7f}';
+    if !s.chars().any(bad) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if bad(c) {
+            let _ = write!(out, "\\x{:02x}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// One line on stderr, bounded and made safe; a closed or full stderr is ignored.
+fn say(prefix: &str, msg: &str) {
+    let mut msg = terminal_safe(msg).into_owned();
+    if msg.len() > MAX_MESSAGE {
+        let mut cut = MAX_MESSAGE;
+        while !msg.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        msg.truncate(cut);
+        msg.push_str(" …(cut)");
+    }
+    let _ = writeln!(std::io::stderr().lock(), "{prefix}{msg}");
+}
+
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
-    eprintln!("skbwalk: {msg}");
+    say("skbwalk: ", &msg.to_string());
     ExitCode::from(1)
 }
 
-fn print_json<T: serde::Serialize>(v: &T) -> ExitCode {
-    use std::io::Write;
-    // Streamed: a report of a million skbs is never held as one string.
+fn usage(msg: &str) -> ExitCode {
+    say(
+        "skbwalk: ",
+        &format!("{msg}\n\nRun `skbwalk --help` for usage."),
+    );
+    ExitCode::from(2)
+}
+
+/// Write the whole of stdout through `f`, once: a reader that went away (closed pipe) ends the
+/// run quietly with success; any other failure (a full disk) is exit 1 with the reason.
+fn emit(f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<(), ExitCode> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    match serde_json::to_writer_pretty(&mut out, v)
-        .map_err(std::io::Error::from)
-        .and_then(|()| writeln!(out))
-        .and_then(|()| out.flush())
-    {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(e) => fail(format!("cannot write JSON: {e}")),
+    match f(&mut out).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(ExitCode::SUCCESS),
+        Err(e) => Err(fail(format!("cannot write the output: {e}"))),
     }
 }
 
-fn usage(msg: &str) -> ExitCode {
-    eprintln!("skbwalk: {msg}\n\nRun `skbwalk --help` for usage.");
-    ExitCode::from(2)
+fn emit_json<T: serde::Serialize>(v: &T) -> Result<(), ExitCode> {
+    // Streamed: a report of a million skbs is never held as one string.
+    emit(|out| {
+        serde_json::to_writer_pretty(&mut *out, v).map_err(std::io::Error::from)?;
+        writeln!(out)
+    })
+}
+
+fn emit_text(text: &str) -> Result<(), ExitCode> {
+    emit(|out| out.write_all(terminal_safe(text).as_bytes()))
+}
+
+/// The end of a report: warnings to stderr (text mode), and the exit code — 3 under `--strict`
+/// when the answer is incomplete.
+fn finish(cli: &Cli, complete: bool, warnings: &[Warning]) -> ExitCode {
+    if !cli.json {
+        for w in warnings {
+            say("warning: ", &w.message);
+        }
+    }
+    if cli.strict && !complete {
+        say(
+            "skbwalk: ",
+            "the answer is incomplete (see the warnings); exit 3 (--strict)",
+        );
+        return ExitCode::from(3);
+    }
+    ExitCode::SUCCESS
+}
+
+/// The first line of a text report that is not whole.
+fn incomplete_banner(complete: bool, warnings: &[Warning]) -> String {
+    if complete {
+        String::new()
+    } else {
+        format!(
+            "INCOMPLETE: {} warning(s): parts of the dump could not be read or made no sense; \
+             the figures below leave them out (warnings on stderr)\n",
+            warnings.len()
+        )
+    }
+}
+
+/// Check that an input path is a regular file we can open, naming the flag in the error.
+fn check_input(path: &Path, flag: &str) -> Result<(), ExitCode> {
+    match regfile::open(path) {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let what = match e.kind() {
+                std::io::ErrorKind::NotFound => "no such file".to_string(),
+                _ => e.to_string(),
+            };
+            Err(fail(format!(
+                "{}: {what} (the {flag} input)",
+                path.display()
+            )))
+        }
+    }
+}
+
+/// A walk error, naming the dump unless it already does.
+fn walk_failed(vmcore: &Path, e: skbwalk::Error) -> ExitCode {
+    let msg = e.to_string();
+    let path = vmcore.display().to_string();
+    if msg.contains(&path) {
+        fail(msg)
+    } else {
+        fail(format!("{path}: {msg}"))
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    match run(&cli) {
+        Ok(code) | Err(code) => code,
+    }
+}
+
+fn run(cli: &Cli) -> Result<ExitCode, ExitCode> {
     let Some(vmcore) = cli.vmcore.clone() else {
-        return usage("--vmcore PATH is required");
+        return Err(usage("--vmcore PATH is required"));
     };
-    if !vmcore.exists() {
-        return fail(format!(
-            "{}: no such file (the --vmcore dump)",
-            vmcore.display()
+    if cli.command.is_some() && (cli.pid.is_some() || cli.fd.is_some()) {
+        return Err(usage(
+            "--pid/--fd select one socket; they do not go with a command (info, top)",
         ));
     }
-    if cli.command.is_some() && (cli.pid.is_some() || cli.fd.is_some()) {
-        return usage("--pid/--fd select one socket; they do not go with a command (info, top)");
+    check_input(&vmcore, "--vmcore")?;
+    if let Some(v) = &cli.vmlinux {
+        check_input(v, "--vmlinux")?;
     }
     match &cli.command {
-        Some(Command::Info) => info(&cli, &vmcore),
-        Some(Command::Read { addr, len, phys }) => read(&cli, &vmcore, addr, len, *phys),
+        Some(Command::Info) => info(cli, &vmcore),
+        Some(Command::Read { addr, len, phys }) => read(cli, &vmcore, addr, len, *phys),
         Some(Command::Top { n }) => {
-            let k = match open(&cli, &vmcore) {
-                Ok(k) => k,
-                Err(code) => return code,
-            };
+            let k = open(cli, &vmcore)?;
             let show = !cli.json && std::io::stderr().is_terminal();
             let res = skbwalk::top(&k, |i, n| {
                 if show && (i % 64 == 0 || i == n) {
-                    eprint!("{}", progress_bar(i, n));
+                    let mut e = std::io::stderr().lock();
+                    let _ = write!(e, "{}", progress_bar(i, n));
                     if i == n {
-                        eprint!("\r\x1b[K");
+                        let _ = write!(e, "\r\x1b[K");
                     }
                 }
             });
-            match res {
-                Ok(mut r) => {
-                    if cli.json {
-                        if let Some(n) = n {
-                            r.sockets.truncate(*n);
-                        }
-                        print_json(&r)
-                    } else {
-                        print!("{}", human::top(&r, n.unwrap_or(20), &k));
-                        warn_all(&r.warnings);
-                        ExitCode::SUCCESS
-                    }
+            let mut r = res.map_err(|e| walk_failed(&vmcore, e))?;
+            let _ = k.save_cache();
+            if cli.json {
+                if let Some(n) = n {
+                    r.sockets.truncate(*n);
                 }
-                Err(e) => fail(e),
+                emit_json(&r)?;
+            } else {
+                let text = incomplete_banner(r.complete, &r.warnings)
+                    + &human::top(&r, n.unwrap_or(20), &k);
+                emit_text(&text)?;
             }
+            Ok(finish(cli, r.complete, &r.warnings))
         }
         None => {
             let (Some(pid), Some(fd)) = (cli.pid, cli.fd) else {
-                return usage("give --pid P --fd F for one socket, or a command: info, top");
+                return Err(usage(
+                    "give --pid P --fd F for one socket, or a command: info, top",
+                ));
             };
-            let k = match open(&cli, &vmcore) {
-                Ok(k) => k,
-                Err(code) => return code,
-            };
-            match skbwalk::socket_report(&k, pid, fd) {
-                Ok(r) => {
-                    if cli.json {
-                        print_json(&r)
-                    } else {
-                        print!("{}", human::socket(&r, cli.all_skbs, &k));
-                        warn_all(&r.warnings);
-                        ExitCode::SUCCESS
-                    }
-                }
-                Err(e) => fail(e),
+            let k = open(cli, &vmcore)?;
+            let r = skbwalk::socket_report(&k, pid, fd).map_err(|e| walk_failed(&vmcore, e))?;
+            let _ = k.save_cache();
+            if cli.json {
+                emit_json(&r)?;
+            } else {
+                let text = incomplete_banner(r.complete, &r.warnings)
+                    + &human::socket(&r, cli.all_skbs, &k);
+                emit_text(&text)?;
             }
+            Ok(finish(cli, r.complete, &r.warnings))
         }
     }
 }
 
-fn warn_all(w: &[String]) {
-    for w in w {
-        eprintln!("warning: {w}");
-    }
-}
-
-fn open(cli: &Cli, vmcore: &std::path::Path) -> Result<Kernel, ExitCode> {
-    if let Some(v) = &cli.vmlinux {
-        if !v.exists() {
-            return Err(fail(format!(
-                "{}: no such file (the --vmlinux debuginfo)",
-                v.display()
-            )));
-        }
-    }
+fn open(cli: &Cli, vmcore: &Path) -> Result<Kernel, ExitCode> {
     let k = Kernel::open(vmcore, cli.vmlinux.as_deref()).map_err(fail)?;
     if !cli.json {
         for n in &k.notes {
-            eprintln!("note: {n}");
+            say("note: ", n);
         }
     }
     Ok(k)
 }
 
 /// `info`: what the dump is. Needs no debuginfo unless the dump lacks VMCOREINFO.
-fn info(cli: &Cli, vmcore: &std::path::Path) -> ExitCode {
-    let dump = match vmcore::Dump::open(vmcore) {
-        Err(e) => return fail(format!("{}: {e}", vmcore.display())),
-        Ok(d) => d,
-    };
+fn info(cli: &Cli, vmcore: &Path) -> Result<ExitCode, ExitCode> {
+    let dump =
+        vmcore::Dump::open(vmcore).map_err(|e| fail(format!("{}: {e}", vmcore.display())))?;
     // Without VMCOREINFO (or when debuginfo is given) the kernel is located with the vmlinux.
     let kernel = if dump.layout().is_none() || cli.vmlinux.is_some() {
-        match open(cli, vmcore) {
-            Ok(k) => Some(k),
-            Err(code) => return code,
-        }
+        Some(open(cli, vmcore)?)
     } else {
         None
     };
@@ -202,6 +293,15 @@ fn info(cli: &Cli, vmcore: &std::path::Path) -> ExitCode {
         .osrelease
         .clone()
         .or_else(|| kernel.as_ref().and_then(|k| k.release_from_memory()));
+    let warnings: Vec<Warning> = dump
+        .warnings()
+        .iter()
+        .map(|m| Warning {
+            kind: WarningKind::Dump,
+            addr: None,
+            message: format!("{}: {m}", vmcore.display()),
+        })
+        .collect();
     let out = human::InfoOut {
         format: i.format.clone(),
         compression: i.compression.clone(),
@@ -216,13 +316,15 @@ fn info(cli: &Cli, vmcore: &std::path::Path) -> ExitCode {
         vmcoreinfo: i.has_vmcoreinfo,
         incomplete: i.incomplete,
         cpus: i.cpus,
+        complete: warnings.is_empty(),
+        warnings,
     };
     if cli.json {
-        print_json(&out)
+        emit_json(&out)?;
     } else {
-        print!("{}", human::info(&out));
-        ExitCode::SUCCESS
+        emit_text(&(incomplete_banner(out.complete, &out.warnings) + &human::info(&out)))?;
     }
+    Ok(finish(cli, out.complete, &out.warnings))
 }
 
 fn parse_num(s: &str) -> Option<u64> {
@@ -233,38 +335,35 @@ fn parse_num(s: &str) -> Option<u64> {
 }
 
 /// `read`: bytes at an address, as crash's `rd` or drgn's `prog.read` give them.
-fn read(cli: &Cli, vmcore: &std::path::Path, addr: &str, len: &str, phys: bool) -> ExitCode {
+fn read(cli: &Cli, vmcore: &Path, addr: &str, len: &str, phys: bool) -> Result<ExitCode, ExitCode> {
     let (Some(addr), Some(len)) = (parse_num(addr), parse_num(len)) else {
-        return usage("read takes ADDR and LEN as hex (0x…) or decimal numbers");
+        return Err(usage(
+            "read takes ADDR and LEN as hex (0x…) or decimal numbers",
+        ));
     };
     if len > 1 << 20 {
-        return usage("read: LEN is at most 1 MiB");
+        return Err(usage("read: LEN is at most 1 MiB"));
     }
     let mut buf = vec![0u8; len as usize];
     let res = if phys {
-        match vmcore::Dump::open(vmcore) {
-            Ok(d) => d.read_phys(addr, &mut buf),
-            Err(e) => return fail(format!("{}: {e}", vmcore.display())),
-        }
+        let d =
+            vmcore::Dump::open(vmcore).map_err(|e| fail(format!("{}: {e}", vmcore.display())))?;
+        d.read_phys(addr, &mut buf)
     } else {
-        let k = match open(cli, vmcore) {
-            Ok(k) => k,
-            Err(code) => return code,
-        };
-        k.dump.read_virt(addr, &mut buf)
+        open(cli, vmcore)?.dump.read_virt(addr, &mut buf)
     };
-    if let Err(e) = res {
-        return fail(format!("{}: {e}", vmcore.display()));
-    }
+    res.map_err(|e| fail(format!("{}: {e}", vmcore.display())))?;
     if cli.json {
         let hex: String = buf.iter().map(|b| format!("{b:02x}")).collect();
-        return print_json(
+        emit_json(
             &serde_json::json!({ "addr": format!("{addr:#x}"), "physical": phys, "len": len, "hex": hex }),
-        );
+        )?;
+        return Ok(ExitCode::SUCCESS);
     }
+    let mut text = String::with_capacity(buf.len() * 5);
     for (i, chunk) in buf.chunks(16).enumerate() {
         let hex: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
-        let text: String = chunk
+        let shown: String = chunk
             .iter()
             .map(|&b| {
                 if b.is_ascii_graphic() || b == b' ' {
@@ -274,13 +373,15 @@ fn read(cli: &Cli, vmcore: &std::path::Path, addr: &str, len: &str, phys: bool) 
                 }
             })
             .collect();
-        println!(
-            "{:016x}:  {:<47}  {text}",
-            addr + i as u64 * 16,
+        let _ = writeln!(
+            text,
+            "{:016x}:  {:<47}  {shown}",
+            addr.wrapping_add(i as u64 * 16),
             hex.join(" ")
         );
     }
-    ExitCode::SUCCESS
+    emit_text(&text)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// One redrawn stderr line: `[#########           ] 1234/5000 sockets`.

@@ -1,12 +1,15 @@
 //! The layout cache: answers already given for one kernel (keyed by its build-id), kept in a
 //! small binary file so that a second run asking the same questions never reads the DWARF.
 //!
-//! File: `<cache dir>/layouts-<build-id hex>.bin`. Format (all integers little-endian):
-//! magic `SKBWKLC\0`, `u32` version, `u32` build-id length + bytes, `u32` entry count, entries
-//! (`u32` key length + key bytes, then a tagged answer), and a trailing `u64` FNV-1a hash of
-//! everything before it. A file with a wrong magic, version, build-id or hash, or that does not
-//! parse exactly, is ignored (and replaced on the next save). Writes go to a temporary file in the
-//! same directory that is then renamed over the old one.
+//! File: `<cache dir>/layouts-<build-id hex>-<fingerprint hex>.bin`, where the fingerprint is a
+//! sampled hash of the vmlinux's debug sections (two files with one build-id but different DWARF
+//! never share a cache). Format (all integers little-endian): magic `SKBWKLC\0`, `u32` version,
+//! `u32` build-id length + bytes, `u64` fingerprint, `u32` entry count, entries (`u32` key length +
+//! key bytes, then a tagged answer), and a trailing `u64` FNV-1a hash of everything before it. A
+//! file larger than [`MAX_FILE`], or with a wrong magic, version, build-id, fingerprint or hash, or
+//! that does not parse exactly, is ignored (and replaced on the next save). It is read only if it
+//! is a regular file, and written only by an explicit save, never after the DWARF gave an error.
+//! Writes go to a temporary file in the same directory that is then renamed over the old one.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -14,7 +17,9 @@ use std::path::{Path, PathBuf};
 use crate::types::{Bitfield, Member, TypeInfo, TypeKind};
 
 const MAGIC: &[u8; 8] = b"SKBWKLC\0";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
+/// The largest cache file read (real ones are a few KiB).
+pub(crate) const MAX_FILE: u64 = 16 << 20;
 const MAX_DEPTH: u32 = 64;
 
 /// A remembered answer.
@@ -44,17 +49,15 @@ pub(crate) fn key(kind: char, parts: &[&str]) -> String {
 pub(crate) struct Cache {
     pub(crate) path: Option<PathBuf>,
     build_id: Vec<u8>,
+    fingerprint: u64,
     pub(crate) answers: HashMap<String, Answer>,
     pub(crate) dirty: bool,
+    /// A DWARF read failed: what was learnt is not written.
+    pub(crate) poisoned: bool,
 }
 
 fn fnv1a(data: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in data {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
+    crate::elf::fnv1a(0xcbf2_9ce4_8422_2325, data)
 }
 
 /// The default cache directory: `$XDG_CACHE_HOME/skbwalk`, else `~/.cache/skbwalk`.
@@ -73,17 +76,19 @@ fn hex(bytes: &[u8]) -> String {
 
 impl Cache {
     /// A cache for `build_id` in `dir`, loaded from disk when a valid file is there.
-    pub(crate) fn open(dir: &Path, build_id: &[u8]) -> Cache {
-        let path = dir.join(format!("layouts-{}.bin", hex(build_id)));
-        let answers = std::fs::read(&path)
+    pub(crate) fn open(dir: &Path, build_id: &[u8], fingerprint: u64) -> Cache {
+        let path = dir.join(format!("layouts-{}-{fingerprint:016x}.bin", hex(build_id)));
+        let answers = regfile::read_bounded(&path, MAX_FILE)
             .ok()
-            .and_then(|data| decode(&data, build_id))
+            .and_then(|data| decode(&data, build_id, fingerprint))
             .unwrap_or_default();
         Cache {
             path: Some(path),
             build_id: build_id.to_vec(),
+            fingerprint,
             answers,
             dirty: false,
+            poisoned: false,
         }
     }
 
@@ -92,13 +97,13 @@ impl Cache {
         let Some(path) = &self.path else {
             return Ok(());
         };
-        if !self.dirty {
+        if !self.dirty || self.poisoned {
             return Ok(());
         }
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let data = encode(&self.answers, &self.build_id);
+        let data = encode(&self.answers, &self.build_id, self.fingerprint);
         let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
         std::fs::write(&tmp, &data)?;
         if let Err(e) = std::fs::rename(&tmp, path) {
@@ -174,11 +179,12 @@ impl W {
     }
 }
 
-fn encode(answers: &HashMap<String, Answer>, build_id: &[u8]) -> Vec<u8> {
+fn encode(answers: &HashMap<String, Answer>, build_id: &[u8], fingerprint: u64) -> Vec<u8> {
     let mut w = W(Vec::new());
     w.0.extend_from_slice(MAGIC);
     w.u32(VERSION);
     w.bytes(build_id);
+    w.u64(fingerprint);
     let mut keys: Vec<&String> = answers.keys().collect();
     keys.sort();
     w.u32(keys.len() as u32);
@@ -306,14 +312,18 @@ impl<'a> Rd<'a> {
     }
 }
 
-fn decode(data: &[u8], build_id: &[u8]) -> Option<HashMap<String, Answer>> {
+fn decode(data: &[u8], build_id: &[u8], fingerprint: u64) -> Option<HashMap<String, Answer>> {
     let body_len = data.len().checked_sub(8)?;
     let (body, sum) = data.split_at(body_len);
     if fnv1a(body) != u64::from_le_bytes(sum.try_into().ok()?) {
         return None;
     }
     let mut r = Rd(body);
-    if r.take(8)? != MAGIC || r.u32()? != VERSION || r.bytes()? != build_id {
+    if r.take(8)? != MAGIC
+        || r.u32()? != VERSION
+        || r.bytes()? != build_id
+        || r.u64()? != fingerprint
+    {
         return None;
     }
     let n = r.u32()?;
@@ -393,14 +403,15 @@ mod tests {
     #[test]
     fn roundtrip_and_corruption() {
         let m = sample();
-        let data = encode(&m, b"\x01\x02");
-        assert_eq!(decode(&data, b"\x01\x02"), Some(m));
-        assert_eq!(decode(&data, b"\x01\x03"), None, "other build-id");
+        let data = encode(&m, b"\x01\x02", 7);
+        assert_eq!(decode(&data, b"\x01\x02", 7), Some(m));
+        assert_eq!(decode(&data, b"\x01\x03", 7), None, "other build-id");
+        assert_eq!(decode(&data, b"\x01\x02", 8), None, "other DWARF");
         for i in 0..data.len() {
             let mut d = data.clone();
             d[i] ^= 0x40;
-            assert_eq!(decode(&d, b"\x01\x02"), None, "flipped byte {i}");
-            assert_eq!(decode(&data[..i], b"\x01\x02"), None, "truncated at {i}");
+            assert_eq!(decode(&d, b"\x01\x02", 7), None, "flipped byte {i}");
+            assert_eq!(decode(&data[..i], b"\x01\x02", 7), None, "truncated at {i}");
         }
     }
 }

@@ -21,7 +21,45 @@ pub(crate) struct ElfFile {
     pub(crate) map: memmap2::Mmap,
     pub(crate) build_id: Option<Vec<u8>>,
     pub(crate) little_endian: bool,
+    /// A sampled hash of the debug sections' bytes: the layout cache is keyed by it as well as by
+    /// the build-id, so a damaged or different vmlinux with the same build-id never reuses it.
+    pub(crate) fingerprint: u64,
     load: Vec<LoadSection>,
+}
+
+/// FNV-1a over `data`, continuing from `h`.
+pub(crate) fn fnv1a(mut h: u64, data: &[u8]) -> u64 {
+    for &b in data {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// Hash of each debug section's size and of 4 KiB samples at 18 evenly spaced places (first and
+/// last included): cheap on a 165 MB `.debug_info`, and any damage that moves, grows or rewrites
+/// the sections changes it.
+fn fingerprint(map: &[u8], ranges: &[(&str, Range<usize>)]) -> u64 {
+    const SAMPLES: usize = 18;
+    const BLOCK: usize = 4096;
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    for (name, r) in ranges {
+        h = fnv1a(h, name.as_bytes());
+        h = fnv1a(h, &(r.len() as u64).to_le_bytes());
+        let Some(bytes) = map.get(r.clone()) else {
+            continue;
+        };
+        if bytes.len() <= BLOCK * SAMPLES {
+            h = fnv1a(h, bytes);
+            continue;
+        }
+        let step = (bytes.len() - BLOCK) / (SAMPLES - 1);
+        for i in 0..SAMPLES {
+            let at = i * step;
+            h = fnv1a(h, &bytes[at..at + BLOCK]);
+        }
+    }
+    h
 }
 
 /// Debug sections, either in place in the map or decompressed into memory.
@@ -62,7 +100,7 @@ impl ElfFile {
             path: path.to_owned(),
             source,
         };
-        let file = std::fs::File::open(path).map_err(io)?;
+        let (file, _) = regfile::open(path).map_err(io)?;
         // SAFETY: the vmlinux is a read-only input; like every mmap reader we assume nobody
         // truncates it underneath us.
         let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
@@ -96,6 +134,15 @@ impl ElfFile {
             }
         }
         let little_endian = obj.is_little_endian();
+        let ranges: Vec<(&str, Range<usize>)> = DEBUG_SECTIONS
+            .iter()
+            .filter_map(|&name| {
+                let (off, size) = obj.section_by_name(name)?.file_range()?;
+                let start = usize::try_from(off).ok()?;
+                Some((name, start..start.checked_add(usize::try_from(size).ok()?)?))
+            })
+            .collect();
+        let fingerprint = fingerprint(&map, &ranges);
         let has_info = obj
             .section_by_name(".debug_info")
             .is_some_and(|s| s.size() > 0);
@@ -110,6 +157,7 @@ impl ElfFile {
             map,
             build_id,
             little_endian,
+            fingerprint,
             load,
         })
     }

@@ -56,17 +56,21 @@ pub enum Error {
         reason: String,
     },
     /// No type of that name (no complete definition) in the debug info.
-    #[error("type `{name}` not found in the kernel's debug info")]
+    #[error("type `{name}` not found in {from}")]
     TypeNotFound {
         /// The name asked for, as given.
         name: String,
+        /// Where the answer came from: the DWARF of a file, or the layout cache made from it.
+        from: String,
     },
     /// The type exists but has no member at that path.
     #[error(
-        "`{type_name}` has no member {}",
+        "`{type_name}` has no member {} (in {from})",
         tried.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(" or ")
     )]
     MemberNotFound {
+        /// Where the answer came from.
+        from: String,
         /// The outer type.
         type_name: String,
         /// The first path tried (the only one for [`Types::member`](crate::Types::member)).
@@ -75,8 +79,10 @@ pub enum Error {
         tried: Vec<String>,
     },
     /// A path component names a member whose type has no members (e.g. `len.x` on an integer).
-    #[error("`{type_name}.{path}`: `{component}` is not a struct or union, cannot look inside it")]
+    #[error("`{type_name}.{path}`: `{component}` is not a struct or union, cannot look inside it (in {from})")]
     NotAggregate {
+        /// Where the answer came from.
+        from: String,
         /// The outer type.
         type_name: String,
         /// The full path.
@@ -85,8 +91,10 @@ pub enum Error {
         component: String,
     },
     /// No enumerator of that name.
-    #[error("enumerator `{name}` not found{}", in_enum.as_ref().map(|e| format!(" in enum {e}")).unwrap_or_default())]
+    #[error("enumerator `{name}` not found{} in {from}", in_enum.as_ref().map(|e| format!(" (enum {e})")).unwrap_or_default())]
     EnumeratorNotFound {
+        /// Where the answer came from.
+        from: String,
         /// The constant.
         name: String,
         /// The enum it was looked for in, if any.

@@ -51,8 +51,9 @@ pub(crate) trait Backend: Send + Sync {
 /// Every answer of [`size_of`](Self::size_of), [`member`](Self::member) (and
 /// [`first_member`](Self::first_member), [`has_member`](Self::has_member)),
 /// [`enumerator`](Self::enumerator) and [`enum_value`](Self::enum_value), including "not found",
-/// is remembered. The cache is written by [`save_cache`](Self::save_cache), and on drop (errors
-/// ignored there) when it has new answers. It is only used when the vmlinux has a build-id.
+/// is remembered. The cache is written only by [`save_cache`](Self::save_cache), when it has new
+/// answers and the DWARF gave no error. It is only used when the vmlinux has a build-id, and is
+/// keyed by the build-id and a sampled hash of the debug sections.
 pub struct Types {
     elf: Arc<elf::ElfFile>,
     backend: Box<dyn Backend>,
@@ -100,7 +101,7 @@ impl Types {
     pub fn open_with_cache(vmlinux: &Path, cache_dir: Option<&Path>) -> Result<Types> {
         let elf = Arc::new(elf::ElfFile::open(vmlinux)?);
         let cache = match (cache_dir, &elf.build_id) {
-            (Some(dir), Some(id)) if !id.is_empty() => Cache::open(dir, id),
+            (Some(dir), Some(id)) if !id.is_empty() => Cache::open(dir, id, elf.fingerprint),
             _ => Cache::default(),
         };
         Ok(Types {
@@ -158,9 +159,10 @@ impl Types {
         &self,
         k: String,
         compute: impl FnOnce() -> std::result::Result<Answer, Fail>,
-    ) -> Result<Answer> {
-        if let Some(a) = self.lock_cache().answers.get(&k) {
-            return Ok(a.clone());
+    ) -> Result<(Answer, bool)> {
+        let hit = self.lock_cache().answers.get(&k).cloned();
+        if let Some(a) = hit {
+            return Ok((a, true));
         }
         let a = match compute() {
             Ok(a) => a,
@@ -168,21 +170,44 @@ impl Types {
             Err(Fail::NoMember) => Answer::NoMember,
             Err(Fail::NotAggregate(c)) => Answer::NotAggregate(c),
             Err(Fail::NoEnumerator) => Answer::NoEnumerator,
-            Err(f) => return Err(self.fail(f)),
+            Err(f) => {
+                // Answers from a DWARF that gave an error are never written to the cache.
+                self.lock_cache().poisoned = true;
+                return Err(self.fail(f));
+            }
         };
         let mut c = self.lock_cache();
         c.answers.insert(k, a.clone());
         c.dirty = true;
-        Ok(a)
+        Ok((a, false))
+    }
+
+    /// Where an answer came from, for "not found" errors: the DWARF, or the layout cache made
+    /// from it (so a stale or damaged cache names itself).
+    fn answered_by(&self, cached: bool) -> String {
+        let cache = if cached {
+            self.lock_cache().path.clone()
+        } else {
+            None
+        };
+        match cache {
+            Some(c) => format!(
+                "the layout cache {} (made from the DWARF of {})",
+                c.display(),
+                self.elf.path.display()
+            ),
+            None => format!("the DWARF of {}", self.elf.path.display()),
+        }
     }
 
     fn lock_cache(&self) -> std::sync::MutexGuard<'_, Cache> {
         self.cache.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn type_not_found(name: &str) -> Error {
+    fn type_not_found(name: &str, from: String) -> Error {
         Error::TypeNotFound {
             name: name.to_owned(),
+            from,
         }
     }
 
@@ -192,8 +217,8 @@ impl Types {
         match self.ask(key('s', &[type_name]), || {
             self.backend.size_of(type_name).map(Answer::Size)
         })? {
-            Answer::Size(s) => Ok(s),
-            _ => Err(Self::type_not_found(type_name)),
+            (Answer::Size(s), _) => Ok(s),
+            (_, cached) => Err(Self::type_not_found(type_name, self.answered_by(cached))),
         }
     }
 
@@ -202,21 +227,27 @@ impl Types {
     /// `member("page", "compound_head")` works although it sits in an anonymous union of
     /// anonymous structs. The offset is from the start of `type_name`.
     pub fn member(&self, type_name: &str, path: &str) -> Result<Member> {
-        let a = self.ask(key('m', &[type_name, path]), || {
+        let (a, cached) = self.ask(key('m', &[type_name, path]), || {
             self.backend.member(type_name, path).map(Answer::Member)
         })?;
+        if let Answer::Member(m) = a {
+            return Ok(m);
+        }
+        let from = self.answered_by(cached);
         match a {
             Answer::Member(m) => Ok(m),
-            Answer::NoType => Err(Self::type_not_found(type_name)),
+            Answer::NoType => Err(Self::type_not_found(type_name, from)),
             Answer::NotAggregate(component) => Err(Error::NotAggregate {
                 type_name: type_name.to_owned(),
                 path: path.to_owned(),
                 component,
+                from,
             }),
             _ => Err(Error::MemberNotFound {
                 type_name: type_name.to_owned(),
                 path: path.to_owned(),
                 tried: vec![path.to_owned()],
+                from,
             }),
         }
     }
@@ -224,10 +255,13 @@ impl Types {
     /// The first of `paths` that exists in `type_name`, with its index in `paths`: for members
     /// renamed or moved between kernel versions.
     pub fn first_member(&self, type_name: &str, paths: &[&str]) -> Result<(usize, Member)> {
+        let mut from = self.answered_by(false);
         for (i, p) in paths.iter().enumerate() {
             match self.member(type_name, p) {
                 Ok(m) => return Ok((i, m)),
-                Err(Error::MemberNotFound { .. } | Error::NotAggregate { .. }) => {}
+                Err(
+                    Error::MemberNotFound { from: f, .. } | Error::NotAggregate { from: f, .. },
+                ) => from = f,
                 Err(e) => return Err(e),
             }
         }
@@ -235,6 +269,7 @@ impl Types {
             type_name: type_name.to_owned(),
             path: paths.first().map(|p| p.to_string()).unwrap_or_default(),
             tried: paths.iter().map(|p| p.to_string()).collect(),
+            from,
         })
     }
 
@@ -250,10 +285,11 @@ impl Types {
         match self.ask(key('e', &[name]), || {
             self.backend.enumerator(name).map(Answer::Value)
         })? {
-            Answer::Value(v) => Ok(v),
-            _ => Err(Error::EnumeratorNotFound {
+            (Answer::Value(v), _) => Ok(v),
+            (_, cached) => Err(Error::EnumeratorNotFound {
                 name: name.to_owned(),
                 in_enum: None,
+                from: self.answered_by(cached),
             }),
         }
     }
@@ -266,11 +302,14 @@ impl Types {
                 .enum_value(enum_name, constant)
                 .map(Answer::Value)
         })? {
-            Answer::Value(v) => Ok(v),
-            Answer::NoType => Err(Self::type_not_found(enum_name)),
-            _ => Err(Error::EnumeratorNotFound {
+            (Answer::Value(v), _) => Ok(v),
+            (Answer::NoType, cached) => {
+                Err(Self::type_not_found(enum_name, self.answered_by(cached)))
+            }
+            (_, cached) => Err(Error::EnumeratorNotFound {
                 name: constant.to_owned(),
                 in_enum: Some(enum_name.to_owned()),
+                from: self.answered_by(cached),
             }),
         }
     }
@@ -304,7 +343,7 @@ impl Types {
         self.elf.static_bytes(addr, len)
     }
 
-    /// Write the layout cache now if it has new answers (also done on drop, ignoring errors).
+    /// Write the layout cache now if it has new answers and no DWARF read failed.
     pub fn save_cache(&self) -> Result<()> {
         let mut c = self.lock_cache();
         let path = c.path.clone();
@@ -322,11 +361,5 @@ impl Types {
     /// The build-id as lowercase hex, if any.
     pub fn build_id_hex(&self) -> Option<String> {
         self.build_id().map(hex)
-    }
-}
-
-impl Drop for Types {
-    fn drop(&mut self) {
-        let _ = self.lock_cache().save();
     }
 }

@@ -89,9 +89,20 @@ impl Symbols {
 
     /// Parse a `System.map` (`<hex address> <type letter> <name>` per line).
     pub(crate) fn from_system_map(path: &Path) -> Result<Symbols> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        let io = |source| Error::Io {
             path: path.to_owned(),
             source,
+        };
+        // A System.map is a few MiB; 256 MiB bounds a wrong file (or /dev/zero) named here.
+        let data = regfile::read_bounded(path, 256 << 20).map_err(io)?;
+        let text = String::from_utf8(data).map_err(|e| {
+            io(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "not text (byte {} is not UTF-8)",
+                    e.utf8_error().valid_up_to()
+                ),
+            ))
         })?;
         let mut syms = Symbols {
             source: path.display().to_string(),

@@ -385,7 +385,16 @@ fn layout_cache() {
         .collect();
     assert_eq!(leftovers.len(), 1, "{leftovers:?}");
 
-    // A corrupt cache is ignored and rewritten (on drop).
+    // A "not found" answered by the cache names the cache and the file it was made from.
+    let t = Types::open_with_cache(&exe, Some(&dir)).unwrap();
+    let e = t.size_of("nosuch").unwrap_err().to_string();
+    assert!(
+        e.contains("layout cache") && e.contains(&*path.to_string_lossy()),
+        "{e}"
+    );
+    drop(t);
+
+    // A corrupt cache is ignored and rewritten by the next save; dropping never writes.
     let mut data = std::fs::read(&path).unwrap();
     let mid = data.len() / 2;
     data[mid] ^= 0x10;
@@ -395,9 +404,76 @@ fn layout_cache() {
         check(&t, &facts, "after corruption");
         assert!(t.is_index_built());
     }
+    assert_eq!(std::fs::read(&path).unwrap(), data, "drop wrote the cache");
+    {
+        let t = Types::open_with_cache(&exe, Some(&dir)).unwrap();
+        check(&t, &facts, "after corruption");
+        t.save_cache().unwrap();
+    }
     let t = Types::open_with_cache(&exe, Some(&dir)).unwrap();
     check(&t, &facts, "rewritten");
     assert!(!t.is_index_built());
+    drop(t);
+
+    // A cache that is not a regular file (here /dev/zero, which would read for ever) is
+    // ignored, not read.
+    std::fs::remove_file(&path).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &path).unwrap();
+    let t = Types::open_with_cache(&exe, Some(&dir)).unwrap();
+    check(&t, &facts, "cache is /dev/zero");
+    assert!(t.is_index_built());
+    drop(t);
+    std::fs::remove_file(&path).unwrap();
+}
+
+/// Copy of `exe` with `section`'s bytes replaced by pseudo-random garbage (the build-id note
+/// is untouched, so the copy claims to be the same build).
+fn with_garbage_section(exe: &Path, section: &str, out: &str) -> PathBuf {
+    let mut d = std::fs::read(exe).unwrap();
+    let r = object_range(exe, section);
+    let mut s = 0x1234_5678_9abc_def1u64;
+    for b in &mut d[r] {
+        *b = xorshift(&mut s);
+    }
+    let p = work_dir().join(out);
+    std::fs::write(&p, &d).unwrap();
+    p
+}
+
+#[test]
+fn a_bad_vmlinux_never_poisons_the_cache() {
+    let exe = build("gen61", "dwarf5");
+    let facts = parse(&cc::run_executable(&exe).unwrap());
+    let dir = work_dir().join("cache-poison");
+    let _ = std::fs::remove_dir_all(&dir);
+    let files = || std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
+
+    // Right build-id, broken .debug_str: its failures are errors and are never saved.
+    let bad = with_garbage_section(&exe, ".debug_str", "gen61-bad-str");
+    {
+        let t = Types::open_with_cache(&bad, Some(&dir)).unwrap();
+        let errs = ask_everything(&t);
+        assert!(errs > 0, "garbage .debug_str answered everything");
+        t.save_cache().unwrap();
+    }
+    // The good file afterwards is answered from its own DWARF, correctly.
+    let t = Types::open_with_cache(&exe, Some(&dir)).unwrap();
+    check(&t, &facts, "good after bad");
+    t.save_cache().unwrap();
+    drop(t);
+    let n = files();
+
+    // With a warm cache for the good file, a vmlinux with the same build-id but random DWARF
+    // is not served the good file's answers: it is read, and fails.
+    let random = with_garbage_section(&exe, ".debug_info", "gen61-random-info");
+    let t = Types::open_with_cache(&random, Some(&dir)).unwrap();
+    assert!(
+        matches!(t.size_of("sk_buff"), Err(Error::MalformedDwarf { .. })),
+        "random DWARF accepted with a warm cache"
+    );
+    t.save_cache().unwrap();
+    drop(t);
+    assert_eq!(files(), n, "a failed open wrote a cache file");
 }
 
 fn xorshift(seed: &mut u64) -> u8 {

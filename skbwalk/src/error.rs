@@ -24,7 +24,7 @@ pub enum Error {
         release: String,
         /// What was missing.
         #[source]
-        source: kstructs::Error,
+        source: Box<kstructs::Error>,
     },
     /// The debuginfo does not describe the kernel of the dump.
     #[error("{vmlinux} does not match the dump {vmcore}: {reason}")]

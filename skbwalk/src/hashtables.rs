@@ -80,24 +80,32 @@ impl Walk<'_> {
                 return;
             }
             if !Kernel::is_kernel_ptr(node, 8) {
-                self.w.push(format!(
-                    "{}: bad chain pointer {node:#x}; chain skipped",
-                    table.as_str()
-                ));
+                self.w.push(
+                    crate::warnings::WarningKind::Corrupt,
+                    Some(node),
+                    format!(
+                        "{}: bad chain pointer {node:#x}; chain skipped",
+                        table.as_str()
+                    ),
+                );
                 return;
             }
             let sk = node - node_off;
             steps += 1;
             if !self.seen.insert(sk) || steps > MAX_HASHED {
-                self.w.push(format!(
-                    "{}: chain loops at {sk:#x}; stopped",
-                    table.as_str()
-                ));
+                self.w.push(
+                    crate::warnings::WarningKind::Loop,
+                    Some(sk),
+                    format!("{}: chain loops at {sk:#x}; stopped", table.as_str()),
+                );
                 return;
             }
             if self.out.len() >= MAX_HASHED {
-                self.w
-                    .push(format!("more than {MAX_HASHED} hashed sockets; stopped"));
+                self.w.push(
+                    crate::warnings::WarningKind::Limit,
+                    None,
+                    format!("more than {MAX_HASHED} hashed sockets; stopped"),
+                );
                 return;
             }
             let state = self
@@ -108,8 +116,11 @@ impl Walk<'_> {
             node = match self.k.u64(node, "hash chain next") {
                 Ok(n) => n,
                 Err(e) => {
-                    self.w
-                        .push(format!("{}: {e}; chain stopped", table.as_str()));
+                    self.w.push(
+                        crate::warnings::WarningKind::of(&e),
+                        None,
+                        format!("{}: {e}; chain stopped", table.as_str()),
+                    );
                     return;
                 }
             };
@@ -127,17 +138,25 @@ impl Walk<'_> {
             nulls,
         } = t;
         if count > MAX_BUCKETS || base == 0 {
-            self.w.push(format!(
-                "{}: implausible table ({count} buckets at {base:#x}); skipped",
-                table.as_str()
-            ));
+            self.w.push(
+                crate::warnings::WarningKind::Corrupt,
+                Some(base),
+                format!(
+                    "{}: implausible table ({count} buckets at {base:#x}); skipped",
+                    table.as_str()
+                ),
+            );
             return;
         }
         if stride < head_off.saturating_add(8) || stride > MAX_STRIDE {
-            self.w.push(format!(
-                "{}: bucket of {stride} bytes cannot hold a list head at +{head_off}; skipped",
-                table.as_str()
-            ));
+            self.w.push(
+                crate::warnings::WarningKind::Corrupt,
+                None,
+                format!(
+                    "{}: bucket of {stride} bytes cannot hold a list head at +{head_off}; skipped",
+                    table.as_str()
+                ),
+            );
             return;
         }
         // Whole buckets per read, about a page at a time (at least one bucket).
@@ -151,8 +170,11 @@ impl Walk<'_> {
             {
                 Ok(r) => r,
                 Err(e) => {
-                    self.w
-                        .push(format!("{}: {e}; buckets {i}.. skipped", table.as_str()));
+                    self.w.push(
+                        crate::warnings::WarningKind::of(&e),
+                        Some(base),
+                        format!("{}: {e}; buckets {i}.. skipped", table.as_str()),
+                    );
                     i += n;
                     continue;
                 }
@@ -241,7 +263,11 @@ pub fn hashed_sockets(k: &Kernel, o: &crate::offsets::Offsets, w: &mut Warnings)
             walk.table(ehash, Table::TcpEstablished);
             walk.table(listen, ltable);
         }
-        Err(e) => walk.w.push(format!("TCP hash tables not walked: {e}")),
+        Err(e) => walk.w.push(
+            crate::warnings::WarningKind::Unsupported,
+            None,
+            format!("TCP hash tables not walked: {e}"),
+        ),
     }
     let udp = (|| -> Result<_, crate::Error> {
         let ut = k.symbol("udp_table")?;
@@ -266,7 +292,11 @@ pub fn hashed_sockets(k: &Kernel, o: &crate::offsets::Offsets, w: &mut Warnings)
             };
             walk.table(u, Table::Udp)
         }
-        Err(e) => walk.w.push(format!("UDP hash table not walked: {e}")),
+        Err(e) => walk.w.push(
+            crate::warnings::WarningKind::Unsupported,
+            None,
+            format!("UDP hash table not walked: {e}"),
+        ),
     }
     walk.out
 }

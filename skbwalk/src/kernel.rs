@@ -128,7 +128,11 @@ impl Kernel {
                 .copied()
                 .ok_or_else(|| Error::NoLayout {
                     vmcore: vmcore_path.clone(),
-                    reason: "no VMCOREINFO and no CPU state (CR3) in the notes".into(),
+                    reason: match (dump.layout_error(), dump.vmcoreinfo().is_some()) {
+                        (Some(e), _) => format!("its VMCOREINFO is unusable ({e}) and the notes hold no CPU state (CR3)"),
+                        (None, true) => "its VMCOREINFO gives no layout and the notes hold no CPU state (CR3)".into(),
+                        (None, false) => "no VMCOREINFO and no CPU state (CR3) in the notes".into(),
+                    },
                 })?;
             let text = types.symbol("_text").unwrap_or(LINK_TEXT);
             let top = types.symbol("init_top_pgt").ok();
@@ -178,7 +182,7 @@ impl Kernel {
         if let Some(o) = self.off.get() {
             return Ok(o);
         }
-        let o = Offsets::resolve(&self.types).map_err(|source| Error::Layout {
+        let o = Offsets::resolve(&self.types).map_err(|e| Error::Layout {
             release: self
                 .dump
                 .info()
@@ -187,10 +191,16 @@ impl Kernel {
                 .filter(|r| !r.is_empty())
                 .or_else(|| Self::vmlinux_release(&self.types))
                 .unwrap_or_else(|| "of unknown release".into()),
-            source,
+            source: Box::new(e),
         })?;
         let _ = self.types.save_cache();
         Ok(self.off.get_or_init(|| o))
+    }
+
+    /// Write the debuginfo's layout cache if it learnt something (and no DWARF read failed), so the
+    /// next run on this kernel answers without reading DWARF. The CLI calls it after each command.
+    pub fn save_cache(&self) -> Result<()> {
+        Ok(self.types.save_cache()?)
     }
 
     /// The release in the vmlinux (`init_uts_ns.name.release`).

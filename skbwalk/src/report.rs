@@ -165,8 +165,10 @@ pub struct SocketReport {
     pub most_shared_pages: Vec<SharedPage>,
     /// Every skb, queue by queue in queue order, `frag_list` members after their parent.
     pub skbs: Vec<SkbOut>,
+    /// Whether the walk saw everything it looked for (no warnings).
+    pub complete: bool,
     /// What spoiled part of the result.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<crate::warnings::Warning>,
 }
 
 /// A walked socket: identity, per-queue skbs and the socket's page tally.
@@ -269,6 +271,7 @@ pub fn socket_report(k: &Kernel, pid: i32, fd: u32) -> Result<SocketReport> {
             .map(SkbOut::from)
             .collect(),
         id: ws.id.into(),
+        complete: w.warnings.is_empty(),
         warnings: w.warnings.into_vec(),
     })
 }

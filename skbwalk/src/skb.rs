@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use crate::offsets::{FragPage, Offsets};
 use crate::page::{Compound, Pages};
-use crate::warnings::Warnings;
+use crate::warnings::{WarningKind, Warnings};
 use crate::{Kernel, Result};
 
 /// Most skbs one queue walk follows before it stops with a warning.
@@ -14,6 +14,10 @@ pub const MAX_QUEUE_SKBS: usize = 1 << 22;
 pub const MAX_FRAG_LIST_DEPTH: usize = 4;
 /// Most members of one `frag_list`.
 pub const MAX_FRAG_LIST: usize = 1 << 16;
+/// Largest `truesize` believed (an skb of 256 MiB does not exist).
+const MAX_SANE_TRUESIZE: u32 = 1 << 28;
+/// Largest head buffer (`end - head`) believed: kmalloc and page-frag heads are far smaller.
+const MAX_HEAD_LEN: u64 = 1 << 22;
 /// Deepest rbtree descent (a red-black tree of 2^32 nodes is at most 64 deep).
 const MAX_RB_DEPTH: usize = 128;
 
@@ -114,6 +118,9 @@ pub struct Walker<'k> {
     pub pages: Pages,
     /// What went wrong along the way.
     pub warnings: Warnings,
+    /// Every skb read for the current socket: a `frag_list` or queue link that reaches one a
+    /// second time is not followed again (work stays linear in the skbs of the dump).
+    visited: HashSet<u64>,
 }
 
 fn le_u32(b: &[u8], o: u64) -> u32 {
@@ -128,12 +135,27 @@ fn le_u64(b: &[u8], o: u64) -> u64 {
 impl<'k> Walker<'k> {
     /// A walker over `k`; fails when the debuginfo lacks a layout the walk needs.
     pub fn new(k: &'k Kernel) -> Result<Self> {
+        let mut warnings = Warnings::default();
+        for m in k.dump.warnings() {
+            warnings.push(
+                crate::warnings::WarningKind::Dump,
+                None,
+                format!("{}: {m}", k.vmcore_path),
+            );
+        }
         Ok(Walker {
             k,
             o: k.off()?,
             pages: Pages::default(),
-            warnings: Warnings::default(),
+            warnings,
+            visited: HashSet::new(),
         })
+    }
+
+    /// Start the skbs of another socket: the visited set is per socket (a page or skb shared by
+    /// two sockets is each one's).
+    pub fn begin_socket(&mut self) {
+        self.visited.clear();
     }
 
     /// Read one skb and, after it, its `frag_list` members (depth-first), appending to `out`.
@@ -147,6 +169,14 @@ impl<'k> Walker<'k> {
     ) -> Result<()> {
         let k = self.k;
         let o = self.o;
+        if !self.visited.insert(addr) {
+            self.warnings.push(
+                WarningKind::Loop,
+                Some(addr),
+                format!("skb {addr:#x} is reached a second time (a frag_list or queue link points back at it); not counted again"),
+            );
+            return Ok(());
+        }
         let raw = k.bytes(addr, o.skb_size as usize, "sk_buff")?;
         let head = le_u64(&raw, o.skb_head);
         let end = if o.skb_end_is_offset {
@@ -172,14 +202,40 @@ impl<'k> Walker<'k> {
             head_estimated: false,
             struct_bytes: 0,
         };
+        if skb.truesize > MAX_SANE_TRUESIZE {
+            self.warnings.push(
+                WarningKind::Corrupt,
+                Some(addr),
+                format!(
+                    "skb {addr:#x}: truesize {:#x} is implausible (over {MAX_SANE_TRUESIZE} bytes)",
+                    skb.truesize
+                ),
+            );
+        }
+        // skb_shinfo() is head + end: an end below head, or more than a head buffer can be, is garbage.
+        let head_len = end.wrapping_sub(head);
+        if end < head || head_len > MAX_HEAD_LEN {
+            self.warnings.push(
+                WarningKind::Corrupt,
+                Some(addr),
+                format!("skb {addr:#x}: end {end:#x} is not within {MAX_HEAD_LEN} bytes after head {head:#x}; its frags are not read"),
+            );
+            skb.head_estimated = true;
+            out.push(skb);
+            return Ok(());
+        }
         let shinfo = k.bytes(end, o.shinfo_size as usize, "skb_shared_info")?;
-        skb.nr_frags = shinfo[o.shinfo_nr_frags as usize];
+        skb.nr_frags = shinfo.get(o.shinfo_nr_frags as usize).copied().unwrap_or(0);
         let mut n = u64::from(skb.nr_frags);
         if n > o.max_skb_frags {
-            self.warnings.push(format!(
-                "skb {addr:#x}: nr_frags {n} exceeds MAX_SKB_FRAGS {}; frags ignored",
-                o.max_skb_frags
-            ));
+            self.warnings.push(
+                crate::warnings::WarningKind::Corrupt,
+                Some(addr),
+                format!(
+                    "skb {addr:#x}: nr_frags {n} exceeds MAX_SKB_FRAGS {}; frags ignored",
+                    o.max_skb_frags
+                ),
+            );
             n = 0;
         }
         for i in 0..n {
@@ -194,15 +250,21 @@ impl<'k> Walker<'k> {
             let offset = le_u32(&shinfo, f + o.frag_offset);
             let size = le_u32(&shinfo, f + o.frag_len);
             let compound = if net_iov {
-                self.warnings.push(format!(
-                    "skb {addr:#x} frag {i}: a net_iov (devmem), not a page; not counted"
-                ));
+                self.warnings.push(
+                    crate::warnings::WarningKind::Unsupported,
+                    Some(addr),
+                    format!("skb {addr:#x} frag {i}: a net_iov (devmem), not a page; not counted"),
+                );
                 None
             } else {
                 match self.pages.compound(k, page) {
                     Ok(c) => Some(c),
                     Err(e) => {
-                        self.warnings.push(format!("skb {addr:#x} frag {i}: {e}"));
+                        self.warnings.push(
+                            crate::warnings::WarningKind::of(&e),
+                            Some(addr),
+                            format!("skb {addr:#x} frag {i}: {e}"),
+                        );
                         None
                     }
                 }
@@ -227,16 +289,24 @@ impl<'k> Walker<'k> {
                         skb.pages.push(c);
                     }
                 }
-                Err(e) => self.warnings.push(format!("skb {addr:#x} head page: {e}")),
+                Err(e) => self.warnings.push(
+                    crate::warnings::WarningKind::of(&e),
+                    Some(addr),
+                    format!("skb {addr:#x} head page: {e}"),
+                ),
             }
         } else {
             match self.pages.slab_slot(k, head) {
                 Ok(Some(slot)) => skb.head_bytes = slot,
                 r => {
                     if let Err(e) = r {
-                        self.warnings.push(format!("skb {addr:#x} head slab: {e}"));
+                        self.warnings.push(
+                            crate::warnings::WarningKind::of(&e),
+                            Some(addr),
+                            format!("skb {addr:#x} head slab: {e}"),
+                        );
                     }
-                    let size = (end - head) + o.shinfo_size;
+                    let size = head_len + o.shinfo_size;
                     skb.head_bytes = size.div_ceil(64) * 64;
                     skb.head_estimated = true;
                 }
@@ -246,7 +316,11 @@ impl<'k> Walker<'k> {
             Ok(Some(slot)) => skb.struct_bytes = slot,
             r => {
                 if let Err(e) = r {
-                    self.warnings.push(format!("skb {addr:#x} slab: {e}"));
+                    self.warnings.push(
+                        crate::warnings::WarningKind::of(&e),
+                        Some(addr),
+                        format!("skb {addr:#x} slab: {e}"),
+                    );
                 }
                 skb.struct_bytes = o.skb_size.div_ceil(64) * 64;
             }
@@ -255,7 +329,7 @@ impl<'k> Walker<'k> {
         out.push(skb);
         if frag_list != 0 {
             if depth >= MAX_FRAG_LIST_DEPTH {
-                self.warnings.push(format!("skb {addr:#x}: frag_list nested deeper than {MAX_FRAG_LIST_DEPTH}; not followed"));
+                self.warnings.push(crate::warnings::WarningKind::Limit, Some(addr), format!("skb {addr:#x}: frag_list nested deeper than {MAX_FRAG_LIST_DEPTH}; not followed"));
                 return Ok(());
             }
             let mut seen = HashSet::new();
@@ -263,18 +337,25 @@ impl<'k> Walker<'k> {
             while cur != 0 {
                 if !Kernel::is_kernel_ptr(cur, 8) || !seen.insert(cur) || seen.len() > MAX_FRAG_LIST
                 {
-                    self.warnings.push(format!("skb {addr:#x}: frag_list is corrupt at {cur:#x} (bad pointer or loop); stopped"));
+                    self.warnings.push(crate::warnings::WarningKind::Loop, Some(cur), format!("skb {addr:#x}: frag_list is corrupt at {cur:#x} (bad pointer or loop); stopped"));
                     break;
                 }
                 if let Err(e) = self.read_skb(cur, queue, Some(addr), depth + 1, out) {
-                    self.warnings
-                        .push(format!("skb {addr:#x}: frag_list member {cur:#x}: {e}"));
+                    self.warnings.push(
+                        crate::warnings::WarningKind::of(&e),
+                        Some(cur),
+                        format!("skb {addr:#x}: frag_list member {cur:#x}: {e}"),
+                    );
                     break;
                 }
                 match k.u64(cur + o.skb_next, "sk_buff.next") {
                     Ok(n) => cur = n,
                     Err(e) => {
-                        self.warnings.push(format!("skb {addr:#x}: frag_list: {e}"));
+                        self.warnings.push(
+                            crate::warnings::WarningKind::of(&e),
+                            Some(addr),
+                            format!("skb {addr:#x}: frag_list: {e}"),
+                        );
                         break;
                     }
                 }
@@ -291,8 +372,11 @@ impl<'k> Walker<'k> {
         let mut cur = match k.u64(head + self.o.skb_head_next, "sk_buff_head.next") {
             Ok(n) => n,
             Err(e) => {
-                self.warnings
-                    .push(format!("{what} queue at {head:#x}: {e}"));
+                self.warnings.push(
+                    crate::warnings::WarningKind::of(&e),
+                    Some(head),
+                    format!("{what} queue at {head:#x}: {e}"),
+                );
                 return;
             }
         };
@@ -300,42 +384,55 @@ impl<'k> Walker<'k> {
         let mut count = 0u64;
         while cur != head {
             if cur == 0 || !Kernel::is_kernel_ptr(cur, 8) {
-                self.warnings.push(format!("{what} queue at {head:#x}: bad next pointer {cur:#x} after {count} skbs; stopped"));
+                self.warnings.push(crate::warnings::WarningKind::Corrupt, Some(cur), format!("{what} queue at {head:#x}: bad next pointer {cur:#x} after {count} skbs; stopped"));
                 break;
             }
             if !seen.insert(cur) {
-                self.warnings.push(format!(
+                self.warnings.push(
+                    crate::warnings::WarningKind::Loop,
+                    Some(cur),
+                    format!(
                     "{what} queue at {head:#x}: loop at skb {cur:#x} after {count} skbs; stopped"
-                ));
+                ),
+                );
                 break;
             }
             if seen.len() > MAX_QUEUE_SKBS {
-                self.warnings.push(format!(
-                    "{what} queue at {head:#x}: more than {MAX_QUEUE_SKBS} skbs; stopped"
-                ));
+                self.warnings.push(
+                    crate::warnings::WarningKind::Limit,
+                    Some(head),
+                    format!("{what} queue at {head:#x}: more than {MAX_QUEUE_SKBS} skbs; stopped"),
+                );
                 break;
             }
             if let Err(e) = self.read_skb(cur, queue, None, 0, out) {
-                self.warnings.push(format!(
-                    "{what} queue at {head:#x}: skb {cur:#x}: {e}; stopped"
-                ));
+                self.warnings.push(
+                    crate::warnings::WarningKind::of(&e),
+                    Some(cur),
+                    format!("{what} queue at {head:#x}: skb {cur:#x}: {e}; stopped"),
+                );
                 break;
             }
             count += 1;
             cur = match k.u64(cur + self.o.skb_next, "sk_buff.next") {
                 Ok(n) => n,
                 Err(e) => {
-                    self.warnings
-                        .push(format!("{what} queue at {head:#x}: {e}; stopped"));
+                    self.warnings.push(
+                        crate::warnings::WarningKind::of(&e),
+                        Some(head),
+                        format!("{what} queue at {head:#x}: {e}; stopped"),
+                    );
                     break;
                 }
             };
         }
         if let Some(q) = qlen {
             if cur == head && u64::from(q) != count {
-                self.warnings.push(format!(
-                    "{what} queue at {head:#x}: qlen says {q}, the list holds {count}"
-                ));
+                self.warnings.push(
+                    crate::warnings::WarningKind::Corrupt,
+                    Some(head),
+                    format!("{what} queue at {head:#x}: qlen says {q}, the list holds {count}"),
+                );
             }
         }
     }
@@ -347,8 +444,11 @@ impl<'k> Walker<'k> {
         let node = match k.u64(root, "rb_root.rb_node") {
             Ok(n) => n,
             Err(e) => {
-                self.warnings
-                    .push(format!("{what} rbtree at {root:#x}: {e}"));
+                self.warnings.push(
+                    crate::warnings::WarningKind::of(&e),
+                    Some(root),
+                    format!("{what} rbtree at {root:#x}: {e}"),
+                );
                 return;
             }
         };
@@ -362,15 +462,18 @@ impl<'k> Walker<'k> {
                     || stack.len() >= MAX_RB_DEPTH
                     || seen.len() > MAX_QUEUE_SKBS
                 {
-                    self.warnings.push(format!("{what} rbtree at {root:#x}: corrupt node {cur:#x} (bad pointer, loop or too deep); subtree skipped"));
+                    self.warnings.push(crate::warnings::WarningKind::Corrupt, Some(cur), format!("{what} rbtree at {root:#x}: corrupt node {cur:#x} (bad pointer, loop or too deep); subtree skipped"));
                     break;
                 }
                 stack.push(cur);
                 cur = match k.u64(cur + self.o.rb_left, "rb_node.rb_left") {
                     Ok(l) => l,
                     Err(e) => {
-                        self.warnings
-                            .push(format!("{what} rbtree at {root:#x}: {e}"));
+                        self.warnings.push(
+                            crate::warnings::WarningKind::of(&e),
+                            Some(root),
+                            format!("{what} rbtree at {root:#x}: {e}"),
+                        );
                         0
                     }
                 };
@@ -378,14 +481,20 @@ impl<'k> Walker<'k> {
             let Some(n) = stack.pop() else { break };
             let skb = n - self.o.skb_rbnode;
             if let Err(e) = self.read_skb(skb, queue, None, 0, out) {
-                self.warnings
-                    .push(format!("{what} rbtree at {root:#x}: skb {skb:#x}: {e}"));
+                self.warnings.push(
+                    crate::warnings::WarningKind::of(&e),
+                    Some(skb),
+                    format!("{what} rbtree at {root:#x}: skb {skb:#x}: {e}"),
+                );
             }
             cur = match k.u64(n + self.o.rb_right, "rb_node.rb_right") {
                 Ok(r) => r,
                 Err(e) => {
-                    self.warnings
-                        .push(format!("{what} rbtree at {root:#x}: {e}"));
+                    self.warnings.push(
+                        crate::warnings::WarningKind::of(&e),
+                        Some(root),
+                        format!("{what} rbtree at {root:#x}: {e}"),
+                    );
                     0
                 }
             };

@@ -285,6 +285,7 @@ pub fn walk_queues(w: &mut Walker<'_>, id: &Identity) -> Vec<(QueueName, Vec<Skb
     let o = w.o;
     let sk = id.sock;
     let mut out = Vec::new();
+    w.begin_socket();
     if sk == 0 || id.mini {
         return out;
     }

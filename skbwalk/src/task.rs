@@ -51,27 +51,43 @@ pub fn list_entries(
     let mut cur = match k.u64(head, what) {
         Ok(n) => n,
         Err(e) => {
-            w.push(format!("{what}: {e}"));
+            w.push(
+                crate::warnings::WarningKind::of(&e),
+                None,
+                format!("{what}: {e}"),
+            );
             return out;
         }
     };
     while cur != head {
         if !Kernel::is_kernel_ptr(cur, 8) || !seen.insert(cur) {
-            w.push(format!(
-                "{what}: bad or looping link {cur:#x} after {} entries; stopped",
-                out.len()
-            ));
+            w.push(
+                crate::warnings::WarningKind::Corrupt,
+                Some(cur),
+                format!(
+                    "{what}: bad or looping link {cur:#x} after {} entries; stopped",
+                    out.len()
+                ),
+            );
             break;
         }
         if out.len() >= limit {
-            w.push(format!("{what}: more than {limit} entries; stopped"));
+            w.push(
+                crate::warnings::WarningKind::Limit,
+                None,
+                format!("{what}: more than {limit} entries; stopped"),
+            );
             break;
         }
         out.push(cur - member);
         cur = match k.u64(cur, what) {
             Ok(n) => n,
             Err(e) => {
-                w.push(format!("{what}: {e}; stopped"));
+                w.push(
+                    crate::warnings::WarningKind::of(&e),
+                    None,
+                    format!("{what}: {e}; stopped"),
+                );
                 break;
             }
         };
@@ -94,13 +110,21 @@ pub fn tasks(k: &Kernel, w: &mut Warnings) -> Result<Vec<Task>> {
     for addr in leaders {
         match read_task(k, addr) {
             Ok(t) => out.push(t),
-            Err(e) => w.push(format!("task at {addr:#x}: {e}")),
+            Err(e) => w.push(
+                crate::warnings::WarningKind::of(&e),
+                Some(addr),
+                format!("task at {addr:#x}: {e}"),
+            ),
         }
         if let Some(tg) = k.off()?.task_thread_group {
             for t in list_entries(k, addr + tg, tg, MAX_TASKS, "task_struct.thread_group", w) {
                 match read_task(k, t) {
                     Ok(t) => out.push(t),
-                    Err(e) => w.push(format!("thread at {t:#x}: {e}")),
+                    Err(e) => w.push(
+                        crate::warnings::WarningKind::of(&e),
+                        Some(t),
+                        format!("thread at {t:#x}: {e}"),
+                    ),
                 }
             }
         }

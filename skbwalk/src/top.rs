@@ -78,8 +78,10 @@ pub struct TopReport {
     pub totals: SystemTotals,
     /// `_refcount` of every referenced page against the references found in socket queues.
     pub page_refs: PageRefs,
+    /// Whether the walk saw everything it looked for (no warnings).
+    pub complete: bool,
     /// What spoiled part of the result.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<crate::warnings::Warning>,
 }
 
 /// Walk every socket of every task. `progress` is called with (sockets done, sockets found).
@@ -97,8 +99,11 @@ pub fn top(k: &Kernel, mut progress: impl FnMut(usize, usize)) -> Result<TopRepo
         let files = match open_files(k, t.files) {
             Ok(f) => f,
             Err(e) => {
-                w.warnings
-                    .push(format!("pid {} ({}): fd table: {e}", t.tgid, t.comm));
+                w.warnings.push(
+                    crate::warnings::WarningKind::of(&e),
+                    None,
+                    format!("pid {} ({}): fd table: {e}", t.tgid, t.comm),
+                );
                 continue;
             }
         };
@@ -123,8 +128,11 @@ pub fn top(k: &Kernel, mut progress: impl FnMut(usize, usize)) -> Result<TopRepo
             Ok(Some(s)) => Some((s, h)),
             Ok(None) => None,
             Err(e) => {
-                w.warnings
-                    .push(format!("pid {} fd {}: {e}", h[0].pid, h[0].fd));
+                w.warnings.push(
+                    crate::warnings::WarningKind::of(&e),
+                    None,
+                    format!("pid {} fd {}: {e}", h[0].pid, h[0].fd),
+                );
                 None
             }
         })
@@ -137,9 +145,11 @@ pub fn top(k: &Kernel, mut progress: impl FnMut(usize, usize)) -> Result<TopRepo
         progress(i, n);
         match walk_socket(&mut w, socket) {
             Ok(ws) => b.add(ws, Some(hs), "fd"),
-            Err(e) => w
-                .warnings
-                .push(format!("pid {} fd {}: {e}", hs[0].pid, hs[0].fd)),
+            Err(e) => w.warnings.push(
+                crate::warnings::WarningKind::of(&e),
+                None,
+                format!("pid {} fd {}: {e}", hs[0].pid, hs[0].fd),
+            ),
         }
     }
     // Sockets no fd reaches: orphaned TCP, TIME_WAIT and request mini-sockets, kernel sockets.
@@ -164,9 +174,11 @@ pub fn top(k: &Kernel, mut progress: impl FnMut(usize, usize)) -> Result<TopRepo
         };
         match id {
             Ok(id) => b.add(walk_identified(&mut w, id), None, h.table.as_str()),
-            Err(e) => w
-                .warnings
-                .push(format!("{} socket {:#x}: {e}", h.table.as_str(), h.sk)),
+            Err(e) => w.warnings.push(
+                crate::warnings::WarningKind::of(&e),
+                Some(h.sk),
+                format!("{} socket {:#x}: {e}", h.table.as_str(), h.sk),
+            ),
         }
     }
     progress(n, n);
@@ -246,6 +258,7 @@ impl Builder {
             page_refs: self.refs.check(k, o),
             sockets: self.sockets,
             totals: self.sys,
+            complete: warnings.is_empty(),
             warnings: warnings.into_vec(),
         }
     }

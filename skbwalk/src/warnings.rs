@@ -1,20 +1,84 @@
-//! Warnings: what spoiled part of a result, kept with the result (bounded).
+//! Warnings: what spoiled part of a result, kept with the result (bounded), each typed: what kind
+//! of damage, where (a kernel address, when one applies) and a sentence.
+
+use serde::Serialize;
+
+use crate::report::Hex;
 
 /// At most this many warnings are kept; the rest are counted.
 pub const MAX_WARNINGS: usize = 200;
 
+/// What kind of damage a warning reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum WarningKind {
+    /// Memory the walk needed is not in the dump (filtered out, never dumped, not mapped).
+    Unreadable,
+    /// A value no kernel would hold: a garbage pointer, `nr_frags` over MAX_SKB_FRAGS, a length
+    /// past its buffer, counters that disagree.
+    Corrupt,
+    /// A list, tree or `frag_list` that loops or reaches an object a second time.
+    Loop,
+    /// A walk limit was reached; what lies past it was not walked.
+    Limit,
+    /// The dump file itself is damaged or incomplete (truncated, marked incomplete, bad notes).
+    Dump,
+    /// Something present that the walk does not count, or a table this kernel's debuginfo lacks.
+    Unsupported,
+    /// More warnings than [`MAX_WARNINGS`]: the message counts them.
+    Dropped,
+}
+
+impl WarningKind {
+    /// The kind of a walk error turned into a warning: a failed read is `Unreadable`, any other
+    /// error found in the data is `Corrupt`.
+    pub fn of(e: &crate::Error) -> WarningKind {
+        match e {
+            crate::Error::Read { source, .. } => match source {
+                vmcore::Error::Missing(_) => WarningKind::Corrupt,
+                _ => WarningKind::Unreadable,
+            },
+            crate::Error::Dump { .. } => WarningKind::Dump,
+            _ => WarningKind::Corrupt,
+        }
+    }
+}
+
+/// One warning.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Warning {
+    /// What kind of damage.
+    pub kind: WarningKind,
+    /// The kernel address at fault, when one applies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub addr: Option<Hex>,
+    /// What happened and what was done about it, for a person.
+    pub message: String,
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// A bounded list of warnings.
 #[derive(Debug, Clone, Default)]
 pub struct Warnings {
-    list: Vec<String>,
+    list: Vec<Warning>,
     dropped: usize,
 }
 
 impl Warnings {
     /// Add one.
-    pub fn push(&mut self, w: impl Into<String>) {
+    pub fn push(&mut self, kind: WarningKind, addr: Option<u64>, message: impl Into<String>) {
         if self.list.len() < MAX_WARNINGS {
-            self.list.push(w.into());
+            self.list.push(Warning {
+                kind,
+                addr: addr.map(Hex),
+                message: message.into(),
+            });
         } else {
             self.dropped += 1;
         }
@@ -22,14 +86,17 @@ impl Warnings {
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.list.is_empty()
+        self.list.is_empty() && self.dropped == 0
     }
 
-    /// The warnings, with a last line counting the ones dropped.
-    pub fn into_vec(mut self) -> Vec<String> {
+    /// The warnings, with a last one counting those dropped.
+    pub fn into_vec(mut self) -> Vec<Warning> {
         if self.dropped > 0 {
-            self.list
-                .push(format!("… and {} more warnings", self.dropped));
+            self.list.push(Warning {
+                kind: WarningKind::Dropped,
+                addr: None,
+                message: format!("… and {} more warnings", self.dropped),
+            });
         }
         self.list
     }
@@ -37,7 +104,11 @@ impl Warnings {
     /// Append another list.
     pub fn extend(&mut self, other: Warnings) {
         for w in other.into_vec() {
-            self.push(w);
+            if self.list.len() < MAX_WARNINGS {
+                self.list.push(w);
+            } else {
+                self.dropped += 1;
+            }
         }
     }
 }

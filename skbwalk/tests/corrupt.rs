@@ -53,7 +53,7 @@ fn a_looping_queue_stops_with_the_skbs_walked_so_far() {
     let r = socket_report(&k, 146935, 11).unwrap();
     assert_eq!(r.totals.skbs, 10);
     assert!(
-        r.warnings.iter().any(|m| m.contains("loop")),
+        r.warnings.iter().any(|m| m.message.contains("loop")),
         "{:?}",
         r.warnings
     );
@@ -83,14 +83,16 @@ fn a_garbage_next_pointer_and_impossible_nr_frags_are_warnings() {
     let r = socket_report(&k, 146935, 11).unwrap();
     assert_eq!(r.totals.skbs, 21);
     assert!(
-        r.warnings.iter().any(|m| m.contains("bad next pointer")),
+        r.warnings
+            .iter()
+            .any(|m| m.message.contains("bad next pointer")),
         "{:?}",
         r.warnings
     );
     assert!(
         r.warnings
             .iter()
-            .any(|m| m.contains("nr_frags 200 exceeds MAX_SKB_FRAGS 17")),
+            .any(|m| m.message.contains("nr_frags 200 exceeds MAX_SKB_FRAGS 17")),
         "{:?}",
         r.warnings
     );
@@ -125,7 +127,12 @@ fn an_excluded_page_in_a_filtered_dump_is_named() {
         "partial: {}",
         r.totals.skbs
     );
-    let msg = r.warnings.join("\n");
+    let msg = r
+        .warnings
+        .iter()
+        .map(|w| w.message.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
     assert!(msg.contains("excluded from the dump"), "{msg}");
     // The physical address named lies in the excluded page (its hex starts with the pfn's).
     assert!(
@@ -145,7 +152,9 @@ fn a_task_list_that_loops_does_not_hang() {
     let k = Kernel::open(&p, Some(&w.k.vmlinux)).unwrap();
     let t = top(&k, |_, _| {}).unwrap();
     assert!(
-        t.warnings.iter().any(|m| m.contains("init_task.tasks")),
+        t.warnings
+            .iter()
+            .any(|m| m.message.contains("init_task.tasks")),
         "{:?}",
         t.warnings
     );

@@ -343,7 +343,7 @@ fn older_and_newer_frag_and_page_layouts() {
             let k = Kernel::open(&path, Some(&w.k.vmlinux)).unwrap();
             let r = socket_report(&k, 146935, 11).unwrap();
             assert!(
-                r.warnings.iter().any(|m| m.contains("net_iov")),
+                r.warnings.iter().any(|m| m.message.contains("net_iov")),
                 "{:?}",
                 r.warnings
             );

@@ -36,6 +36,20 @@ def open_prog(core, vmlinux):
     return p
 
 
+def frag_page(fr):
+    """(struct page address, offset, length) of a frag: a bio_vec before 6.2ish, netmem on 6.12+."""
+    try:
+        return fr.bv_page.value_(), fr.bv_offset.value_(), fr.bv_len.value_()
+    except AttributeError:
+        pass
+    try:
+        return fr.page.p.value_(), fr.page_offset.value_(), fr.size.value_()
+    except AttributeError:
+        pass
+    # 6.12: netmem_ref; bit 0 set marks a net_iov (not a page) -- not expected on virtio_net
+    return fr.netmem.value_() & ~1, fr.offset.value_(), fr.len.value_()
+
+
 def pick(a):
     p = open_prog(a.vmcore, a.vmlinux)
     m = json.load(open(a.manifest))
@@ -78,7 +92,7 @@ def pick(a):
             shi = drgn.Object(p, "struct skb_shared_info", address=sh)
             if shi.nr_frags.value_() > 0:
                 fr = shi.frags[0]
-                frag_pages.append((i, fr.bv_page.value_(), fr.bv_offset.value_(), fr.bv_len.value_()))
+                frag_pages.append((i, *frag_page(fr)))
             picked += 1
         skb = skb.next
         i += 1

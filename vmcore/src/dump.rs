@@ -68,6 +68,8 @@ pub struct Dump {
     vmcoreinfo: Option<VmcoreInfo>,
     notes: NoteSummary,
     translator: Option<Translator>,
+    layout_error: Option<String>,
+    warnings: Vec<String>,
 }
 
 impl std::fmt::Debug for Dump {
@@ -88,12 +90,22 @@ impl Dump {
             .get(..64)
             .unwrap_or(mmap.as_bytes())
             .to_vec();
+        let mut truncated = false;
         let (src, flattened): (Box<dyn Source>, bool) = if is_flattened(&head) {
-            (Box::new(FlattenedSource::new(mmap)?), true)
+            let f = FlattenedSource::new(mmap)?;
+            truncated = f.is_truncated();
+            (Box::new(f), true)
         } else {
             (Box::new(mmap), false)
         };
-        Self::from_source(src, flattened)
+        let mut dump = Self::from_source(src, flattened)?;
+        if truncated {
+            dump.warnings.push(
+                "the flattened stream ends inside a record: the data after the cut is missing"
+                    .into(),
+            );
+        }
+        Ok(dump)
     }
 
     /// Open a dump from any byte source (`flattened` says whether it was unwrapped from that format).
@@ -166,17 +178,48 @@ impl Dump {
                 }
             }
         }
-        let translator = vmcoreinfo
-            .as_ref()
-            .and_then(|v| KernelLayout::from_vmcoreinfo(v).ok())
-            .map(Translator::new);
+        let mut warnings: Vec<String> = Vec::new();
+        if info.incomplete {
+            warnings.push(
+                "the dump's writer marked it incomplete (it ran out of space or was interrupted): pages it did not write are missing"
+                    .into(),
+            );
+        }
+        if let Backend::Kdump(kd) = &backend {
+            warnings.extend(kd.warnings().iter().cloned());
+        }
+        warnings.extend(notes.warnings.iter().map(|w| format!("notes: {w}")));
+        if let Some(v) = &vmcoreinfo {
+            warnings.extend(v.warnings.iter().map(|w| format!("VMCOREINFO: {w}")));
+        }
+        let (translator, layout_error) =
+            match vmcoreinfo.as_ref().map(KernelLayout::from_vmcoreinfo) {
+                Some(Ok(l)) => (Some(Translator::new(l)), None),
+                Some(Err(e)) => (None, Some(e.to_string())),
+                None => (None, None),
+            };
         Ok(Dump {
             backend,
             info,
             vmcoreinfo,
             notes,
             translator,
+            layout_error,
+            warnings,
         })
+    }
+
+    /// Why the VMCOREINFO the dump has does not give a kernel layout (`None` when it does, or
+    /// when there is no VMCOREINFO).
+    pub fn layout_error(&self) -> Option<&str> {
+        self.layout_error.as_deref()
+    }
+
+    /// What the reader found wrong with the file that did not stop it: a truncated flattened
+    /// stream, a dump its writer marked incomplete, damaged notes, VMCOREINFO lines it could not
+    /// use, header ranges outside the file.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// Format, compression, page counts and release.

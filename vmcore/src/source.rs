@@ -46,7 +46,8 @@ impl MmapSource {
             path: path.display().to_string(),
             source,
         };
-        let file = std::fs::File::open(path).map_err(io)?;
+        // Regular files only, opened without blocking: a FIFO or a device is named, never waited on.
+        let (file, _) = regfile::open(path).map_err(io)?;
         // SAFETY: the map is read-only; a dump file changing underneath us is outside our contract.
         let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
         Ok(MmapSource { map })

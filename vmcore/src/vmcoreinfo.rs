@@ -22,6 +22,9 @@ pub struct VmcoreInfo {
     pub pgtable_l5: Option<bool>,
     /// Every `KEY=VALUE` line, in the order of the text (duplicates keep the last value).
     pub entries: BTreeMap<String, String>,
+    /// Lines of the keys above whose value is not a number of the expected base (the field is
+    /// then `None`, never a guess).
+    pub warnings: Vec<String>,
 }
 
 impl VmcoreInfo {
@@ -34,6 +37,24 @@ impl VmcoreInfo {
             if let Some((k, v)) = line.split_once('=') {
                 info.entries.insert(k.to_string(), v.to_string());
             }
+        }
+        for key in [
+            "PAGESIZE",
+            "NUMBER(phys_base)",
+            "NUMBER(pgtable_l5_enabled)",
+        ] {
+            if info.entries.contains_key(key) && info.decimal(key).is_none() {
+                info.warnings.push(format!(
+                    "{key}={:?} is not a decimal number; ignored",
+                    info.entries[key]
+                ));
+            }
+        }
+        if info.entries.contains_key("KERNELOFFSET") && info.hex("KERNELOFFSET").is_none() {
+            info.warnings.push(format!(
+                "KERNELOFFSET={:?} is not a hex number; ignored",
+                info.entries["KERNELOFFSET"]
+            ));
         }
         info.osrelease = info.entries.get("OSRELEASE").cloned();
         info.build_id = info.entries.get("BUILD-ID").cloned();
