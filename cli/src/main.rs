@@ -89,16 +89,30 @@ fn terminal_safe(s: &str) -> Cow<'_, str> {
 
 /// One line on stderr, bounded and made safe; a closed or full stderr is ignored.
 fn say(prefix: &str, msg: &str) {
-    let mut msg = terminal_safe(msg).into_owned();
-    if msg.len() > MAX_MESSAGE {
-        let mut cut = MAX_MESSAGE;
-        while !msg.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        msg.truncate(cut);
-        msg.push_str(" …(cut)");
+    let msg = terminal_safe(msg);
+    let _ = writeln!(std::io::stderr().lock(), "{prefix}{}", bounded(&msg));
+}
+
+/// `msg` cut to [`MAX_MESSAGE`] bytes by dropping its middle: the start names the input and
+/// the end gives the reason, and both survive an over-long path or list.
+fn bounded(msg: &str) -> Cow<'_, str> {
+    if msg.len() <= MAX_MESSAGE {
+        return Cow::Borrowed(msg);
     }
-    let _ = writeln!(std::io::stderr().lock(), "{prefix}{msg}");
+    let mut head = MAX_MESSAGE / 2;
+    while !msg.is_char_boundary(head) {
+        head -= 1;
+    }
+    let mut tail = msg.len() - MAX_MESSAGE / 2;
+    while !msg.is_char_boundary(tail) {
+        tail += 1;
+    }
+    Cow::Owned(format!(
+        "{} …({} bytes cut)… {}",
+        &msg[..head],
+        tail - head,
+        &msg[tail..]
+    ))
 }
 
 fn fail(msg: impl std::fmt::Display) -> ExitCode {

@@ -52,6 +52,17 @@ pub enum Error {
         /// The paths tried.
         tried: String,
     },
+    /// The task list cannot be walked, so no pid can be found and no socket reached.
+    #[error(
+        "cannot walk the task list at init_task ({init_task:#x}): {reason}; the kernel's \
+         location in the dump (KERNELOFFSET, phys_base) may be wrong, or its memory damaged"
+    )]
+    TaskList {
+        /// `init_task`'s address.
+        init_task: u64,
+        /// What stopped the walk.
+        reason: String,
+    },
     /// No task has that pid.
     #[error("no process with pid {pid} in the dump (run `skbwalk ... top` to list the sockets of every process)")]
     NoSuchPid {

@@ -131,7 +131,13 @@ impl Kernel {
                     reason: match (dump.layout_error(), dump.vmcoreinfo().is_some()) {
                         (Some(e), _) => format!("its VMCOREINFO is unusable ({e}) and the notes hold no CPU state (CR3)"),
                         (None, true) => "its VMCOREINFO gives no layout and the notes hold no CPU state (CR3)".into(),
-                        (None, false) => "no VMCOREINFO and no CPU state (CR3) in the notes".into(),
+                        (None, false) => match dump.warnings() {
+                            [] => "no VMCOREINFO and no CPU state (CR3) in the notes".into(),
+                            [w, ..] => format!(
+                                "no VMCOREINFO and no CPU state (CR3) in the notes; the dump reader \
+                                 warned: {w}"
+                            ),
+                        },
                     },
                 })?;
             let text = types.symbol("_text").unwrap_or(LINK_TEXT);

@@ -210,22 +210,13 @@ pub fn queue_totals(ws: &WalkedSocket) -> BTreeMap<&'static str, Totals> {
 pub fn socket_report(k: &Kernel, pid: i32, fd: u32) -> Result<SocketReport> {
     let mut w = Walker::new(k)?;
     let task = find_process(k, pid, &mut w.warnings)?;
-    let files = open_files(k, task.files)?;
+    let files = open_files(k, task.files, &mut w.warnings)?;
     let Some(&(_, file)) = files.iter().find(|(f, _)| *f == fd) else {
-        let open = if files.is_empty() {
-            "none".to_string()
-        } else {
-            files
-                .iter()
-                .map(|(f, _)| f.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
         return Err(Error::FdNotOpen {
             pid,
             comm: task.comm,
             fd,
-            open,
+            open: crate::task::fd_list(files.iter().map(|&(f, _)| f), 32),
         });
     };
     let Some(socket) = file_socket(k, file)? else {

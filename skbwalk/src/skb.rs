@@ -121,7 +121,14 @@ pub struct Walker<'k> {
     /// Every skb read for the current socket: a `frag_list` or queue link that reaches one a
     /// second time is not followed again (work stays linear in the skbs of the dump).
     visited: HashSet<u64>,
+    /// skbs and tree nodes the report may still read: one budget for the whole report, so no
+    /// input can make the work grow faster than the dump.
+    budget: u64,
 }
+
+/// The walk budget of one report: far more skbs than any machine holds (a 1 TiB machine full
+/// of 2 KiB skbs has 512M; real queues hold thousands), far fewer than garbage can ask for.
+pub const WALK_BUDGET: u64 = 1 << 25;
 
 fn le_u32(b: &[u8], o: u64) -> u32 {
     b.get(o as usize..o as usize + 4)
@@ -149,7 +156,29 @@ impl<'k> Walker<'k> {
             pages: Pages::default(),
             warnings,
             visited: HashSet::new(),
+            budget: WALK_BUDGET,
         })
+    }
+
+    /// Spend one unit of the walk budget; false (with one warning, the first time) when it is
+    /// spent.
+    fn spend(&mut self) -> bool {
+        match self.budget {
+            0 => false,
+            1 => {
+                self.budget = 0;
+                self.warnings.push(
+                    WarningKind::Limit,
+                    None,
+                    format!("the walk read {WALK_BUDGET} skbs and tree nodes, its budget for one report; the rest was not walked"),
+                );
+                false
+            }
+            _ => {
+                self.budget -= 1;
+                true
+            }
+        }
     }
 
     /// Start the skbs of another socket: the visited set is per socket (a page or skb shared by
@@ -169,6 +198,9 @@ impl<'k> Walker<'k> {
     ) -> Result<()> {
         let k = self.k;
         let o = self.o;
+        if !self.spend() {
+            return Ok(());
+        }
         if !self.visited.insert(addr) {
             self.warnings.push(
                 WarningKind::Loop,
@@ -340,6 +372,9 @@ impl<'k> Walker<'k> {
                     self.warnings.push(crate::warnings::WarningKind::Loop, Some(cur), format!("skb {addr:#x}: frag_list is corrupt at {cur:#x} (bad pointer or loop); stopped"));
                     break;
                 }
+                if self.budget == 0 {
+                    break;
+                }
                 if let Err(e) = self.read_skb(cur, queue, Some(addr), depth + 1, out) {
                     self.warnings.push(
                         crate::warnings::WarningKind::of(&e),
@@ -405,6 +440,9 @@ impl<'k> Walker<'k> {
                 );
                 break;
             }
+            if self.budget == 0 {
+                break;
+            }
             if let Err(e) = self.read_skb(cur, queue, None, 0, out) {
                 self.warnings.push(
                     crate::warnings::WarningKind::of(&e),
@@ -456,7 +494,7 @@ impl<'k> Walker<'k> {
         let mut stack: Vec<u64> = Vec::new();
         let mut cur = node;
         loop {
-            while cur != 0 {
+            while cur != 0 && self.spend() {
                 if !Kernel::is_kernel_ptr(cur, 4)
                     || !seen.insert(cur)
                     || stack.len() >= MAX_RB_DEPTH

@@ -9,6 +9,8 @@ use crate::{Error, Kernel, Result};
 pub const MAX_TASKS: usize = 1 << 22;
 /// Most fds examined in one table (`sysctl fs.nr_open` caps at about 1G; real tables are far smaller).
 pub const MAX_FDS: u32 = 1 << 24;
+/// `fs.nr_open`'s default, the bound when the kernel's `sysctl_nr_open` cannot be read.
+const DEFAULT_NR_OPEN: u32 = 1 << 20;
 
 /// A task as the walk needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,6 +108,28 @@ pub fn tasks(k: &Kernel, w: &mut Warnings) -> Result<Vec<Task>> {
         "init_task.tasks",
         w,
     );
+    if leaders.is_empty() {
+        // A running kernel always has tasks besides init_task (pid 1 at least): an empty
+        // list means it could not be read, and "no such pid" or "0 sockets" would be a lie.
+        let mut probe = Warnings::default();
+        list_entries(
+            k,
+            init + k.off()?.task_tasks,
+            k.off()?.task_tasks,
+            1,
+            "init_task.tasks",
+            &mut probe,
+        );
+        let why = probe
+            .into_vec()
+            .into_iter()
+            .next()
+            .map_or_else(|| "it is empty".to_string(), |w| w.message);
+        return Err(Error::TaskList {
+            init_task: init,
+            reason: why,
+        });
+    }
     let mut out = Vec::with_capacity(leaders.len());
     for addr in leaders {
         match read_task(k, addr) {
@@ -142,30 +166,99 @@ pub fn find_process(k: &Kernel, pid: i32, w: &mut Warnings) -> Result<Task> {
         .ok_or(Error::NoSuchPid { pid })
 }
 
-/// The open fds of a `files_struct`: `(fd, struct file *)`.
-pub fn open_files(k: &Kernel, files: u64) -> Result<Vec<(u32, u64)>> {
+/// The open fds of a `files_struct`: `(fd, struct file *)`. A `max_fds` beyond what the kernel
+/// allows (`fs.nr_open`) is cut there, with a warning; slots that hold no kernel pointer are
+/// skipped, with one warning per table.
+pub fn open_files(k: &Kernel, files: u64, w: &mut Warnings) -> Result<Vec<(u32, u64)>> {
     if files == 0 {
         return Ok(Vec::new());
     }
     let fdt = k.u64(files + k.off()?.files_fdt, "files_struct.fdt")?;
-    let max = k.u32(fdt + k.off()?.fdt_max_fds, "fdtable.max_fds")?;
+    let max_fds = k.u32(fdt + k.off()?.fdt_max_fds, "fdtable.max_fds")?;
     let arr = k.u64(fdt + k.off()?.fdt_fd, "fdtable.fd")?;
-    let max = max.min(MAX_FDS);
+    let limit = k
+        .symbol("sysctl_nr_open")
+        .and_then(|a| k.u32(a, "sysctl_nr_open"))
+        .ok()
+        .filter(|&n| n > 0)
+        .unwrap_or(DEFAULT_NR_OPEN)
+        .min(MAX_FDS);
+    let max = max_fds.min(limit);
+    if max_fds > limit {
+        w.push(
+            crate::warnings::WarningKind::Corrupt,
+            Some(fdt),
+            format!("fdtable at {fdt:#x}: max_fds {max_fds} is beyond fs.nr_open {limit}; read {limit} slots"),
+        );
+    }
+    let mut garbage = 0u32;
     let mut out = Vec::new();
     // Read the pointer array in chunks: one read per 512 fds.
     let mut fd = 0u32;
     while fd < max {
         let n = (max - fd).min(512);
-        let raw = k.bytes(arr + u64::from(fd) * 8, n as usize * 8, "fdtable.fd[]")?;
+        let raw = match k.bytes(arr + u64::from(fd) * 8, n as usize * 8, "fdtable.fd[]") {
+            Ok(r) => r,
+            Err(e) if fd > 0 => {
+                w.push(
+                    crate::warnings::WarningKind::of(&e),
+                    Some(arr),
+                    format!("fdtable.fd[] at {arr:#x}: slots from {fd} of {max} unreadable ({e}); stopped"),
+                );
+                break;
+            }
+            Err(e) => return Err(e),
+        };
         for (i, c) in raw.chunks_exact(8).enumerate() {
             let f = u64::from_le_bytes(c.try_into().unwrap_or_default());
-            if f != 0 {
+            if f == 0 {
+                continue;
+            }
+            if Kernel::is_kernel_ptr(f, 8) {
                 out.push((fd + i as u32, f));
+            } else {
+                garbage += 1;
             }
         }
         fd += n;
     }
+    if garbage > 0 {
+        w.push(
+            crate::warnings::WarningKind::Corrupt,
+            Some(arr),
+            format!("fdtable.fd[] at {arr:#x}: {garbage} slots hold no kernel pointer; skipped"),
+        );
+    }
     Ok(out)
+}
+
+/// fd numbers for a message: runs of three or more folded (`0-3, 5, 11, 12`), at most `max`
+/// runs shown.
+pub fn fd_list(fds: impl IntoIterator<Item = u32>, max: usize) -> String {
+    let mut runs: Vec<(u32, u32)> = Vec::new();
+    for fd in fds {
+        match runs.last_mut() {
+            Some((_, end)) if end.checked_add(1) == Some(fd) => *end = fd,
+            _ => runs.push((fd, fd)),
+        }
+    }
+    if runs.is_empty() {
+        return "none".into();
+    }
+    let total: u64 = runs.iter().map(|(a, b)| u64::from(b - a) + 1).sum();
+    let mut s: Vec<String> = runs
+        .iter()
+        .take(max)
+        .map(|&(a, b)| match b - a {
+            0 => a.to_string(),
+            1 => format!("{a}, {b}"),
+            _ => format!("{a}-{b}"),
+        })
+        .collect();
+    if runs.len() > max {
+        s.push(format!("… ({total} fds in all)"));
+    }
+    s.join(", ")
 }
 
 /// What an open file is, for a message: the dentry's name, else the `f_op` symbol.
@@ -210,4 +303,20 @@ pub fn file_socket(k: &Kernel, file: u64) -> Result<Option<u64>> {
     Ok(Some(
         k.u64(file + o.file_private_data, "file.private_data")?,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fd_lists_are_folded_and_bounded() {
+        assert_eq!(super::fd_list([], 8), "none");
+        assert_eq!(super::fd_list([0, 1, 2, 3, 5, 11, 12], 8), "0-3, 5, 11, 12");
+        let every_other = super::fd_list((0..1_000_000).step_by(2), 8);
+        assert!(every_other.len() < 100, "{every_other}");
+        assert!(
+            every_other.ends_with("(500000 fds in all)"),
+            "{every_other}"
+        );
+        assert_eq!(super::fd_list(0..10_000_000, 8), "0-9999999");
+    }
 }

@@ -96,7 +96,7 @@ pub fn top(k: &Kernel, mut progress: impl FnMut(usize, usize)) -> Result<TopRepo
         if t.files == 0 || tables_seen.insert(t.files, t.tgid).is_some() {
             continue;
         }
-        let files = match open_files(k, t.files) {
+        let files = match open_files(k, t.files, &mut w.warnings) {
             Ok(f) => f,
             Err(e) => {
                 w.warnings.push(

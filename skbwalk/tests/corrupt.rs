@@ -163,6 +163,85 @@ fn a_task_list_that_loops_does_not_hang() {
 }
 
 #[test]
+fn frag_list_fan_in_counts_each_skb_once() {
+    // frag_lists pointing at later skbs of the same queue: walked naively, every skb is
+    // reached through every path to it (exponential); each must be read once.
+    let (dir, mut w) = world("fan-in");
+    let skbs = nginx_skbs(&w);
+    let (head, end) = (w.k.o("sk_buff.head"), w.k.o("sk_buff.end"));
+    let frag_list = w.k.o("skb_shared_info.frag_list");
+    for i in 10..26 {
+        let shinfo = w.read_u64(skbs[i] + head) + (w.read_u64(skbs[i] + end) & 0xffff_ffff);
+        w.write_u64(shinfo + frag_list, skbs[i + 1]);
+    }
+    let p = write(&dir, &mut w);
+    let k = Kernel::open(&p, Some(&w.k.vmlinux)).unwrap();
+    let t = std::time::Instant::now();
+    let r = socket_report(&k, 146935, 11).unwrap();
+    assert!(t.elapsed().as_secs() < 5, "took {:?}", t.elapsed());
+    assert_eq!(r.totals.skbs as usize, skbs.len(), "each skb counted once");
+    assert!(!r.complete);
+    assert!(
+        r.warnings
+            .iter()
+            .any(|m| m.message.contains("a second time")),
+        "{:?}",
+        r.warnings
+    );
+}
+
+#[test]
+fn an_unreadable_task_list_is_an_error_not_an_empty_machine() {
+    let (dir, mut w) = world("no-tasks");
+    let head = w.ksym("init_task") + w.k.o("task_struct.tasks");
+    w.write_u64(head, 0); // zeroed memory
+    let p = write(&dir, &mut w);
+    let k = Kernel::open(&p, Some(&w.k.vmlinux)).unwrap();
+    for e in [
+        socket_report(&k, 146935, 11).map(|_| ()).unwrap_err(),
+        top(&k, |_, _| {}).map(|_| ()).unwrap_err(),
+    ] {
+        let e = e.to_string();
+        assert!(e.contains("cannot walk the task list"), "{e}");
+        assert!(!e.contains("no process with pid"), "{e}");
+    }
+}
+
+#[test]
+fn an_absurd_fd_table_is_bounded_and_named() {
+    let (dir, mut w) = world("max-fds");
+    let nginx = (0..)
+        .map(|i| w.task_addr(i))
+        .find(|&t| w.read_u64(t + w.k.o("task_struct.pid")) as u32 == 146935)
+        .unwrap();
+    let files = w.read_u64(nginx + w.k.o("task_struct.files"));
+    let fdt = w.read_u64(files + w.k.o("files_struct.fdt"));
+    w.write_u32(fdt + w.k.o("fdtable.max_fds"), u32::MAX);
+    let p = write(&dir, &mut w);
+    let k = Kernel::open(&p, Some(&w.k.vmlinux)).unwrap();
+    // fd 11 is still found, with a warning about the table.
+    let r = socket_report(&k, 146935, 11).unwrap();
+    assert!(
+        r.warnings
+            .iter()
+            .any(|m| m.message.contains("max_fds 4294967295")),
+        "{:?}",
+        r.warnings
+    );
+    assert!(!r.complete);
+    // An fd that is not open: one short sentence, not every slot of the table.
+    let e = socket_report(&k, 146935, 100_000)
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("has no open fd 100000") && e.len() < 2000,
+        "{} bytes: {e:.300}",
+        e.len()
+    );
+}
+
+#[test]
 fn debuginfo_of_another_kernel_is_refused() {
     let (dir, mut w) = world("mismatch");
     let p = write(&dir, &mut w);

@@ -461,7 +461,8 @@ impl World {
         self.write_bytes(vaddr, &v.to_le_bytes());
     }
 
-    fn read_u64(&self, vaddr: u64) -> u64 {
+    /// Read back a u64 written at `vaddr`.
+    pub fn read_u64(&self, vaddr: u64) -> u64 {
         let mut b = [0u8; 8];
         self.img.read(self.phys(vaddr), &mut b);
         u64::from_le_bytes(b)

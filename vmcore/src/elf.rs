@@ -15,6 +15,11 @@ const PT_NOTE: u32 = 4;
 const MAX_PHDRS: u64 = 1 << 20;
 /// Upper bound on the bytes of notes we read.
 const MAX_NOTES: u64 = 64 << 20;
+/// x86-64's physical address space (MAXPHYADDR is at most 52 bits).
+const PHYS_LIMIT: u64 = 1 << 52;
+/// Largest overlap of two `PT_LOAD`s accepted (and compared byte for byte): kdump's kernel-text
+/// segment is a few tens of MiB.
+const MAX_OVERLAP: u64 = 64 << 20;
 
 /// One `PT_LOAD` as a physical range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,11 +117,12 @@ impl ElfDump {
             match p_type {
                 PT_LOAD => {
                     check_range(offset, filesz, src.len(), "PT_LOAD contents")?;
-                    if filesz > memsz || paddr.checked_add(memsz).is_none() {
+                    if filesz > memsz || paddr.checked_add(memsz).is_none_or(|e| e > PHYS_LIMIT) {
                         return Err(Error::Malformed {
                             what: "PT_LOAD",
                             reason: format!(
-                                "segment {i}: paddr {paddr:#x} filesz {filesz:#x} memsz {memsz:#x}"
+                                "segment {i}: paddr {paddr:#x} filesz {filesz:#x} memsz {memsz:#x} \
+                                 (beyond the 52-bit physical address space, or filesz > memsz)"
                             ),
                         });
                     }
@@ -144,11 +150,75 @@ impl ElfDump {
             }
         }
         segments.sort_by_key(|s| (s.paddr, std::cmp::Reverse(s.memsz)));
-        Ok(ElfDump {
+        let dump = ElfDump {
             src,
             segments,
             notes,
-        })
+        };
+        dump.check_overlaps()?;
+        Ok(dump)
+    }
+
+    /// Overlapping `PT_LOAD`s are allowed only when they agree: kdump's `/proc/vmcore` adds a
+    /// kernel-text segment inside a RAM range, with the same bytes. Segments that overlap with
+    /// different contents make every read in the overlap a guess, so the dump is refused.
+    fn check_overlaps(&self) -> Result<()> {
+        let mut widest: Option<&Segment> = None;
+        for seg in &self.segments {
+            if let Some(w) = widest {
+                let end = (w.paddr + w.memsz).min(seg.paddr + seg.memsz);
+                if seg.paddr < end {
+                    self.compare_overlap(w, seg, seg.paddr, end)?;
+                }
+            }
+            if widest.is_none_or(|w| seg.paddr + seg.memsz > w.paddr + w.memsz) {
+                widest = Some(seg);
+            }
+        }
+        Ok(())
+    }
+
+    fn compare_overlap(&self, a: &Segment, b: &Segment, start: u64, end: u64) -> Result<()> {
+        let refuse = |why: String| Error::Malformed {
+            what: "PT_LOAD",
+            reason: format!(
+                "segments at physical {:#x} and {:#x} overlap ({start:#x}..{end:#x}) {why}: the \
+                 program headers are damaged",
+                a.paddr, b.paddr
+            ),
+        };
+        if end - start > MAX_OVERLAP {
+            return Err(refuse(format!(
+                "by more than the {} MiB a kernel-text segment can",
+                MAX_OVERLAP >> 20
+            )));
+        }
+        let (mut x, mut y) = (vec![0u8; 1 << 16], vec![0u8; 1 << 16]);
+        let mut at = start;
+        while at < end {
+            let n = (end - at).min(x.len() as u64) as usize;
+            self.segment_bytes(a, at - a.paddr, &mut x[..n])?;
+            self.segment_bytes(b, at - b.paddr, &mut y[..n])?;
+            if let Some(i) = x[..n].iter().zip(&y[..n]).position(|(p, q)| p != q) {
+                return Err(refuse(format!(
+                    "with different contents (first difference at {:#x})",
+                    at + i as u64
+                )));
+            }
+            at += n as u64;
+        }
+        Ok(())
+    }
+
+    /// `out.len()` bytes of `seg` from `rel` bytes into it (zeroes past `p_filesz`).
+    fn segment_bytes(&self, seg: &Segment, rel: u64, out: &mut [u8]) -> Result<()> {
+        let stored = seg.filesz.saturating_sub(rel).min(out.len() as u64) as usize;
+        if stored > 0 {
+            self.src
+                .read_at(seg.offset + rel, &mut out[..stored], "PT_LOAD contents")?;
+        }
+        out[stored..].fill(0);
+        Ok(())
     }
 
     /// The `PT_LOAD` segments, sorted by physical address.
@@ -161,12 +231,20 @@ impl ElfDump {
         &self.notes
     }
 
-    /// Pages (of `page_size`) that have stored or zero-filled contents.
+    /// Pages (of `page_size`) that have stored or zero-filled contents; a page covered by
+    /// several segments counts once.
     pub fn pages_present(&self, page_size: u64) -> u64 {
-        self.segments
-            .iter()
-            .map(|s| s.memsz.div_ceil(page_size))
-            .sum()
+        let page_size = page_size.max(1);
+        let (mut total, mut covered_to) = (0u64, 0u64);
+        for s in &self.segments {
+            let start = (s.paddr / page_size).max(covered_to);
+            let end = (s.paddr + s.memsz).div_ceil(page_size);
+            if end > start {
+                total += end - start;
+                covered_to = end;
+            }
+        }
+        total
     }
 
     /// The segment containing `paddr`. Overlaps are allowed (kdump adds a kernel-text segment
@@ -192,16 +270,8 @@ impl PhysMem for ElfDump {
                 .segment(addr)
                 .ok_or(Error::NotPresent { paddr: addr })?;
             let rel = addr - seg.paddr;
-            let n = ((seg.memsz - rel) as usize).min(buf.len() - done);
-            let out = &mut buf[done..done + n];
-            if rel < seg.filesz {
-                let stored = ((seg.filesz - rel) as usize).min(n);
-                self.src
-                    .read_at(seg.offset + rel, &mut out[..stored], "PT_LOAD contents")?;
-                out[stored..].fill(0);
-            } else {
-                out.fill(0);
-            }
+            let n = (seg.memsz - rel).min((buf.len() - done) as u64) as usize;
+            self.segment_bytes(seg, rel, &mut buf[done..done + n])?;
             done += n;
         }
         Ok(())

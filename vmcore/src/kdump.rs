@@ -62,6 +62,13 @@ const COMPRESSION_MASK: u32 = DUMP_DH_COMPRESSED_ZLIB
 
 /// Size of `struct disk_dump_header` on x86-64.
 pub const HEADER_SIZE: usize = 464;
+/// The only `block_size` accepted: the x86-64 page size.
+const X86_64_PAGE_SIZE: i32 = 4096;
+/// Most page frames a dump can describe: 2^52 bytes of physical address space in 4 KiB pages.
+const MAX_PFNS: u64 = 1 << 40;
+/// Every page-descriptor flag makedumpfile defines.
+const KNOWN_DESC_FLAGS: u32 =
+    COMPRESSION_MASK | DUMP_DH_COMPRESSED_INCOMPLETE | DUMP_DH_EXCLUDED_VMEMMAP;
 /// Size of `struct kdump_sub_header` (version 6) on x86-64.
 pub const SUB_HEADER_SIZE: usize = 104;
 /// Size of a `struct page_desc`.
@@ -205,9 +212,15 @@ impl KdumpDump {
         let bitmap_blocks = le_u32(&hdr, 436) as u64;
         let max_mapnr_32 = le_u32(&hdr, 440) as u64;
 
-        if !(512..=1 << 20).contains(&block_size) || (block_size as u32).count_ones() != 1 {
+        if block_size != X86_64_PAGE_SIZE {
             return Err(malformed(format!(
-                "block_size {block_size} is not a power of two in 512..=1M"
+                "block_size {block_size} is not the x86-64 page size {X86_64_PAGE_SIZE} \
+                 (only x86-64 dumps with 4 KiB pages are supported)"
+            )));
+        }
+        if header_version < 1 {
+            return Err(malformed(format!(
+                "header_version {header_version} is not a kdump header version (1 to 6)"
             )));
         }
         let bs = block_size as u64;
@@ -218,6 +231,11 @@ impl KdumpDump {
         if header_version > 6 {
             warnings.push(format!(
                 "header version {header_version} is newer than 6; read as version 6"
+            ));
+        }
+        if signature == Signature::Kdump && header_version < 3 {
+            warnings.push(format!(
+                "header version {header_version} predates VMCOREINFO in the header (version 3)"
             ));
         }
 
@@ -245,6 +263,11 @@ impl KdumpDump {
         } else {
             bitmap_total
         };
+        if max_mapnr > MAX_PFNS {
+            return Err(malformed(format!(
+                "max_mapnr {max_mapnr} pages is beyond the 52-bit physical address space"
+            )));
+        }
         let nbits = max_mapnr.min(bitmap_len * 8);
         if max_mapnr > bitmap_len * 8 {
             warnings.push(format!(
@@ -598,6 +621,13 @@ impl KdumpDump {
         let ps = self.page_size();
         if size == 0 || size as u64 > ps {
             return Err(corrupt(format!("page data size {size} is not in 1..={ps}")));
+        }
+        if flags & !KNOWN_DESC_FLAGS != 0 {
+            return Err(corrupt(format!(
+                "page descriptor flags {flags:#x} have unknown bits {:#x} (a compression this \
+                 reader does not know, or a damaged descriptor)",
+                flags & !KNOWN_DESC_FLAGS
+            )));
         }
         if (flags & COMPRESSION_MASK).count_ones() > 1 {
             return Err(corrupt(format!(

@@ -118,7 +118,34 @@ impl NoteSummary {
 
     /// Add the notes of another buffer (a dump may have several PT_NOTE segments).
     pub fn add(&mut self, data: &[u8]) {
-        for note in Notes::new(data) {
+        let mut from = 0usize;
+        while from < data.len() {
+            match self.add_chain(&data[from..]) {
+                None => return,
+                Some(broken_at) => {
+                    // Resynchronise on the next note with a name we know, so that one damaged
+                    // note does not hide the VMCOREINFO after it.
+                    let start = from + broken_at + 4;
+                    match find_known_note(data, start) {
+                        Some(at) => {
+                            self.warnings.push(format!(
+                                "note chain resumed at offset {at:#x} after the damaged note"
+                            ));
+                            from = at;
+                        }
+                        None => return,
+                    }
+                }
+            }
+        }
+    }
+
+    /// Gather one chain of notes; on a damaged note, its offset in `data`.
+    fn add_chain(&mut self, data: &[u8]) -> Option<usize> {
+        let mut notes = Notes::new(data);
+        loop {
+            let at = data.len() - notes.data.len();
+            let note = notes.next_note().transpose()?;
             match note {
                 Ok(n) if n.name == b"VMCOREINFO" => self.vmcoreinfo = Some(n.desc.to_vec()),
                 Ok(n) if n.name == b"CORE" && n.n_type == NT_PRSTATUS => self.prstatus += 1,
@@ -131,12 +158,32 @@ impl NoteSummary {
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    self.warnings.push(e.to_string());
-                    break;
+                    self.warnings.push(format!("at offset {at:#x}: {e}"));
+                    return Some(at);
                 }
             }
         }
     }
+}
+
+/// Names of the notes a dump's reader looks for.
+const KNOWN_NAMES: [&[u8]; 3] = [b"VMCOREINFO\0", b"QEMU\0", b"CORE\0"];
+
+/// The first 4-aligned offset at or after `from` where a note with a known name starts and fits
+/// in `data`.
+fn find_known_note(data: &[u8], from: usize) -> Option<usize> {
+    let mut at = from.next_multiple_of(4);
+    while at.checked_add(12)? <= data.len() {
+        let namesz = u32::from_le_bytes(data[at..at + 4].try_into().ok()?) as usize;
+        let name = data.get(at + 12..at + 12 + namesz);
+        if KNOWN_NAMES.iter().any(|k| name == Some(*k))
+            && matches!(Notes::new(&data[at..]).next_note(), Ok(Some(_)))
+        {
+            return Some(at);
+        }
+        at += 4;
+    }
+    None
 }
 
 #[cfg(test)]
@@ -190,5 +237,28 @@ mod tests {
             it.next_note().unwrap().is_none(),
             "stops for good after an error"
         );
+    }
+
+    #[test]
+    fn a_damaged_note_does_not_hide_the_vmcoreinfo_after_it() {
+        let mut buf = note(b"CORE", NT_PRSTATUS, &[1; 336]);
+        buf.extend(note(b"VMCOREINFO", 0, b"OSRELEASE=6.1.0\n"));
+        for bad in [u32::MAX, 0x10_0000, 337] {
+            let mut b = buf.clone();
+            b[0..4].copy_from_slice(&bad.to_le_bytes()); // CORE's namesz
+            let s = NoteSummary::gather(&b);
+            assert_eq!(
+                s.vmcoreinfo.as_deref(),
+                Some(&b"OSRELEASE=6.1.0\n"[..]),
+                "namesz {bad}"
+            );
+            assert!(s.warnings.len() >= 2, "{:?}", s.warnings);
+        }
+        // Garbage everywhere: warnings, no note, and no hang.
+        let junk: Vec<u8> = (0..100_000u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect();
+        let s = NoteSummary::gather(&junk);
+        assert!(s.vmcoreinfo.is_none());
     }
 }

@@ -257,6 +257,41 @@ fn truncated_or_corrupt_elf_is_an_error_not_a_panic() {
     let mut bad = elf.clone();
     bad[64 + 56 + 8..64 + 56 + 16].copy_from_slice(&u64::MAX.to_le_bytes()); // a PT_LOAD's p_offset
     assert!(Dump::open(&tmp("ploff", &bad)).is_err());
+    // Program headers that lie about physical memory.
+    let field = |b: &[u8], at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap());
+    // PT_LOADs with stored bytes (p_filesz > 0)
+    let loads: Vec<usize> = (0..u16::from_le_bytes([elf[56], elf[57]]) as usize)
+        .map(|i| 64 + 56 * i)
+        .filter(|&at| elf[at] == 1 && field(&elf, at + 32) > 0)
+        .collect();
+    assert!(loads.len() >= 2, "{loads:?}");
+    let (l0, l1) = (loads[0], loads[1]);
+    // Two segments claiming the same physical range with different bytes: refused, naming it.
+    let mut bad = elf.clone();
+    let p0 = field(&elf, l0 + 24);
+    bad[l1 + 24..l1 + 32].copy_from_slice(&p0.to_le_bytes());
+    let e = Dump::open(&tmp("overlap", &bad)).unwrap_err().to_string();
+    assert!(e.contains("overlap"), "{e}");
+    // The same range described twice with the same bytes (kdump's kernel-text segment): fine,
+    // and counted once.
+    let mut dup = elf.clone();
+    let copy = dup[l0..l0 + 56].to_vec();
+    dup[l1..l1 + 56].copy_from_slice(&copy);
+    let d = Dump::open(&tmp("dup", &dup)).unwrap();
+    let whole = Dump::open(&tmp("whole", &elf))
+        .unwrap()
+        .info()
+        .pages_present;
+    assert_eq!(
+        d.info().pages_present,
+        whole - field(&elf, l1 + 40).div_ceil(4096),
+        "a page described twice counts once"
+    );
+    // A segment reaching past the 52-bit physical address space.
+    let mut bad = elf.clone();
+    bad[l1 + 40..l1 + 48].copy_from_slice(&(1u64 << 52).to_le_bytes());
+    let e = Dump::open(&tmp("huge", &bad)).unwrap_err().to_string();
+    assert!(e.contains("52-bit"), "{e}");
     let mut bad = elf.clone();
     bad[18] = 3; // EM_386
     assert!(Dump::open(&tmp("machine", &bad))

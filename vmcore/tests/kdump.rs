@@ -162,7 +162,18 @@ fn every_compression_version_and_container_round_trips() {
                 assert_eq!(dump.utsname_release().as_deref(), Some("6.1.0-skbwalk"));
                 assert_eq!(dump.utsname_machine().as_deref(), Some("x86_64"));
                 assert_eq!(dump.phys_base(), Some(0x2a0_0000));
-                assert!(dump.warnings().is_empty(), "{what}: {:?}", dump.warnings());
+                if header_version >= 3 {
+                    assert!(dump.warnings().is_empty(), "{what}: {:?}", dump.warnings());
+                } else {
+                    // Versions 1 and 2 cannot hold VMCOREINFO: the reader says so.
+                    assert!(
+                        dump.warnings()
+                            .iter()
+                            .any(|w| w.contains("predates VMCOREINFO")),
+                        "{what}: {:?}",
+                        dump.warnings()
+                    );
+                }
                 check_reads(&dump, &img, &|_| false);
             }
         }
@@ -432,7 +443,7 @@ fn wrong_magic_and_absurd_header_fields() {
         Err(Error::Truncated { .. })
     ));
     // block_size
-    for bs in [0, 3, 4095, -4096, 1 << 30] {
+    for bs in [0, 3, 4095, -4096, 8192, 1 << 30] {
         assert!(
             matches!(
                 patched(&|b| set_i32(b, 428, bs)),
@@ -460,9 +471,30 @@ fn wrong_magic_and_absurd_header_fields() {
         patched(&|b| set_i32(b, 436, -1)),
         Err(Error::Truncated { .. })
     ));
-    // An absurd 64-bit max_mapnr is bounded by the bitmaps, with a warning.
-    let dump = patched(&|b| set_u64(b, layout.sub_header + 96, u64::MAX)).unwrap();
-    assert_eq!(dump.max_mapnr(), u64::MAX);
+    let e = patched(&|b| set_i32(b, 428, 8192)).unwrap_err().to_string();
+    assert!(e.contains("block_size 8192") && e.contains("4096"), "{e}");
+    // header_version: 0 and below are not versions; newer than 6 is read as 6, with a warning.
+    for v in [0, -1] {
+        let e = patched(&|b| set_i32(b, 8, v)).unwrap_err().to_string();
+        assert!(e.contains(&format!("header_version {v}")), "{e}");
+    }
+    let dump = patched(&|b| set_i32(b, 8, 99)).unwrap();
+    assert!(
+        dump.warnings().iter().any(|w| w.contains("version 99")),
+        "{:?}",
+        dump.warnings()
+    );
+    check_small(&dump, &img);
+    // A 64-bit max_mapnr beyond the physical address space is refused ...
+    for absurd in [u64::MAX, 1 << 60, (1 << 40) + 1] {
+        let e = patched(&|b| set_u64(b, layout.sub_header + 96, absurd))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("max_mapnr"), "{e}");
+    }
+    // ... and one merely larger than the bitmaps is bounded by them, with a warning.
+    let dump = patched(&|b| set_u64(b, layout.sub_header + 96, 1 << 40)).unwrap();
+    assert_eq!(dump.max_mapnr(), 1 << 40);
     assert!(!dump.warnings().is_empty());
     check_small(&dump, &img);
     // VMCOREINFO and notes ranges past EOF are ignored, with a warning.
@@ -514,8 +546,10 @@ fn bad_page_descriptors_are_corrupt_pages() {
     expect_corrupt(&patched(&|b| set_i32(b, at + 8, 0)), pfn);
     expect_corrupt(&patched(&|b| set_i32(b, at + 8, 4097)), pfn);
     expect_corrupt(&patched(&|b| set_i32(b, at + 12, 0x3)), pfn); // zlib and lzo at once
-    expect_corrupt(&patched(&|b| set_i32(b, at + 12, 0x40)), pfn); // unknown compression
-                                                                   // A raw page whose size is not the page size.
+                                                                  // An unknown flag is named as such (not as a size mismatch).
+    let e = expect_corrupt(&patched(&|b| set_i32(b, at + 12, 0x40)), pfn);
+    assert!(e.contains("unknown bits 0x40"), "{e}");
+    // A raw page whose size is not the page size.
     expect_corrupt(&patched(&|b| set_i32(b, at + 12, 0)), pfn);
     // Neighbours still read.
     let dump = patched(&|b| set_u64(b, at, len + 100));
