@@ -35,6 +35,13 @@ for kgen in ${SKBWALK_KERNELS:-5.10 6.1 6.12}; do
     read -r p f < <(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$log" | tail -n1)
     [ -n "${p:-}" ] || { echo "real-dump tier for $kgen printed no result"; p=0; f=1; }
     pass=$((pass + p)); fail=$((fail + f))
+    # The corrupt-dump corpus: damaged copies of this kernel's boot-A dumps (README lists the cases).
+    clog=target/corrupt-corpus-$kgen.log
+    bash testdata/real/corrupt-corpus.sh "$dumps" target/release/skbwalk 2>&1 | tee "$clog" || true
+    p=$(grep -c '^ok ' "$clog" || true); f=$(grep -c '^FAIL ' "$clog" || true)
+    [ "$p" -ge 50 ] || { echo "corrupt corpus for $kgen: only $p cases passed"; f=$((f + 1)); }
+    echo "corrupt corpus ($kgen): $p passed, $f failed"
+    pass=$((pass + p)); fail=$((fail + f))
 done
 echo "all tiers: $(( $(date +%s) - start )) s"
 echo "real-dump tier (all kernels): $pass passed, $fail failed"

@@ -65,7 +65,7 @@ impl Kernel {
     /// Open `vmcore` and its debuginfo (`vmlinux`, or found by the dump's release when `None`).
     pub fn open(vmcore: &Path, vmlinux: Option<&Path>) -> Result<Kernel> {
         let vmcore_path = vmcore.display().to_string();
-        let mut dump = Dump::open(vmcore).map_err(|source| Error::Dump {
+        let dump = Dump::open(vmcore).map_err(|source| Error::Dump {
             path: vmcore_path.clone(),
             source,
         })?;
@@ -92,6 +92,25 @@ impl Kernel {
             }
         };
         let types = Types::open(&vmlinux)?;
+        Self::from_parts(dump, types, &vmcore_path)
+    }
+
+    /// A kernel from a dump and debuginfo the caller has already opened (with its own cache
+    /// directory, or a dump read from memory). `vmcore_name` names the dump in messages. The
+    /// debuginfo is checked against the dump (build-id, release, banner) as by [`Kernel::open`].
+    ///
+    /// ```no_run
+    /// use std::path::Path;
+    /// let dump = vmcore::Dump::open(Path::new("vmcore"))?;
+    /// let types = kstructs::Types::open_with_cache(Path::new("vmlinux"), Some(Path::new("/tmp/c")))?;
+    /// let k = skbwalk::Kernel::from_parts(dump, types, "vmcore")?;
+    /// println!("KASLR offset {:#x}", k.kaslr_offset);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_parts(mut dump: Dump, types: Types, vmcore_name: &str) -> Result<Kernel> {
+        let vmcore_path = vmcore_name.to_string();
+        let vmlinux = types.path().to_path_buf();
+        let release = dump.info().osrelease.clone().filter(|r| !r.is_empty());
         let mismatch = |reason: String| Error::Mismatch {
             vmlinux: vmlinux.display().to_string(),
             vmcore: vmcore_path.clone(),
@@ -170,11 +189,15 @@ impl Kernel {
             notes,
         };
         k.check_banner().map_err(mismatch)?;
+        let unreadable = |e: Error| Error::NoLayout {
+            vmcore: vmcore_path.clone(),
+            reason: e.to_string(),
+        };
         if let Ok(a) = k.symbol("page_offset_base") {
-            k.page_offset_base = k.u64(a, "page_offset_base")?;
+            k.page_offset_base = k.u64(a, "page_offset_base").map_err(unreadable)?;
         }
         if let Ok(a) = k.symbol("vmemmap_base") {
-            k.vmemmap_base = k.u64(a, "vmemmap_base")?;
+            k.vmemmap_base = k.u64(a, "vmemmap_base").map_err(unreadable)?;
         }
         let _ = k.types.save_cache();
         Ok(k)

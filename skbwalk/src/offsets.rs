@@ -17,13 +17,18 @@ pub struct Bit {
 impl Bit {
     /// Extract from an object's bytes.
     pub fn get(&self, obj: &[u8]) -> u64 {
+        // Widths come from debuginfo: a field wider than 64 bits or past `obj` reads as 0
+        // rather than panicking.
         let mut w = [0u8; 8];
-        let start = self.byte as usize;
-        let n = (self.bit + self.width).div_ceil(8) as usize;
-        if let Some(src) = obj.get(start..start + n) {
+        let n = (self.bit.saturating_add(self.width).div_ceil(8) as usize).min(8);
+        let src = usize::try_from(self.byte)
+            .ok()
+            .and_then(|start| obj.get(start..start.checked_add(n)?));
+        if let Some(src) = src {
             w[..n].copy_from_slice(src);
         }
-        (u64::from_le_bytes(w) >> self.bit) & ((1u64 << self.width) - 1)
+        let mask = 1u64.checked_shl(self.width).map_or(u64::MAX, |m| m - 1);
+        u64::from_le_bytes(w).checked_shr(self.bit).unwrap_or(0) & mask
     }
 }
 

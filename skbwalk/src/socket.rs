@@ -289,6 +289,21 @@ pub fn walk_queues(w: &mut Walker<'_>, id: &Identity) -> Vec<(QueueName, Vec<Skb
     if sk == 0 || id.mini {
         return out;
     }
+    let kv = &id.kernel_view;
+    for (name, v) in [
+        ("sk_rmem_alloc", kv.sk_rmem_alloc),
+        ("sk_rcvbuf", kv.sk_rcvbuf),
+        ("sk_wmem_queued", kv.sk_wmem_queued),
+        ("sk_sndbuf", kv.sk_sndbuf),
+    ] {
+        if v < 0 {
+            w.warnings.push(
+                crate::warnings::WarningKind::Corrupt,
+                Some(sk),
+                format!("sock {sk:#x}: {name} is {v}, a value the kernel never holds"),
+            );
+        }
+    }
     let mut q = Vec::new();
     w.walk_list(sk + o.sk_receive_queue, QueueName::Receive, &mut q);
     out.push((QueueName::Receive, q));

@@ -66,6 +66,9 @@ pub const HEADER_SIZE: usize = 464;
 const X86_64_PAGE_SIZE: i32 = 4096;
 /// Most page frames a dump can describe: 2^52 bytes of physical address space in 4 KiB pages.
 const MAX_PFNS: u64 = 1 << 40;
+/// Bytes of the page descriptor table checked at open for data past the end of the file
+/// (64 MiB: every descriptor of a dump of up to 2.8M stored pages).
+const DESC_SCAN: u64 = 64 << 20;
 /// Every page-descriptor flag makedumpfile defines.
 const KNOWN_DESC_FLAGS: u32 =
     COMPRESSION_MASK | DUMP_DH_COMPRESSED_INCOMPLETE | DUMP_DH_EXCLUDED_VMEMMAP;
@@ -317,6 +320,7 @@ impl KdumpDump {
         dump.pages_excluded = dump.count_excluded();
         dump.check_ranges();
         dump.sample_descs();
+        dump.check_descs();
         Ok(dump)
     }
 
@@ -385,6 +389,77 @@ impl KdumpDump {
                     *range = None;
                 }
             }
+        }
+    }
+
+    /// The descriptor table against the bitmaps and the file: page data starts after the last
+    /// descriptor (makedumpfile and QEMU both write `offset_data = descs + 24 * dumpable`), and
+    /// the last page's data ends inside the file. A bitmap claiming pages with no descriptor
+    /// would shift every later page onto another's data; a truncated copy loses its last pages.
+    fn check_descs(&mut self) {
+        let n = self.pages_present;
+        if n == 0 {
+            return;
+        }
+        let total = self.src.len();
+        let table_end = self
+            .desc_offset
+            .saturating_add(n.saturating_mul(PAGE_DESC_SIZE));
+        let desc = |at: u64| {
+            let mut d = [0u8; PAGE_DESC_SIZE as usize];
+            self.src
+                .read_at(at, &mut d, "kdump page descriptor")
+                .ok()
+                .map(|_| (le_u64(&d, 0) as i64, u64::from(le_u32(&d, 8))))
+        };
+        if let Some((first, _)) = desc(self.desc_offset) {
+            if first > 0 && (first as u64) < table_end {
+                self.warnings.push(format!(
+                    "bitmap 2 counts {n} dumped pages, but the first page's data starts at {first:#x}, \
+                     inside the {n}-entry descriptor table ({:#x}..{table_end:#x}): the bitmaps or \
+                     the descriptors are damaged, and pages may read another page's data",
+                    self.desc_offset
+                ));
+            }
+        }
+        if desc(table_end - PAGE_DESC_SIZE).is_none() {
+            self.warnings.push(format!(
+                "the file ({total:#x} bytes) ends inside the page descriptor table \
+                 ({:#x}..{table_end:#x}): it is truncated, and the last pages are missing",
+                self.desc_offset
+            ));
+            return;
+        }
+        // makedumpfile does not write page data in pfn order: the data that ends last can belong
+        // to any descriptor. Scan the table (the first DESC_SCAN bytes of it on huge dumps).
+        let scan = (n * PAGE_DESC_SIZE).min(DESC_SCAN);
+        let mut past_end = 0u64;
+        let mut first_bad = None;
+        let mut at = self.desc_offset;
+        let mut buf = vec![0u8; PAGE_DESC_SIZE as usize * 2048];
+        while at < self.desc_offset + scan {
+            let len = (self.desc_offset + scan - at).min(buf.len() as u64) as usize;
+            if self
+                .src
+                .read_at(at, &mut buf[..len], "kdump page descriptors")
+                .is_err()
+            {
+                break;
+            }
+            for d in buf[..len].chunks_exact(PAGE_DESC_SIZE as usize) {
+                let (off, size) = (le_u64(d, 0) as i64, u64::from(le_u32(d, 8)));
+                if off > 0 && (off as u64).saturating_add(size) > total {
+                    past_end += 1;
+                    first_bad.get_or_insert((off, size));
+                }
+            }
+            at += len as u64;
+        }
+        if let Some((off, size)) = first_bad {
+            self.warnings.push(format!(
+                "{past_end} pages' data lies past the end of the file ({total:#x} bytes; the \
+                 first at {off:#x}+{size:#x}): it is truncated, and those pages are missing"
+            ));
         }
     }
 

@@ -667,3 +667,37 @@ fn flattened_records_out_of_order_and_overridden() {
         Err(Error::Truncated { .. })
     ));
 }
+
+#[test]
+fn a_cut_tail_and_a_bitmap_without_descriptors_are_warned_at_open() {
+    let img = image();
+    let (good, layout) = write_kdump_with_layout(
+        &img,
+        &KdumpOptions {
+            compression: Compression::Zlib,
+            ..Default::default()
+        },
+    );
+    assert!(open(good.clone()).unwrap().warnings().is_empty());
+    // The last bytes of page data cut off: the pages whose data is gone are counted at open.
+    let mut cut = good.clone();
+    cut.truncate(good.len() - 5000); // past the block padding at the end
+    let d = open(cut).unwrap();
+    assert!(
+        d.warnings()
+            .iter()
+            .any(|w| w.contains("past the end of the file")),
+        "{:?}",
+        d.warnings()
+    );
+    // Bitmap 2 claiming pages that have no descriptor: every later page would read another's
+    // data, so the open says so.
+    let mut b = good.clone();
+    b[layout.bitmap2 as usize..layout.descs as usize].fill(0xff);
+    let d = open(b).unwrap();
+    assert!(
+        d.warnings().iter().any(|w| w.contains("descriptor table")),
+        "{:?}",
+        d.warnings()
+    );
+}

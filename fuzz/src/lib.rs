@@ -1,0 +1,128 @@
+//! Shared pieces of the fuzz targets: the synthetic machine the walk target mutates, and the
+//! questions every debuginfo target asks.
+//!
+//! Each target is a binary in `src/bin/` built with `cargo afl build --release` and run by
+//! `fuzz/run.sh`; see `fuzz/README.md`.
+
+use std::path::{Path, PathBuf};
+
+use testdata::sample::{incident_world, write_qemu_elf, SampleSize};
+use testdata::synth::SynthKernel;
+use testdata::world::WorldConfig;
+
+/// Where fixtures are built (once, reused by every run).
+pub fn work_dir() -> PathBuf {
+    let d = std::env::var_os("SKBWALK_FUZZ_WORK")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("skbwalk-fuzz"));
+    std::fs::create_dir_all(&d).expect("fuzz work dir");
+    d
+}
+
+/// The synthetic incident machine, as the walk target sees it.
+pub struct Machine {
+    /// The ELF dump's bytes.
+    pub elf: Vec<u8>,
+    /// Its vmlinux.
+    pub vmlinux: PathBuf,
+    /// Layout cache directory (warm after the first run).
+    pub cache: PathBuf,
+    /// File offsets of the u64 slots a mutation may overwrite: the pages holding the nginx
+    /// socket, its skbs and their shared info, and the task list and fd tables.
+    pub slots: Vec<usize>,
+}
+
+/// Build (or load) the machine: a small incident world, 40 stalled skbs.
+pub fn machine() -> Machine {
+    let dir = work_dir().join("walk");
+    let vmcore = dir.join("vmcore.elf");
+    let hot = dir.join("hot-pages.txt");
+    let k = SynthKernel::build(&dir.join("kernel"), 5).expect("synthetic kernel");
+    let vmlinux = k.vmlinux.clone();
+    if !hot.exists() || !vmcore.exists() {
+        let mut w = incident_world(k, WorldConfig::kaslr(), SampleSize { stalled_skbs: 40 });
+        write_qemu_elf(&mut w, &vmcore, true).expect("write sample");
+        let mut pages = Vec::new();
+        let mut add = |vaddr: u64, w: &testdata::world::World| pages.push(w.phys(vaddr) >> 12);
+        let s = w
+            .sockets
+            .iter()
+            .find(|s| s.pid == 146935 && s.fd == 11)
+            .expect("nginx socket");
+        add(s.sock, &w);
+        let (head, end) = (w.k.o("sk_buff.head"), w.k.o("sk_buff.end"));
+        for skb in s.skbs.iter().take(12) {
+            add(skb.addr, &w);
+            let shinfo = w.read_u64(skb.addr + head) + (w.read_u64(skb.addr + end) & 0xffff_ffff);
+            add(shinfo, &w);
+        }
+        add(w.ksym("init_task"), &w);
+        for t in 0..3 {
+            add(w.task_addr(t), &w);
+        }
+        pages.sort_unstable();
+        pages.dedup();
+        let text: String = pages.iter().map(|p| format!("{p}\n")).collect();
+        std::fs::write(&hot, text).expect("hot pages");
+    }
+    let elf = std::fs::read(&vmcore).expect("read sample");
+    let parsed = vmcore::elf::ElfDump::parse(Box::new(vmcore::source::BytesSource(elf.clone())))
+        .expect("sample parses");
+    let mut slots = Vec::new();
+    for line in std::fs::read_to_string(&hot).expect("hot pages").lines() {
+        let Ok(pfn) = line.parse::<u64>() else {
+            continue;
+        };
+        let paddr = pfn << 12;
+        for seg in parsed.segments() {
+            if paddr >= seg.paddr && paddr + 4096 <= seg.paddr + seg.filesz {
+                let off = (seg.offset + paddr - seg.paddr) as usize;
+                slots.extend((0..512).map(|i| off + i * 8));
+            }
+        }
+    }
+    assert!(!slots.is_empty(), "no hot page is stored in the sample");
+    Machine {
+        elf,
+        vmlinux,
+        cache: dir.join("cache"),
+        slots,
+    }
+}
+
+/// Ask the debuginfo every kind of question the walk asks (sizes, nested members, bitfields,
+/// enumerators, symbols); errors are answers too.
+pub fn ask_everything(t: &kstructs::Types) {
+    for ty in [
+        "sk_buff",
+        "struct page",
+        "skb_shared_info",
+        "sock",
+        "nosuch",
+    ] {
+        let _ = t.size_of(ty);
+    }
+    for (ty, m) in [
+        ("sk_buff", "head_frag"),
+        ("sk_buff", "len"),
+        ("sock", "__sk_common.skc_family"),
+        ("sock", "sk_backlog.rmem_alloc"),
+        ("page", "compound_head"),
+        ("skb_shared_info", "frags"),
+        ("task_struct", "comm"),
+    ] {
+        let _ = t.member(ty, m);
+    }
+    let _ = t.first_member("skb_frag_t", &["bv_page", "page.p", "netmem"]);
+    let _ = t.enumerator("PG_head");
+    let _ = t.enum_value("pageflags", "PG_slab");
+    let _ = t.symbol("init_task");
+    let _ = t.symbol_at(0xffff_ffff_8100_0000);
+}
+
+/// Write `data` to a scratch file of this process under `dir` and return its path.
+pub fn scratch(dir: &Path, name: &str, data: &[u8]) -> PathBuf {
+    let p = dir.join(format!("{name}-{}", std::process::id()));
+    std::fs::write(&p, data).expect("scratch file");
+    p
+}

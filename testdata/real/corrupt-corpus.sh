@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The corrupt-dump corpus on one kernel's real dumps: drgn picks the kernel addresses (cached in the
+# dumps directory), then corrupt-corpus.py builds each damaged case and judges skbwalk on it.
+#   corrupt-corpus.sh DUMPS_DIR SKBWALK_BIN
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+D=$1; BIN=$2
+. "$HERE/drgn-env.sh"
+V=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kernel"]["vmlinux"])' "$D/manifest.json")
+H=$(sha256sum "$HERE/corrupt-corpus.py" | cut -c1-12)
+T=$D/A/corrupt-targets-$H.json
+if [ ! -s "$T" ]; then
+    python3 "$HERE/corrupt-corpus.py" pick --vmcore "$D/A/vmcore.elf" --vmlinux "$V" --manifest "$D/manifest.json" \
+        > "$T.tmp" && mv "$T.tmp" "$T"
+fi
+K=$(ls "$D"/A/vmcore.mdf-*-zlib.kdump | head -n1)
+WORK=${TMPDIR:-/tmp}/skbwalk-corrupt-$$
+trap 'rm -rf "$WORK"' EXIT
+python3 "$HERE/corrupt-corpus.py" run --targets "$T" --bin "$BIN" --vmlinux "$V" --elf "$D/A/vmcore.elf" \
+    --kdump "$K" --flat "$D/A/vmcore.kdump-zlib.flat" --work "$WORK"
