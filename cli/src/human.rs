@@ -281,3 +281,82 @@ pub fn top(r: &TopReport, n: usize, k: &Kernel) -> String {
     );
     s
 }
+
+/// The memory dashboard: total → free, user, kernel (with its lines), allocpage.
+pub fn meminfo(r: &skbwalk::meminfo::MeminfoReport, k: &Kernel) -> String {
+    let b = &r.breakdown;
+    let l = &b.lines;
+    let mut s = String::from(synthetic_banner(k));
+    let total = b.total.max(1) as f64;
+    let row = |s: &mut String, indent: usize, name: &str, v: i64, note: &str| {
+        let fig = if v < 0 {
+            format!("-{}", bytes(v.unsigned_abs()))
+        } else {
+            bytes(v as u64)
+        };
+        let _ = writeln!(
+            s,
+            "{:indent$}{name:<w$} {fig:>10} {:>6.1}%{note}",
+            "",
+            v as f64 * 100.0 / total,
+            w = 26 - indent
+        );
+    };
+    let _ = writeln!(
+        s,
+        "memory of {} ({} online CPUs; counters exact: global + per-CPU deltas)",
+        k.dump
+            .info()
+            .osrelease
+            .as_deref()
+            .unwrap_or("unknown kernel"),
+        r.online_cpus.len()
+    );
+    row(&mut s, 0, "total (MemTotal)", b.total, "");
+    row(&mut s, 2, "free", b.free, "");
+    row(&mut s, 2, "user (LRU pages)", b.user, "");
+    row(&mut s, 4, "anon", l.anon, "  (mapped; part of user)");
+    row(&mut s, 4, "file", l.file, "  (page cache; part of user)");
+    row(&mut s, 4, "shmem", l.shmem, "  (part of user)");
+    row(&mut s, 2, "kernel", b.kernel, "");
+    row(&mut s, 4, "slab_reclaimable", l.slab_reclaimable, "");
+    row(&mut s, 4, "slab_unreclaimable", l.slab_unreclaimable, "");
+    row(&mut s, 4, "page_tables", l.page_tables, "");
+    row(&mut s, 4, "vmalloc", l.vmalloc, "");
+    let stacks = if b.stacks_in_vmalloc {
+        "  (in vmalloc: not added again)"
+    } else {
+        ""
+    };
+    row(&mut s, 4, "kernel_stack", l.kernel_stack, stacks);
+    row(&mut s, 4, "percpu", l.percpu, "");
+    row(&mut s, 4, "hugetlb", l.hugetlb, "");
+    row(
+        &mut s,
+        4,
+        "kernel_misc_reclaimable",
+        l.kernel_misc_reclaimable,
+        "",
+    );
+    row(
+        &mut s,
+        2,
+        "allocpage",
+        b.allocpage,
+        "  <- pages from the buddy allocator no counter explains",
+    );
+    let moved: Vec<String> = r
+        .counters
+        .iter()
+        .filter(|(_, c)| c.exact != c.global)
+        .map(|(n, c)| format!("{n} {:+}", c.exact - c.global))
+        .collect();
+    if !moved.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nunfolded per-CPU deltas (exact - global, pages): {}",
+            moved.join(", ")
+        );
+    }
+    s
+}

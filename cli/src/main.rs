@@ -58,6 +58,9 @@ enum Command {
         #[arg(long)]
         phys: bool,
     },
+    /// Where all the memory is: the kernel's counters (global and exact) and MemTotal split
+    /// into free, user, kernel and allocpage (what no counter explains).
+    Meminfo,
     /// Every socket of every task, ranked by the memory it pins.
     Top {
         /// Show the first N sockets (all in JSON unless given).
@@ -223,7 +226,7 @@ fn run(cli: &Cli) -> Result<ExitCode, ExitCode> {
     };
     if cli.command.is_some() && (cli.pid.is_some() || cli.fd.is_some()) {
         return Err(usage(
-            "--pid/--fd select one socket; they do not go with a command (info, top)",
+            "--pid/--fd select one socket; they do not go with a command (info, meminfo, top)",
         ));
     }
     check_input(&vmcore, "--vmcore")?;
@@ -233,6 +236,18 @@ fn run(cli: &Cli) -> Result<ExitCode, ExitCode> {
     match &cli.command {
         Some(Command::Info) => info(cli, &vmcore),
         Some(Command::Read { addr, len, phys }) => read(cli, &vmcore, addr, len, *phys),
+        Some(Command::Meminfo) => {
+            let k = open(cli, &vmcore)?;
+            let r = skbwalk::meminfo::meminfo(&k).map_err(|e| walk_failed(&vmcore, e))?;
+            let _ = k.save_cache();
+            if cli.json {
+                emit_json(&r)?;
+            } else {
+                let text = incomplete_banner(r.complete, &r.warnings) + &human::meminfo(&r, &k);
+                emit_text(&text)?;
+            }
+            Ok(finish(cli, r.complete, &r.warnings))
+        }
         Some(Command::Top { n }) => {
             let k = open(cli, &vmcore)?;
             let show = !cli.json && std::io::stderr().is_terminal();
@@ -262,7 +277,7 @@ fn run(cli: &Cli) -> Result<ExitCode, ExitCode> {
         None => {
             let (Some(pid), Some(fd)) = (cli.pid, cli.fd) else {
                 return Err(usage(
-                    "give --pid P --fd F for one socket, or a command: info, top",
+                    "give --pid P --fd F for one socket, or a command: info, meminfo, top",
                 ));
             };
             let k = open(cli, &vmcore)?;

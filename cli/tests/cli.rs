@@ -220,3 +220,65 @@ fn exit_codes_and_one_clear_sentence() {
     let out = run(&["--vmcore", d, "--vmlinux", d, "top"]);
     assert_eq!(out.status.code(), Some(1), "a dump is not debuginfo");
 }
+
+#[test]
+fn meminfo_json_has_the_contract_keys_and_text_reads_like_the_dashboard() {
+    let (d, v) = sample();
+    let (d, v) = (d.to_str().unwrap(), v.to_str().unwrap());
+    let j = json(&run(&["--vmcore", d, "--vmlinux", v, "meminfo", "--json"]));
+    keys(
+        &j,
+        &["page_size", "counters", "breakdown", "complete", "warnings"],
+    );
+    let b = &j["breakdown"];
+    keys(
+        b,
+        &[
+            "total",
+            "free",
+            "user",
+            "kernel",
+            "allocpage",
+            "lines",
+            "stacks_in_vmalloc",
+        ],
+    );
+    keys(
+        &b["lines"],
+        &[
+            "anon",
+            "file",
+            "shmem",
+            "slab_reclaimable",
+            "slab_unreclaimable",
+            "page_tables",
+            "vmalloc",
+            "kernel_stack",
+            "percpu",
+            "hugetlb",
+            "kernel_misc_reclaimable",
+        ],
+    );
+    let free = &j["counters"]["NR_FREE_PAGES"];
+    keys(free, &["global", "exact"]);
+    assert_eq!(
+        free["exact"].as_i64().unwrap(),
+        free["global"].as_i64().unwrap() - 9,
+        "per-CPU deltas -12 and +3"
+    );
+    let n = |k: &str| b[k].as_i64().unwrap();
+    assert_eq!(
+        n("total"),
+        n("free") + n("user") + n("kernel") + n("allocpage")
+    );
+    assert!(
+        n("allocpage") > n("total") / 10,
+        "the sample's allocpage is its skb pages: {b}"
+    );
+    let out = run(&["--vmcore", d, "--vmlinux", v, "meminfo"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for line in ["total (MemTotal)", "free", "user", "kernel", "allocpage"] {
+        assert!(text.contains(line), "{line} missing:\n{text}");
+    }
+}

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use crate::types::{Bitfield, Member, TypeInfo, TypeKind};
 
 const MAGIC: &[u8; 8] = b"SKBWKLC\0";
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
 /// The largest cache file read (real ones are a few KiB).
 pub(crate) const MAX_FILE: u64 = 16 << 20;
 const MAX_DEPTH: u32 = 64;
@@ -32,9 +32,11 @@ pub(crate) enum Answer {
     NoMember,
     NotAggregate(String),
     NoEnumerator,
+    Enumerators(Vec<(String, i64)>),
 }
 
-/// Query keys: `s\x1f<type>`, `m\x1f<type>\x1f<path>`, `e\x1f<name>`, `v\x1f<enum>\x1f<name>`.
+/// Query keys: `s\x1f<type>`, `m\x1f<type>\x1f<path>`, `e\x1f<name>`, `v\x1f<enum>\x1f<name>`,
+/// `l\x1f<enum>` (every enumerator).
 pub(crate) fn key(kind: char, parts: &[&str]) -> String {
     let mut k = String::from(kind);
     for p in parts {
@@ -219,6 +221,14 @@ fn encode(answers: &HashMap<String, Answer>, build_id: &[u8], fingerprint: u64) 
                 w.bytes(c.as_bytes());
             }
             Answer::NoEnumerator => w.u8(6),
+            Answer::Enumerators(v) => {
+                w.u8(7);
+                w.u32(v.len() as u32);
+                for (name, value) in v {
+                    w.bytes(name.as_bytes());
+                    w.u64(*value as u64);
+                }
+            }
         }
     }
     let h = fnv1a(&w.0);
@@ -353,6 +363,18 @@ fn decode(data: &[u8], build_id: &[u8], fingerprint: u64) -> Option<HashMap<Stri
             4 => Answer::NoMember,
             5 => Answer::NotAggregate(r.string()?),
             6 => Answer::NoEnumerator,
+            7 => {
+                let n = r.u32()? as usize;
+                // each entry is at least 12 bytes: a count that the file cannot hold is damage
+                if n > r.0.len() / 12 {
+                    return None;
+                }
+                let mut v = Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push((r.string()?, r.u64()? as i64));
+                }
+                Answer::Enumerators(v)
+            }
             _ => return None,
         };
         answers.insert(k, a);
@@ -383,6 +405,13 @@ mod tests {
         };
         let mut m = HashMap::new();
         m.insert(key('s', &["sk_buff"]), Answer::Size(232));
+        m.insert(
+            key('l', &["zone_stat_item"]),
+            Answer::Enumerators(vec![
+                ("NR_FREE_PAGES".into(), 0),
+                ("NR_ZONE_LRU_BASE".into(), 1),
+            ]),
+        );
         m.insert(
             key('m', &["sk_buff", "head_frag"]),
             Answer::Member(Member {

@@ -97,4 +97,7 @@ impl Backend for DwarfBackend {
     fn enum_value(&self, enum_name: &str, constant: &str) -> Result<i64, Fail> {
         self.with(|r| r.enum_value(enum_name, constant))
     }
+    fn enumerators(&self, enum_name: &str) -> Result<Vec<(String, i64)>, Fail> {
+        self.with(|r| r.enumerators(enum_name))
+    }
 }

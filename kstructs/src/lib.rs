@@ -41,6 +41,7 @@ pub(crate) trait Backend: Send + Sync {
     fn member(&self, type_name: &str, path: &str) -> std::result::Result<Member, Fail>;
     fn enumerator(&self, name: &str) -> std::result::Result<i64, Fail>;
     fn enum_value(&self, enum_name: &str, constant: &str) -> std::result::Result<i64, Fail>;
+    fn enumerators(&self, enum_name: &str) -> std::result::Result<Vec<(String, i64)>, Fail>;
 }
 
 /// Kernel types, constants and symbols of one vmlinux.
@@ -311,6 +312,18 @@ impl Types {
                 in_enum: Some(enum_name.to_owned()),
                 from: self.answered_by(cached),
             }),
+        }
+    }
+
+    /// Every constant of the enum named `enum_name` (`"zone_stat_item"` or
+    /// `"enum zone_stat_item"`), in declaration order: for tables indexed by an enum whose
+    /// members move between kernels (`vm_zone_stat[]`, `vm_node_stat[]`).
+    pub fn enumerators(&self, enum_name: &str) -> Result<Vec<(String, i64)>> {
+        match self.ask(key('l', &[enum_name]), || {
+            self.backend.enumerators(enum_name).map(Answer::Enumerators)
+        })? {
+            (Answer::Enumerators(v), _) => Ok(v),
+            (_, cached) => Err(Self::type_not_found(enum_name, self.answered_by(cached))),
         }
     }
 

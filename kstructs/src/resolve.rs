@@ -491,6 +491,30 @@ impl<'a> Resolver<'a> {
         Ok(self.type_info(Some(d), 0)?.size)
     }
 
+    /// Every constant of enum `enum_name`, in declaration order.
+    pub(crate) fn enumerators(&self, enum_name: &str) -> Res<Vec<(String, i64)>> {
+        let bare = enum_name
+            .trim()
+            .strip_prefix("enum ")
+            .unwrap_or(enum_name)
+            .trim();
+        let d = self.lookup(bare, &[Ns::Enum]).ok_or(Fail::NoType)?;
+        let mut out = Vec::new();
+        for c in self.children(d)? {
+            let a = self.read(c)?;
+            if a.tag == dw::DW_TAG_enumerator {
+                let (Some(name), Some(v)) = (a.name, a.const_value) else {
+                    return Err(Fail::Bad {
+                        at: Some(c.die),
+                        reason: "enumerator without a name or constant value".into(),
+                    });
+                };
+                out.push((name.to_string(), v));
+            }
+        }
+        Ok(out)
+    }
+
     /// The value of `constant` in enum `enum_name`.
     pub(crate) fn enum_value(&self, enum_name: &str, constant: &str) -> Res<i64> {
         let bare = enum_name

@@ -256,6 +256,17 @@ fn shapes_and_errors() {
             t.enumerator("PG_head").unwrap()
         );
         assert_eq!(t.size_of("enum pageflags").unwrap(), 4);
+        // Every enumerator, in declaration order, agreeing with the one-by-one answers.
+        let all = t.enumerators("enum pageflags").unwrap();
+        assert!(all.len() > 3, "{all:?}");
+        assert_eq!(all[0].1, 0, "{all:?}");
+        for (name, v) in &all {
+            assert_eq!(t.enum_value("pageflags", name).unwrap(), *v, "{name}");
+        }
+        assert!(matches!(
+            t.enumerators("nosuch_enum"),
+            Err(Error::TypeNotFound { .. })
+        ));
         // Version tolerance.
         let (i, m) = t
             .first_member("page", &["_folio_order", "compound_order"])

@@ -211,7 +211,14 @@ impl Kernel {
         if let Some(o) = self.off.get() {
             return Ok(o);
         }
-        let o = Offsets::resolve(&self.types).map_err(|e| Error::Layout {
+        let o = Offsets::resolve(&self.types).map_err(|e| self.layout_error(e))?;
+        let _ = self.types.save_cache();
+        Ok(self.off.get_or_init(|| o))
+    }
+
+    /// [`Error::Layout`] for a type or member this kernel's debuginfo lacks, naming the release.
+    pub fn layout_error(&self, e: kstructs::Error) -> Error {
+        Error::Layout {
             release: self
                 .dump
                 .info()
@@ -221,9 +228,7 @@ impl Kernel {
                 .or_else(|| Self::vmlinux_release(&self.types))
                 .unwrap_or_else(|| "of unknown release".into()),
             source: Box::new(e),
-        })?;
-        let _ = self.types.save_cache();
-        Ok(self.off.get_or_init(|| o))
+        }
     }
 
     /// Write the debuginfo's layout cache if it learnt something (and no DWARF read failed), so the

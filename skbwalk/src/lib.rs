@@ -21,6 +21,7 @@ pub mod account;
 mod error;
 pub mod hashtables;
 pub mod kernel;
+pub mod meminfo;
 pub mod offsets;
 pub mod page;
 pub mod refs;

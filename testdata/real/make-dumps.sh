@@ -184,7 +184,7 @@ boot() {
     if [ -f "$dir/capture.json" ]; then log "boot $name cached"; return; fi
     rm -rf "$dir"; mkdir -p "$dir"
     case $name in
-        A) python3 "$HERE/capture.py" --vmcoreinfo --append "$APPEND_BASE" \
+        A) python3 "$HERE/capture.py" --vmcoreinfo --smp 2 --append "$APPEND_BASE" \
                --formats elf,kdump-zlib,kdump-lzo,kdump-snappy,kdump-raw-zlib,kdump-raw-lzo,kdump-raw-snappy \
                --kernel "$VMLINUZ" --initrd "$BUILD/initramfs.cpio.gz" --outdir "$dir.tmp" --accel "$ACCEL" --mem "$MEM" >&2 ;;
         B) python3 "$HERE/capture.py" --vmcoreinfo --append "$APPEND_BASE nokaslr" --formats elf \

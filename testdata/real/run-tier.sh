@@ -36,6 +36,7 @@ M=$DIR/manifest.json
 VMLINUX=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kernel"]["vmlinux"])' "$M")
 OHASH=$(cat "$HERE/oracle.py" "$HERE/add-vmcoreinfo.py" | sha256sum | cut -c1-12)
 RHASH=$(cat "$HERE/readcheck.py" | sha256sum | cut -c1-12)
+MHASH=$(cat "$HERE/meminfo-oracle.py" | sha256sum | cut -c1-12)
 PASS=0; FAIL=0; FAILED=()
 WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
 
@@ -46,6 +47,8 @@ bad()  { FAIL=$((FAIL+1)); FAILED+=("$KTAG $1"); echo "FAIL $KTAG $1: $2"; }
 want() { [[ "$1" =~ $FILTER ]]; }
 
 for boot in $(python3 -c 'import json,sys; print(" ".join(sorted(json.load(open(sys.argv[1]))["boots"])))' "$M"); do
+    # boot A runs two vCPUs with the busy scenario: its meminfo must show unfolded per-CPU deltas
+    if [ "$boot" = A ]; then MI_NEED_DELTAS=1; else MI_NEED_DELTAS=; fi
     B=$DIR/$boot; OD=$B/oracle-$OHASH
     mkdir -p "$OD"
     ELF=$B/vmcore.elf
@@ -217,6 +220,20 @@ for k in ("osrelease", "kaslr_offset", "phys_base", "page_size", "paging_levels"
         print(f"{k}: expected {e.get(k)!r}, got {a.get(k)!r}"); sys.exit(1)
 PY
             ); then ok "$name"; else bad "$name" "$msg"; fi
+        fi
+        # meminfo: counters (global and exact), globals and the breakdown, against drgn on the ELF
+        name="$boot $dn meminfo"
+        if want "$name"; then
+            MO=$OD/meminfo-$MHASH.json
+            if [ ! -s "$MO" ]; then
+                python3 "$HERE/meminfo-oracle.py" --vmcore "$ELF" --vmlinux "$VMLINUX" > "$MO.tmp" 2> "$WORK/err" \
+                    && mv "$MO.tmp" "$MO" || { rm -f "$MO.tmp"; cat "$WORK/err" >&2; }
+            fi
+            if [ ! -s "$MO" ]; then bad "$name" "meminfo-oracle.py failed: $(tail -n1 "$WORK/err")"
+            elif ! timeout "$TMO" "$BIN" --vmcore "$D" --vmlinux "$VMLINUX" meminfo --json > "$WORK/mi.json" 2> "$WORK/err"; then
+                bad "$name" "skbwalk exited non-zero: $(head -c 300 "$WORK/err")"
+            elif msg=$(python3 "$HERE/meminfo-oracle.py" --compare "$MO" "$WORK/mi.json" ${MI_NEED_DELTAS:+--need-deltas}); then ok "$name"
+            else bad "$name" "$msg"; fi
         fi
         name="$boot $dn top"
         if want "$name"; then

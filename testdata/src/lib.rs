@@ -12,4 +12,5 @@ pub mod pagetables;
 pub mod phys;
 pub mod sample;
 pub mod synth;
+pub mod vmstat;
 pub mod world;

@@ -9,6 +9,7 @@ use std::path::Path;
 
 use crate::elf_writer::{note, qemu_cpu_state, write_elf, ElfOptions};
 use crate::synth::SynthKernel;
+use crate::vmstat::VmstatSpec;
 use crate::world::{FragSrc, Head, Queue, SkbSpec, SockKind, SockSpec, World, WorldConfig};
 
 /// The sample's shape; [`SampleSize::default`] is what the README runs.
@@ -150,6 +151,30 @@ pub fn incident_world(kernel: SynthKernel, cfg: WorldConfig, size: SampleSize) -
     );
     let skbs: Vec<SkbSpec> = (0..size.stalled_skbs).map(rx_skb).collect();
     w.queue(s, Queue::Receive, &skbs);
+    // The counters of the incident's shape: what the world handed out is mostly skb pages,
+    // which no counter explains (allocpage); a little page cache, anon and slab; two CPUs with
+    // deltas not yet folded in.
+    let total = w.cfg.ram_size / 4096;
+    let used = w.used_pages() as i64;
+    w.set_vmstat(&VmstatSpec {
+        possible: 2,
+        online: vec![0, 1],
+        zone_global: vec![("NR_FREE_PAGES", total as i64 - used - 2048)],
+        node_global: vec![
+            ("NR_ACTIVE_FILE", 1024),
+            ("NR_INACTIVE_FILE", 512),
+            ("NR_FILE_PAGES", 1536),
+            ("NR_ACTIVE_ANON", 400),
+            ("NR_ANON_MAPPED", 400),
+            ("NR_SLAB_UNRECLAIMABLE_B", 100),
+        ],
+        zone_deltas: vec![(0, 1, "NR_FREE_PAGES", -12), (1, 1, "NR_FREE_PAGES", 3)],
+        node_deltas: vec![(1, "NR_ACTIVE_ANON", 9), (1, "NR_ANON_MAPPED", 9)],
+        totalram_pages: total,
+        vmalloc_pages: 12,
+        pcpu: (8, 2),
+        unmapped_cpus: vec![],
+    });
     w
 }
 

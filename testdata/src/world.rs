@@ -461,6 +461,12 @@ impl World {
         self.write_bytes(vaddr, &v.to_le_bytes());
     }
 
+    /// Pages below the allocation cursor: everything the machine has handed out so far
+    /// (kernel image, page tables, slabs, skb pages).
+    pub fn used_pages(&self) -> u64 {
+        self.heap.div_ceil(PAGE_SIZE)
+    }
+
     /// Read back a u64 written at `vaddr`.
     pub fn read_u64(&self, vaddr: u64) -> u64 {
         let mut b = [0u8; 8];

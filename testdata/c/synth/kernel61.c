@@ -463,6 +463,59 @@ struct task_struct {
 struct new_utsname { char sysname[65]; char nodename[65]; char release[65]; char version[65]; char machine[65]; char domainname[65]; };
 struct uts_namespace { struct new_utsname name; void *user_ns; };
 
+/* Memory counters (meminfo). Before 5.14 a zone's per-CPU deltas sit in its `pageset`, and
+   NR_PAGETABLE / NR_KERNEL_STACK_KB are zone counters; from 5.14 `per_cpu_zonestats`, and they
+   moved to the node enum. Aliases (`*_LRU_BASE`) and the item counts as in the kernel. */
+typedef struct { long counter; } atomic_long_t;
+enum zone_stat_item {
+	NR_FREE_PAGES, NR_ZONE_LRU_BASE, NR_ZONE_INACTIVE_ANON = NR_ZONE_LRU_BASE, NR_ZONE_ACTIVE_ANON,
+	NR_ZONE_INACTIVE_FILE, NR_ZONE_ACTIVE_FILE, NR_ZONE_UNEVICTABLE, NR_ZONE_WRITE_PENDING, NR_MLOCK,
+#if SYNTH_GEN == 4 || SYNTH_GEN == 510
+	NR_PAGETABLE, NR_KERNEL_STACK_KB,
+#endif
+	NR_BOUNCE, NR_FREE_CMA_PAGES, NR_VM_ZONE_STAT_ITEMS };
+enum node_stat_item {
+	NR_LRU_BASE, NR_INACTIVE_ANON = NR_LRU_BASE, NR_ACTIVE_ANON, NR_INACTIVE_FILE, NR_ACTIVE_FILE,
+	NR_UNEVICTABLE, NR_SLAB_RECLAIMABLE_B, NR_SLAB_UNRECLAIMABLE_B, NR_ISOLATED_ANON, NR_ISOLATED_FILE,
+	NR_ANON_MAPPED, NR_FILE_MAPPED, NR_FILE_PAGES, NR_SHMEM,
+#if SYNTH_GEN != 4 && SYNTH_GEN != 510
+	NR_KERNEL_STACK_KB, NR_PAGETABLE,
+#endif
+	NR_KERNEL_MISC_RECLAIMABLE, NR_VM_NODE_STAT_ITEMS };
+#if SYNTH_GEN == 4 || SYNTH_GEN == 510
+struct per_cpu_pageset { int count, high, batch; struct list_head lists[3]; signed char stat_threshold;
+	signed char vm_stat_diff[NR_VM_ZONE_STAT_ITEMS]; };
+#else
+struct per_cpu_zonestat { signed char vm_stat_diff[NR_VM_ZONE_STAT_ITEMS]; signed char stat_threshold; };
+#endif
+struct per_cpu_nodestat { signed char stat_threshold; signed char vm_node_stat_diff[NR_VM_NODE_STAT_ITEMS]; };
+struct zone {
+	unsigned long _watermark[4];
+	char pad[40];
+#if SYNTH_GEN == 4 || SYNTH_GEN == 510
+	struct per_cpu_pageset *pageset;
+#else
+	struct per_cpu_zonestat *per_cpu_zonestats;
+#endif
+	char pad2[200];
+	const char *name;
+};
+struct pglist_data { struct zone node_zones[4]; char pad[128]; struct per_cpu_nodestat *per_cpu_nodestats; int node_id; };
+struct cpumask { unsigned long bits[1]; };
+atomic_long_t vm_zone_stat[NR_VM_ZONE_STAT_ITEMS];
+atomic_long_t vm_node_stat[NR_VM_NODE_STAT_ITEMS];
+struct pglist_data *node_data[64];
+unsigned long __per_cpu_offset[64];
+struct cpumask __cpu_online_mask;
+unsigned int nr_cpu_ids;
+unsigned int nr_node_ids;
+atomic_long_t _totalram_pages;
+atomic_long_t nr_vmalloc_pages;
+unsigned long pcpu_nr_populated;
+int pcpu_nr_units;
+unsigned long totalreserve_pages;
+atomic_long_t tcp_memory_allocated;
+
 /* The kernel's globals the walk starts from. Sections and addresses come from the link. */
 void start_kernel(void) { }
 struct task_struct init_task __attribute__((aligned(64)));
@@ -554,6 +607,23 @@ int main(void)
 	O(task_struct, tasks); O(task_struct, pid); O(task_struct, tgid); O(task_struct, group_leader);
 	O(task_struct, thread_group); O(task_struct, comm); O(task_struct, files);
 	printf("PG_head %d\nMAX_SKB_FRAGS %d\n", PG_head, MAX_SKB_FRAGS);
+	/* meminfo: each counter's index ("zone.NAME" / "node.NAME"), where the deltas are */
+#define EZ(N) printf("zone.%s %d\n", #N, N)
+#define EN(N) printf("node.%s %d\n", #N, N)
+	EZ(NR_FREE_PAGES); EZ(NR_ZONE_INACTIVE_ANON); EZ(NR_ZONE_ACTIVE_ANON); EZ(NR_MLOCK);
+	EZ(NR_VM_ZONE_STAT_ITEMS);
+	EN(NR_INACTIVE_ANON); EN(NR_ACTIVE_ANON); EN(NR_INACTIVE_FILE); EN(NR_ACTIVE_FILE); EN(NR_UNEVICTABLE);
+	EN(NR_SLAB_RECLAIMABLE_B); EN(NR_SLAB_UNRECLAIMABLE_B); EN(NR_ANON_MAPPED); EN(NR_FILE_PAGES);
+	EN(NR_SHMEM); EN(NR_KERNEL_MISC_RECLAIMABLE); EN(NR_VM_NODE_STAT_ITEMS);
+#if SYNTH_GEN == 4 || SYNTH_GEN == 510
+	EZ(NR_PAGETABLE); EZ(NR_KERNEL_STACK_KB);
+	O(zone, pageset); O(per_cpu_pageset, vm_stat_diff);
+#else
+	EN(NR_PAGETABLE); EN(NR_KERNEL_STACK_KB);
+	O(zone, per_cpu_zonestats); O(per_cpu_zonestat, vm_stat_diff);
+#endif
+	S(zone); S(pglist_data); O(pglist_data, node_zones); O(pglist_data, per_cpu_nodestats);
+	O(per_cpu_nodestat, vm_node_stat_diff); O(task_struct, stack);
 	return 0;
 }
 #endif

@@ -1,0 +1,142 @@
+//! `meminfo` on synthetic machines of every layout generation: counters by enumerator name,
+//! exact = global + every online CPU's delta, the breakdown, and damaged per-CPU areas.
+
+use skbwalk::meminfo::meminfo;
+use skbwalk::Kernel;
+use testdata::sample::write_qemu_elf;
+use testdata::synth::SynthKernel;
+use testdata::vmstat::VmstatSpec;
+use testdata::world::{World, WorldConfig};
+
+const PS: i64 = 4096;
+
+fn machine(gen: u32, name: &str, damage: bool) -> (std::path::PathBuf, World) {
+    let dir = std::env::temp_dir().join(format!(
+        "skbwalk-meminfo-{}-{gen}-{name}",
+        std::process::id()
+    ));
+    let k = SynthKernel::build_gen(&dir.join("k"), 5, gen).unwrap();
+    let mut w = World::new(k, WorldConfig::kaslr());
+    w.add_task(1, "init", 8);
+    // 5.10 and older keep NR_PAGETABLE and NR_KERNEL_STACK_KB among the zone counters.
+    let zone_old = w.k.has("zone.NR_PAGETABLE");
+    let mut zone_global = vec![
+        ("NR_FREE_PAGES", 100_000),
+        ("NR_ZONE_INACTIVE_ANON", 3000),
+        ("NR_MLOCK", 7),
+    ];
+    let mut node_global = vec![
+        ("NR_INACTIVE_ANON", 3000),
+        ("NR_ACTIVE_ANON", 2000),
+        ("NR_INACTIVE_FILE", 10_000),
+        ("NR_ACTIVE_FILE", 5000),
+        ("NR_UNEVICTABLE", 10),
+        ("NR_SLAB_RECLAIMABLE_B", 4000),
+        ("NR_SLAB_UNRECLAIMABLE_B", 6000),
+        ("NR_ANON_MAPPED", 4500),
+        ("NR_FILE_PAGES", 15_500),
+        ("NR_SHMEM", 500),
+        ("NR_KERNEL_MISC_RECLAIMABLE", 3),
+    ];
+    let lower = if zone_old {
+        &mut zone_global
+    } else {
+        &mut node_global
+    };
+    lower.push(("NR_PAGETABLE", 400));
+    lower.push(("NR_KERNEL_STACK_KB", 1024));
+    let spec = VmstatSpec {
+        possible: 4,
+        online: vec![0, 1, 3],
+        zone_global,
+        node_global,
+        zone_deltas: vec![
+            (0, 1, "NR_FREE_PAGES", -20),
+            (1, 2, "NR_FREE_PAGES", 5),
+            (2, 1, "NR_FREE_PAGES", 100), // offline CPU: not counted
+            (3, 0, "NR_ZONE_INACTIVE_ANON", 8),
+        ],
+        node_deltas: vec![
+            (0, "NR_INACTIVE_ANON", 8),
+            (3, "NR_ACTIVE_ANON", -3),
+            (1, "NR_SLAB_UNRECLAIMABLE_B", 12),
+            (2, "NR_SHMEM", 50), // offline
+        ],
+        totalram_pages: 262_144,
+        vmalloc_pages: 1500,
+        pcpu: (40, 4),
+        unmapped_cpus: if damage { vec![3] } else { vec![] },
+    };
+    w.set_vmstat(&spec);
+    let p = dir.join("vmcore.elf");
+    write_qemu_elf(&mut w, &p, true).unwrap();
+    (p, w)
+}
+
+#[test]
+fn counters_and_breakdown_on_every_generation() {
+    for gen in [4, 510, 61, 612] {
+        let (p, w) = machine(gen, "ok", false);
+        let k = Kernel::open(&p, Some(&w.k.vmlinux)).unwrap();
+        let m = meminfo(&k).unwrap();
+        let c = |n: &str| {
+            m.counters
+                .get(n)
+                .copied()
+                .unwrap_or_else(|| panic!("gen {gen}: no {n}"))
+        };
+        assert!(m.complete, "gen {gen}: {:?}", m.warnings);
+        assert_eq!(m.online_cpus, vec![0, 1, 3], "gen {gen}");
+        // global as stored; exact adds online CPUs' deltas of every zone
+        assert_eq!(
+            (c("NR_FREE_PAGES").global, c("NR_FREE_PAGES").exact),
+            (100_000, 99_985),
+            "gen {gen}"
+        );
+        assert_eq!(c("NR_ZONE_INACTIVE_ANON").exact, 3008, "gen {gen}");
+        assert_eq!(c("NR_INACTIVE_ANON").exact, 3008, "gen {gen}");
+        assert_eq!(c("NR_ACTIVE_ANON").exact, 1997, "gen {gen}");
+        assert_eq!(c("NR_SLAB_UNRECLAIMABLE_B").exact, 6012, "gen {gen}");
+        assert_eq!(
+            c("NR_SHMEM").exact,
+            500,
+            "gen {gen}: an offline CPU's delta counted"
+        );
+        assert_eq!(c("NR_MLOCK").exact, 7);
+        // aliases and item counts are not counters; a counter's name is the real one
+        for alias in [
+            "NR_LRU_BASE",
+            "NR_ZONE_LRU_BASE",
+            "NR_VM_ZONE_STAT_ITEMS",
+            "NR_VM_NODE_STAT_ITEMS",
+        ] {
+            assert!(!m.counters.contains_key(alias), "gen {gen}: {alias} listed");
+        }
+        let b = &m.breakdown;
+        assert_eq!(b.total, 262_144 * PS);
+        assert_eq!(b.free, 99_985 * PS);
+        assert_eq!(b.user, (3008 + 1997 + 10_000 + 5000 + 10) * PS, "gen {gen}");
+        assert_eq!(b.lines.file, 15_000 * PS);
+        assert_eq!(b.lines.percpu, 160 * PS);
+        assert!(!b.stacks_in_vmalloc);
+        let kernel = (4000 + 6012 + 400 + 1500 + 160 + 3) * PS + 1024 * 1024;
+        assert_eq!(b.kernel, kernel, "gen {gen}");
+        assert_eq!(b.allocpage, b.total - b.free - b.user - b.kernel);
+    }
+}
+
+#[test]
+fn an_unreadable_per_cpu_area_is_a_warning_not_a_wrong_total() {
+    let (p, w) = machine(61, "damaged", true);
+    let k = Kernel::open(&p, Some(&w.k.vmlinux)).unwrap();
+    let m = meminfo(&k).unwrap();
+    assert!(!m.complete);
+    assert!(
+        m.warnings.iter().any(|x| x.message.contains("CPU 3")),
+        "{:?}",
+        m.warnings
+    );
+    // CPU 3's deltas are left out, the others are in
+    assert_eq!(m.counters["NR_ACTIVE_ANON"].exact, 2000);
+    assert_eq!(m.counters["NR_INACTIVE_ANON"].exact, 3008);
+}
