@@ -345,6 +345,47 @@ pub fn meminfo(r: &skbwalk::meminfo::MeminfoReport, k: &Kernel) -> String {
         b.allocpage,
         "  <- pages from the buddy allocator no counter explains",
     );
+    if let Some(c) = &r.census {
+        let ps = r.page_size;
+        let _ = writeln!(
+            s,
+            "\npage census: {} struct pages, each in one class{}",
+            c.pages,
+            if c.complete {
+                ""
+            } else {
+                " (INCOMPLETE: see the warnings)"
+            }
+        );
+        let _ = writeln!(
+            s,
+            "  {:<26} {:>10} {:>10}   agrees with",
+            "class", "pages", "bytes"
+        );
+        for (class, &n) in &c.classes {
+            let check = c
+                .checks
+                .iter()
+                .find(|x| x.class == *class)
+                .map(|x| {
+                    format!(
+                        "   {} = {} (difference {:+})",
+                        x.counter, x.counter_pages, x.difference
+                    )
+                })
+                .unwrap_or_default();
+            let _ = writeln!(s, "  {class:<26} {n:>10} {:>10}{check}", bytes(n * ps));
+            if *class == "other" {
+                for (name, v) in [
+                    ("skb (socket queues)", c.other.skb),
+                    ("vmalloc", c.other.vmalloc),
+                    ("unattributed", c.other.unattributed),
+                ] {
+                    let _ = writeln!(s, "    {name:<24} {v:>10} {:>10}", bytes(v * ps));
+                }
+            }
+        }
+    }
     let moved: Vec<String> = r
         .counters
         .iter()

@@ -18,6 +18,7 @@
 #![deny(missing_docs)]
 
 pub mod account;
+pub mod census;
 mod error;
 pub mod hashtables;
 pub mod kernel;

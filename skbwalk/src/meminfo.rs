@@ -89,6 +89,8 @@ pub struct MeminfoReport {
     pub globals: BTreeMap<String, i64>,
     /// The partition of MemTotal.
     pub breakdown: Breakdown,
+    /// The page census (every struct page classified), with its checks against the counters.
+    pub census: Option<crate::census::Census>,
     /// The online CPUs whose deltas were added.
     pub online_cpus: Vec<u32>,
     /// Whether every counter and delta could be read.
@@ -405,12 +407,41 @@ pub fn meminfo(k: &Kernel) -> Result<MeminfoReport> {
         }
     };
     let breakdown = breakdown(&counters, &globals, page_size as i64, stacks, &mut w);
+    // The census needs the pages socket queues hold: the same walk as `top`.
+    let skb_pages = match crate::top(k, |_, _| {}) {
+        Ok(t) => t.skb_pages,
+        Err(e) => {
+            w.push(
+                WarningKind::of(&e),
+                None,
+                format!("the socket walk failed ({e}): census \"skb\" is 0"),
+            );
+            Vec::new()
+        }
+    };
+    let census = match crate::census::census(k, &skb_pages, &counters) {
+        Ok(c) => {
+            for x in &c.warnings {
+                w.push(
+                    x.kind,
+                    x.addr.map(|a| a.0),
+                    format!("census: {}", x.message),
+                );
+            }
+            Some(c)
+        }
+        Err(e) => {
+            w.push(WarningKind::of(&e), None, format!("census: {e}"));
+            None
+        }
+    };
     let warnings = w.into_vec();
     Ok(MeminfoReport {
         page_size,
         counters,
         globals,
         breakdown,
+        census,
         online_cpus: cpus,
         complete: warnings.is_empty(),
         warnings,

@@ -80,6 +80,10 @@ pub struct TopReport {
     pub page_refs: PageRefs,
     /// Whether the walk saw everything it looked for (no warnings).
     pub complete: bool,
+    /// Every compound page the queues reference: (head `struct page`, order). Not in the JSON;
+    /// the page census attributes pages to sockets with it.
+    #[serde(skip)]
+    pub skb_pages: Vec<(u64, u32)>,
     /// What spoiled part of the result.
     pub warnings: Vec<crate::warnings::Warning>,
 }
@@ -254,7 +258,14 @@ impl Builder {
                 .then(a.fd.cmp(&b.fd))
                 .then(a.id.sock.cmp(&b.id.sock))
         });
+        let mut skb_pages: Vec<(u64, u32)> = self
+            .page_sockets
+            .iter()
+            .map(|(&h, &(o, _))| (h, o))
+            .collect();
+        skb_pages.sort_unstable();
         TopReport {
+            skb_pages,
             page_refs: self.refs.check(k, o),
             sockets: self.sockets,
             totals: self.sys,

@@ -140,3 +140,49 @@ fn an_unreadable_per_cpu_area_is_a_warning_not_a_wrong_total() {
     assert_eq!(m.counters["NR_ACTIVE_ANON"].exact, 2000);
     assert_eq!(m.counters["NR_INACTIVE_ANON"].exact, 3008);
 }
+
+#[test]
+fn the_census_classifies_every_page_and_names_the_skb_pages() {
+    for gen in [510, 61, 612] {
+        let dir = std::env::temp_dir().join(format!("skbwalk-census-{}-{gen}", std::process::id()));
+        let k = SynthKernel::build_gen(&dir.join("k"), 5, gen).unwrap();
+        let mut w = testdata::sample::incident_world(
+            k,
+            WorldConfig::kaslr(),
+            testdata::sample::SampleSize { stalled_skbs: 300 },
+        );
+        w.add_vmalloc(37);
+        w.add_vmalloc(5);
+        let p = dir.join("vmcore.elf");
+        write_qemu_elf(&mut w, &p, true).unwrap();
+        let k = Kernel::open(&p, Some(&w.k.vmlinux)).unwrap();
+        let m = meminfo(&k).unwrap();
+        let c = m.census.as_ref().expect("census");
+        assert!(m.complete, "gen {gen}: {:?}", m.warnings);
+        assert_eq!(c.other.vmalloc, 42, "gen {gen}");
+        let t = skbwalk::top(&k, |_, _| {}).unwrap();
+        assert_eq!(
+            c.pages,
+            w.cfg.ram_size / 4096,
+            "gen {gen}: every pfn below max_pfn"
+        );
+        assert_eq!(
+            c.classes.values().sum::<u64>(),
+            c.pages,
+            "gen {gen}: one class per page"
+        );
+        assert_eq!(
+            c.other.skb,
+            t.totals.page_bytes / 4096,
+            "gen {gen}: every page the queues hold is census other/skb"
+        );
+        assert!(c.classes["slab"] > 0, "gen {gen}: {:?}", c.classes);
+        let o = c.classes["other"];
+        assert_eq!(
+            o,
+            c.other.skb + c.other.vmalloc + c.other.unattributed,
+            "gen {gen}"
+        );
+        assert!(c.checks.iter().any(|x| x.class == "free"), "gen {gen}");
+    }
+}

@@ -116,7 +116,9 @@ def oracle(a):
                                     "percpu", "hugetlb", "kernel_misc_reclaimable"))
     if not vstacks:
         kernel += lines["kernel_stack"]
+    out_census = census(p, drgn, counters)
     out = {
+        "census": out_census,
         "page_size": ps,
         "counters": counters,
         "globals": g,
@@ -127,7 +129,115 @@ def oracle(a):
     json.dump(out, sys.stdout, indent=1, sort_keys=True)
 
 
-def compare(expect, actual, need_deltas):
+def census(p, drgn, counters):
+    """The census by the spec's rules (§3), reading the vmemmap in 1 MiB pieces with prog.read and
+    decoding struct pages with drgn's offsets; vmalloc pages from drgn's own vmap area walk."""
+    import struct as st
+
+    page = p.type("struct page")
+    size = drgn.sizeof(page)
+    off = lambda m: drgn.offsetof(page, m)
+    o_flags, o_ch, o_ref, o_priv, o_pt = off("flags"), off("compound_head"), off("_refcount"), off("private"), off("page_type")
+    bit = lambda n: p[n].value_()
+    b_res, b_lru, b_swap, b_head = bit("PG_reserved"), bit("PG_lru"), bit("PG_swapbacked"), bit("PG_head")
+    try:
+        b_slab = bit("PG_slab")
+    except KeyError:
+        b_slab = None
+    try:
+        ty = {"buddy": bit("PGTY_buddy"), "table": bit("PGTY_table"), "slab": bit("PGTY_slab")}
+        is_type = lambda pt, t: (pt >> 24) == ty[t]
+    except KeyError:
+        rel = p["init_uts_ns"].name.release.string_().decode()
+        major, minor = (int(x) for x in rel.split(".")[:2])
+        bits = {"buddy": 0x80, "table": 0x400 if (major, minor) < (5, 11) else 0x200, "slab": None}
+        is_type = lambda pt, t: bits[t] is not None and (pt & (0xF0000000 | bits[t])) == 0xF0000000
+    try:
+        o_order = size + drgn.offsetof(page, "compound_order")
+    except LookupError:
+        folio = p.type("struct folio")
+        try:
+            o_order = drgn.offsetof(folio, "_folio_order")
+        except LookupError:
+            o_order = drgn.offsetof(folio, "_flags_1")
+    vmemmap = p["vmemmap_base"].value_()
+    max_pfn = p["max_pfn"].value_()
+    # vmalloc pages
+    from drgn.helpers.linux.list import list_for_each_entry
+    heads = []
+    if "vmap_area_list" in p:
+        heads.append(p["vmap_area_list"].address_of_())
+    else:
+        for i in range(p["nr_vmap_nodes"].value_()):
+            heads.append(p["vmap_nodes"][i].busy.head.address_of_())
+    vm_pages = set()
+    for h in heads:
+        for va in list_for_each_entry("struct vmap_area", h, "list"):
+            vm = va.vm
+            if not vm.value_():
+                continue
+            n = vm.nr_pages.value_()
+            if vm.pages.value_() and n:
+                raw = p.read(vm.pages.value_(), 8 * n)
+                vm_pages.update(st.unpack_from(f"<{n}Q", raw))
+    classes, other = {}, {"vmalloc": 0, "rest": 0}
+    pages, free_until, comp = 0, 0, None
+    step = (1 << 20) // size
+    pfn = 0
+    while pfn < max_pfn:
+        n = min(step, max_pfn - pfn)
+        try:
+            buf = p.read(vmemmap + pfn * size, n * size)
+        except drgn.FaultError:
+            buf = None
+        for i in range(n):
+            q = pfn + i
+            if buf is None:
+                try:
+                    sp = p.read(vmemmap + q * size, size)
+                except drgn.FaultError:
+                    continue
+            else:
+                sp = buf[i * size:(i + 1) * size]
+            pages += 1
+            flags, = st.unpack_from("<Q", sp, o_flags)
+            ch, = st.unpack_from("<Q", sp, o_ch)
+            pt, = st.unpack_from("<I", sp, o_pt)
+            if q < free_until:
+                c = "free"
+            elif flags >> b_res & 1:
+                c = "reserved"
+            elif not ch & 1 and is_type(pt, "buddy"):
+                order, = st.unpack_from("<Q", sp, o_priv)
+                if order <= 11:
+                    free_until = q + (1 << order)
+                c = "free"
+            elif ch & 1:
+                hp = (ch - 1 - vmemmap) // size
+                c = comp[2] if comp and comp[0] == hp and q < comp[1] else "other"
+            else:
+                if (b_slab is not None and flags >> b_slab & 1) or is_type(pt, "slab"):
+                    c = "slab"
+                elif is_type(pt, "table"):
+                    c = "page_table"
+                elif flags >> b_lru & 1:
+                    c = "lru_anon" if flags >> b_swap & 1 else "lru_file"
+                elif st.unpack_from("<I", sp, o_ref)[0] == 0:
+                    c = "unused"
+                else:
+                    c = "other"
+                if flags >> b_head & 1:
+                    order = p.read(vmemmap + q * size + o_order, 1)[0]
+                    if order <= 18:
+                        comp = (q, q + (1 << order), c)
+            classes[c] = classes.get(c, 0) + 1
+            if c == "other":
+                other["vmalloc" if vmemmap + q * size in vm_pages else "rest"] += 1
+        pfn += n
+    return {"pages": pages, "classes": classes, "other_vmalloc": other["vmalloc"], "other_rest": other["rest"]}
+
+
+def compare(expect, actual, need_deltas, top=None):
     e, a = json.load(open(expect)), json.load(open(actual))
     errs = []
     if set(e["counters"]) != set(a["counters"]):
@@ -149,6 +259,21 @@ def compare(expect, actual, need_deltas):
                     errs.append(f"breakdown line {l}: drgn {x}, skbwalk {ab['lines'].get(l)}")
         elif ab.get(k) != v:
             errs.append(f"breakdown {k}: drgn {v}, skbwalk {ab.get(k)}")
+    ec, ac = e["census"], a.get("census") or {}
+    if ec["pages"] != ac.get("pages"):
+        errs.append(f"census pages: drgn {ec['pages']}, skbwalk {ac.get('pages')}")
+    if ec["classes"] != ac.get("classes"):
+        errs.append(f"census classes: drgn {ec['classes']}, skbwalk {ac.get('classes')}")
+    ao = ac.get("other", {})
+    if ec["other_vmalloc"] != ao.get("vmalloc"):
+        errs.append(f"census other.vmalloc: drgn {ec['other_vmalloc']}, skbwalk {ao.get('vmalloc')}")
+    if ec["other_rest"] != ao.get("skb", 0) + ao.get("unattributed", 0):
+        errs.append(f"census other.skb + unattributed: drgn {ec['other_rest']}, skbwalk {ao}")
+    if top:
+        # every page the socket queues hold (drgn's own walk: unique pages' bytes) is "other" / skb
+        held = json.load(open(top))["totals"]["page_bytes"] // e["page_size"]
+        if ao.get("skb") != held:
+            errs.append(f"census other.skb {ao.get('skb')} != pages the queues hold by drgn's walk {held}")
     if need_deltas and not errs and not any(c["exact"] != c["global"] for c in e["counters"].values()):
         errs.append("no counter has an unfolded per-CPU delta (the busy scenario should leave some): "
                     "exact == global everywhere proves nothing")
@@ -162,9 +287,10 @@ def main():
     ap.add_argument("--vmlinux")
     ap.add_argument("--compare", nargs=2)
     ap.add_argument("--need-deltas", action="store_true", help="fail when no counter has a per-CPU delta")
+    ap.add_argument("--top", help="the oracle's --all answer (drgn's socket walk), for census other.skb")
     a = ap.parse_args()
     if a.compare:
-        compare(*a.compare, a.need_deltas)
+        compare(*a.compare, a.need_deltas, a.top)
     else:
         oracle(a)
 

@@ -232,7 +232,7 @@ PY
             if [ ! -s "$MO" ]; then bad "$name" "meminfo-oracle.py failed: $(tail -n1 "$WORK/err")"
             elif ! timeout "$TMO" "$BIN" --vmcore "$D" --vmlinux "$VMLINUX" meminfo --json > "$WORK/mi.json" 2> "$WORK/err"; then
                 bad "$name" "skbwalk exited non-zero: $(head -c 300 "$WORK/err")"
-            elif msg=$(python3 "$HERE/meminfo-oracle.py" --compare "$MO" "$WORK/mi.json" ${MI_NEED_DELTAS:+--need-deltas}); then ok "$name"
+            elif msg=$(python3 "$HERE/meminfo-oracle.py" --compare "$MO" "$WORK/mi.json" ${MI_NEED_DELTAS:+--need-deltas} --top "$OD/all.json"); then ok "$name"
             else bad "$name" "$msg"; fi
         fi
         name="$boot $dn top"

@@ -35,6 +35,38 @@ pub struct VmstatSpec {
 }
 
 impl World {
+    /// A vmalloc area of `pages` pages: the pages, a `vm_struct` with its `pages[]`, and a
+    /// `vmap_area` on `vmap_area_list`. Returns the struct page addresses.
+    pub fn add_vmalloc(&mut self, pages: u32) -> Vec<u64> {
+        let k = std::sync::Arc::clone(&self.k);
+        let o = |key: &str| k.o(key);
+        let mut structs = Vec::new();
+        for _ in 0..pages {
+            let p = self.alloc_pages(0);
+            self.write_bytes(self.virt(p), b"vmalloc'ed");
+            let sp = self.page_struct(p / 4096);
+            self.write_u32(sp + o("page._refcount"), 1);
+            structs.push(sp);
+        }
+        let (arr, _) = self.kmalloc(u64::from(pages) * 8);
+        for (i, &sp) in structs.iter().enumerate() {
+            self.write_u64(arr + i as u64 * 8, sp);
+        }
+        let (vm, _) = self.kmalloc(o("vm_struct"));
+        self.write_u64(vm + o("vm_struct.pages"), arr);
+        self.write_u32(vm + o("vm_struct.nr_pages"), pages);
+        let (va, _) = self.kmalloc(o("vmap_area"));
+        self.write_u64(va + o("vmap_area.vm"), vm);
+        let head = self.ksym("vmap_area_list");
+        let node = va + o("vmap_area.list");
+        let last = self.read_u64(head + 8);
+        self.write_u64(node, head);
+        self.write_u64(node + 8, last);
+        self.write_u64(last, node);
+        self.write_u64(head + 8, node);
+        structs
+    }
+
     /// Write the counters of `s` into the machine.
     pub fn set_vmstat(&mut self, s: &VmstatSpec) {
         let k = std::sync::Arc::clone(&self.k);

@@ -394,6 +394,9 @@ impl World {
         let tg = init + w.k.o("task_struct.thread_group");
         w.write_u64(tg, tg);
         w.write_u64(tg + 8, tg);
+        let vl = w.ksym("vmap_area_list");
+        w.write_u64(vl, vl);
+        w.write_u64(vl + 8, vl);
         for (name, size, order) in [
             ("skbuff_head_cache", "sk_buff", 0),
             ("skbuff_fclone_cache", "sk_buff", 1),

@@ -516,6 +516,13 @@ int pcpu_nr_units;
 unsigned long totalreserve_pages;
 atomic_long_t tcp_memory_allocated;
 
+/* vmalloc areas: the census attributes pages of vm_struct.pages[] to "vmalloc". */
+struct vm_struct { struct vm_struct *next; void *addr; unsigned long size; unsigned long flags;
+	struct page **pages; unsigned int page_order; unsigned int nr_pages; unsigned long phys_addr; const void *caller; };
+struct vmap_area { unsigned long va_start; unsigned long va_end; struct rb_node rb_node; struct list_head list;
+	union { unsigned long subtree_max_size; struct vm_struct *vm; }; };
+struct list_head vmap_area_list;
+
 /* The kernel's globals the walk starts from. Sections and addresses come from the link. */
 void start_kernel(void) { }
 struct task_struct init_task __attribute__((aligned(64)));
@@ -624,6 +631,8 @@ int main(void)
 #endif
 	S(zone); S(pglist_data); O(pglist_data, node_zones); O(pglist_data, per_cpu_nodestats);
 	O(per_cpu_nodestat, vm_node_stat_diff); O(task_struct, stack);
+	S(vm_struct); S(vmap_area); O(vm_struct, pages); O(vm_struct, nr_pages); O(vm_struct, addr); O(vm_struct, size);
+	O(vmap_area, list); O(vmap_area, vm); O(vmap_area, va_start); O(vmap_area, va_end);
 	return 0;
 }
 #endif

@@ -1,0 +1,550 @@
+//! The page census (`shared/spec/meminfo.md` §3): every `struct page` of the dump, classified by
+//! the first rule that matches, in one pass of large sequential reads of the vmemmap.
+//!
+//! | rule | class |
+//! |---|---|
+//! | its `struct page` cannot be read | `unreadable` |
+//! | `PG_reserved` | `reserved` |
+//! | head of a free buddy block: it and the next 2^order − 1 pfns | `free` |
+//! | a compound tail | its head's class |
+//! | slab | `slab` |
+//! | page table | `page_table` |
+//! | `PG_lru` | `lru_anon` (`PG_swapbacked`) or `lru_file` |
+//! | `_refcount` 0 | `unused` |
+//! | anything else | `other`: `skb` (held by a socket queue), `vmalloc`, `unattributed` |
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde::Serialize;
+
+use crate::meminfo::Counter;
+use crate::offsets::OrderField;
+use crate::warnings::{Warning, WarningKind, Warnings};
+use crate::{Kernel, Result};
+
+/// Struct pages read per vmemmap read.
+const CHUNK_PAGES: u64 = 4096;
+/// Largest buddy order believed (MAX_ORDER is 10 or 11; MAX_PAGE_ORDER 10).
+const MAX_BUDDY_ORDER: u64 = 11;
+/// Largest compound order believed (gigantic pages: 18).
+const MAX_COMPOUND_ORDER: u32 = 18;
+/// Most vmalloc areas and pages followed.
+const MAX_VMAP_AREAS: usize = 1 << 22;
+const MAX_VMALLOC_PAGES: u64 = 1 << 28;
+
+/// A census class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Class {
+    /// The struct page could not be read.
+    Unreadable,
+    /// `PG_reserved`.
+    Reserved,
+    /// In a free buddy block.
+    Free,
+    /// Slab.
+    Slab,
+    /// Page table.
+    PageTable,
+    /// On an LRU, swap-backed (anon, shmem).
+    LruAnon,
+    /// On an LRU, file-backed.
+    LruFile,
+    /// Refcount 0 but not in the buddy lists (per-CPU lists, being freed).
+    Unused,
+    /// Anything else: pages taken straight from the buddy allocator.
+    Other,
+}
+
+impl Class {
+    /// The spec's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Class::Unreadable => "unreadable",
+            Class::Reserved => "reserved",
+            Class::Free => "free",
+            Class::Slab => "slab",
+            Class::PageTable => "page_table",
+            Class::LruAnon => "lru_anon",
+            Class::LruFile => "lru_file",
+            Class::Unused => "unused",
+            Class::Other => "other",
+        }
+    }
+}
+
+/// `other` split by owner.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct OtherSplit {
+    /// Compound pages a socket queue's skb references (frag or `head_frag` head).
+    pub skb: u64,
+    /// Pages in some `vm_struct.pages[]`.
+    pub vmalloc: u64,
+    /// The rest.
+    pub unattributed: u64,
+}
+
+/// One class next to the counter it should agree with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// The class.
+    pub class: &'static str,
+    /// Its pages in the census.
+    pub census: u64,
+    /// The counters it is compared with (`+`-joined).
+    pub counter: String,
+    /// Their exact value, in pages.
+    pub counter_pages: i64,
+    /// census − counter.
+    pub difference: i64,
+}
+
+/// The census.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Census {
+    /// Pages classified (every pfn below `max_pfn` that has a struct page).
+    pub pages: u64,
+    /// Pages per class.
+    pub classes: BTreeMap<&'static str, u64>,
+    /// `other`, by owner.
+    pub other: OtherSplit,
+    /// Classes against counters.
+    pub checks: Vec<Check>,
+    /// Whether every struct page and owner list could be read.
+    pub complete: bool,
+    /// What could not.
+    pub warnings: Vec<Warning>,
+}
+
+/// How this kernel marks page types (`page_type`, the `_mapcount` word).
+#[derive(Debug, Clone, Copy)]
+enum PageTypes {
+    /// Before 6.8: a type is a bit cleared below `PAGE_TYPE_BASE` (0xf0000000).
+    Bits { buddy: u32, table: u32 },
+    /// 6.8 on: the top byte holds an `enum pagetype` value.
+    TopByte { buddy: u8, table: u8, slab: u8 },
+}
+
+const PAGE_TYPE_BASE: u32 = 0xf000_0000;
+
+struct Layout {
+    size: u64,
+    flags: u64,
+    compound_head: u64,
+    refcount: u64,
+    private: u64,
+    page_type: u64,
+    reserved: u32,
+    lru: u32,
+    swapbacked: u32,
+    head: u32,
+    slab: Option<u32>,
+    types: PageTypes,
+    order: OrderField,
+}
+
+/// (major, minor) of a release string ("6.1.0-57-cloud-amd64" → (6, 1)).
+fn version(release: &str) -> Option<(u32, u32)> {
+    let mut it = release.split(|c: char| !c.is_ascii_digit());
+    Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+}
+
+impl Layout {
+    fn resolve(k: &Kernel) -> std::result::Result<Layout, kstructs::Error> {
+        let t = &k.types;
+        let o = |m: &str| t.member("page", m).map(|m| m.offset);
+        let bit = |name: &str| t.enumerator(name).map(|v| v as u32);
+        let types = match (
+            t.enumerator("PGTY_buddy"),
+            t.enumerator("PGTY_table"),
+            t.enumerator("PGTY_slab"),
+        ) {
+            (Ok(b), Ok(tb), Ok(s)) => PageTypes::TopByte {
+                buddy: b as u8,
+                table: tb as u8,
+                slab: s as u8,
+            },
+            _ => {
+                // The bits are macros (not in DWARF): PG_buddy 0x80 throughout; PG_table 0x400
+                // while PG_kmemcg held 0x200 (up to 5.10), 0x200 after.
+                let release = k.dump.info().osrelease.clone().unwrap_or_default();
+                let old = version(&release).is_some_and(|v| v < (5, 11));
+                PageTypes::Bits {
+                    buddy: 0x80,
+                    table: if old { 0x400 } else { 0x200 },
+                }
+            }
+        };
+        let off = k.off().map_err(|_| kstructs::Error::TypeNotFound {
+            name: "page".into(),
+            from: "the walk's layouts".into(),
+        })?;
+        Ok(Layout {
+            size: t.size_of("page")?,
+            flags: o("flags")?,
+            compound_head: o("compound_head")?,
+            refcount: o("_refcount")?,
+            private: o("private")?,
+            page_type: o("page_type")?,
+            reserved: bit("PG_reserved")?,
+            lru: bit("PG_lru")?,
+            swapbacked: bit("PG_swapbacked")?,
+            head: bit("PG_head")?,
+            slab: bit("PG_slab").ok(),
+            types,
+            order: off.order,
+        })
+    }
+
+    fn u64_at(&self, b: &[u8], at: u64) -> u64 {
+        b.get(at as usize..at as usize + 8)
+            .map_or(0, |s| u64::from_le_bytes(s.try_into().unwrap_or_default()))
+    }
+    fn u32_at(&self, b: &[u8], at: u64) -> u32 {
+        b.get(at as usize..at as usize + 4)
+            .map_or(0, |s| u32::from_le_bytes(s.try_into().unwrap_or_default()))
+    }
+
+    fn is_type(&self, page_type: u32, which: fn(&PageTypes) -> Option<(u32, u8)>) -> bool {
+        match (self.types, which(&self.types)) {
+            (PageTypes::Bits { .. }, Some((bit, _))) => {
+                page_type & (PAGE_TYPE_BASE | bit) == PAGE_TYPE_BASE
+            }
+            (PageTypes::TopByte { .. }, Some((_, v))) => (page_type >> 24) as u8 == v,
+            _ => false,
+        }
+    }
+}
+
+fn buddy(t: &PageTypes) -> Option<(u32, u8)> {
+    Some(match *t {
+        PageTypes::Bits { buddy, .. } => (buddy, 0),
+        PageTypes::TopByte { buddy, .. } => (0, buddy),
+    })
+}
+fn table(t: &PageTypes) -> Option<(u32, u8)> {
+    Some(match *t {
+        PageTypes::Bits { table, .. } => (table, 0),
+        PageTypes::TopByte { table, .. } => (0, table),
+    })
+}
+fn slab_type(t: &PageTypes) -> Option<(u32, u8)> {
+    match *t {
+        PageTypes::Bits { .. } => None,
+        PageTypes::TopByte { slab, .. } => Some((0, slab)),
+    }
+}
+
+/// Every `struct page` of the vmalloc areas (`vmap_area_list`, or 6.9+'s `vmap_nodes[].busy`).
+fn vmalloc_pages(k: &Kernel, w: &mut Warnings) -> HashSet<u64> {
+    let mut out = HashSet::new();
+    let t = &k.types;
+    let (Ok(va_list), Ok(va_vm), Ok(vm_pages), Ok(vm_nr)) = (
+        t.member("vmap_area", "list"),
+        t.member("vmap_area", "vm"),
+        t.member("vm_struct", "pages"),
+        t.member("vm_struct", "nr_pages"),
+    ) else {
+        w.push(
+            WarningKind::Unsupported,
+            None,
+            "vmalloc areas: this kernel's vmap_area/vm_struct have no list/vm/pages; census \"vmalloc\" is 0",
+        );
+        return out;
+    };
+    let mut heads = Vec::new();
+    if let Ok(h) = k.symbol("vmap_area_list") {
+        heads.push(h);
+    } else if let (Ok(nodes), Ok(nr), Ok(busy_head), Ok(size)) = (
+        k.symbol("vmap_nodes"),
+        k.symbol("nr_vmap_nodes"),
+        t.member("vmap_node", "busy.head"),
+        t.size_of("struct vmap_node"),
+    ) {
+        let base = k.u64(nodes, "vmap_nodes").unwrap_or(0);
+        let n = k.u32(nr, "nr_vmap_nodes").unwrap_or(0).min(1024);
+        for i in 0..u64::from(n) {
+            heads.push(base + i * size + busy_head.offset);
+        }
+    } else {
+        w.push(
+            WarningKind::Unsupported,
+            None,
+            "vmalloc areas: no vmap_area_list or vmap_nodes; census \"vmalloc\" is 0",
+        );
+        return out;
+    }
+    let mut total = 0u64;
+    for head in heads {
+        let areas =
+            crate::task::list_entries(k, head, va_list.offset, MAX_VMAP_AREAS, "vmap_area list", w);
+        for va in areas {
+            let Ok(vm) = k.u64(va + va_vm.offset, "vmap_area.vm") else {
+                continue;
+            };
+            if vm == 0 || !Kernel::is_kernel_ptr(vm, 8) {
+                continue;
+            }
+            let (Ok(pages), Ok(nr)) = (
+                k.u64(vm + vm_pages.offset, "vm_struct.pages"),
+                k.u32(vm + vm_nr.offset, "vm_struct.nr_pages"),
+            ) else {
+                continue;
+            };
+            if pages == 0 || nr == 0 {
+                continue;
+            }
+            total += u64::from(nr);
+            if total > MAX_VMALLOC_PAGES {
+                w.push(
+                    WarningKind::Limit,
+                    Some(vm),
+                    "vmalloc areas: more pages than any machine has; stopped",
+                );
+                return out;
+            }
+            match k.bytes(pages, nr as usize * 8, "vm_struct.pages[]") {
+                Ok(raw) => out.extend(
+                    raw.chunks_exact(8)
+                        .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default())),
+                ),
+                Err(e) => w.push(
+                    WarningKind::of(&e),
+                    Some(vm),
+                    format!("vm_struct at {vm:#x}: pages[]: {e}"),
+                ),
+            }
+        }
+    }
+    out
+}
+
+/// Take the census of `k`. `skb_pages`: compound heads (struct page address, order) held by
+/// socket queues (from [`crate::top`]); `counters`: `meminfo`'s, for the checks.
+pub fn census(
+    k: &Kernel,
+    skb_pages: &[(u64, u32)],
+    counters: &BTreeMap<String, Counter>,
+) -> Result<Census> {
+    let mut w = Warnings::default();
+    let l = Layout::resolve(k).map_err(|e| k.layout_error(e))?;
+    let max_pfn = k.u64(k.symbol("max_pfn")?, "max_pfn")?;
+    let vmalloc = vmalloc_pages(k, &mut w);
+    // pfn ranges held by skbs
+    let mut skb_pfns = HashSet::new();
+    for &(head, order) in skb_pages {
+        if let Some(pfn) = head.checked_sub(k.vmemmap_base).map(|d| d / l.size) {
+            for i in 0..(1u64 << order.min(MAX_COMPOUND_ORDER)) {
+                skb_pfns.insert(pfn + i);
+            }
+        }
+    }
+    let mut classes: BTreeMap<Class, u64> = BTreeMap::new();
+    let mut other = OtherSplit::default();
+    let mut pages = 0u64;
+    let (mut unreadable_runs, mut bad_orders, mut bad_tails) = (0u64, 0u64, 0u64);
+    // state carried from page to page: the free block or compound page we are inside
+    let mut free_until = 0u64;
+    let mut compound: Option<(u64, u64, Class)> = None; // (head pfn, end pfn, class)
+    let mut buf = vec![0u8; (CHUNK_PAGES * l.size) as usize];
+    let mut pfn = 0u64;
+    while pfn < max_pfn {
+        let n = CHUNK_PAGES.min(max_pfn - pfn);
+        let bytes = (n * l.size) as usize;
+        let at = k.vmemmap_base + pfn * l.size;
+        // one read per chunk; on failure, per 4 KiB of vmemmap, so that a hole or a filtered
+        // page costs only its own struct pages
+        let mut readable = vec![true; n as usize];
+        if k.read(at, &mut buf[..bytes], "vmemmap").is_err() {
+            let per = (4096 / l.size).max(1);
+            let mut i = 0;
+            while i < n {
+                let m = per.min(n - i);
+                let (s, e) = ((i * l.size) as usize, ((i + m) * l.size) as usize);
+                match k.dump.read_virt(at + i * l.size, &mut buf[s..e]) {
+                    Ok(()) => {}
+                    Err(vmcore::Error::Translation { .. }) => {
+                        // no struct page here (a hole without mem_map): not a page at all
+                        readable[i as usize..(i + m) as usize].fill(false);
+                    }
+                    Err(_) => {
+                        unreadable_runs += 1;
+                        *classes.entry(Class::Unreadable).or_default() += m;
+                        pages += m;
+                        readable[i as usize..(i + m) as usize].fill(false);
+                    }
+                }
+                i += m;
+            }
+        }
+        for i in 0..n {
+            let p = pfn + i;
+            if !readable[i as usize] {
+                continue;
+            }
+            pages += 1;
+            let sp = &buf[(i * l.size) as usize..((i + 1) * l.size) as usize];
+            let class = if p < free_until {
+                Class::Free
+            } else {
+                let flags = l.u64_at(sp, l.flags);
+                let ch = l.u64_at(sp, l.compound_head);
+                let pt = l.u32_at(sp, l.page_type);
+                if flags >> l.reserved & 1 == 1 {
+                    Class::Reserved
+                } else if ch & 1 == 0 && l.is_type(pt, buddy) {
+                    let order = l.u64_at(sp, l.private);
+                    if order > MAX_BUDDY_ORDER {
+                        bad_orders += 1;
+                    } else {
+                        free_until = p + (1 << order);
+                    }
+                    Class::Free
+                } else if ch & 1 == 1 {
+                    let head_pfn = (ch - 1).wrapping_sub(k.vmemmap_base) / l.size;
+                    match compound {
+                        Some((h, end, c)) if h == head_pfn && p < end => c,
+                        _ => {
+                            bad_tails += 1;
+                            Class::Other
+                        }
+                    }
+                } else {
+                    let c = if l.slab.is_some_and(|b| flags >> b & 1 == 1)
+                        || l.is_type(pt, slab_type)
+                    {
+                        Class::Slab
+                    } else if l.is_type(pt, table) {
+                        Class::PageTable
+                    } else if flags >> l.lru & 1 == 1 {
+                        if flags >> l.swapbacked & 1 == 1 {
+                            Class::LruAnon
+                        } else {
+                            Class::LruFile
+                        }
+                    } else if l.u32_at(sp, l.refcount) == 0 {
+                        Class::Unused
+                    } else {
+                        Class::Other
+                    };
+                    if flags >> l.head & 1 == 1 {
+                        let order = head_order(k, &l, p, sp, &buf, i, n);
+                        match order {
+                            Some(o) if o <= MAX_COMPOUND_ORDER => {
+                                compound = Some((p, p + (1 << o), c))
+                            }
+                            _ => bad_orders += 1,
+                        }
+                    }
+                    c
+                }
+            };
+            *classes.entry(class).or_default() += 1;
+            if class == Class::Other {
+                let page = k.vmemmap_base + p * l.size;
+                if skb_pfns.contains(&p) {
+                    other.skb += 1;
+                } else if vmalloc.contains(&page) {
+                    other.vmalloc += 1;
+                } else {
+                    other.unattributed += 1;
+                }
+            }
+        }
+        pfn += n;
+    }
+    if unreadable_runs > 0 {
+        w.push(
+            WarningKind::Unreadable,
+            None,
+            format!(
+                "{} struct pages could not be read (filtered from the dump, or not in it): counted as \"unreadable\"",
+                classes.get(&Class::Unreadable).copied().unwrap_or(0)
+            ),
+        );
+    }
+    if bad_orders > 0 {
+        w.push(
+            WarningKind::Corrupt,
+            None,
+            format!(
+                "{bad_orders} buddy or compound heads with an impossible order: each counted alone"
+            ),
+        );
+    }
+    if bad_tails > 0 {
+        w.push(
+            WarningKind::Corrupt,
+            None,
+            format!("{bad_tails} compound tail pages whose head is not the compound page before them: counted as \"other\""),
+        );
+    }
+    let get = |c: Class| classes.get(&c).copied().unwrap_or(0);
+    let exact = |names: &[&str]| -> Option<i64> {
+        let mut sum = 0;
+        for n in names {
+            sum += counters.get(*n)?.exact;
+        }
+        Some(sum)
+    };
+    let mut checks = Vec::new();
+    for (class, names) in [
+        (Class::Free, &["NR_FREE_PAGES"][..]),
+        (
+            Class::Slab,
+            &["NR_SLAB_RECLAIMABLE_B", "NR_SLAB_UNRECLAIMABLE_B"][..],
+        ),
+        (Class::LruAnon, &["NR_INACTIVE_ANON", "NR_ACTIVE_ANON"][..]),
+        (Class::LruFile, &["NR_INACTIVE_FILE", "NR_ACTIVE_FILE"][..]),
+        (Class::PageTable, &["NR_PAGETABLE"][..]),
+    ] {
+        if let Some(v) = exact(names) {
+            checks.push(Check {
+                class: class.as_str(),
+                census: get(class),
+                counter: names.join("+"),
+                counter_pages: v,
+                difference: get(class) as i64 - v,
+            });
+        }
+    }
+    let warnings = w.into_vec();
+    Ok(Census {
+        pages,
+        classes: classes.into_iter().map(|(c, v)| (c.as_str(), v)).collect(),
+        other,
+        checks,
+        complete: warnings.is_empty(),
+        warnings,
+    })
+}
+
+/// The order of the compound head at pfn `p` (its struct page `sp`, `i` within the chunk `buf`
+/// of `n` pages): from the head itself or the next struct page, read from the chunk when it is
+/// there.
+fn head_order(
+    k: &Kernel,
+    l: &Layout,
+    p: u64,
+    sp: &[u8],
+    buf: &[u8],
+    i: u64,
+    n: u64,
+) -> Option<u32> {
+    let at = match l.order {
+        OrderField::PageCompoundOrder(o)
+        | OrderField::FolioOrder(o)
+        | OrderField::FolioFlags1(o) => o,
+    };
+    if at < l.size {
+        return sp.get(at as usize).map(|&b| u32::from(b));
+    }
+    let off = i * l.size + at;
+    if i + 1 < n {
+        return buf.get(off as usize).map(|&b| u32::from(b));
+    }
+    k.u8(k.vmemmap_base + p * l.size + at, "compound order")
+        .ok()
+        .map(u32::from)
+}
