@@ -60,6 +60,24 @@ pub fn machine() -> Machine {
         for t in 0..3 {
             add(w.task_addr(t), &w);
         }
+        // what meminfo and the census read: the counter arrays, the node, the per-CPU areas,
+        // and the struct pages of the skbs' frag pages (vmemmap)
+        for sym in [
+            "vm_zone_stat",
+            "vm_node_stat",
+            "__per_cpu_offset",
+            "max_pfn",
+            "vmap_area_list",
+        ] {
+            add(w.ksym(sym), &w);
+        }
+        let pgdat = w.read_u64(w.ksym("node_data"));
+        add(pgdat, &w);
+        for skb in s.skbs.iter().take(4) {
+            for &page in skb.pages.keys() {
+                add(page, &w);
+            }
+        }
         pages.sort_unstable();
         pages.dedup();
         let text: String = pages.iter().map(|p| format!("{p}\n")).collect();

@@ -113,8 +113,10 @@ fn main() {
         &std::fs::read(t.cache_path().unwrap()).unwrap(),
     );
     // The walk: no change, and one pointer zeroed.
-    put(&dir, "walk", "none", &[]);
-    put(&dir, "walk", "one", &[7, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    for t in ["walk", "meminfo"] {
+        put(&dir, t, "none", &[]);
+        put(&dir, t, "one", &[7, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    }
     // Real dumps' headers.
     for real in args {
         let Ok(boots) = std::fs::read_dir(&real) else {
