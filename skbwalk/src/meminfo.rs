@@ -574,6 +574,13 @@ fn breakdown(
         + lines.percpu
         + lines.hugetlb
         + lines.kernel_misc_reclaimable;
+    if total <= 0 {
+        w.push(
+            WarningKind::Corrupt,
+            None,
+            format!("MemTotal (_totalram_pages) is {total} bytes: the breakdown means nothing"),
+        );
+    }
     let allocpage = total - free - user - kernel;
     if allocpage < 0 {
         w.push(

@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 pub mod cc;
+pub mod census_machine;
 pub mod elf_writer;
 pub mod kdump_writer;
 pub mod pagetables;

@@ -569,7 +569,8 @@ int main(void)
 	S(kmem_cache); S(sk_buff); S(skb_shared_info); S(sk_buff_head); printf("frag %zu\n", sizeof(skb_frag_t));
 	S(sock); S(tcp_sock); S(unix_sock); S(udp_sock); S(socket); S(file); S(fdtable); S(files_struct); S(task_struct);
 	S(rb_node); S(dentry); S(inode); S(unix_address);
-	O(page, flags); O(page, compound_head); O(page, _refcount);
+	O(page, flags); O(page, compound_head); O(page, _refcount); O(page, private);
+	printf("page.type_word %zu\n", offsetof(struct page, page_type));
 	O(kmem_cache, size); O(kmem_cache, name);
 	/* Generation-neutral keys for the fixture builder: where a frag's fields are, and where a
 	   compound page's order byte is, counted from the head's struct page. */

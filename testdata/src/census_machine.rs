@@ -1,0 +1,65 @@
+//! A SYNTHETIC dump of a large machine for the census benchmark.
+//!
+//! Every struct page of the machine is in the dump (the vmemmap is written): the memory beyond
+//! what the fixture allocates is free buddy blocks of order 10 (their heads carry 6.1's buddy
+//! page type and the order), the rest as a small world leaves it. RAM contents themselves are not
+//! stored (zero-filled segments), so the file is about the size of the vmemmap (1/64 of RAM).
+
+use std::io;
+use std::path::Path;
+
+use crate::kdump_writer::{write_kdump, Compression, KdumpOptions};
+use crate::sample::{qemu_notes, write_qemu_elf, Sample};
+use crate::synth::SynthKernel;
+use crate::vmstat::VmstatSpec;
+use crate::world::{World, WorldConfig};
+
+/// Write the dump of a `gib`-GiB machine into `dir` (`vmcore.elf`, `kernel/vmlinux`, and with
+/// `kdump` also `vmcore.kdump`, zlib-compressed).
+pub fn write_census_machine(dir: &Path, gib: u64, kdump: bool) -> io::Result<Sample> {
+    let k = SynthKernel::build(&dir.join("kernel"), 5)?;
+    let mut cfg = WorldConfig::kaslr();
+    cfg.ram_size = gib << 30;
+    let mut w = World::new(k, cfg);
+    w.add_task(1, "init", 8);
+    let pages = w.cfg.ram_size / 4096;
+    let first = w.used_pages().next_multiple_of(1024);
+    let (pt, private) = (w.k.o("page.type_word"), w.k.o("page.private"));
+    // 6.1's PG_buddy: the 0x80 bit cleared in a page_type that starts as all ones
+    let buddy: u32 = 0xffff_ff7f;
+    for pfn in first..pages {
+        let sp = w.page_struct(pfn);
+        if pfn % 1024 == 0 {
+            w.write_u32(sp + pt, buddy);
+            w.write_u64(sp + private, 10);
+        } else {
+            w.write_u32(sp + pt, u32::MAX);
+        }
+    }
+    w.set_vmstat(&VmstatSpec {
+        possible: 1,
+        online: vec![0],
+        zone_global: vec![("NR_FREE_PAGES", (pages - first) as i64)],
+        totalram_pages: pages,
+        pcpu: (1, 1),
+        ..VmstatSpec::default()
+    });
+    let vmcore = dir.join("vmcore.elf");
+    write_qemu_elf(&mut w, &vmcore, true)?;
+    if kdump {
+        let vi = w.vmcoreinfo();
+        let opts = KdumpOptions {
+            compression: Compression::Zlib,
+            header_version: 6,
+            vmcoreinfo: Some(vi.clone().into_bytes()),
+            notes: Some(qemu_notes(&w, false, &vi)),
+            utsname_release: crate::synth::RELEASE.into(),
+            ..KdumpOptions::default()
+        };
+        std::fs::write(dir.join("vmcore.kdump"), write_kdump(&w.img, &opts))?;
+    }
+    Ok(Sample {
+        vmcore,
+        vmlinux: w.k.vmlinux.clone(),
+    })
+}
