@@ -401,3 +401,70 @@ pub fn meminfo(r: &skbwalk::meminfo::MeminfoReport, k: &Kernel) -> String {
     }
     s
 }
+
+/// The incident's reasoning, step by step, with this dump's numbers.
+pub fn explain(r: &skbwalk::explain::ExplainReport, k: &Kernel) -> String {
+    let mut s = String::from(synthetic_banner(k));
+    let b = &r.breakdown;
+    let pos = |v: i64| bytes(v.max(0) as u64);
+    let _ = writeln!(
+        s,
+        "1. memory: total {}, free {}, user {}, kernel {}, allocpage {} ({:.1}% of total: {})",
+        pos(b.total),
+        pos(b.free),
+        pos(b.user),
+        pos(b.kernel),
+        pos(b.allocpage),
+        r.allocpage_percent,
+        if r.allocpage_abnormal {
+            "ABNORMAL"
+        } else {
+            "normal"
+        }
+    );
+    let _ = writeln!(
+        s,
+        "2. socket queues pin {} of pages (census other/skb); all queues pin {} for {} of truesize",
+        bytes(r.skb_pinned_page_bytes),
+        bytes(r.sockets_pinned_bytes),
+        bytes(r.sockets_truesize)
+    );
+    for t in r.top_sockets.iter().take(5) {
+        let _ = writeln!(
+            s,
+            "   {:>8} {:<15} fd {:<5} {} {} {} -> {}: pinned {} ({:.1}x truesize)",
+            t.pid.map_or("-".into(), |p| p.to_string()),
+            t.comm.clone().unwrap_or_default(),
+            t.fd.map_or("-".into(), |f| f.to_string()),
+            t.id.family,
+            t.id.state,
+            t.id.local.clone().unwrap_or_default(),
+            t.id.remote.clone().unwrap_or_default(),
+            bytes(t.totals.pinned_bytes),
+            t.totals.amplification
+        );
+    }
+    let _ = writeln!(
+        s,
+        "3. why the usual views missed it: sockstat's TCP mem {} ({} TCP sockets)",
+        bytes(r.sockstat.tcp_memory_allocated_bytes),
+        r.sockstat.tcp_sockets
+    );
+    for (name, u) in &r.skb_slab {
+        let _ = writeln!(
+            s,
+            "   slabtop {name}: {} active of {} objects x {} B = {}",
+            u.active_objects,
+            u.total_objects,
+            u.slot_size,
+            bytes(u.active_objects * u.slot_size)
+        );
+    }
+    let _ = writeln!(
+        s,
+        "   worst case (active skbuff_head_cache x (MAX_SKB_FRAGS + 1) x 32 KiB): {}",
+        bytes(r.worst_case_bytes)
+    );
+    let _ = writeln!(s, "4. {}", r.summary);
+    s
+}

@@ -3,6 +3,7 @@
 //! See `../shared/spec/cli.md` for the contract: flags, commands, JSON keys and exit codes.
 
 mod human;
+mod report;
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -61,6 +62,15 @@ enum Command {
     /// Where all the memory is: the kernel's counters (global and exact) and MemTotal split
     /// into free, user, kernel and allocpage (what no counter explains).
     Meminfo,
+    /// The incident's reasoning with this dump's numbers, ending in where the memory is.
+    Explain {
+        /// Also write one self-contained HTML page (inline SVG, no network) to FILE.
+        #[arg(long, value_name = "FILE")]
+        html: Option<std::path::PathBuf>,
+        /// Also write the picture alone, as SVG, to FILE.
+        #[arg(long, value_name = "FILE")]
+        svg: Option<std::path::PathBuf>,
+    },
     /// Every socket of every task, ranked by the memory it pins.
     Top {
         /// Show the first N sockets (all in JSON unless given).
@@ -226,7 +236,7 @@ fn run(cli: &Cli) -> Result<ExitCode, ExitCode> {
     };
     if cli.command.is_some() && (cli.pid.is_some() || cli.fd.is_some()) {
         return Err(usage(
-            "--pid/--fd select one socket; they do not go with a command (info, meminfo, top)",
+            "--pid/--fd select one socket; they do not go with a command (info, meminfo, explain, top)",
         ));
     }
     check_input(&vmcore, "--vmcore")?;
@@ -244,6 +254,27 @@ fn run(cli: &Cli) -> Result<ExitCode, ExitCode> {
                 emit_json(&r)?;
             } else {
                 let text = incomplete_banner(r.complete, &r.warnings) + &human::meminfo(&r, &k);
+                emit_text(&text)?;
+            }
+            Ok(finish(cli, r.complete, &r.warnings))
+        }
+        Some(Command::Explain { html, svg }) => {
+            let k = open(cli, &vmcore)?;
+            let r = skbwalk::explain::explain(&k).map_err(|e| walk_failed(&vmcore, e))?;
+            let _ = k.save_cache();
+            for (path, doc) in [
+                (html, html.as_ref().map(|_| report::html(&r, &k))),
+                (svg, svg.as_ref().map(|_| report::svg(&r))),
+            ] {
+                if let (Some(path), Some(doc)) = (path, doc) {
+                    std::fs::write(path, doc)
+                        .map_err(|e| fail(format!("{}: {e}", path.display())))?;
+                }
+            }
+            if cli.json {
+                emit_json(&r)?;
+            } else {
+                let text = incomplete_banner(r.complete, &r.warnings) + &human::explain(&r, &k);
                 emit_text(&text)?;
             }
             Ok(finish(cli, r.complete, &r.warnings))
@@ -277,7 +308,7 @@ fn run(cli: &Cli) -> Result<ExitCode, ExitCode> {
         None => {
             let (Some(pid), Some(fd)) = (cli.pid, cli.fd) else {
                 return Err(usage(
-                    "give --pid P --fd F for one socket, or a command: info, meminfo, top",
+                    "give --pid P --fd F for one socket, or a command: info, meminfo, explain, top",
                 ));
             };
             let k = open(cli, &vmcore)?;

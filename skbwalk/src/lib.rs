@@ -20,6 +20,7 @@
 pub mod account;
 pub mod census;
 mod error;
+pub mod explain;
 pub mod hashtables;
 pub mod kernel;
 pub mod meminfo;
@@ -28,6 +29,7 @@ pub mod page;
 pub mod refs;
 pub mod report;
 pub mod skb;
+pub mod slab;
 pub mod socket;
 pub mod task;
 pub mod top;

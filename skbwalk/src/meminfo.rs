@@ -202,6 +202,27 @@ fn online_cpus(k: &Kernel, w: &mut Warnings) -> Vec<u32> {
         .collect()
 }
 
+/// `(cpu, __per_cpu_offset[cpu])`.
+pub(crate) type CpuOffsets = Vec<(u32, u64)>;
+
+/// The online CPUs, and `(cpu, __per_cpu_offset[cpu])` of those whose offset could be read.
+pub(crate) fn cpu_offsets(k: &Kernel, w: &mut Warnings) -> Result<(Vec<u32>, CpuOffsets)> {
+    let cpus = online_cpus(k, w);
+    let per_cpu_offset = k.symbol("__per_cpu_offset")?;
+    let mut cpu_off = Vec::new();
+    for &c in &cpus {
+        match k.u64(per_cpu_offset + u64::from(c) * 8, "__per_cpu_offset[]") {
+            Ok(o) => cpu_off.push((c, o)),
+            Err(e) => w.push(
+                WarningKind::of(&e),
+                None,
+                format!("__per_cpu_offset[{c}]: {e}; CPU {c}'s per-CPU data is left out"),
+            ),
+        }
+    }
+    Ok((cpus, cpu_off))
+}
+
 /// The `pglist_data` of every node that has one.
 fn nodes(k: &Kernel) -> Result<Vec<u64>> {
     if let Ok(a) = k.symbol("contig_page_data") {
@@ -290,6 +311,11 @@ fn stacks_in_vmalloc(k: &Kernel) -> Result<bool> {
 /// # Ok::<(), skbwalk::Error>(())
 /// ```
 pub fn meminfo(k: &Kernel) -> Result<MeminfoReport> {
+    meminfo_with(k, None)
+}
+
+/// [`meminfo`], with the socket walk's pages when the caller already has them (`explain`).
+pub(crate) fn meminfo_with(k: &Kernel, skb_pages: Option<&[(u64, u32)]>) -> Result<MeminfoReport> {
     let mut w = Warnings::default();
     for m in k.dump.warnings() {
         w.push(WarningKind::Dump, None, format!("{}: {m}", k.vmcore_path));
@@ -308,19 +334,7 @@ pub fn meminfo(k: &Kernel) -> Result<MeminfoReport> {
     let (zg, ng) = (as_i64(&zone_global), as_i64(&node_global));
     let (mut ze, mut ne) = (zg.clone(), ng.clone());
 
-    let cpus = online_cpus(k, &mut w);
-    let per_cpu_offset = k.symbol("__per_cpu_offset")?;
-    let mut cpu_off = Vec::new();
-    for &c in &cpus {
-        match k.u64(per_cpu_offset + u64::from(c) * 8, "__per_cpu_offset[]") {
-            Ok(o) => cpu_off.push((c, o)),
-            Err(e) => w.push(
-                WarningKind::of(&e),
-                None,
-                format!("__per_cpu_offset[{c}]: {e}; CPU {c}'s deltas are not in \"exact\""),
-            ),
-        }
-    }
+    let (cpus, cpu_off) = cpu_offsets(k, &mut w)?;
     for pgdat in nodes(k)? {
         match k.u64(pgdat + layout.node_pcp, "pglist_data.per_cpu_nodestats") {
             Ok(pcp) if pcp != 0 => add_deltas(
@@ -408,18 +422,25 @@ pub fn meminfo(k: &Kernel) -> Result<MeminfoReport> {
     };
     let breakdown = breakdown(&counters, &globals, page_size as i64, stacks, &mut w);
     // The census needs the pages socket queues hold: the same walk as `top`.
-    let skb_pages = match crate::top(k, |_, _| {}) {
-        Ok(t) => t.skb_pages,
-        Err(e) => {
-            w.push(
-                WarningKind::of(&e),
-                None,
-                format!("the socket walk failed ({e}): census \"skb\" is 0"),
-            );
-            Vec::new()
-        }
+    let walked;
+    let skb_pages = match skb_pages {
+        Some(p) => p,
+        None => match crate::top(k, |_, _| {}) {
+            Ok(t) => {
+                walked = t.skb_pages;
+                &walked[..]
+            }
+            Err(e) => {
+                w.push(
+                    WarningKind::of(&e),
+                    None,
+                    format!("the socket walk failed ({e}): census \"skb\" is 0"),
+                );
+                &[]
+            }
+        },
     };
-    let census = match crate::census::census(k, &skb_pages, &counters) {
+    let census = match crate::census::census(k, skb_pages, &counters) {
         Ok(c) => {
             for x in &c.warnings {
                 w.push(

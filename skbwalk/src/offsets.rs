@@ -32,7 +32,7 @@ impl Bit {
     }
 }
 
-fn bit(m: Member) -> Bit {
+pub(crate) fn bit(m: Member) -> Bit {
     let (bit, width) = m
         .bitfield
         .map_or((0, (m.ty.size * 8) as u32), |b| (b.bit_offset, b.bit_size));

@@ -117,7 +117,21 @@ def oracle(a):
     if not vstacks:
         kernel += lines["kernel_stack"]
     out_census = census(p, drgn, counters)
+    # explain's "why the usual views missed it": drgn's slab_cache_usage and percpu_counter_sum
+    from drgn.helpers.linux.percpu import percpu_counter_sum
+    from drgn.helpers.linux.slab import find_slab_cache, slab_cache_usage
+    skb_slab = {}
+    for name in ("skbuff_head_cache", "skbuff_fclone_cache"):
+        c = find_slab_cache(p, name)
+        if c is not None:
+            u = slab_cache_usage(c)
+            skb_slab[name] = {"slot_size": c.size.value_(), "total_objects": u.num_objs,
+                              "active_objects": u.active_objs}
+    tcp_mem = g.get("tcp_memory_allocated", 0) * 4096
+    tcp_sockets = percpu_counter_sum(p["tcp_sockets_allocated"].address_of_())
     out = {
+        "explain": {"skb_slab": skb_slab, "sockstat": {"tcp_memory_allocated_bytes": tcp_mem,
+                                                      "tcp_sockets": tcp_sockets}},
         "census": out_census,
         "page_size": ps,
         "counters": counters,
@@ -281,15 +295,41 @@ def compare(expect, actual, need_deltas, top=None):
     sys.exit(1 if errs else 0)
 
 
+def compare_explain(expect, actual, top):
+    """explain's figures against drgn: the skb caches' usage, sockstat, and the top holder (drgn's
+    own socket walk, the oracle's --all answer)."""
+    e, a = json.load(open(expect))["explain"], json.load(open(actual))
+    errs = []
+    if e["skb_slab"] != a.get("skb_slab"):
+        errs.append(f"skb_slab: drgn {e['skb_slab']}, skbwalk {a.get('skb_slab')}")
+    if e["sockstat"] != a.get("sockstat"):
+        errs.append(f"sockstat: drgn {e['sockstat']}, skbwalk {a.get('sockstat')}")
+    if top:
+        socks = sorted(json.load(open(top))["sockets"], key=lambda s: -s["totals"]["pinned_bytes"])
+        first, got = socks[0], (a.get("top_sockets") or [{}])[0]
+        if (first.get("pid"), first.get("fd"), first["totals"]["pinned_bytes"]) != \
+                (got.get("pid"), got.get("fd"), got.get("totals", {}).get("pinned_bytes")):
+            errs.append(f"top holder: drgn pid {first.get('pid')} fd {first.get('fd')} "
+                        f"{first['totals']['pinned_bytes']}, skbwalk pid {got.get('pid')} fd {got.get('fd')} "
+                        f"{got.get('totals', {}).get('pinned_bytes')}")
+        if str(got.get("pid")) not in a.get("summary", ""):
+            errs.append(f"the summary does not name the top holder: {a.get('summary')!r}")
+    print("; ".join(errs))
+    sys.exit(1 if errs else 0)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--vmcore")
     ap.add_argument("--vmlinux")
     ap.add_argument("--compare", nargs=2)
+    ap.add_argument("--compare-explain", nargs=2)
     ap.add_argument("--need-deltas", action="store_true", help="fail when no counter has a per-CPU delta")
     ap.add_argument("--top", help="the oracle's --all answer (drgn's socket walk), for census other.skb")
     a = ap.parse_args()
-    if a.compare:
+    if a.compare_explain:
+        compare_explain(*a.compare_explain, a.top)
+    elif a.compare:
         compare(*a.compare, a.need_deltas, a.top)
     else:
         oracle(a)

@@ -223,8 +223,8 @@ PY
         fi
         # meminfo: counters (global and exact), globals and the breakdown, against drgn on the ELF
         name="$boot $dn meminfo"
-        if want "$name"; then
-            MO=$OD/meminfo-$MHASH.json
+        MO=$OD/meminfo-$MHASH.json
+        if want "$name" || want "$boot $dn explain"; then
             if [ ! -s "$MO" ]; then
                 python3 "$HERE/meminfo-oracle.py" --vmcore "$ELF" --vmlinux "$VMLINUX" > "$MO.tmp" 2> "$WORK/err" \
                     && mv "$MO.tmp" "$MO" || { rm -f "$MO.tmp"; cat "$WORK/err" >&2; }
@@ -233,6 +233,15 @@ PY
             elif ! timeout "$TMO" "$BIN" --vmcore "$D" --vmlinux "$VMLINUX" meminfo --json > "$WORK/mi.json" 2> "$WORK/err"; then
                 bad "$name" "skbwalk exited non-zero: $(head -c 300 "$WORK/err")"
             elif msg=$(python3 "$HERE/meminfo-oracle.py" --compare "$MO" "$WORK/mi.json" ${MI_NEED_DELTAS:+--need-deltas} --top "$OD/all.json"); then ok "$name"
+            else bad "$name" "$msg"; fi
+        fi
+        # explain: the skb caches' usage, sockstat and the top holder, against drgn
+        name="$boot $dn explain"
+        if want "$name"; then
+            if [ ! -s "$MO" ]; then bad "$name" "meminfo-oracle.py failed"
+            elif ! timeout "$TMO" "$BIN" --vmcore "$D" --vmlinux "$VMLINUX" explain --json > "$WORK/ex.json" 2> "$WORK/err"; then
+                bad "$name" "skbwalk exited non-zero: $(head -c 300 "$WORK/err")"
+            elif msg=$(python3 "$HERE/meminfo-oracle.py" --compare-explain "$MO" "$WORK/ex.json" --top "$OD/all.json"); then ok "$name"
             else bad "$name" "$msg"; fi
         fi
         name="$boot $dn top"

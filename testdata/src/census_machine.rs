@@ -1,8 +1,8 @@
 //! A SYNTHETIC dump of a large machine for the census benchmark.
 //!
-//! Every struct page of the machine is in the dump (the vmemmap is written): the memory beyond
-//! what the fixture allocates is free buddy blocks of order 10 (their heads carry 6.1's buddy
-//! page type and the order), the rest as a small world leaves it. RAM contents themselves are not
+//! Every struct page of the machine is in the dump (the vmemmap is written): boot memory is
+//! reserved, the memory beyond what the fixture allocates is free buddy blocks of order 10
+//! (their heads carry the buddy page type and the order), the rest as a small world leaves it. RAM contents themselves are not
 //! stored (zero-filled segments), so the file is about the size of the vmemmap (1/64 of RAM).
 
 use std::io;
@@ -23,27 +23,15 @@ pub fn write_census_machine(dir: &Path, gib: u64, kdump: bool) -> io::Result<Sam
     let mut w = World::new(k, cfg);
     w.add_task(1, "init", 8);
     let pages = w.cfg.ram_size / 4096;
-    let first = w.used_pages().next_multiple_of(1024);
-    let (pt, private) = (w.k.o("page.type_word"), w.k.o("page.private"));
-    // 6.1's PG_buddy: the 0x80 bit cleared in a page_type that starts as all ones
-    let buddy: u32 = 0xffff_ff7f;
-    for pfn in first..pages {
-        let sp = w.page_struct(pfn);
-        if pfn % 1024 == 0 {
-            w.write_u32(sp + pt, buddy);
-            w.write_u64(sp + private, 10);
-        } else {
-            w.write_u32(sp + pt, u32::MAX);
-        }
-    }
     w.set_vmstat(&VmstatSpec {
         possible: 1,
         online: vec![0],
-        zone_global: vec![("NR_FREE_PAGES", (pages - first) as i64)],
-        totalram_pages: pages,
+        zone_global: vec![],
+        totalram_pages: pages - w.boot_pages(),
         pcpu: (1, 1),
         ..VmstatSpec::default()
     });
+    w.boot_and_free = Some(0);
     let vmcore = dir.join("vmcore.elf");
     write_qemu_elf(&mut w, &vmcore, true)?;
     if kdump {

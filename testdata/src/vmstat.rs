@@ -67,6 +67,50 @@ impl World {
         structs
     }
 
+    /// Make the struct pages tell what a booted kernel's would: `PG_reserved` below the
+    /// allocator's start, free buddy blocks (order 10 where aligned, else order 0) from the
+    /// allocation cursor to the end of RAM. Call after the last allocation; returns the free
+    /// pages.
+    pub fn mark_boot_and_free(&mut self) -> u64 {
+        let k = std::sync::Arc::clone(&self.k);
+        let (flags, pt, private) = (
+            k.o("page.flags"),
+            k.o("page.type_word"),
+            k.o("page.private"),
+        );
+        let (reserved, buddy) = (1u64 << k.o("PG_reserved"), k.o("buddy.type") as u32);
+        for pfn in 0..self.boot_pages() {
+            let sp = self.page_struct(pfn);
+            self.write_u64(sp + flags, reserved);
+        }
+        let pages = self.cfg.ram_size / 4096;
+        let mut pfn = self.used_pages();
+        let first = pfn;
+        while pfn < pages {
+            let order = if pfn.is_multiple_of(1024) && pfn + 1024 <= pages {
+                10
+            } else {
+                0
+            };
+            let sp = self.page_struct(pfn);
+            self.write_u32(sp + pt, buddy);
+            self.write_u64(sp + private, order);
+            pfn += 1 << order;
+        }
+        pages - first
+    }
+
+    /// Set one global counter (`vm_zone_stat[]` or `vm_node_stat[]`, by enumerator name).
+    pub fn set_counter(&mut self, name: &str, value: i64) {
+        let (array, key) = if self.k.has(&format!("zone.{name}")) {
+            ("vm_zone_stat", format!("zone.{name}"))
+        } else {
+            ("vm_node_stat", format!("node.{name}"))
+        };
+        let at = self.ksym(array) + self.k.o(&key) * 8;
+        self.write_u64(at, value as u64);
+    }
+
     /// Write the counters of `s` into the machine.
     pub fn set_vmstat(&mut self, s: &VmstatSpec) {
         let k = std::sync::Arc::clone(&self.k);

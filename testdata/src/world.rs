@@ -311,7 +311,12 @@ pub struct World {
     /// The physical memory.
     pub img: PhysImage,
     pt: PageTables,
-    heap: u64,
+    pub(crate) heap: u64,
+    heap_start: u64,
+    /// When set, [`World::finish`] marks boot memory reserved and the unallocated rest free
+    /// (buddy blocks), and sets NR_FREE_PAGES to their count plus this value (to cancel the
+    /// per-CPU deltas the fixture wrote).
+    pub boot_and_free: Option<i64>,
     caches: HashMap<String, Cache>,
     frag_caches: HashMap<&'static str, FragCache>,
     refs: HashMap<u64, u32>,
@@ -369,6 +374,8 @@ impl World {
             img,
             pt,
             heap,
+            heap_start: heap,
+            boot_and_free: None,
             caches: HashMap::new(),
             frag_caches: HashMap::new(),
             refs: HashMap::new(),
@@ -468,6 +475,11 @@ impl World {
     /// (kernel image, page tables, slabs, skb pages).
     pub fn used_pages(&self) -> u64 {
         self.heap.div_ceil(PAGE_SIZE)
+    }
+
+    /// Pages below the allocator's start: kernel image, page tables, vmemmap (reserved at boot).
+    pub fn boot_pages(&self) -> u64 {
+        self.heap_start / PAGE_SIZE
     }
 
     /// Read back a u64 written at `vaddr`.
@@ -1227,6 +1239,10 @@ impl World {
         let refs: Vec<(u64, u32)> = self.refs.iter().map(|(&a, &r)| (a, r)).collect();
         for (head, r) in refs {
             self.write_u32(head + self.k.o("page._refcount"), r);
+        }
+        if let Some(delta) = self.boot_and_free.take() {
+            let free = self.mark_boot_and_free() as i64;
+            self.set_counter("NR_FREE_PAGES", free + delta);
         }
         self.vmcoreinfo()
     }

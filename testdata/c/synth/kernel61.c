@@ -615,6 +615,12 @@ int main(void)
 	O(task_struct, tasks); O(task_struct, pid); O(task_struct, tgid); O(task_struct, group_leader);
 	O(task_struct, thread_group); O(task_struct, comm); O(task_struct, files);
 	printf("PG_head %d\nMAX_SKB_FRAGS %d\n", PG_head, MAX_SKB_FRAGS);
+	printf("PG_reserved %d\n", PG_reserved);
+#if SYNTH_GEN == 612
+	printf("buddy.type %u\n", (unsigned)PGTY_buddy << 24);
+#else
+	printf("buddy.type %u\n", 0xffffff7fu);
+#endif
 	/* meminfo: each counter's index ("zone.NAME" / "node.NAME"), where the deltas are */
 #define EZ(N) printf("zone.%s %d\n", #N, N)
 #define EN(N) printf("node.%s %d\n", #N, N)

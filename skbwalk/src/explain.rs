@@ -1,0 +1,215 @@
+//! `explain`: the incident's reasoning with this dump's numbers (`shared/spec/meminfo.md` §4):
+//! the breakdown and whether allocpage is abnormal; how much of it socket queues pin and who
+//! holds it; why sockstat and slabtop missed it; one sentence that says where the memory is.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::census::Census;
+use crate::meminfo::{meminfo_with, Breakdown};
+use crate::slab::SlabUsage;
+use crate::top::TopSocket;
+use crate::warnings::{Warning, WarningKind, Warnings};
+use crate::{Kernel, Result};
+
+/// allocpage above this share of MemTotal is called abnormal (on healthy machines it is a few
+/// percent: driver rings, page-frag caches, early allocations).
+pub const ABNORMAL_ALLOCPAGE_PERCENT: f64 = 10.0;
+/// How many holders are listed.
+pub const TOP_SOCKETS: usize = 10;
+/// `PAGE_SIZE << SKB_FRAG_PAGE_ORDER` on x86-64: the page a frag can sit in.
+pub const FRAG_PAGE_BYTES: u64 = 32 << 10;
+
+/// What sockstat shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Sockstat {
+    /// `tcp_memory_allocated` × page size: sockstat's "TCP: mem", in bytes.
+    pub tcp_memory_allocated_bytes: u64,
+    /// TCP sockets: `tcp_sockets_allocated` (its global count plus every online CPU's delta).
+    pub tcp_sockets: i64,
+}
+
+/// The `explain` report.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExplainReport {
+    /// Bytes per page.
+    pub page_size: u64,
+    /// MemTotal split (bytes).
+    pub breakdown: Breakdown,
+    /// The census.
+    pub census: Option<Census>,
+    /// allocpage as a percentage of MemTotal.
+    pub allocpage_percent: f64,
+    /// Whether that is above [`ABNORMAL_ALLOCPAGE_PERCENT`].
+    pub allocpage_abnormal: bool,
+    /// Bytes of pages the socket queues pin (census `other.skb` × page size).
+    pub skb_pinned_page_bytes: u64,
+    /// What every socket queue pins, all told (`top`'s system `pinned_bytes`).
+    pub sockets_pinned_bytes: u64,
+    /// What the kernel charged those queues (`truesize`).
+    pub sockets_truesize: u64,
+    /// The top holders, as `top` ranks them.
+    pub top_sockets: Vec<TopSocket>,
+    /// What sockstat showed.
+    pub sockstat: Sockstat,
+    /// What slabtop showed for the skb caches, by cache name.
+    pub skb_slab: BTreeMap<String, SlabUsage>,
+    /// The seed's worst case: active `skbuff_head_cache` objects × (MAX_SKB_FRAGS + 1) × 32 KiB.
+    pub worst_case_bytes: u64,
+    /// Where the memory is, in one sentence.
+    pub summary: String,
+    /// Whether every part could be read.
+    pub complete: bool,
+    /// What could not.
+    pub warnings: Vec<Warning>,
+}
+
+fn mib(b: u64) -> String {
+    format!("{:.1} MiB", b as f64 / (1 << 20) as f64)
+}
+
+/// `tcp_sockets_allocated`: a `percpu_counter` (count + every online CPU's s32).
+fn tcp_sockets(k: &Kernel, cpus: &[(u32, u64)]) -> Option<i64> {
+    let t = &k.types;
+    let a = k.symbol("tcp_sockets_allocated").ok()?;
+    let count = t.member("percpu_counter", "count").ok()?.offset;
+    let counters = t.member("percpu_counter", "counters").ok()?.offset;
+    let mut v = k.u64(a + count, "percpu_counter.count").ok()? as i64;
+    let pcp = k.u64(a + counters, "percpu_counter.counters").ok()?;
+    for &(_, off) in cpus {
+        v += i64::from(k.u32(pcp.wrapping_add(off), "percpu_counter delta").ok()? as i32);
+    }
+    Some(v)
+}
+
+/// The `explain` report of `k`.
+///
+/// ```no_run
+/// let k = skbwalk::Kernel::open("vmcore".as_ref(), Some("vmlinux".as_ref()))?;
+/// println!("{}", skbwalk::explain::explain(&k)?.summary);
+/// # Ok::<(), skbwalk::Error>(())
+/// ```
+pub fn explain(k: &Kernel) -> Result<ExplainReport> {
+    let mut w = Warnings::default();
+    let top = crate::top(k, |_, _| {});
+    let m = meminfo_with(k, top.as_ref().ok().map(|t| &t.skb_pages[..]))?;
+    for x in &m.warnings {
+        w.push(x.kind, x.addr.map(|a| a.0), x.message.clone());
+    }
+    let (top_sockets, pinned, truesize) = match top {
+        Ok(t) => (
+            t.sockets.into_iter().take(TOP_SOCKETS).collect::<Vec<_>>(),
+            t.totals.pinned_bytes,
+            t.totals.truesize,
+        ),
+        Err(e) => {
+            w.push(WarningKind::of(&e), None, format!("the socket walk: {e}"));
+            (Vec::new(), 0, 0)
+        }
+    };
+    let (_, cpus) = crate::meminfo::cpu_offsets(k, &mut w)?;
+    let page_size = m.page_size;
+    let sockstat = Sockstat {
+        tcp_memory_allocated_bytes: m
+            .globals
+            .get("tcp_memory_allocated")
+            .map_or(0, |&p| (p.max(0) as u64) * page_size),
+        tcp_sockets: tcp_sockets(k, &cpus).unwrap_or_else(|| {
+            w.push(
+                WarningKind::Unsupported,
+                None,
+                "tcp_sockets_allocated could not be read: tcp_sockets is 0",
+            );
+            0
+        }),
+    };
+    let mut skb_slab = BTreeMap::new();
+    for name in ["skbuff_head_cache", "skbuff_fclone_cache"] {
+        match crate::slab::find_cache(k, name, &mut w) {
+            Ok(Some(c)) => match crate::slab::usage(k, c, &cpus, &mut w) {
+                Ok(u) => {
+                    skb_slab.insert(name.to_string(), u);
+                }
+                Err(e) => w.push(
+                    WarningKind::of(&e),
+                    Some(c),
+                    format!("slab cache {name}: {e}"),
+                ),
+            },
+            Ok(None) => w.push(
+                WarningKind::Unsupported,
+                None,
+                format!("no slab cache named {name} (merged into another?)"),
+            ),
+            Err(e) => w.push(WarningKind::of(&e), None, format!("slab caches: {e}")),
+        }
+    }
+    let max_frags = k.off().map(|o| o.max_skb_frags).unwrap_or(17);
+    let worst_case_bytes = skb_slab
+        .get("skbuff_head_cache")
+        .map_or(0, |u| u.active_objects * (max_frags + 1) * FRAG_PAGE_BYTES);
+    let b = m.breakdown;
+    let allocpage_percent = if b.total > 0 {
+        b.allocpage as f64 * 100.0 / b.total as f64
+    } else {
+        0.0
+    };
+    let allocpage_abnormal = allocpage_percent > ABNORMAL_ALLOCPAGE_PERCENT;
+    let skb_pinned_page_bytes = m.census.as_ref().map_or(0, |c| c.other.skb * page_size);
+    let allocpage = b.allocpage.max(0) as u64;
+    let holder = top_sockets.first().map(|s| {
+        format!(
+            "{} {} {} ({} {} {} → {}), which pins {} for {} of truesize",
+            s.pid.map_or("no process".into(), |p| format!("pid {p}")),
+            s.comm.clone().unwrap_or_default(),
+            s.fd.map_or("(no fd)".into(), |f| format!("fd {f}")),
+            s.id.family,
+            s.id.state,
+            s.id.local.clone().unwrap_or_default(),
+            s.id.remote.clone().unwrap_or_default(),
+            mib(s.totals.pinned_bytes),
+            mib(s.totals.truesize),
+        )
+    });
+    let share = if allocpage > 0 {
+        skb_pinned_page_bytes as f64 * 100.0 / allocpage as f64
+    } else {
+        0.0
+    };
+    let summary = match (allocpage_abnormal, holder) {
+        (true, Some(h)) if share >= 50.0 => format!(
+            "The memory is in socket receive and send queues: allocpage is {} ({allocpage_percent:.1}% of {}), and {:.0}% of it ({}) is pages that queued skbs pin — most held by {h}; sockstat's tcp mem ({}) and slabtop's skbuff_head_cache miss it because they count truesize and sk_buff structs, not the compound pages the frags keep alive.",
+            mib(allocpage), mib(b.total as u64), share, mib(skb_pinned_page_bytes),
+            mib(sockstat.tcp_memory_allocated_bytes)
+        ),
+        (true, _) => format!(
+            "allocpage is {} ({allocpage_percent:.1}% of {}), but socket queues pin only {} of it: the pages come from another direct buddy-allocator user (see census \"other\": {} vmalloc, the rest unattributed).",
+            mib(allocpage), mib(b.total as u64), mib(skb_pinned_page_bytes),
+            m.census.as_ref().map_or("?".into(), |c| mib(c.other.vmalloc * page_size))
+        ),
+        (false, h) => format!(
+            "Nothing is hidden: allocpage is {} ({allocpage_percent:.1}% of {}, normal); free {}, user {}, kernel {}{}.",
+            mib(allocpage), mib(b.total as u64), mib(b.free as u64), mib(b.user as u64), mib(b.kernel as u64),
+            h.map_or(String::new(), |h| format!("; the largest socket holder is {h}"))
+        ),
+    };
+    let warnings = w.into_vec();
+    Ok(ExplainReport {
+        page_size,
+        breakdown: b,
+        census: m.census,
+        allocpage_percent,
+        allocpage_abnormal,
+        skb_pinned_page_bytes,
+        sockets_pinned_bytes: pinned,
+        sockets_truesize: truesize,
+        top_sockets,
+        sockstat,
+        skb_slab,
+        worst_case_bytes,
+        summary,
+        complete: warnings.is_empty(),
+        warnings,
+    })
+}
