@@ -144,3 +144,17 @@ pub fn scratch(dir: &Path, name: &str, data: &[u8]) -> PathBuf {
     std::fs::write(&p, data).expect("scratch file");
     p
 }
+
+/// The machine's dump with `data`'s records applied (u16 slot index, u64 value each), opened as
+/// a kernel; `None` when the damage makes it unopenable (a fine outcome).
+pub fn patched_kernel(m: &Machine, data: &[u8]) -> Option<skbwalk::Kernel> {
+    let mut elf = m.elf.clone();
+    for rec in data.chunks_exact(10) {
+        let slot = usize::from(u16::from_le_bytes([rec[0], rec[1]])) % m.slots.len();
+        let at = m.slots[slot];
+        elf[at..at + 8].copy_from_slice(&rec[2..10]);
+    }
+    let dump = vmcore::Dump::from_source(Box::new(vmcore::source::BytesSource(elf)), false).ok()?;
+    let types = kstructs::Types::open_with_cache(&m.vmlinux, Some(&m.cache)).ok()?;
+    skbwalk::Kernel::from_parts(dump, types, "fuzzed").ok()
+}

@@ -491,14 +491,19 @@ impl<'a> Resolver<'a> {
         Ok(self.type_info(Some(d), 0)?.size)
     }
 
-    /// Every constant of enum `enum_name`, in declaration order.
-    pub(crate) fn enumerators(&self, enum_name: &str) -> Res<Vec<(String, i64)>> {
+    /// The enum named `enum_name` (`"x"` or `"enum x"`).
+    fn find_enum(&self, enum_name: &str) -> Res<DieRef> {
         let bare = enum_name
             .trim()
             .strip_prefix("enum ")
             .unwrap_or(enum_name)
             .trim();
-        let d = self.lookup(bare, &[Ns::Enum]).ok_or(Fail::NoType)?;
+        self.lookup(bare, &[Ns::Enum]).ok_or(Fail::NoType)
+    }
+
+    /// Every constant of enum `enum_name`, in declaration order.
+    pub(crate) fn enumerators(&self, enum_name: &str) -> Res<Vec<(String, i64)>> {
+        let d = self.find_enum(enum_name)?;
         let mut out = Vec::new();
         for c in self.children(d)? {
             let a = self.read(c)?;
@@ -517,12 +522,7 @@ impl<'a> Resolver<'a> {
 
     /// The value of `constant` in enum `enum_name`.
     pub(crate) fn enum_value(&self, enum_name: &str, constant: &str) -> Res<i64> {
-        let bare = enum_name
-            .trim()
-            .strip_prefix("enum ")
-            .unwrap_or(enum_name)
-            .trim();
-        let d = self.lookup(bare, &[Ns::Enum]).ok_or(Fail::NoType)?;
+        let d = self.find_enum(enum_name)?;
         for c in self.children(d)? {
             let a = self.read(c)?;
             if a.tag == dw::DW_TAG_enumerator && a.name.as_deref() == Some(constant) {

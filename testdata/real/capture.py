@@ -114,9 +114,10 @@ def free_port():
     return p
 
 
-def send_traffic(port, drain_port, writes, seed, gap):
+def send_traffic(port, drain_port, writes, seed, gap, drain_ratio=1):
     """Many small TCP_NODELAY writes of mixed sizes to the never-reading nginx (guest :8080), interleaved
-    with the same to the draining neighbour (guest :8081), so both share the driver's receive pages.
+    with `drain_ratio` as many to the draining neighbour (guest :8081), so both share the driver's receive
+    pages: nginx's skbs then pin about (1 + drain_ratio) x their truesize in pages.
     Returns (sockets, bytes_sent_nginx, bytes_sent_drain, stalled)."""
     rng = random.Random(seed)
     socks = []
@@ -126,8 +127,10 @@ def send_traffic(port, drain_port, writes, seed, gap):
         s.settimeout(20)
         socks.append(s)
     sent, stalled = [0, 0], False
+    order = [0] + [1] * drain_ratio
     for i in range(writes):
-        for j, s in enumerate(socks):
+        for j in order:
+            s = socks[j]
             n = rng.randint(1, 1400)
             try:
                 s.sendall(bytes([65 + i % 26]) * n)
@@ -187,6 +190,8 @@ def main():
     ap.add_argument("--accel", default="tcg")
     ap.add_argument("--writes", type=int, default=2000)
     ap.add_argument("--gap", type=float, default=0.002)
+    ap.add_argument("--drain-ratio", type=int, default=1,
+                    help="writes to the draining neighbour per write to nginx (the pages nginx pins grow with it)")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--boot-timeout", type=int, default=600)
     a = ap.parse_args()
@@ -229,8 +234,8 @@ def main():
             facts["guest_warnings"] = warns
 
         t1 = time.time()
-        host_socks, sent, drained, stalled = send_traffic(port, drain_port, a.writes, a.seed, a.gap)
-        facts["traffic"] = {"writes": a.writes, "seed": a.seed, "gap_s": a.gap, "bytes_sent": sent,
+        host_socks, sent, drained, stalled = send_traffic(port, drain_port, a.writes, a.seed, a.gap, a.drain_ratio)
+        facts["traffic"] = {"writes": a.writes, "drain_ratio": a.drain_ratio, "seed": a.seed, "gap_s": a.gap, "bytes_sent": sent,
                             "bytes_sent_drain": drained, "sender_stalled": stalled}
         # Wait until the guest's unread byte count stops changing (NGINX-RECVQ printed on change, 1/s).
         last_val, last_change = None, time.time()

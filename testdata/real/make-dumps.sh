@@ -10,7 +10,7 @@
 #                    apt configuration under the cache (the machine's apt sources are never changed)
 #   SKBWALK_KPKG     kernel package (default: the newest of that generation's cloud kernels apt knows)
 #   SKBWALK_ACCEL    qemu accelerator (default tcg; kvm hangs on this machine)
-#   SKBWALK_MEM      guest memory (default 768M)       SKBWALK_BOOTS  which boots (default "A B C")
+#   SKBWALK_MEM      guest memory (default 768M)       SKBWALK_BOOTS  which boots (default "A B C D")
 #   SKBWALK_NO_INSTALL=1  never apt-get/pip install missing tools
 set -euo pipefail
 
@@ -18,7 +18,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 CACHE=${SKBWALK_TESTDATA_CACHE:-$HOME/.cache/skbwalk-testdata}
 ACCEL=${SKBWALK_ACCEL:-tcg}
 MEM=${SKBWALK_MEM:-768M}
-BOOTS=${SKBWALK_BOOTS:-A B C}
+BOOTS=${SKBWALK_BOOTS:-A B C D}
 mkdir -p "$CACHE/debs" "$CACHE/kernel" "$CACHE/build" "$CACHE/dumps"
 TIMINGS=()
 
@@ -191,6 +191,11 @@ boot() {
                --kernel "$VMLINUZ" --initrd "$BUILD/initramfs.cpio.gz" --outdir "$dir.tmp" --accel "$ACCEL" --mem "$MEM" >&2 ;;
         C) python3 "$HERE/capture.py" --append "$APPEND_BASE" --formats elf \
                --kernel "$VMLINUZ" --initrd "$BUILD/initramfs.cpio.gz" --outdir "$dir.tmp" --accel "$ACCEL" --mem "$MEM" >&2 ;;
+        # D: the incident's shape — a small guest whose stalled nginx pins a large share of memory:
+        # 14 writes to the draining neighbour per write to nginx, until nginx's window closes
+        D) python3 "$HERE/capture.py" --vmcoreinfo --append "$APPEND_BASE skbw.incident=1" --formats elf \
+               --writes 100000 --gap 0 --drain-ratio 14 \
+               --kernel "$VMLINUZ" --initrd "$BUILD/initramfs.cpio.gz" --outdir "$dir.tmp" --accel "$ACCEL" --mem 384M >&2 ;;
     esac
     rm -rf "$dir"; mv "$dir.tmp" "$dir"
 }

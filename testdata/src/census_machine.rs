@@ -8,8 +8,7 @@
 use std::io;
 use std::path::Path;
 
-use crate::kdump_writer::{write_kdump, Compression, KdumpOptions};
-use crate::sample::{qemu_notes, write_qemu_elf, Sample};
+use crate::sample::{qemu_kdump, write_qemu_elf, Sample};
 use crate::synth::SynthKernel;
 use crate::vmstat::VmstatSpec;
 use crate::world::{World, WorldConfig};
@@ -35,16 +34,7 @@ pub fn write_census_machine(dir: &Path, gib: u64, kdump: bool) -> io::Result<Sam
     let vmcore = dir.join("vmcore.elf");
     write_qemu_elf(&mut w, &vmcore, true)?;
     if kdump {
-        let vi = w.vmcoreinfo();
-        let opts = KdumpOptions {
-            compression: Compression::Zlib,
-            header_version: 6,
-            vmcoreinfo: Some(vi.clone().into_bytes()),
-            notes: Some(qemu_notes(&w, false, &vi)),
-            utsname_release: crate::synth::RELEASE.into(),
-            ..KdumpOptions::default()
-        };
-        std::fs::write(dir.join("vmcore.kdump"), write_kdump(&w.img, &opts))?;
+        std::fs::write(dir.join("vmcore.kdump"), qemu_kdump(&w))?;
     }
     Ok(Sample {
         vmcore,

@@ -225,3 +225,18 @@ pub fn write_sample(dir: &Path, size: SampleSize) -> io::Result<(Sample, World)>
         w,
     ))
 }
+
+/// The world as a zlib kdump (header version 6, VMCOREINFO and notes, zero pages excluded).
+pub fn qemu_kdump(w: &World) -> Vec<u8> {
+    let vi = w.vmcoreinfo();
+    let opts = crate::kdump_writer::KdumpOptions {
+        compression: crate::kdump_writer::Compression::Zlib,
+        header_version: 6,
+        vmcoreinfo: Some(vi.clone().into_bytes()),
+        notes: Some(qemu_notes(w, false, &vi)),
+        utsname_release: crate::synth::RELEASE.into(),
+        exclude_zero_pages: true,
+        ..Default::default()
+    };
+    crate::kdump_writer::write_kdump(&w.img, &opts)
+}

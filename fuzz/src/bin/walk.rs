@@ -1,28 +1,12 @@
 //! The walk over a fuzzed physical image: the input overwrites u64 slots in the pages that
 //! hold the nginx socket, its skbs, their shared info and the task list of the synthetic
 //! incident; then the socket report and `top` run. Records: u16 slot index, u64 value.
-use skbwalk::{socket_report, top, Kernel};
-use vmcore::source::BytesSource;
-
 fn main() {
     let m = skbwalk_fuzz::machine();
     afl::fuzz!(|data: &[u8]| {
-        let mut elf = m.elf.clone();
-        for rec in data.chunks_exact(10) {
-            let slot = usize::from(u16::from_le_bytes([rec[0], rec[1]])) % m.slots.len();
-            let at = m.slots[slot];
-            elf[at..at + 8].copy_from_slice(&rec[2..10]);
+        if let Some(k) = skbwalk_fuzz::patched_kernel(&m, data) {
+            let _ = skbwalk::socket_report(&k, 146935, 11);
+            let _ = skbwalk::top(&k, |_, _| {});
         }
-        let Ok(dump) = vmcore::Dump::from_source(Box::new(BytesSource(elf)), false) else {
-            return;
-        };
-        let Ok(types) = kstructs::Types::open_with_cache(&m.vmlinux, Some(&m.cache)) else {
-            return;
-        };
-        let Ok(k) = Kernel::from_parts(dump, types, "fuzzed") else {
-            return;
-        };
-        let _ = socket_report(&k, 146935, 11);
-        let _ = top(&k, |_, _| {});
     });
 }

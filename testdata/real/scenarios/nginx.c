@@ -10,6 +10,16 @@ int main(void)
 	if (l < 0)
 		die("socket");
 	int one = 1, rcvbuf = 4 << 20;
+	/* skbw.incident=1 (boot D): the incident's shape, a queue big enough to pin a large share of memory */
+	char cmdline[4096] = "";
+	FILE *cf = fopen("/proc/cmdline", "r");
+	if (cf) {
+		if (!fgets(cmdline, sizeof cmdline, cf))
+			cmdline[0] = 0;
+		fclose(cf);
+	}
+	if (strstr(cmdline, "skbw.incident=1"))
+		rcvbuf = 16 << 20;
 	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	/* A big receive buffer so the queue is not pruned/collapsed: we want the driver's pages queued. */
 	if (setsockopt(l, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0)

@@ -6,8 +6,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use testdata::kdump_writer::{write_kdump, Compression, KdumpOptions};
-use testdata::sample::{qemu_notes, write_sample, SampleSize};
+use testdata::sample::{qemu_kdump, write_sample, SampleSize};
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -26,18 +25,8 @@ fn main() -> ExitCode {
     println!("vmcore  {}", sample.vmcore.display());
     println!("vmlinux {}", sample.vmlinux.display());
     if kdump {
-        let vi = w.vmcoreinfo();
-        let opts = KdumpOptions {
-            compression: Compression::Zlib,
-            header_version: 6,
-            vmcoreinfo: Some(vi.clone().into_bytes()),
-            notes: Some(qemu_notes(&w, false, &vi)),
-            utsname_release: testdata::synth::RELEASE.into(),
-            exclude_zero_pages: true,
-            ..KdumpOptions::default()
-        };
         let path = dir.join("vmcore.kdump");
-        if let Err(e) = std::fs::write(&path, write_kdump(&w.img, &opts)) {
+        if let Err(e) = std::fs::write(&path, qemu_kdump(&w)) {
             eprintln!("make-sample: {}: {e}", path.display());
             return ExitCode::from(1);
         }
