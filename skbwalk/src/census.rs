@@ -330,6 +330,18 @@ pub fn census(
     let mut w = Warnings::default();
     let l = Layout::resolve(k).map_err(|e| k.layout_error(e))?;
     let max_pfn = k.u64(k.symbol("max_pfn")?, "max_pfn")?;
+    // max_pfn comes from the dump: never walk past the memory the dump describes
+    let dump_pfns = k.dump.phys_end() / 4096;
+    let max_pfn = if max_pfn > dump_pfns {
+        w.push(
+            WarningKind::Corrupt,
+            None,
+            format!("max_pfn {max_pfn:#x} is past the end of the dump's memory (pfn {dump_pfns:#x}): the census stops there"),
+        );
+        dump_pfns
+    } else {
+        max_pfn
+    };
     let vmalloc = vmalloc_pages(k, &mut w);
     // pfn ranges held by skbs
     let mut skb_pfns = HashSet::new();
@@ -352,7 +364,7 @@ pub fn census(
     while pfn < max_pfn {
         let n = CHUNK_PAGES.min(max_pfn - pfn);
         let bytes = (n * l.size) as usize;
-        let at = k.vmemmap_base + pfn * l.size;
+        let at = k.vmemmap_base.wrapping_add(pfn * l.size);
         // one read per chunk; on failure, per 4 KiB of vmemmap, so that a hole or a filtered
         // page costs only its own struct pages
         let mut readable = vec![true; n as usize];
@@ -362,7 +374,10 @@ pub fn census(
             while i < n {
                 let m = per.min(n - i);
                 let (s, e) = ((i * l.size) as usize, ((i + m) * l.size) as usize);
-                match k.dump.read_virt(at + i * l.size, &mut buf[s..e]) {
+                match k
+                    .dump
+                    .read_virt(at.wrapping_add(i * l.size), &mut buf[s..e])
+                {
                     Ok(()) => {}
                     Err(vmcore::Error::Translation { .. }) => {
                         // no struct page here (a hole without mem_map): not a page at all
@@ -442,7 +457,7 @@ pub fn census(
             };
             *classes.entry(class).or_default() += 1;
             if class == Class::Other {
-                let page = k.vmemmap_base + p * l.size;
+                let page = k.vmemmap_base.wrapping_add(p * l.size);
                 if skb_pfns.contains(&p) {
                     other.skb += 1;
                 } else if vmalloc.contains(&page) {
@@ -544,7 +559,10 @@ fn head_order(
     if i + 1 < n {
         return buf.get(off as usize).map(|&b| u32::from(b));
     }
-    k.u8(k.vmemmap_base + p * l.size + at, "compound order")
-        .ok()
-        .map(u32::from)
+    k.u8(
+        k.vmemmap_base.wrapping_add(p * l.size + at),
+        "compound order",
+    )
+    .ok()
+    .map(u32::from)
 }

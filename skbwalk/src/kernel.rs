@@ -353,7 +353,14 @@ impl Kernel {
             addr: vaddr,
             source,
         })?;
-        Ok(self.vmemmap_base + (paddr >> 12) * self.off()?.page_size_of)
+        (paddr >> 12)
+            .checked_mul(self.off()?.page_size_of)
+            .and_then(|o| self.vmemmap_base.checked_add(o))
+            .ok_or_else(|| Error::Read {
+                what: format!("struct page of physical {paddr:#x}: vmemmap_base {:#x} is not a kernel address", self.vmemmap_base),
+                addr: vaddr,
+                source: vmcore::Error::Missing("garbage vmemmap_base".into()),
+            })
     }
 
     /// Whether `addr` looks like a kernel pointer (canonical upper half, aligned to `align`).

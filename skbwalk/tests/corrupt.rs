@@ -294,3 +294,41 @@ fn debuginfo_of_another_kernel_is_refused() {
         "{e}"
     );
 }
+
+#[test]
+fn fuzz_finding_a_garbage_vmemmap_base_is_not_an_overflow() {
+    // fuzz/findings/walk: a vmemmap_base near the top of the address space made
+    // virt_to_page overflow (a panic in debug builds, a wrong page in release).
+    let (dir, mut w) = world("vmemmap-base");
+    let at = w.ksym("vmemmap_base");
+    w.write_u64(at, 0xffff_ffff_ffff_f000);
+    let p = write(&dir, &mut w);
+    match Kernel::open(&p, Some(&w.k.vmlinux)) {
+        Err(e) => assert!(!e.to_string().is_empty()),
+        Ok(k) => {
+            if let Ok(r) = socket_report(&k, 146935, 11) {
+                assert!(!r.complete, "garbage vmemmap_base went unnoticed");
+            }
+            let _ = top(&k, |_, _| {});
+            let _ = skbwalk::meminfo::meminfo(&k);
+        }
+    }
+}
+
+#[test]
+fn a_max_pfn_past_the_dump_stops_the_census_with_a_warning() {
+    let (dir, mut w) = world("max-pfn");
+    let at = w.ksym("max_pfn");
+    w.write_u64(at, 1 << 50);
+    let p = write(&dir, &mut w);
+    let k = Kernel::open(&p, Some(&w.k.vmlinux)).unwrap();
+    let t = std::time::Instant::now();
+    let m = skbwalk::meminfo::meminfo(&k).unwrap();
+    assert!(t.elapsed().as_secs() < 10);
+    assert!(!m.complete);
+    assert!(
+        m.warnings.iter().any(|x| x.message.contains("max_pfn")),
+        "{:?}",
+        m.warnings
+    );
+}

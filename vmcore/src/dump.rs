@@ -222,6 +222,20 @@ impl Dump {
         &self.warnings
     }
 
+    /// The end of the physical address space the dump describes: the end of the last `PT_LOAD`
+    /// (ELF), `max_mapnr` pages (kdump). Nothing at or above it can be read.
+    pub fn phys_end(&self) -> u64 {
+        match &self.backend {
+            Backend::Elf(e) => e
+                .segments()
+                .iter()
+                .map(|s| s.paddr + s.memsz)
+                .max()
+                .unwrap_or(0),
+            Backend::Kdump(k) => k.max_mapnr().saturating_mul(k.page_size()),
+        }
+    }
+
     /// Format, compression, page counts and release.
     pub fn info(&self) -> &DumpInfo {
         &self.info
