@@ -457,7 +457,7 @@ pub fn explain(r: &skbwalk::explain::ExplainReport, k: &Kernel) -> String {
             u.active_objects,
             u.total_objects,
             u.slot_size,
-            bytes(u.active_objects * u.slot_size)
+            bytes(u.active_objects.saturating_mul(u.slot_size))
         );
     }
     let _ = writeln!(

@@ -277,7 +277,7 @@ pub fn html(r: &ExplainReport, k: &Kernel) -> String {
     for (name, u) in &r.skb_slab {
         rows.push(vec![
             name.clone(),
-            bytes(u.active_objects * u.slot_size),
+            bytes(u.active_objects.saturating_mul(u.slot_size)),
             format!(
                 "{} of {} objects x {} B",
                 u.active_objects, u.total_objects, u.slot_size

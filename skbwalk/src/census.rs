@@ -497,9 +497,9 @@ pub fn census(
     }
     let get = |c: Class| classes.get(&c).copied().unwrap_or(0);
     let exact = |names: &[&str]| -> Option<i64> {
-        let mut sum = 0;
+        let mut sum = 0i64;
         for n in names {
-            sum += counters.get(*n)?.exact;
+            sum = sum.saturating_add(counters.get(*n)?.exact);
         }
         Some(sum)
     };
@@ -520,7 +520,7 @@ pub fn census(
                 census: get(class),
                 counter: names.join("+"),
                 counter_pages: v,
-                difference: get(class) as i64 - v,
+                difference: (get(class) as i64).saturating_sub(v),
             });
         }
     }

@@ -78,7 +78,9 @@ fn tcp_sockets(k: &Kernel, cpus: &[(u32, u64)]) -> Option<i64> {
     let mut v = k.u64(a + count, "percpu_counter.count").ok()? as i64;
     let pcp = k.u64(a + counters, "percpu_counter.counters").ok()?;
     for &(_, off) in cpus {
-        v += i64::from(k.u32(pcp.wrapping_add(off), "percpu_counter delta").ok()? as i32);
+        v = v.saturating_add(i64::from(
+            k.u32(pcp.wrapping_add(off), "percpu_counter delta").ok()? as i32,
+        ));
     }
     Some(v)
 }
@@ -114,7 +116,7 @@ pub fn explain(k: &Kernel) -> Result<ExplainReport> {
         tcp_memory_allocated_bytes: m
             .globals
             .get("tcp_memory_allocated")
-            .map_or(0, |&p| (p.max(0) as u64) * page_size),
+            .map_or(0, |&p| (p.max(0) as u64).saturating_mul(page_size)),
         tcp_sockets: tcp_sockets(k, &cpus).unwrap_or_else(|| {
             w.push(
                 WarningKind::Unsupported,
@@ -146,9 +148,11 @@ pub fn explain(k: &Kernel) -> Result<ExplainReport> {
         }
     }
     let max_frags = k.off().map(|o| o.max_skb_frags).unwrap_or(17);
-    let worst_case_bytes = skb_slab
-        .get("skbuff_head_cache")
-        .map_or(0, |u| u.active_objects * (max_frags + 1) * FRAG_PAGE_BYTES);
+    let worst_case_bytes = skb_slab.get("skbuff_head_cache").map_or(0, |u| {
+        u.active_objects
+            .saturating_mul(max_frags + 1)
+            .saturating_mul(FRAG_PAGE_BYTES)
+    });
     let b = m.breakdown;
     let allocpage_percent = if b.total > 0 {
         b.allocpage as f64 * 100.0 / b.total as f64
@@ -156,7 +160,10 @@ pub fn explain(k: &Kernel) -> Result<ExplainReport> {
         0.0
     };
     let allocpage_abnormal = allocpage_percent > ABNORMAL_ALLOCPAGE_PERCENT;
-    let skb_pinned_page_bytes = m.census.as_ref().map_or(0, |c| c.other.skb * page_size);
+    let skb_pinned_page_bytes = m
+        .census
+        .as_ref()
+        .map_or(0, |c| c.other.skb.saturating_mul(page_size));
     let allocpage = b.allocpage.max(0) as u64;
     let holder = top_sockets.first().map(|s| {
         format!(

@@ -259,7 +259,7 @@ fn add_deltas(
         match k.bytes(at, count, what) {
             Ok(d) => {
                 for (e, &b) in exact.iter_mut().zip(&d) {
-                    *e += i64::from(b as i8);
+                    *e = e.saturating_add(i64::from(b as i8));
                 }
             }
             Err(e) => w.push(
@@ -496,7 +496,9 @@ fn hugetlb_pages(k: &Kernel, w: &mut Warnings) -> i64 {
             k.u64(h + nr.offset, "hstate.nr_huge_pages"),
             k.u32(h + order.offset, "hstate.order"),
         ) {
-            (Ok(count), Ok(ord)) if ord < 31 => pages += (count as i64) << ord,
+            (Ok(count), Ok(ord)) if ord < 31 => {
+                pages = pages.saturating_add((count as i64).saturating_mul(1 << ord))
+            }
             (Ok(_), Ok(ord)) => w.push(
                 WarningKind::Corrupt,
                 Some(h),
@@ -544,22 +546,26 @@ fn breakdown(
         ]
         .iter()
         .map(|n| get(n, true))
-        .sum(),
+        .fold(0i64, i64::saturating_add),
     );
     let file_pages = get("NR_FILE_PAGES", true);
     let shmem = get("NR_SHMEM", true);
     let lines = Lines {
         anon: pages(get("NR_ANON_MAPPED", true)),
-        file: pages(file_pages - shmem),
+        file: pages(file_pages.saturating_sub(shmem)),
         shmem: pages(shmem),
         slab_reclaimable: pages(get("NR_SLAB_RECLAIMABLE_B", true)),
         slab_unreclaimable: pages(get("NR_SLAB_UNRECLAIMABLE_B", true)),
-        page_tables: pages(get("NR_PAGETABLE", true) + get("NR_SECONDARY_PAGETABLE", false)),
+        page_tables: pages(
+            get("NR_PAGETABLE", true).saturating_add(get("NR_SECONDARY_PAGETABLE", false)),
+        ),
         vmalloc: pages(g.get("nr_vmalloc_pages").copied().unwrap_or(0)),
         kernel_stack: get("NR_KERNEL_STACK_KB", true).saturating_mul(1024),
         percpu: pages(
-            g.get("pcpu_nr_populated").copied().unwrap_or(0)
-                * g.get("pcpu_nr_units").copied().unwrap_or(0),
+            g.get("pcpu_nr_populated")
+                .copied()
+                .unwrap_or(0)
+                .saturating_mul(g.get("pcpu_nr_units").copied().unwrap_or(0)),
         ),
         hugetlb: pages(g.get("hugetlb_pages").copied().unwrap_or(0)),
         kernel_misc_reclaimable: pages(get("NR_KERNEL_MISC_RECLAIMABLE", false)),
@@ -583,18 +589,23 @@ fn breakdown(
             ),
         );
     }
-    let kernel = lines.slab_reclaimable
-        + lines.slab_unreclaimable
-        + lines.page_tables
-        + lines.vmalloc
-        + if stacks_in_vmalloc {
+    // counters come from the dump: saturate rather than overflow on garbage
+    let kernel = [
+        lines.slab_reclaimable,
+        lines.slab_unreclaimable,
+        lines.page_tables,
+        lines.vmalloc,
+        if stacks_in_vmalloc {
             0
         } else {
             lines.kernel_stack
-        }
-        + lines.percpu
-        + lines.hugetlb
-        + lines.kernel_misc_reclaimable;
+        },
+        lines.percpu,
+        lines.hugetlb,
+        lines.kernel_misc_reclaimable,
+    ]
+    .into_iter()
+    .fold(0i64, i64::saturating_add);
     if total <= 0 {
         w.push(
             WarningKind::Corrupt,
@@ -602,7 +613,10 @@ fn breakdown(
             format!("MemTotal (_totalram_pages) is {total} bytes: the breakdown means nothing"),
         );
     }
-    let allocpage = total - free - user - kernel;
+    let allocpage = total
+        .saturating_sub(free)
+        .saturating_sub(user)
+        .saturating_sub(kernel);
     if allocpage < 0 {
         w.push(
             WarningKind::Corrupt,

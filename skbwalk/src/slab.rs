@@ -155,7 +155,7 @@ pub fn usage(
             let mut s = k.u64(c + pl, "kmem_cache_cpu.partial")?;
             let mut seen = HashSet::new();
             while s != 0 && seen.insert(s) && seen.len() <= MAX_PARTIAL {
-                free += slab_free(s)?;
+                free = free.saturating_add(slab_free(s)?);
                 s = k.u64(s + next, "slab.next")?;
             }
         }
@@ -171,7 +171,7 @@ pub fn usage(
         if node == 0 {
             continue;
         }
-        total += k.u64(node + l.n_total, "kmem_cache_node.total_objects")?;
+        total = total.saturating_add(k.u64(node + l.n_total, "kmem_cache_node.total_objects")?);
         for s in crate::task::list_entries(
             k,
             node + l.n_partial,
@@ -180,7 +180,7 @@ pub fn usage(
             "kmem_cache_node.partial",
             w,
         ) {
-            free += slab_free(s)?;
+            free = free.saturating_add(slab_free(s)?);
         }
     }
     Ok(SlabUsage {

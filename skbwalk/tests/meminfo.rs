@@ -186,3 +186,44 @@ fn the_census_classifies_every_page_and_names_the_skb_pages() {
         assert!(c.checks.iter().any(|x| x.class == "free"), "gen {gen}");
     }
 }
+
+#[test]
+fn fuzz_finding_garbage_counters_saturate_instead_of_overflowing() {
+    // fuzz/findings/meminfo: counters and per-CPU deltas near i64::MAX overflowed the
+    // breakdown's sums (a panic in debug builds, a wrapped total in release).
+    let dir = std::env::temp_dir().join(format!("skbwalk-meminfo-{}-garbage", std::process::id()));
+    let k = SynthKernel::build_gen(&dir.join("k"), 5, 61).unwrap();
+    let mut w = World::new(k, WorldConfig::kaslr());
+    w.add_task(1, "init", 8);
+    w.set_vmstat(&VmstatSpec {
+        possible: 1,
+        online: vec![0],
+        zone_global: vec![("NR_FREE_PAGES", i64::MAX)],
+        node_global: vec![
+            ("NR_INACTIVE_ANON", i64::MAX),
+            ("NR_ACTIVE_ANON", i64::MAX),
+            ("NR_FILE_PAGES", i64::MIN),
+            ("NR_SHMEM", i64::MAX),
+            ("NR_SLAB_RECLAIMABLE_B", i64::MAX),
+            ("NR_SLAB_UNRECLAIMABLE_B", i64::MAX),
+        ],
+        zone_deltas: vec![(0, 0, "NR_FREE_PAGES", 127)],
+        node_deltas: vec![(0, "NR_ACTIVE_ANON", 127)],
+        totalram_pages: u64::MAX,
+        vmalloc_pages: u64::MAX,
+        pcpu: (u64::MAX, u32::MAX),
+        unmapped_cpus: vec![],
+    });
+    let p = dir.join("vmcore.elf");
+    write_qemu_elf(&mut w, &p, true).unwrap();
+    let k = Kernel::open(&p, Some(&w.k.vmlinux)).unwrap();
+    let m = meminfo(&k).unwrap();
+    assert_eq!(
+        m.counters["NR_FREE_PAGES"].exact,
+        i64::MAX,
+        "saturated, not wrapped"
+    );
+    assert!(!m.complete, "garbage counters went unnoticed");
+    let e = skbwalk::explain::explain(&k).unwrap();
+    assert!(!e.complete);
+}

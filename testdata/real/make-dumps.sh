@@ -191,11 +191,12 @@ boot() {
                --kernel "$VMLINUZ" --initrd "$BUILD/initramfs.cpio.gz" --outdir "$dir.tmp" --accel "$ACCEL" --mem "$MEM" >&2 ;;
         C) python3 "$HERE/capture.py" --append "$APPEND_BASE" --formats elf \
                --kernel "$VMLINUZ" --initrd "$BUILD/initramfs.cpio.gz" --outdir "$dir.tmp" --accel "$ACCEL" --mem "$MEM" >&2 ;;
-        # D: the incident's shape — a small guest whose stalled nginx pins a large share of memory:
-        # 14 writes to the draining neighbour per write to nginx, until nginx's window closes
+        # D: the incident's shape — a small guest whose stalled nginx (autotuned receive buffer, see
+        # scenarios/nginx.c) pins a large share of memory: 14 writes to the draining neighbour per
+        # write to nginx, until nginx's window closes
         D) python3 "$HERE/capture.py" --vmcoreinfo --append "$APPEND_BASE skbw.incident=1" --formats elf \
                --writes 100000 --gap 0 --drain-ratio 14 \
-               --kernel "$VMLINUZ" --initrd "$BUILD/initramfs.cpio.gz" --outdir "$dir.tmp" --accel "$ACCEL" --mem 384M >&2 ;;
+               --kernel "$VMLINUZ" --initrd "$BUILD/initramfs.cpio.gz" --outdir "$dir.tmp" --accel "$ACCEL" --mem 256M >&2 ;;
     esac
     rm -rf "$dir"; mv "$dir.tmp" "$dir"
 }

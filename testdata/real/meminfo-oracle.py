@@ -295,7 +295,7 @@ def compare(expect, actual, need_deltas, top=None):
     sys.exit(1 if errs else 0)
 
 
-def compare_explain(expect, actual, top):
+def compare_explain(expect, actual, top, incident=False):
     """explain's figures against drgn: the skb caches' usage, sockstat, and the top holder (drgn's
     own socket walk, the oracle's --all answer)."""
     e, a = json.load(open(expect))["explain"], json.load(open(actual))
@@ -314,6 +314,9 @@ def compare_explain(expect, actual, top):
                         f"{got.get('totals', {}).get('pinned_bytes')}")
         if str(got.get("pid")) not in a.get("summary", ""):
             errs.append(f"the summary does not name the top holder: {a.get('summary')!r}")
+    if incident and not (a.get("allocpage_abnormal") and a.get("summary", "").startswith("The memory is in socket")):
+        errs.append(f"boot D is the incident's shape, but explain says: {a.get('summary')!r} "
+                    f"(allocpage {a.get('allocpage_percent')}% of total)")
     print("; ".join(errs))
     sys.exit(1 if errs else 0)
 
@@ -326,9 +329,10 @@ def main():
     ap.add_argument("--compare-explain", nargs=2)
     ap.add_argument("--need-deltas", action="store_true", help="fail when no counter has a per-CPU delta")
     ap.add_argument("--top", help="the oracle's --all answer (drgn's socket walk), for census other.skb")
+    ap.add_argument("--incident", action="store_true", help="explain must find the incident: allocpage abnormal, in socket queues")
     a = ap.parse_args()
     if a.compare_explain:
-        compare_explain(*a.compare_explain, a.top)
+        compare_explain(*a.compare_explain, a.top, a.incident)
     elif a.compare:
         compare(*a.compare, a.need_deltas, a.top)
     else:

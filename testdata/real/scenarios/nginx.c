@@ -10,7 +10,9 @@ int main(void)
 	if (l < 0)
 		die("socket");
 	int one = 1, rcvbuf = 4 << 20;
-	/* skbw.incident=1 (boot D): the incident's shape, a queue big enough to pin a large share of memory */
+	/* skbw.incident=1 (boot D): the incident's shape. No SO_RCVBUF: receive-buffer autotuning up to
+	   tcp_rmem's max (init sets 16 MiB default, 32 MiB max), so the queue is never collapsed into linear
+	   skbs and keeps the driver's pages (a fixed buffer gets pruned and collapsed when it fills). */
 	char cmdline[4096] = "";
 	FILE *cf = fopen("/proc/cmdline", "r");
 	if (cf) {
@@ -18,11 +20,10 @@ int main(void)
 			cmdline[0] = 0;
 		fclose(cf);
 	}
-	if (strstr(cmdline, "skbw.incident=1"))
-		rcvbuf = 16 << 20;
+	int incident = strstr(cmdline, "skbw.incident=1") != NULL;
 	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	/* A big receive buffer so the queue is not pruned/collapsed: we want the driver's pages queued. */
-	if (setsockopt(l, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0)
+	if (!incident && setsockopt(l, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0)
 		die("SO_RCVBUFFORCE");
 	struct sockaddr_in a = in4("0.0.0.0", 8080);
 	if (bind(l, (struct sockaddr *)&a, sizeof a) < 0)
