@@ -324,8 +324,22 @@ pub(crate) fn meminfo_with(k: &Kernel, skb_pages: Option<&[(u64, u32)]>) -> Resu
     let layout = Layout::resolve(k).map_err(|e| k.layout_error(e))?;
     let (zone_items, zone_n) = items(k, "zone_stat_item")?;
     let (node_items, node_n) = items(k, "node_stat_item")?;
-    let zone_global = k.bytes(k.symbol("vm_zone_stat")?, zone_n * 8, "vm_zone_stat[]")?;
-    let node_global = k.bytes(k.symbol("vm_node_stat")?, node_n * 8, "vm_node_stat[]")?;
+    // A counter array that cannot be read leaves its counters out, with a warning.
+    let mut array = |sym: &str, n: usize| -> Vec<u8> {
+        match k.symbol(sym).and_then(|a| k.bytes(a, n * 8, sym)) {
+            Ok(b) => b,
+            Err(e) => {
+                w.push(
+                    WarningKind::of(&e),
+                    None,
+                    format!("{sym}[]: {e}; its counters are left out"),
+                );
+                Vec::new()
+            }
+        }
+    };
+    let zone_global = array("vm_zone_stat", zone_n);
+    let node_global = array("vm_node_stat", node_n);
     let as_i64 = |b: &[u8]| -> Vec<i64> {
         b.chunks_exact(8)
             .map(|c| i64::from_le_bytes(c.try_into().unwrap_or_default()))

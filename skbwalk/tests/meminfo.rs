@@ -227,3 +227,46 @@ fn fuzz_finding_garbage_counters_saturate_instead_of_overflowing() {
     let e = skbwalk::explain::explain(&k).unwrap();
     assert!(!e.complete);
 }
+
+#[test]
+fn an_unreadable_counter_array_leaves_its_counters_out_with_a_warning() {
+    let (_, mut w) = machine(61, "no-node-stat", false);
+    // a filtered dump that lost the page of vm_node_stat[] (the synthetic kernel gives each
+    // array a page of its own)
+    let pfn = w.phys(w.ksym("vm_node_stat")) / 4096;
+    assert_ne!(pfn, w.phys(w.ksym("vm_zone_stat")) / 4096);
+    let vi = w.finish();
+    let opts = testdata::kdump_writer::KdumpOptions {
+        compression: testdata::kdump_writer::Compression::Zlib,
+        header_version: 6,
+        vmcoreinfo: Some(vi.clone().into_bytes()),
+        notes: Some(testdata::sample::qemu_notes(&w, false, &vi)),
+        exclude_pfns: vec![pfn],
+        ..Default::default()
+    };
+    let p = std::env::temp_dir().join(format!(
+        "skbwalk-meminfo-{}-no-node-stat.kdump",
+        std::process::id()
+    ));
+    std::fs::write(&p, testdata::kdump_writer::write_kdump(&w.img, &opts)).unwrap();
+    let k = Kernel::open(&p, Some(&w.k.vmlinux)).unwrap();
+    let m = meminfo(&k).unwrap();
+    assert!(!m.complete);
+    assert!(
+        m.warnings
+            .iter()
+            .any(|x| x.message.contains("vm_node_stat")),
+        "{:?}",
+        m.warnings
+    );
+    assert!(
+        !m.counters.contains_key("NR_ACTIVE_ANON"),
+        "a node counter reported from an unreadable array"
+    );
+    assert_eq!(
+        m.counters["NR_FREE_PAGES"].global, 100_000,
+        "the zone counters are there"
+    );
+    // the census does not need the counters
+    assert!(m.census.as_ref().is_some_and(|c| c.pages > 0));
+}

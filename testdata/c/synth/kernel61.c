@@ -502,8 +502,11 @@ struct zone {
 };
 struct pglist_data { struct zone node_zones[4]; char pad[128]; struct per_cpu_nodestat *per_cpu_nodestats; int node_id; };
 struct cpumask { unsigned long bits[1]; };
-atomic_long_t vm_zone_stat[NR_VM_ZONE_STAT_ITEMS];
-atomic_long_t vm_node_stat[NR_VM_NODE_STAT_ITEMS];
+/* each on a page of its own (tests drop their pages from filtered dumps) */
+atomic_long_t vm_zone_stat[NR_VM_ZONE_STAT_ITEMS] __attribute__((aligned(4096), section(".data.skbw_vmstat")));
+static char vm_zone_stat_pad[4096 - sizeof(atomic_long_t) * NR_VM_ZONE_STAT_ITEMS] __attribute__((used, section(".data.skbw_vmstat")));
+atomic_long_t vm_node_stat[NR_VM_NODE_STAT_ITEMS] __attribute__((aligned(4096), section(".data.skbw_vmstat")));
+static char vm_node_stat_pad[4096 - sizeof(atomic_long_t) * NR_VM_NODE_STAT_ITEMS] __attribute__((used, section(".data.skbw_vmstat")));
 struct pglist_data *node_data[64];
 unsigned long __per_cpu_offset[64];
 struct cpumask __cpu_online_mask;
