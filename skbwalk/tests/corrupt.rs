@@ -332,3 +332,22 @@ fn a_max_pfn_past_the_dump_stops_the_census_with_a_warning() {
         m.warnings
     );
 }
+
+#[test]
+fn hash_buckets_larger_than_a_page_are_walked_not_looped() {
+    // A debuginfo whose inet_ehash_bucket is over 4 KiB once made the bucket loop step 0 (a hang).
+    let dir =
+        std::env::temp_dir().join(format!("skbwalk-corrupt-{}-big-bucket", std::process::id()));
+    let k = SynthKernel::build_with(&dir.join("k"), 4, 61, &["SYNTH_EHASH_PAD=8192"]).unwrap();
+    assert!(k.o("inet_ehash_bucket") > 4096);
+    let mut w = incident_world(k, WorldConfig::nokaslr(), SampleSize { stalled_skbs: 4 });
+    let p = write(&dir, &mut w);
+    let k = Kernel::open(&p, Some(&w.k.vmlinux)).unwrap();
+    let t = std::time::Instant::now();
+    let r = top(&k, |_, _| {}).unwrap();
+    assert!(t.elapsed().as_secs() < 10);
+    assert!(
+        r.sockets.iter().any(|s| s.id.state == "TIME_WAIT"),
+        "the ehash walk found no mini-socket"
+    );
+}

@@ -54,7 +54,19 @@ impl SynthKernel {
     /// `bio_vec`, folio overlay, `struct slab`) or 612 (6.12 `netmem` frags, order in folio
     /// `_flags_1`, slab as a page type).
     pub fn build_gen(dir: &Path, dwarf: u8, gen: u32) -> io::Result<SynthKernel> {
+        Self::build_with(dir, dwarf, gen, &[])
+    }
+
+    /// [`build_gen`](Self::build_gen) with extra `-D` definitions for odd layouts
+    /// (`SYNTH_EHASH_PAD=N`: hash buckets of N more bytes).
+    pub fn build_with(
+        dir: &Path,
+        dwarf: u8,
+        gen: u32,
+        defines: &[&str],
+    ) -> io::Result<SynthKernel> {
         std::fs::create_dir_all(dir)?;
+        let defines: Vec<String> = defines.iter().map(|d| format!("-D{d}")).collect();
         let src = dir.join("kernel61.c");
         std::fs::write(&src, KERNEL61_C)?;
         let release = format!("-DSYNTH_RELEASE=\"{RELEASE}\"");
@@ -75,6 +87,7 @@ impl SynthKernel {
                 &gen,
                 "-c",
             ])
+            .args(&defines)
             .arg(&src)
             .arg("-o")
             .arg(&obj))?;
@@ -87,6 +100,7 @@ impl SynthKernel {
             .arg(&obj))?;
         run(Command::new("gcc")
             .args(["-O0", "-DSYNTH_OFFSETS", &release, &gen])
+            .args(&defines)
             .arg(&src)
             .arg("-o")
             .arg(&offsets))?;

@@ -596,6 +596,12 @@ impl World {
     /// A kmalloc object of at least `size` bytes; returns (address, slot size).
     pub fn kmalloc(&mut self, size: u64) -> (u64, u64) {
         let slot = size.next_power_of_two().max(64);
+        if slot > 2 * PAGE_SIZE {
+            // large kmalloc: straight from the page allocator, as the kernel does
+            let order = (slot / PAGE_SIZE).trailing_zeros();
+            let p = self.alloc_pages(order);
+            return (self.virt(p), PAGE_SIZE << order);
+        }
         let name = format!("kmalloc-{slot}");
         let a = self.slab_alloc(&name);
         (a, slot)

@@ -120,4 +120,23 @@ NUMBER(pgtable_l5_enabled)=0\nOFFSET(page.compound_head)=8\nSIZE(page)=64\nNUMBE
         assert_eq!(v.number("PG_head_mask"), Some(65536));
         assert_eq!(v.symbol("missing"), None);
     }
+
+    #[test]
+    fn unparsable_values_are_warnings_not_zero() {
+        let v = VmcoreInfo::parse(
+            b"OSRELEASE=6.1.0\nKERNELOFFSET=zzzz\nPAGESIZE=lots\nNUMBER(phys_base)=x\n",
+        );
+        assert_eq!(v.kernel_offset, None, "KERNELOFFSET=zzzz read as a number");
+        assert_eq!(v.page_size, None);
+        assert_eq!(v.phys_base, None);
+        for what in ["KERNELOFFSET", "PAGESIZE", "phys_base"] {
+            assert!(
+                v.warnings.iter().any(|w| w.contains(what)),
+                "{what}: {:?}",
+                v.warnings
+            );
+        }
+        // and the layout from it is refused rather than guessed
+        assert!(crate::x86_64::KernelLayout::from_vmcoreinfo(&v).is_err());
+    }
 }

@@ -363,7 +363,14 @@ struct udp_sock { struct inet_sock inet; int pending; char udp_pad[40]; };
 
 struct inet_timewait_sock { struct sock_common __tw_common; int tw_timeout; char tw_pad[40]; };
 struct request_sock { struct sock_common __req_common; struct request_sock *dl_next; char req_pad[40]; };
-struct inet_ehash_bucket { struct hlist_nulls_head chain; };
+#ifndef SYNTH_EHASH_PAD
+#define SYNTH_EHASH_PAD 0
+#endif
+struct inet_ehash_bucket { struct hlist_nulls_head chain;
+#if SYNTH_EHASH_PAD
+	char pad[SYNTH_EHASH_PAD];
+#endif
+};
 #if SYNTH_HAS_SLAB_STRUCT
 struct inet_listen_hashbucket { int lock; struct hlist_nulls_head nulls_head; };
 #else
