@@ -509,11 +509,6 @@ struct zone {
 };
 struct pglist_data { struct zone node_zones[4]; char pad[128]; struct per_cpu_nodestat *per_cpu_nodestats; int node_id; };
 struct cpumask { unsigned long bits[1]; };
-/* each on a page of its own (tests drop their pages from filtered dumps) */
-atomic_long_t vm_zone_stat[NR_VM_ZONE_STAT_ITEMS] __attribute__((aligned(4096), section(".data.skbw_vmstat")));
-static char vm_zone_stat_pad[4096 - sizeof(atomic_long_t) * NR_VM_ZONE_STAT_ITEMS] __attribute__((used, section(".data.skbw_vmstat")));
-atomic_long_t vm_node_stat[NR_VM_NODE_STAT_ITEMS] __attribute__((aligned(4096), section(".data.skbw_vmstat")));
-static char vm_node_stat_pad[4096 - sizeof(atomic_long_t) * NR_VM_NODE_STAT_ITEMS] __attribute__((used, section(".data.skbw_vmstat")));
 struct pglist_data *node_data[64];
 unsigned long __per_cpu_offset[64];
 struct cpumask __cpu_online_mask;
@@ -550,6 +545,11 @@ struct udp_table udp_table;
 struct kmem_cache *skbuff_fclone_cache;
 struct uts_namespace init_uts_ns = { .name = { .sysname = "Linux", .release = SYNTH_RELEASE, .machine = "x86_64" } };
 const char linux_banner[] = "Linux version " SYNTH_RELEASE " (skbwalk synthetic kernel) #1 SMP\n";
+/* The counter arrays last, each on a page of its own (tests drop their pages from filtered dumps). */
+atomic_long_t vm_zone_stat[NR_VM_ZONE_STAT_ITEMS] __attribute__((aligned(4096)));
+char vm_zone_stat_pad[4096 - sizeof(atomic_long_t) * NR_VM_ZONE_STAT_ITEMS];
+atomic_long_t vm_node_stat[NR_VM_NODE_STAT_ITEMS] __attribute__((aligned(4096)));
+char vm_node_stat_pad[4096 - sizeof(atomic_long_t) * NR_VM_NODE_STAT_ITEMS];
 
 #ifdef SYNTH_OFFSETS
 #include <stdio.h>
