@@ -168,7 +168,7 @@ impl Layout {
             _ => {
                 // The bits are macros (not in DWARF): PG_buddy 0x80 throughout; PG_table 0x400
                 // while PG_kmemcg held 0x200 (up to 5.10), 0x200 after.
-                let release = k.dump.info().osrelease.clone().unwrap_or_default();
+                let release = k.release().unwrap_or_default();
                 let old = version(&release).is_some_and(|v| v < (5, 11));
                 PageTypes::Bits {
                     buddy: 0x80,

@@ -220,15 +220,21 @@ impl Kernel {
     pub fn layout_error(&self, e: kstructs::Error) -> Error {
         Error::Layout {
             release: self
-                .dump
-                .info()
-                .osrelease
-                .clone()
-                .filter(|r| !r.is_empty())
-                .or_else(|| Self::vmlinux_release(&self.types))
+                .release()
                 .unwrap_or_else(|| "of unknown release".into()),
             source: Box::new(e),
         }
+    }
+
+    /// The kernel's release: the dump's (VMCOREINFO or kdump utsname), else the vmlinux's
+    /// (the debuginfo was checked against the dump's `linux_banner`).
+    pub fn release(&self) -> Option<String> {
+        self.dump
+            .info()
+            .osrelease
+            .clone()
+            .filter(|r| !r.is_empty())
+            .or_else(|| Self::vmlinux_release(&self.types))
     }
 
     /// Write the debuginfo's layout cache if it learnt something (and no DWARF read failed), so the
