@@ -288,13 +288,21 @@ fn global(k: &Kernel, name: &str, w: &mut Warnings) -> Option<i64> {
 fn stacks_in_vmalloc(k: &Kernel) -> Result<bool> {
     let o = k.off()?;
     let init = k.symbol("init_task")?;
-    let first = k.u64(init + o.task_tasks, "init_task.tasks.next")? - o.task_tasks;
+    let next = k.u64(init + o.task_tasks, "init_task.tasks.next")?;
+    if !Kernel::is_kernel_ptr(next, 8) {
+        return Err(crate::Error::Read {
+            what: "init_task.tasks.next".into(),
+            addr: next,
+            source: vmcore::Error::Missing("not a kernel pointer".into()),
+        });
+    }
+    let first = next - o.task_tasks;
     let stack_off = k
         .types
         .member("task_struct", "stack")
         .map_err(|e| k.layout_error(e))?
         .offset;
-    let stack = k.u64(first + stack_off, "task_struct.stack")?;
+    let stack = k.u64(first.wrapping_add(stack_off), "task_struct.stack")?;
     let base = k
         .symbol("vmalloc_base")
         .and_then(|a| k.u64(a, "vmalloc_base"))

@@ -270,3 +270,24 @@ fn an_unreadable_counter_array_leaves_its_counters_out_with_a_warning() {
     // the census does not need the counters
     assert!(m.census.as_ref().is_some_and(|c| c.pages > 0));
 }
+
+#[test]
+fn fuzz_finding_a_null_task_list_does_not_underflow_the_stack_check() {
+    // fuzz/findings/meminfo: init_task.tasks.next = 0 made "where do stacks live" underflow.
+    let (_, mut w) = machine(61, "null-tasks", false);
+    let head = w.ksym("init_task") + w.k.o("task_struct.tasks");
+    w.write_u64(head, 0);
+    let p = std::env::temp_dir().join(format!(
+        "skbwalk-meminfo-{}-null-tasks.elf",
+        std::process::id()
+    ));
+    write_qemu_elf(&mut w, &p, true).unwrap();
+    let k = Kernel::open(&p, Some(&w.k.vmlinux)).unwrap();
+    let m = meminfo(&k).unwrap();
+    assert!(!m.complete);
+    assert!(
+        m.warnings.iter().any(|x| x.message.contains("task stacks")),
+        "{:?}",
+        m.warnings
+    );
+}
