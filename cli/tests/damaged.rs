@@ -62,6 +62,20 @@ fn damaged() -> &'static (PathBuf, PathBuf) {
     })
 }
 
+/// The arguments that select the incident's socket.
+fn nginx_fd11<'a>(d: &'a str, v: &'a str) -> [&'a str; 8] {
+    [
+        "--vmcore",
+        d,
+        "--vmlinux",
+        v,
+        "--pid",
+        "146935",
+        "--fd",
+        "11",
+    ]
+}
+
 /// Run with a deadline: a hang fails the test instead of stalling it.
 fn run_with(args: &[&str], stdout: Stdio) -> Output {
     let mut child = Command::new(BIN)
@@ -154,16 +168,7 @@ fn paths_that_are_not_regular_files() {
 fn a_closed_pipe_ends_quietly_and_a_full_disk_is_exit_1() {
     let (d, v) = sample();
     let (d, v) = (d.to_str().unwrap(), v.to_str().unwrap());
-    let socket = [
-        "--vmcore",
-        d,
-        "--vmlinux",
-        v,
-        "--pid",
-        "146935",
-        "--fd",
-        "11",
-    ];
+    let socket = nginx_fd11(d, v);
     for extra in [&["--all-skbs"][..], &["--all-skbs", "--json"], &["top"]] {
         let args: Vec<&str> = socket.iter().chain(extra).copied().collect();
         let args = if extra == ["top"] {
@@ -205,16 +210,7 @@ fn a_closed_pipe_ends_quietly_and_a_full_disk_is_exit_1() {
 fn a_damaged_dump_is_a_partial_answer_marked_incomplete() {
     let (d, v) = damaged();
     let (d, v) = (d.to_str().unwrap(), v.to_str().unwrap());
-    let socket = [
-        "--vmcore",
-        d,
-        "--vmlinux",
-        v,
-        "--pid",
-        "146935",
-        "--fd",
-        "11",
-    ];
+    let socket = nginx_fd11(d, v);
     // JSON: complete false, typed warnings.
     let args: Vec<&str> = socket.iter().copied().chain(["--json"]).collect();
     let o = run(&args);
