@@ -12,6 +12,12 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 mkdir -p target
 cargo test --workspace 2>&1 | tee target/fast-tier.log
+# the library as another tool uses it: skbwalk/examples/amplified.rs on the bundled sample
+cargo build -q --release -p testdata --bin make-sample
+[ target/sample/vmcore.elf -nt target/release/make-sample ] || ./target/release/make-sample target/sample >/dev/null
+cargo run -q -p skbwalk --example amplified -- target/sample/vmcore.elf target/sample/kernel/vmlinux 3 \
+    | tee target/example.log
+grep -q 'nginx' target/example.log || { echo "the example did not find nginx's socket"; exit 1; }
 echo "fast tier: $(( $(date +%s) - start )) s"
 if [ "${SKBWALK_SKIP_REAL:-0}" = 1 ]; then
     echo "real-dump tier skipped (SKBWALK_SKIP_REAL=1)"
