@@ -265,7 +265,7 @@ fn vmalloc_pages(k: &Kernel, w: &mut Warnings) -> HashSet<u64> {
         let base = k.u64(nodes, "vmap_nodes").unwrap_or(0);
         let n = k.u32(nr, "nr_vmap_nodes").unwrap_or(0).min(1024);
         for i in 0..u64::from(n) {
-            heads.push(base + i * size + busy_head.offset);
+            heads.push(base.wrapping_add(i * size + busy_head.offset));
         }
     } else {
         w.push(

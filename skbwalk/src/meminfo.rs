@@ -224,7 +224,7 @@ pub(crate) fn cpu_offsets(k: &Kernel, w: &mut Warnings) -> Result<(Vec<u32>, Cpu
 }
 
 /// The `pglist_data` of every node that has one.
-fn nodes(k: &Kernel) -> Result<Vec<u64>> {
+fn nodes(k: &Kernel, w: &mut Warnings) -> Result<Vec<u64>> {
     if let Ok(a) = k.symbol("contig_page_data") {
         return Ok(vec![a]);
     }
@@ -236,11 +236,20 @@ fn nodes(k: &Kernel) -> Result<Vec<u64>> {
         .unwrap_or(MAX_NODES)
         .clamp(1, MAX_NODES);
     let raw = k.bytes(base, n as usize * 8, "node_data[]")?;
-    Ok(raw
-        .chunks_exact(8)
-        .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
-        .filter(|&p| p != 0)
-        .collect())
+    let mut out = Vec::new();
+    for (nid, c) in raw.chunks_exact(8).enumerate() {
+        let p = u64::from_le_bytes(c.try_into().unwrap_or_default());
+        if Kernel::is_kernel_ptr(p, 8) {
+            out.push(p);
+        } else if p != 0 {
+            w.push(
+                WarningKind::Corrupt,
+                Some(base),
+                format!("node_data[{nid}] = {p:#x} is not a kernel pointer; that node's per-CPU deltas are left out"),
+            );
+        }
+    }
+    Ok(out)
 }
 
 /// Sum, into `exact`, the s8 deltas at `diffs` (a per-CPU pointer plus the offset of the
@@ -357,8 +366,11 @@ pub(crate) fn meminfo_with(k: &Kernel, skb_pages: Option<&[(u64, u32)]>) -> Resu
     let (mut ze, mut ne) = (zg.clone(), ng.clone());
 
     let (cpus, cpu_off) = cpu_offsets(k, &mut w)?;
-    for pgdat in nodes(k)? {
-        match k.u64(pgdat + layout.node_pcp, "pglist_data.per_cpu_nodestats") {
+    for pgdat in nodes(k, &mut w)? {
+        match k.u64(
+            pgdat.wrapping_add(layout.node_pcp),
+            "pglist_data.per_cpu_nodestats",
+        ) {
             Ok(pcp) if pcp != 0 => add_deltas(
                 k,
                 pcp.wrapping_add(layout.node_diff),
@@ -376,8 +388,8 @@ pub(crate) fn meminfo_with(k: &Kernel, skb_pages: Option<&[(u64, u32)]>) -> Resu
             ),
         }
         for z in 0..layout.nr_zones {
-            let zone = pgdat + layout.node_zones + z * layout.zone_size;
-            match k.u64(zone + layout.zone_pcp, "zone.per_cpu_zonestats") {
+            let zone = pgdat.wrapping_add(layout.node_zones + z * layout.zone_size);
+            match k.u64(zone.wrapping_add(layout.zone_pcp), "zone.per_cpu_zonestats") {
                 Ok(pcp) if pcp != 0 => add_deltas(
                     k,
                     pcp.wrapping_add(layout.zone_diff),

@@ -86,7 +86,7 @@ pub fn find_cache(k: &Kernel, name: &str, w: &mut Warnings) -> Result<Option<u64
     let l = Layout::resolve(k).map_err(|e| k.layout_error(e))?;
     let head = k.symbol("slab_caches")?;
     for c in crate::task::list_entries(k, head, l.list, MAX_CACHES, "slab_caches", w) {
-        let Ok(p) = k.u64(c + l.name, "kmem_cache.name") else {
+        let Ok(p) = k.u64(c.wrapping_add(l.name), "kmem_cache.name") else {
             continue;
         };
         if k.cstr(p, 64, "kmem_cache name").is_ok_and(|n| n == name) {
@@ -104,15 +104,15 @@ pub fn usage(
     w: &mut Warnings,
 ) -> Result<SlabUsage> {
     let l = Layout::resolve(k).map_err(|e| k.layout_error(e))?;
-    let slot_size = u64::from(k.u32(cache + l.size, "kmem_cache.size")?);
-    let fp_offset = u64::from(k.u32(cache + l.offset, "kmem_cache.offset")?);
+    let slot_size = u64::from(k.u32(cache.wrapping_add(l.size), "kmem_cache.size")?);
+    let fp_offset = u64::from(k.u32(cache.wrapping_add(l.offset), "kmem_cache.offset")?);
     let random = match l.random {
-        Some(r) => Some(k.u64(cache + r, "kmem_cache.random")?),
+        Some(r) => Some(k.u64(cache.wrapping_add(r), "kmem_cache.random")?),
         None => None,
     };
     let slab_free = |slab: u64| -> Result<u64> {
         let raw = k.bytes(
-            slab + l.s_counters.byte.min(l.s_objects.byte),
+            slab.wrapping_add(l.s_counters.byte.min(l.s_objects.byte)),
             8,
             "slab counters",
         )?;
@@ -125,13 +125,13 @@ pub fn usage(
         Ok(objects.saturating_sub(inuse))
     };
     let mut free = 0u64;
-    let cpu_slab = k.u64(cache + l.cpu_slab, "kmem_cache.cpu_slab")?;
+    let cpu_slab = k.u64(cache.wrapping_add(l.cpu_slab), "kmem_cache.cpu_slab")?;
     for &(cpu, off) in cpu_offsets {
         let c = cpu_slab.wrapping_add(off);
-        let slab = k.u64(c + l.c_slab, "kmem_cache_cpu.slab")?;
-        if slab != 0 && k.u64(slab + l.s_cache, "slab.slab_cache").ok() == Some(cache) {
+        let slab = k.u64(c.wrapping_add(l.c_slab), "kmem_cache_cpu.slab")?;
+        if slab != 0 && k.u64(slab.wrapping_add(l.s_cache), "slab.slab_cache").ok() == Some(cache) {
             // the lockless freelist: next pointers at object + offset, hardened if `random`
-            let mut p = k.u64(c + l.c_freelist, "kmem_cache_cpu.freelist")?;
+            let mut p = k.u64(c.wrapping_add(l.c_freelist), "kmem_cache_cpu.freelist")?;
             let mut seen = HashSet::new();
             while p != 0 {
                 if !Kernel::is_kernel_ptr(p, 1) || !seen.insert(p) || seen.len() > MAX_FREELIST {
@@ -143,7 +143,7 @@ pub fn usage(
                     break;
                 }
                 free += 1;
-                let at = p + fp_offset;
+                let at = p.wrapping_add(fp_offset);
                 let raw = k.u64(at, "freelist pointer")?;
                 p = match random {
                     Some(r) => raw ^ r ^ at.swap_bytes(),
@@ -152,11 +152,11 @@ pub fn usage(
             }
         }
         if let (Some(pl), Some(next)) = (l.c_partial, l.s_next) {
-            let mut s = k.u64(c + pl, "kmem_cache_cpu.partial")?;
+            let mut s = k.u64(c.wrapping_add(pl), "kmem_cache_cpu.partial")?;
             let mut seen = HashSet::new();
             while s != 0 && seen.insert(s) && seen.len() <= MAX_PARTIAL {
                 free = free.saturating_add(slab_free(s)?);
-                s = k.u64(s + next, "slab.next")?;
+                s = k.u64(s.wrapping_add(next), "slab.next")?;
             }
         }
     }
@@ -167,14 +167,17 @@ pub fn usage(
         .clamp(1, 1024);
     let mut total = 0u64;
     for n in 0..u64::from(nr_nodes) {
-        let node = k.u64(cache + l.node + n * 8, "kmem_cache.node[]")?;
-        if node == 0 {
+        let node = k.u64(cache.wrapping_add(l.node + n * 8), "kmem_cache.node[]")?;
+        if !Kernel::is_kernel_ptr(node, 8) {
             continue;
         }
-        total = total.saturating_add(k.u64(node + l.n_total, "kmem_cache_node.total_objects")?);
+        total = total.saturating_add(k.u64(
+            node.wrapping_add(l.n_total),
+            "kmem_cache_node.total_objects",
+        )?);
         for s in crate::task::list_entries(
             k,
-            node + l.n_partial,
+            node.wrapping_add(l.n_partial),
             l.s_list,
             MAX_PARTIAL,
             "kmem_cache_node.partial",

@@ -291,3 +291,25 @@ fn fuzz_finding_a_null_task_list_does_not_underflow_the_stack_check() {
         m.warnings
     );
 }
+
+#[test]
+fn fuzz_finding_a_garbage_node_pointer_is_skipped_not_overflowed() {
+    // fuzz/findings/meminfo: node_data[0] near the top of the address space overflowed the
+    // zone address arithmetic.
+    let (_, mut w) = machine(61, "garbage-node", false);
+    let nd = w.ksym("node_data");
+    w.write_u64(nd, 0xffff_ffff_ffff_f000);
+    let p = std::env::temp_dir().join(format!(
+        "skbwalk-meminfo-{}-garbage-node.elf",
+        std::process::id()
+    ));
+    write_qemu_elf(&mut w, &p, true).unwrap();
+    let k = Kernel::open(&p, Some(&w.k.vmlinux)).unwrap();
+    let m = meminfo(&k).unwrap();
+    // the node is not a pointer into memory: its per-CPU deltas are not added
+    assert_eq!(
+        m.counters["NR_FREE_PAGES"].exact,
+        m.counters["NR_FREE_PAGES"].global
+    );
+    let _ = skbwalk::explain::explain(&k).unwrap();
+}
