@@ -15,6 +15,10 @@ const DEFAULT_PAGE_OFFSET: u64 = 0xffff_8880_0000_0000;
 /// Default vmemmap base without KASLR (`VMEMMAP_START` with 4-level paging).
 const DEFAULT_VMEMMAP: u64 = 0xffff_ea00_0000_0000;
 
+/// End of the addresses [`Kernel::is_kernel_ptr`] accepts: modules end at 0xffffffffff000000,
+/// above are the fixmap and the vsyscall page.
+const KERNEL_PTR_END: u64 = 0xffff_ffff_ff00_0000;
+
 /// An open dump with the kernel types that describe it.
 ///
 /// ```no_run
@@ -369,8 +373,24 @@ impl Kernel {
             })
     }
 
-    /// Whether `addr` looks like a kernel pointer (canonical upper half, aligned to `align`).
+    /// `v`, read from the dump as a pointer to `what`, when it is a kernel pointer
+    /// ([`Kernel::is_kernel_ptr`]); else an error that says so, before any member of it is read.
+    pub fn ptr(v: u64, what: &str) -> Result<u64> {
+        if Self::is_kernel_ptr(v, 8) {
+            Ok(v)
+        } else {
+            Err(Error::Read {
+                what: format!("{what}: {v:#x} is not a kernel pointer"),
+                addr: v,
+                source: vmcore::Error::Missing("garbage pointer".into()),
+            })
+        }
+    }
+
+    /// Whether `addr` looks like a kernel pointer: canonical upper half, below the fixmap and
+    /// vsyscall pages at the top (no object lives in the last 16 MiB, so `addr + offset` for
+    /// any member offset cannot overflow), aligned to `align`.
     pub fn is_kernel_ptr(addr: u64, align: u64) -> bool {
-        addr >= 0xffff_8000_0000_0000 && addr.is_multiple_of(align)
+        (0xffff_8000_0000_0000..KERNEL_PTR_END).contains(&addr) && addr.is_multiple_of(align)
     }
 }

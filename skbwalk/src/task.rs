@@ -173,9 +173,13 @@ pub fn open_files(k: &Kernel, files: u64, w: &mut Warnings) -> Result<Vec<(u32, 
     if files == 0 {
         return Ok(Vec::new());
     }
-    let fdt = k.u64(files + k.off()?.files_fdt, "files_struct.fdt")?;
+    let files = Kernel::ptr(files, "task_struct.files")?;
+    let fdt = Kernel::ptr(
+        k.u64(files + k.off()?.files_fdt, "files_struct.fdt")?,
+        "files_struct.fdt",
+    )?;
     let max_fds = k.u32(fdt + k.off()?.fdt_max_fds, "fdtable.max_fds")?;
-    let arr = k.u64(fdt + k.off()?.fdt_fd, "fdtable.fd")?;
+    let arr = Kernel::ptr(k.u64(fdt + k.off()?.fdt_fd, "fdtable.fd")?, "fdtable.fd")?;
     let limit = k
         .symbol("sysctl_nr_open")
         .and_then(|a| k.u32(a, "sysctl_nr_open"))
@@ -269,7 +273,7 @@ pub fn describe_file(k: &Kernel, file: u64) -> String {
     let name = k
         .u64(file + o.file_dentry, "file.f_path.dentry")
         .ok()
-        .filter(|&d| d != 0)
+        .filter(|&d| Kernel::is_kernel_ptr(d, 8))
         .and_then(|d| {
             let p = k.u64(d + o.dentry_name, "dentry.d_name.name").ok()?;
             k.cstr(p, 256, "dentry name").ok().filter(|s| !s.is_empty())
@@ -294,7 +298,8 @@ pub fn file_socket(k: &Kernel, file: u64) -> Result<Option<u64>> {
         Ok(s) if fop == s => true,
         _ => {
             let inode = k.u64(file + o.file_f_inode, "file.f_inode")?;
-            inode != 0 && k.u16(inode + o.inode_mode, "inode.i_mode")? & 0o170000 == 0o140000
+            Kernel::is_kernel_ptr(inode, 8)
+                && k.u16(inode + o.inode_mode, "inode.i_mode")? & 0o170000 == 0o140000
         }
     };
     if !is_sock {

@@ -351,3 +351,29 @@ fn hash_buckets_larger_than_a_page_are_walked_not_looped() {
         "the ehash walk found no mini-socket"
     );
 }
+
+#[test]
+fn fuzz_finding_a_pointer_at_the_top_of_the_address_space_is_not_followed() {
+    // fuzz/findings/walk: a task link of 0xffffffffffffff00 passed as a kernel pointer, and
+    // task + offset overflowed. No object lives in the last 16 MiB (fixmap, vsyscall).
+    let (dir, mut w) = world("top-pointer");
+    let tasks = w.k.o("task_struct.tasks");
+    let t3 = w.task_addr(3);
+    w.write_u64(t3 + tasks, 0xffff_ffff_ffff_ff00);
+    let p = write(&dir, &mut w);
+    let k = Kernel::open(&p, Some(&w.k.vmlinux)).unwrap();
+    let t = top(&k, |_, _| {}).unwrap();
+    assert!(!t.complete);
+    assert!(
+        t.warnings
+            .iter()
+            .any(|m| m.message.contains("0xffffffffffffff00")),
+        "{:?}",
+        t.warnings
+    );
+    assert!(
+        !Kernel::is_kernel_ptr(0xffff_ffff_ff60_0000, 8),
+        "the vsyscall page"
+    );
+    assert!(Kernel::is_kernel_ptr(0xffff_ffff_c000_0000, 8), "modules");
+}
