@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, HashSet};
 use serde::Serialize;
 
 use crate::meminfo::Counter;
-use crate::offsets::OrderField;
+use crate::offsets::{OrderField, SlabMark};
 use crate::warnings::{Warning, WarningKind, Warnings};
 use crate::{Kernel, Result};
 
@@ -117,13 +117,35 @@ pub struct Census {
     pub warnings: Vec<Warning>,
 }
 
-/// How this kernel marks page types (`page_type`, the `_mapcount` word).
+/// How this kernel marks the buddy and page-table page types (`page_type`, the `_mapcount`
+/// word). Slab pages are told by the walk's [`SlabMark`], the one rule for them.
 #[derive(Debug, Clone, Copy)]
 enum PageTypes {
     /// Before 6.8: a type is a bit cleared below `PAGE_TYPE_BASE` (0xf0000000).
     Bits { buddy: u32, table: u32 },
     /// 6.8 on: the top byte holds an `enum pagetype` value.
-    TopByte { buddy: u8, table: u8, slab: u8 },
+    TopByte { buddy: u8, table: u8 },
+}
+
+/// A page type the census asks about.
+#[derive(Debug, Clone, Copy)]
+enum Ty {
+    Buddy,
+    Table,
+}
+
+impl PageTypes {
+    /// Whether the `page_type` word says `ty`.
+    fn is(self, page_type: u32, ty: Ty) -> bool {
+        match (self, ty) {
+            (PageTypes::Bits { buddy: bit, .. }, Ty::Buddy)
+            | (PageTypes::Bits { table: bit, .. }, Ty::Table) => {
+                page_type & (PAGE_TYPE_BASE | bit) == PAGE_TYPE_BASE
+            }
+            (PageTypes::TopByte { buddy: v, .. }, Ty::Buddy)
+            | (PageTypes::TopByte { table: v, .. }, Ty::Table) => (page_type >> 24) as u8 == v,
+        }
+    }
 }
 
 const PAGE_TYPE_BASE: u32 = 0xf000_0000;
@@ -139,7 +161,7 @@ struct Layout {
     lru: u32,
     swapbacked: u32,
     head: u32,
-    slab: Option<u32>,
+    slab: SlabMark,
     types: PageTypes,
     order: OrderField,
 }
@@ -151,19 +173,22 @@ fn version(release: &str) -> Option<(u32, u32)> {
 }
 
 impl Layout {
-    fn resolve(k: &Kernel) -> std::result::Result<Layout, kstructs::Error> {
+    fn resolve(k: &Kernel) -> Result<Layout> {
+        let off = k.off()?;
+        Self::resolve_with(k, off).map_err(|e| k.layout_error(e))
+    }
+
+    fn resolve_with(
+        k: &Kernel,
+        off: &crate::offsets::Offsets,
+    ) -> std::result::Result<Layout, kstructs::Error> {
         let t = &k.types;
         let o = |m: &str| t.member("page", m).map(|m| m.offset);
         let bit = |name: &str| t.enumerator(name).map(|v| v as u32);
-        let types = match (
-            t.enumerator("PGTY_buddy"),
-            t.enumerator("PGTY_table"),
-            t.enumerator("PGTY_slab"),
-        ) {
-            (Ok(b), Ok(tb), Ok(s)) => PageTypes::TopByte {
+        let types = match (t.enumerator("PGTY_buddy"), t.enumerator("PGTY_table")) {
+            (Ok(b), Ok(tb)) => PageTypes::TopByte {
                 buddy: b as u8,
                 table: tb as u8,
-                slab: s as u8,
             },
             _ => {
                 // The bits are macros (not in DWARF): PG_buddy 0x80 throughout; PG_table 0x400
@@ -176,10 +201,6 @@ impl Layout {
                 }
             }
         };
-        let off = k.off().map_err(|_| kstructs::Error::TypeNotFound {
-            name: "page".into(),
-            from: "the walk's layouts".into(),
-        })?;
         Ok(Layout {
             size: t.size_of("page")?,
             flags: o("flags")?,
@@ -191,7 +212,7 @@ impl Layout {
             lru: bit("PG_lru")?,
             swapbacked: bit("PG_swapbacked")?,
             head: bit("PG_head")?,
-            slab: bit("PG_slab").ok(),
+            slab: off.slab_mark,
             types,
             order: off.order,
         })
@@ -204,35 +225,6 @@ impl Layout {
     fn u32_at(&self, b: &[u8], at: u64) -> u32 {
         b.get(at as usize..at as usize + 4)
             .map_or(0, |s| u32::from_le_bytes(s.try_into().unwrap_or_default()))
-    }
-
-    fn is_type(&self, page_type: u32, which: fn(&PageTypes) -> Option<(u32, u8)>) -> bool {
-        match (self.types, which(&self.types)) {
-            (PageTypes::Bits { .. }, Some((bit, _))) => {
-                page_type & (PAGE_TYPE_BASE | bit) == PAGE_TYPE_BASE
-            }
-            (PageTypes::TopByte { .. }, Some((_, v))) => (page_type >> 24) as u8 == v,
-            _ => false,
-        }
-    }
-}
-
-fn buddy(t: &PageTypes) -> Option<(u32, u8)> {
-    Some(match *t {
-        PageTypes::Bits { buddy, .. } => (buddy, 0),
-        PageTypes::TopByte { buddy, .. } => (0, buddy),
-    })
-}
-fn table(t: &PageTypes) -> Option<(u32, u8)> {
-    Some(match *t {
-        PageTypes::Bits { table, .. } => (table, 0),
-        PageTypes::TopByte { table, .. } => (0, table),
-    })
-}
-fn slab_type(t: &PageTypes) -> Option<(u32, u8)> {
-    match *t {
-        PageTypes::Bits { .. } => None,
-        PageTypes::TopByte { slab, .. } => Some((0, slab)),
     }
 }
 
@@ -328,7 +320,7 @@ pub fn census(
     counters: &BTreeMap<String, Counter>,
 ) -> Result<Census> {
     let mut w = Warnings::default();
-    let l = Layout::resolve(k).map_err(|e| k.layout_error(e))?;
+    let l = Layout::resolve(k)?;
     let max_pfn = k.u64(k.symbol("max_pfn")?, "max_pfn")?;
     // max_pfn comes from the dump: never walk past the memory the dump describes
     let dump_pfns = k.dump.phys_end() / 4096;
@@ -360,6 +352,7 @@ pub fn census(
     let mut free_until = 0u64;
     let mut compound: Option<(u64, u64, Class)> = None; // (head pfn, end pfn, class)
     let mut buf = vec![0u8; (CHUNK_PAGES * l.size) as usize];
+    let mut readable_buf = vec![true; CHUNK_PAGES as usize];
     let mut pfn = 0u64;
     while pfn < max_pfn {
         let n = CHUNK_PAGES.min(max_pfn - pfn);
@@ -367,7 +360,8 @@ pub fn census(
         let at = k.vmemmap_base.wrapping_add(pfn * l.size);
         // one read per chunk; on failure, per 4 KiB of vmemmap, so that a hole or a filtered
         // page costs only its own struct pages
-        let mut readable = vec![true; n as usize];
+        let readable = &mut readable_buf[..n as usize];
+        readable.fill(true);
         if k.read(at, &mut buf[..bytes], "vmemmap").is_err() {
             let per = (4096 / l.size).max(1);
             let mut i = 0;
@@ -408,7 +402,7 @@ pub fn census(
                 let pt = l.u32_at(sp, l.page_type);
                 if flags >> l.reserved & 1 == 1 {
                     Class::Reserved
-                } else if ch & 1 == 0 && l.is_type(pt, buddy) {
+                } else if ch & 1 == 0 && l.types.is(pt, Ty::Buddy) {
                     let order = l.u64_at(sp, l.private);
                     if order > MAX_BUDDY_ORDER {
                         bad_orders += 1;
@@ -426,11 +420,10 @@ pub fn census(
                         }
                     }
                 } else {
-                    let c = if l.slab.is_some_and(|b| flags >> b & 1 == 1)
-                        || l.is_type(pt, slab_type)
-                    {
+                    // `pt` is page.page_type, the word SlabMark::PageType names
+                    let c = if l.slab.is_slab(flags, pt) == Some(true) {
                         Class::Slab
-                    } else if l.is_type(pt, table) {
+                    } else if l.types.is(pt, Ty::Table) {
                         Class::PageTable
                     } else if flags >> l.lru & 1 == 1 {
                         if flags >> l.swapbacked & 1 == 1 {

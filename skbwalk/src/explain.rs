@@ -110,7 +110,7 @@ pub fn explain(k: &Kernel) -> Result<ExplainReport> {
             (Vec::new(), 0, 0)
         }
     };
-    let (_, cpus) = crate::meminfo::cpu_offsets(k, &mut w)?;
+    let cpus = m.cpu_offsets.clone();
     let page_size = m.page_size;
     let sockstat = Sockstat {
         tcp_memory_allocated_bytes: m

@@ -93,6 +93,9 @@ pub struct MeminfoReport {
     pub census: Option<crate::census::Census>,
     /// The online CPUs whose deltas were added.
     pub online_cpus: Vec<u32>,
+    /// Their `__per_cpu_offset`s, for other per-CPU reads of the same report (`explain`).
+    #[serde(skip)]
+    pub(crate) cpu_offsets: CpuOffsets,
     /// Whether every counter and delta could be read.
     pub complete: bool,
     /// What could not be read, and what is odd.
@@ -252,19 +255,31 @@ fn nodes(k: &Kernel, w: &mut Warnings) -> Result<Vec<u64>> {
     Ok(out)
 }
 
-/// Sum, into `exact`, the s8 deltas at `diffs` (a per-CPU pointer plus the offset of the
-/// delta array in its struct) of every online CPU.
+/// Sum, into `exact`, every online CPU's s8 deltas of the per-CPU stats that `obj` (a node or
+/// a zone) points to at `pcp_at`; the delta array sits at `diff_at` in them.
 fn add_deltas(
     k: &Kernel,
-    diffs: u64,
+    (obj, pcp_at, diff_at): (u64, u64, u64),
     cpus: &[(u32, u64)],
     count: usize,
     exact: &mut [i64],
     what: &str,
     w: &mut Warnings,
 ) {
+    let pcp = match k.u64(obj.wrapping_add(pcp_at), what) {
+        Ok(0) => return,
+        Ok(p) => p,
+        Err(e) => {
+            w.push(
+                WarningKind::of(&e),
+                Some(obj),
+                format!("{what} of {obj:#x}: {e}"),
+            );
+            return;
+        }
+    };
     for &(cpu, off) in cpus {
-        let at = diffs.wrapping_add(off);
+        let at = pcp.wrapping_add(diff_at).wrapping_add(off);
         match k.bytes(at, count, what) {
             Ok(d) => {
                 for (e, &b) in exact.iter_mut().zip(&d) {
@@ -367,45 +382,14 @@ pub(crate) fn meminfo_with(k: &Kernel, skb_pages: Option<&[(u64, u32)]>) -> Resu
 
     let (cpus, cpu_off) = cpu_offsets(k, &mut w)?;
     for pgdat in nodes(k, &mut w)? {
-        match k.u64(
-            pgdat.wrapping_add(layout.node_pcp),
-            "pglist_data.per_cpu_nodestats",
-        ) {
-            Ok(pcp) if pcp != 0 => add_deltas(
-                k,
-                pcp.wrapping_add(layout.node_diff),
-                &cpu_off,
-                node_n,
-                &mut ne,
-                "per_cpu_nodestats.vm_node_stat_diff",
-                &mut w,
-            ),
-            Ok(_) => {}
-            Err(e) => w.push(
-                WarningKind::of(&e),
-                Some(pgdat),
-                format!("node {pgdat:#x}: {e}"),
-            ),
-        }
+        let node = (pgdat, layout.node_pcp, layout.node_diff);
+        let what = "per_cpu_nodestats.vm_node_stat_diff";
+        add_deltas(k, node, &cpu_off, node_n, &mut ne, what, &mut w);
         for z in 0..layout.nr_zones {
             let zone = pgdat.wrapping_add(layout.node_zones + z * layout.zone_size);
-            match k.u64(zone.wrapping_add(layout.zone_pcp), "zone.per_cpu_zonestats") {
-                Ok(pcp) if pcp != 0 => add_deltas(
-                    k,
-                    pcp.wrapping_add(layout.zone_diff),
-                    &cpu_off,
-                    zone_n,
-                    &mut ze,
-                    "per_cpu_zonestats.vm_stat_diff",
-                    &mut w,
-                ),
-                Ok(_) => {}
-                Err(e) => w.push(
-                    WarningKind::of(&e),
-                    Some(zone),
-                    format!("zone {zone:#x}: {e}"),
-                ),
-            }
+            let zone = (zone, layout.zone_pcp, layout.zone_diff);
+            let what = "per_cpu_zonestats.vm_stat_diff";
+            add_deltas(k, zone, &cpu_off, zone_n, &mut ze, what, &mut w);
         }
     }
     let mut counters = BTreeMap::new();
@@ -498,6 +482,7 @@ pub(crate) fn meminfo_with(k: &Kernel, skb_pages: Option<&[(u64, u32)]>) -> Resu
         breakdown,
         census,
         online_cpus: cpus,
+        cpu_offsets: cpu_off,
         complete: warnings.is_empty(),
         warnings,
     })

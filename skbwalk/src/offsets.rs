@@ -93,6 +93,18 @@ pub enum SlabMark {
     Unknown,
 }
 
+impl SlabMark {
+    /// Whether a head page whose `flags` and `page_type` words are these is a slab; `None`
+    /// when the debuginfo describes neither mark. (Only the word the mark uses is looked at.)
+    pub fn is_slab(self, flags: u64, page_type: u32) -> Option<bool> {
+        match self {
+            SlabMark::Flag(bit) => Some(flags & (1u64 << (bit & 63)) != 0),
+            SlabMark::PageType { value, .. } => Some(page_type >> 24 == u32::from(value)),
+            SlabMark::Unknown => None,
+        }
+    }
+}
+
 /// Offsets and sizes the walk needs.
 #[derive(Debug, Clone)]
 #[allow(missing_docs)]

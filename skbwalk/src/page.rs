@@ -81,15 +81,15 @@ impl Pages {
         if let Some(&s) = self.slab_slot.get(&head) {
             return Ok(s);
         }
-        let is_slab = match k.off()?.slab_mark {
-            SlabMark::Flag(bit) => {
-                k.u64(head + k.off()?.page_flags, "page.flags")? & (1u64 << (bit & 63)) != 0
-            }
-            SlabMark::PageType { offset, value } => {
-                k.u32(head + offset, "page.page_type")? >> 24 == u32::from(value)
-            }
-            SlabMark::Unknown => true,
+        // Read only the word this kernel's mark is in; without a mark, the slab_cache pointer
+        // is checked instead.
+        let mark = k.off()?.slab_mark;
+        let (flags, page_type) = match mark {
+            SlabMark::Flag(_) => (k.u64(head + k.off()?.page_flags, "page.flags")?, 0),
+            SlabMark::PageType { offset, .. } => (0, k.u32(head + offset, "page.page_type")?),
+            SlabMark::Unknown => (0, 0),
         };
+        let is_slab = mark.is_slab(flags, page_type).unwrap_or(true);
         let slot = match is_slab {
             false => None,
             true => {

@@ -100,27 +100,20 @@ pub fn list_entries(
 /// Every thread-group leader on `init_task.tasks` (init_task itself excluded), and their threads.
 pub fn tasks(k: &Kernel, w: &mut Warnings) -> Result<Vec<Task>> {
     let init = k.symbol("init_task")?;
+    // the list's own warnings first: when it yields nothing, they are the reason
+    let mut lw = Warnings::default();
     let leaders = list_entries(
         k,
         init + k.off()?.task_tasks,
         k.off()?.task_tasks,
         MAX_TASKS,
         "init_task.tasks",
-        w,
+        &mut lw,
     );
     if leaders.is_empty() {
         // A running kernel always has tasks besides init_task (pid 1 at least): an empty
         // list means it could not be read, and "no such pid" or "0 sockets" would be a lie.
-        let mut probe = Warnings::default();
-        list_entries(
-            k,
-            init + k.off()?.task_tasks,
-            k.off()?.task_tasks,
-            1,
-            "init_task.tasks",
-            &mut probe,
-        );
-        let why = probe
+        let why = lw
             .into_vec()
             .into_iter()
             .next()
@@ -130,6 +123,7 @@ pub fn tasks(k: &Kernel, w: &mut Warnings) -> Result<Vec<Task>> {
             reason: why,
         });
     }
+    w.extend(lw);
     let mut out = Vec::with_capacity(leaders.len());
     for addr in leaders {
         match read_task(k, addr) {
