@@ -36,17 +36,14 @@ def pick(a):
     from drgn import cast
     from drgn.helpers.linux.fs import for_each_file
     from drgn.helpers.linux.pid import find_task
+    from drgnkit import vmcoreinfo
 
     p = drgn.Program()
     p.set_core_dump(a.vmcore)
     p.load_debug_info([a.vmlinux])
     m = json.load(open(a.manifest))
     ng = next(s for s in m["boots"][a.boot]["sockets"] if s["comm"] == "nginx" and s["role"] == "server")
-    vi = {}
-    for line in p["vmcoreinfo_data"].string_().decode(errors="replace").splitlines():
-        if "=" in line:
-            k, v = line.split("=", 1)
-            vi[k] = v
+    vi = vmcoreinfo(p)
     phys_base = int(vi["NUMBER(phys_base)"]) & (2**64 - 1)
     kaslr = int(vi.get("KERNELOFFSET", "0"), 16)
     pob = p["page_offset_base"].value_()

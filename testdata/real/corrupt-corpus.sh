@@ -7,7 +7,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 D=$1; BIN=$2
 . "$HERE/drgn-env.sh"
 V=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kernel"]["vmlinux"])' "$D/manifest.json")
-H=$(sha256sum "$HERE/corrupt-corpus.py" | cut -c1-12)
+H=$(cat "$HERE/corrupt-corpus.py" "$HERE/drgnkit.py" | sha256sum | cut -c1-12)
 T=$D/A/corrupt-targets-$H.json
 if [ ! -s "$T" ]; then
     python3 "$HERE/corrupt-corpus.py" pick --vmcore "$D/A/vmcore.elf" --vmlinux "$V" --manifest "$D/manifest.json" \

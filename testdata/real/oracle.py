@@ -38,6 +38,8 @@ from drgn.helpers.linux.fs import for_each_file
 from drgn.helpers.linux.pid import find_task, for_each_task
 from drgn.helpers.linux.rbtree import rbtree_inorder_for_each_entry
 
+from drgnkit import vmcoreinfo
+
 FAMILIES = {0: "AF_UNSPEC", 1: "AF_UNIX", 2: "AF_INET", 10: "AF_INET6", 16: "AF_NETLINK", 17: "AF_PACKET",
             38: "AF_ALG", 40: "AF_VSOCK", 44: "AF_XDP"}
 SOCK_TYPES = {1: "SOCK_STREAM", 2: "SOCK_DGRAM", 3: "SOCK_RAW", 4: "SOCK_RDM", 5: "SOCK_SEQPACKET",
@@ -99,16 +101,10 @@ class Kernel:
             self.warnings.append(msg)
 
     def _vmcoreinfo(self):
-        out = {}
         try:
-            text = self.p["vmcoreinfo_data"].string_().decode(errors="replace")
+            return vmcoreinfo(self.p)
         except Exception:
-            return out
-        for line in text.splitlines():
-            if "=" in line:
-                k, v = line.split("=", 1)
-                out[k] = v
-        return out
+            return {}
 
     def _order_member(self):
         # compound_order sits in an anonymous union inside struct page on 6.1: probe by lookup (no read).

@@ -26,6 +26,8 @@ from drgn import cast
 from drgn.helpers.linux.fs import for_each_file
 from drgn.helpers.linux.pid import find_task
 
+from drgnkit import vmcoreinfo
+
 START_KERNEL_MAP = 0xFFFFFFFF80000000
 
 
@@ -103,11 +105,7 @@ def pick(a):
         add(f"nginx skb #{i} frag 0 packet bytes (direct map)", page_offset_base + (pfn << 12) + off, min(ln, 2048))
 
     # physical
-    vi = {}
-    for line in p["vmcoreinfo_data"].string_().decode(errors="replace").splitlines():
-        if "=" in line:
-            k, v = line.split("=", 1)
-            vi[k] = v
+    vi = vmcoreinfo(p)
     phys_base = int(vi["NUMBER(phys_base)"]) & (2**64 - 1)
     pgt = (p.symbol("init_top_pgt").address - START_KERNEL_MAP + phys_base) & (2**64 - 1)
     add("phys init_top_pgt", pgt, 4096, True)

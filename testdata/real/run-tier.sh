@@ -34,8 +34,8 @@ mark make-dumps
 M=$DIR/manifest.json
 [ -f "$M" ] || { echo "no manifest at $M" >&2; exit 1; }
 VMLINUX=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kernel"]["vmlinux"])' "$M")
-OHASH=$(cat "$HERE/oracle.py" "$HERE/add-vmcoreinfo.py" | sha256sum | cut -c1-12)
-RHASH=$(cat "$HERE/readcheck.py" | sha256sum | cut -c1-12)
+OHASH=$(cat "$HERE/oracle.py" "$HERE/add-vmcoreinfo.py" "$HERE/drgnkit.py" | sha256sum | cut -c1-12)
+RHASH=$(cat "$HERE/readcheck.py" "$HERE/drgnkit.py" | sha256sum | cut -c1-12)
 MHASH=$(cat "$HERE/meminfo-oracle.py" | sha256sum | cut -c1-12)
 PASS=0; FAIL=0; FAILED=()
 WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
