@@ -22,9 +22,16 @@ struct Cli {
     /// The dump: ELF (QEMU dump-guest-memory, /proc/vmcore) or kdump-compressed (makedumpfile, QEMU kdump-*).
     #[arg(long, global = true, value_name = "PATH")]
     vmcore: Option<PathBuf>,
-    /// The kernel's debuginfo (vmlinux with DWARF); found by the dump's release when omitted.
+    /// The kernel's debuginfo (vmlinux with BTF or DWARF); found by the dump's release when
+    /// omitted, or else the dump's own BTF and kallsyms are used.
     #[arg(long, global = true, value_name = "PATH")]
     vmlinux: Option<PathBuf>,
+    /// Where kernel types come from (default: BTF when present, else DWARF).
+    #[arg(long, global = true, value_name = "btf|dwarf", value_parser = ["btf", "dwarf"])]
+    types: Option<String>,
+    /// Symbols from this System.map (for a dump whose VMCOREINFO has no kallsyms tables).
+    #[arg(long, global = true, value_name = "FILE")]
+    system_map: Option<PathBuf>,
     /// One JSON document on stdout instead of text.
     #[arg(long, global = true)]
     json: bool,
@@ -152,6 +159,57 @@ fn emit(f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<(), Exi
     }
 }
 
+/// A report with the top-level `"debuginfo"` object beside its own keys (streamed as the report
+/// is).
+#[derive(serde::Serialize)]
+struct WithDebuginfo<'a, T: serde::Serialize> {
+    #[serde(flatten)]
+    report: &'a T,
+    debuginfo: Option<DebuginfoOut>,
+}
+
+/// The contract's `"debuginfo": { "types", "symbols", "file" }` (and `"system_map"`).
+#[derive(serde::Serialize)]
+struct DebuginfoOut {
+    types: &'static str,
+    symbols: &'static str,
+    file: Option<String>,
+    system_map: Option<String>,
+}
+
+fn debuginfo_out(k: &Kernel) -> DebuginfoOut {
+    let d = k.types.debuginfo();
+    DebuginfoOut {
+        types: d.types.as_str(),
+        symbols: d.symbols.as_str(),
+        file: d.file.map(|f| f.display().to_string()),
+        system_map: d.system_map.map(|f| f.display().to_string()),
+    }
+}
+
+/// The text view's one line saying what answered.
+fn debuginfo_line(k: &Kernel) -> String {
+    let d = k.types.debuginfo();
+    let types = match (&d.file, d.types) {
+        (Some(f), t) => format!("{} of {}", t.as_str().to_uppercase(), f.display()),
+        (None, t) => format!("the dump's own {}", t.as_str().to_uppercase()),
+    };
+    let symbols = match (d.symbols, &d.system_map) {
+        (kstructs::SymbolsFrom::SystemMap, Some(m)) => format!("{}", m.display()),
+        (kstructs::SymbolsFrom::Kallsyms, _) => "the dump's kallsyms".to_string(),
+        _ => "its .symtab".to_string(),
+    };
+    format!("debuginfo: types from {types}, symbols from {symbols}\n")
+}
+
+/// `emit_json` of a report made with a kernel's debuginfo.
+fn emit_report<T: serde::Serialize>(v: &T, k: &Kernel) -> Result<(), ExitCode> {
+    emit_json(&WithDebuginfo {
+        report: v,
+        debuginfo: Some(debuginfo_out(k)),
+    })
+}
+
 fn emit_json<T: serde::Serialize>(v: &T) -> Result<(), ExitCode> {
     // Streamed: a report of a million skbs is never held as one string.
     emit(|out| {
@@ -243,6 +301,9 @@ fn run(cli: &Cli) -> Result<ExitCode, ExitCode> {
     if let Some(v) = &cli.vmlinux {
         check_input(v, "--vmlinux")?;
     }
+    if let Some(m) = &cli.system_map {
+        check_input(m, "--system-map")?;
+    }
     match &cli.command {
         Some(Command::Info) => info(cli, &vmcore),
         Some(Command::Read { addr, len, phys }) => read(cli, &vmcore, addr, len, *phys),
@@ -251,9 +312,11 @@ fn run(cli: &Cli) -> Result<ExitCode, ExitCode> {
             let r = skbwalk::meminfo::meminfo(&k).map_err(|e| walk_failed(&vmcore, e))?;
             let _ = k.save_cache();
             if cli.json {
-                emit_json(&r)?;
+                emit_report(&r, &k)?;
             } else {
-                let text = incomplete_banner(r.complete, &r.warnings) + &human::meminfo(&r, &k);
+                let text = incomplete_banner(r.complete, &r.warnings)
+                    + &debuginfo_line(&k)
+                    + &human::meminfo(&r, &k);
                 emit_text(&text)?;
             }
             Ok(finish(cli, r.complete, &r.warnings))
@@ -272,9 +335,11 @@ fn run(cli: &Cli) -> Result<ExitCode, ExitCode> {
                 }
             }
             if cli.json {
-                emit_json(&r)?;
+                emit_report(&r, &k)?;
             } else {
-                let text = incomplete_banner(r.complete, &r.warnings) + &human::explain(&r, &k);
+                let text = incomplete_banner(r.complete, &r.warnings)
+                    + &debuginfo_line(&k)
+                    + &human::explain(&r, &k);
                 emit_text(&text)?;
             }
             Ok(finish(cli, r.complete, &r.warnings))
@@ -297,9 +362,10 @@ fn run(cli: &Cli) -> Result<ExitCode, ExitCode> {
                 if let Some(n) = n {
                     r.sockets.truncate(*n);
                 }
-                emit_json(&r)?;
+                emit_report(&r, &k)?;
             } else {
                 let text = incomplete_banner(r.complete, &r.warnings)
+                    + &debuginfo_line(&k)
                     + &human::top(&r, n.unwrap_or(20), &k);
                 emit_text(&text)?;
             }
@@ -315,9 +381,10 @@ fn run(cli: &Cli) -> Result<ExitCode, ExitCode> {
             let r = skbwalk::socket_report(&k, pid, fd).map_err(|e| walk_failed(&vmcore, e))?;
             let _ = k.save_cache();
             if cli.json {
-                emit_json(&r)?;
+                emit_report(&r, &k)?;
             } else {
                 let text = incomplete_banner(r.complete, &r.warnings)
+                    + &debuginfo_line(&k)
                     + &human::socket(&r, cli.all_skbs, &k);
                 emit_text(&text)?;
             }
@@ -327,7 +394,17 @@ fn run(cli: &Cli) -> Result<ExitCode, ExitCode> {
 }
 
 fn open(cli: &Cli, vmcore: &Path) -> Result<Kernel, ExitCode> {
-    let k = Kernel::open(vmcore, cli.vmlinux.as_deref()).map_err(fail)?;
+    let opts = skbwalk::kernel::Debuginfo {
+        vmlinux: cli.vmlinux.clone(),
+        system_map: cli.system_map.clone(),
+        types: match cli.types.as_deref() {
+            Some("btf") => Some(kstructs::TypesFrom::Btf),
+            Some("dwarf") => Some(kstructs::TypesFrom::Dwarf),
+            _ => None,
+        },
+        ..Default::default()
+    };
+    let k = Kernel::open_with(vmcore, &opts).map_err(fail)?;
     if !cli.json {
         for n in &k.notes {
             say("note: ", n);
@@ -380,9 +457,13 @@ fn info(cli: &Cli, vmcore: &Path) -> Result<ExitCode, ExitCode> {
         warnings,
     };
     if cli.json {
-        emit_json(&out)?;
+        emit_json(&WithDebuginfo {
+            report: &out,
+            debuginfo: kernel.as_ref().map(debuginfo_out),
+        })?;
     } else {
-        emit_text(&(incomplete_banner(out.complete, &out.warnings) + &human::info(&out)))?;
+        let line = kernel.as_ref().map(debuginfo_line).unwrap_or_default();
+        emit_text(&(incomplete_banner(out.complete, &out.warnings) + &line + &human::info(&out)))?;
     }
     Ok(finish(cli, out.complete, &out.warnings))
 }
@@ -405,19 +486,22 @@ fn read(cli: &Cli, vmcore: &Path, addr: &str, len: &str, phys: bool) -> Result<E
         return Err(usage("read: LEN is at most 1 MiB"));
     }
     let mut buf = vec![0u8; len as usize];
+    let mut kernel = None;
     let res = if phys {
         let d =
             vmcore::Dump::open(vmcore).map_err(|e| fail(format!("{}: {e}", vmcore.display())))?;
         d.read_phys(addr, &mut buf)
     } else {
-        open(cli, vmcore)?.dump.read_virt(addr, &mut buf)
+        let k = kernel.insert(open(cli, vmcore)?);
+        k.dump.read_virt(addr, &mut buf)
     };
     res.map_err(|e| fail(format!("{}: {e}", vmcore.display())))?;
     if cli.json {
         let hex: String = buf.iter().map(|b| format!("{b:02x}")).collect();
-        emit_json(
-            &serde_json::json!({ "addr": format!("{addr:#x}"), "physical": phys, "len": len, "hex": hex }),
-        )?;
+        emit_json(&WithDebuginfo {
+            report: &serde_json::json!({ "addr": format!("{addr:#x}"), "physical": phys, "len": len, "hex": hex }),
+            debuginfo: kernel.as_ref().map(debuginfo_out),
+        })?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut text = String::with_capacity(buf.len() * 5);

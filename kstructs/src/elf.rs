@@ -24,6 +24,10 @@ pub(crate) struct ElfFile {
     /// A sampled hash of the debug sections' bytes: the layout cache is keyed by it as well as by
     /// the build-id, so a damaged or different vmlinux with the same build-id never reuses it.
     pub(crate) fingerprint: u64,
+    /// The `.BTF` section's bytes in the map, when there is one.
+    pub(crate) btf: Option<Range<usize>>,
+    /// Whether there is DWARF (a non-empty `.debug_info`).
+    pub(crate) has_dwarf: bool,
     load: Vec<LoadSection>,
 }
 
@@ -142,12 +146,22 @@ impl ElfFile {
                 Some((name, start..start.checked_add(usize::try_from(size).ok()?)?))
             })
             .collect();
+        let btf = obj.section_by_name(".BTF").and_then(|s| {
+            let (off, size) = s.file_range()?;
+            let start = usize::try_from(off).ok()?;
+            let end = start.checked_add(usize::try_from(size).ok()?)?;
+            (end <= map.len() && size > 0).then_some(start..end)
+        });
+        let mut ranges = ranges;
+        if let Some(r) = &btf {
+            ranges.push((".BTF", r.clone()));
+        }
         let fingerprint = fingerprint(&map, &ranges);
-        let has_info = obj
+        let has_dwarf = obj
             .section_by_name(".debug_info")
             .is_some_and(|s| s.size() > 0);
         drop(obj);
-        if !has_info {
+        if !has_dwarf && btf.is_none() {
             return Err(Error::NoDebugInfo {
                 path: path.to_owned(),
             });
@@ -158,6 +172,8 @@ impl ElfFile {
             build_id,
             little_endian,
             fingerprint,
+            btf,
+            has_dwarf,
             load,
         })
     }

@@ -26,14 +26,37 @@ pub enum Error {
         /// What the ELF parser said.
         reason: String,
     },
-    /// The ELF file has no `.debug_info` section.
+    /// The ELF file has no `.debug_info` section (and no `.BTF`, unless DWARF was asked for).
     #[error(
-        "{path} has no DWARF (.debug_info): this is a stripped kernel; install the matching -dbg \
-         package, e.g. linux-image-<release>-dbg, and pass usr/lib/debug/boot/vmlinux-<release>"
+        "{path} has no DWARF (.debug_info) and no BTF (.BTF): this is a stripped kernel; install the \
+         matching -dbg package, e.g. linux-image-<release>-dbg, and pass \
+         usr/lib/debug/boot/vmlinux-<release>, or run without --vmlinux to use the dump's own BTF"
     )]
     NoDebugInfo {
         /// The file.
         path: PathBuf,
+    },
+    /// The BTF could not be parsed.
+    #[error("{blob}: malformed BTF{}: {reason}", type_id.map(|t| format!(" (type id {t})")).unwrap_or_default())]
+    MalformedBtf {
+        /// The blob: a vmlinux's `.BTF` section, or the dump's copy.
+        blob: String,
+        /// The type being read, when known.
+        type_id: Option<u32>,
+        /// What went wrong.
+        reason: String,
+    },
+    /// Types were asked for from BTF (`--types btf`) and the file has no `.BTF` section.
+    #[error("{path} has no .BTF section (a kernel built without CONFIG_DEBUG_INFO_BTF); use its DWARF (--types dwarf)")]
+    NoBtf {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The dump's kallsyms tables could not be decoded.
+    #[error("the dump's kallsyms tables: {reason}")]
+    Kallsyms {
+        /// What went wrong.
+        reason: String,
     },
     /// The DWARF could not be parsed.
     #[error("{path}: malformed DWARF{}: {reason}", at.map(|o| format!(" at .debug_info+{o:#x}")).unwrap_or_default())]

@@ -1,42 +1,63 @@
-//! Kernel types and symbols from a vmlinux with DWARF.
+//! Kernel types and symbols from a vmlinux (BTF or DWARF), or from the dump itself.
 //!
 //! [`Types`] answers the questions a crash-dump walk asks — "where is `head_frag` in
 //! `struct sk_buff`", "what is `PG_head`", "where is `init_task`" — by name, from the kernel's
-//! own debug information. It never builds a model of all the DWARF: opening a file reads only
-//! its ELF headers; the first question that the layout cache cannot answer builds a name index
-//! in one pass over the top-level entries of every unit, and each answer is then resolved from
-//! the few entries involved.
+//! own type information. Two sources answer alike, so the walk never knows which one did:
+//!
+//! - **BTF** ([`Types::open`] on a vmlinux with a `.BTF` section, or [`Types::from_btf`] on the
+//!   blob the running kernel keeps in its image and so in the dump): a few MB, parsed in place
+//!   in milliseconds.
+//! - **DWARF** (a `-dbg` vmlinux without BTF, or [`Prefer::Dwarf`]): opening reads only the ELF
+//!   headers; the first question the layout cache cannot answer builds a name index in one pass
+//!   over the top-level entries of every unit, and each answer is then resolved from the few
+//!   entries involved.
+//!
+//! Symbols come from the vmlinux's `.symtab`, a `System.map`, or the kernel's kallsyms decoded
+//! from the dump ([`SymbolTable::from_kallsyms`]).
 //!
 //! Answers (found or not found) are remembered in a cache file keyed by the kernel's build-id
-//! (see [`Types::open`]), so a later run asking the same questions does not read the DWARF at
-//! all.
+//! and the source (see [`Types::open`]), so a later run asking the same questions reads neither.
 //!
 //! The crate knows nothing about dump formats: addresses are link-time addresses; applying
-//! KASLR is the caller's business.
+//! KASLR is the caller's business, and kallsyms are read through the [`Memory`] trait.
 #![deny(missing_docs)]
 
+mod btf;
 mod cache;
 mod dwarf;
 mod elf;
 mod error;
 mod index;
+mod kallsyms;
 mod resolve;
+mod source;
 mod symbols;
 mod types;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 pub use error::{Error, Result};
+pub use kallsyms::{KallsymsTables, Memory};
+pub use source::{Debuginfo, Prefer, SymbolsFrom, TypesFrom};
 pub use types::{Bitfield, Member, TypeInfo, TypeKind};
 
 use cache::{key, Answer, Cache};
 use resolve::Fail;
 
-/// Where types come from (DWARF now; BTF could be another implementation).
+/// The default layout cache directory: `$XDG_CACHE_HOME/skbwalk`, else `~/.cache/skbwalk`.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    cache::default_dir()
+}
+
+/// Where types come from: DWARF, BTF, or BTF falling back to DWARF.
 pub(crate) trait Backend: Send + Sync {
     /// Whether the expensive part (index) has been built.
     fn is_loaded(&self) -> bool;
+    /// Whether a damaged first source made a second one answer.
+    fn fell_back(&self) -> bool {
+        false
+    }
     fn size_of(&self, type_name: &str) -> std::result::Result<u64, Fail>;
     fn member(&self, type_name: &str, path: &str) -> std::result::Result<Member, Fail>;
     fn enumerator(&self, name: &str) -> std::result::Result<i64, Fail>;
@@ -44,7 +65,92 @@ pub(crate) trait Backend: Send + Sync {
     fn enumerators(&self, enum_name: &str) -> std::result::Result<Vec<(String, i64)>, Fail>;
 }
 
-/// Kernel types, constants and symbols of one vmlinux.
+/// A symbol table: a vmlinux's `.symtab`, a `System.map`, or the kernel's kallsyms. Addresses
+/// are link-time addresses (kallsyms are converted with the KASLR offset given).
+///
+/// ```no_run
+/// let syms = kstructs::SymbolTable::from_system_map("System.map".as_ref())?;
+/// println!("{} symbols; init_task at {:#x?}", syms.len(), syms.lookup("init_task"));
+/// # Ok::<(), kstructs::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct SymbolTable {
+    syms: symbols::Symbols,
+    from: SymbolsFrom,
+    path: Option<PathBuf>,
+}
+
+impl SymbolTable {
+    /// Decode the kernel's kallsyms through `mem` (kernel virtual memory, e.g. a dump), with the
+    /// tables at the runtime addresses `tables` gives, for an image loaded `kaslr_offset` above
+    /// its link address.
+    pub fn from_kallsyms(
+        mem: &dyn Memory,
+        tables: &KallsymsTables,
+        kaslr_offset: u64,
+    ) -> Result<Self> {
+        Ok(SymbolTable {
+            syms: kallsyms::decode(mem, tables, kaslr_offset)?,
+            from: SymbolsFrom::Kallsyms,
+            path: None,
+        })
+    }
+
+    /// Parse a `System.map`.
+    pub fn from_system_map(path: &Path) -> Result<Self> {
+        Ok(SymbolTable {
+            syms: symbols::Symbols::from_system_map(path)?,
+            from: SymbolsFrom::SystemMap,
+            path: Some(path.to_owned()),
+        })
+    }
+
+    /// Read an ELF file's `.symtab`.
+    pub fn from_elf(path: &Path) -> Result<Self> {
+        let (file, _) = regfile::open(path).map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        // SAFETY: a read-only input, as for the vmlinux (see `elf::ElfFile::open`).
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Ok(SymbolTable {
+            syms: symbols::Symbols::from_elf(&map, path)?,
+            from: SymbolsFrom::Symtab,
+            path: Some(path.to_owned()),
+        })
+    }
+
+    /// How many symbols.
+    pub fn len(&self) -> usize {
+        self.syms.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The link-time address of `name` (a global one first, when names repeat).
+    pub fn lookup(&self, name: &str) -> Option<u64> {
+        self.syms.lookup(name)
+    }
+
+    /// Every symbol in address order: name, link-time address and `nm`-style type letter
+    /// (`?` where the source has none).
+    pub fn iter(&self) -> impl Iterator<Item = (&str, u64, char)> + '_ {
+        self.syms.iter().map(|(n, a, k)| (n, a, char::from(k)))
+    }
+
+    /// Where the symbols came from.
+    pub fn from(&self) -> SymbolsFrom {
+        self.from
+    }
+}
+
+/// Kernel types, constants and symbols of one kernel.
 ///
 /// All methods take `&self`; `Types` is `Send + Sync`.
 ///
@@ -53,19 +159,25 @@ pub(crate) trait Backend: Send + Sync {
 /// [`first_member`](Self::first_member), [`has_member`](Self::has_member)),
 /// [`enumerator`](Self::enumerator) and [`enum_value`](Self::enum_value), including "not found",
 /// is remembered. The cache is written only by [`save_cache`](Self::save_cache), when it has new
-/// answers and the DWARF gave no error. It is only used when the vmlinux has a build-id, and is
-/// keyed by the build-id and a sampled hash of the debug sections.
+/// answers and the debug information gave no error. It is only used for a vmlinux with a
+/// build-id, and is keyed by the build-id, the source (BTF or DWARF) and a sampled hash of the
+/// debug sections.
 pub struct Types {
-    elf: Arc<elf::ElfFile>,
+    elf: Option<Arc<elf::ElfFile>>,
     backend: Box<dyn Backend>,
+    types_from: TypesFrom,
+    /// Names the type source in messages: "the BTF of /x/vmlinux", "the dump's BTF".
+    origin: String,
     cache: Mutex<Cache>,
     symbols: OnceLock<symbols::Symbols>,
+    symbols_from: SymbolsFrom,
+    system_map: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Types {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Types")
-            .field("path", &self.elf.path)
+            .field("origin", &self.origin)
             .finish_non_exhaustive()
     }
 }
@@ -75,10 +187,11 @@ fn hex(b: &[u8]) -> String {
 }
 
 impl Types {
-    /// Open a vmlinux with DWARF, using the layout cache in `$XDG_CACHE_HOME/skbwalk` (or
-    /// `~/.cache/skbwalk`).
+    /// Open a vmlinux, using the layout cache in `$XDG_CACHE_HOME/skbwalk` (or
+    /// `~/.cache/skbwalk`). Types come from its `.BTF` section when it has one, else from its
+    /// DWARF ([`Prefer::Auto`]).
     ///
-    /// Only the ELF headers are read here; a stripped kernel is refused with
+    /// Only the ELF headers are read here; a kernel with neither BTF nor DWARF is refused with
     /// [`Error::NoDebugInfo`].
     ///
     /// ```no_run
@@ -95,44 +208,148 @@ impl Types {
     /// # Ok::<(), kstructs::Error>(())
     /// ```
     pub fn open(vmlinux: &Path) -> Result<Types> {
-        Self::open_with_cache(vmlinux, cache::default_dir().as_deref())
+        Self::open_as(vmlinux, cache::default_dir().as_deref(), Prefer::Auto)
     }
 
-    /// Open a vmlinux with DWARF, with the layout cache in `cache_dir` (`None`: no cache).
+    /// Open a vmlinux ([`Prefer::Auto`]), with the layout cache in `cache_dir` (`None`: no
+    /// cache).
     pub fn open_with_cache(vmlinux: &Path, cache_dir: Option<&Path>) -> Result<Types> {
+        Self::open_as(vmlinux, cache_dir, Prefer::Auto)
+    }
+
+    /// Open a vmlinux with the layout cache in `cache_dir` (`None`: no cache), taking types
+    /// from the source `prefer` names. With BTF chosen and DWARF present, a BTF that turns out
+    /// to be damaged makes the DWARF answer ([`Types::debuginfo`] then says `dwarf`).
+    pub fn open_as(vmlinux: &Path, cache_dir: Option<&Path>, prefer: Prefer) -> Result<Types> {
         let elf = Arc::new(elf::ElfFile::open(vmlinux)?);
+        let use_btf = match (prefer, &elf.btf, elf.has_dwarf) {
+            (Prefer::Dwarf, _, false) => {
+                return Err(Error::NoDebugInfo {
+                    path: vmlinux.to_owned(),
+                })
+            }
+            (Prefer::Dwarf, _, true) => None,
+            (Prefer::Btf, None, _) => {
+                return Err(Error::NoBtf {
+                    path: vmlinux.to_owned(),
+                })
+            }
+            (_, Some(r), _) => Some(r.clone()),
+            (Prefer::Auto, None, _) => None,
+        };
+        let dwarf = || dwarf::DwarfBackend::new(elf.clone());
+        let (backend, types_from, origin, fingerprint): (Box<dyn Backend>, _, _, _) = match use_btf
+        {
+            Some(r) => {
+                let origin = format!("the BTF of {}", elf.path.display());
+                let btf = btf::BtfBackend::new(btf::Blob::Mapped(elf.clone(), r), origin.clone());
+                let fallback = elf.has_dwarf.then(dwarf);
+                (
+                    Box::new(source::Fallback::new(btf, fallback)),
+                    TypesFrom::Btf,
+                    origin,
+                    elf::fnv1a(elf.fingerprint, b"btf"),
+                )
+            }
+            None => (
+                Box::new(dwarf()),
+                TypesFrom::Dwarf,
+                format!("the DWARF of {}", elf.path.display()),
+                elf.fingerprint,
+            ),
+        };
         let cache = match (cache_dir, &elf.build_id) {
-            (Some(dir), Some(id)) if !id.is_empty() => Cache::open(dir, id, elf.fingerprint),
+            (Some(dir), Some(id)) if !id.is_empty() => Cache::open(dir, id, fingerprint),
             _ => Cache::default(),
         };
         Ok(Types {
-            backend: Box::new(dwarf::DwarfBackend::new(elf.clone())),
-            elf,
+            backend,
+            types_from,
+            origin,
+            elf: Some(elf),
             cache: Mutex::new(cache),
             symbols: OnceLock::new(),
+            symbols_from: SymbolsFrom::Symtab,
+            system_map: None,
         })
     }
 
-    /// Take symbols from a `System.map` instead of the vmlinux's `.symtab`.
-    pub fn with_system_map(mut self, system_map: &Path) -> Result<Types> {
-        let syms = symbols::Symbols::from_system_map(system_map)?;
+    /// Types from a BTF blob read from elsewhere (the dump's copy of the kernel's `.BTF`, or
+    /// `/sys/kernel/btf/vmlinux`), with `symbols`. `origin` names the blob in messages. The
+    /// blob is parsed here: a damaged one is [`Error::MalformedBtf`]. No layout cache is used:
+    /// BTF answers in microseconds.
+    ///
+    /// ```no_run
+    /// let blob = std::fs::read("/sys/kernel/btf/vmlinux")?;
+    /// let syms = kstructs::SymbolTable::from_system_map("/boot/System.map".as_ref())?;
+    /// let types = kstructs::Types::from_btf(blob, syms, "/sys/kernel/btf/vmlinux")?;
+    /// println!("sizeof(struct sk_buff) = {}", types.size_of("sk_buff")?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_btf(blob: Vec<u8>, symbols: SymbolTable, origin: &str) -> Result<Types> {
+        let btf = btf::BtfBackend::new(btf::Blob::Owned(blob), origin.to_owned());
+        btf.check()?;
+        let t = Types {
+            backend: Box::new(btf),
+            types_from: TypesFrom::Btf,
+            origin: origin.to_owned(),
+            elf: None,
+            cache: Mutex::new(Cache::default()),
+            symbols: OnceLock::new(),
+            symbols_from: symbols.from,
+            system_map: None,
+        };
+        Ok(t.with_symbols(symbols))
+    }
+
+    /// Take symbols from `table` instead of the vmlinux's `.symtab`.
+    pub fn with_symbols(mut self, table: SymbolTable) -> Types {
         self.symbols = OnceLock::new();
-        let _ = self.symbols.set(syms);
-        Ok(self)
+        self.symbols_from = table.from;
+        self.system_map = match table.from {
+            SymbolsFrom::SystemMap => table.path.clone(),
+            _ => None,
+        };
+        let _ = self.symbols.set(table.syms);
+        self
     }
 
-    /// The vmlinux's `NT_GNU_BUILD_ID`.
+    /// Take symbols from a `System.map` instead of the vmlinux's `.symtab`.
+    pub fn with_system_map(self, system_map: &Path) -> Result<Types> {
+        Ok(self.with_symbols(SymbolTable::from_system_map(system_map)?))
+    }
+
+    /// What answers type and symbol questions.
+    pub fn debuginfo(&self) -> Debuginfo {
+        Debuginfo {
+            types: if self.backend.fell_back() {
+                TypesFrom::Dwarf
+            } else {
+                self.types_from
+            },
+            symbols: self.symbols_from,
+            file: self.elf.as_ref().map(|e| e.path.clone()),
+            system_map: self.system_map.clone(),
+        }
+    }
+
+    /// The vmlinux's `NT_GNU_BUILD_ID` (`None` without a vmlinux).
     pub fn build_id(&self) -> Option<&[u8]> {
-        self.elf.build_id.as_deref()
+        self.elf.as_ref()?.build_id.as_deref()
     }
 
-    /// The vmlinux path.
-    pub fn path(&self) -> &Path {
-        &self.elf.path
+    /// The vmlinux path (`None` when types and symbols come from the dump).
+    pub fn path(&self) -> Option<&Path> {
+        self.elf.as_ref().map(|e| e.path.as_path())
     }
 
-    /// Whether the DWARF name index has been built (false while every question so far was
-    /// answered from the layout cache).
+    /// Names the type source in messages: "the BTF of /x/vmlinux", "the dump's BTF".
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// Whether the type source has been read: the DWARF name index built or the BTF parsed
+    /// (false while every question so far was answered from the layout cache).
     pub fn is_index_built(&self) -> bool {
         self.backend.is_loaded()
     }
@@ -140,7 +357,7 @@ impl Types {
     fn fail(&self, f: Fail) -> Error {
         match f {
             Fail::Bad { at, reason } => Error::MalformedDwarf {
-                path: self.elf.path.clone(),
+                path: self.path().map(Path::to_path_buf).unwrap_or_default(),
                 at,
                 reason,
             },
@@ -148,7 +365,7 @@ impl Types {
             // Negative answers are turned into errors by the caller, which knows the question.
             Fail::NoType | Fail::NoMember | Fail::NotAggregate(_) | Fail::NoEnumerator => {
                 Error::MalformedDwarf {
-                    path: self.elf.path.clone(),
+                    path: self.path().map(Path::to_path_buf).unwrap_or_default(),
                     at: None,
                     reason: format!("unexpected {f:?}"),
                 }
@@ -183,8 +400,8 @@ impl Types {
         Ok((a, false))
     }
 
-    /// Where an answer came from, for "not found" errors: the DWARF, or the layout cache made
-    /// from it (so a stale or damaged cache names itself).
+    /// Where an answer came from, for "not found" errors: the BTF or DWARF, or the layout cache
+    /// made from it (so a stale or damaged cache names itself).
     fn answered_by(&self, cached: bool) -> String {
         let cache = if cached {
             self.lock_cache().path.clone()
@@ -193,11 +410,11 @@ impl Types {
         };
         match cache {
             Some(c) => format!(
-                "the layout cache {} (made from the DWARF of {})",
+                "the layout cache {} (made from {})",
                 c.display(),
-                self.elf.path.display()
+                self.origin
             ),
-            None => format!("the DWARF of {}", self.elf.path.display()),
+            None => self.origin.clone(),
         }
     }
 
@@ -328,8 +545,9 @@ impl Types {
     }
 
     fn symbols(&self) -> &symbols::Symbols {
-        self.symbols.get_or_init(|| {
-            symbols::Symbols::from_elf(&self.elf.map, &self.elf.path).unwrap_or_default()
+        self.symbols.get_or_init(|| match &self.elf {
+            Some(e) => symbols::Symbols::from_elf(&e.map, &e.path).unwrap_or_default(),
+            None => symbols::Symbols::default(),
         })
     }
 
@@ -353,10 +571,68 @@ impl Types {
     /// the vmlinux file (e.g. `linux_banner`, `init_uts_ns`). `None` when not entirely inside one
     /// such section (`.bss` has no bytes in the file).
     pub fn static_bytes(&self, addr: u64, len: usize) -> Option<&[u8]> {
-        self.elf.static_bytes(addr, len)
+        self.elf.as_ref()?.static_bytes(addr, len)
     }
 
-    /// Write the layout cache now if it has new answers and no DWARF read failed.
+    /// Ask `other` every question this `Types` has answered so far (sizes, members, enumerators,
+    /// enums, including "not found") and list each one `other` answers differently, with both
+    /// answers: the proof that two sources (BTF and DWARF of one kernel) describe it alike.
+    /// Returns how many questions were compared and the disagreements.
+    ///
+    /// ```no_run
+    /// use kstructs::{Prefer, Types};
+    /// let v = std::path::Path::new("vmlinux");
+    /// let dwarf = Types::open_as(v, None, Prefer::Dwarf)?;
+    /// dwarf.member("sk_buff", "head_frag")?;
+    /// let (n, diffs) = dwarf.compare_answers(&Types::open_as(v, None, Prefer::Btf)?);
+    /// assert!(diffs.is_empty(), "{n} questions: {diffs:?}");
+    /// # Ok::<(), kstructs::Error>(())
+    /// ```
+    pub fn compare_answers(&self, other: &Types) -> (usize, Vec<String>) {
+        let mine: Vec<(String, Answer)> = {
+            let c = self.lock_cache();
+            let mut v: Vec<_> = c
+                .answers
+                .iter()
+                .map(|(k, a)| (k.clone(), a.clone()))
+                .collect();
+            v.sort_by(|a, b| a.0.cmp(&b.0));
+            v
+        };
+        let mut diffs = Vec::new();
+        for (k, a) in &mine {
+            let mut parts = k.split('\x1f');
+            let kind = parts.next().unwrap_or("");
+            let parts: Vec<&str> = parts.collect();
+            let theirs = other.answer(kind, &parts);
+            if theirs.as_ref().ok() != Some(a) {
+                diffs.push(format!(
+                    "{kind} {}: {} says {a:?}, {} says {theirs:?}",
+                    parts.join(" "),
+                    self.origin,
+                    other.origin
+                ));
+            }
+        }
+        (mine.len(), diffs)
+    }
+
+    /// The answer to one cache-keyed question (see [`cache::key`]).
+    fn answer(&self, kind: &str, p: &[&str]) -> Result<Answer> {
+        let b = &self.backend;
+        let r = match (kind, p) {
+            ("s", [t]) => self.ask(key('s', p), || b.size_of(t).map(Answer::Size)),
+            ("m", [t, path]) => self.ask(key('m', p), || b.member(t, path).map(Answer::Member)),
+            ("e", [n]) => self.ask(key('e', p), || b.enumerator(n).map(Answer::Value)),
+            ("v", [e, c]) => self.ask(key('v', p), || b.enum_value(e, c).map(Answer::Value)),
+            ("l", [e]) => self.ask(key('l', p), || b.enumerators(e).map(Answer::Enumerators)),
+            _ => return Ok(Answer::NoType),
+        };
+        r.map(|(a, _)| a)
+    }
+
+    /// Write the layout cache now if it has new answers and no read of the debug information
+    /// failed.
     pub fn save_cache(&self) -> Result<()> {
         let mut c = self.lock_cache();
         let path = c.path.clone();

@@ -1,4 +1,4 @@
-//! Symbol tables: the vmlinux `.symtab`, or a `System.map`.
+//! Symbol tables: the vmlinux `.symtab`, a `System.map`, or the dump's kallsyms.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -13,6 +13,8 @@ struct Sym {
     size: u64,
     name: (u32, u32),
     global: bool,
+    /// The `nm`-style type letter (`T`, `t`, `D`, …); `?` when the source does not say.
+    kind: u8,
 }
 
 /// Link-time symbols, by name and by address.
@@ -26,7 +28,20 @@ pub(crate) struct Symbols {
 }
 
 impl Symbols {
-    fn push(&mut self, addr: u64, size: u64, name: &str, global: bool) {
+    /// An empty table whose "not found" errors name `source`.
+    pub(crate) fn named(source: &str) -> Symbols {
+        Symbols {
+            source: source.to_owned(),
+            ..Default::default()
+        }
+    }
+
+    /// Add a symbol with an `nm`-style type letter (upper case: global).
+    pub(crate) fn push_typed(&mut self, addr: u64, size: u64, name: &str, kind: u8) {
+        self.push(addr, size, name, kind.is_ascii_uppercase(), kind);
+    }
+
+    fn push(&mut self, addr: u64, size: u64, name: &str, global: bool, kind: u8) {
         if name.is_empty() {
             return;
         }
@@ -40,6 +55,7 @@ impl Symbols {
             size,
             name: (start, len),
             global,
+            kind,
         });
     }
 
@@ -48,7 +64,7 @@ impl Symbols {
         &self.names[start..start + len]
     }
 
-    fn finish(mut self) -> Self {
+    pub(crate) fn finish(mut self) -> Self {
         self.by_addr
             .sort_by_key(|s| (s.addr, !s.global, u64::MAX - s.size));
         let mut by_name: HashMap<Box<str>, u32> = HashMap::with_capacity(self.by_addr.len());
@@ -81,7 +97,17 @@ impl Symbols {
                 continue;
             }
             if let Ok(name) = s.name() {
-                syms.push(s.address(), s.size(), name, s.is_global());
+                let kind = match s.kind() {
+                    SymbolKind::Text => b't',
+                    SymbolKind::Data | SymbolKind::Tls => b'd',
+                    _ => b'?',
+                };
+                let kind = if s.is_global() {
+                    kind.to_ascii_uppercase()
+                } else {
+                    kind
+                };
+                syms.push(s.address(), s.size(), name, s.is_global(), kind);
             }
         }
         Ok(syms.finish())
@@ -124,10 +150,21 @@ impl Symbols {
             if kind.len() != 1 {
                 return Err(bad());
             }
-            let global = kind.chars().next().is_some_and(|c| c.is_ascii_uppercase());
-            syms.push(addr, 0, name, global);
+            syms.push_typed(addr, 0, name, kind.as_bytes()[0]);
         }
         Ok(syms.finish())
+    }
+
+    /// Every symbol, in address order: name, address, type letter.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, u64, u8)> + '_ {
+        self.by_addr
+            .iter()
+            .map(|s| (self.name_of(s), s.addr, s.kind))
+    }
+
+    /// How many symbols.
+    pub(crate) fn len(&self) -> usize {
+        self.by_addr.len()
     }
 
     /// Address of `name`.

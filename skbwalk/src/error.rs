@@ -44,6 +44,17 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// No vmlinux, and the dump cannot give the kernel's symbols itself.
+    #[error(
+        "{vmcore}: no --vmlinux and no symbols in the dump: {reason}; pass --vmlinux VMLINUX or \
+         --system-map System.map-<release>"
+    )]
+    NoSymbols {
+        /// The dump path.
+        vmcore: String,
+        /// What is missing.
+        reason: String,
+    },
     /// No debuginfo was given and none was found where distributions install it.
     #[error("no --vmlinux given and no debuginfo for kernel {release} found; tried: {tried}")]
     NoDebuginfo {

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use kstructs::Types;
+use kstructs::{KallsymsTables, Prefer, SymbolTable, Types, TypesFrom};
 use vmcore::x86_64::{KernelLayout, LINK_TEXT};
 use vmcore::Dump;
 
@@ -14,6 +14,9 @@ use crate::{Error, Result};
 const DEFAULT_PAGE_OFFSET: u64 = 0xffff_8880_0000_0000;
 /// Default vmemmap base without KASLR (`VMEMMAP_START` with 4-level paging).
 const DEFAULT_VMEMMAP: u64 = 0xffff_ea00_0000_0000;
+
+/// Largest `.BTF` read from a dump (6.12 cloud: 4.5 MiB; a kernel with every option: ~10 MiB).
+const MAX_BTF: u64 = 64 << 20;
 
 /// End of the addresses [`Kernel::is_kernel_ptr`] accepts: modules end at 0xffffffffff000000,
 /// above are the fixmap and the vsyscall page.
@@ -60,43 +63,222 @@ pub fn debuginfo_candidates(release: &str) -> Vec<PathBuf> {
     .collect()
 }
 
+/// Where [`Kernel::open_with`] takes the kernel's types and symbols from.
+///
+/// The default is the rule of the command line: a vmlinux (given, or found where distributions
+/// install debuginfo for the dump's release) answers with its BTF when it has one, else its
+/// DWARF; with none, the dump's own BTF and kallsyms answer (6.0+ kernels with
+/// `CONFIG_DEBUG_INFO_BTF`), or its BTF and a `System.map` for older ones.
+///
+/// ```no_run
+/// use skbwalk::kernel::Debuginfo;
+/// let opts = Debuginfo { system_map: Some("System.map-5.10.0-32-cloud-amd64".into()), ..Default::default() };
+/// let k = skbwalk::Kernel::open_with("vmcore".as_ref(), &opts)?;
+/// println!("types from {}", k.types.debuginfo().types.as_str());
+/// # Ok::<(), skbwalk::Error>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Debuginfo {
+    /// The vmlinux (`None`: look where distributions install it, then use the dump).
+    pub vmlinux: Option<PathBuf>,
+    /// Symbols from this `System.map` instead of the vmlinux's `.symtab` or the dump's kallsyms.
+    pub system_map: Option<PathBuf>,
+    /// Force the type source (`None`: BTF when present, else DWARF).
+    pub types: Option<TypesFrom>,
+    /// The layout cache directory: `None` for the default (`~/.cache/skbwalk`), `Some(None)` for
+    /// no cache.
+    pub cache_dir: Option<Option<PathBuf>>,
+}
+
+/// Reads kernel virtual memory of a dump, for the kallsyms decoder.
+struct DumpMemory<'a>(&'a Dump);
+
+impl kstructs::Memory for DumpMemory<'_> {
+    fn read(&self, addr: u64, buf: &mut [u8]) -> std::result::Result<(), String> {
+        self.0.read_virt(addr, buf).map_err(|e| e.to_string())
+    }
+}
+
 fn c_string(b: &[u8]) -> String {
     let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
     String::from_utf8_lossy(&b[..end]).into_owned()
 }
 
 impl Kernel {
-    /// Open `vmcore` and its debuginfo (`vmlinux`, or found by the dump's release when `None`).
+    /// Open `vmcore` and its debuginfo (`vmlinux`; when `None`, found by the dump's release, or
+    /// else the dump's own BTF and kallsyms): [`Kernel::open_with`] with the default rule.
     pub fn open(vmcore: &Path, vmlinux: Option<&Path>) -> Result<Kernel> {
+        let opts = Debuginfo {
+            vmlinux: vmlinux.map(Path::to_path_buf),
+            ..Default::default()
+        };
+        Self::open_with(vmcore, &opts)
+    }
+
+    /// Open `vmcore` with types and symbols from where `opts` says (see [`Debuginfo`]).
+    pub fn open_with(vmcore: &Path, opts: &Debuginfo) -> Result<Kernel> {
         let vmcore_path = vmcore.display().to_string();
         let dump = Dump::open(vmcore).map_err(|source| Error::Dump {
             path: vmcore_path.clone(),
             source,
         })?;
         let release = dump.info().osrelease.clone().filter(|r| !r.is_empty());
-        let vmlinux: PathBuf = match vmlinux {
-            Some(p) => p.to_path_buf(),
-            None => {
-                let release = release.clone().ok_or_else(|| Error::NoDebuginfo {
+        let found = match &opts.vmlinux {
+            Some(p) => Some(p.clone()),
+            None => release
+                .as_deref()
+                .and_then(|r| debuginfo_candidates(r).into_iter().find(|p| p.is_file())),
+        };
+        let prefer = match opts.types {
+            Some(TypesFrom::Dwarf) => Prefer::Dwarf,
+            Some(_) => Prefer::Btf,
+            None => Prefer::Auto,
+        };
+        let Some(vmlinux) = found else {
+            if opts.types == Some(TypesFrom::Dwarf) {
+                let release = release.ok_or_else(|| Error::NoDebuginfo {
                     release: "(unknown: the dump has no VMCOREINFO or utsname)".into(),
                     tried: "nothing; pass --vmlinux".into(),
                 })?;
-                let cands = debuginfo_candidates(&release);
-                match cands.iter().find(|p| p.is_file()) {
-                    Some(p) => p.clone(),
-                    None => {
-                        let tried = cands
-                            .iter()
-                            .map(|p| p.display().to_string())
-                            .collect::<Vec<_>>()
-                            .join(", ");
-                        return Err(Error::NoDebuginfo { release, tried });
+                let tried = debuginfo_candidates(&release)
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return Err(Error::NoDebuginfo { release, tried });
+            }
+            return Self::from_dump_alone(dump, opts.system_map.as_deref(), &vmcore_path);
+        };
+        let cache = match &opts.cache_dir {
+            None => kstructs::default_cache_dir(),
+            Some(d) => d.clone(),
+        };
+        let mut types = Types::open_as(&vmlinux, cache.as_deref(), prefer)?;
+        if let Some(m) = &opts.system_map {
+            types = types.with_system_map(m)?;
+        }
+        Self::from_parts(dump, types, &vmcore_path)
+    }
+
+    /// No vmlinux: types from the BTF the kernel keeps in its image (`__start_BTF` ..
+    /// `__stop_BTF`), symbols from its kallsyms (VMCOREINFO names the tables since 6.0) or
+    /// from `system_map`.
+    fn from_dump_alone(
+        mut dump: Dump,
+        system_map: Option<&Path>,
+        vmcore_path: &str,
+    ) -> Result<Kernel> {
+        let no_layout = |reason: String| Error::NoLayout {
+            vmcore: vmcore_path.to_string(),
+            reason,
+        };
+        let symbols = match system_map {
+            Some(m) => SymbolTable::from_system_map(m)?,
+            None => {
+                let vi = dump.vmcoreinfo().ok_or_else(|| Error::NoSymbols {
+                    vmcore: vmcore_path.to_string(),
+                    reason: "it has no VMCOREINFO, so no kallsyms tables".into(),
+                })?;
+                let tables = KallsymsTables::from_lookup(|n| vi.symbol(n)).map_err(|missing| {
+                    Error::NoSymbols {
+                        vmcore: vmcore_path.to_string(),
+                        reason: format!(
+                            "its VMCOREINFO lacks {missing} (kernels export the kallsyms tables \
+                             there from 6.0)"
+                        ),
                     }
-                }
+                })?;
+                let layout = *dump.layout().ok_or_else(|| {
+                    no_layout(format!(
+                        "its VMCOREINFO gives no layout{}",
+                        dump.layout_error()
+                            .map(|e| format!(" ({e})"))
+                            .unwrap_or_default()
+                    ))
+                })?;
+                SymbolTable::from_kallsyms(&DumpMemory(&dump), &tables, layout.kaslr_offset)?
             }
         };
-        let types = Types::open(&vmlinux)?;
-        Self::from_parts(dump, types, &vmcore_path)
+        if dump.layout().is_none() {
+            let layout = Self::locate(&dump, vmcore_path, |n| symbols.lookup(n))?;
+            dump.set_layout(layout);
+        }
+        let kaslr = dump.layout().map_or(0, |l| l.kaslr_offset);
+        let (Some(start), Some(stop)) =
+            (symbols.lookup("__start_BTF"), symbols.lookup("__stop_BTF"))
+        else {
+            return Err(Error::NoDebuginfo {
+                release: dump
+                    .info()
+                    .osrelease
+                    .clone()
+                    .unwrap_or_else(|| "(unknown)".into()),
+                tried: format!(
+                    "the dump's own BTF, but the symbols ({}) have no __start_BTF/__stop_BTF \
+                     (a kernel built without CONFIG_DEBUG_INFO_BTF): pass --vmlinux",
+                    symbols.from().as_str()
+                ),
+            });
+        };
+        let len = stop
+            .checked_sub(start)
+            .filter(|&l| l > 0 && l <= MAX_BTF)
+            .ok_or_else(|| Error::Dump {
+                path: vmcore_path.to_string(),
+                source: vmcore::Error::Missing(format!(
+                    "__start_BTF {start:#x} .. __stop_BTF {stop:#x} is not a BTF blob of 1 byte \
+                     to {} MiB",
+                    MAX_BTF >> 20
+                )),
+            })?;
+        let mut blob = vec![0u8; len as usize];
+        dump.read_virt(start.wrapping_add(kaslr), &mut blob)
+            .map_err(|source| Error::Read {
+                what: format!("the kernel's BTF ({len} bytes at __start_BTF)"),
+                addr: start.wrapping_add(kaslr),
+                source,
+            })?;
+        let types = Types::from_btf(blob, symbols, "the dump's BTF (__start_BTF)")?;
+        Self::from_parts(dump, types, vmcore_path)
+    }
+
+    /// Locate the kernel from the CPU state (CR3) in the notes, for a dump without VMCOREINFO,
+    /// with `symbol` giving link-time addresses (`_text`, `init_top_pgt`).
+    fn locate(
+        dump: &Dump,
+        vmcore_path: &str,
+        symbol: impl Fn(&str) -> Option<u64>,
+    ) -> Result<KernelLayout> {
+        let cr3 = dump
+            .notes()
+            .qemu_cr3
+            .first()
+            .copied()
+            .ok_or_else(|| Error::NoLayout {
+                vmcore: vmcore_path.to_string(),
+                reason: match (dump.layout_error(), dump.vmcoreinfo().is_some()) {
+                    (Some(e), _) => format!(
+                        "its VMCOREINFO is unusable ({e}) and the notes hold no CPU state (CR3)"
+                    ),
+                    (None, true) => {
+                        "its VMCOREINFO gives no layout and the notes hold no CPU state (CR3)"
+                            .into()
+                    }
+                    (None, false) => match dump.warnings() {
+                        [] => "no VMCOREINFO and no CPU state (CR3) in the notes".into(),
+                        [w, ..] => format!(
+                            "no VMCOREINFO and no CPU state (CR3) in the notes; the dump reader \
+                             warned: {w}"
+                        ),
+                    },
+                },
+            })?;
+        let text = symbol("_text").unwrap_or(LINK_TEXT);
+        let top = symbol("init_top_pgt");
+        KernelLayout::from_cr3(dump.phys(), cr3, None, text, top).map_err(|e| Error::NoLayout {
+            vmcore: vmcore_path.to_string(),
+            reason: e.to_string(),
+        })
     }
 
     /// A kernel from a dump and debuginfo the caller has already opened (with its own cache
@@ -113,10 +295,10 @@ impl Kernel {
     /// ```
     pub fn from_parts(mut dump: Dump, types: Types, vmcore_name: &str) -> Result<Kernel> {
         let vmcore_path = vmcore_name.to_string();
-        let vmlinux = types.path().to_path_buf();
+        let vmlinux = types.origin().to_string();
         let release = dump.info().osrelease.clone().filter(|r| !r.is_empty());
         let mismatch = |reason: String| Error::Mismatch {
-            vmlinux: vmlinux.display().to_string(),
+            vmlinux: vmlinux.clone(),
             vmcore: vmcore_path.clone(),
             reason,
         };
@@ -144,37 +326,12 @@ impl Kernel {
             }
         }
         if dump.layout().is_none() {
-            let cr3 = dump
-                .notes()
-                .qemu_cr3
-                .first()
-                .copied()
-                .ok_or_else(|| Error::NoLayout {
-                    vmcore: vmcore_path.clone(),
-                    reason: match (dump.layout_error(), dump.vmcoreinfo().is_some()) {
-                        (Some(e), _) => format!("its VMCOREINFO is unusable ({e}) and the notes hold no CPU state (CR3)"),
-                        (None, true) => "its VMCOREINFO gives no layout and the notes hold no CPU state (CR3)".into(),
-                        (None, false) => match dump.warnings() {
-                            [] => "no VMCOREINFO and no CPU state (CR3) in the notes".into(),
-                            [w, ..] => format!(
-                                "no VMCOREINFO and no CPU state (CR3) in the notes; the dump reader \
-                                 warned: {w}"
-                            ),
-                        },
-                    },
-                })?;
-            let text = types.symbol("_text").unwrap_or(LINK_TEXT);
-            let top = types.symbol("init_top_pgt").ok();
-            let layout =
-                KernelLayout::from_cr3(dump.phys(), cr3, None, text, top).map_err(|e| {
-                    Error::NoLayout {
-                        vmcore: vmcore_path.clone(),
-                        reason: e.to_string(),
-                    }
-                })?;
+            let layout = Self::locate(&dump, &vmcore_path, |n| types.symbol(n).ok())?;
             notes.push(format!(
-                "no VMCOREINFO: kernel located from CR3 {cr3:#x}: KASLR offset {:#x}, phys_base {:#x}",
-                layout.kaslr_offset, layout.phys_base
+                "no VMCOREINFO: kernel located from CR3 {:#x}: KASLR offset {:#x}, phys_base {:#x}",
+                dump.notes().qemu_cr3.first().copied().unwrap_or(0),
+                layout.kaslr_offset,
+                layout.phys_base
             ));
             dump.set_layout(layout);
         }
