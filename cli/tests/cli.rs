@@ -175,7 +175,19 @@ fn human_output_says_synthetic_and_ranks() {
     assert!(out.status.success());
     let s = String::from_utf8_lossy(&out.stdout);
     assert!(s.contains("SYNTHETIC"), "{s}");
-    assert!(s.lines().nth(2).unwrap().contains("nginx"), "{s}");
+    // One line says what answered: the synthetic vmlinux has DWARF and no BTF.
+    assert!(
+        s.lines()
+            .next()
+            .unwrap()
+            .starts_with("debuginfo: types from DWARF of ")
+            && s.lines()
+                .next()
+                .unwrap()
+                .ends_with("symbols from its .symtab"),
+        "{s}"
+    );
+    assert!(s.lines().nth(3).unwrap().contains("nginx"), "{s}");
     assert!(s.contains("system:"), "{s}");
 }
 

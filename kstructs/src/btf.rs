@@ -52,6 +52,12 @@ const ENUM64: u8 = 19;
 
 /// `BTF_INT_SIGNED` in an INT's encoding.
 const INT_SIGNED: u32 = 1;
+/// Older pahole dropped the signedness of character types: Debian's 5.10 BTF encodes `char`,
+/// `signed char` and `unsigned char` alike with no encoding bits. `signed char` is signed by its
+/// name; in a blob that lost it, plain `char` is taken as signed too (x86-64 kernels before 6.2,
+/// whose `char` was signed, are the ones built with such a pahole; from 6.2 the kernel builds with
+/// `-funsigned-char` and pahole records it).
+const SIGNED_CHAR: &str = "signed char";
 
 /// Where the blob's bytes live.
 pub(crate) enum Blob {
@@ -111,6 +117,8 @@ struct Parsed {
     names: FxMap<Box<[u8]>, [Option<u32>; 5]>,
     /// First value of each enumerator name, in type-id order.
     enumerators: FxMap<Box<[u8]>, i64>,
+    /// `signed char` is encoded unsigned: the producer dropped character signedness.
+    lost_char_sign: bool,
 }
 
 /// Why a blob cannot be used at all.
@@ -176,6 +184,7 @@ impl Parsed {
             strs,
             names: FxMap::default(),
             enumerators: FxMap::default(),
+            lost_char_sign: false,
         };
         let tb = &b[p.types.clone()];
         let mut at = 0usize;
@@ -222,6 +231,12 @@ impl Parsed {
                 continue;
             }
             let name = p.str(b, r.name_off, id)?;
+            if r.kind == INT
+                && name == SIGNED_CHAR.as_bytes()
+                && u32_at(r.extra, 0).unwrap_or(0) >> 24 & INT_SIGNED == 0
+            {
+                p.lost_char_sign = true;
+            }
             if let Some(slots) = p.names.get_mut(name) {
                 slots[ns as usize].get_or_insert(id);
             } else {
@@ -482,16 +497,16 @@ impl<'a> View<'a> {
         let (kind, size) = match r.kind {
             INT => {
                 let enc = u32_at(r.extra, 0).unwrap_or(0) >> 24;
-                (
-                    TypeKind::Base {
-                        signed: enc & INT_SIGNED != 0,
-                    },
-                    size,
-                )
+                let signed = enc & INT_SIGNED != 0
+                    || self.name(&r)?.is_some_and(|n| {
+                        n == SIGNED_CHAR || (n == "char" && self.p.lost_char_sign)
+                    });
+                (TypeKind::Base { signed }, size)
             }
             FLOAT => (TypeKind::Base { signed: true }, size),
             PTR => {
-                let target = if depth < MAX_DEPTH / 8 {
+                // `void *` has no target, as in DWARF (where `const void *` has `void`).
+                let target = if r.size_type != 0 && depth < MAX_DEPTH / 8 {
                     Some(Box::new(self.type_info(r.size_type, depth + 1)?))
                 } else {
                     None

@@ -132,7 +132,11 @@ pub enum Error {
         source_desc: String,
     },
     /// A System.map line could not be parsed.
-    #[error("{path}:{line}: not a System.map line")]
+    #[error(
+        "{path}:{line}: not a System.map line (`<hex address> <type letter> <name>`); Debian's \
+         /boot/System.map-* is a one-line placeholder, the real one is in the -dbg package \
+         (usr/lib/debug/boot/System.map-<release>)"
+    )]
     BadSystemMap {
         /// The file.
         path: PathBuf,

@@ -90,6 +90,8 @@ const MAX_SYMS: u64 = 1 << 22;
 const MAX_NAME: usize = 1024;
 /// Read size for the names table.
 const CHUNK: usize = 64 << 10;
+/// Memory is present or absent by pages.
+const PAGE: usize = 4096;
 
 fn err(reason: impl Into<String>) -> Error {
     Error::Kallsyms {
@@ -124,8 +126,21 @@ impl Stream<'_> {
                     "kallsyms_names runs past the size its symbol count allows",
                 ));
             }
-            let n = CHUNK.min(self.left);
-            self.buf = read(self.mem, self.next, n, "kallsyms_names")?;
+            // Chunks end on page boundaries; when a large one fails (the table ends just before
+            // memory the dump lacks), the page it starts in is read alone.
+            let to_page = PAGE - (self.next % PAGE as u64) as usize;
+            let n = (CHUNK - PAGE + to_page).min(self.left);
+            let mut b = vec![0u8; n];
+            self.buf = match self.mem.read(self.next, &mut b) {
+                Ok(()) => b,
+                Err(_) => read(
+                    self.mem,
+                    self.next,
+                    to_page.min(self.left),
+                    "kallsyms_names",
+                )?,
+            };
+            let n = self.buf.len();
             self.next = self.next.wrapping_add(n as u64);
             self.left -= n;
             self.pos = 0;

@@ -96,6 +96,29 @@ impl SymbolTable {
         })
     }
 
+    /// A table from `(name, link-time address, nm-style type letter)` triples, e.g. read from
+    /// `/proc/kallsyms` by the caller; `source` names it in "not found" errors. Reported as
+    /// [`SymbolsFrom::SystemMap`] (the same text form).
+    ///
+    /// ```
+    /// let t = kstructs::SymbolTable::from_triples([("init_task", 0xffffffff82a0c940, 'D')], "test");
+    /// assert_eq!(t.lookup("init_task"), Some(0xffffffff82a0c940));
+    /// ```
+    pub fn from_triples<'a>(
+        syms: impl IntoIterator<Item = (&'a str, u64, char)>,
+        source: &str,
+    ) -> Self {
+        let mut t = symbols::Symbols::named(source);
+        for (name, addr, kind) in syms {
+            t.push_typed(addr, 0, name, u8::try_from(kind).unwrap_or(b'?'));
+        }
+        SymbolTable {
+            syms: t.finish(),
+            from: SymbolsFrom::SystemMap,
+            path: None,
+        }
+    }
+
     /// Parse a `System.map`.
     pub fn from_system_map(path: &Path) -> Result<Self> {
         Ok(SymbolTable {
@@ -179,6 +202,42 @@ impl std::fmt::Debug for Types {
         f.debug_struct("Types")
             .field("origin", &self.origin)
             .finish_non_exhaustive()
+    }
+}
+
+/// `a` with every nested array flattened (see [`Types::compare_answers`]).
+fn flat_answer(a: Answer) -> Answer {
+    fn flat(t: TypeInfo) -> TypeInfo {
+        let kind = match t.kind {
+            TypeKind::Array { elem, count } => {
+                let inner = flat(*elem);
+                match inner.kind {
+                    TypeKind::Array {
+                        elem: e,
+                        count: Some(c2),
+                    } => TypeKind::Array {
+                        elem: e,
+                        count: count.map(|c| c.saturating_mul(c2)),
+                    },
+                    k => TypeKind::Array {
+                        elem: Box::new(TypeInfo { kind: k, ..inner }),
+                        count,
+                    },
+                }
+            }
+            TypeKind::Pointer { target } => TypeKind::Pointer {
+                target: target.map(|t| Box::new(flat(*t))),
+            },
+            k => k,
+        };
+        TypeInfo { kind, ..t }
+    }
+    match a {
+        Answer::Member(m) => Answer::Member(Member {
+            ty: flat(m.ty),
+            ..m
+        }),
+        a => a,
     }
 }
 
@@ -579,6 +638,9 @@ impl Types {
     /// answers: the proof that two sources (BTF and DWARF of one kernel) describe it alike.
     /// Returns how many questions were compared and the disagreements.
     ///
+    /// Multi-dimensional arrays compare as the one-dimensional array of all their elements:
+    /// pahole writes `int x[3][5]` to BTF as `int x[15]`, and that is all BTF can say.
+    ///
     /// ```no_run
     /// use kstructs::{Prefer, Types};
     /// let v = std::path::Path::new("vmlinux");
@@ -604,8 +666,8 @@ impl Types {
             let mut parts = k.split('\x1f');
             let kind = parts.next().unwrap_or("");
             let parts: Vec<&str> = parts.collect();
-            let theirs = other.answer(kind, &parts);
-            if theirs.as_ref().ok() != Some(a) {
+            let theirs = other.answer(kind, &parts).map(flat_answer);
+            if theirs.as_ref().ok() != Some(&flat_answer(a.clone())) {
                 diffs.push(format!(
                     "{kind} {}: {} says {a:?}, {} says {theirs:?}",
                     parts.join(" "),

@@ -146,6 +146,14 @@ impl Symbols {
             let (Some(addr), Some(kind), Some(name)) = (it.next(), it.next(), it.next()) else {
                 return Err(bad());
             };
+            // Three fields, or four with a module name in brackets; anything else (such as
+            // Debian's one-line placeholder "The real System.map is in the ... -dbg package")
+            // is not a System.map.
+            match it.next() {
+                None => {}
+                Some(m) if m.starts_with('[') && it.next().is_none() => {}
+                Some(_) => return Err(bad()),
+            }
             let addr = u64::from_str_radix(addr, 16).map_err(|_| bad())?;
             if kind.len() != 1 {
                 return Err(bad());

@@ -107,7 +107,12 @@ fn build(program: &str, flavour: &str) -> PathBuf {
         std::thread::current().id()
     ));
     let tmp = PathBuf::from(tmp.to_string_lossy().replace(['(', ')'], ""));
-    if flavour == "dwarf5-zstd" {
+    if flavour == "btf" {
+        // DWARF 5 and, beside it, the BTF pahole makes from it (as the kernel build does).
+        std::fs::copy(build(program, "dwarf5"), &tmp).unwrap();
+        let st = Command::new("pahole").arg("-J").arg(&tmp).status().unwrap();
+        assert!(st.success(), "pahole -J failed");
+    } else if flavour == "dwarf5-zstd" {
         let plain = build(program, "dwarf5");
         let st = Command::new("objcopy")
             .arg("--compress-debug-sections=zstd")
@@ -152,7 +157,19 @@ fn flavours() -> Vec<&'static str> {
     } else {
         eprintln!("note: objcopy cannot compress with zstd here; zstd sections not tested");
     }
+    if has_pahole() {
+        v.push("btf");
+    } else {
+        eprintln!("SKIPPED: BTF flavour (no pahole here; .ci/run installs dwarves)");
+    }
     v
+}
+
+fn has_pahole() -> bool {
+    Command::new("pahole")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 fn check(types: &Types, facts: &[Fact], what: &str) -> usize {
@@ -185,6 +202,14 @@ fn check(types: &Types, facts: &[Fact], what: &str) -> usize {
             },
             Fact::Count { ty, path, count } => match types.member(ty, path).map(|m| m.ty.kind) {
                 Ok(TypeKind::Array { count: c, .. }) if c == Some(*count) => {}
+                // pahole flattens `int x[3][5]` into one array of 15: BTF cannot say more.
+                Ok(TypeKind::Array {
+                    count: Some(c),
+                    elem,
+                }) if types.debuginfo().types == kstructs::TypesFrom::Btf
+                    && !matches!(elem.kind, TypeKind::Array { .. })
+                    && c > *count
+                    && c % *count == 0 => {}
                 r => errors.push(format!("count {ty}.{path}: ours {r:?}, gcc {count}")),
             },
             Fact::Enum { name, value } => match types.enumerator(name) {
@@ -207,6 +232,14 @@ fn layouts_match_the_compiler() {
             assert!(facts.len() > 10, "{program}: too few facts");
             let types = Types::open_with_cache(&exe, None).unwrap();
             n += check(&types, &facts, &format!("{program} {flavour}"));
+            if flavour == "btf" {
+                // BTF answered (it is preferred), and the DWARF beside it says the same to every
+                // question asked.
+                assert_eq!(types.debuginfo().types, kstructs::TypesFrom::Btf);
+                let dwarf = Types::open_as(&exe, None, kstructs::Prefer::Dwarf).unwrap();
+                let (asked, diffs) = types.compare_answers(&dwarf);
+                assert!(asked > 10 && diffs.is_empty(), "{program}: {diffs:#?}");
+            }
         }
     }
     assert!(n > 300, "only {n} facts checked");

@@ -388,7 +388,8 @@ impl Kernel {
     }
 
     /// The kernel's release: the dump's (VMCOREINFO or kdump utsname), else the vmlinux's
-    /// (the debuginfo was checked against the dump's `linux_banner`).
+    /// (the debuginfo was checked against the dump's `linux_banner`), else the dump's memory
+    /// (`init_uts_ns`, when types and symbols come from the dump itself).
     pub fn release(&self) -> Option<String> {
         self.dump
             .info()
@@ -396,6 +397,7 @@ impl Kernel {
             .clone()
             .filter(|r| !r.is_empty())
             .or_else(|| Self::vmlinux_release(&self.types))
+            .or_else(|| self.release_from_memory())
     }
 
     /// Write the debuginfo's layout cache if it learnt something (and no DWARF read failed), so the

@@ -80,3 +80,127 @@ fn page_refcounts_equal_the_references_found_but_for_driver_held_pages() {
     // posted buffers, its page-frag cache's current page) hold more.
     assert!(p.pages_with_unaccounted * 20 <= p.pages, "{p:?}");
 }
+
+/// Every question the walk asks (every command, on every boot) answers the same from the
+/// vmlinux's BTF and from the dump's own BTF as from its DWARF.
+#[test]
+fn btf_answers_every_question_of_the_walk_as_dwarf_does() {
+    use skbwalk::kernel::Debuginfo;
+    use skbwalk::kstructs::{Prefer, Types, TypesFrom};
+    let Some((dir, m)) = capture() else { return };
+    let vmlinux = PathBuf::from(m["kernel"]["vmlinux"].as_str().unwrap());
+    let no_cache = Some(None);
+    let dwarf_opts = Debuginfo {
+        vmlinux: Some(vmlinux.clone()),
+        types: Some(TypesFrom::Dwarf),
+        cache_dir: no_cache.clone(),
+        ..Default::default()
+    };
+    let k = Kernel::open_with(&dir.join("A").join("vmcore.elf"), &dwarf_opts).unwrap();
+    assert_eq!(k.types.debuginfo().types, TypesFrom::Dwarf);
+    for s in m["boots"]["A"]["sockets"].as_array().unwrap() {
+        let (pid, fd) = (
+            s["pid"].as_i64().unwrap() as i32,
+            s["fd"].as_u64().unwrap() as u32,
+        );
+        socket_report(&k, pid, fd).unwrap();
+    }
+    skbwalk::top(&k, |_, _| {}).unwrap();
+    skbwalk::explain::explain(&k).unwrap();
+    hashed_sockets(&k, k.off().unwrap(), &mut Warnings::default());
+    let btf = Types::open_as(&vmlinux, None, Prefer::Btf).unwrap();
+    let (asked, diffs) = k.types.compare_answers(&btf);
+    assert!(asked > 100, "only {asked} questions asked");
+    assert!(
+        diffs.is_empty(),
+        "{asked} questions, {} differ:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+    // The dump's own copy of the BTF (6.0+: kallsyms in VMCOREINFO locate it).
+    let own = Kernel::open_with(
+        &dir.join("A").join("vmcore.elf"),
+        &Debuginfo {
+            cache_dir: no_cache,
+            system_map: (m["kernel"]["generation"].as_str() == Some("5.10"))
+                .then(|| system_map(&vmlinux, &m)),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(own.types.path().is_none());
+    let (asked2, diffs) = k.types.compare_answers(&own.types);
+    assert_eq!(asked2, asked);
+    assert!(
+        diffs.is_empty(),
+        "{} differ:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+    eprintln!("{asked} questions of the walk: BTF (vmlinux and dump) = DWARF");
+}
+
+/// The -dbg package's System.map beside the vmlinux.
+fn system_map(vmlinux: &std::path::Path, m: &serde_json::Value) -> PathBuf {
+    vmlinux.parent().unwrap().join(format!(
+        "System.map-{}",
+        m["kernel"]["release"].as_str().unwrap()
+    ))
+}
+
+/// The kallsyms decoded from each dump are the vmlinux's `.symtab` symbols, each at its
+/// address plus the dump's KASLR offset (per-cpu symbols, absolute, unmoved): every one.
+#[test]
+fn kallsyms_from_the_dump_equal_the_symtab_plus_kaslr() {
+    use skbwalk::kstructs::{KallsymsTables, SymbolTable};
+    use std::collections::HashSet;
+    let Some((dir, m)) = capture() else { return };
+    let vmlinux = PathBuf::from(m["kernel"]["vmlinux"].as_str().unwrap());
+    let symtab = SymbolTable::from_elf(&vmlinux).unwrap();
+    let pairs: HashSet<(&str, u64)> = symtab.iter().map(|(n, a, _)| (n, a)).collect();
+    for boot in ["A", "B"] {
+        let dump = skbwalk::vmcore::Dump::open(&dir.join(boot).join("vmcore.elf")).unwrap();
+        let Some(vi) = dump.vmcoreinfo() else {
+            panic!("boot {boot} has VMCOREINFO")
+        };
+        let tables = match KallsymsTables::from_lookup(|n| vi.symbol(n)) {
+            Ok(t) => t,
+            Err(missing) => {
+                // Before 6.0 VMCOREINFO does not export the tables.
+                assert_eq!(
+                    m["kernel"]["generation"].as_str(),
+                    Some("5.10"),
+                    "{missing}"
+                );
+                eprintln!("SKIPPED on 5.10: VMCOREINFO has no {missing}");
+                return;
+            }
+        };
+        let kaslr = dump.layout().unwrap().kaslr_offset;
+        struct Mem<'a>(&'a skbwalk::vmcore::Dump);
+        impl skbwalk::kstructs::Memory for Mem<'_> {
+            fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), String> {
+                self.0.read_virt(addr, buf).map_err(|e| e.to_string())
+            }
+        }
+        let ks = SymbolTable::from_kallsyms(&Mem(&dump), &tables, kaslr).unwrap();
+        let missing: Vec<String> = ks
+            .iter()
+            .filter(|(n, a, _)| !pairs.contains(&(*n, *a)))
+            .map(|(n, a, k)| format!("{k} {n} {a:#x}"))
+            .collect();
+        assert!(ks.len() > 50_000, "boot {boot}: only {} kallsyms", ks.len());
+        assert!(
+            missing.is_empty(),
+            "boot {boot}: {} of {} kallsyms are not in .symtab at address - KASLR {kaslr:#x}: {:?}",
+            missing.len(),
+            ks.len(),
+            &missing[..missing.len().min(20)]
+        );
+        eprintln!(
+            "boot {boot}: all {} kallsyms = .symtab ({} symbols) + KASLR {kaslr:#x}",
+            ks.len(),
+            symtab.len()
+        );
+    }
+}

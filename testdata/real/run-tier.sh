@@ -34,6 +34,8 @@ mark make-dumps
 M=$DIR/manifest.json
 [ -f "$M" ] || { echo "no manifest at $M" >&2; exit 1; }
 VMLINUX=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kernel"]["vmlinux"])' "$M")
+# the -dbg package's System.map (Debian's /boot one is a placeholder), for dumps without kallsyms
+SMAP=$(dirname "$VMLINUX")/System.map-$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kernel"]["release"])' "$M")
 OHASH=$(cat "$HERE/oracle.py" "$HERE/add-vmcoreinfo.py" "$HERE/drgnkit.py" | sha256sum | cut -c1-12)
 RHASH=$(cat "$HERE/readcheck.py" "$HERE/drgnkit.py" | sha256sum | cut -c1-12)
 MHASH=$(cat "$HERE/meminfo-oracle.py" | sha256sum | cut -c1-12)
@@ -285,6 +287,23 @@ PY
             else bad "$name" "$msg"; fi
         done < "$WORK/sockets"
         mark "skbwalk --pid/--fd"
+        # The same answers whichever debuginfo answers: DWARF, the vmlinux's BTF, or the dump's own
+        # BTF with its kallsyms (or the -dbg System.map where VMCOREINFO has no kallsyms tables).
+        if want "$boot $dn debuginfo"; then
+            SMAP_ARG=()
+            if ! grep -aq 'SYMBOL(kallsyms_names)' <(head -c 16M "$D") 2>/dev/null; then SMAP_ARG=(--system-map "$SMAP"); fi
+            socks=(); while read -r pid fd comm role expect; do [ "$expect" = receive ] && socks+=(--socket "$pid:$fd"); done < "$WORK/sockets"
+            python3 "$HERE/debuginfo-check.py" --bin "$BIN" --vmcore "$D" --vmlinux "$VMLINUX" "${SMAP_ARG[@]}" \
+                "${socks[@]:0:4}" --timeout "$TMO" --prefix "$boot $dn " > "$WORK/di" 2>&1 || true
+            while read -r verdict rest; do
+                case $verdict in
+                    ok) ok "$rest";;
+                    FAIL) bad "${rest%%: *}" "${rest#*: }";;
+                    *) bad "$boot $dn debuginfo" "debuginfo-check.py: $verdict $rest";;
+                esac
+            done < "$WORK/di"
+        fi
+        mark "debuginfo sources"
     done
 done
 for st in "${STAGES[@]}"; do printf 'time %-26s %6.1f s\n' "$st" "${TIME[$st]}"; done

@@ -5,9 +5,11 @@
 //! of the real-dump tier (`testdata/real/`).
 #![deny(missing_docs)]
 
+pub mod btf_writer;
 pub mod cc;
 pub mod census_machine;
 pub mod elf_writer;
+pub mod kallsyms_writer;
 pub mod kdump_writer;
 pub mod pagetables;
 pub mod phys;

@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""Every command's --json is the same whichever debuginfo answers (issue: no debuginfo needed).
+
+usage: debuginfo-check.py --bin SKBWALK --vmcore DUMP --vmlinux VMLINUX [--system-map MAP]
+                          [--socket PID:FD ...] [--timeout S]
+
+For each command (info, top, meminfo, explain, and --pid/--fd for each --socket) runs skbwalk three
+times, each with an empty layout cache (a fresh XDG_CACHE_HOME) and nothing installed under
+/usr/lib/debug for the dump's release:
+  dwarf  --vmlinux V --types dwarf        (the DWARF path)
+  btf    --vmlinux V                      (the default: the vmlinux's .BTF, symbols from .symtab)
+  dump   nothing but the dump             (its own BTF and kallsyms), or --system-map MAP when
+                                          the dump's VMCOREINFO has no kallsyms (5.10, no VMCOREINFO)
+and requires the three documents to be equal but for "debuginfo", and "debuginfo" to name what
+was used. Prints "ok NAME" or "FAIL NAME: why" per check.
+"""
+import argparse, json, os, subprocess, sys, tempfile
+
+
+def run(args, timeout):
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, XDG_CACHE_HOME=cache)
+        p = subprocess.run(args, capture_output=True, env=env, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr.decode(errors="replace")
+
+
+def first_diff(a, b, path=""):
+    if type(a) is not type(b):
+        return f"{path}: {a!r:.80} vs {b!r:.80}"
+    if isinstance(a, dict):
+        for k in sorted(set(a) | set(b)):
+            if k not in a or k not in b:
+                return f"{path}.{k}: only in one"
+            d = first_diff(a[k], b[k], f"{path}.{k}")
+            if d:
+                return d
+    elif isinstance(a, list):
+        if len(a) != len(b):
+            return f"{path}: {len(a)} vs {len(b)} items"
+        for i, (x, y) in enumerate(zip(a, b)):
+            d = first_diff(x, y, f"{path}[{i}]")
+            if d:
+                return d
+    elif a != b:
+        return f"{path}: {a!r:.80} vs {b!r:.80}"
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--vmcore", required=True)
+    ap.add_argument("--vmlinux", required=True)
+    ap.add_argument("--system-map")
+    ap.add_argument("--socket", action="append", default=[])
+    ap.add_argument("--timeout", type=float, default=300)
+    ap.add_argument("--prefix", default="")
+    a = ap.parse_args()
+    commands = [["info"], ["top"], ["meminfo"], ["explain"]]
+    for s in a.socket:
+        pid, fd = s.split(":")
+        commands.append(["--pid", pid, "--fd", fd])
+    base = [a.bin, "--vmcore", a.vmcore, "--json"]
+    variants = {
+        "dwarf": ["--vmlinux", a.vmlinux, "--types", "dwarf"],
+        "btf": ["--vmlinux", a.vmlinux],
+        "dump": ["--system-map", a.system_map] if a.system_map else [],
+    }
+    want_symbols = {"dwarf": "symtab", "btf": "symtab", "dump": "system.map" if a.system_map else "kallsyms"}
+    for cmd in commands:
+        name = f"{a.prefix}debuginfo {' '.join(cmd)}"
+        docs, why = {}, None
+        for v, extra in variants.items():
+            rc, out, err = run(base + extra + cmd, a.timeout)
+            if rc != 0:
+                why = f"{v}: exit {rc}: {err.strip()[:300]}"
+                break
+            try:
+                docs[v] = json.loads(out)
+            except ValueError as e:
+                why = f"{v}: not JSON: {e}"
+                break
+        if why:
+            print(f"FAIL {name}: {why}")
+            continue
+        for v, d in docs.items():
+            # warnings name the source that answered ("not found in the BTF of ..."): compare
+            # their kinds and addresses, not their text
+            for w in d.get("warnings", []) if isinstance(d, dict) else []:
+                w.pop("message", None)
+            di = d.pop("debuginfo", "missing")
+            if cmd == ["info"] and v == "dump" and di is None:
+                continue  # info needs no kernel types when the dump has VMCOREINFO
+            types = "dwarf" if v == "dwarf" else "btf"
+            if not isinstance(di, dict) or di.get("types") != types or di.get("symbols") != want_symbols[v] \
+                    or (di.get("file") is None) != (v == "dump"):
+                why = f"{v}: debuginfo says {di!r}"
+                break
+        if not why:
+            for v in ("btf", "dump"):
+                d = first_diff(docs["dwarf"], docs[v])
+                if d:
+                    why = f"{v} differs from dwarf at {d}"
+                    break
+        print(f"FAIL {name}: {why}" if why else f"ok {name}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
