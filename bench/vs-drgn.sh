@@ -37,10 +37,14 @@ row() { # name skbwalk(t m) drgn(t m)
 echo "dump: $D ($(du -h "$D" | cut -f1)); vmlinux: $V"
 echo "socket: pid $PID fd $FD"
 read -r dt dm < <(measure python3 "$ORACLE" --vmcore "$D" --vmlinux "$V" --pid "$PID" --fd "$FD" --no-crosscheck)
+read -r xt xm < <(COLD=1 XDG_CACHE_HOME=$CACHE measure "$BIN" --vmcore "$D" --vmlinux "$V" --types dwarf --pid "$PID" --fd "$FD" --json)
 read -r ct cm < <(COLD=1 XDG_CACHE_HOME=$CACHE measure "$BIN" --vmcore "$D" --vmlinux "$V" --pid "$PID" --fd "$FD" --json)
 read -r wt wm < <(XDG_CACHE_HOME=$CACHE measure "$BIN" --vmcore "$D" --vmlinux "$V" --pid "$PID" --fd "$FD" --json)
-row "socket report, cold layout cache" "$ct" "$cm" "$dt" "$dm"
+read -r nt nm < <(COLD=1 XDG_CACHE_HOME=$CACHE measure "$BIN" --vmcore "$D" --pid "$PID" --fd "$FD" --json)
+row "socket report, cold, DWARF" "$xt" "$xm" "$dt" "$dm"
+row "socket report, cold, BTF (default)" "$ct" "$cm" "$dt" "$dm"
 row "socket report, warm layout cache" "$wt" "$wm" "$dt" "$dm"
+row "socket report, only the dump" "$nt" "$nm" "$dt" "$dm"
 read -r dt dm < <(measure python3 "$ORACLE" --vmcore "$D" --vmlinux "$V" --all --no-skbs --no-crosscheck)
 read -r ct cm < <(COLD=1 XDG_CACHE_HOME=$CACHE measure "$BIN" --vmcore "$D" --vmlinux "$V" top --json)
 read -r wt wm < <(XDG_CACHE_HOME=$CACHE measure "$BIN" --vmcore "$D" --vmlinux "$V" top --json)

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use crate::types::{Bitfield, Member, TypeInfo, TypeKind};
 
 const MAGIC: &[u8; 8] = b"SKBWKLC\0";
-const VERSION: u32 = 3;
+const VERSION: u32 = 4;
 /// The largest cache file read (real ones are a few KiB).
 pub(crate) const MAX_FILE: u64 = 16 << 20;
 const MAX_DEPTH: u32 = 64;
@@ -33,10 +33,13 @@ pub(crate) enum Answer {
     NotAggregate(String),
     NoEnumerator,
     Enumerators(Vec<(String, i64)>),
+    /// A symbol's link-time address.
+    Symbol(u64),
+    NoSymbol,
 }
 
 /// Query keys: `s\x1f<type>`, `m\x1f<type>\x1f<path>`, `e\x1f<name>`, `v\x1f<enum>\x1f<name>`,
-/// `l\x1f<enum>` (every enumerator).
+/// `l\x1f<enum>` (every enumerator), `y\x1f<symbol>` (a `.symtab` symbol).
 pub(crate) fn key(kind: char, parts: &[&str]) -> String {
     let mut k = String::from(kind);
     for p in parts {
@@ -221,6 +224,11 @@ fn encode(answers: &HashMap<String, Answer>, build_id: &[u8], fingerprint: u64) 
                 w.bytes(c.as_bytes());
             }
             Answer::NoEnumerator => w.u8(6),
+            Answer::Symbol(a) => {
+                w.u8(8);
+                w.u64(*a);
+            }
+            Answer::NoSymbol => w.u8(9),
             Answer::Enumerators(v) => {
                 w.u8(7);
                 w.u32(v.len() as u32);
@@ -375,6 +383,8 @@ fn decode(data: &[u8], build_id: &[u8], fingerprint: u64) -> Option<HashMap<Stri
                 }
                 Answer::Enumerators(v)
             }
+            8 => Answer::Symbol(r.u64()?),
+            9 => Answer::NoSymbol,
             _ => return None,
         };
         answers.insert(k, a);
@@ -424,6 +434,11 @@ mod tests {
             }),
         );
         m.insert(key('e', &["PG_head"]), Answer::Value(-6));
+        m.insert(
+            key('y', &["init_task"]),
+            Answer::Symbol(0xffff_ffff_82a0_c940),
+        );
+        m.insert(key('y', &["nope"]), Answer::NoSymbol);
         m.insert(key('m', &["x", "y"]), Answer::NotAggregate("y".into()));
         m.insert(key('m', &["x", "z"]), Answer::NoMember);
         m

@@ -610,11 +610,36 @@ impl Types {
         })
     }
 
-    /// Link-time address of a symbol (from `.symtab`, or the `System.map` given to
-    /// [`with_system_map`](Self::with_system_map)). The caller applies KASLR.
+    /// Link-time address of a symbol (from `.symtab`, the dump's kallsyms, or the `System.map`
+    /// given to [`with_symbols`](Self::with_symbols)). The caller applies KASLR.
+    ///
+    /// `.symtab` answers are remembered in the layout cache like type answers, so a warm run
+    /// never builds the symbol table (about 100 000 symbols) for the few dozen the walk reads.
     pub fn symbol(&self, name: &str) -> Result<u64> {
+        let cacheable = self.symbols_from == SymbolsFrom::Symtab;
+        let k = key('y', &[name]);
+        if cacheable {
+            let hit = self.lock_cache().answers.get(&k).cloned();
+            match hit {
+                Some(Answer::Symbol(a)) => return Ok(a),
+                Some(Answer::NoSymbol) => {
+                    return Err(Error::SymbolNotFound {
+                        name: name.to_owned(),
+                        source_desc: self.answered_by(true),
+                    })
+                }
+                _ => {}
+            }
+        }
         let s = self.symbols();
-        s.lookup(name).ok_or_else(|| Error::SymbolNotFound {
+        let found = s.lookup(name);
+        if cacheable {
+            let mut c = self.lock_cache();
+            c.answers
+                .insert(k, found.map_or(Answer::NoSymbol, Answer::Symbol));
+            c.dirty = true;
+        }
+        found.ok_or_else(|| Error::SymbolNotFound {
             name: name.to_owned(),
             source_desc: s.source.clone(),
         })
@@ -688,6 +713,7 @@ impl Types {
             ("e", [n]) => self.ask(key('e', p), || b.enumerator(n).map(Answer::Value)),
             ("v", [e, c]) => self.ask(key('v', p), || b.enum_value(e, c).map(Answer::Value)),
             ("l", [e]) => self.ask(key('l', p), || b.enumerators(e).map(Answer::Enumerators)),
+            ("y", [n]) => return Ok(self.symbol(n).map_or(Answer::NoSymbol, Answer::Symbol)),
             _ => return Ok(Answer::NoType),
         };
         r.map(|(a, _)| a)
