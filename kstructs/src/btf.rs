@@ -114,7 +114,7 @@ struct Parsed {
     /// `offs[id - 1]`: start of type `id` in the type section.
     offs: Vec<u32>,
     /// First complete definition of each name per namespace ([`Ns`] order).
-    names: FxMap<Box<[u8]>, [Option<u32>; 5]>,
+    names: FxMap<Box<[u8]>, [Option<u32>; 6]>,
     /// First value of each enumerator name, in type-id order.
     enumerators: FxMap<Box<[u8]>, i64>,
     /// `signed char` is encoded unsigned: the producer dropped character signedness.
@@ -216,6 +216,7 @@ impl Parsed {
                 ENUM | ENUM64 => Some((Ns::Enum, r.vlen > 0)),
                 TYPEDEF => Some((Ns::Typedef, true)),
                 INT | FLOAT => Some((Ns::Base, true)),
+                VAR => Some((Ns::Var, true)),
                 _ => None,
             };
             if matches!(r.kind, ENUM | ENUM64) {
@@ -240,7 +241,7 @@ impl Parsed {
             if let Some(slots) = p.names.get_mut(name) {
                 slots[ns as usize].get_or_insert(id);
             } else {
-                let mut slots = [None; 5];
+                let mut slots = [None; 6];
                 slots[ns as usize] = Some(id);
                 p.names.insert(name.into(), slots);
             }
@@ -648,6 +649,13 @@ impl<'a> View<'a> {
         })
     }
 
+    /// The type of variable `name` (BTF has per-cpu variables only).
+    fn variable_type(&self, name: &str) -> Res<TypeInfo> {
+        let id = self.lookup(name, &[Ns::Var]).ok_or(Fail::NoType)?;
+        let r = self.rec(id)?;
+        self.type_info(r.size_type, 0)
+    }
+
     fn find_enum(&self, enum_name: &str) -> Res<Rec<'a>> {
         let bare = enum_name
             .trim()
@@ -710,6 +718,11 @@ impl Backend for BtfBackend {
     fn enumerators(&self, enum_name: &str) -> Res<Vec<(String, i64)>> {
         self.view()
             .and_then(|v| v.enumerators(enum_name))
+            .map_err(|f| self.wrap(f))
+    }
+    fn variable_type(&self, name: &str) -> Res<TypeInfo> {
+        self.view()
+            .and_then(|v| v.variable_type(name))
             .map_err(|f| self.wrap(f))
     }
 }

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use crate::elf::{DebugSections, ElfFile};
 use crate::index::Index;
 use crate::resolve::{Dwarf, Fail, Resolver, R};
-use crate::types::Member;
+use crate::types::{Member, TypeInfo};
 use crate::Backend;
 
 struct Loaded {
@@ -99,5 +99,8 @@ impl Backend for DwarfBackend {
     }
     fn enumerators(&self, enum_name: &str) -> Result<Vec<(String, i64)>, Fail> {
         self.with(|r| r.enumerators(enum_name))
+    }
+    fn variable_type(&self, name: &str) -> Result<TypeInfo, Fail> {
+        self.with(|r| r.variable_type(name))
     }
 }

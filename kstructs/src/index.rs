@@ -57,11 +57,13 @@ pub(crate) enum Ns {
     Enum = 2,
     Typedef = 3,
     Base = 4,
+    /// A variable (DWARF: any top-level `DW_TAG_variable`; BTF: `VAR`, per-cpu ones only).
+    Var = 5,
 }
 
 /// The first complete definition of a name in each namespace.
 #[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct Slots([Option<Def>; 5]);
+pub(crate) struct Slots([Option<Def>; 6]);
 
 impl Slots {
     fn offer(&mut self, ns: Ns, def: Def) {
@@ -76,7 +78,9 @@ impl Slots {
     }
 }
 
-/// The name index of a whole `.debug_info`.
+/// The name index of a whole `.debug_info` (variables too: a definition that refers to its
+/// declaration with `DW_AT_specification` has no name, so a variable's slot may hold only its
+/// declaration, which carries the type).
 #[derive(Default)]
 pub(crate) struct Index {
     pub(crate) types: FxMap<Box<[u8]>, Slots>,
@@ -92,7 +96,14 @@ impl Index {
                 Some(s) => {
                     for (i, d) in v.0.iter().enumerate() {
                         if let Some(d) = d {
-                            let ns = [Ns::Struct, Ns::Union, Ns::Enum, Ns::Typedef, Ns::Base][i];
+                            let ns = [
+                                Ns::Struct,
+                                Ns::Union,
+                                Ns::Enum,
+                                Ns::Typedef,
+                                Ns::Base,
+                                Ns::Var,
+                            ][i];
                             s.offer(ns, *d);
                         }
                     }
@@ -222,6 +233,7 @@ fn index_unit(
             dw::DW_TAG_enumeration_type => Some(Ns::Enum),
             dw::DW_TAG_typedef => Some(Ns::Typedef),
             dw::DW_TAG_base_type => Some(Ns::Base),
+            dw::DW_TAG_variable => Some(Ns::Var),
             _ => None,
         };
         if let Some(ns) = ns {

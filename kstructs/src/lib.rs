@@ -63,6 +63,7 @@ pub(crate) trait Backend: Send + Sync {
     fn enumerator(&self, name: &str) -> std::result::Result<i64, Fail>;
     fn enum_value(&self, enum_name: &str, constant: &str) -> std::result::Result<i64, Fail>;
     fn enumerators(&self, enum_name: &str) -> std::result::Result<Vec<(String, i64)>, Fail>;
+    fn variable_type(&self, name: &str) -> std::result::Result<TypeInfo, Fail>;
 }
 
 /// A symbol table: a vmlinux's `.symtab`, a `System.map`, or the kernel's kallsyms. Addresses
@@ -588,6 +589,17 @@ impl Types {
                 in_enum: Some(enum_name.to_owned()),
                 from: self.answered_by(cached),
             }),
+        }
+    }
+
+    /// The type of the global variable `name`. DWARF knows every variable; BTF only per-cpu
+    /// ones (a vmlinux with both answers from its DWARF for the others). Not cached: the walk
+    /// takes its globals' types from its own table, which tests prove with this.
+    pub fn variable_type(&self, name: &str) -> Result<TypeInfo> {
+        match self.backend.variable_type(name) {
+            Ok(t) => Ok(t),
+            Err(Fail::NoType) => Err(Self::type_not_found(name, self.answered_by(false))),
+            Err(f) => Err(self.fail(f)),
         }
     }
 

@@ -491,6 +491,14 @@ impl<'a> Resolver<'a> {
         Ok(self.type_info(Some(d), 0)?.size)
     }
 
+    /// The type of the top-level variable `name` (its definition, or else its declaration).
+    pub(crate) fn variable_type(&self, name: &str) -> Res<TypeInfo> {
+        let slots = self.index.types.get(name.as_bytes()).ok_or(Fail::NoType)?;
+        let d = slots.get(Ns::Var).ok_or(Fail::NoType)?;
+        let a = self.read(d.at)?;
+        self.type_info(a.ty, 0)
+    }
+
     /// The enum named `enum_name` (`"x"` or `"enum x"`).
     fn find_enum(&self, enum_name: &str) -> Res<DieRef> {
         let bare = enum_name

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::btf::BtfBackend;
 use crate::dwarf::DwarfBackend;
 use crate::resolve::Fail;
-use crate::types::Member;
+use crate::types::{Member, TypeInfo};
 use crate::Backend;
 
 /// Which debug format answers type questions.
@@ -138,5 +138,12 @@ impl Backend for Fallback {
     }
     fn enumerators(&self, enum_name: &str) -> Result<Vec<(String, i64)>, Fail> {
         self.ask(|b| b.enumerators(enum_name))
+    }
+    fn variable_type(&self, name: &str) -> Result<TypeInfo, Fail> {
+        // BTF has per-cpu variables only: the DWARF, when there is one, knows every variable.
+        match (self.btf.variable_type(name), &self.dwarf) {
+            (Err(Fail::NoType), Some(d)) => d.variable_type(name),
+            (r, _) => r,
+        }
     }
 }

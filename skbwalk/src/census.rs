@@ -246,11 +246,11 @@ fn vmalloc_pages(k: &Kernel, w: &mut Warnings) -> HashSet<u64> {
         return out;
     };
     let mut heads = Vec::new();
-    if let Ok(h) = k.symbol("vmap_area_list") {
+    if let Ok(h) = k.global("vmap_area_list") {
         heads.push(h);
     } else if let (Ok(nodes), Ok(nr), Ok(busy_head), Ok(size)) = (
-        k.symbol("vmap_nodes"),
-        k.symbol("nr_vmap_nodes"),
+        k.global("vmap_nodes"),
+        k.global("nr_vmap_nodes"),
         t.member("vmap_node", "busy.head"),
         t.size_of("struct vmap_node"),
     ) {
@@ -321,7 +321,7 @@ pub fn census(
 ) -> Result<Census> {
     let mut w = Warnings::default();
     let l = Layout::resolve(k)?;
-    let max_pfn = k.u64(k.symbol("max_pfn")?, "max_pfn")?;
+    let max_pfn = k.u64(k.global("max_pfn")?, "max_pfn")?;
     // max_pfn comes from the dump: never walk past the memory the dump describes
     let dump_pfns = k.dump.phys_end() / 4096;
     let max_pfn = if max_pfn > dump_pfns {

@@ -72,7 +72,7 @@ fn mib(b: u64) -> String {
 /// `tcp_sockets_allocated`: a `percpu_counter` (count + every online CPU's s32).
 fn tcp_sockets(k: &Kernel, cpus: &[(u32, u64)]) -> Option<i64> {
     let t = &k.types;
-    let a = k.symbol("tcp_sockets_allocated").ok()?;
+    let a = k.global("tcp_sockets_allocated").ok()?;
     let count = t.member("percpu_counter", "count").ok()?.offset;
     let counters = t.member("percpu_counter", "counters").ok()?.offset;
     let mut v = k.u64(a + count, "percpu_counter.count").ok()? as i64;

@@ -204,7 +204,7 @@ pub fn hashed_sockets(k: &Kernel, o: &crate::offsets::Offsets, w: &mut Warnings)
         seen: HashSet::new(),
     };
     let tcp = (|| -> Result<_, crate::Error> {
-        let hi = k.symbol("tcp_hashinfo")?;
+        let hi = k.global("tcp_hashinfo")?;
         let m = |ty: &str, p: &str| t.member(ty, p).map(|m| m.offset);
         let nulls_node = m("sock_common", "skc_nulls_node")?;
         let ehash = TableLayout {
@@ -270,7 +270,7 @@ pub fn hashed_sockets(k: &Kernel, o: &crate::offsets::Offsets, w: &mut Warnings)
         ),
     }
     let udp = (|| -> Result<_, crate::Error> {
-        let ut = k.symbol("udp_table")?;
+        let ut = k.global("udp_table")?;
         let m = |ty: &str, p: &str| t.member(ty, p).map(|m| m.offset);
         Ok((
             k.u64(ut + m("udp_table", "hash")?, "udp_table.hash")?,

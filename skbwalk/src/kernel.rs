@@ -354,10 +354,10 @@ impl Kernel {
             vmcore: vmcore_path.clone(),
             reason: e.to_string(),
         };
-        if let Ok(a) = k.symbol("page_offset_base") {
+        if let Ok(a) = k.global("page_offset_base") {
             k.page_offset_base = k.u64(a, "page_offset_base").map_err(unreadable)?;
         }
-        if let Ok(a) = k.symbol("vmemmap_base") {
+        if let Ok(a) = k.global("vmemmap_base") {
             k.vmemmap_base = k.u64(a, "vmemmap_base").map_err(unreadable)?;
         }
         let _ = k.types.save_cache();
@@ -438,7 +438,7 @@ impl Kernel {
     /// The kernel release as the dump's memory has it (`init_uts_ns.name.release`), for dumps
     /// whose headers do not say (no VMCOREINFO, empty utsname).
     pub fn release_from_memory(&self) -> Option<String> {
-        let base = self.symbol("init_uts_ns").ok()?;
+        let base = self.global("init_uts_ns").ok()?;
         let off = self
             .types
             .member("uts_namespace", "name.release")
@@ -447,6 +447,16 @@ impl Kernel {
         self.cstr(base + off, 65, "init_uts_ns.name.release")
             .ok()
             .filter(|s| !s.is_empty())
+    }
+
+    /// Runtime address of a global the walk reads: one of [`crate::globals::GLOBALS`] (where
+    /// its type is written down, since BTF has none for it) or [`crate::globals::LABELS`].
+    pub fn global(&self, name: &str) -> Result<u64> {
+        debug_assert!(
+            crate::globals::global(name).is_some() || crate::globals::LABELS.contains(&name),
+            "{name} is not in globals::GLOBALS: add it with its type"
+        );
+        self.symbol(name)
     }
 
     /// Runtime address of a kernel symbol (KASLR applied).

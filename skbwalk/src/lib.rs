@@ -21,6 +21,7 @@ pub mod account;
 pub mod census;
 mod error;
 pub mod explain;
+pub mod globals;
 pub mod hashtables;
 pub mod kernel;
 pub mod meminfo;

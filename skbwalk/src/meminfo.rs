@@ -181,13 +181,13 @@ fn items(k: &Kernel, enum_name: &str) -> Result<(Vec<(String, usize)>, usize)> {
 /// Online CPUs from `__cpu_online_mask`, bounded by `nr_cpu_ids`.
 fn online_cpus(k: &Kernel, w: &mut Warnings) -> Vec<u32> {
     let nr = k
-        .symbol("nr_cpu_ids")
+        .global("nr_cpu_ids")
         .and_then(|a| k.u32(a, "nr_cpu_ids"))
         .map(u64::from)
         .unwrap_or(MAX_CPUS)
         .min(MAX_CPUS);
     let mask = match k
-        .symbol("__cpu_online_mask")
+        .global("__cpu_online_mask")
         .and_then(|a| k.bytes(a, nr.div_ceil(64) as usize * 8, "__cpu_online_mask"))
     {
         Ok(m) => m,
@@ -211,7 +211,7 @@ pub(crate) type CpuOffsets = Vec<(u32, u64)>;
 /// The online CPUs, and `(cpu, __per_cpu_offset[cpu])` of those whose offset could be read.
 pub(crate) fn cpu_offsets(k: &Kernel, w: &mut Warnings) -> Result<(Vec<u32>, CpuOffsets)> {
     let cpus = online_cpus(k, w);
-    let per_cpu_offset = k.symbol("__per_cpu_offset")?;
+    let per_cpu_offset = k.global("__per_cpu_offset")?;
     let mut cpu_off = Vec::new();
     for &c in &cpus {
         match k.u64(per_cpu_offset + u64::from(c) * 8, "__per_cpu_offset[]") {
@@ -228,12 +228,12 @@ pub(crate) fn cpu_offsets(k: &Kernel, w: &mut Warnings) -> Result<(Vec<u32>, Cpu
 
 /// The `pglist_data` of every node that has one.
 fn nodes(k: &Kernel, w: &mut Warnings) -> Result<Vec<u64>> {
-    if let Ok(a) = k.symbol("contig_page_data") {
+    if let Ok(a) = k.global("contig_page_data") {
         return Ok(vec![a]);
     }
-    let base = k.symbol("node_data")?;
+    let base = k.global("node_data")?;
     let n = k
-        .symbol("nr_node_ids")
+        .global("nr_node_ids")
         .and_then(|a| k.u32(a, "nr_node_ids"))
         .map(u64::from)
         .unwrap_or(MAX_NODES)
@@ -311,7 +311,7 @@ fn global(k: &Kernel, name: &str, w: &mut Warnings) -> Option<i64> {
 /// the vmalloc area (`vmalloc_base`, 32 TiB with 4-level paging; 12.5 PiB with 5).
 fn stacks_in_vmalloc(k: &Kernel) -> Result<bool> {
     let o = k.off()?;
-    let init = k.symbol("init_task")?;
+    let init = k.global("init_task")?;
     let next = k.u64(init + o.task_tasks, "init_task.tasks.next")?;
     if !Kernel::is_kernel_ptr(next, 8) {
         return Err(crate::Error::Read {
@@ -328,7 +328,7 @@ fn stacks_in_vmalloc(k: &Kernel) -> Result<bool> {
         .offset;
     let stack = k.u64(first.wrapping_add(stack_off), "task_struct.stack")?;
     let base = k
-        .symbol("vmalloc_base")
+        .global("vmalloc_base")
         .and_then(|a| k.u64(a, "vmalloc_base"))
         .unwrap_or(0xffff_c900_0000_0000);
     Ok(stack >= base && stack - base < 32 << 40)
@@ -418,7 +418,7 @@ pub(crate) fn meminfo_with(k: &Kernel, skb_pages: Option<&[(u64, u32)]>) -> Resu
         }
     }
     if let Some(units) = k
-        .symbol("pcpu_nr_units")
+        .global("pcpu_nr_units")
         .ok()
         .and_then(|a| k.u32(a, "pcpu_nr_units").ok())
     {
@@ -491,7 +491,7 @@ pub(crate) fn meminfo_with(k: &Kernel, skb_pages: Option<&[(u64, u32)]>) -> Resu
 /// Pages in every huge page pool: `hstates[i].nr_huge_pages << hstates[i].order` for
 /// `i < hugetlb_max_hstate` (0 on kernels without hugetlbfs).
 fn hugetlb_pages(k: &Kernel, w: &mut Warnings) -> i64 {
-    let (Ok(hstates), Ok(max)) = (k.symbol("hstates"), k.symbol("hugetlb_max_hstate")) else {
+    let (Ok(hstates), Ok(max)) = (k.global("hstates"), k.global("hugetlb_max_hstate")) else {
         return 0;
     };
     let t = &k.types;

@@ -84,7 +84,7 @@ impl Layout {
 /// The `kmem_cache` called `name` on `slab_caches`.
 pub fn find_cache(k: &Kernel, name: &str, w: &mut Warnings) -> Result<Option<u64>> {
     let l = Layout::resolve(k).map_err(|e| k.layout_error(e))?;
-    let head = k.symbol("slab_caches")?;
+    let head = k.global("slab_caches")?;
     for c in crate::task::list_entries(k, head, l.list, MAX_CACHES, "slab_caches", w) {
         let Ok(p) = k.u64(c.wrapping_add(l.name), "kmem_cache.name") else {
             continue;
@@ -161,7 +161,7 @@ pub fn usage(
         }
     }
     let nr_nodes = k
-        .symbol("nr_node_ids")
+        .global("nr_node_ids")
         .and_then(|a| k.u32(a, "nr_node_ids"))
         .unwrap_or(1)
         .clamp(1, 1024);

@@ -99,7 +99,7 @@ pub fn list_entries(
 
 /// Every thread-group leader on `init_task.tasks` (init_task itself excluded), and their threads.
 pub fn tasks(k: &Kernel, w: &mut Warnings) -> Result<Vec<Task>> {
-    let init = k.symbol("init_task")?;
+    let init = k.global("init_task")?;
     // the list's own warnings first: when it yields nothing, they are the reason
     let mut lw = Warnings::default();
     let leaders = list_entries(
@@ -175,7 +175,7 @@ pub fn open_files(k: &Kernel, files: u64, w: &mut Warnings) -> Result<Vec<(u32, 
     let max_fds = k.u32(fdt + k.off()?.fdt_max_fds, "fdtable.max_fds")?;
     let arr = Kernel::ptr(k.u64(fdt + k.off()?.fdt_fd, "fdtable.fd")?, "fdtable.fd")?;
     let limit = k
-        .symbol("sysctl_nr_open")
+        .global("sysctl_nr_open")
         .and_then(|a| k.u32(a, "sysctl_nr_open"))
         .ok()
         .filter(|&n| n > 0)
@@ -288,7 +288,7 @@ pub fn describe_file(k: &Kernel, file: u64) -> String {
 pub fn file_socket(k: &Kernel, file: u64) -> Result<Option<u64>> {
     let o = k.off()?;
     let fop = k.u64(file + o.file_f_op, "file.f_op")?;
-    let is_sock = match k.symbol("socket_file_ops") {
+    let is_sock = match k.global("socket_file_ops") {
         Ok(s) if fop == s => true,
         _ => {
             let inode = k.u64(file + o.file_f_inode, "file.f_inode")?;

@@ -204,3 +204,60 @@ fn kallsyms_from_the_dump_equal_the_symtab_plus_kaslr() {
         );
     }
 }
+
+/// `globals::GLOBALS` (where the walk's globals get their types, BTF having none for them)
+/// says what the real kernel's DWARF says of each variable, and each exists unless the table
+/// says on which kernels it does not.
+#[test]
+fn the_globals_table_agrees_with_dwarf() {
+    use skbwalk::globals::{GLOBALS, LABELS};
+    use skbwalk::kstructs::{Prefer, TypeInfo, TypeKind, Types};
+    fn c_type(t: &TypeInfo) -> String {
+        let name = t.name.clone().unwrap_or_default();
+        match &t.kind {
+            TypeKind::Struct => format!("struct {name}"),
+            TypeKind::Union => format!("union {name}"),
+            TypeKind::Enum => format!("enum {name}"),
+            TypeKind::Base { .. } => name,
+            TypeKind::Void => "void".into(),
+            TypeKind::Function => "function".into(),
+            TypeKind::Pointer { target } => {
+                format!("{} *", target.as_deref().map_or("void".into(), c_type))
+            }
+            TypeKind::Array { elem, .. } => format!("{}[]", c_type(elem)),
+            _ => format!("{t:?}"),
+        }
+    }
+    let Some((_, m)) = capture() else { return };
+    let vmlinux = PathBuf::from(m["kernel"]["vmlinux"].as_str().unwrap());
+    let t = Types::open_as(&vmlinux, None, Prefer::Dwarf).unwrap();
+    let mut checked = 0;
+    let mut wrong = Vec::new();
+    for g in GLOBALS {
+        match t.variable_type(g.name) {
+            Ok(ty) => {
+                assert!(
+                    t.symbol(g.name).is_ok(),
+                    "{} has a type but no symbol",
+                    g.name
+                );
+                if c_type(&ty) != g.ty {
+                    wrong.push(format!(
+                        "{}: table {:?}, DWARF {:?}",
+                        g.name,
+                        g.ty,
+                        c_type(&ty)
+                    ));
+                }
+                checked += 1;
+            }
+            Err(e) => assert!(!g.absent.is_empty(), "{}: {e}", g.name),
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    assert!(checked >= GLOBALS.len() - 3, "only {checked} checked");
+    for l in LABELS {
+        assert!(t.symbol(l).is_ok(), "label {l}");
+    }
+    eprintln!("{checked} globals' types = DWARF");
+}
