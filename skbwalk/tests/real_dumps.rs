@@ -225,7 +225,6 @@ fn the_globals_table_agrees_with_dwarf() {
                 format!("{} *", target.as_deref().map_or("void".into(), c_type))
             }
             TypeKind::Array { elem, .. } => format!("{}[]", c_type(elem)),
-            _ => format!("{t:?}"),
         }
     }
     let Some((_, m)) = capture() else { return };
