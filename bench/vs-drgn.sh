@@ -16,21 +16,16 @@ BIN=$REPO/target/release/skbwalk
 ORACLE=$REPO/testdata/real/oracle.py
 CACHE=$(mktemp -d); trap 'rm -rf "$CACHE"' EXIT
 
-# best-of-3 "seconds maxrss_kib" of a command
+# best-of-5 "seconds maxrss_kib" of a command (bench/measure.py: wall time from fork to exit, the
+# child's ru_maxrss); COLD=1 empties the layout cache before each run
 measure() {
-    local best_t=999999 best_m=0 t m
-    for _ in 1 2 3; do
-        [ "${COLD:-0}" = 1 ] && rm -rf "$CACHE"/*
-        /usr/bin/time -f "%e %M" -o "$CACHE/.time" "$@" >/dev/null 2>"$CACHE/.err" || { cat "$CACHE/.err" >&2; return 1; }
-        read -r t m < "$CACHE/.time"
-        if awk "BEGIN{exit !($t < $best_t)}"; then best_t=$t; best_m=$m; fi
-    done
-    echo "$best_t $best_m"
+    if [ "${COLD:-0}" = 1 ]; then python3 "$REPO/bench/measure.py" 5 --cold "$CACHE/skbwalk" -- "$@"
+    else python3 "$REPO/bench/measure.py" 5 -- "$@"; fi
 }
 
 row() { # name skbwalk(t m) drgn(t m)
     awk -v n="$1" -v st="$2" -v sm="$3" -v dt="$4" -v dm="$5" 'BEGIN{
-        printf "%-34s skbwalk %7.3f s %8.1f MiB | drgn %7.3f s %8.1f MiB | %6.1fx faster, %5.1f%% of the memory\n",
+        printf "%-36s skbwalk %8.4f s %7.1f MiB | drgn %7.3f s %7.1f MiB | %6.1fx faster, %5.1f%% of the memory\n",
                n, st, sm/1024, dt, dm/1024, (st>0?dt/st:0), (dm>0?100*sm/dm:0) }'
 }
 

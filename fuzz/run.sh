@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(dump notes vmcoreinfo decompress dwarf cache walk meminfo)
+[ ${#targets[@]} -gt 0 ] || targets=(dump notes vmcoreinfo decompress dwarf cache walk meminfo btf kallsyms)
 out=${FUZZ_OUT:-$PWD/target/fuzz-out}
 seeds=$out/seeds
 cargo afl build --release -q

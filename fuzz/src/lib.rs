@@ -158,3 +158,73 @@ pub fn patched_kernel(m: &Machine, data: &[u8]) -> Option<skbwalk::Kernel> {
     let types = kstructs::Types::open_with_cache(&m.vmlinux, Some(&m.cache)).ok()?;
     skbwalk::Kernel::from_parts(dump, types, "fuzzed").ok()
 }
+
+/// Where the `kallsyms` target's memory starts.
+pub const KALLSYMS_BASE: u64 = 0xffff_ffff_a240_0000;
+
+/// Fuzz input → kernel memory and table addresses: 7 little-endian `u32` offsets (names,
+/// num_syms, token_table, token_index, offsets, relative_base, addresses; `u32::MAX` = absent)
+/// into the rest, which is the memory at [`KALLSYMS_BASE`]; reads outside it fail.
+pub fn kallsyms_memory(data: &[u8]) -> Option<(FlatMemory, kstructs::KallsymsTables)> {
+    let (head, mem) = data.split_at_checked(28)?;
+    let at = |i: usize| {
+        let v = u32::from_le_bytes(head[4 * i..4 * i + 4].try_into().ok()?);
+        (v != u32::MAX).then(|| KALLSYMS_BASE.wrapping_add(u64::from(v)))
+    };
+    let vals = [at(0), at(1), at(2), at(3), at(4), at(5), at(6)];
+    let names = [
+        "kallsyms_names",
+        "kallsyms_num_syms",
+        "kallsyms_token_table",
+        "kallsyms_token_index",
+        "kallsyms_offsets",
+        "kallsyms_relative_base",
+        "kallsyms_addresses",
+    ];
+    let t = kstructs::KallsymsTables::from_lookup(|n| {
+        names.iter().position(|&x| x == n).and_then(|i| vals[i])
+    })
+    .ok()?;
+    Some((FlatMemory(mem.to_vec()), t))
+}
+
+/// Kernel memory that is one run of bytes at [`KALLSYMS_BASE`].
+pub struct FlatMemory(pub Vec<u8>);
+
+impl kstructs::Memory for FlatMemory {
+    fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), String> {
+        let start = addr.checked_sub(KALLSYMS_BASE).ok_or("below")? as usize;
+        let src = self
+            .0
+            .get(start..start.checked_add(buf.len()).ok_or("overflow")?)
+            .ok_or("past the end")?;
+        buf.copy_from_slice(src);
+        Ok(())
+    }
+}
+
+/// Serialize a [`testdata::kallsyms_writer::KallsymsImage`] as a `kallsyms` fuzz input.
+pub fn kallsyms_seed(img: &testdata::kallsyms_writer::KallsymsImage) -> Vec<u8> {
+    let end = img.regions.iter().map(|r| r.0 + r.1.len() as u64).max().unwrap_or(0);
+    let base = img.regions.iter().map(|r| r.0).min().unwrap_or(0);
+    let mut mem = vec![0u8; (end - base) as usize + 4096];
+    for (a, b) in &img.regions {
+        let o = (a - base) as usize;
+        mem[o..o + b.len()].copy_from_slice(b);
+    }
+    let off = |a: Option<u64>| a.map_or(u32::MAX, |a| (a - base) as u32);
+    let mut out = Vec::new();
+    for a in [
+        Some(img.names),
+        Some(img.num_syms),
+        Some(img.token_table),
+        Some(img.token_index),
+        img.offsets,
+        img.relative_base,
+        img.addresses,
+    ] {
+        out.extend_from_slice(&off(a).to_le_bytes());
+    }
+    out.extend_from_slice(&mem);
+    out
+}

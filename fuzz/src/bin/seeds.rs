@@ -112,6 +112,54 @@ fn main() {
         "synthetic",
         &std::fs::read(t.cache_path().unwrap()).unwrap(),
     );
+    // BTF: the synthetic vmlinux's, made by pahole (when installed), and a written blob.
+    let btf_copy = skbwalk_fuzz::work_dir().join("seed-vmlinux-btf");
+    std::fs::copy(&m.vmlinux, &btf_copy).unwrap();
+    let pahole = std::process::Command::new("pahole")
+        .arg("-J")
+        .arg(&btf_copy)
+        .status()
+        .is_ok_and(|s| s.success());
+    if pahole {
+        let data = std::fs::read(&btf_copy).unwrap();
+        let obj = object::File::parse(&*data).unwrap();
+        use object::{Object, ObjectSection};
+        if let Some(s) = obj.section_by_name(".BTF") {
+            put(&dir, "btf", "synthetic-pahole", s.data().unwrap());
+        }
+    }
+    let mut w = testdata::btf_writer::BtfWriter::new();
+    let int = w.int("int", 4, true);
+    let p = w.ptr(0);
+    let b = w.int_bits("unsigned char", 1, false, 0, 3);
+    let inner = w.structure("", 8, false, &[("next", p, 0, 0)]);
+    w.structure(
+        "sk_buff",
+        32,
+        true,
+        &[("", inner, 0, 0), ("len", int, 64, 0), ("head_frag", int, 96, 1)],
+    );
+    w.structure("page", 8, false, &[("flags", b, 5, 0)]);
+    w.enumeration("pageflags", 4, false, &[("PG_head", 16), ("PG_slab", 7)]);
+    w.enum64("big", true, &[("BIG", -1)]);
+    w.typedef("skb_frag_t", int);
+    put(&dir, "btf", "written", &w.finish());
+    // kallsyms: each address encoding.
+    use testdata::kallsyms_writer::{build, Encoding};
+    let syms = [
+        ("fixed_percpu_data", 'A', 0u64),
+        ("_text", 'T', 0xffff_ffff_9f00_0000),
+        ("init_task", 'D', 0xffff_ffff_a0a0_c940),
+    ];
+    for enc in [Encoding::BaseRelative, Encoding::AbsolutePercpu, Encoding::Addresses] {
+        let s: Vec<_> = syms
+            .iter()
+            .copied()
+            .filter(|s| enc == Encoding::AbsolutePercpu || s.2 > 1 << 32)
+            .collect();
+        let img = build(&s, enc, skbwalk_fuzz::KALLSYMS_BASE);
+        put(&dir, "kallsyms", &format!("{enc:?}"), &skbwalk_fuzz::kallsyms_seed(&img));
+    }
     // The walk: no change, and one pointer zeroed.
     for t in ["walk", "meminfo"] {
         put(&dir, t, "none", &[]);
