@@ -1,11 +1,24 @@
 //! Symbol tables: the vmlinux `.symtab`, a `System.map`, or the dump's kallsyms.
 
-use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::hash::Hasher;
 use std::path::Path;
 
 use object::{Object, ObjectSymbol, SymbolKind};
 
 use crate::error::{Error, Result};
+use crate::index::{FxHasher, FxMap};
+
+/// Among symbols of one name, the one a lookup gives: a global one, then the lowest address.
+fn better(a: &Sym, than: &Sym) -> bool {
+    (!a.global, a.addr) < (!than.global, than.addr)
+}
+
+fn name_hash(name: &str) -> u64 {
+    let mut h = FxHasher::default();
+    h.write(name.as_bytes());
+    h.finish()
+}
 
 #[derive(Debug, Clone, Copy)]
 struct Sym {
@@ -22,8 +35,15 @@ struct Sym {
 pub(crate) struct Symbols {
     names: String,
     /// Sorted by address; among equal addresses globals first.
-    by_addr: Vec<Sym>,
-    by_name: HashMap<Box<str>, u32>,
+    /// In the source's order.
+    syms: Vec<Sym>,
+    /// Indexes of `syms` sorted by address (among equal addresses globals first, then larger),
+    /// made on the first question by address: a walk asks only by name.
+    by_addr: std::sync::OnceLock<Vec<u32>>,
+    /// Name hash → index in `syms` (among equal names a global one, then the lowest address).
+    /// Names are not copied: a lookup checks the name, and the rare hash collision falls back
+    /// to a scan.
+    by_name: FxMap<u64, u32>,
     pub(crate) source: String,
 }
 
@@ -50,7 +70,7 @@ impl Symbols {
             return;
         };
         self.names.push_str(name);
-        self.by_addr.push(Sym {
+        self.syms.push(Sym {
             addr,
             size,
             name: (start, len),
@@ -65,21 +85,36 @@ impl Symbols {
     }
 
     pub(crate) fn finish(mut self) -> Self {
-        self.by_addr
-            .sort_by_key(|s| (s.addr, !s.global, u64::MAX - s.size));
-        let mut by_name: HashMap<Box<str>, u32> = HashMap::with_capacity(self.by_addr.len());
-        for (i, s) in self.by_addr.iter().enumerate() {
+        let mut by_name: FxMap<u64, u32> = FxMap::default();
+        by_name.reserve(self.syms.len());
+        for (i, s) in self.syms.iter().enumerate() {
             let name = self.name_of(s);
-            match by_name.get_mut(name) {
-                Some(prev) if !self.by_addr[*prev as usize].global && s.global => *prev = i as u32,
-                Some(_) => {}
-                None => {
-                    by_name.insert(name.into(), i as u32);
+            match by_name.entry(name_hash(name)) {
+                Entry::Occupied(mut e) => {
+                    let prev = &self.syms[*e.get() as usize];
+                    if self.name_of(prev) == name && better(s, prev) {
+                        e.insert(i as u32);
+                    }
+                }
+                Entry::Vacant(e) => {
+                    e.insert(i as u32);
                 }
             }
         }
         self.by_name = by_name;
         self
+    }
+
+    /// `syms` indexes in address order.
+    fn by_addr(&self) -> &[u32] {
+        self.by_addr.get_or_init(|| {
+            let mut v: Vec<u32> = (0..self.syms.len() as u32).collect();
+            v.sort_unstable_by_key(|&i| {
+                let s = &self.syms[i as usize];
+                (s.addr, !s.global, u64::MAX - s.size, i)
+            });
+            v
+        })
     }
 
     /// Read `.symtab` (falling back to `.dynsym`) of a parsed ELF file.
@@ -165,31 +200,44 @@ impl Symbols {
 
     /// Every symbol, in address order: name, address, type letter.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, u64, u8)> + '_ {
-        self.by_addr
-            .iter()
-            .map(|s| (self.name_of(s), s.addr, s.kind))
+        self.by_addr().iter().map(|&i| {
+            let s = &self.syms[i as usize];
+            (self.name_of(s), s.addr, s.kind)
+        })
     }
 
     /// How many symbols.
     pub(crate) fn len(&self) -> usize {
-        self.by_addr.len()
+        self.syms.len()
     }
 
-    /// Address of `name`.
+    /// Address of `name` (a global symbol, then the lowest address, among equal names).
     pub(crate) fn lookup(&self, name: &str) -> Option<u64> {
-        self.by_name
-            .get(name)
-            .map(|&i| self.by_addr[i as usize].addr)
+        let &i = self.by_name.get(&name_hash(name))?;
+        let s = &self.syms[i as usize];
+        if self.name_of(s) == name {
+            return Some(s.addr);
+        }
+        // Another name with the same 64-bit hash took the slot.
+        self.syms
+            .iter()
+            .filter(|s| self.name_of(s) == name)
+            .reduce(|best, s| if better(s, best) { s } else { best })
+            .map(|s| s.addr)
     }
 
     /// The symbol containing `addr`, or else the nearest one below it, with the offset.
     pub(crate) fn at(&self, addr: u64) -> Option<(&str, u64)> {
-        let end = self.by_addr.partition_point(|s| s.addr <= addr);
+        let by_addr = self.by_addr();
+        let end = by_addr.partition_point(|&i| self.syms[i as usize].addr <= addr);
         if end == 0 {
             return None;
         }
         // Prefer a symbol whose extent contains addr, scanning back over a few candidates.
-        let candidates = &self.by_addr[end.saturating_sub(16)..end];
+        let candidates: Vec<&Sym> = by_addr[end.saturating_sub(16)..end]
+            .iter()
+            .map(|&i| &self.syms[i as usize])
+            .collect();
         let best_addr = candidates.last()?.addr;
         let pick = candidates
             .iter()
