@@ -23,8 +23,22 @@ pub struct InfoOut {
     pub vmcoreinfo: bool,
     pub incomplete: bool,
     pub cpus: usize,
+    pub machine: String,
+    /// A split dump's parts given (path, start_pfn, end_pfn, pages).
+    pub parts: Vec<PartOut>,
+    /// Pfn ranges of a split dump whose parts were not given.
+    pub missing_pfns: Vec<(String, String)>,
     pub complete: bool,
     pub warnings: Vec<skbwalk::warnings::Warning>,
+}
+
+/// One part of a split dump, for `info`.
+#[derive(Debug, Serialize)]
+pub struct PartOut {
+    pub path: String,
+    pub start_pfn: String,
+    pub end_pfn: String,
+    pub pages_present: u64,
 }
 
 /// Bytes as a short human figure.
@@ -100,6 +114,19 @@ pub fn info(i: &InfoOut) -> String {
         if i.vmcoreinfo { "yes" } else { "no" }
     );
     let _ = writeln!(s, "CPUs saved:     {}", i.cpus);
+    if i.machine != "x86_64" {
+        let _ = writeln!(s, "machine:        {}", i.machine);
+    }
+    for p in &i.parts {
+        let _ = writeln!(
+            s,
+            "split part:     {} (pfns {}..{}, {} pages)",
+            p.path, p.start_pfn, p.end_pfn, p.pages_present
+        );
+    }
+    for (a, b) in &i.missing_pfns {
+        let _ = writeln!(s, "missing part:   pfns {a}..{b} (not given)");
+    }
     if i.incomplete {
         let _ = writeln!(
             s,

@@ -20,8 +20,9 @@ use skbwalk::Kernel;
 #[command(name = "skbwalk", version, about)]
 struct Cli {
     /// The dump: ELF (QEMU dump-guest-memory, /proc/vmcore) or kdump-compressed (makedumpfile, QEMU kdump-*).
-    #[arg(long, global = true, value_name = "PATH")]
-    vmcore: Option<PathBuf>,
+    /// Given once per file for the parts of a `makedumpfile --split` set.
+    #[arg(long, global = true, value_name = "PATH", action = clap::ArgAction::Append)]
+    vmcore: Vec<PathBuf>,
     /// The kernel's debuginfo (vmlinux with BTF or DWARF); found by the dump's release when
     /// omitted, or else the dump's own BTF and kallsyms are used.
     #[arg(long, global = true, value_name = "PATH")]
@@ -270,10 +271,31 @@ fn check_input(path: &Path, flag: &str) -> Result<(), ExitCode> {
     }
 }
 
+/// The dump's files: one, or the parts of a split set.
+struct Vmcore {
+    paths: Vec<PathBuf>,
+}
+
+impl Vmcore {
+    fn refs(&self) -> Vec<&Path> {
+        self.paths.iter().map(PathBuf::as_path).collect()
+    }
+    fn display(&self) -> String {
+        self.paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" + ")
+    }
+    fn open_dump(&self) -> Result<vmcore::Dump, ExitCode> {
+        vmcore::Dump::open_parts(&self.refs()).map_err(|e| fail(format!("{}: {e}", self.display())))
+    }
+}
+
 /// A walk error, naming the dump unless it already does.
-fn walk_failed(vmcore: &Path, e: skbwalk::Error) -> ExitCode {
+fn walk_failed(vmcore: &Vmcore, e: skbwalk::Error) -> ExitCode {
     let msg = e.to_string();
-    let path = vmcore.display().to_string();
+    let path = vmcore.display();
     if msg.contains(&path) {
         fail(msg)
     } else {
@@ -289,15 +311,20 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: &Cli) -> Result<ExitCode, ExitCode> {
-    let Some(vmcore) = cli.vmcore.clone() else {
+    if cli.vmcore.is_empty() {
         return Err(usage("--vmcore PATH is required"));
+    }
+    let vmcore = Vmcore {
+        paths: cli.vmcore.clone(),
     };
     if cli.command.is_some() && (cli.pid.is_some() || cli.fd.is_some()) {
         return Err(usage(
             "--pid/--fd select one socket; they do not go with a command (info, meminfo, explain, top)",
         ));
     }
-    check_input(&vmcore, "--vmcore")?;
+    for p in &vmcore.paths {
+        check_input(p, "--vmcore")?;
+    }
     if let Some(v) = &cli.vmlinux {
         check_input(v, "--vmlinux")?;
     }
@@ -393,18 +420,9 @@ fn run(cli: &Cli) -> Result<ExitCode, ExitCode> {
     }
 }
 
-fn open(cli: &Cli, vmcore: &Path) -> Result<Kernel, ExitCode> {
-    let opts = skbwalk::kernel::Debuginfo {
-        vmlinux: cli.vmlinux.clone(),
-        system_map: cli.system_map.clone(),
-        types: match cli.types.as_deref() {
-            Some("btf") => Some(kstructs::TypesFrom::Btf),
-            Some("dwarf") => Some(kstructs::TypesFrom::Dwarf),
-            _ => None,
-        },
-        ..Default::default()
-    };
-    let k = Kernel::open_with(vmcore, &opts).map_err(fail)?;
+fn open(cli: &Cli, vmcore: &Vmcore) -> Result<Kernel, ExitCode> {
+    let opts = debuginfo_opts(cli);
+    let k = Kernel::open_parts_with(&vmcore.refs(), &opts).map_err(fail)?;
     if !cli.json {
         for n in &k.notes {
             say("note: ", n);
@@ -413,13 +431,42 @@ fn open(cli: &Cli, vmcore: &Path) -> Result<Kernel, ExitCode> {
     Ok(k)
 }
 
-/// `info`: what the dump is. Needs no debuginfo unless the dump lacks VMCOREINFO.
-fn info(cli: &Cli, vmcore: &Path) -> Result<ExitCode, ExitCode> {
-    let dump =
-        vmcore::Dump::open(vmcore).map_err(|e| fail(format!("{}: {e}", vmcore.display())))?;
+/// Where the command line says types and symbols come from.
+fn debuginfo_opts(cli: &Cli) -> skbwalk::kernel::Debuginfo {
+    skbwalk::kernel::Debuginfo {
+        vmlinux: cli.vmlinux.clone(),
+        system_map: cli.system_map.clone(),
+        types: match cli.types.as_deref() {
+            Some("btf") => Some(kstructs::TypesFrom::Btf),
+            Some("dwarf") => Some(kstructs::TypesFrom::Dwarf),
+            _ => None,
+        },
+        ..Default::default()
+    }
+}
+
+/// `info`: what the dump is. Needs no debuginfo unless the dump lacks VMCOREINFO; when the
+/// kernel cannot be located, the dump-level facts are still reported (with a warning).
+fn info(cli: &Cli, vmcore: &Vmcore) -> Result<ExitCode, ExitCode> {
+    let dump = vmcore.open_dump()?;
+    let mut warnings: Vec<Warning> = Vec::new();
     // Without VMCOREINFO (or when debuginfo is given) the kernel is located with the vmlinux.
     let kernel = if dump.layout().is_none() || cli.vmlinux.is_some() {
-        Some(open(cli, vmcore)?)
+        let opts = debuginfo_opts(cli);
+        match Kernel::open_parts_with(&vmcore.refs(), &opts) {
+            Ok(k) => Some(k),
+            Err(e) => {
+                warnings.push(Warning {
+                    kind: WarningKind::Unsupported,
+                    addr: None,
+                    message: format!(
+                        "the kernel could not be located, so only the dump's own facts are \
+                         shown: {e}"
+                    ),
+                });
+                None
+            }
+        }
     } else {
         None
     };
@@ -430,15 +477,11 @@ fn info(cli: &Cli, vmcore: &Path) -> Result<ExitCode, ExitCode> {
         .osrelease
         .clone()
         .or_else(|| kernel.as_ref().and_then(|k| k.release_from_memory()));
-    let warnings: Vec<Warning> = dump
-        .warnings()
-        .iter()
-        .map(|m| Warning {
-            kind: WarningKind::Dump,
-            addr: None,
-            message: format!("{}: {m}", vmcore.display()),
-        })
-        .collect();
+    warnings.extend(dump.warnings().iter().map(|m| Warning {
+        kind: WarningKind::Dump,
+        addr: None,
+        message: format!("{}: {m}", vmcore.display()),
+    }));
     let out = human::InfoOut {
         format: i.format.clone(),
         compression: i.compression.clone(),
@@ -453,6 +496,22 @@ fn info(cli: &Cli, vmcore: &Path) -> Result<ExitCode, ExitCode> {
         vmcoreinfo: i.has_vmcoreinfo,
         incomplete: i.incomplete,
         cpus: i.cpus,
+        machine: i.machine.clone(),
+        parts: i
+            .parts
+            .iter()
+            .map(|p| human::PartOut {
+                path: p.path.clone(),
+                start_pfn: format!("{:#x}", p.start_pfn),
+                end_pfn: format!("{:#x}", p.end_pfn),
+                pages_present: p.pages_present,
+            })
+            .collect(),
+        missing_pfns: i
+            .missing_pfns
+            .iter()
+            .map(|(a, b)| (format!("{a:#x}"), format!("{b:#x}")))
+            .collect(),
         complete: warnings.is_empty(),
         warnings,
     };
@@ -476,7 +535,13 @@ fn parse_num(s: &str) -> Option<u64> {
 }
 
 /// `read`: bytes at an address, as crash's `rd` or drgn's `prog.read` give them.
-fn read(cli: &Cli, vmcore: &Path, addr: &str, len: &str, phys: bool) -> Result<ExitCode, ExitCode> {
+fn read(
+    cli: &Cli,
+    vmcore: &Vmcore,
+    addr: &str,
+    len: &str,
+    phys: bool,
+) -> Result<ExitCode, ExitCode> {
     let (Some(addr), Some(len)) = (parse_num(addr), parse_num(len)) else {
         return Err(usage(
             "read takes ADDR and LEN as hex (0x…) or decimal numbers",
@@ -488,8 +553,7 @@ fn read(cli: &Cli, vmcore: &Path, addr: &str, len: &str, phys: bool) -> Result<E
     let mut buf = vec![0u8; len as usize];
     let mut kernel = None;
     let res = if phys {
-        let d =
-            vmcore::Dump::open(vmcore).map_err(|e| fail(format!("{}: {e}", vmcore.display())))?;
+        let d = vmcore.open_dump()?;
         d.read_phys(addr, &mut buf)
     } else {
         let k = kernel.insert(open(cli, vmcore)?);

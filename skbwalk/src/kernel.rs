@@ -117,8 +117,18 @@ impl Kernel {
 
     /// Open `vmcore` with types and symbols from where `opts` says (see [`Debuginfo`]).
     pub fn open_with(vmcore: &Path, opts: &Debuginfo) -> Result<Kernel> {
-        let vmcore_path = vmcore.display().to_string();
-        let dump = Dump::open(vmcore).map_err(|source| Error::Dump {
+        Self::open_parts_with(&[vmcore], opts)
+    }
+
+    /// Open the files of one `makedumpfile --split` set as one dump (one file: as
+    /// [`Kernel::open_with`]), with types and symbols from where `opts` says.
+    pub fn open_parts_with(vmcores: &[&Path], opts: &Debuginfo) -> Result<Kernel> {
+        let vmcore_path = vmcores
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" + ");
+        let dump = Dump::open_parts(vmcores).map_err(|source| Error::Dump {
             path: vmcore_path.clone(),
             source,
         })?;
@@ -249,6 +259,16 @@ impl Kernel {
         vmcore_path: &str,
         symbol: impl Fn(&str) -> Option<u64>,
     ) -> Result<KernelLayout> {
+        if dump.info().machine != "x86_64" {
+            return Err(Error::NoLayout {
+                vmcore: vmcore_path.to_string(),
+                reason: format!(
+                    "it is a dump of a {} machine: its physical memory reads (read --phys), but \
+                     this tool walks x86-64 kernels only",
+                    dump.info().machine
+                ),
+            });
+        }
         let cr3 = dump
             .notes()
             .qemu_cr3

@@ -25,6 +25,7 @@ fn write(dir: &std::path::Path, w: &mut World) -> std::path::PathBuf {
             &ElfOptions {
                 notes: qemu_notes(w, true, &vi),
                 sparse: true,
+                filtered: false,
                 phdrs_late: false,
             },
         ),

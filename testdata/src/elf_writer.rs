@@ -7,9 +7,13 @@ use crate::phys::{PhysImage, PAGE_SIZE};
 pub struct ElfOptions {
     /// Notes to put in one `PT_NOTE` (build them with [`note`]).
     pub notes: Vec<u8>,
-    /// Store runs of never-written pages as `p_filesz = 0` segments (as makedumpfile's ELF output does)
-    /// instead of writing their zeroes; keeps fixtures small.
+    /// Keep fixtures small: runs of never-written pages become segments of at most 1 MiB whose
+    /// file bytes are one shared block of zeroes (`p_filesz = p_memsz`, overlapping file ranges
+    /// are legal ELF), so they read as zeroes without being written out.
     pub sparse: bool,
+    /// Write runs of never-written pages as `p_memsz > p_filesz` tails instead, as
+    /// `makedumpfile -E` writes pages it filtered out: they read as excluded.
+    pub filtered: bool,
     /// Put the program headers after the notes instead of right after the ELF header (as QEMU does).
     pub phdrs_late: bool,
 }
@@ -46,18 +50,25 @@ pub fn qemu_cpu_state(cr3: u64, cr4: u64) -> Vec<u8> {
     d
 }
 
+#[derive(Clone, Copy)]
 struct Seg {
     paddr: u64,
     memsz: u64,
+    /// The pages were written (else: never-written, zero).
     stored: bool,
+    /// Bytes at the end described but not stored (`filtered`).
+    tail: u64,
 }
+
+/// Longest segment of the shared zero block in sparse mode.
+const ZERO_RUN: u64 = 256 * PAGE_SIZE;
 
 /// Holes shorter than this are written out as zeroes.
 const MIN_HOLE: u64 = 4 * PAGE_SIZE;
 /// `PN_XNUM`: the program header count does not fit `e_phnum`; section header 0's `sh_info` has it.
 const PN_XNUM: usize = 0xffff;
 
-fn segments(img: &PhysImage, sparse: bool) -> Vec<Seg> {
+fn segments(img: &PhysImage, sparse: bool, min_hole: u64) -> Vec<Seg> {
     let mut segs: Vec<Seg> = Vec::new();
     for &(start, end) in &img.ram {
         if !sparse {
@@ -65,6 +76,7 @@ fn segments(img: &PhysImage, sparse: bool) -> Vec<Seg> {
                 paddr: start,
                 memsz: end - start,
                 stored: true,
+                tail: 0,
             });
             continue;
         }
@@ -80,7 +92,7 @@ fn segments(img: &PhysImage, sparse: bool) -> Vec<Seg> {
                 // Short holes between stored runs are stored as zeroes (fewer segments).
                 Some(last)
                     if last.paddr + last.memsz == run_start * PAGE_SIZE
-                        && (stored || memsz < MIN_HOLE)
+                        && (stored || memsz < min_hole)
                         && last.stored =>
                 {
                     last.memsz += memsz
@@ -89,6 +101,7 @@ fn segments(img: &PhysImage, sparse: bool) -> Vec<Seg> {
                     paddr: run_start * PAGE_SIZE,
                     memsz,
                     stored,
+                    tail: 0,
                 }),
             }
         }
@@ -98,7 +111,51 @@ fn segments(img: &PhysImage, sparse: bool) -> Vec<Seg> {
 
 /// The whole ELF file as bytes.
 pub fn write_elf(img: &PhysImage, opts: &ElfOptions) -> Vec<u8> {
-    let segs = segments(img, opts.sparse);
+    // Filtered: every never-written run is a tail, however short (as makedumpfile -E cuts them).
+    let min_hole = if opts.filtered { 0 } else { MIN_HOLE };
+    let mut segs = segments(img, opts.sparse || opts.filtered, min_hole);
+    if opts.filtered {
+        // One tail per run: the run is appended to the stored segment before it, as
+        // makedumpfile -E does, when there is one.
+        let mut merged: Vec<Seg> = Vec::new();
+        for s in segs {
+            match merged.last_mut() {
+                Some(last) if !s.stored && last.stored && last.paddr + last.memsz == s.paddr => {
+                    last.memsz += s.memsz;
+                    last.tail += s.memsz;
+                }
+                _ => merged.push(Seg {
+                    tail: if s.stored { 0 } else { s.memsz },
+                    ..s
+                }),
+            }
+        }
+        segs = merged;
+    } else if opts.sparse {
+        segs = segs
+            .into_iter()
+            .flat_map(|s| {
+                let chunks = if s.stored {
+                    1
+                } else {
+                    s.memsz.div_ceil(ZERO_RUN)
+                };
+                (0..chunks).map(move |i| {
+                    if s.stored {
+                        Seg { ..s }
+                    } else {
+                        let start = s.paddr + i * ZERO_RUN;
+                        Seg {
+                            paddr: start,
+                            memsz: ZERO_RUN.min(s.paddr + s.memsz - start),
+                            stored: false,
+                            tail: 0,
+                        }
+                    }
+                })
+            })
+            .collect();
+    }
     let phnum = segs.len() + 1;
     let phdr_size = 56 * phnum;
     let (phoff, notes_off) = if opts.phdrs_late {
@@ -147,11 +204,25 @@ pub fn write_elf(img: &PhysImage, opts: &ElfOptions) -> Vec<u8> {
         opts.notes.len() as u64,
         opts.notes.len() as u64,
     );
+    // Sparse mode: never-written runs all point at one block of zeroes after the data.
+    let stored_bytes: u64 = segs
+        .iter()
+        .filter(|s| s.stored)
+        .map(|s| s.memsz - s.tail)
+        .sum();
+    let zero_block = data_off + stored_bytes;
+    let needs_zero_block = opts.sparse && !opts.filtered && segs.iter().any(|s| !s.stored);
     let mut off = data_off;
     for s in &segs {
-        let filesz = if s.stored { s.memsz } else { 0 };
-        ph(&mut phdrs, 1, off, s.paddr, filesz, s.memsz);
-        off += filesz;
+        if s.stored {
+            let filesz = s.memsz - s.tail;
+            ph(&mut phdrs, 1, off, s.paddr, filesz, s.memsz);
+            off += filesz;
+        } else if opts.filtered {
+            ph(&mut phdrs, 1, off, s.paddr, 0, s.memsz);
+        } else {
+            ph(&mut phdrs, 1, zero_block, s.paddr, s.memsz, s.memsz);
+        }
     }
     if opts.phdrs_late {
         out.extend(&opts.notes);
@@ -168,7 +239,7 @@ pub fn write_elf(img: &PhysImage, opts: &ElfOptions) -> Vec<u8> {
     out.resize(data_off as usize, 0);
     let mut page = vec![0u8; PAGE_SIZE as usize];
     for s in segs.iter().filter(|s| s.stored) {
-        for pfn in s.paddr / PAGE_SIZE..(s.paddr + s.memsz) / PAGE_SIZE {
+        for pfn in s.paddr / PAGE_SIZE..(s.paddr + s.memsz - s.tail) / PAGE_SIZE {
             match img.page(pfn) {
                 Some(p) => out.extend(p),
                 None => {
@@ -177,6 +248,9 @@ pub fn write_elf(img: &PhysImage, opts: &ElfOptions) -> Vec<u8> {
                 }
             }
         }
+    }
+    if needs_zero_block {
+        out.resize(out.len() + ZERO_RUN as usize, 0);
     }
     out
 }

@@ -118,6 +118,9 @@ pub struct KdumpOptions {
     pub signature_diskdump: bool,
     /// Set `DUMP_DH_COMPRESSED_INCOMPLETE` in the header status.
     pub incomplete: bool,
+    /// Write one part of a `makedumpfile --split` set: the pfns `start..end` only (the bitmaps
+    /// stay the whole dump's, as makedumpfile writes them).
+    pub split: Option<(u64, u64)>,
 }
 
 impl Default for KdumpOptions {
@@ -134,6 +137,7 @@ impl Default for KdumpOptions {
             phys_base: 0,
             signature_diskdump: false,
             incomplete: false,
+            split: None,
         }
     }
 }
@@ -205,7 +209,16 @@ pub fn write_kdump_with_layout(image: &PhysImage, opts: &KdumpOptions) -> (Vec<u
     };
     let ram: Vec<u64> = image.ram_pfns().collect();
     let dumped: Vec<u64> = ram.iter().copied().filter(|&p| !excluded(p)).collect();
-    let data = descs + dumped.len() as u64 * 24;
+    // This file's pages: all of them, or a split part's range.
+    let held: Vec<u64> = match opts.split {
+        Some((a, b)) => dumped
+            .iter()
+            .copied()
+            .filter(|p| (a..b).contains(p))
+            .collect(),
+        None => dumped.clone(),
+    };
+    let data = descs + held.len() as u64 * 24;
 
     // Page data: the shared zero page first, then the others in pfn order.
     let encode = |page: &[u8]| -> (Vec<u8>, u32) {
@@ -215,11 +228,11 @@ pub fn write_kdump_with_layout(image: &PhysImage, opts: &KdumpOptions) -> (Vec<u
         }
     };
     let mut body = Vec::new();
-    let mut desc_table = Vec::with_capacity(dumped.len() * 24);
+    let mut desc_table = Vec::with_capacity(held.len() * 24);
     let (zero_data, zero_flags) = encode(&zero);
     let zero_desc = (data, zero_data.len() as u32, zero_flags);
     body.extend_from_slice(&zero_data);
-    for &pfn in &dumped {
+    for &pfn in &held {
         let (off, size, flags) = match image.page(pfn) {
             Some(p) if p.iter().any(|&b| b != 0) => {
                 let (d, f) = encode(p);
@@ -281,10 +294,11 @@ pub fn write_kdump_with_layout(image: &PhysImage, opts: &KdumpOptions) -> (Vec<u
         let mut at = |off: usize, bytes: &[u8]| s[off..off + bytes.len()].copy_from_slice(bytes);
         at(0, &opts.phys_base.to_le_bytes());
         at(8, &1i32.to_le_bytes()); // dump_level
+        let (start, end) = opts.split.unwrap_or((0, max_mapnr));
         if v >= 2 {
-            at(12, &0i32.to_le_bytes()); // split
-            at(16, &0u64.to_le_bytes());
-            at(24, &max_mapnr.to_le_bytes());
+            at(12, &i32::from(opts.split.is_some()).to_le_bytes()); // split
+            at(16, &start.to_le_bytes());
+            at(24, &end.to_le_bytes());
         }
         let mut tail = sub + 104;
         if v >= 4 {
@@ -304,8 +318,8 @@ pub fn write_kdump_with_layout(image: &PhysImage, opts: &KdumpOptions) -> (Vec<u
             at(64, &[0u8; 16]); // no eraseinfo
         }
         if v >= 6 {
-            at(80, &0u64.to_le_bytes());
-            at(88, &max_mapnr.to_le_bytes());
+            at(80, &start.to_le_bytes());
+            at(88, &end.to_le_bytes());
             at(96, &max_mapnr.to_le_bytes());
         }
         put(&mut f, sub, &s);
@@ -325,8 +339,36 @@ pub fn write_kdump_with_layout(image: &PhysImage, opts: &KdumpOptions) -> (Vec<u
     }
     put(&mut f, descs, &desc_table);
     put(&mut f, data, &body);
-    layout.desc_pfns = dumped;
+    layout.desc_pfns = held;
     (f, layout)
+}
+
+/// A `makedumpfile --split` set of `parts` files, the pfns cut into ranges holding about as
+/// many stored pages each (as makedumpfile divides them); returns each file and its range.
+pub fn write_split_set(
+    image: &PhysImage,
+    opts: &KdumpOptions,
+    parts: usize,
+) -> Vec<(Vec<u8>, (u64, u64))> {
+    let max = image.max_pfn();
+    let ram: Vec<u64> = image.ram_pfns().collect();
+    let per = ram.len().div_ceil(parts.max(1)).max(1);
+    let mut bounds: Vec<u64> = (1..parts)
+        .map(|i| ram.get(i * per).copied().unwrap_or(max))
+        .collect();
+    bounds.insert(0, 0);
+    bounds.push(max);
+    bounds
+        .windows(2)
+        .map(|w| {
+            let range = (w[0], w[1]);
+            let o = KdumpOptions {
+                split: Some(range),
+                ..opts.clone()
+            };
+            (write_kdump(image, &o), range)
+        })
+        .collect()
 }
 
 /// A flattened stream of `records` (logical offset, bytes), in the order given, with the end marker.

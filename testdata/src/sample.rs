@@ -206,6 +206,7 @@ pub fn write_qemu_elf(w: &mut World, path: &Path, with_vmcoreinfo: bool) -> io::
     let opts = ElfOptions {
         notes: qemu_notes(w, with_vmcoreinfo, &vi),
         sparse: true,
+        filtered: false,
         phdrs_late: true,
     };
     std::fs::write(path, write_elf(&w.img, &opts))

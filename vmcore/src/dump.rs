@@ -7,6 +7,7 @@ use crate::flattened::{is_flattened, FlattenedSource};
 use crate::kdump::KdumpDump;
 use crate::notes::NoteSummary;
 use crate::source::{MmapSource, Source};
+use crate::split::SplitSet;
 use crate::x86_64::{KernelLayout, Translator};
 use crate::{Error, PageState, PhysMem, Result, VmcoreInfo};
 
@@ -14,6 +15,7 @@ use crate::{Error, PageState, PhysMem, Result, VmcoreInfo};
 enum Backend {
     Elf(ElfDump),
     Kdump(Box<KdumpDump>),
+    Split(Box<SplitSet>),
 }
 
 impl Backend {
@@ -21,8 +23,31 @@ impl Backend {
         match self {
             Backend::Elf(e) => e,
             Backend::Kdump(k) => k.as_ref(),
+            Backend::Split(s) => s.as_ref(),
         }
     }
+
+    /// The kdump reader whose header speaks for the dump (a split set's first part).
+    fn kdump(&self) -> Option<&KdumpDump> {
+        match self {
+            Backend::Kdump(k) => Some(k),
+            Backend::Split(s) => Some(s.first()),
+            Backend::Elf(_) => None,
+        }
+    }
+}
+
+/// One file of a `makedumpfile --split` set, as [`DumpInfo::parts`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartInfo {
+    /// The file.
+    pub path: String,
+    /// First pfn it holds.
+    pub start_pfn: u64,
+    /// End pfn (exclusive).
+    pub end_pfn: u64,
+    /// Pages stored in it.
+    pub pages_present: u64,
 }
 
 /// What `skbwalk info` reports about a dump.
@@ -48,6 +73,14 @@ pub struct DumpInfo {
     pub incomplete: bool,
     /// Number of CPUs with saved registers (`NT_PRSTATUS` notes).
     pub cpus: usize,
+    /// The machine the dump is of (`x86_64`, or another architecture's name: its physical
+    /// memory reads, but no x86-64 kernel layout applies).
+    pub machine: String,
+    /// For a split dump: the parts opened, in pfn order (empty for a whole dump).
+    pub parts: Vec<PartInfo>,
+    /// For a split dump: pfn ranges (start, end) that hold stored pages but whose part was not
+    /// given; their pages read as [`Error::PartMissing`] / [`Error::InOtherPart`].
+    pub missing_pfns: Vec<(u64, u64)>,
 }
 
 /// An open crash dump.
@@ -84,21 +117,11 @@ impl std::fmt::Debug for Dump {
 impl Dump {
     /// Open a dump file, detecting its format from its content.
     pub fn open(path: &Path) -> Result<Dump> {
-        let mmap = MmapSource::open(path)?;
-        let head = mmap
-            .as_bytes()
-            .get(..64)
-            .unwrap_or(mmap.as_bytes())
-            .to_vec();
-        let mut truncated = false;
-        let (src, flattened): (Box<dyn Source>, bool) = if is_flattened(&head) {
-            let f = FlattenedSource::new(mmap)?;
-            truncated = f.is_truncated();
-            (Box::new(f), true)
-        } else {
-            (Box::new(mmap), false)
-        };
+        let (src, flattened, truncated) = Self::source(path)?;
         let mut dump = Self::from_source(src, flattened)?;
+        if let [part] = dump.info.parts.as_mut_slice() {
+            part.path = path.display().to_string();
+        }
         if truncated {
             dump.warnings.push(
                 "the flattened stream ends inside a record: the data after the cut is missing"
@@ -108,62 +131,184 @@ impl Dump {
         Ok(dump)
     }
 
+    /// Open the files of one `makedumpfile --split` set as one dump (one path: [`Dump::open`]).
+    /// The parts are checked to belong together; a part not given leaves its pfns unreadable,
+    /// never read from another part.
+    pub fn open_parts(paths: &[&Path]) -> Result<Dump> {
+        if let [one] = paths {
+            return Self::open(one);
+        }
+        let mut parts = Vec::with_capacity(paths.len());
+        let mut warnings = Vec::new();
+        for p in paths {
+            let name = p.display().to_string();
+            let (src, flattened, truncated) = Self::source(p)?;
+            let head = src.bytes(0, 64.min(src.len() as usize), "file header")?;
+            if !crate::kdump::is_kdump(&head) {
+                return Err(Error::Malformed {
+                    what: "split dump set",
+                    reason: format!(
+                        "{name} is not a kdump-compressed file: only makedumpfile --split parts \
+                         can be given together"
+                    ),
+                });
+            }
+            let kd = KdumpDump::parse(src).map_err(|e| Error::Malformed {
+                what: "split dump part",
+                reason: format!("{name}: {e}"),
+            })?;
+            if truncated {
+                warnings.push(format!("{name}: the flattened stream ends inside a record"));
+            }
+            let _ = flattened;
+            parts.push((kd, name));
+        }
+        let set = SplitSet::new(parts)?;
+        let mut dump = Self::from_backend(Backend::Split(Box::new(set)), false)?;
+        dump.warnings.extend(warnings);
+        Ok(dump)
+    }
+
+    /// The file as a byte source, unwrapped from the flattened format when it is one: (source,
+    /// flattened, truncated).
+    fn source(path: &Path) -> Result<(Box<dyn Source>, bool, bool)> {
+        let mmap = MmapSource::open(path)?;
+        let head = mmap
+            .as_bytes()
+            .get(..64)
+            .unwrap_or(mmap.as_bytes())
+            .to_vec();
+        Ok(if is_flattened(&head) {
+            let f = FlattenedSource::new(mmap)?;
+            let t = f.is_truncated();
+            (Box::new(f), true, t)
+        } else {
+            (Box::new(mmap), false, false)
+        })
+    }
+
     /// Open a dump from any byte source (`flattened` says whether it was unwrapped from that format).
     pub fn from_source(src: Box<dyn Source>, flattened: bool) -> Result<Dump> {
         let head = src
-            .bytes(0, 64.min(src.len() as usize), "file header")?
+            .bytes(0, 8192.min(src.len() as usize), "file header")?
             .into_owned();
-        let suffix = if flattened { " (flattened)" } else { "" };
-        let (backend, notes, mut info) = if is_elf_core(&head) {
-            let elf = ElfDump::parse(src)?;
-            let notes = elf.notes().clone();
-            let page_size = 4096;
-            let info = DumpInfo {
-                format: format!("ELF{suffix}"),
-                compression: "none".into(),
-                page_size,
-                pages_present: elf.pages_present(page_size),
-                pages_excluded: 0,
-                osrelease: None,
-                header_version: None,
-                has_vmcoreinfo: false,
-                incomplete: false,
-                cpus: notes.prstatus,
-            };
-            (Backend::Elf(elf), notes, info)
+        if let Some(e) = crate::detect::refuse(&head) {
+            return Err(e);
+        }
+        let backend = if is_elf_core(&head) {
+            Backend::Elf(ElfDump::parse(src)?)
         } else if head.starts_with(b"KDUMP   ") || head.starts_with(b"DISKDUMP") {
-            let kd = KdumpDump::parse(src)?;
-            let mut notes = kd
-                .notes()
-                .map(|n| NoteSummary::gather(&n))
-                .unwrap_or_default();
-            if let Some(v) = kd.vmcoreinfo() {
-                notes.vmcoreinfo = Some(v.to_vec());
-            }
-            let info = DumpInfo {
-                format: format!(
-                    "{}{suffix}",
-                    if head.starts_with(b"KDUMP") {
-                        "kdump-compressed"
-                    } else {
-                        "diskdump"
-                    }
-                ),
-                compression: kd.compression().to_string(),
-                page_size: kd.page_size(),
-                pages_present: kd.pages_present(),
-                pages_excluded: kd.pages_excluded(),
-                osrelease: kd.utsname_release(),
-                header_version: Some(kd.header_version()),
-                has_vmcoreinfo: false,
-                incomplete: kd.is_incomplete(),
-                cpus: notes.prstatus,
-            };
-            (Backend::Kdump(Box::new(kd)), notes, info)
+            Backend::Kdump(Box::new(KdumpDump::parse(src)?))
         } else {
             return Err(Error::UnknownFormat(
                 "no ELF core, KDUMP, DISKDUMP or flattened (makedumpfile) signature at the start of the file".into(),
             ));
+        };
+        Self::from_backend(backend, flattened)
+    }
+
+    fn from_backend(backend: Backend, flattened: bool) -> Result<Dump> {
+        let suffix = if flattened { " (flattened)" } else { "" };
+        let (notes, mut info) = match &backend {
+            Backend::Elf(elf) => {
+                let notes = elf.notes().clone();
+                let page_size = 4096;
+                let info = DumpInfo {
+                    format: format!("ELF{suffix}"),
+                    compression: "none".into(),
+                    page_size,
+                    pages_present: elf.pages_present(page_size),
+                    pages_excluded: elf.pages_excluded(page_size),
+                    osrelease: None,
+                    header_version: None,
+                    has_vmcoreinfo: false,
+                    incomplete: false,
+                    cpus: notes.prstatus,
+                    machine: match elf.machine() {
+                        62 => "x86_64".to_string(),
+                        m => crate::detect::elf_machine_name(m)
+                            .map_or_else(|| format!("ELF machine {m}"), str::to_string),
+                    },
+                    parts: Vec::new(),
+                    missing_pfns: Vec::new(),
+                };
+                (notes, info)
+            }
+            Backend::Kdump(_) | Backend::Split(_) => {
+                let kd = backend.kdump().expect("a kdump backend");
+                let mut notes = kd
+                    .notes()
+                    .map(|n| NoteSummary::gather(&n))
+                    .unwrap_or_default();
+                if let Some(v) = kd.vmcoreinfo() {
+                    notes.vmcoreinfo = Some(v.to_vec());
+                }
+                let (parts, missing, present) = match &backend {
+                    Backend::Split(set) => (
+                        set.parts()
+                            .map(|(p, name, r)| PartInfo {
+                                path: name.to_string(),
+                                start_pfn: r.start,
+                                end_pfn: r.end,
+                                pages_present: p.pages_present(),
+                            })
+                            .collect(),
+                        set.missing().iter().map(|r| (r.start, r.end)).collect(),
+                        set.pages_present(),
+                    ),
+                    _ => match kd.split_range() {
+                        // A lone part: it is the set's only part given.
+                        Some(r) => {
+                            let mut missing = Vec::new();
+                            if kd.stored_in(0..r.start) > 0 {
+                                missing.push((0, r.start));
+                            }
+                            if kd.stored_in(r.end..kd.max_mapnr()) > 0 {
+                                missing.push((r.end, kd.max_mapnr()));
+                            }
+                            let part = PartInfo {
+                                path: String::new(),
+                                start_pfn: r.start,
+                                end_pfn: r.end,
+                                pages_present: kd.pages_present(),
+                            };
+                            (vec![part], missing, kd.pages_present())
+                        }
+                        None => (Vec::new(), Vec::new(), kd.pages_present()),
+                    },
+                };
+                let split = if parts.is_empty() {
+                    String::new()
+                } else {
+                    format!(", split: {} part(s) given", parts.len())
+                };
+                let info = DumpInfo {
+                    format: format!(
+                        "{}{suffix}{split}",
+                        if kd.signature() == "KDUMP" {
+                            "kdump-compressed"
+                        } else {
+                            "diskdump"
+                        }
+                    ),
+                    compression: kd.compression().to_string(),
+                    page_size: kd.page_size(),
+                    pages_present: present,
+                    pages_excluded: kd.pages_excluded(),
+                    osrelease: kd.utsname_release(),
+                    header_version: Some(kd.header_version()),
+                    has_vmcoreinfo: false,
+                    incomplete: kd.is_incomplete(),
+                    cpus: notes.prstatus,
+                    machine: kd
+                        .utsname_machine()
+                        .filter(|m| !m.is_empty())
+                        .unwrap_or_else(|| "x86_64".into()),
+                    parts,
+                    missing_pfns: missing,
+                };
+                (notes, info)
+            }
         };
         let vmcoreinfo = notes.vmcoreinfo.as_deref().map(VmcoreInfo::parse);
         if let Some(v) = &vmcoreinfo {
@@ -185,19 +330,49 @@ impl Dump {
                     .into(),
             );
         }
-        if let Backend::Kdump(kd) = &backend {
-            warnings.extend(kd.warnings().iter().cloned());
+        match &backend {
+            Backend::Kdump(kd) => warnings.extend(kd.warnings().iter().cloned()),
+            Backend::Split(set) => {
+                for (p, name, _) in set.parts() {
+                    warnings.extend(p.warnings().iter().map(|w| format!("{name}: {w}")));
+                }
+            }
+            Backend::Elf(_) => {}
+        }
+        if !info.missing_pfns.is_empty() {
+            let ranges: Vec<String> = info
+                .missing_pfns
+                .iter()
+                .map(|(a, b)| format!("{a:#x}..{b:#x}"))
+                .collect();
+            warnings.push(format!(
+                "this is part of a split dump (makedumpfile --split) and the parts holding pfns {} \
+                 were not given: their pages cannot be read (give every part, --vmcore once per file)",
+                ranges.join(", ")
+            ));
         }
         warnings.extend(notes.warnings.iter().map(|w| format!("notes: {w}")));
         if let Some(v) = &vmcoreinfo {
             warnings.extend(v.warnings.iter().map(|w| format!("VMCOREINFO: {w}")));
         }
-        let (translator, layout_error) =
-            match vmcoreinfo.as_ref().map(KernelLayout::from_vmcoreinfo) {
-                Some(Ok(l)) => (Some(Translator::new(l)), None),
-                Some(Err(e)) => (None, Some(e.to_string())),
-                None => (None, None),
-            };
+        let foreign = info.machine != "x86_64";
+        let (translator, layout_error) = match vmcoreinfo
+            .as_ref()
+            .filter(|_| !foreign)
+            .map(KernelLayout::from_vmcoreinfo)
+        {
+            Some(Ok(l)) => (Some(Translator::new(l)), None),
+            Some(Err(e)) => (None, Some(e.to_string())),
+            None if foreign => (
+                None,
+                Some(format!(
+                    "a dump of a {} machine: its physical memory reads (read --phys), but kernel \
+                     addresses need the x86-64 page tables this reader knows",
+                    info.machine
+                )),
+            ),
+            None => (None, None),
+        };
         Ok(Dump {
             backend,
             info,
@@ -232,7 +407,10 @@ impl Dump {
                 .map(|s| s.paddr + s.memsz)
                 .max()
                 .unwrap_or(0),
-            Backend::Kdump(k) => k.max_mapnr().saturating_mul(k.page_size()),
+            Backend::Kdump(_) | Backend::Split(_) => {
+                let k = self.backend.kdump().expect("a kdump backend");
+                k.max_mapnr().saturating_mul(k.page_size())
+            }
         }
     }
 

@@ -1,7 +1,9 @@
 //! ELF64 core dumps: QEMU `dump-guest-memory` (ELF), a copied `/proc/vmcore`, `makedumpfile -E`.
 //!
-//! Physical ranges come from `PT_LOAD.p_paddr`; bytes between `p_filesz` and `p_memsz` read as zeroes
-//! (that is how `/proc/vmcore` and makedumpfile describe zero-filled memory).
+//! Physical ranges come from `PT_LOAD.p_paddr`. Bytes between `p_filesz` and `p_memsz` are
+//! *excluded*, not zero: `makedumpfile -E` describes the pages it filtered out that way (crash and
+//! libkdumpfile report them as excluded too), while `/proc/vmcore` and QEMU store every byte
+//! (`p_filesz == p_memsz`). Bytes outside every `PT_LOAD` are not in the dump.
 
 use crate::notes::NoteSummary;
 use crate::source::{check_range, Source};
@@ -28,7 +30,8 @@ pub struct Segment {
     pub paddr: u64,
     /// Bytes of memory described (`p_memsz`).
     pub memsz: u64,
-    /// Bytes stored in the file (`p_filesz`), the rest reads as zeroes.
+    /// Bytes stored in the file (`p_filesz`); the rest (to `p_memsz`) was filtered out
+    /// (`makedumpfile -E`) and reads as [`Error::Excluded`](crate::Error::Excluded), not zeroes.
     pub filesz: u64,
     /// Where the stored bytes start in the file.
     pub offset: u64,
@@ -51,6 +54,37 @@ pub struct ElfDump {
     /// Segments sorted by `paddr`.
     segments: Vec<Segment>,
     notes: NoteSummary,
+    machine: u16,
+}
+
+/// Whether the section headers name Xen's xc_core sections.
+fn is_xen(src: &dyn Source, ehdr: &[u8]) -> bool {
+    let (shoff, shentsize, shnum, shstrndx) = (
+        u64_at(ehdr, 40),
+        u64::from(u16_at(ehdr, 58)),
+        u64::from(u16_at(ehdr, 60)),
+        u64::from(u16_at(ehdr, 62)),
+    );
+    if shoff == 0 || shentsize < 64 || shnum == 0 || shnum > 4096 || shstrndx >= shnum {
+        return false;
+    }
+    let Ok(table) = src.bytes(shoff, (shnum * shentsize) as usize, "ELF section headers") else {
+        return false;
+    };
+    let sh = |i: u64| &table[(i * shentsize) as usize..][..64];
+    let (str_off, str_len) = (u64_at(sh(shstrndx), 24), u64_at(sh(shstrndx), 32));
+    let Ok(strs) = src.bytes(str_off, str_len.min(1 << 16) as usize, "ELF section names") else {
+        return false;
+    };
+    let names: Vec<&str> = (0..shnum)
+        .filter_map(|i| {
+            let at = u32_at(sh(i), 0) as usize;
+            let tail = strs.get(at..)?;
+            let end = tail.iter().position(|&c| c == 0)?;
+            std::str::from_utf8(&tail[..end]).ok()
+        })
+        .collect();
+    crate::detect::is_xen_core(&names)
 }
 
 fn u16_at(b: &[u8], o: usize) -> u16 {
@@ -72,12 +106,9 @@ impl ElfDump {
                 "not an ELF64 little-endian core file".into(),
             ));
         }
-        if u16_at(&ehdr, 18) != 62 {
-            return Err(Error::Malformed {
-                what: "ELF header",
-                reason: format!("machine {} is not x86-64", u16_at(&ehdr, 18)),
-            });
-        }
+        // Another machine's 64-bit little-endian core still has readable physical memory; the
+        // x86-64 kernel layout is what the caller must not assume (see `machine`).
+        let machine = u16_at(&ehdr, 18);
         let phoff = u64_at(&ehdr, 32);
         let phentsize = u64::from(u16_at(&ehdr, 54));
         let mut phnum = u64::from(u16_at(&ehdr, 56));
@@ -149,11 +180,19 @@ impl ElfDump {
                 _ => {}
             }
         }
+        if segments.is_empty() && is_xen(&*src, &ehdr) {
+            return Err(Error::UnknownFormat(
+                "a Xen xc_core dump (xl dump-core / xc_domain_dumpcore: .xen_pages sections, no \
+                 PT_LOAD): that format is not read"
+                    .into(),
+            ));
+        }
         segments.sort_by_key(|s| (s.paddr, std::cmp::Reverse(s.memsz)));
         let dump = ElfDump {
             src,
             segments,
             notes,
+            machine,
         };
         dump.check_overlaps()?;
         Ok(dump)
@@ -211,14 +250,14 @@ impl ElfDump {
     }
 
     /// `out.len()` bytes of `seg` from `rel` bytes into it (zeroes past `p_filesz`).
+    /// The stored bytes of `seg` at `rel` (all of `out` must lie in its `p_filesz`).
     fn segment_bytes(&self, seg: &Segment, rel: u64, out: &mut [u8]) -> Result<()> {
-        let stored = seg.filesz.saturating_sub(rel).min(out.len() as u64) as usize;
-        if stored > 0 {
-            self.src
-                .read_at(seg.offset + rel, &mut out[..stored], "PT_LOAD contents")?;
-        }
-        out[stored..].fill(0);
-        Ok(())
+        self.src.read_at(seg.offset + rel, out, "PT_LOAD contents")
+    }
+
+    /// `e_machine` (62: x86-64).
+    pub fn machine(&self) -> u16 {
+        self.machine
     }
 
     /// The `PT_LOAD` segments, sorted by physical address.
@@ -231,31 +270,64 @@ impl ElfDump {
         &self.notes
     }
 
-    /// Pages (of `page_size`) that have stored or zero-filled contents; a page covered by
-    /// several segments counts once.
+    /// Pages (of `page_size`) with stored contents; a page covered by several segments counts
+    /// once.
     pub fn pages_present(&self, page_size: u64) -> u64 {
-        let page_size = page_size.max(1);
-        let (mut total, mut covered_to) = (0u64, 0u64);
-        for s in &self.segments {
-            let start = (s.paddr / page_size).max(covered_to);
-            let end = (s.paddr + s.memsz).div_ceil(page_size);
-            if end > start {
-                total += end - start;
-                covered_to = end;
-            }
-        }
-        total
+        let ps = page_size.max(1);
+        let stored: Vec<(u64, u64)> = self
+            .segments
+            .iter()
+            .filter(|s| s.filesz > 0)
+            .map(|s| (s.paddr / ps, (s.paddr + s.filesz.min(s.memsz)).div_ceil(ps)))
+            .collect();
+        span(&merge(stored))
     }
 
-    /// The segment containing `paddr`. Overlaps are allowed (kdump adds a kernel-text segment
-    /// inside a RAM range); the one starting last wins.
-    fn segment(&self, paddr: u64) -> Option<&Segment> {
+    /// Pages (of `page_size`) that a segment describes past its `p_filesz` (`p_memsz` >
+    /// `p_filesz`: what `makedumpfile -E` filtered out) and no segment stores.
+    pub fn pages_excluded(&self, page_size: u64) -> u64 {
+        let ps = page_size.max(1);
+        let stored = merge(
+            self.segments
+                .iter()
+                .filter(|s| s.filesz > 0)
+                .map(|s| (s.paddr / ps, (s.paddr + s.filesz.min(s.memsz)).div_ceil(ps)))
+                .collect(),
+        );
+        let tails = merge(
+            self.segments
+                .iter()
+                .filter(|s| s.memsz > s.filesz)
+                .map(|s| {
+                    (
+                        (s.paddr + s.filesz).div_ceil(ps),
+                        (s.paddr + s.memsz).div_ceil(ps),
+                    )
+                })
+                .collect(),
+        );
+        span(&tails) - overlap(&tails, &stored)
+    }
+
+    /// Whether `paddr` is stored by some segment (`Some(true)`), only described past a
+    /// segment's `p_filesz` (`Some(false)`), or outside every segment (`None`). Overlaps are
+    /// allowed (kdump adds a kernel-text segment inside a RAM range); among the segments
+    /// covering `paddr` the one starting last that stores it wins.
+    fn stored(&self, paddr: u64) -> Option<(bool, &Segment)> {
         let idx = self.segments.partition_point(|s| s.paddr <= paddr);
-        self.segments[..idx]
+        let covering = self.segments[..idx]
             .iter()
             .rev()
             .take(8)
-            .find(|s| paddr - s.paddr < s.memsz)
+            .filter(|s| paddr - s.paddr < s.memsz);
+        let mut tail = None;
+        for s in covering {
+            if paddr - s.paddr < s.filesz {
+                return Some((true, s));
+            }
+            tail.get_or_insert(s);
+        }
+        tail.map(|s| (false, s))
     }
 }
 
@@ -266,11 +338,12 @@ impl PhysMem for ElfDump {
             let addr = paddr
                 .checked_add(done as u64)
                 .ok_or(Error::NotPresent { paddr: u64::MAX })?;
-            let seg = self
-                .segment(addr)
-                .ok_or(Error::NotPresent { paddr: addr })?;
+            let (true, seg) = self.stored(addr).ok_or(Error::NotPresent { paddr: addr })? else {
+                // Described by a PT_LOAD past its p_filesz: filtered out, not zero.
+                return Err(Error::Excluded { paddr: addr });
+            };
             let rel = addr - seg.paddr;
-            let n = (seg.memsz - rel).min((buf.len() - done) as u64) as usize;
+            let n = (seg.filesz.min(seg.memsz) - rel).min((buf.len() - done) as u64) as usize;
             self.segment_bytes(seg, rel, &mut buf[done..done + n])?;
             done += n;
         }
@@ -278,10 +351,46 @@ impl PhysMem for ElfDump {
     }
 
     fn page_state(&self, paddr: u64) -> PageState {
-        if self.segment(paddr).is_some() {
-            PageState::Present
-        } else {
-            PageState::NotPresent
+        match self.stored(paddr) {
+            Some((true, _)) => PageState::Present,
+            Some((false, _)) => PageState::Excluded,
+            None => PageState::NotPresent,
         }
     }
+}
+
+/// Sort and merge half-open intervals.
+fn merge(mut v: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
+    v.retain(|r| r.1 > r.0);
+    v.sort_unstable();
+    let mut out: Vec<(u64, u64)> = Vec::with_capacity(v.len());
+    for r in v {
+        match out.last_mut() {
+            Some(last) if r.0 <= last.1 => last.1 = last.1.max(r.1),
+            _ => out.push(r),
+        }
+    }
+    out
+}
+
+fn span(v: &[(u64, u64)]) -> u64 {
+    v.iter().map(|r| r.1 - r.0).sum()
+}
+
+/// Length of the intersection of two merged interval lists.
+fn overlap(a: &[(u64, u64)], b: &[(u64, u64)]) -> u64 {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        let lo = a[i].0.max(b[j].0);
+        let hi = a[i].1.min(b[j].1);
+        if hi > lo {
+            n += hi - lo;
+        }
+        if a[i].1 < b[j].1 {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    n
 }

@@ -47,6 +47,33 @@ pub enum Error {
         /// The physical address.
         paddr: u64,
     },
+    /// The page is stored in another part of a split dump set than the ones opened.
+    #[error(
+        "physical address {paddr:#x} is not in this file: it is one part of a split dump (pfns \
+         {start_pfn:#x}..{end_pfn:#x}), and another part holds that page; open every part \
+         (--vmcore given once per file)"
+    )]
+    InOtherPart {
+        /// The physical address.
+        paddr: u64,
+        /// First pfn of the part(s) opened (of the one read).
+        start_pfn: u64,
+        /// End pfn (exclusive).
+        end_pfn: u64,
+    },
+    /// The page is stored in a part of a split dump set that was not given.
+    #[error(
+        "physical address {paddr:#x} is in the part of the split dump that holds pfns \
+         {start_pfn:#x}..{end_pfn:#x}, which was not given"
+    )]
+    PartMissing {
+        /// The physical address.
+        paddr: u64,
+        /// First pfn of the missing range.
+        start_pfn: u64,
+        /// End pfn (exclusive) of the missing range.
+        end_pfn: u64,
+    },
     /// A stored page could not be decoded.
     #[error("page at physical address {paddr:#x} is corrupt: {reason}")]
     CorruptPage {

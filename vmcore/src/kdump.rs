@@ -139,6 +139,11 @@ pub struct KdumpDump {
     bitmap_copy: Option<Vec<u8>>,
     /// `rank[i]`: set bits of bitmap 2 before pfn `i * RANK_BITS`.
     rank: Vec<u64>,
+    /// For one part of a `makedumpfile --split` set: the pfns this file holds. Every part
+    /// carries the whole set's bitmaps, and descriptors for its own pfns only.
+    part: Option<std::ops::Range<u64>>,
+    /// Stored pages before the part's first pfn (its first descriptor's index in the set).
+    desc_base: u64,
     pages_ram: u64,
     pages_present: u64,
     pages_excluded: u64,
@@ -307,6 +312,8 @@ impl KdumpDump {
             two_bitmaps,
             bitmap_copy,
             rank: Vec::new(),
+            part: None,
+            desc_base: 0,
             pages_ram: 0,
             pages_present: 0,
             pages_excluded: 0,
@@ -316,6 +323,7 @@ impl KdumpDump {
             warnings,
         };
         dump.build_rank();
+        dump.find_part();
         dump.pages_ram = count_bits(dump.bitmap1(), 0, nbits);
         dump.pages_excluded = dump.count_excluded();
         dump.check_ranges();
@@ -368,6 +376,61 @@ impl KdumpDump {
         rank.push(sum);
         self.pages_present = sum;
         self.rank = rank;
+    }
+
+    /// A part of a split set: its pfn range, and the descriptors it holds.
+    fn find_part(&mut self) {
+        let Some(sub) = &self.sub else { return };
+        if sub.split.unwrap_or(0) == 0 {
+            return;
+        }
+        let (Some(start), Some(end)) = (sub.start_pfn, sub.end_pfn) else {
+            return;
+        };
+        let (start, end) = (start.min(self.nbits), end.min(self.nbits));
+        if start > end {
+            self.warnings.push(format!(
+                "split part with start pfn {start:#x} after its end pfn {end:#x}: read as holding no pages"
+            ));
+            self.part = Some(start..start);
+            self.desc_base = 0;
+            self.pages_present = 0;
+            return;
+        }
+        self.desc_base = self.stored_before(start);
+        self.pages_present = self.stored_before(end) - self.desc_base;
+        self.part = Some(start..end);
+    }
+
+    /// Pages stored (in the whole set, for a split part) before `pfn`.
+    fn stored_before(&self, pfn: u64) -> u64 {
+        let pfn = pfn.min(self.nbits);
+        let block = pfn / RANK_BITS;
+        match self.rank.get(block as usize) {
+            Some(r) => r + count_bits(self.bitmap2(), block * RANK_BITS, pfn),
+            None => self.rank.last().copied().unwrap_or(0),
+        }
+    }
+
+    /// For one part of a `makedumpfile --split` set, the pfns it holds (`start..end`).
+    pub fn split_range(&self) -> Option<std::ops::Range<u64>> {
+        self.part.clone()
+    }
+
+    /// Pages the whole dump stores: for a split part, those of every part.
+    pub fn pages_in_set(&self) -> u64 {
+        self.rank.last().copied().unwrap_or(0)
+    }
+
+    /// Pages the whole dump (every part, for a split part) stores in `pfns`.
+    pub fn stored_in(&self, pfns: std::ops::Range<u64>) -> u64 {
+        self.stored_before(pfns.end)
+            .saturating_sub(self.stored_before(pfns.start))
+    }
+
+    /// The bitmaps' bytes, to check that parts belong to one dump.
+    pub(crate) fn bitmap_bytes(&self) -> &[u8] {
+        self.bitmaps()
     }
 
     /// Validate the VMCOREINFO, notes and eraseinfo ranges; drop (with a warning) those outside the file.
@@ -651,15 +714,19 @@ impl KdumpDump {
         Some((b1, b2))
     }
 
-    /// Index of `pfn`'s page descriptor (the pfn must be set in bitmap 2).
+    /// Index of `pfn`'s page descriptor in this file (the pfn must be set in bitmap 2, and in
+    /// the part's range for a split part).
     fn desc_index(&self, pfn: u64) -> u64 {
-        let block = pfn / RANK_BITS;
-        self.rank[block as usize] + count_bits(self.bitmap2(), block * RANK_BITS, pfn)
+        self.stored_before(pfn) - self.desc_base
     }
 
-    /// The state of page frame `pfn`.
+    /// The state of page frame `pfn` (for a split part: [`PageState::Elsewhere`] when the set
+    /// stores it in another part).
     pub fn pfn_state(&self, pfn: u64) -> PageState {
         match self.bits(pfn) {
+            Some((_, true)) if self.part.as_ref().is_some_and(|r| !r.contains(&pfn)) => {
+                PageState::Elsewhere
+            }
             Some((_, true)) => PageState::Present,
             Some((true, false)) => PageState::Excluded,
             _ => PageState::NotPresent,
@@ -788,6 +855,14 @@ impl PhysMem for KdumpDump {
             match self.pfn_state(pfn) {
                 PageState::NotPresent => return Err(Error::NotPresent { paddr: addr }),
                 PageState::Excluded => return Err(Error::Excluded { paddr: addr }),
+                PageState::Elsewhere => {
+                    let r = self.part.clone().unwrap_or(0..0);
+                    return Err(Error::InOtherPart {
+                        paddr: addr,
+                        start_pfn: r.start,
+                        end_pfn: r.end,
+                    });
+                }
                 PageState::Present => self.read_stored(pfn, off, &mut buf[done..done + n])?,
             }
             done += n;

@@ -7,6 +7,7 @@
 //! | ELF64 `ET_CORE` | QEMU `dump-guest-memory`, a copied `/proc/vmcore` | [`elf`] |
 //! | kdump-compressed (`KDUMP   `, `DISKDUMP`) | `makedumpfile -c/-l/-p/-z`, QEMU `kdump-*` | [`kdump`] |
 //! | flattened | `makedumpfile -F`, QEMU `kdump-zlib` and friends | [`flattened`] (wraps either) |
+//! | split sets | `makedumpfile --split` (N kdump files, one pfn range each) | [`split`] |
 //!
 //! ```no_run
 //! let dump = vmcore::Dump::open("vmcore".as_ref())?;
@@ -20,16 +21,18 @@
 mod error;
 pub use error::{Error, Result};
 
+pub mod detect;
 pub mod dump;
 pub mod elf;
 pub mod flattened;
 pub mod kdump;
 pub mod notes;
 pub mod source;
+pub mod split;
 pub mod vmcoreinfo;
 pub mod x86_64;
 
-pub use dump::{Dump, DumpInfo};
+pub use dump::{Dump, DumpInfo, PartInfo};
 pub use vmcoreinfo::VmcoreInfo;
 
 /// Where a physical page stands in a dump.
@@ -41,6 +44,8 @@ pub enum PageState {
     Excluded,
     /// Not part of the dump at all.
     NotPresent,
+    /// Stored in another part of a `makedumpfile --split` set than the one(s) opened.
+    Elsewhere,
 }
 
 /// Physical memory of a dump: the one trait every format implements.

@@ -41,6 +41,7 @@ fn main() {
             &ElfOptions {
                 notes: notes.clone(),
                 sparse,
+                filtered: false,
                 phdrs_late: sparse,
             },
         );
