@@ -306,6 +306,19 @@ PY
         mark "debuginfo sources"
     done
 done
+# makedumpfile --split sets of boot A (2 parts zlib, 3 parts lzo, -d 31) read as the single files
+if want "split"; then
+    python3 "$HERE/split-check.py" --bin "$BIN" --boot "$DIR/A" --manifest "$M" --vmlinux "$VMLINUX" \
+        --timeout "$TMO" --prefix "A " > "$WORK/split" 2>&1 || true
+    while read -r verdict rest; do
+        case $verdict in
+            ok) ok "$rest";;
+            FAIL) bad "${rest%%: *}" "${rest#*: }";;
+            *) bad "A split" "split-check.py: $verdict $rest";;
+        esac
+    done < "$WORK/split"
+    mark "split sets"
+fi
 for st in "${STAGES[@]}"; do printf 'time %-26s %6.1f s\n' "$st" "${TIME[$st]}"; done
 if [ $FAIL -gt 0 ]; then
     echo "failed tests:"; printf '  %s\n' "${FAILED[@]}" | head -n 50
