@@ -11,6 +11,8 @@ echo "== fast tier"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 mkdir -p target
+# test scratch files (CARGO_TARGET_TMPDIR) from earlier runs
+rm -rf target/tmp
 cargo test --workspace 2>&1 | tee target/fast-tier.log
 # the library as another tool uses it: skbwalk/examples/amplified.rs on the bundled sample
 cargo build -q --release -p testdata --bin make-sample

@@ -17,7 +17,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_skbwalk");
 fn dir() -> &'static Path {
     static D: OnceLock<PathBuf> = OnceLock::new();
     D.get_or_init(|| {
-        let d = std::env::temp_dir().join(format!("skbwalk-damaged-{}", std::process::id()));
+        let d = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("skbwalk-damaged-{}", std::process::id()));
         std::fs::create_dir_all(&d).unwrap();
         d
     })

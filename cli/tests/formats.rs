@@ -11,7 +11,7 @@ fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_skbwalk"))
         .env(
             "XDG_CACHE_HOME",
-            std::env::temp_dir().join("skbwalk-formats-cache"),
+            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("skbwalk-formats-cache"),
         )
         .args(args)
         .output()
@@ -30,7 +30,8 @@ fn parts() -> (Vec<PathBuf>, Vec<(u64, u64)>) {
         compression: Compression::Zlib,
         ..Default::default()
     };
-    let dir = std::env::temp_dir().join(format!("skbwalk-formats-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("skbwalk-formats-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let set = write_split_set(&img, &opts, 3);
     let paths = set

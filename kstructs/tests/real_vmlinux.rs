@@ -347,7 +347,8 @@ fn walk_members_match_pahole() {
 #[test]
 fn warm_cache_answers_without_index() {
     let Some(v) = vmlinux() else { return };
-    let dir = std::env::temp_dir().join(format!("kstructs-real-cache-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("kstructs-real-cache-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let cold: Vec<_> = {
         let t = Types::open_with_cache(&v, Some(&dir)).unwrap();

@@ -55,6 +55,30 @@ pub struct ElfDump {
     segments: Vec<Segment>,
     notes: NoteSummary,
     machine: u16,
+    /// For each 16 MiB region of physical memory, the first segment starting at or after it
+    /// (one entry past the last region): segment lookups search only their region's segments.
+    /// Empty when the address space is too sparse for a table (lookups search all of them).
+    region_start: Vec<u32>,
+}
+
+/// log2 of the region size of [`ElfDump::region_start`].
+const REGION_SHIFT: u32 = 24;
+/// Most regions indexed (16 TiB of physical address space).
+const MAX_REGIONS: u64 = 1 << 20;
+
+fn region_index(segments: &[Segment]) -> Vec<u32> {
+    let end = segments
+        .iter()
+        .map(|s| s.paddr + s.memsz)
+        .max()
+        .unwrap_or(0);
+    let regions = end.div_ceil(1 << REGION_SHIFT);
+    if regions > MAX_REGIONS || segments.len() > u32::MAX as usize {
+        return Vec::new();
+    }
+    (0..=regions)
+        .map(|r| segments.partition_point(|s| s.paddr < r << REGION_SHIFT) as u32)
+        .collect()
 }
 
 /// Whether the section headers name Xen's xc_core sections.
@@ -188,11 +212,13 @@ impl ElfDump {
             ));
         }
         segments.sort_by_key(|s| (s.paddr, std::cmp::Reverse(s.memsz)));
+        let region_start = region_index(&segments);
         let dump = ElfDump {
             src,
             segments,
             notes,
             machine,
+            region_start,
         };
         dump.check_overlaps()?;
         Ok(dump)
@@ -314,7 +340,16 @@ impl ElfDump {
     /// allowed (kdump adds a kernel-text segment inside a RAM range); among the segments
     /// covering `paddr` the one starting last that stores it wins.
     fn stored(&self, paddr: u64) -> Option<(bool, &Segment)> {
-        let idx = self.segments.partition_point(|s| s.paddr <= paddr);
+        let r = (paddr >> REGION_SHIFT) as usize;
+        let idx = match (self.region_start.get(r), self.region_start.get(r + 1)) {
+            (Some(&lo), Some(&hi)) => {
+                let (lo, hi) = (lo as usize, hi as usize);
+                lo + self.segments[lo..hi].partition_point(|s| s.paddr <= paddr)
+            }
+            // Past the last region: every segment starts before paddr.
+            (Some(_), None) | (None, None) if !self.region_start.is_empty() => self.segments.len(),
+            _ => self.segments.partition_point(|s| s.paddr <= paddr),
+        };
         let covering = self.segments[..idx]
             .iter()
             .rev()

@@ -1,8 +1,8 @@
 //! x86-64 kernel address translation: the kernel-text shortcut and a page-table walk (4 or 5 levels,
 //! 2 MiB and 1 GiB pages) for the direct map, vmalloc and vmemmap.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::{Error, PhysMem, Result, VmcoreInfo};
 
@@ -17,7 +17,21 @@ const ENTRY_ADDR_MASK: u64 = 0x000f_ffff_ffff_f000;
 const PRESENT: u64 = 1;
 const PAGE_SIZE_BIT: u64 = 1 << 7;
 /// Upper bound on cached translations before the cache is emptied.
-const TLB_LIMIT: usize = 1 << 16;
+/// Entries of each thread's translation cache (direct-mapped by page number).
+const TLB_ENTRIES: usize = 1 << 12;
+
+/// Source of [`Translator`] ids: a thread's cache entries are tagged with the translator that
+/// made them, so translators (and dumps) never share an entry.
+static NEXT_TRANSLATOR: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// (translator id, virtual page, physical page) per slot, for 4 KiB mappings and for 2 MiB
+    /// regions of large mappings (the direct map and vmemmap use them); id 0 is empty. A dump's
+    /// page tables never change, so an entry stays true for its translator. Per thread: no
+    /// locks for walkers that read one dump from several threads.
+    static TLB: RefCell<[Vec<(u64, u64, u64)>; 2]> =
+        RefCell::new([vec![(0, 0, 0); TLB_ENTRIES], vec![(0, 0, 0); TLB_ENTRIES]]);
+}
 
 /// Where the kernel's page tables and image are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,6 +149,20 @@ impl KernelLayout {
 
     /// Walk the page tables for `vaddr`.
     pub fn walk(&self, mem: &dyn PhysMem, vaddr: u64) -> Result<u64> {
+        self.walk_sized(mem, vaddr).map(|(p, _)| p)
+    }
+
+    /// Translate, with the size of the mapping found (as its address shift: 12, 21 or 30; 30 for
+    /// the kernel-image mapping, which is linear).
+    pub fn translate_sized(&self, mem: &dyn PhysMem, vaddr: u64) -> Result<(u64, u32)> {
+        if (START_KERNEL_MAP..START_KERNEL_MAP + KERNEL_IMAGE_SIZE).contains(&vaddr) {
+            return Ok(((vaddr - START_KERNEL_MAP).wrapping_add(self.phys_base), 12));
+        }
+        self.walk_sized(mem, vaddr)
+    }
+
+    /// [`KernelLayout::walk`], with the mapping's address shift.
+    pub fn walk_sized(&self, mem: &dyn PhysMem, vaddr: u64) -> Result<(u64, u32)> {
         let top_shift = if self.levels == 5 { 48 } else { 39 };
         let sign_bits = 64 - (top_shift + 9);
         if ((vaddr as i64) << sign_bits >> sign_bits) as u64 != vaddr {
@@ -169,7 +197,10 @@ impl KernelLayout {
             }
             if shift == 12 || ((shift == 21 || shift == 30) && entry & PAGE_SIZE_BIT != 0) {
                 let page_mask = (1u64 << shift) - 1;
-                return Ok((entry & ENTRY_ADDR_MASK & !page_mask) | (vaddr & page_mask));
+                return Ok((
+                    (entry & ENTRY_ADDR_MASK & !page_mask) | (vaddr & page_mask),
+                    shift,
+                ));
             }
             table = entry & ENTRY_ADDR_MASK;
             shift -= 9;
@@ -181,10 +212,10 @@ fn shift_level(shift: u32) -> u32 {
     (shift - 12) / 9 + 1
 }
 
-/// A [`KernelLayout`] with a bounded cache of page translations.
+/// A [`KernelLayout`] with a bounded, per-thread cache of page translations.
 pub struct Translator {
     layout: KernelLayout,
-    tlb: Mutex<HashMap<u64, u64>>,
+    id: u64,
 }
 
 impl Translator {
@@ -192,7 +223,7 @@ impl Translator {
     pub fn new(layout: KernelLayout) -> Self {
         Translator {
             layout,
-            tlb: Mutex::new(HashMap::new()),
+            id: NEXT_TRANSLATOR.fetch_add(1, Ordering::Relaxed),
         }
     }
 
@@ -201,19 +232,33 @@ impl Translator {
         &self.layout
     }
 
-    /// Translate, caching by 4 KiB page.
+    /// Translate, caching by 4 KiB page (or 2 MiB region of a large mapping).
     pub fn translate(&self, mem: &dyn PhysMem, vaddr: u64) -> Result<u64> {
-        let page = vaddr & !0xfff;
-        if let Some(p) = self.tlb.lock().ok().and_then(|t| t.get(&page).copied()) {
-            return Ok(p | (vaddr & 0xfff));
-        }
-        let paddr = self.layout.translate(mem, page)?;
-        if let Ok(mut t) = self.tlb.lock() {
-            if t.len() >= TLB_LIMIT {
-                t.clear();
+        const BIG: u64 = (1 << 21) - 1;
+        let (small, big) = (vaddr & !0xfff, vaddr & !BIG);
+        let slot_s = ((small >> 12) as usize) & (TLB_ENTRIES - 1);
+        let slot_b = ((big >> 21) as usize) & (TLB_ENTRIES - 1);
+        let hit = TLB.with(|t| {
+            let t = t.borrow();
+            let (id, v, p) = t[1][slot_b];
+            if id == self.id && v == big {
+                return Some(p | (vaddr & BIG));
             }
-            t.insert(page, paddr);
+            let (id, v, p) = t[0][slot_s];
+            (id == self.id && v == small).then_some(p | (vaddr & 0xfff))
+        });
+        if let Some(p) = hit {
+            return Ok(p);
         }
+        let (paddr, shift) = self.layout.translate_sized(mem, small)?;
+        TLB.with(|t| {
+            let mut t = t.borrow_mut();
+            if shift >= 21 {
+                t[1][slot_b] = (self.id, big, paddr & !BIG);
+            } else {
+                t[0][slot_s] = (self.id, small, paddr);
+            }
+        });
         Ok(paddr | (vaddr & 0xfff))
     }
 }
