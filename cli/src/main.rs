@@ -374,7 +374,9 @@ fn run(cli: &Cli) -> Result<ExitCode, ExitCode> {
         Some(Command::Top { n }) => {
             let k = open(cli, &vmcore)?;
             let show = !cli.json && std::io::stderr().is_terminal();
-            let res = skbwalk::top(&k, |i, n| {
+            // The ranking keeps N sockets (text: 20 unless given); totals count every socket.
+            let keep = if cli.json { *n } else { Some(n.unwrap_or(20)) };
+            let res = skbwalk::top::top_n(&k, keep, |i, n| {
                 if show && (i % 64 == 0 || i == n) {
                     let mut e = std::io::stderr().lock();
                     let _ = write!(e, "{}", progress_bar(i, n));
@@ -383,12 +385,9 @@ fn run(cli: &Cli) -> Result<ExitCode, ExitCode> {
                     }
                 }
             });
-            let mut r = res.map_err(|e| walk_failed(&vmcore, e))?;
+            let r = res.map_err(|e| walk_failed(&vmcore, e))?;
             let _ = k.save_cache();
             if cli.json {
-                if let Some(n) = n {
-                    r.sockets.truncate(*n);
-                }
                 emit_report(&r, &k)?;
             } else {
                 let text = incomplete_banner(r.complete, &r.warnings)

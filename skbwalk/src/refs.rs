@@ -22,12 +22,23 @@ pub struct RefCounter {
 impl RefCounter {
     /// Count the references one skb holds: one per frag, one for a page-fragment head.
     pub fn add(&mut self, skb: &Skb) {
+        Self::references(skb, |head, order| self.count(head, order));
+    }
+
+    /// Each page reference `skb` holds, as (compound head, order): one per frag, one for a
+    /// page-fragment head. The one rule [`RefCounter::add`] counts by.
+    pub fn references(skb: &Skb, mut each: impl FnMut(u64, u32)) {
         for c in skb.frags.iter().filter_map(|f| f.compound) {
-            self.refs.entry(c.head).or_insert((c.order, 0)).1 += 1;
+            each(c.head, c.order);
         }
         if let Some(c) = skb.head_page {
-            self.refs.entry(c.head).or_insert((c.order, 0)).1 += 1;
+            each(c.head, c.order);
         }
+    }
+
+    /// Count one reference to the compound page at `head`.
+    pub fn count(&mut self, head: u64, order: u32) {
+        self.refs.entry(head).or_insert((order, 0)).1 += 1;
     }
 
     /// Read each page's `_refcount` and compare.

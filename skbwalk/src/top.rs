@@ -89,7 +89,26 @@ pub struct TopReport {
 }
 
 /// Walk every socket of every task. `progress` is called with (sockets done, sockets found).
-pub fn top(k: &Kernel, mut progress: impl FnMut(usize, usize)) -> Result<TopReport> {
+pub fn top(k: &Kernel, progress: impl FnMut(usize, usize)) -> Result<TopReport> {
+    top_n(k, None, progress)
+}
+
+/// [`top`], keeping only the first `keep` sockets of the ranking (`None`: all). The system
+/// totals and page sharing still count every socket; memory for the ranking stays bounded by
+/// `keep` whatever the number of sockets.
+///
+/// ```no_run
+/// let k = skbwalk::Kernel::open("vmcore".as_ref(), None)?;
+/// let r = skbwalk::top::top_n(&k, Some(10), |_, _| {})?;
+/// assert!(r.sockets.len() <= 10);
+/// println!("{} sockets pin {} B", r.totals.sockets, r.totals.pinned_bytes);
+/// # Ok::<(), skbwalk::Error>(())
+/// ```
+pub fn top_n(
+    k: &Kernel,
+    keep: Option<usize>,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<TopReport> {
     let mut w = Walker::new(k)?;
     let all = tasks(k, &mut w.warnings)?;
     // Threads share `files`: read each table once; a struct file may sit in several tables.
@@ -142,20 +161,30 @@ pub fn top(k: &Kernel, mut progress: impl FnMut(usize, usize)) -> Result<TopRepo
         })
         .collect();
     let n = sock_files.len();
-    let mut b = Builder::default();
+    let mut b = Builder {
+        keep,
+        ..Builder::default()
+    };
     // Each socket is summarized as soon as it is walked and its skbs dropped: memory stays
-    // proportional to sockets and pages, not skbs.
-    for (i, (socket, hs)) in sock_files.into_iter().enumerate() {
+    // proportional to sockets and pages, not skbs. The walks run on every core; the summaries
+    // are added in socket order, so the report is the one a single thread makes.
+    let sockets: Vec<u64> = sock_files.iter().map(|(s, _)| *s).collect();
+    let mut done = 0;
+    walk_in_order(k, &sockets, threads(), |i, walked, warnings| {
         progress(i, n);
-        match walk_socket(&mut w, socket) {
-            Ok(ws) => b.add(ws, Some(hs), "fd"),
+        let hs = sock_files[i].1;
+        w.warnings.append(warnings);
+        match walked {
+            Ok(s) => b.add_summary(s, Some(hs), "fd"),
             Err(e) => w.warnings.push(
                 crate::warnings::WarningKind::of(&e),
                 None,
                 format!("pid {} fd {}: {e}", hs[0].pid, hs[0].fd),
             ),
         }
-    }
+        done += 1;
+    })?;
+    debug_assert_eq!(done, n);
     // Sockets no fd reaches: orphaned TCP, TIME_WAIT and request mini-sockets, kernel sockets.
     let mut hash_warnings = crate::warnings::Warnings::default();
     let hashed = hashed_sockets(k, w.o, &mut hash_warnings);
@@ -189,13 +218,112 @@ pub fn top(k: &Kernel, mut progress: impl FnMut(usize, usize)) -> Result<TopRepo
     Ok(b.finish(k, w.o, w.warnings))
 }
 
+/// How many threads walk sockets: the cores, at most 8 (`SKBWALK_THREADS` overrides, for
+/// tests and benchmarks).
+fn threads() -> usize {
+    std::env::var("SKBWALK_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .clamp(1, 8)
+}
+
+/// What `top` keeps of a walked socket: its skbs are gone.
+struct Summary {
+    id: crate::socket::Identity,
+    totals: Totals,
+    queues: BTreeMap<&'static str, Totals>,
+    /// Compound heads and orders the socket's skbs reference (each once).
+    pages: Vec<(u64, u32)>,
+    /// One entry per page reference (frag or page-fragment head), for `_refcount` checks.
+    refs: Vec<(u64, u32)>,
+}
+
+impl Summary {
+    fn of(ws: WalkedSocket) -> Summary {
+        let mut refs = Vec::new();
+        for skb in ws.queues.iter().flat_map(|(_, q)| q) {
+            RefCounter::references(skb, |head, order| refs.push((head, order)));
+        }
+        Summary {
+            totals: ws.tally.totals(),
+            queues: queue_totals(&ws),
+            pages: ws
+                .tally
+                .pages()
+                .iter()
+                .map(|(&h, &(o, _))| (h, o))
+                .collect(),
+            refs,
+            id: ws.id,
+        }
+    }
+}
+
+type Walked = (Result<Summary>, crate::warnings::Warnings);
+
+/// Walk `sockets` on `threads` threads, each with its own walker, and hand each socket's
+/// summary and warnings to `take` in socket order (at most a few sockets per thread wait for
+/// their turn).
+fn walk_in_order(
+    k: &Kernel,
+    sockets: &[u64],
+    threads: usize,
+    mut take: impl FnMut(usize, Result<Summary>, crate::warnings::Warnings),
+) -> Result<()> {
+    let walk = |w: &mut Walker<'_>, socket: u64| -> Walked {
+        let r = walk_socket(w, socket).map(Summary::of);
+        (r, std::mem::take(&mut w.warnings))
+    };
+    if threads <= 1 || sockets.len() < 64 {
+        let mut w = Walker::new(k)?;
+        w.warnings = Default::default();
+        for (i, &s) in sockets.iter().enumerate() {
+            let (r, ws) = walk(&mut w, s);
+            take(i, r, ws);
+        }
+        return Ok(());
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Walked)>(threads * 4);
+    std::thread::scope(|scope| -> Result<()> {
+        for _ in 0..threads {
+            let tx = tx.clone();
+            let next = &next;
+            let mut w = Walker::new(k)?;
+            // The dump's own warnings are the main walker's; this one starts clean.
+            w.warnings = Default::default();
+            scope.spawn(move || loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&s) = sockets.get(i) else { break };
+                if tx.send((i, walk(&mut w, s))).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        let mut pending: BTreeMap<usize, Walked> = BTreeMap::new();
+        let mut want = 0;
+        for (i, walked) in rx {
+            pending.insert(i, walked);
+            while let Some((r, ws)) = pending.remove(&want) {
+                take(want, r, ws);
+                want += 1;
+            }
+        }
+        Ok(())
+    })
+}
+
 /// Accumulates the ranking and the system totals, one walked socket at a time.
 #[derive(Default)]
 struct Builder {
-    sockets: Vec<TopSocket>,
+    /// Ranked sockets kept so far, each with the compound heads it references.
+    sockets: Vec<(TopSocket, Vec<u64>)>,
+    /// How many sockets the report keeps (`None`: all).
+    keep: Option<usize>,
     /// Compound head → (order, sockets referencing it).
     page_sockets: HashMap<u64, (u32, u32)>,
-    per_socket_pages: Vec<Vec<u64>>,
     sys: SystemTotals,
     refs: RefCounter,
     seen: HashSet<u64>,
@@ -203,32 +331,56 @@ struct Builder {
 
 impl Builder {
     fn add(&mut self, ws: WalkedSocket, hs: Option<&Vec<Holder>>, reached_by: &'static str) {
-        self.seen.insert(ws.id.sock);
-        for skb in ws.queues.iter().flat_map(|(_, q)| q) {
-            self.refs.add(skb);
+        self.add_summary(Summary::of(ws), hs, reached_by)
+    }
+
+    fn add_summary(&mut self, s: Summary, hs: Option<&Vec<Holder>>, reached_by: &'static str) {
+        self.seen.insert(s.id.sock);
+        for &(head, order) in &s.refs {
+            self.refs.count(head, order);
         }
-        let totals = ws.tally.totals();
+        let totals = s.totals;
         let sys = &mut self.sys;
         sys.sockets += 1;
         sys.skbs += totals.skbs;
         sys.truesize += totals.truesize;
         sys.pinned_bytes += totals.pinned_bytes - totals.page_bytes;
-        for (&h, &(order, _)) in ws.tally.pages() {
+        for &(h, order) in &s.pages {
             self.page_sockets.entry(h).or_insert((order, 0)).1 += 1;
         }
-        self.per_socket_pages
-            .push(ws.tally.pages().keys().copied().collect());
+        let pages = s.pages.iter().map(|&(h, _)| h).collect();
         let first = hs.and_then(|h| h.first());
-        self.sockets.push(TopSocket {
+        let socket = TopSocket {
             pid: first.map(|h| h.pid),
             comm: first.map(|h| h.comm.clone()),
             fd: first.map(|h| h.fd),
             reached_by,
             holders: hs.cloned().unwrap_or_default(),
-            queues: queue_totals(&ws),
-            id: ws.id.into(),
+            queues: s.queues,
+            id: s.id.into(),
             totals,
             shared_pages: 0,
+        };
+        self.sockets.push((socket, pages));
+        if let Some(n) = self.keep {
+            // Amortized: rank and cut when twice the kept number has gathered.
+            if self.sockets.len() >= 2 * n.max(16) {
+                self.rank();
+                self.sockets.truncate(n);
+            }
+        }
+    }
+
+    /// Most pinned first; ties by pid, fd and sock address (a total order, so cutting the
+    /// ranking early keeps exactly the sockets a full ranking would).
+    fn rank(&mut self) {
+        self.sockets.sort_by(|(a, _), (b, _)| {
+            b.totals
+                .pinned_bytes
+                .cmp(&a.totals.pinned_bytes)
+                .then(a.pid.cmp(&b.pid))
+                .then(a.fd.cmp(&b.fd))
+                .then(a.id.sock.cmp(&b.id.sock))
         });
     }
 
@@ -238,7 +390,7 @@ impl Builder {
         o: &crate::offsets::Offsets,
         warnings: crate::warnings::Warnings,
     ) -> TopReport {
-        for (s, pages) in self.sockets.iter_mut().zip(&self.per_socket_pages) {
+        for (s, pages) in self.sockets.iter_mut() {
             s.shared_pages = pages.iter().filter(|h| self.page_sockets[h].1 > 1).count() as u64;
         }
         let sys = &mut self.sys;
@@ -250,14 +402,10 @@ impl Builder {
             .sum();
         sys.pinned_bytes += sys.page_bytes;
         sys.amplification = amplification(sys.pinned_bytes, sys.truesize);
-        self.sockets.sort_by(|a, b| {
-            b.totals
-                .pinned_bytes
-                .cmp(&a.totals.pinned_bytes)
-                .then(a.pid.cmp(&b.pid))
-                .then(a.fd.cmp(&b.fd))
-                .then(a.id.sock.cmp(&b.id.sock))
-        });
+        self.rank();
+        if let Some(n) = self.keep {
+            self.sockets.truncate(n);
+        }
         let mut skb_pages: Vec<(u64, u32)> = self
             .page_sockets
             .iter()
@@ -267,7 +415,7 @@ impl Builder {
         TopReport {
             skb_pages,
             page_refs: self.refs.check(k, o),
-            sockets: self.sockets,
+            sockets: self.sockets.into_iter().map(|(s, _)| s).collect(),
             totals: self.sys,
             complete: warnings.is_empty(),
             warnings: warnings.into_vec(),

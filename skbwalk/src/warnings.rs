@@ -101,6 +101,19 @@ impl Warnings {
         self.list
     }
 
+    /// Append another list as if its warnings had been pushed here (its dropped ones count as
+    /// dropped here: no "… and N more" entry in between).
+    pub fn append(&mut self, other: Warnings) {
+        for w in other.list {
+            if self.list.len() < MAX_WARNINGS {
+                self.list.push(w);
+            } else {
+                self.dropped += 1;
+            }
+        }
+        self.dropped += other.dropped;
+    }
+
     /// Append another list.
     pub fn extend(&mut self, other: Warnings) {
         for w in other.into_vec() {

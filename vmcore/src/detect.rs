@@ -21,6 +21,38 @@ pub fn elf_machine_name(m: u16) -> Option<&'static str> {
     })
 }
 
+/// Whether a `uname -m` string names an architecture other than x86-64.
+pub fn is_foreign_uname_machine(m: &str) -> bool {
+    const FOREIGN: &[&str] = &[
+        "aarch64",
+        "arm64",
+        "armv7l",
+        "armv6l",
+        "arm",
+        "i386",
+        "i486",
+        "i586",
+        "i686",
+        "ppc",
+        "ppc64",
+        "ppc64le",
+        "s390",
+        "s390x",
+        "riscv32",
+        "riscv64",
+        "mips",
+        "mips64",
+        "loongarch64",
+        "sparc64",
+        "ia64",
+        "alpha",
+        "parisc",
+        "sh4",
+        "m68k",
+    ];
+    FOREIGN.contains(&m)
+}
+
 fn machine(m: u16) -> String {
     elf_machine_name(m).map_or_else(|| format!("machine {m}"), str::to_string)
 }
@@ -152,7 +184,7 @@ fn refuse_kdump(h: &[u8]) -> Option<Error> {
         String::from_utf8_lossy(&b[..end]).into_owned()
     };
     let machine = field(4);
-    if !machine.is_empty() && machine != "x86_64" && !page_size_is_4k(le(428)) {
+    if is_foreign_uname_machine(&machine) && !page_size_is_4k(le(428)) {
         return Some(unsupported(format!(
             "a {sig} dump of a {machine} machine with {} KiB pages: this reader handles x86-64 \
              dumps (4 KiB pages) only",

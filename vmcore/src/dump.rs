@@ -300,9 +300,11 @@ impl Dump {
                     has_vmcoreinfo: false,
                     incomplete: kd.is_incomplete(),
                     cpus: notes.prstatus,
+                    // QEMU writes "Unknown" there, some writers nothing: only a machine the
+                    // header names as another architecture is one.
                     machine: kd
                         .utsname_machine()
-                        .filter(|m| !m.is_empty())
+                        .filter(|m| crate::detect::is_foreign_uname_machine(m))
                         .unwrap_or_else(|| "x86_64".into()),
                     parts,
                     missing_pfns: missing,

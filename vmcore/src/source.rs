@@ -35,9 +35,24 @@ pub trait Source: Send + Sync {
 }
 
 /// A whole file mapped into memory (never read whole).
+///
+/// Resident pages of the mapping count in the process's RSS however large the dump: when the
+/// process's file-backed resident memory passes [`RELEASE_EVERY`], the mapping's pages are given
+/// back to the page cache (`MADV_DONTNEED`; the data stays mapped and re-faults from the
+/// cache), so a walk over a 100 GiB dump holds at most about that much of it resident.
 pub struct MmapSource {
     map: memmap2::Mmap,
+    /// Reads (in distinct fault-around windows) so far.
+    read_since_release: std::sync::atomic::AtomicU64,
+    /// The fault-around window of the last read.
+    last_window: std::sync::atomic::AtomicU64,
 }
+
+/// Linux maps this much around a faulting page of a file mapping (`fault_around_bytes`).
+const FAULT_AROUND: u64 = 64 << 10;
+
+/// Resident bytes of mapped files past which a mapped dump's pages are given back.
+pub const RELEASE_EVERY: u64 = 128 << 20;
 
 impl MmapSource {
     /// Map `path` read-only.
@@ -50,13 +65,51 @@ impl MmapSource {
         let (file, _) = regfile::open(path).map_err(io)?;
         // SAFETY: the map is read-only; a dump file changing underneath us is outside our contract.
         let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
-        Ok(MmapSource { map })
+        Ok(MmapSource {
+            map,
+            read_since_release: std::sync::atomic::AtomicU64::new(0),
+            last_window: std::sync::atomic::AtomicU64::new(u64::MAX),
+        })
+    }
+
+    /// After every [`CHECK_EVERY`] reads (in distinct fault-around windows), ask the kernel
+    /// how much of the file is resident, and give it back past [`RELEASE_EVERY`]. Measured, not
+    /// estimated: one fault can map a whole large folio of the page cache.
+    fn account(&self, offset: u64, len: usize) {
+        use std::sync::atomic::Ordering;
+        let end = offset.saturating_add(len as u64);
+        let (first, last) = (offset / FAULT_AROUND, end.saturating_sub(1) / FAULT_AROUND);
+        if self.last_window.swap(last, Ordering::Relaxed) == first && first == last {
+            return;
+        }
+        let n = self.read_since_release.fetch_add(1, Ordering::Relaxed) + 1;
+        if n % CHECK_EVERY != 0 || resident_file_bytes().is_some_and(|r| r < RELEASE_EVERY) {
+            return;
+        }
+        // SAFETY: a read-only shared file mapping: MADV_DONTNEED drops the pages from this
+        // process's page tables only; every later access (including slices lent earlier)
+        // re-reads the same bytes from the page cache or the file.
+        let _ = unsafe {
+            self.map
+                .unchecked_advise(memmap2::UncheckedAdvice::DontNeed)
+        };
     }
 
     /// The whole mapped file.
     pub fn as_bytes(&self) -> &[u8] {
         &self.map
     }
+}
+
+/// Reads between two looks at the resident size.
+const CHECK_EVERY: u64 = 64;
+
+/// File-backed resident bytes of this process (`/proc/self/statm`'s shared pages); `None` where
+/// the system does not say (then every check releases).
+fn resident_file_bytes() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let shared: u64 = s.split_whitespace().nth(2)?.parse().ok()?;
+    Some(shared * 4096)
 }
 
 /// Check that `offset..offset+len` fits in `total`, as a typed error.
@@ -94,9 +147,11 @@ impl Source for MmapSource {
         self.map.len() as u64
     }
     fn slice(&self, offset: u64, len: usize) -> Option<&[u8]> {
+        self.account(offset, len);
         slice_of(&self.map, offset, len)
     }
     fn read_at(&self, offset: u64, buf: &mut [u8], what: &'static str) -> Result<()> {
+        self.account(offset, buf.len());
         read_from(&self.map, offset, buf, what)
     }
 }
