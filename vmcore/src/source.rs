@@ -83,7 +83,9 @@ impl MmapSource {
             return;
         }
         let n = self.read_since_release.fetch_add(1, Ordering::Relaxed) + 1;
-        if n % CHECK_EVERY != 0 || resident_file_bytes().is_some_and(|r| r < RELEASE_EVERY) {
+        if !n.is_multiple_of(CHECK_EVERY)
+            || resident_file_bytes().is_some_and(|r| r < RELEASE_EVERY)
+        {
             return;
         }
         // SAFETY: a read-only shared file mapping: MADV_DONTNEED drops the pages from this
