@@ -18,6 +18,16 @@ run() { PEAKMEM_OUT=$CACHE/time python3 "$REPO/bench/peakmem.py" "$@" > "$CACHE/
 XDG_CACHE_HOME=$CACHE run "$REPO/target/release/skbwalk" --vmcore "$DIR/vmcore.elf" --vmlinux "$DIR/kernel/vmlinux" top --json
 python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["totals"]; t.pop("amplification"); print(json.dumps(t, sort_keys=True))' "$CACHE/out" > "$CACHE/skbwalk.json"
 ST=$T; SM=$M; SA=$A
+if [ "${NO_DRGN:-0}" = 1 ]; then
+    awk -v n="$SKBS" -v st="$ST" -v sm="$SM" -v sa="$SA" 'BEGIN{
+        printf "skbwalk top: %8.2f s  %10.0f skbs/s  peak RSS %7.1f MiB  peak anonymous %7.1f MiB (drgn not run: NO_DRGN=1)\n", st, n/st, sm/1024, sa/1024 }'
+    XDG_CACHE_HOME=$CACHE run "$REPO/target/release/skbwalk" --vmcore "$DIR/vmcore.elf" --vmlinux "$DIR/kernel/vmlinux" top -n 20 --json
+    awk -v n="$SKBS" -v st="$T" -v sm="$M" -v sa="$A" 'BEGIN{
+        printf "skbwalk top -n 20: %8.2f s  %10.0f skbs/s  peak RSS %7.1f MiB  peak anonymous %7.1f MiB\n", st, n/st, sm/1024, sa/1024 }'
+    exit 0
+fi
+XDG_CACHE_HOME=$CACHE run "$REPO/target/release/skbwalk" --vmcore "$DIR/vmcore.elf" --vmlinux "$DIR/kernel/vmlinux" top -n 20 --json
+NT=$T; NM=$M; NA=$A
 run python3 "$REPO/bench/drgn_walk.py" "$DIR/vmcore.elf" "$DIR/kernel/vmlinux"
 python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1])), sort_keys=True))' "$CACHE/out" > "$CACHE/drgn.json"
 DT=$T; DM=$M; DA=$A
@@ -29,3 +39,5 @@ awk -v n="$SKBS" -v st="$ST" -v sm="$SM" -v sa="$SA" -v dt="$DT" -v dm="$DM" -v 
     printf "skbwalk top: %8.2f s  %10.0f skbs/s  peak RSS %7.1f MiB  peak anonymous %7.1f MiB\n", st, n/st, sm/1024, sa/1024
     printf "drgn walk:   %8.2f s  %10.0f skbs/s  peak RSS %7.1f MiB  peak anonymous %7.1f MiB\n", dt, n/dt, dm/1024, da/1024
     printf "skbwalk is %.1fx faster; its peak RSS is %.0f%% of drgn'"'"'s (the mapped dump'"'"'s page cache counts), its anonymous memory %.0f%%\n", dt/st, 100*sm/dm, 100*sa/da }'
+awk -v n="$SKBS" -v st="$NT" -v sm="$NM" -v sa="$NA" -v dt="$DT" 'BEGIN{
+    printf "skbwalk top -n 20: %6.2f s  %10.0f skbs/s  peak RSS %7.1f MiB  peak anonymous %7.1f MiB (%.1fx drgn)\n", st, n/st, sm/1024, sa/1024, dt/st }'

@@ -107,8 +107,36 @@ pub fn top(k: &Kernel, progress: impl FnMut(usize, usize)) -> Result<TopReport> 
 pub fn top_n(
     k: &Kernel,
     keep: Option<usize>,
+    progress: impl FnMut(usize, usize),
+) -> Result<TopReport> {
+    top_with(
+        k,
+        &TopOptions {
+            keep,
+            threads: None,
+        },
+        progress,
+    )
+}
+
+/// How [`top_with`] walks.
+#[derive(Debug, Clone, Default)]
+pub struct TopOptions {
+    /// Keep the first N sockets of the ranking (`None`: all).
+    pub keep: Option<usize>,
+    /// Threads walking sockets (`None`: the cores, at most 8, or `SKBWALK_THREADS`). The
+    /// report is the same for any number.
+    pub threads: Option<usize>,
+}
+
+/// [`top`] with [`TopOptions`].
+pub fn top_with(
+    k: &Kernel,
+    opts: &TopOptions,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<TopReport> {
+    let keep = opts.keep;
+    let threads = opts.threads.map_or_else(threads, |t| t.clamp(1, 64));
     let mut w = Walker::new(k)?;
     let all = tasks(k, &mut w.warnings)?;
     // Threads share `files`: read each table once; a struct file may sit in several tables.
@@ -170,7 +198,7 @@ pub fn top_n(
     // are added in socket order, so the report is the one a single thread makes.
     let sockets: Vec<u64> = sock_files.iter().map(|(s, _)| *s).collect();
     let mut done = 0;
-    walk_in_order(k, &sockets, threads(), |i, walked, warnings| {
+    walk_in_order(k, &sockets, threads, |i, walked, warnings| {
         progress(i, n);
         let hs = sock_files[i].1;
         w.warnings.append(warnings);

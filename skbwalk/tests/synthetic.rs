@@ -352,3 +352,34 @@ fn older_and_newer_frag_and_page_layouts() {
         }
     }
 }
+
+/// `top` walks sockets on several threads: the report is byte for byte the one a single thread
+/// makes, and a kept ranking is the head of the full one with the same totals.
+#[test]
+fn top_is_the_same_on_any_number_of_threads() {
+    use skbwalk::top::{top_with, TopOptions};
+    let dir = tmpdir("scale-threads");
+    let d = testdata::scale::write_scale(&dir, 700, 7000).unwrap();
+    let k = Kernel::open(&d.vmcore, Some(&d.vmlinux)).unwrap();
+    let run = |threads, keep| {
+        let r = top_with(
+            &k,
+            &TopOptions {
+                keep,
+                threads: Some(threads),
+            },
+            |_, _| {},
+        )
+        .unwrap();
+        serde_json::to_value(&r).unwrap()
+    };
+    let one = run(1, None);
+    assert_eq!(one["totals"]["sockets"], 700);
+    assert_eq!(one["totals"]["skbs"], 7000);
+    for t in [2, 3, 8] {
+        assert_eq!(run(t, None), one, "{t} threads");
+    }
+    let mut head = one.clone();
+    head["sockets"].as_array_mut().unwrap().truncate(25);
+    assert_eq!(run(2, Some(25)), head);
+}

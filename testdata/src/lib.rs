@@ -14,6 +14,7 @@ pub mod kdump_writer;
 pub mod pagetables;
 pub mod phys;
 pub mod sample;
+pub mod scale;
 pub mod synth;
 pub mod vmstat;
 pub mod world;
