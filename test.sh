@@ -10,6 +10,7 @@ start=$(date +%s)
 echo "== fast tier"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps -q
 mkdir -p target
 # test scratch files (CARGO_TARGET_TMPDIR) from earlier runs
 rm -rf target/tmp

@@ -18,6 +18,11 @@ fn sample() -> &'static (PathBuf, PathBuf) {
 
 fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_skbwalk"))
+        // the layout cache of the tests, not the user's
+        .env(
+            "XDG_CACHE_HOME",
+            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cache"),
+        )
         .args(args)
         .output()
         .unwrap()

@@ -80,6 +80,10 @@ fn nginx_fd11<'a>(d: &'a str, v: &'a str) -> [&'a str; 8] {
 /// Run with a deadline: a hang fails the test instead of stalling it.
 fn run_with(args: &[&str], stdout: Stdio) -> Output {
     let mut child = Command::new(BIN)
+        .env(
+            "XDG_CACHE_HOME",
+            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cache"),
+        )
         .args(args)
         .stdin(Stdio::null())
         .stdout(stdout)
@@ -179,6 +183,10 @@ fn a_closed_pipe_ends_quietly_and_a_full_disk_is_exit_1() {
         };
         // Closed pipe: read one byte, then close our end.
         let mut child = Command::new(BIN)
+            .env(
+                "XDG_CACHE_HOME",
+                std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cache"),
+            )
             .args(&args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -61,6 +61,10 @@ fn the_explain_page_renders_boxes_proportional_to_their_bytes() {
     let page = dir.join("explain.html");
     let svg = dir.join("explain.svg");
     let out = Command::new(env!("CARGO_BIN_EXE_skbwalk"))
+        .env(
+            "XDG_CACHE_HOME",
+            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cache"),
+        )
         .arg("--vmcore")
         .arg(&s.vmcore)
         .arg("--vmlinux")

@@ -313,7 +313,7 @@ fn vmalloc_pages(k: &Kernel, w: &mut Warnings) -> HashSet<u64> {
 }
 
 /// Take the census of `k`. `skb_pages`: compound heads (struct page address, order) held by
-/// socket queues (from [`crate::top`]); `counters`: `meminfo`'s, for the checks.
+/// socket queues (from [`crate::top()`]); `counters`: `meminfo`'s, for the checks.
 pub fn census(
     k: &Kernel,
     skb_pages: &[(u64, u32)],

@@ -1,6 +1,9 @@
 //! Bad input is normal in forensics: loops, garbage pointers, impossible counts, filtered pages.
 //! Each gives a warning and a partial result — never a panic, a hang or unbounded memory.
 
+mod common;
+use common::open_kernel;
+
 use skbwalk::{socket_report, top, Kernel};
 use testdata::elf_writer::{write_elf, ElfOptions};
 use testdata::kdump_writer::{write_kdump, Compression, KdumpOptions};
@@ -51,7 +54,7 @@ fn a_looping_queue_stops_with_the_skbs_walked_so_far() {
     let next = w.k.o("sk_buff.next");
     w.write_u64(skbs[9] + next, skbs[4]);
     let p = write(&dir, &mut w);
-    let k = Kernel::open(&p, Some(&w.k.vmlinux)).unwrap();
+    let k = open_kernel(&p, Some(&w.k.vmlinux)).unwrap();
     let r = socket_report(&k, 146935, 11).unwrap();
     assert_eq!(r.totals.skbs, 10);
     assert!(
@@ -81,7 +84,7 @@ fn a_garbage_next_pointer_and_impossible_nr_frags_are_warnings() {
     let shinfo = head + u32::from_le_bytes(e) as u64;
     w.write_bytes(shinfo + nr, &[200]);
     let p = write(&dir, &mut w);
-    let k = Kernel::open(&p, Some(&w.k.vmlinux)).unwrap();
+    let k = open_kernel(&p, Some(&w.k.vmlinux)).unwrap();
     let r = socket_report(&k, 146935, 11).unwrap();
     assert_eq!(r.totals.skbs, 21);
     assert!(
@@ -122,7 +125,7 @@ fn an_excluded_page_in_a_filtered_dump_is_named() {
         std::process::id()
     ));
     std::fs::write(&p, write_kdump(&w.img, &opts)).unwrap();
-    let k = Kernel::open(&p, Some(&w.k.vmlinux)).unwrap();
+    let k = open_kernel(&p, Some(&w.k.vmlinux)).unwrap();
     let r = socket_report(&k, 146935, 11).unwrap();
     assert!(
         r.totals.skbs >= 1 && r.totals.skbs < 40,
@@ -151,7 +154,7 @@ fn a_task_list_that_loops_does_not_hang() {
     let t3 = w.task_addr(3);
     w.write_u64(t3 + tasks, t1 + tasks);
     let p = write(&dir, &mut w);
-    let k = Kernel::open(&p, Some(&w.k.vmlinux)).unwrap();
+    let k = open_kernel(&p, Some(&w.k.vmlinux)).unwrap();
     let t = top(&k, |_, _| {}).unwrap();
     assert!(
         t.warnings
@@ -177,7 +180,7 @@ fn frag_list_fan_in_counts_each_skb_once() {
         w.write_u64(shinfo + frag_list, skbs[i + 1]);
     }
     let p = write(&dir, &mut w);
-    let k = Kernel::open(&p, Some(&w.k.vmlinux)).unwrap();
+    let k = open_kernel(&p, Some(&w.k.vmlinux)).unwrap();
     let t = std::time::Instant::now();
     let r = socket_report(&k, 146935, 11).unwrap();
     assert!(t.elapsed().as_secs() < 5, "took {:?}", t.elapsed());
@@ -198,7 +201,7 @@ fn an_unreadable_task_list_is_an_error_not_an_empty_machine() {
     let head = w.ksym("init_task") + w.k.o("task_struct.tasks");
     w.write_u64(head, 0); // zeroed memory
     let p = write(&dir, &mut w);
-    let k = Kernel::open(&p, Some(&w.k.vmlinux)).unwrap();
+    let k = open_kernel(&p, Some(&w.k.vmlinux)).unwrap();
     for e in [
         socket_report(&k, 146935, 11).map(|_| ()).unwrap_err(),
         top(&k, |_, _| {}).map(|_| ()).unwrap_err(),
@@ -220,7 +223,7 @@ fn an_absurd_fd_table_is_bounded_and_named() {
     let fdt = w.read_u64(files + w.k.o("files_struct.fdt"));
     w.write_u32(fdt + w.k.o("fdtable.max_fds"), u32::MAX);
     let p = write(&dir, &mut w);
-    let k = Kernel::open(&p, Some(&w.k.vmlinux)).unwrap();
+    let k = open_kernel(&p, Some(&w.k.vmlinux)).unwrap();
     // fd 11 is still found, with a warning about the table.
     let r = socket_report(&k, 146935, 11).unwrap();
     assert!(
@@ -287,7 +290,7 @@ fn debuginfo_of_another_kernel_is_refused() {
         .status()
         .unwrap();
     assert!(st.success());
-    let e = Kernel::open(&p, Some(&vml))
+    let e = open_kernel(&p, Some(&vml))
         .map(|_| ())
         .unwrap_err()
         .to_string();
@@ -305,7 +308,7 @@ fn fuzz_finding_a_garbage_vmemmap_base_is_not_an_overflow() {
     let at = w.ksym("vmemmap_base");
     w.write_u64(at, 0xffff_ffff_ffff_f000);
     let p = write(&dir, &mut w);
-    match Kernel::open(&p, Some(&w.k.vmlinux)) {
+    match open_kernel(&p, Some(&w.k.vmlinux)) {
         Err(e) => assert!(!e.to_string().is_empty()),
         Ok(k) => {
             if let Ok(r) = socket_report(&k, 146935, 11) {
@@ -323,7 +326,7 @@ fn a_max_pfn_past_the_dump_stops_the_census_with_a_warning() {
     let at = w.ksym("max_pfn");
     w.write_u64(at, 1 << 50);
     let p = write(&dir, &mut w);
-    let k = Kernel::open(&p, Some(&w.k.vmlinux)).unwrap();
+    let k = open_kernel(&p, Some(&w.k.vmlinux)).unwrap();
     let t = std::time::Instant::now();
     let m = skbwalk::meminfo::meminfo(&k).unwrap();
     assert!(t.elapsed().as_secs() < 10);
@@ -344,7 +347,7 @@ fn hash_buckets_larger_than_a_page_are_walked_not_looped() {
     assert!(k.o("inet_ehash_bucket") > 4096);
     let mut w = incident_world(k, WorldConfig::nokaslr(), SampleSize { stalled_skbs: 4 });
     let p = write(&dir, &mut w);
-    let k = Kernel::open(&p, Some(&w.k.vmlinux)).unwrap();
+    let k = open_kernel(&p, Some(&w.k.vmlinux)).unwrap();
     let t = std::time::Instant::now();
     let r = top(&k, |_, _| {}).unwrap();
     assert!(t.elapsed().as_secs() < 10);
@@ -363,7 +366,7 @@ fn fuzz_finding_a_pointer_at_the_top_of_the_address_space_is_not_followed() {
     let t3 = w.task_addr(3);
     w.write_u64(t3 + tasks, 0xffff_ffff_ffff_ff00);
     let p = write(&dir, &mut w);
-    let k = Kernel::open(&p, Some(&w.k.vmlinux)).unwrap();
+    let k = open_kernel(&p, Some(&w.k.vmlinux)).unwrap();
     let t = top(&k, |_, _| {}).unwrap();
     assert!(!t.complete);
     assert!(

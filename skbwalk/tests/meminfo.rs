@@ -1,8 +1,10 @@
 //! `meminfo` on synthetic machines of every layout generation: counters by enumerator name,
 //! exact = global + every online CPU's delta, the breakdown, and damaged per-CPU areas.
 
+mod common;
+use common::open_kernel;
+
 use skbwalk::meminfo::meminfo;
-use skbwalk::Kernel;
 use testdata::sample::write_qemu_elf;
 use testdata::synth::SynthKernel;
 use testdata::vmstat::VmstatSpec;
@@ -77,7 +79,7 @@ fn machine(gen: u32, name: &str, damage: bool) -> (std::path::PathBuf, World) {
 fn counters_and_breakdown_on_every_generation() {
     for gen in [4, 510, 61, 612] {
         let (p, w) = machine(gen, "ok", false);
-        let k = Kernel::open(&p, Some(&w.k.vmlinux)).unwrap();
+        let k = open_kernel(&p, Some(&w.k.vmlinux)).unwrap();
         let m = meminfo(&k).unwrap();
         let c = |n: &str| {
             m.counters
@@ -128,7 +130,7 @@ fn counters_and_breakdown_on_every_generation() {
 #[test]
 fn an_unreadable_per_cpu_area_is_a_warning_not_a_wrong_total() {
     let (p, w) = machine(61, "damaged", true);
-    let k = Kernel::open(&p, Some(&w.k.vmlinux)).unwrap();
+    let k = open_kernel(&p, Some(&w.k.vmlinux)).unwrap();
     let m = meminfo(&k).unwrap();
     assert!(!m.complete);
     assert!(
@@ -156,7 +158,7 @@ fn the_census_classifies_every_page_and_names_the_skb_pages() {
         w.add_vmalloc(5);
         let p = dir.join("vmcore.elf");
         write_qemu_elf(&mut w, &p, true).unwrap();
-        let k = Kernel::open(&p, Some(&w.k.vmlinux)).unwrap();
+        let k = open_kernel(&p, Some(&w.k.vmlinux)).unwrap();
         let m = meminfo(&k).unwrap();
         let c = m.census.as_ref().expect("census");
         assert!(m.complete, "gen {gen}: {:?}", m.warnings);
@@ -218,7 +220,7 @@ fn fuzz_finding_garbage_counters_saturate_instead_of_overflowing() {
     });
     let p = dir.join("vmcore.elf");
     write_qemu_elf(&mut w, &p, true).unwrap();
-    let k = Kernel::open(&p, Some(&w.k.vmlinux)).unwrap();
+    let k = open_kernel(&p, Some(&w.k.vmlinux)).unwrap();
     let m = meminfo(&k).unwrap();
     assert_eq!(
         m.counters["NR_FREE_PAGES"].exact,
@@ -251,7 +253,7 @@ fn an_unreadable_counter_array_leaves_its_counters_out_with_a_warning() {
         std::process::id()
     ));
     std::fs::write(&p, testdata::kdump_writer::write_kdump(&w.img, &opts)).unwrap();
-    let k = Kernel::open(&p, Some(&w.k.vmlinux)).unwrap();
+    let k = open_kernel(&p, Some(&w.k.vmlinux)).unwrap();
     let m = meminfo(&k).unwrap();
     assert!(!m.complete);
     assert!(
@@ -284,7 +286,7 @@ fn fuzz_finding_a_null_task_list_does_not_underflow_the_stack_check() {
         std::process::id()
     ));
     write_qemu_elf(&mut w, &p, true).unwrap();
-    let k = Kernel::open(&p, Some(&w.k.vmlinux)).unwrap();
+    let k = open_kernel(&p, Some(&w.k.vmlinux)).unwrap();
     let m = meminfo(&k).unwrap();
     assert!(!m.complete);
     assert!(
@@ -306,7 +308,7 @@ fn fuzz_finding_a_garbage_node_pointer_is_skipped_not_overflowed() {
         std::process::id()
     ));
     write_qemu_elf(&mut w, &p, true).unwrap();
-    let k = Kernel::open(&p, Some(&w.k.vmlinux)).unwrap();
+    let k = open_kernel(&p, Some(&w.k.vmlinux)).unwrap();
     let m = meminfo(&k).unwrap();
     // the node is not a pointer into memory: its per-CPU deltas are not added
     assert_eq!(

@@ -3,6 +3,9 @@
 //!
 //! `SKBWALK_DUMPS_DIR` names a capture directory made by `testdata/real/make-dumps.sh`.
 
+mod common;
+use common::open_kernel;
+
 use std::path::PathBuf;
 
 use skbwalk::hashtables::{hashed_sockets, Table};
@@ -23,7 +26,7 @@ fn every_inet_socket_is_in_its_kernel_hash_table() {
     let Some((dir, m)) = capture() else { return };
     let vmlinux = PathBuf::from(m["kernel"]["vmlinux"].as_str().unwrap());
     for boot in ["A", "B", "C"] {
-        let k = Kernel::open(&dir.join(boot).join("vmcore.elf"), Some(&vmlinux)).unwrap();
+        let k = open_kernel(&dir.join(boot).join("vmcore.elf"), Some(&vmlinux)).unwrap();
         let mut w = Warnings::default();
         let hashed = hashed_sockets(&k, k.off().unwrap(), &mut w);
         assert!(w.is_empty(), "{:?}", w.into_vec());
@@ -71,7 +74,7 @@ fn every_inet_socket_is_in_its_kernel_hash_table() {
 fn page_refcounts_equal_the_references_found_but_for_driver_held_pages() {
     let Some((dir, m)) = capture() else { return };
     let vmlinux = PathBuf::from(m["kernel"]["vmlinux"].as_str().unwrap());
-    let k = Kernel::open(&dir.join("A").join("vmcore.elf"), Some(&vmlinux)).unwrap();
+    let k = open_kernel(&dir.join("A").join("vmcore.elf"), Some(&vmlinux)).unwrap();
     let t = skbwalk::top(&k, |_, _| {}).unwrap();
     let p = &t.page_refs;
     assert!(p.pages >= 100, "{p:?}");

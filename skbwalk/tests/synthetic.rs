@@ -1,5 +1,8 @@
 //! The walk against synthetic dumps whose every object the fixture placed (and recorded) itself.
 
+mod common;
+use common::open_kernel;
+
 use std::collections::BTreeMap;
 
 use skbwalk::{socket_report, top, Kernel};
@@ -106,7 +109,7 @@ fn check_socket(k: &Kernel, s: &ExpectedSocket) {
 #[test]
 fn every_socket_matches_the_fixture_kaslr() {
     let (path, w) = incident("kaslr", WorldConfig::kaslr(), true, 300);
-    let k = Kernel::open(&path, Some(&w.k.vmlinux)).unwrap();
+    let k = open_kernel(&path, Some(&w.k.vmlinux)).unwrap();
     assert_eq!(k.kaslr_offset, w.cfg.kaslr_offset);
     for s in w.sockets.iter().filter(|s| s.pid > 0) {
         check_socket(&k, s);
@@ -133,7 +136,7 @@ fn nokaslr_and_no_vmcoreinfo_locate_the_kernel_from_cr3() {
         ("cr3", WorldConfig::kaslr()),
     ] {
         let (path, w) = incident(name, cfg, false, 50);
-        let k = Kernel::open(&path, Some(&w.k.vmlinux)).unwrap();
+        let k = open_kernel(&path, Some(&w.k.vmlinux)).unwrap();
         assert_eq!(k.kaslr_offset, w.cfg.kaslr_offset, "{name}");
         assert_eq!(
             k.dump.layout().unwrap().phys_base,
@@ -150,7 +153,7 @@ fn nokaslr_and_no_vmcoreinfo_locate_the_kernel_from_cr3() {
 #[test]
 fn top_ranks_the_stalled_socket_first_and_dedupes_pages() {
     let (path, w) = incident("top", WorldConfig::kaslr(), true, 200);
-    let k = Kernel::open(&path, Some(&w.k.vmlinux)).unwrap();
+    let k = open_kernel(&path, Some(&w.k.vmlinux)).unwrap();
     let t = top(&k, |_, _| {}).unwrap();
     assert!(t.warnings.is_empty(), "{:?}", t.warnings);
     assert_eq!(t.sockets.len(), w.sockets.len() + w.mini_socks().len());
@@ -235,7 +238,7 @@ fn top_ranks_the_stalled_socket_first_and_dedupes_pages() {
 #[test]
 fn errors_name_what_is_wrong() {
     let (path, w) = incident("errors", WorldConfig::nokaslr(), true, 5);
-    let k = Kernel::open(&path, Some(&w.k.vmlinux)).unwrap();
+    let k = open_kernel(&path, Some(&w.k.vmlinux)).unwrap();
     let e = socket_report(&k, 4242, 1).unwrap_err().to_string();
     assert!(
         e.contains("no process with pid 4242") && e.contains("top"),
@@ -265,7 +268,7 @@ fn older_and_newer_frag_and_page_layouts() {
         let mut w = incident_world(k, WorldConfig::nokaslr(), SampleSize { stalled_skbs: 60 });
         let path = dir.join("vmcore");
         write_qemu_elf(&mut w, &path, true).unwrap();
-        let k = Kernel::open(&path, Some(&w.k.vmlinux)).unwrap();
+        let k = open_kernel(&path, Some(&w.k.vmlinux)).unwrap();
         let off = k.off().unwrap();
         let want_frag = match gen {
             4 => skbwalk::offsets::FragPage::Page(0),
@@ -341,7 +344,7 @@ fn older_and_newer_frag_and_page_layouts() {
             let page = skb.frags[0].page;
             w.write_u64(frag0, page | 1);
             write_qemu_elf(&mut w, &path, true).unwrap();
-            let k = Kernel::open(&path, Some(&w.k.vmlinux)).unwrap();
+            let k = open_kernel(&path, Some(&w.k.vmlinux)).unwrap();
             let r = socket_report(&k, 146935, 11).unwrap();
             assert!(
                 r.warnings.iter().any(|m| m.message.contains("net_iov")),
@@ -360,7 +363,7 @@ fn top_is_the_same_on_any_number_of_threads() {
     use skbwalk::top::{top_with, TopOptions};
     let dir = tmpdir("scale-threads");
     let d = testdata::scale::write_scale(&dir, 700, 7000).unwrap();
-    let k = Kernel::open(&d.vmcore, Some(&d.vmlinux)).unwrap();
+    let k = open_kernel(&d.vmcore, Some(&d.vmlinux)).unwrap();
     let run = |threads, keep| {
         let r = top_with(
             &k,

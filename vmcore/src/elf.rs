@@ -31,7 +31,7 @@ pub struct Segment {
     /// Bytes of memory described (`p_memsz`).
     pub memsz: u64,
     /// Bytes stored in the file (`p_filesz`); the rest (to `p_memsz`) was filtered out
-    /// (`makedumpfile -E`) and reads as [`Error::Excluded`](crate::Error::Excluded), not zeroes.
+    /// (`makedumpfile -E`) and reads as [`Error::Excluded`], not zeroes.
     pub filesz: u64,
     /// Where the stored bytes start in the file.
     pub offset: u64,

@@ -5,7 +5,7 @@
 //! [`SplitSet::new`] checks that the parts belong to one dump (same header, same bitmaps, pfn
 //! ranges that do not overlap) and reads them as one; ranges no part covers are reported by
 //! [`SplitSet::missing`], and a page the set stores there reads as
-//! [`Error::InOtherPart`](crate::Error::InOtherPart), never as another page's bytes.
+//! [`Error::InOtherPart`], never as another page's bytes.
 //!
 //! ```no_run
 //! use vmcore::Dump;
