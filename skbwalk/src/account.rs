@@ -29,6 +29,23 @@ pub struct Totals {
 /// Page size the accounting uses (x86-64).
 pub const PAGE_SIZE: u64 = 4096;
 
+/// Bytes of a compound page of `order`: what one referenced page pins, however little of it
+/// the skb uses.
+pub fn compound_bytes(order: u32) -> u64 {
+    PAGE_SIZE << order
+}
+
+/// What one skb pins on its own: its compound pages, its head slot, its `sk_buff` slot. (In
+/// a socket or system total a page shared by several skbs counts once: [`Tally`].)
+pub fn skb_pinned_bytes(skb: &Skb) -> u64 {
+    skb.pages
+        .iter()
+        .map(|c| compound_bytes(c.order))
+        .sum::<u64>()
+        + skb.head_bytes
+        + skb.struct_bytes
+}
+
 /// Accumulates skbs; pages dedupe by compound head.
 #[derive(Debug, Default, Clone)]
 pub struct Tally {
@@ -62,7 +79,7 @@ impl Tally {
     pub fn totals(&self) -> Totals {
         let mut t = self.totals;
         t.unique_pages = self.pages.len() as u64;
-        t.page_bytes = self.pages.values().map(|&(o, _)| PAGE_SIZE << o).sum();
+        t.page_bytes = self.pages.values().map(|&(o, _)| compound_bytes(o)).sum();
         t.pinned_bytes += t.page_bytes;
         t.amplification = amplification(t.pinned_bytes, t.truesize);
         t

@@ -100,11 +100,10 @@ pub struct Skb {
 }
 
 impl Skb {
-    /// Page bytes + head bytes + struct bytes of this skb alone.
+    /// Page bytes + head bytes + struct bytes of this skb alone
+    /// ([`crate::account::skb_pinned_bytes`]).
     pub fn pinned_bytes(&self) -> u64 {
-        self.pages.iter().map(|c| 4096u64 << c.order).sum::<u64>()
-            + self.head_bytes
-            + self.struct_bytes
+        crate::account::skb_pinned_bytes(self)
     }
 }
 

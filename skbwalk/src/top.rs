@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
-use crate::account::{amplification, Totals, PAGE_SIZE};
+use crate::account::{amplification, compound_bytes, Totals};
 use crate::hashtables::hashed_sockets;
 use crate::refs::{PageRefs, RefCounter};
 use crate::report::{queue_totals, walk_identified, walk_socket, SocketId, WalkedSocket};
@@ -426,7 +426,7 @@ impl Builder {
         sys.page_bytes = self
             .page_sockets
             .values()
-            .map(|&(o, _)| PAGE_SIZE << o)
+            .map(|&(o, _)| compound_bytes(o))
             .sum();
         sys.pinned_bytes += sys.page_bytes;
         sys.amplification = amplification(sys.pinned_bytes, sys.truesize);
