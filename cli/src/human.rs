@@ -177,9 +177,9 @@ pub fn socket(r: &SocketReport, all: bool, k: &Kernel) -> String {
         "{:<13} {:>8} {:>11} {:>11} {:>7} {:>11} {:>11} {:>7}",
         "queue", "skbs", "len", "truesize", "pages", "page bytes", "pinned", "ampl."
     );
-    for q in ["receive", "out_of_order", "write", "retransmit", "error"] {
-        if let Some(t) = r.queues.get(q) {
-            totals_row(&mut s, q, t);
+    for q in skbwalk::skb::QueueName::ALL {
+        if let Some(t) = r.queues.get(&q) {
+            totals_row(&mut s, q.as_str(), t);
         }
     }
     totals_row(&mut s, "socket", &r.totals);

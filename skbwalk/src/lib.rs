@@ -24,6 +24,7 @@ pub mod explain;
 pub mod globals;
 pub mod hashtables;
 pub mod kernel;
+pub mod kind;
 pub mod meminfo;
 pub mod offsets;
 pub mod page;

@@ -118,12 +118,12 @@ pub struct SocketId {
     /// `struct sock` address.
     pub sock: Hex,
     /// `AF_…`.
-    pub family: String,
+    pub family: crate::kind::Family,
     /// `SOCK_…`.
     #[serde(rename = "type")]
-    pub sock_type: String,
-    /// TCP state without prefix, or the `socket.state` name.
-    pub state: String,
+    pub sock_type: crate::kind::SockType,
+    /// TCP's state (without its `TCP_` prefix), or the `struct socket`'s.
+    pub state: crate::kind::State,
     /// Local address or AF_UNIX path.
     pub local: Option<String>,
     /// Remote address.
@@ -158,7 +158,7 @@ pub struct SocketReport {
     /// The kernel's own accounting.
     pub kernel: KernelView,
     /// Per-queue totals (the error queue only when non-empty).
-    pub queues: BTreeMap<&'static str, Totals>,
+    pub queues: BTreeMap<QueueName, Totals>,
     /// Per-socket totals (pages deduplicated across queues).
     pub totals: Totals,
     /// The most-shared pages (up to 10).
@@ -198,11 +198,11 @@ pub fn walk_identified(w: &mut Walker<'_>, id: Identity) -> WalkedSocket {
 }
 
 /// Per-queue totals (error queue only when non-empty).
-pub fn queue_totals(ws: &WalkedSocket) -> BTreeMap<&'static str, Totals> {
+pub fn queue_totals(ws: &WalkedSocket) -> BTreeMap<QueueName, Totals> {
     ws.queues
         .iter()
         .filter(|(n, q)| *n != QueueName::Error || !q.is_empty())
-        .map(|(n, q)| (n.as_str(), crate::account::totals(q)))
+        .map(|(n, q)| (*n, crate::account::totals(q)))
         .collect()
 }
 

@@ -21,8 +21,9 @@ const MAX_HEAD_LEN: u64 = 1 << 22;
 /// Deepest rbtree descent (a red-black tree of 2^32 nodes is at most 64 deep).
 const MAX_RB_DEPTH: usize = 128;
 
-/// The queues of a socket, named as in the JSON output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// The queues of a socket, named as in the JSON output (as a map key too: ordered by that name,
+/// so maps of queues serialize in the order they always have).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum QueueName {
     /// `sk_receive_queue`.
     Receive,
@@ -37,6 +38,15 @@ pub enum QueueName {
 }
 
 impl QueueName {
+    /// Every queue, in report order.
+    pub const ALL: [QueueName; 5] = [
+        QueueName::Receive,
+        QueueName::OutOfOrder,
+        QueueName::Write,
+        QueueName::Retransmit,
+        QueueName::Error,
+    ];
+
     /// The name in reports.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -46,6 +56,30 @@ impl QueueName {
             QueueName::Retransmit => "retransmit",
             QueueName::Error => "error",
         }
+    }
+}
+
+impl PartialOrd for QueueName {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for QueueName {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl std::fmt::Display for QueueName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for QueueName {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 

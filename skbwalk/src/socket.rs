@@ -2,6 +2,7 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+use crate::kind::{Family, SockType, SocketState, State, TcpState};
 use crate::skb::{QueueName, Skb, Walker};
 use crate::{Kernel, Result};
 
@@ -9,68 +10,6 @@ const AF_UNIX: u16 = 1;
 const AF_INET: u16 = 2;
 const AF_INET6: u16 = 10;
 const IPPROTO_TCP: u64 = 6;
-
-/// Address family names (ABI numbers from include/linux/socket.h; macros, so not in DWARF).
-pub fn family_name(f: u16) -> String {
-    match f {
-        0 => "AF_UNSPEC".into(),
-        AF_UNIX => "AF_UNIX".into(),
-        AF_INET => "AF_INET".into(),
-        AF_INET6 => "AF_INET6".into(),
-        16 => "AF_NETLINK".into(),
-        17 => "AF_PACKET".into(),
-        40 => "AF_VSOCK".into(),
-        44 => "AF_XDP".into(),
-        n => format!("AF_{n}"),
-    }
-}
-
-fn enum_name(k: &Kernel, candidates: &[&str], value: i64) -> Option<String> {
-    candidates
-        .iter()
-        .find(|c| k.types.enumerator(c).ok() == Some(value))
-        .map(|s| s.to_string())
-}
-
-const SOCK_TYPES: &[&str] = &[
-    "SOCK_STREAM",
-    "SOCK_DGRAM",
-    "SOCK_RAW",
-    "SOCK_RDM",
-    "SOCK_SEQPACKET",
-    "SOCK_DCCP",
-    "SOCK_PACKET",
-];
-const TCP_STATES: &[&str] = &[
-    "TCP_ESTABLISHED",
-    "TCP_SYN_SENT",
-    "TCP_SYN_RECV",
-    "TCP_FIN_WAIT1",
-    "TCP_FIN_WAIT2",
-    "TCP_TIME_WAIT",
-    "TCP_CLOSE",
-    "TCP_CLOSE_WAIT",
-    "TCP_LAST_ACK",
-    "TCP_LISTEN",
-    "TCP_CLOSING",
-    "TCP_NEW_SYN_RECV",
-];
-const SS_STATES: &[&str] = &[
-    "SS_FREE",
-    "SS_UNCONNECTED",
-    "SS_CONNECTING",
-    "SS_CONNECTED",
-    "SS_DISCONNECTING",
-];
-
-/// `SOCK_*` by ABI number, for debuginfo without `enum sock_type`.
-fn sock_type_abi(t: u16) -> String {
-    match t {
-        1..=6 => SOCK_TYPES[t as usize - 1].to_string(),
-        10 => "SOCK_PACKET".into(),
-        n => format!("SOCK_{n}"),
-    }
-}
 
 /// Who a socket is.
 #[derive(Debug, Clone)]
@@ -80,11 +19,11 @@ pub struct Identity {
     /// `struct sock`.
     pub sock: u64,
     /// `AF_INET`, …
-    pub family: String,
+    pub family: Family,
     /// `SOCK_STREAM`, …
-    pub sock_type: String,
-    /// TCP state without prefix, or the `socket.state` name.
-    pub state: String,
+    pub sock_type: SockType,
+    /// TCP's state, or the `struct socket`'s.
+    pub state: State,
     /// Local address (`ip:port`) or the AF_UNIX path.
     pub local: Option<String>,
     /// Remote address.
@@ -124,9 +63,9 @@ pub fn identity(k: &Kernel, socket: u64) -> Result<Identity> {
         return Ok(Identity {
             socket,
             sock: 0,
-            family: "AF_UNSPEC".into(),
-            sock_type: sock_type_name(k, stype),
-            state: enum_name(k, SS_STATES, i64::from(ss)).unwrap_or_else(|| format!("SS_{ss}")),
+            family: Family::Unspec,
+            sock_type: SockType::from_abi(stype),
+            state: State::Socket(SocketState::from_abi(ss)),
             local: None,
             remote: None,
             is_tcp: false,
@@ -135,17 +74,6 @@ pub fn identity(k: &Kernel, socket: u64) -> Result<Identity> {
         });
     }
     sock_identity(k, sk, Some(socket))
-}
-
-fn sock_type_name(k: &Kernel, stype: u16) -> String {
-    enum_name(k, SOCK_TYPES, i64::from(stype)).unwrap_or_else(|| sock_type_abi(stype))
-}
-
-fn tcp_state_name(k: &Kernel, st: u8) -> String {
-    enum_name(k, TCP_STATES, i64::from(st)).map_or_else(
-        || format!("TCP_{st}"),
-        |s| s.trim_start_matches("TCP_").to_string(),
-    )
 }
 
 /// Family, state and addresses from the `sock_common` every socket kind starts with.
@@ -215,10 +143,10 @@ pub fn sock_identity(k: &Kernel, sk: u64, socket: Option<u64>) -> Result<Identit
     let is_inet = family == AF_INET || family == AF_INET6;
     let is_tcp = is_inet && protocol == IPPROTO_TCP && stype == 1;
     let state = if is_tcp || socket.is_none() {
-        tcp_state_name(k, st)
+        State::Tcp(TcpState::from_abi(st))
     } else {
         let ss = k.u32(socket.unwrap_or_default() + o.socket_state, "socket.state")?;
-        enum_name(k, SS_STATES, i64::from(ss)).unwrap_or_else(|| format!("SS_{ss}"))
+        State::Socket(SocketState::from_abi(ss))
     };
     let i32_at = |off: u64, what: &str| k.u32(sk + off, what).map(|v| i64::from(v as i32));
     let kernel_view = KernelView {
@@ -230,8 +158,8 @@ pub fn sock_identity(k: &Kernel, sk: u64, socket: Option<u64>) -> Result<Identit
     Ok(Identity {
         socket: socket.unwrap_or(0),
         sock: sk,
-        family: family_name(family),
-        sock_type: sock_type_name(k, stype),
+        family: Family::from_abi(family),
+        sock_type: SockType::from_abi(stype),
         state,
         local,
         remote,
@@ -247,9 +175,9 @@ pub fn mini_identity(k: &Kernel, sk: u64) -> Result<Identity> {
     Ok(Identity {
         socket: 0,
         sock: sk,
-        family: family_name(family),
-        sock_type: "SOCK_STREAM".into(),
-        state: tcp_state_name(k, st),
+        family: Family::from_abi(family),
+        sock_type: SockType::Stream,
+        state: State::Tcp(TcpState::from_abi(st)),
         local,
         remote,
         is_tcp: true,

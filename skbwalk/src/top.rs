@@ -9,7 +9,7 @@ use crate::account::{amplification, compound_bytes, Totals};
 use crate::hashtables::hashed_sockets;
 use crate::refs::{PageRefs, RefCounter};
 use crate::report::{queue_totals, walk_identified, walk_socket, SocketId, WalkedSocket};
-use crate::skb::Walker;
+use crate::skb::{QueueName, Walker};
 use crate::socket::{mini_identity, sock_identity};
 use crate::task::{file_socket, open_files, tasks};
 use crate::{Kernel, Result};
@@ -43,7 +43,7 @@ pub struct TopSocket {
     #[serde(flatten)]
     pub id: SocketId,
     /// Per-queue totals.
-    pub queues: BTreeMap<&'static str, Totals>,
+    pub queues: BTreeMap<QueueName, Totals>,
     /// Socket totals.
     pub totals: Totals,
     /// How many of its pages other sockets reference too.
@@ -260,7 +260,7 @@ fn threads() -> usize {
 struct Summary {
     id: crate::socket::Identity,
     totals: Totals,
-    queues: BTreeMap<&'static str, Totals>,
+    queues: BTreeMap<QueueName, Totals>,
     /// Compound heads and orders the socket's skbs reference (each once).
     pages: Vec<(u64, u32)>,
     /// One entry per page reference (frag or page-fragment head), for `_refcount` checks.

@@ -43,14 +43,13 @@ fn every_inet_socket_is_in_its_kernel_hash_table() {
                 s["fd"].as_u64().unwrap() as u32,
             );
             let r = socket_report(&k, pid, fd).unwrap();
-            let want = match (
-                r.id.family.as_str(),
-                r.id.sock_type.as_str(),
-                r.id.state.as_str(),
-            ) {
-                ("AF_INET" | "AF_INET6", "SOCK_STREAM", "LISTEN") => listen,
-                ("AF_INET" | "AF_INET6", "SOCK_STREAM", _) => Table::TcpEstablished,
-                ("AF_INET" | "AF_INET6", "SOCK_DGRAM", _) => Table::Udp,
+            use skbwalk::kind::{Family, SockType, State, TcpState};
+            let want = match (r.id.family, r.id.sock_type, r.id.state) {
+                (Family::Inet | Family::Inet6, SockType::Stream, State::Tcp(TcpState::Listen)) => {
+                    listen
+                }
+                (Family::Inet | Family::Inet6, SockType::Stream, _) => Table::TcpEstablished,
+                (Family::Inet | Family::Inet6, SockType::Dgram, _) => Table::Udp,
                 _ => continue,
             };
             let found = hashed.iter().find(|h| h.sk == r.id.sock.0);

@@ -169,7 +169,11 @@ fn top_ranks_the_stalled_socket_first_and_dedupes_pages() {
         .find(|s| s.id.sock.0 == orphan.sock)
         .expect("orphan found");
     assert_eq!(
-        (found.reached_by, found.id.state.as_str(), found.pid),
+        (
+            found.reached_by,
+            found.id.state.to_string().as_str(),
+            found.pid
+        ),
         ("tcp_ehash", "FIN_WAIT1", None)
     );
     assert_eq!(figures(&found.totals), expected_totals(orphan));
