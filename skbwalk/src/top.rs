@@ -291,7 +291,7 @@ impl Summary {
 type Walked = (Result<Summary>, crate::warnings::Warnings);
 
 /// Walk `sockets` on `threads` threads, each with its own walker, and hand each socket's
-/// summary and warnings to `take` in socket order (at most a few sockets per thread wait for
+/// summary and warnings to `take` in socket order (at most a few chunks per thread wait for
 /// their turn).
 fn walk_in_order(
     k: &Kernel,
@@ -312,8 +312,11 @@ fn walk_in_order(
         }
         return Ok(());
     }
+    // Threads claim chunks of sockets (one channel message per chunk, not per socket).
+    const CHUNK: usize = 32;
+    let chunks = sockets.len().div_ceil(CHUNK);
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Walked)>(threads * 4);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Vec<Walked>)>(threads * 2);
     std::thread::scope(|scope| -> Result<()> {
         for _ in 0..threads {
             let tx = tx.clone();
@@ -322,20 +325,26 @@ fn walk_in_order(
             // The dump's own warnings are the main walker's; this one starts clean.
             w.warnings = Default::default();
             scope.spawn(move || loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(&s) = sockets.get(i) else { break };
-                if tx.send((i, walk(&mut w, s))).is_err() {
+                let c = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if c >= chunks {
+                    break;
+                }
+                let part = &sockets[c * CHUNK..((c + 1) * CHUNK).min(sockets.len())];
+                let walked = part.iter().map(|&s| walk(&mut w, s)).collect();
+                if tx.send((c, walked)).is_err() {
                     break;
                 }
             });
         }
         drop(tx);
-        let mut pending: BTreeMap<usize, Walked> = BTreeMap::new();
+        let mut pending: BTreeMap<usize, Vec<Walked>> = BTreeMap::new();
         let mut want = 0;
-        for (i, walked) in rx {
-            pending.insert(i, walked);
-            while let Some((r, ws)) = pending.remove(&want) {
-                take(want, r, ws);
+        for (c, walked) in rx {
+            pending.insert(c, walked);
+            while let Some(done) = pending.remove(&want) {
+                for (j, (r, ws)) in done.into_iter().enumerate() {
+                    take(want * CHUNK + j, r, ws);
+                }
                 want += 1;
             }
         }

@@ -55,16 +55,16 @@ pub struct ElfDump {
     segments: Vec<Segment>,
     notes: NoteSummary,
     machine: u16,
-    /// For each 16 MiB region of physical memory, the first segment starting at or after it
+    /// For each 1 MiB region of physical memory, the first segment starting at or after it
     /// (one entry past the last region): segment lookups search only their region's segments.
     /// Empty when the address space is too sparse for a table (lookups search all of them).
     region_start: Vec<u32>,
 }
 
 /// log2 of the region size of [`ElfDump::region_start`].
-const REGION_SHIFT: u32 = 24;
-/// Most regions indexed (16 TiB of physical address space).
-const MAX_REGIONS: u64 = 1 << 20;
+const REGION_SHIFT: u32 = 20;
+/// Most regions indexed (4 TiB of physical address space; a 16 MiB table).
+const MAX_REGIONS: u64 = 1 << 22;
 
 fn region_index(segments: &[Segment]) -> Vec<u32> {
     let end = segments

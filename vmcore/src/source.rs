@@ -42,17 +42,22 @@ pub trait Source: Send + Sync {
 /// cache), so a walk over a 100 GiB dump holds at most about that much of it resident.
 pub struct MmapSource {
     map: memmap2::Mmap,
+    /// Tags this mapping in the per-thread last-window memo.
+    id: u64,
     /// Reads (in distinct fault-around windows) so far.
-    read_since_release: std::sync::atomic::AtomicU64,
-    /// The fault-around window of the last read.
-    last_window: std::sync::atomic::AtomicU64,
+    reads: std::sync::atomic::AtomicU64,
+    /// The read count at which to look at the resident size next.
+    next_look: std::sync::atomic::AtomicU64,
+    /// Held by the thread looking.
+    looking: std::sync::Mutex<()>,
+    at_last_look: LastLook,
 }
 
 /// Linux maps this much around a faulting page of a file mapping (`fault_around_bytes`).
 const FAULT_AROUND: u64 = 64 << 10;
 
 /// Resident bytes of mapped files past which a mapped dump's pages are given back.
-pub const RELEASE_EVERY: u64 = 128 << 20;
+pub const RELEASE_EVERY: u64 = 96 << 20;
 
 impl MmapSource {
     /// Map `path` read-only.
@@ -67,25 +72,53 @@ impl MmapSource {
         let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
         Ok(MmapSource {
             map,
-            read_since_release: std::sync::atomic::AtomicU64::new(0),
-            last_window: std::sync::atomic::AtomicU64::new(u64::MAX),
+            id: NEXT_SOURCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            reads: std::sync::atomic::AtomicU64::new(0),
+            next_look: std::sync::atomic::AtomicU64::new(MIN_INTERVAL),
+            looking: std::sync::Mutex::new(()),
+            at_last_look: LastLook::default(),
         })
     }
 
-    /// After every [`CHECK_EVERY`] reads (in distinct fault-around windows), ask the kernel
-    /// how much of the file is resident, and give it back past [`RELEASE_EVERY`]. Measured, not
-    /// estimated: one fault can map a whole large folio of the page cache.
+    /// Every so many reads (in distinct fault-around windows), ask the kernel how much of the
+    /// file is resident, and give it back past [`RELEASE_EVERY`]. Measured, not estimated: one
+    /// fault can map a whole large folio of the page cache. The interval follows the measured
+    /// growth per read, so that the resident size grows by about [`CHECK_GROWTH`] between two
+    /// looks.
     fn account(&self, offset: u64, len: usize) {
         use std::sync::atomic::Ordering;
         let end = offset.saturating_add(len as u64);
         let (first, last) = (offset / FAULT_AROUND, end.saturating_sub(1) / FAULT_AROUND);
-        if self.last_window.swap(last, Ordering::Relaxed) == first && first == last {
+        let same = LAST_WINDOW.with(|w| {
+            let (src, prev) = w.get();
+            w.set((self.id, last));
+            src == self.id && prev == first && first == last
+        });
+        if same {
             return;
         }
-        let n = self.read_since_release.fetch_add(1, Ordering::Relaxed) + 1;
-        if !n.is_multiple_of(CHECK_EVERY)
-            || resident_file_bytes().is_some_and(|r| r < RELEASE_EVERY)
-        {
+        let n = self.reads.fetch_add(1, Ordering::Relaxed) + 1;
+        if n < self.next_look.load(Ordering::Relaxed) {
+            return;
+        }
+        // One thread looks; the others go on.
+        let Ok(_guard) = self.looking.try_lock() else {
+            return;
+        };
+        let Some(resident) = resident_file_bytes() else {
+            self.next_look.store(u64::MAX, Ordering::Relaxed);
+            return;
+        };
+        let (then_reads, then_resident) = self.at_last_look.load();
+        let per_read = resident
+            .saturating_sub(then_resident)
+            .checked_div(n.saturating_sub(then_reads))
+            .unwrap_or(0)
+            .max(FAULT_AROUND);
+        let interval = (CHECK_GROWTH / per_read).clamp(MIN_INTERVAL, MAX_INTERVAL);
+        self.next_look.store(n + interval, Ordering::Relaxed);
+        if resident < RELEASE_EVERY {
+            self.at_last_look.store((n, resident));
             return;
         }
         // SAFETY: a read-only shared file mapping: MADV_DONTNEED drops the pages from this
@@ -95,6 +128,8 @@ impl MmapSource {
             self.map
                 .unchecked_advise(memmap2::UncheckedAdvice::DontNeed)
         };
+        self.at_last_look
+            .store((n, resident_file_bytes().unwrap_or(0)));
     }
 
     /// The whole mapped file.
@@ -103,13 +138,44 @@ impl MmapSource {
     }
 }
 
-/// Reads between two looks at the resident size.
-const CHECK_EVERY: u64 = 64;
+/// Growth of the resident file pages aimed at between two looks.
+const CHECK_GROWTH: u64 = 24 << 20;
+/// Bounds of the number of reads between two looks.
+const MIN_INTERVAL: u64 = 8;
+const MAX_INTERVAL: u64 = 1 << 12;
 
-/// File-backed resident bytes of this process (`/proc/self/statm`'s shared pages); `None` where
-/// the system does not say (then every check releases).
+/// Source of [`MmapSource`] ids, for the per-thread last-window memo.
+static NEXT_SOURCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+thread_local! {
+    /// (source id, fault-around window) of this thread's last read.
+    static LAST_WINDOW: std::cell::Cell<(u64, u64)> = const { std::cell::Cell::new((0, u64::MAX)) };
+}
+
+/// (reads, resident bytes) at the last look (taken only by the thread looking).
+#[derive(Default)]
+struct LastLook(std::sync::Mutex<(u64, u64)>);
+
+impl LastLook {
+    fn load(&self) -> (u64, u64) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+    fn store(&self, v: (u64, u64)) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = v;
+    }
+}
+
+/// File-backed resident bytes of this process (`/proc/self/statm`'s shared pages, read through
+/// one descriptor kept open); `None` where the system does not say.
 fn resident_file_bytes() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/self/statm").ok()?;
+    use std::os::unix::fs::FileExt;
+    static STATM: std::sync::OnceLock<Option<std::fs::File>> = std::sync::OnceLock::new();
+    let f = STATM
+        .get_or_init(|| std::fs::File::open("/proc/self/statm").ok())
+        .as_ref()?;
+    let mut buf = [0u8; 128];
+    let n = f.read_at(&mut buf, 0).ok()?;
+    let s = std::str::from_utf8(&buf[..n]).ok()?;
     let shared: u64 = s.split_whitespace().nth(2)?.parse().ok()?;
     Some(shared * 4096)
 }
