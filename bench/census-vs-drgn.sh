@@ -13,13 +13,9 @@ D=$DIR/A/vmcore.elf
 cargo build -q --release -p skbwalk-cli --manifest-path "$REPO/Cargo.toml"
 . "$REPO/testdata/real/drgn-env.sh"
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
-best() {  # best-of-3 wall seconds of "$@", stdout kept in $T/out
-    local b=999999 t
-    for _ in 1 2 3; do
-        /usr/bin/time -f "%e" -o "$T/time" "$@" > "$T/out" 2> "$T/err" || { cat "$T/err" >&2; return 1; }
-        t=$(cat "$T/time"); awk "BEGIN{exit !($t < $b)}" && b=$t
-    done
-    echo "$b"
+best() {  # best-of-3 wall seconds of "$@" (bench/measure.py), stdout of one more run kept in $T/out
+    "$@" > "$T/out" 2> "$T/err" || { cat "$T/err" >&2; return 1; }
+    python3 "$REPO/bench/measure.py" 3 -- "$@" | cut -d' ' -f1
 }
 S=$(best "$REPO/target/release/skbwalk" --vmcore "$D" --vmlinux "$V" meminfo --json); cp "$T/out" "$T/s.json"
 G=$(best python3 "$REPO/bench/drgn_census.py" "$D" "$V"); cp "$T/out" "$T/d.json"
@@ -32,4 +28,4 @@ if dc.get("reserved", 0) - sc.get("reserved", 0) != extra or {k: v for k, v in s
     print(f"MISMATCH: skbwalk {s['pages']} {sc} vs drgn {d['pages']} {dc}"); sys.exit(1)
 print(f"classes agree ({s['pages']} pages below max_pfn; drgn also counts {extra} reserved pages past it)")
 PY
-awk -v s="$S" -v g="$G" 'BEGIN{ printf "skbwalk meminfo (counters + socket walk + census): %.2f s\ndrgn census (for_each_page): %.2f s\nskbwalk is %.1fx faster\n", s, g, g/s }'
+awk -v s="$S" -v g="$G" 'BEGIN{ printf "skbwalk meminfo (counters + socket walk + census): %.4f s\ndrgn census (for_each_page): %.3f s\nskbwalk is %.1fx faster\n", s, g, g/s }'
