@@ -424,20 +424,8 @@ impl<'a> View<'a> {
     /// As the DWARF backend: `struct x`, `union x`, `enum x`, or a bare name (struct/union,
     /// typedef, base type, enum).
     fn find_type(&self, name: &str) -> Res<u32> {
-        let name = name.trim();
-        let (spaces, bare): (&[Ns], &str) = if let Some(r) = name.strip_prefix("struct ") {
-            (&[Ns::Struct], r)
-        } else if let Some(r) = name.strip_prefix("union ") {
-            (&[Ns::Union], r)
-        } else if let Some(r) = name.strip_prefix("enum ") {
-            (&[Ns::Enum], r)
-        } else {
-            (
-                &[Ns::Struct, Ns::Union, Ns::Typedef, Ns::Base, Ns::Enum],
-                name,
-            )
-        };
-        self.lookup(bare.trim(), spaces).ok_or(Fail::NoType)
+        let (spaces, bare) = crate::index::type_spaces(name);
+        self.lookup(bare, spaces).ok_or(Fail::NoType)
     }
 
     /// Follow typedefs, qualifiers and type tags; swap a forward declaration for its complete
@@ -657,11 +645,7 @@ impl<'a> View<'a> {
     }
 
     fn find_enum(&self, enum_name: &str) -> Res<Rec<'a>> {
-        let bare = enum_name
-            .trim()
-            .strip_prefix("enum ")
-            .unwrap_or(enum_name)
-            .trim();
+        let bare = crate::index::enum_bare(enum_name);
         let id = self.lookup(bare, &[Ns::Enum]).ok_or(Fail::NoType)?;
         self.rec(id)
     }

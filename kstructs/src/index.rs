@@ -61,6 +61,31 @@ pub(crate) enum Ns {
     Var = 5,
 }
 
+/// How a type name is spelled, for both backends: `struct x`, `union x`, `enum x`, or a bare
+/// name looked up as struct/union first, then typedef, then base type, then enum. Returns the
+/// namespaces to search, in order, and the bare name.
+pub(crate) fn type_spaces(name: &str) -> (&'static [Ns], &str) {
+    let name = name.trim();
+    if let Some(r) = name.strip_prefix("struct ") {
+        (&[Ns::Struct], r.trim())
+    } else if let Some(r) = name.strip_prefix("union ") {
+        (&[Ns::Union], r.trim())
+    } else if let Some(r) = name.strip_prefix("enum ") {
+        (&[Ns::Enum], r.trim())
+    } else {
+        (
+            &[Ns::Struct, Ns::Union, Ns::Typedef, Ns::Base, Ns::Enum],
+            name,
+        )
+    }
+}
+
+/// An enum's name without its optional `enum ` prefix (`"pageflags"`, `"enum pageflags"`).
+pub(crate) fn enum_bare(name: &str) -> &str {
+    let name = name.trim();
+    name.strip_prefix("enum ").unwrap_or(name).trim()
+}
+
 /// The first complete definition of a name in each namespace.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct Slots([Option<Def>; 6]);

@@ -225,20 +225,8 @@ impl<'a> Resolver<'a> {
     /// Find a type by name: `struct x`, `union x`, `enum x`, or a bare name (struct/union first,
     /// then typedef, then base type, then enum).
     pub(crate) fn find_type(&self, name: &str) -> Res<DieRef> {
-        let name = name.trim();
-        let (spaces, bare): (&[Ns], &str) = if let Some(r) = name.strip_prefix("struct ") {
-            (&[Ns::Struct], r)
-        } else if let Some(r) = name.strip_prefix("union ") {
-            (&[Ns::Union], r)
-        } else if let Some(r) = name.strip_prefix("enum ") {
-            (&[Ns::Enum], r)
-        } else {
-            (
-                &[Ns::Struct, Ns::Union, Ns::Typedef, Ns::Base, Ns::Enum],
-                name,
-            )
-        };
-        self.lookup(bare.trim(), spaces).ok_or(Fail::NoType)
+        let (spaces, bare) = crate::index::type_spaces(name);
+        self.lookup(bare, spaces).ok_or(Fail::NoType)
     }
 
     /// Follow typedefs and qualifiers; swap a declaration for its complete definition.
@@ -501,11 +489,7 @@ impl<'a> Resolver<'a> {
 
     /// The enum named `enum_name` (`"x"` or `"enum x"`).
     fn find_enum(&self, enum_name: &str) -> Res<DieRef> {
-        let bare = enum_name
-            .trim()
-            .strip_prefix("enum ")
-            .unwrap_or(enum_name)
-            .trim();
+        let bare = crate::index::enum_bare(enum_name);
         self.lookup(bare, &[Ns::Enum]).ok_or(Fail::NoType)
     }
 
