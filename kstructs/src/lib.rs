@@ -716,6 +716,27 @@ impl Types {
         (mine.len(), diffs)
     }
 
+    /// Every member this `Types` has found so far, as (type, path, member), sorted: what a walk
+    /// read, for checking against another reader of the same kernel (pahole, in the tests).
+    pub fn members_answered(&self) -> Vec<(String, String, Member)> {
+        let c = self.lock_cache();
+        let mut v: Vec<_> = c
+            .answers
+            .iter()
+            .filter_map(|(k, a)| {
+                let mut p = k.split('\x1f');
+                match (p.next(), p.next(), p.next(), a) {
+                    (Some("m"), Some(t), Some(path), Answer::Member(m)) => {
+                        Some((t.to_string(), path.to_string(), m.clone()))
+                    }
+                    _ => None,
+                }
+            })
+            .collect();
+        v.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        v
+    }
+
     /// The answer to one cache-keyed question (see [`cache::key`]).
     fn answer(&self, kind: &str, p: &[&str]) -> Result<Answer> {
         let b = &self.backend;

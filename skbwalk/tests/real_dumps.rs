@@ -142,6 +142,77 @@ fn btf_answers_every_question_of_the_walk_as_dwarf_does() {
     eprintln!("{asked} questions of the walk: BTF (vmlinux and dump) = DWARF");
 }
 
+/// Every command's walk on boot A: each manifest socket, top, explain (meminfo and the census
+/// within), the hash tables. Afterwards `k.types` has answered every question the walk asks.
+fn walk_everything(k: &Kernel, m: &serde_json::Value) {
+    for s in m["boots"]["A"]["sockets"].as_array().unwrap() {
+        let (pid, fd) = (
+            s["pid"].as_i64().unwrap() as i32,
+            s["fd"].as_u64().unwrap() as u32,
+        );
+        socket_report(k, pid, fd).unwrap();
+    }
+    skbwalk::top(k, |_, _| {}).unwrap();
+    skbwalk::explain::explain(k).unwrap();
+    hashed_sockets(k, k.off().unwrap(), &mut Warnings::default());
+}
+
+/// Every member the walk reads (its own questions, so the list cannot drift from the code), on
+/// the real vmlinux's DWARF, at the offset and bit pahole gives.
+#[test]
+fn every_member_the_walk_reads_matches_pahole() {
+    use skbwalk::kernel::Debuginfo;
+    use skbwalk::kstructs::TypesFrom;
+    let Some((dir, m)) = capture() else { return };
+    let vmlinux = PathBuf::from(m["kernel"]["vmlinux"].as_str().unwrap());
+    let opts = Debuginfo {
+        vmlinux: Some(vmlinux.clone()),
+        types: Some(TypesFrom::Dwarf),
+        cache_dir: Some(None),
+        ..Default::default()
+    };
+    let k = Kernel::open_with(&dir.join("A").join("vmcore.elf"), &opts).unwrap();
+    walk_everything(&k, &m);
+    let members = k.types.members_answered();
+    assert!(members.len() > 80, "only {} members", members.len());
+    // pahole -C takes struct names: typedefs the walk names (skb_frag_t) by the struct the
+    // DWARF says they stand for, from the types of the members found.
+    let mut typedefs = std::collections::HashMap::new();
+    fn note(t: &skbwalk::kstructs::TypeInfo, out: &mut std::collections::HashMap<String, String>) {
+        if let (Some(td), Some(n)) = (&t.typedef, &t.name) {
+            out.insert(td.clone(), n.clone());
+        }
+        match &t.kind {
+            skbwalk::kstructs::TypeKind::Array { elem, .. } => note(elem, out),
+            skbwalk::kstructs::TypeKind::Pointer { target: Some(t) } => note(t, out),
+            _ => {}
+        }
+    }
+    for (_, _, mem) in &members {
+        note(&mem.ty, &mut typedefs);
+    }
+    let struct_of = |t: &str| typedefs.get(t).cloned().unwrap_or_else(|| t.to_string());
+    let mut pahole = testdata::pahole::Pahole::new(&vmlinux);
+    let names: Vec<String> = members.iter().map(|(t, _, _)| struct_of(t)).collect();
+    pahole.load(&names.iter().map(String::as_str).collect::<Vec<_>>());
+    let mut wrong = Vec::new();
+    for (ty, path, mem) in &members {
+        let ours = mem.offset * 8 + mem.bitfield.map_or(0, |b| u64::from(b.bit_offset));
+        match pahole.offset(&struct_of(ty), path) {
+            Some(bits) if bits == ours => {}
+            other => wrong.push(format!("{ty}.{path}: ours bit {ours}, pahole {other:?}")),
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} of {}:\n{}",
+        wrong.len(),
+        members.len(),
+        wrong.join("\n")
+    );
+    eprintln!("{} members the walk reads = pahole", members.len());
+}
+
 /// The -dbg package's System.map beside the vmlinux.
 fn system_map(vmlinux: &std::path::Path, m: &serde_json::Value) -> PathBuf {
     vmlinux.parent().unwrap().join(format!(

@@ -12,6 +12,7 @@ pub mod elf_writer;
 pub mod kallsyms_writer;
 pub mod kdump_writer;
 pub mod pagetables;
+pub mod pahole;
 pub mod phys;
 pub mod sample;
 pub mod scale;

@@ -1,4 +1,6 @@
-//! What the walk asks of a 6.1 kernel: shared by the real-vmlinux test and the bench.
+//! A sample of what the walk asks of a 6.1 kernel: the workload of the lookup bench and the warm-cache
+//! test. (The walk's own questions, all of them, are checked against pahole by skbwalk's real-dump
+//! test `every_member_the_walk_reads_matches_pahole`, so this list cannot hide a drift.)
 
 /// `(type, member path)` pairs the walk uses.
 pub const MEMBERS: &[(&str, &str)] = &[
