@@ -1,0 +1,142 @@
+//! Memory allocators of the synthetic kernel: pages, compound pages, slab caches and objects,
+//! kmalloc, page-frag caches and virtio receive buffers.
+
+use super::*;
+
+impl World {
+    /// Physical pages from the buddy allocator (bump), naturally aligned.
+    pub fn alloc_pages(&mut self, order: u32) -> u64 {
+        let size = PAGE_SIZE << order;
+        let p = align(self.heap, size);
+        assert!(p + size <= self.cfg.ram_size, "synthetic RAM exhausted");
+        self.heap = p + size;
+        p
+    }
+
+    /// Mark `[paddr, +PAGE_SIZE<<order)` as a compound page (head flags, order, tail links).
+    pub(super) fn make_compound(&mut self, paddr: u64, order: u32, extra_flag: Option<u64>) -> u64 {
+        let pfn = paddr / PAGE_SIZE;
+        let head = self.page_struct(pfn);
+        let mut flags = extra_flag.map_or(0, |b| 1 << b);
+        if order > 0 {
+            flags |= 1 << self.k.o("PG_head");
+            let at = self.k.o("order.at");
+            self.write_bytes(head + at, &[order as u8]);
+            for i in 1..(1u64 << order) {
+                let tail = self.page_struct(pfn + i);
+                self.write_u64(tail + self.k.o("page.compound_head"), head | 1);
+            }
+        }
+        self.write_u64(head + self.k.o("page.flags"), flags);
+        self.write_u32(head + self.k.o("page._refcount"), 1);
+        head
+    }
+
+    /// A new slab cache (`struct kmem_cache`) with slot `size` and slabs of `order`.
+    pub fn new_cache(&mut self, name: &str, size: u64, order: u32) -> u64 {
+        let p = self.alloc_pages(0);
+        let kc = self.virt(p);
+        self.write_u32(kc + self.k.o("kmem_cache.size"), size as u32);
+        self.write_bytes(kc + 512, name.as_bytes());
+        self.write_u64(kc + self.k.o("kmem_cache.name"), kc + 512);
+        self.caches.insert(
+            name.to_string(),
+            Cache {
+                kmem_cache: kc,
+                size,
+                order,
+                cur: 0,
+                left: 0,
+            },
+        );
+        kc
+    }
+
+    /// Slot size of a cache.
+    pub fn cache_size(&self, name: &str) -> u64 {
+        self.caches[name].size
+    }
+
+    /// Allocate one object from a slab cache (created on first use as a kmalloc-style cache).
+    pub fn slab_alloc(&mut self, name: &str) -> u64 {
+        if !self.caches.contains_key(name) {
+            let size: u64 = name
+                .strip_prefix("kmalloc-")
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(1024);
+            self.new_cache(name, size, if size >= 1024 { 3 } else { 0 });
+        }
+        let c = &self.caches[name];
+        let (order, size, kc) = (c.order, c.size, c.kmem_cache);
+        if c.left == 0 {
+            let p = self.alloc_pages(order);
+            let flag = self.k.has("PG_slab").then(|| self.k.o("PG_slab"));
+            let head = self.make_compound(p, order, flag);
+            if self.k.has("PGTY_slab") {
+                // 6.12: a page type in the top byte of page_type (the rest of the word: 0xffffff)
+                let ty = (self.k.o("PGTY_slab") << 24 | 0x00ff_ffff) as u32;
+                self.write_u32(head + self.k.o("page.page_type"), ty);
+            }
+            self.write_u64(head + self.k.o("slab_cache.at"), kc);
+            let c = self.caches.get_mut(name).unwrap();
+            c.cur = p;
+            c.left = (PAGE_SIZE << order) / size;
+        }
+        let c = self.caches.get_mut(name).unwrap();
+        let obj = c.cur;
+        c.cur += size;
+        c.left -= 1;
+        self.virt(obj)
+    }
+
+    /// A kmalloc object of at least `size` bytes; returns (address, slot size).
+    pub fn kmalloc(&mut self, size: u64) -> (u64, u64) {
+        let slot = size.next_power_of_two().max(64);
+        if slot > 2 * PAGE_SIZE {
+            // large kmalloc: straight from the page allocator, as the kernel does
+            let order = (slot / PAGE_SIZE).trailing_zeros();
+            let p = self.alloc_pages(order);
+            return (self.virt(p), PAGE_SIZE << order);
+        }
+        let name = format!("kmalloc-{slot}");
+        let a = self.slab_alloc(&name);
+        (a, slot)
+    }
+
+    /// Carve `size` bytes from a page-frag cache of `order`; returns (head struct page, offset in compound).
+    pub(super) fn frag_alloc(&mut self, cache: &'static str, order: u32, size: u64) -> (u64, u64) {
+        let total = PAGE_SIZE << order;
+        let need_new = self
+            .frag_caches
+            .get(cache)
+            .is_none_or(|c| c.offset + size > total);
+        if need_new {
+            let p = self.alloc_pages(order);
+            self.make_compound(p, order, None);
+            self.frag_caches.insert(
+                cache,
+                FragCache {
+                    order,
+                    page: p,
+                    offset: 0,
+                },
+            );
+        }
+        let c = self.frag_caches.get_mut(cache).unwrap();
+        let (p, off) = (c.page, c.offset);
+        c.offset += size;
+        let _ = c.order;
+        let head = self.page_struct(p / PAGE_SIZE);
+        *self.refs.entry(head).or_insert(1) += 1;
+        (head, off)
+    }
+
+    pub(super) fn virtio_frag(&mut self, size: u32) -> (u64, u64) {
+        // Slots already consumed by packets of other flows, since freed.
+        while self.next_rand() % 256 < self.virtio_skip {
+            let (head, _) = self.frag_alloc("virtio", 3, 1536);
+            *self.refs.get_mut(&head).unwrap() -= 1;
+        }
+        self.frag_alloc("virtio", 3, align(size as u64, 64).max(1536))
+    }
+}
