@@ -39,7 +39,7 @@ pub mod warnings;
 
 pub use error::{Error, Result};
 pub use kernel::Kernel;
-pub use report::{socket_report, SocketReport};
+pub use report::{sock_report, socket_report, SockReport, SocketReport};
 pub use top::{top, TopReport};
 /// The dump reader and the debuginfo reader this crate is built on, re-exported so a caller
 /// uses the same versions (e.g. for [`Kernel::from_parts`]).

@@ -143,7 +143,8 @@ impl From<Identity> for SocketId {
     }
 }
 
-/// The report for one socket.
+/// The report for the socket at one fd of one process: who holds it, and its [`SockReport`]
+/// (whose fields it derefs to: `r.totals`, `r.skbs`).
 #[derive(Debug, Clone, Serialize)]
 pub struct SocketReport {
     /// Process id.
@@ -152,6 +153,22 @@ pub struct SocketReport {
     pub comm: String,
     /// fd number.
     pub fd: u32,
+    /// The socket.
+    #[serde(flatten)]
+    pub sock: SockReport,
+}
+
+impl std::ops::Deref for SocketReport {
+    type Target = SockReport;
+    fn deref(&self) -> &SockReport {
+        &self.sock
+    }
+}
+
+/// The report for one `struct sock`: identity, the kernel's own accounting, queues, totals,
+/// pages and every skb.
+#[derive(Debug, Clone, Serialize)]
+pub struct SockReport {
     /// Which socket.
     #[serde(flatten)]
     pub id: SocketId,
@@ -227,6 +244,37 @@ pub fn socket_report(k: &Kernel, pid: i32, fd: u32) -> Result<SocketReport> {
         });
     };
     let ws = walk_socket(&mut w, socket)?;
+    Ok(SocketReport {
+        pid,
+        comm: task.comm,
+        fd,
+        sock: sock_of(k, w, ws),
+    })
+}
+
+/// The report for the `struct sock` at `sk`, found by the caller (in a hash table, a slab, a
+/// backtrace): no process or fd needed.
+///
+/// ```no_run
+/// let k = skbwalk::Kernel::open("vmcore".as_ref(), None)?;
+/// let r = skbwalk::report::sock_report(&k, 0xffff88c1c2733f00)?;
+/// println!("{} {} pins {} B", r.id.family, r.id.state, r.totals.pinned_bytes);
+/// # Ok::<(), skbwalk::Error>(())
+/// ```
+pub fn sock_report(k: &Kernel, sk: u64) -> Result<SockReport> {
+    let mut w = Walker::new(k)?;
+    let sk = Kernel::ptr(sk, "struct sock")?;
+    let socket =
+        w.o.sk_socket
+            .and_then(|o| k.u64(sk + o, "sock.sk_socket").ok())
+            .filter(|&s| Kernel::is_kernel_ptr(s, 8));
+    let id = crate::socket::sock_identity(k, sk, socket)?;
+    let ws = walk_identified(&mut w, id);
+    Ok(sock_of(k, w, ws))
+}
+
+/// The report body of a walked socket.
+fn sock_of(k: &Kernel, w: Walker<'_>, ws: WalkedSocket) -> SockReport {
     let mut shared: Vec<(u64, u32, u32)> = ws
         .tally
         .pages()
@@ -247,10 +295,7 @@ pub fn socket_report(k: &Kernel, pid: i32, fd: u32) -> Result<SocketReport> {
                 .map(|v| v as i32),
         })
         .collect();
-    Ok(SocketReport {
-        pid,
-        comm: task.comm,
-        fd,
+    SockReport {
         kernel: ws.id.kernel_view,
         queues: queue_totals(&ws),
         totals: ws.tally.totals(),
@@ -264,5 +309,5 @@ pub fn socket_report(k: &Kernel, pid: i32, fd: u32) -> Result<SocketReport> {
         id: ws.id.into(),
         complete: w.warnings.is_empty(),
         warnings: w.warnings.into_vec(),
-    })
+    }
 }

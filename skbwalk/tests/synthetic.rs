@@ -390,3 +390,22 @@ fn top_is_the_same_on_any_number_of_threads() {
     head["sockets"].as_array_mut().unwrap().truncate(25);
     assert_eq!(run(2, Some(25)), head);
 }
+
+/// `sock_report` on a `struct sock` address the caller found: the same report as through the
+/// owner's fd, without the holder.
+#[test]
+fn sock_report_by_address_equals_the_fd_report() {
+    let (vmcore, w) = incident("sock-report", WorldConfig::kaslr(), true, 30);
+    let k = open_kernel(&vmcore, Some(&w.k.vmlinux)).unwrap();
+    let by_fd = socket_report(&k, 146935, 11).unwrap();
+    let by_addr = skbwalk::sock_report(&k, by_fd.id.sock.0).unwrap();
+    assert_eq!(
+        serde_json::to_value(&by_addr).unwrap(),
+        serde_json::to_value(&by_fd.sock).unwrap()
+    );
+    assert!(by_addr.totals.skbs >= 30);
+    assert!(
+        skbwalk::sock_report(&k, 0x1234).is_err(),
+        "not a kernel pointer"
+    );
+}
