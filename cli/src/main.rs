@@ -203,12 +203,27 @@ fn debuginfo_line(k: &Kernel) -> String {
     format!("debuginfo: types from {types}, symbols from {symbols}\n")
 }
 
-/// `emit_json` of a report made with a kernel's debuginfo.
-fn emit_report<T: serde::Serialize>(v: &T, k: &Kernel) -> Result<(), ExitCode> {
-    emit_json(&WithDebuginfo {
-        report: v,
-        debuginfo: Some(debuginfo_out(k)),
-    })
+/// The end of every command that walked a kernel: save the layout cache, print the report (as
+/// JSON with its `"debuginfo"`, or as `text` after the INCOMPLETE banner and the debuginfo
+/// line), and say the exit code.
+fn conclude<T: serde::Serialize>(
+    cli: &Cli,
+    k: &Kernel,
+    r: &T,
+    complete: bool,
+    warnings: &[Warning],
+    text: impl FnOnce() -> String,
+) -> Result<ExitCode, ExitCode> {
+    let _ = k.save_cache();
+    if cli.json {
+        emit_json(&WithDebuginfo {
+            report: r,
+            debuginfo: Some(debuginfo_out(k)),
+        })?;
+    } else {
+        emit_text(&(incomplete_banner(complete, warnings) + &debuginfo_line(k) + &text()))?;
+    }
+    Ok(finish(cli, complete, warnings))
 }
 
 fn emit_json<T: serde::Serialize>(v: &T) -> Result<(), ExitCode> {
@@ -337,20 +352,14 @@ fn run(cli: &Cli) -> Result<ExitCode, ExitCode> {
         Some(Command::Meminfo) => {
             let k = open(cli, &vmcore)?;
             let r = skbwalk::meminfo::meminfo(&k).map_err(|e| walk_failed(&vmcore, e))?;
-            let _ = k.save_cache();
-            if cli.json {
-                emit_report(&r, &k)?;
-            } else {
-                let text = incomplete_banner(r.complete, &r.warnings)
-                    + &debuginfo_line(&k)
-                    + &human::meminfo(&r, &k);
-                emit_text(&text)?;
-            }
-            Ok(finish(cli, r.complete, &r.warnings))
+            conclude(cli, &k, &r, r.complete, &r.warnings, || {
+                human::meminfo(&r, &k)
+            })
         }
         Some(Command::Explain { html, svg }) => {
             let k = open(cli, &vmcore)?;
             let r = skbwalk::explain::explain(&k).map_err(|e| walk_failed(&vmcore, e))?;
+            // Saved before the page is written: a failed write does not lose what was learnt.
             let _ = k.save_cache();
             for (path, doc) in [
                 (html, html.as_ref().map(|_| report::html(&r, &k))),
@@ -361,15 +370,9 @@ fn run(cli: &Cli) -> Result<ExitCode, ExitCode> {
                         .map_err(|e| fail(format!("{}: {e}", path.display())))?;
                 }
             }
-            if cli.json {
-                emit_report(&r, &k)?;
-            } else {
-                let text = incomplete_banner(r.complete, &r.warnings)
-                    + &debuginfo_line(&k)
-                    + &human::explain(&r, &k);
-                emit_text(&text)?;
-            }
-            Ok(finish(cli, r.complete, &r.warnings))
+            conclude(cli, &k, &r, r.complete, &r.warnings, || {
+                human::explain(&r, &k)
+            })
         }
         Some(Command::Top { n }) => {
             let k = open(cli, &vmcore)?;
@@ -386,16 +389,9 @@ fn run(cli: &Cli) -> Result<ExitCode, ExitCode> {
                 }
             });
             let r = res.map_err(|e| walk_failed(&vmcore, e))?;
-            let _ = k.save_cache();
-            if cli.json {
-                emit_report(&r, &k)?;
-            } else {
-                let text = incomplete_banner(r.complete, &r.warnings)
-                    + &debuginfo_line(&k)
-                    + &human::top(&r, n.unwrap_or(20), &k);
-                emit_text(&text)?;
-            }
-            Ok(finish(cli, r.complete, &r.warnings))
+            conclude(cli, &k, &r, r.complete, &r.warnings, || {
+                human::top(&r, n.unwrap_or(20), &k)
+            })
         }
         None => {
             let (Some(pid), Some(fd)) = (cli.pid, cli.fd) else {
@@ -405,16 +401,9 @@ fn run(cli: &Cli) -> Result<ExitCode, ExitCode> {
             };
             let k = open(cli, &vmcore)?;
             let r = skbwalk::socket_report(&k, pid, fd).map_err(|e| walk_failed(&vmcore, e))?;
-            let _ = k.save_cache();
-            if cli.json {
-                emit_report(&r, &k)?;
-            } else {
-                let text = incomplete_banner(r.complete, &r.warnings)
-                    + &debuginfo_line(&k)
-                    + &human::socket(&r, cli.all_skbs, &k);
-                emit_text(&text)?;
-            }
-            Ok(finish(cli, r.complete, &r.warnings))
+            conclude(cli, &k, &r, r.complete, &r.warnings, || {
+                human::socket(&r, cli.all_skbs, &k)
+            })
         }
     }
 }
