@@ -628,33 +628,25 @@ impl Types {
     /// `.symtab` answers are remembered in the layout cache like type answers, so a warm run
     /// never builds the symbol table (about 100 000 symbols) for the few dozen the walk reads.
     pub fn symbol(&self, name: &str) -> Result<u64> {
-        let cacheable = self.symbols_from == SymbolsFrom::Symtab;
-        let k = key('y', &[name]);
-        if cacheable {
-            let hit = self.lock_cache().answers.get(&k).cloned();
-            match hit {
-                Some(Answer::Symbol(a)) => return Ok(a),
-                Some(Answer::NoSymbol) => {
-                    return Err(Error::SymbolNotFound {
-                        name: name.to_owned(),
-                        source_desc: self.answered_by(true),
-                    })
-                }
-                _ => {}
-            }
-        }
-        let s = self.symbols();
-        let found = s.lookup(name);
-        if cacheable {
-            let mut c = self.lock_cache();
-            c.answers
-                .insert(k, found.map_or(Answer::NoSymbol, Answer::Symbol));
-            c.dirty = true;
-        }
-        found.ok_or_else(|| Error::SymbolNotFound {
+        let not_found = |source_desc| Error::SymbolNotFound {
             name: name.to_owned(),
-            source_desc: s.source.clone(),
-        })
+            source_desc,
+        };
+        if self.symbols_from != SymbolsFrom::Symtab {
+            let s = self.symbols();
+            return s.lookup(name).ok_or_else(|| not_found(s.source.clone()));
+        }
+        let (a, cached) = self.ask(key('y', &[name]), || {
+            Ok(self
+                .symbols()
+                .lookup(name)
+                .map_or(Answer::NoSymbol, Answer::Symbol))
+        })?;
+        match a {
+            Answer::Symbol(addr) => Ok(addr),
+            _ if cached => Err(not_found(self.answered_by(true))),
+            _ => Err(not_found(self.symbols().source.clone())),
+        }
     }
 
     /// The symbol containing `addr` (or else the nearest one below it) and the offset of `addr`
