@@ -184,7 +184,7 @@ fn refuse_kdump(h: &[u8]) -> Option<Error> {
         String::from_utf8_lossy(&b[..end]).into_owned()
     };
     let machine = field(4);
-    if is_foreign_uname_machine(&machine) && !page_size_is_4k(le(428)) {
+    if is_foreign_uname_machine(&machine) && le(428) != 4096 {
         return Some(unsupported(format!(
             "a {sig} dump of a {machine} machine with {} KiB pages: this reader handles x86-64 \
              dumps (4 KiB pages) only",
@@ -192,10 +192,6 @@ fn refuse_kdump(h: &[u8]) -> Option<Error> {
         )));
     }
     None
-}
-
-fn page_size_is_4k(v: i32) -> bool {
-    v == 4096
 }
 
 #[cfg(test)]

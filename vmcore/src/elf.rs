@@ -296,30 +296,28 @@ impl ElfDump {
         &self.notes
     }
 
+    /// Pages (of `page_size`) with stored contents, as merged pfn ranges.
+    fn stored_pages(&self, page_size: u64) -> Vec<(u64, u64)> {
+        let ps = page_size.max(1);
+        merge(
+            self.segments
+                .iter()
+                .filter(|s| s.filesz > 0)
+                .map(|s| (s.paddr / ps, (s.paddr + s.filesz.min(s.memsz)).div_ceil(ps)))
+                .collect(),
+        )
+    }
+
     /// Pages (of `page_size`) with stored contents; a page covered by several segments counts
     /// once.
     pub fn pages_present(&self, page_size: u64) -> u64 {
-        let ps = page_size.max(1);
-        let stored: Vec<(u64, u64)> = self
-            .segments
-            .iter()
-            .filter(|s| s.filesz > 0)
-            .map(|s| (s.paddr / ps, (s.paddr + s.filesz.min(s.memsz)).div_ceil(ps)))
-            .collect();
-        span(&merge(stored))
+        span(&self.stored_pages(page_size))
     }
 
     /// Pages (of `page_size`) that a segment describes past its `p_filesz` (`p_memsz` >
     /// `p_filesz`: what `makedumpfile -E` filtered out) and no segment stores.
     pub fn pages_excluded(&self, page_size: u64) -> u64 {
         let ps = page_size.max(1);
-        let stored = merge(
-            self.segments
-                .iter()
-                .filter(|s| s.filesz > 0)
-                .map(|s| (s.paddr / ps, (s.paddr + s.filesz.min(s.memsz)).div_ceil(ps)))
-                .collect(),
-        );
         let tails = merge(
             self.segments
                 .iter()
@@ -332,7 +330,7 @@ impl ElfDump {
                 })
                 .collect(),
         );
-        span(&tails) - overlap(&tails, &stored)
+        span(&tails) - overlap(&tails, &self.stored_pages(page_size))
     }
 
     /// Whether `paddr` is stored by some segment (`Some(true)`), only described past a

@@ -48,9 +48,8 @@ pub struct MmapSource {
     reads: std::sync::atomic::AtomicU64,
     /// The read count at which to look at the resident size next.
     next_look: std::sync::atomic::AtomicU64,
-    /// Held by the thread looking.
-    looking: std::sync::Mutex<()>,
-    at_last_look: LastLook,
+    /// (reads, resident bytes) at the last look; held by the thread looking.
+    last_look: std::sync::Mutex<(u64, u64)>,
 }
 
 /// Linux maps this much around a faulting page of a file mapping (`fault_around_bytes`).
@@ -75,8 +74,7 @@ impl MmapSource {
             id: NEXT_SOURCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             reads: std::sync::atomic::AtomicU64::new(0),
             next_look: std::sync::atomic::AtomicU64::new(MIN_INTERVAL),
-            looking: std::sync::Mutex::new(()),
-            at_last_look: LastLook::default(),
+            last_look: std::sync::Mutex::new((0, 0)),
         })
     }
 
@@ -102,14 +100,14 @@ impl MmapSource {
             return;
         }
         // One thread looks; the others go on.
-        let Ok(_guard) = self.looking.try_lock() else {
+        let Ok(mut last_look) = self.last_look.try_lock() else {
             return;
         };
         let Some(resident) = resident_file_bytes() else {
             self.next_look.store(u64::MAX, Ordering::Relaxed);
             return;
         };
-        let (then_reads, then_resident) = self.at_last_look.load();
+        let (then_reads, then_resident) = *last_look;
         let per_read = resident
             .saturating_sub(then_resident)
             .checked_div(n.saturating_sub(then_reads))
@@ -118,7 +116,7 @@ impl MmapSource {
         let interval = (CHECK_GROWTH / per_read).clamp(MIN_INTERVAL, MAX_INTERVAL);
         self.next_look.store(n + interval, Ordering::Relaxed);
         if resident < RELEASE_EVERY {
-            self.at_last_look.store((n, resident));
+            *last_look = (n, resident);
             return;
         }
         // SAFETY: a read-only shared file mapping: MADV_DONTNEED drops the pages from this
@@ -128,8 +126,7 @@ impl MmapSource {
             self.map
                 .unchecked_advise(memmap2::UncheckedAdvice::DontNeed)
         };
-        self.at_last_look
-            .store((n, resident_file_bytes().unwrap_or(0)));
+        *last_look = (n, resident_file_bytes().unwrap_or(0));
     }
 
     /// The whole mapped file.
@@ -150,19 +147,6 @@ static NEXT_SOURCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64:
 thread_local! {
     /// (source id, fault-around window) of this thread's last read.
     static LAST_WINDOW: std::cell::Cell<(u64, u64)> = const { std::cell::Cell::new((0, u64::MAX)) };
-}
-
-/// (reads, resident bytes) at the last look (taken only by the thread looking).
-#[derive(Default)]
-struct LastLook(std::sync::Mutex<(u64, u64)>);
-
-impl LastLook {
-    fn load(&self) -> (u64, u64) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner())
-    }
-    fn store(&self, v: (u64, u64)) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = v;
-    }
 }
 
 /// File-backed resident bytes of this process (`/proc/self/statm`'s shared pages, read through
