@@ -1,8 +1,10 @@
 //! The command line's contract (`shared/spec/cli.md`): flags anywhere, JSON keys, exit codes.
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
 use std::sync::OnceLock;
+
+mod common;
+use common::{json, run};
 
 use testdata::sample::{write_sample, SampleSize};
 
@@ -14,27 +16,6 @@ fn sample() -> &'static (PathBuf, PathBuf) {
         let (s, _) = write_sample(&dir, SampleSize { stalled_skbs: 100 }).unwrap();
         (s.vmcore, s.vmlinux)
     })
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_skbwalk"))
-        // the layout cache of the tests, not the user's
-        .env(
-            "XDG_CACHE_HOME",
-            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cache"),
-        )
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 fn keys(v: &serde_json::Value, ks: &[&str]) {

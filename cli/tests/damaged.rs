@@ -8,11 +8,12 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+mod common;
+use common::stderr;
+
 use testdata::sample::{incident_world, write_qemu_elf, write_sample, SampleSize};
 use testdata::synth::SynthKernel;
 use testdata::world::{SockSpec, WorldConfig};
-
-const BIN: &str = env!("CARGO_BIN_EXE_skbwalk");
 
 fn dir() -> &'static Path {
     static D: OnceLock<PathBuf> = OnceLock::new();
@@ -79,11 +80,7 @@ fn nginx_fd11<'a>(d: &'a str, v: &'a str) -> [&'a str; 8] {
 
 /// Run with a deadline: a hang fails the test instead of stalling it.
 fn run_with(args: &[&str], stdout: Stdio) -> Output {
-    let mut child = Command::new(BIN)
-        .env(
-            "XDG_CACHE_HOME",
-            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cache"),
-        )
+    let mut child = common::skbwalk()
         .args(args)
         .stdin(Stdio::null())
         .stdout(stdout)
@@ -105,10 +102,6 @@ fn run_with(args: &[&str], stdout: Stdio) -> Output {
 
 fn run(args: &[&str]) -> Output {
     run_with(args, Stdio::piped())
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// Exit 1 with one sentence that names `input` and says `reason`.
@@ -182,11 +175,7 @@ fn a_closed_pipe_ends_quietly_and_a_full_disk_is_exit_1() {
             args
         };
         // Closed pipe: read one byte, then close our end.
-        let mut child = Command::new(BIN)
-            .env(
-                "XDG_CACHE_HOME",
-                std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cache"),
-            )
+        let mut child = common::skbwalk()
             .args(&args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+mod common;
+use common::{json, stderr};
+
 use testdata::sample::{write_sample, SampleSize};
 
 struct Sample {
@@ -27,27 +30,13 @@ fn sample() -> &'static Sample {
     })
 }
 
-/// skbwalk with an empty layout cache of its own.
+/// skbwalk with an empty layout cache of its own (not shared with the other CLI tests).
 fn run(args: &[&str]) -> Output {
-    let cache = sample().dir.join("cache");
-    Command::new(env!("CARGO_BIN_EXE_skbwalk"))
-        .env("XDG_CACHE_HOME", cache)
+    common::skbwalk()
+        .env("XDG_CACHE_HOME", sample().dir.join("cache"))
         .args(args)
         .output()
         .unwrap()
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// The sample's vmlinux with a `.BTF` section pahole made from its DWARF (None without pahole).

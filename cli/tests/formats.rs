@@ -2,21 +2,12 @@
 //! whose kernel cannot be located (files made by `testdata`'s writers).
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+
+mod common;
+use common::run;
 
 use testdata::kdump_writer::{write_split_set, Compression, KdumpOptions};
 use testdata::phys::{PhysImage, PAGE_SIZE};
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_skbwalk"))
-        .env(
-            "XDG_CACHE_HOME",
-            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("skbwalk-formats-cache"),
-        )
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 fn parts() -> (Vec<PathBuf>, Vec<(u64, u64)>) {
     let mut img = PhysImage::new(vec![(0, 0x9f000), (0x10_0000, 0x40_0000)]);
