@@ -8,8 +8,8 @@
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 DIR=${1:-$HOME/.cache/skbwalk-testdata/dumps/current-6.1}
-V=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kernel"]["vmlinux"])' "$DIR/manifest.json")
-D=$DIR/A/vmcore.elf
+. "$REPO/bench/real-dump.sh"
+real_dump "$DIR"
 cargo build -q --release -p skbwalk-cli --manifest-path "$REPO/Cargo.toml"
 . "$REPO/testdata/real/drgn-env.sh"
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT

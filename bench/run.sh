@@ -11,6 +11,7 @@ set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 SHORT=0; [ "${1:-}" = --short ] && SHORT=1
 . "$REPO/testdata/real/drgn-env.sh"
+. "$REPO/bench/real-dump.sh"
 REAL=${SKBWALK_BENCH_DUMPS:-$HOME/.cache/skbwalk-testdata/dumps/current-6.1}
 cargo build -q --release -p skbwalk-cli -p testdata --bin make-scale --bin skbwalk --manifest-path "$REPO/Cargo.toml"
 BIN=$REPO/target/release/skbwalk
@@ -19,11 +20,7 @@ if [ "$SHORT" = 1 ]; then
     T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
     SCALE_DIR=$T/scale bash "$REPO/bench/scale.sh" 1000 10000 | grep -E "totals agree|MISMATCH"
     if [ -f "$REAL/manifest.json" ]; then
-        M=$REAL/manifest.json D=$REAL/A/vmcore.elf
-        V=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kernel"]["vmlinux"])' "$M")
-        read -r PID FD < <(python3 -c 'import json,sys
-for s in json.load(open(sys.argv[1]))["boots"]["A"]["sockets"]:
-    if s["comm"] == "nginx" and s["role"] == "server": print(s["pid"], s["fd"])' "$M")
+        real_dump "$REAL"
         python3 "$REPO/testdata/real/oracle.py" --vmcore "$D" --vmlinux "$V" --pid "$PID" --fd "$FD" --no-crosscheck > "$T/o.json"
         XDG_CACHE_HOME=$T "$BIN" --vmcore "$D" --pid "$PID" --fd "$FD" --json > "$T/s.json"
         python3 "$REPO/testdata/real/compare.py" "$T/o.json" "$T/s.json" && echo "socket pid $PID fd $FD (only the dump): skbwalk = drgn"
@@ -37,12 +34,7 @@ for s in json.load(open(sys.argv[1]))["boots"]["A"]["sockets"]:
 fi
 echo "== real dump: $REAL (boot A)"
 bash "$REPO/bench/vs-drgn.sh" "$REAL"
-M=$REAL/manifest.json
-V=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kernel"]["vmlinux"])' "$M")
-D=$REAL/A/vmcore.elf
-read -r PID FD < <(python3 -c 'import json,sys
-for s in json.load(open(sys.argv[1]))["boots"]["A"]["sockets"]:
-    if s["comm"] == "nginx" and s["role"] == "server": print(s["pid"], s["fd"])' "$M")
+real_dump "$REAL"
 read -r it im < <(python3 "$REPO/bench/measure.py" 5 -- "$BIN" --vmcore "$D" info --json)
 awk -v t="$it" -v m="$im" 'BEGIN{ printf "%-36s skbwalk %8.4f s %7.1f MiB (no debuginfo read)\n", "info", t, m/1024 }'
 if command -v crash >/dev/null; then

@@ -5,12 +5,8 @@
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 DIR=${1:-$HOME/.cache/skbwalk-testdata/dumps/current}
-M=$DIR/manifest.json
-V=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kernel"]["vmlinux"])' "$M")
-D=$DIR/A/vmcore.elf
-read -r PID FD < <(python3 -c 'import json,sys
-for s in json.load(open(sys.argv[1]))["boots"]["A"]["sockets"]:
-    if s["comm"] == "nginx" and s["role"] == "server": print(s["pid"], s["fd"])' "$M")
+. "$REPO/bench/real-dump.sh"
+real_dump "$DIR"
 cargo build -q --release -p skbwalk-cli --manifest-path "$REPO/Cargo.toml"
 BIN=$REPO/target/release/skbwalk
 ORACLE=$REPO/testdata/real/oracle.py

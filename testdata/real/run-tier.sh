@@ -47,6 +47,18 @@ KTAG=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kernel"]
 ok()   { PASS=$((PASS+1)); echo "ok   $KTAG $1"; }
 bad()  { FAIL=$((FAIL+1)); FAILED+=("$KTAG $1"); echo "FAIL $KTAG $1: $2"; }
 want() { [[ "$1" =~ $FILTER ]]; }
+# verdicts FILE NAME: count a checker's "ok NAME" / "FAIL NAME: why" lines; any other line is a
+# failure of the checker itself, reported as NAME
+verdicts() {
+    local verdict rest
+    while read -r verdict rest; do
+        case $verdict in
+            ok) ok "$rest";;
+            FAIL) bad "${rest%%: *}" "${rest#*: }";;
+            *) bad "$2" "$verdict $rest";;
+        esac
+    done < "$1"
+}
 
 for boot in $(python3 -c 'import json,sys; print(" ".join(sorted(json.load(open(sys.argv[1]))["boots"])))' "$M"); do
     # boot A runs two vCPUs with the busy scenario: its meminfo must show unfolded per-CPU deltas
@@ -295,13 +307,7 @@ PY
             socks=(); while read -r pid fd comm role expect; do [ "$expect" = receive ] && socks+=(--socket "$pid:$fd"); done < "$WORK/sockets"
             python3 "$HERE/debuginfo-check.py" --bin "$BIN" --vmcore "$D" --vmlinux "$VMLINUX" "${SMAP_ARG[@]}" \
                 "${socks[@]:0:4}" --timeout "$TMO" --prefix "$boot $dn " > "$WORK/di" 2>&1 || true
-            while read -r verdict rest; do
-                case $verdict in
-                    ok) ok "$rest";;
-                    FAIL) bad "${rest%%: *}" "${rest#*: }";;
-                    *) bad "$boot $dn debuginfo" "debuginfo-check.py: $verdict $rest";;
-                esac
-            done < "$WORK/di"
+            verdicts "$WORK/di" "$boot $dn debuginfo (debuginfo-check.py)"
         fi
         mark "debuginfo sources"
     done
@@ -310,13 +316,7 @@ done
 if want "split"; then
     python3 "$HERE/split-check.py" --bin "$BIN" --boot "$DIR/A" --manifest "$M" --vmlinux "$VMLINUX" \
         --timeout "$TMO" --prefix "A " > "$WORK/split" 2>&1 || true
-    while read -r verdict rest; do
-        case $verdict in
-            ok) ok "$rest";;
-            FAIL) bad "${rest%%: *}" "${rest#*: }";;
-            *) bad "A split" "split-check.py: $verdict $rest";;
-        esac
-    done < "$WORK/split"
+    verdicts "$WORK/split" "A split (split-check.py)"
     mark "split sets"
 fi
 for st in "${STAGES[@]}"; do printf 'time %-26s %6.1f s\n' "$st" "${TIME[$st]}"; done
