@@ -17,7 +17,12 @@ pub struct Compound {
 /// Largest order we believe (MAX_ORDER is 10 or 11 on x86-64; gigantic pages 18).
 const MAX_SANE_ORDER: u32 = 18;
 
-/// Memoizing page lookups: a head page's order and slab cache are read once.
+/// Most pages each memo holds; past it the memo starts over (a memo, not a record: memory
+/// stays bounded whatever the dump holds, and a page forgotten is read again).
+const MEMO_PAGES: usize = 1 << 16;
+
+/// Memoizing page lookups: a head page's order and slab cache are read once (while the memo
+/// holds them).
 #[derive(Default)]
 pub struct Pages {
     heads: HashMap<u64, u32>,
@@ -70,6 +75,9 @@ impl Pages {
             }
             order
         };
+        if self.heads.len() >= MEMO_PAGES {
+            self.heads.clear();
+        }
         self.heads.insert(head, order);
         Ok(Compound { head, order })
     }
@@ -102,6 +110,9 @@ impl Pages {
                 }
             }
         };
+        if self.slab_slot.len() >= MEMO_PAGES {
+            self.slab_slot.clear();
+        }
         self.slab_slot.insert(head, slot);
         Ok(slot)
     }

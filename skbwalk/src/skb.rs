@@ -157,6 +157,9 @@ pub struct Walker<'k> {
     /// skbs and tree nodes the report may still read: one budget for the whole report, so no
     /// input can make the work grow faster than the dump.
     budget: u64,
+    /// Buffers the current `sk_buff` and `skb_shared_info` are read into.
+    raw_skb: Vec<u8>,
+    raw_shinfo: Vec<u8>,
 }
 
 /// The walk budget of one report: far more skbs than any machine holds (a 1 TiB machine full
@@ -190,6 +193,8 @@ impl<'k> Walker<'k> {
             warnings,
             visited: HashSet::new(),
             budget: WALK_BUDGET,
+            raw_skb: Vec::new(),
+            raw_shinfo: Vec::new(),
         })
     }
 
@@ -242,7 +247,10 @@ impl<'k> Walker<'k> {
             );
             return Ok(());
         }
-        let raw = k.bytes(addr, o.skb_size as usize, "sk_buff")?;
+        // The walker's buffers, lent for this skb (a read error leaves new ones behind).
+        let mut raw = std::mem::take(&mut self.raw_skb);
+        raw.resize(o.skb_size as usize, 0);
+        k.read(addr, &mut raw, "sk_buff")?;
         let head = le_u64(&raw, o.skb_head);
         let end = if o.skb_end_is_offset {
             head.wrapping_add(u64::from(le_u32(&raw, o.skb_end)))
@@ -289,7 +297,9 @@ impl<'k> Walker<'k> {
             out.push(skb);
             return Ok(());
         }
-        let shinfo = k.bytes(end, o.shinfo_size as usize, "skb_shared_info")?;
+        let mut shinfo = std::mem::take(&mut self.raw_shinfo);
+        shinfo.resize(o.shinfo_size as usize, 0);
+        k.read(end, &mut shinfo, "skb_shared_info")?;
         skb.nr_frags = shinfo.get(o.shinfo_nr_frags as usize).copied().unwrap_or(0);
         let mut n = u64::from(skb.nr_frags);
         if n > o.max_skb_frags {
@@ -391,6 +401,8 @@ impl<'k> Walker<'k> {
             }
         }
         let frag_list = le_u64(&shinfo, o.shinfo_frag_list);
+        self.raw_skb = raw;
+        self.raw_shinfo = shinfo;
         out.push(skb);
         if frag_list != 0 {
             if depth >= MAX_FRAG_LIST_DEPTH {

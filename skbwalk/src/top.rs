@@ -198,24 +198,45 @@ pub fn top_with(
     // are added in socket order, so the report is the one a single thread makes.
     let sockets: Vec<u64> = sock_files.iter().map(|(s, _)| *s).collect();
     let mut done = 0;
-    walk_in_order(k, &sockets, threads, |i, walked, warnings| {
-        progress(i, n);
-        let hs = sock_files[i].1;
-        w.warnings.append(warnings);
-        match walked {
-            Ok(s) => b.add_summary(s, Some(hs), "fd"),
-            Err(e) => w.warnings.push(
-                crate::warnings::WarningKind::of(&e),
-                None,
-                format!("pid {} fd {}: {e}", hs[0].pid, hs[0].fd),
-            ),
-        }
-        done += 1;
-    })?;
+    // Sockets no fd reaches (orphaned TCP, TIME_WAIT and request mini-sockets, kernel sockets)
+    // are looked for in the hash tables on a thread of their own while the fd sockets are
+    // walked: the chain walk is serial, and neither needs the other.
+    let o = w.o;
+    let hash_walk = || {
+        let mut hash_warnings = crate::warnings::Warnings::default();
+        let hashed = hashed_sockets(k, o, &mut hash_warnings);
+        (hashed, hash_warnings)
+    };
+    let warnings = &mut w.warnings;
+    let b_ref = &mut b;
+    let mut fd_walk = || {
+        walk_in_order(k, &sockets, threads, |i, walked, ws| {
+            progress(i, n);
+            let hs = sock_files[i].1;
+            warnings.append(ws);
+            match walked {
+                Ok(s) => b_ref.add_summary(s, Some(hs), "fd"),
+                Err(e) => warnings.push(
+                    crate::warnings::WarningKind::of(&e),
+                    None,
+                    format!("pid {} fd {}: {e}", hs[0].pid, hs[0].fd),
+                ),
+            }
+            done += 1;
+        })
+    };
+    let (walked, (hashed, hash_warnings)) = if threads <= 1 {
+        (fd_walk(), hash_walk())
+    } else {
+        std::thread::scope(|scope| {
+            let h = scope.spawn(hash_walk);
+            let walked = fd_walk();
+            let hashed = h.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (walked, hashed)
+        })
+    };
+    walked?;
     debug_assert_eq!(done, n);
-    // Sockets no fd reaches: orphaned TCP, TIME_WAIT and request mini-sockets, kernel sockets.
-    let mut hash_warnings = crate::warnings::Warnings::default();
-    let hashed = hashed_sockets(k, w.o, &mut hash_warnings);
     w.warnings.extend(hash_warnings);
     let tw = k.types.enumerator("TCP_TIME_WAIT").ok();
     let req = k.types.enumerator("TCP_NEW_SYN_RECV").ok();

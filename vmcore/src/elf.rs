@@ -55,30 +55,40 @@ pub struct ElfDump {
     segments: Vec<Segment>,
     notes: NoteSummary,
     machine: u16,
-    /// For each 1 MiB region of physical memory, the first segment starting at or after it
-    /// (one entry past the last region): segment lookups search only their region's segments.
-    /// Empty when the address space is too sparse for a table (lookups search all of them).
+    /// For each region of `1 << region_shift` bytes of physical memory, the first segment
+    /// starting at or after it (one entry past the last region): segment lookups search only
+    /// their region's segments. Empty when the address space is too sparse for a table
+    /// (lookups search all of them).
     region_start: Vec<u32>,
+    /// log2 of the region size: regions are about as many as segments (a filtered dump has one
+    /// segment per run of kept pages, hundreds of thousands), at least a page.
+    region_shift: u32,
 }
 
-/// log2 of the region size of [`ElfDump::region_start`].
-const REGION_SHIFT: u32 = 20;
-/// Most regions indexed (4 TiB of physical address space; a 16 MiB table).
+/// Most regions indexed (a 16 MiB table).
 const MAX_REGIONS: u64 = 1 << 22;
 
-fn region_index(segments: &[Segment]) -> Vec<u32> {
+/// The region table of `segments` (sorted by `paddr`) and its region size's log2.
+fn region_index(segments: &[Segment]) -> (Vec<u32>, u32) {
     let end = segments
         .iter()
-        .map(|s| s.paddr + s.memsz)
+        .map(|s| s.paddr.saturating_add(s.memsz))
         .max()
         .unwrap_or(0);
-    let regions = end.div_ceil(1 << REGION_SHIFT);
-    if regions > MAX_REGIONS || segments.len() > u32::MAX as usize {
-        return Vec::new();
+    // About two regions per segment, within [a page, 1 GiB], and no more than MAX_REGIONS.
+    let want = (2 * segments.len() as u64).clamp(1, MAX_REGIONS);
+    let mut shift = 12;
+    while shift < 30 && end.div_ceil(1 << shift) > want {
+        shift += 1;
     }
-    (0..=regions)
-        .map(|r| segments.partition_point(|s| s.paddr < r << REGION_SHIFT) as u32)
-        .collect()
+    let regions = end.div_ceil(1 << shift);
+    if regions > MAX_REGIONS || segments.len() > u32::MAX as usize {
+        return (Vec::new(), shift);
+    }
+    let table = (0..=regions)
+        .map(|r| segments.partition_point(|s| s.paddr < r << shift) as u32)
+        .collect();
+    (table, shift)
 }
 
 /// Whether the section headers name Xen's xc_core sections.
@@ -212,13 +222,14 @@ impl ElfDump {
             ));
         }
         segments.sort_by_key(|s| (s.paddr, std::cmp::Reverse(s.memsz)));
-        let region_start = region_index(&segments);
+        let (region_start, region_shift) = region_index(&segments);
         let dump = ElfDump {
             src,
             segments,
             notes,
             machine,
             region_start,
+            region_shift,
         };
         dump.check_overlaps()?;
         Ok(dump)
@@ -338,7 +349,7 @@ impl ElfDump {
     /// allowed (kdump adds a kernel-text segment inside a RAM range); among the segments
     /// covering `paddr` the one starting last that stores it wins.
     fn stored(&self, paddr: u64) -> Option<(bool, &Segment)> {
-        let r = (paddr >> REGION_SHIFT) as usize;
+        let r = usize::try_from(paddr >> self.region_shift).unwrap_or(usize::MAX);
         let idx = match (self.region_start.get(r), self.region_start.get(r + 1)) {
             (Some(&lo), Some(&hi)) => {
                 let (lo, hi) = (lo as usize, hi as usize);

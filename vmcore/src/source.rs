@@ -37,15 +37,19 @@ pub trait Source: Send + Sync {
 /// A whole file mapped into memory (never read whole).
 ///
 /// Resident pages of the mapping count in the process's RSS however large the dump: when the
-/// process's file-backed resident memory passes [`RELEASE_EVERY`], the mapping's pages are given
-/// back to the page cache (`MADV_DONTNEED`; the data stays mapped and re-faults from the
-/// cache), so a walk over a 100 GiB dump holds at most about that much of it resident.
+/// process's resident memory would pass [`RSS_BUDGET`], the mapping's pages are given back to
+/// the page cache (`MADV_DONTNEED`; the data stays mapped and re-faults from the cache), so a
+/// walk over a 100 GiB dump keeps its RSS inside the budget (as long as the caller's own memory
+/// fits in it).
 pub struct MmapSource {
     map: memmap2::Mmap,
     /// Tags this mapping in the per-thread last-window memo.
     id: u64,
-    /// Reads (in distinct fault-around windows) so far.
+    /// Reads (in distinct fault-around windows) so far, counted in batches of [`BATCH`].
     reads: std::sync::atomic::AtomicU64,
+    /// Each thread's reads not yet added to `reads`, one cache line per shard: threads
+    /// walking in parallel do not bounce one counter between cores on every read.
+    shards: Box<[Shard; SHARDS]>,
     /// The read count at which to look at the resident size next.
     next_look: std::sync::atomic::AtomicU64,
     /// (reads, resident bytes) at the last look; held by the thread looking.
@@ -55,8 +59,29 @@ pub struct MmapSource {
 /// Linux maps this much around a faulting page of a file mapping (`fault_around_bytes`).
 const FAULT_AROUND: u64 = 64 << 10;
 
-/// Resident bytes of mapped files past which a mapped dump's pages are given back.
-pub const RELEASE_EVERY: u64 = 96 << 20;
+/// The resident size (anonymous plus mapped file pages) a process reading mapped dumps is kept
+/// under: mapped pages are given back when the file-backed part passes what the anonymous part
+/// leaves of it (see [`file_allowance`]).
+pub const RSS_BUDGET: u64 = 256 << 20;
+
+/// Mapped file pages kept resident at least, however much anonymous memory the process holds
+/// (below this, re-faulting the walk's hot pages would cost more than the budget saves).
+const MIN_FILE_RESIDENT: u64 = 32 << 20;
+
+/// How many file-backed resident bytes may stay mapped while `anon` bytes are anonymous: the
+/// budget less the anonymous memory and one look's growth, at least [`MIN_FILE_RESIDENT`].
+///
+/// ```
+/// use vmcore::source::{file_allowance, RSS_BUDGET};
+/// assert_eq!(file_allowance(0), RSS_BUDGET - (24 << 20));
+/// assert_eq!(file_allowance(RSS_BUDGET), 32 << 20);
+/// ```
+pub fn file_allowance(anon: u64) -> u64 {
+    RSS_BUDGET
+        .saturating_sub(CHECK_GROWTH)
+        .saturating_sub(anon)
+        .max(MIN_FILE_RESIDENT)
+}
 
 impl MmapSource {
     /// Map `path` read-only.
@@ -73,13 +98,14 @@ impl MmapSource {
             map,
             id: NEXT_SOURCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             reads: std::sync::atomic::AtomicU64::new(0),
+            shards: Box::new(std::array::from_fn(|_| Shard::default())),
             next_look: std::sync::atomic::AtomicU64::new(MIN_INTERVAL),
             last_look: std::sync::Mutex::new((0, 0)),
         })
     }
 
     /// Every so many reads (in distinct fault-around windows), ask the kernel how much of the
-    /// file is resident, and give it back past [`RELEASE_EVERY`]. Measured, not estimated: one
+    /// file is resident, and give it back past [`file_allowance`]. Measured, not estimated: one
     /// fault can map a whole large folio of the page cache. The interval follows the measured
     /// growth per read, so that the resident size grows by about [`CHECK_GROWTH`] between two
     /// looks.
@@ -95,7 +121,12 @@ impl MmapSource {
         if same {
             return;
         }
-        let n = self.reads.fetch_add(1, Ordering::Relaxed) + 1;
+        let shard = &self.shards[SHARD.with(|s| *s)].0;
+        if shard.fetch_add(1, Ordering::Relaxed) + 1 < BATCH {
+            return;
+        }
+        shard.store(0, Ordering::Relaxed);
+        let n = self.reads.fetch_add(BATCH, Ordering::Relaxed) + BATCH;
         if n < self.next_look.load(Ordering::Relaxed) {
             return;
         }
@@ -103,7 +134,7 @@ impl MmapSource {
         let Ok(mut last_look) = self.last_look.try_lock() else {
             return;
         };
-        let Some(resident) = resident_file_bytes() else {
+        let Some((resident, anon)) = resident_bytes() else {
             self.next_look.store(u64::MAX, Ordering::Relaxed);
             return;
         };
@@ -115,7 +146,7 @@ impl MmapSource {
             .max(FAULT_AROUND);
         let interval = (CHECK_GROWTH / per_read).clamp(MIN_INTERVAL, MAX_INTERVAL);
         self.next_look.store(n + interval, Ordering::Relaxed);
-        if resident < RELEASE_EVERY {
+        if resident < file_allowance(anon) {
             *last_look = (n, resident);
             return;
         }
@@ -126,7 +157,7 @@ impl MmapSource {
             self.map
                 .unchecked_advise(memmap2::UncheckedAdvice::DontNeed)
         };
-        *last_look = (n, resident_file_bytes().unwrap_or(0));
+        *last_look = (n, resident_bytes().map_or(0, |(file, _)| file));
     }
 
     /// The whole mapped file.
@@ -141,17 +172,33 @@ const CHECK_GROWTH: u64 = 24 << 20;
 const MIN_INTERVAL: u64 = 8;
 const MAX_INTERVAL: u64 = 1 << 12;
 
+/// Reads a thread counts on its own before adding them to the shared count.
+const BATCH: u64 = 16;
+/// Counter shards of one [`MmapSource`] (threads beyond this share them).
+const SHARDS: usize = 16;
+
+/// One thread's share of the read count, alone on its cache line.
+#[derive(Default)]
+#[repr(align(128))]
+struct Shard(std::sync::atomic::AtomicU64);
+
+/// Source of shard indexes, one per thread in turn.
+static NEXT_SHARD: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// Source of [`MmapSource`] ids, for the per-thread last-window memo.
 static NEXT_SOURCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 thread_local! {
     /// (source id, fault-around window) of this thread's last read.
     static LAST_WINDOW: std::cell::Cell<(u64, u64)> = const { std::cell::Cell::new((0, u64::MAX)) };
+    /// This thread's counter shard.
+    static SHARD: usize = NEXT_SHARD.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % SHARDS;
 }
 
-/// File-backed resident bytes of this process (`/proc/self/statm`'s shared pages, read through
-/// one descriptor kept open); `None` where the system does not say.
-fn resident_file_bytes() -> Option<u64> {
+/// (file-backed, anonymous) resident bytes of this process (`/proc/self/statm`'s shared pages,
+/// and resident less shared, read through one descriptor kept open); `None` where the system
+/// does not say.
+fn resident_bytes() -> Option<(u64, u64)> {
     use std::os::unix::fs::FileExt;
     static STATM: std::sync::OnceLock<Option<std::fs::File>> = std::sync::OnceLock::new();
     let f = STATM
@@ -160,8 +207,10 @@ fn resident_file_bytes() -> Option<u64> {
     let mut buf = [0u8; 128];
     let n = f.read_at(&mut buf, 0).ok()?;
     let s = std::str::from_utf8(&buf[..n]).ok()?;
-    let shared: u64 = s.split_whitespace().nth(2)?.parse().ok()?;
-    Some(shared * 4096)
+    let mut fields = s.split_whitespace().skip(1);
+    let resident: u64 = fields.next()?.parse().ok()?;
+    let shared: u64 = fields.next()?.parse().ok()?;
+    Some((shared * 4096, resident.saturating_sub(shared) * 4096))
 }
 
 /// Check that `offset..offset+len` fits in `total`, as a typed error.
@@ -220,5 +269,49 @@ impl Source for BytesSource {
     }
     fn read_at(&self, offset: u64, buf: &mut [u8], what: &'static str) -> Result<()> {
         read_from(&self.0, offset, buf, what)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reading every page of a mapped file far larger than the budget keeps the file-backed
+    /// resident size inside it (without the release it would reach the whole file).
+    #[test]
+    fn mapped_reads_stay_inside_the_budget() {
+        let Some(_) = resident_bytes() else {
+            eprintln!("skipped: no /proc/self/statm here");
+            return;
+        };
+        let size = RSS_BUDGET * 2 + (64 << 20);
+        let path = std::env::temp_dir().join(format!("skbwalk-budget-{}", std::process::id()));
+        let f = std::fs::File::create(&path).unwrap();
+        f.set_len(size).unwrap();
+        drop(f);
+        let src = MmapSource::open(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let mut peak = 0;
+        let mut word = [0u8; 8];
+        for (i, off) in (0..size).step_by(4096).enumerate() {
+            src.read_at(off, &mut word, "page").unwrap();
+            if i % 256 == 0 {
+                peak = peak.max(resident_bytes().unwrap().0);
+            }
+        }
+        assert!(
+            peak < RSS_BUDGET,
+            "file-backed resident size reached {} MiB (budget {} MiB)",
+            peak >> 20,
+            RSS_BUDGET >> 20
+        );
+        assert!(peak > MIN_FILE_RESIDENT / 2, "the file was read: {peak}");
+    }
+
+    #[test]
+    fn allowance_leaves_room_for_anonymous_memory() {
+        assert_eq!(file_allowance(0), RSS_BUDGET - CHECK_GROWTH);
+        assert_eq!(file_allowance(100 << 20), RSS_BUDGET - CHECK_GROWTH - (100 << 20));
+        assert_eq!(file_allowance(u64::MAX), MIN_FILE_RESIDENT);
     }
 }
