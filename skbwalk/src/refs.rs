@@ -2,8 +2,6 @@
 //! page; comparing the references found in socket queues with the page's `_refcount` shows the
 //! references held elsewhere — a driver's receive ring or page-frag cache, another subsystem, a leak.
 
-use std::collections::HashMap;
-
 use serde::Serialize;
 
 use crate::report::Hex;
@@ -13,42 +11,29 @@ use crate::Kernel;
 /// How many of the pages with unaccounted references are listed.
 const EXAMPLES: usize = 10;
 
-/// Counts references by compound head.
-#[derive(Debug, Default)]
-pub struct RefCounter {
-    refs: HashMap<u64, (u32, u64)>,
+/// Each page reference `skb` holds, as (compound head, order): one per frag, one for a
+/// page-fragment head. The one rule references are counted by.
+pub(crate) fn references(skb: &Skb, mut each: impl FnMut(u64, u32)) {
+    for c in skb.frags.iter().filter_map(|f| f.compound) {
+        each(c.head, c.order);
+    }
+    if let Some(c) = skb.head_page {
+        each(c.head, c.order);
+    }
 }
 
-impl RefCounter {
-    /// Count the references one skb holds: one per frag, one for a page-fragment head.
-    pub fn add(&mut self, skb: &Skb) {
-        Self::references(skb, |head, order| self.count(head, order));
-    }
-
-    /// Each page reference `skb` holds, as (compound head, order): one per frag, one for a
-    /// page-fragment head. The one rule [`RefCounter::add`] counts by.
-    pub fn references(skb: &Skb, mut each: impl FnMut(u64, u32)) {
-        for c in skb.frags.iter().filter_map(|f| f.compound) {
-            each(c.head, c.order);
-        }
-        if let Some(c) = skb.head_page {
-            each(c.head, c.order);
-        }
-    }
-
-    /// Count one reference to the compound page at `head`.
-    pub fn count(&mut self, head: u64, order: u32) {
-        self.refs.entry(head).or_insert((order, 0)).1 += 1;
-    }
-
-    /// Read each page's `_refcount` and compare.
-    pub fn check(&self, k: &Kernel, o: &crate::offsets::Offsets) -> PageRefs {
-        let mut out = PageRefs {
-            pages: self.refs.len() as u64,
-            ..PageRefs::default()
-        };
+impl PageRefs {
+    /// Read the `_refcount` of each distinct page, given as (compound head, order, references
+    /// found), and compare.
+    pub(crate) fn check(
+        k: &Kernel,
+        o: &crate::offsets::Offsets,
+        pages: impl IntoIterator<Item = (u64, u32, u64)>,
+    ) -> PageRefs {
+        let mut out = PageRefs::default();
         let mut extra: Vec<PageRef> = Vec::new();
-        for (&head, &(order, found)) in &self.refs {
+        for (head, order, found) in pages {
+            out.pages += 1;
             out.refs_found += found;
             let Ok(rc) = k.u32(head + o.page_refcount, "page._refcount") else {
                 out.unreadable += 1;

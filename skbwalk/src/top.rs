@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::account::{amplification, compound_bytes, Totals};
 use crate::hashtables::hashed_sockets;
-use crate::refs::{PageRefs, RefCounter};
+use crate::refs::PageRefs;
 use crate::report::{queue_totals, walk_identified, walk_socket, SocketId, WalkedSocket};
 use crate::skb::{QueueName, Walker};
 use crate::socket::{mini_identity, sock_identity};
@@ -139,50 +139,17 @@ pub fn top_with(
     let threads = opts.threads.map_or_else(threads, |t| t.clamp(1, 64));
     let mut w = Walker::new(k)?;
     let all = tasks(k, &mut w.warnings)?;
-    // Threads share `files`: read each table once; a struct file may sit in several tables.
-    let mut tables_seen = HashMap::new();
-    let mut holders: Vec<(u64, Vec<Holder>)> = Vec::new();
-    let mut file_index: HashMap<u64, usize> = HashMap::new();
-    for t in &all {
-        if t.files == 0 || tables_seen.insert(t.files, t.tgid).is_some() {
-            continue;
-        }
-        let files = match open_files(k, t.files, &mut w.warnings) {
-            Ok(f) => f,
-            Err(e) => {
-                w.warnings.push(
-                    crate::warnings::WarningKind::of(&e),
-                    None,
-                    format!("pid {} ({}): fd table: {e}", t.tgid, t.comm),
-                );
-                continue;
-            }
-        };
-        for (fd, file) in files {
-            let h = Holder {
-                pid: t.tgid,
-                comm: t.comm.clone(),
-                fd,
-            };
-            match file_index.get(&file) {
-                Some(&i) => holders[i].1.push(h),
-                None => {
-                    file_index.insert(file, holders.len());
-                    holders.push((file, vec![h]));
-                }
-            }
-        }
-    }
-    let sock_files: Vec<(u64, &Vec<Holder>)> = holders
-        .iter()
-        .filter_map(|(file, h)| match file_socket(k, *file) {
-            Ok(Some(s)) => Some((s, h)),
+    let fds = FdHolders::of(k, &all, &mut w.warnings);
+    let sock_files: Vec<(u64, usize)> = (0..fds.files.len())
+        .filter_map(|g| match file_socket(k, fds.files[g]) {
+            Ok(Some(s)) => Some((s, g)),
             Ok(None) => None,
             Err(e) => {
+                let (pid, fd) = fds.first(&all, g);
                 w.warnings.push(
                     crate::warnings::WarningKind::of(&e),
                     None,
-                    format!("pid {} fd {}: {e}", h[0].pid, h[0].fd),
+                    format!("pid {pid} fd {fd}: {e}"),
                 );
                 None
             }
@@ -212,15 +179,18 @@ pub fn top_with(
     let mut fd_walk = || {
         walk_in_order(k, &sockets, threads, |i, walked, ws| {
             progress(i, n);
-            let hs = sock_files[i].1;
+            let g = sock_files[i].1;
             warnings.append(ws);
             match walked {
-                Ok(s) => b_ref.add_summary(s, Some(hs), "fd"),
-                Err(e) => warnings.push(
-                    crate::warnings::WarningKind::of(&e),
-                    None,
-                    format!("pid {} fd {}: {e}", hs[0].pid, hs[0].fd),
-                ),
+                Ok(s) => b_ref.add_summary(s, fds.holders(&all, g), "fd"),
+                Err(e) => {
+                    let (pid, fd) = fds.first(&all, g);
+                    warnings.push(
+                        crate::warnings::WarningKind::of(&e),
+                        None,
+                        format!("pid {pid} fd {fd}: {e}"),
+                    )
+                }
             }
             done += 1;
         })
@@ -237,11 +207,13 @@ pub fn top_with(
     };
     walked?;
     debug_assert_eq!(done, n);
+    drop((fds, sock_files, sockets));
+    let seen = b.take_seen();
     w.warnings.extend(hash_warnings);
     let tw = k.types.enumerator("TCP_TIME_WAIT").ok();
     let req = k.types.enumerator("TCP_NEW_SYN_RECV").ok();
     for h in hashed {
-        if b.seen.contains(&h.sk) {
+        if seen.binary_search(&h.sk).is_ok() {
             continue;
         }
         let st = Some(i64::from(h.state));
@@ -255,7 +227,7 @@ pub fn top_with(
             sock_identity(k, h.sk, socket)
         };
         match id {
-            Ok(id) => b.add(walk_identified(&mut w, id), None, h.table.as_str()),
+            Ok(id) => b.add(walk_identified(&mut w, id), Vec::new(), h.table.as_str()),
             Err(e) => w.warnings.push(
                 crate::warnings::WarningKind::of(&e),
                 Some(h.sk),
@@ -265,6 +237,90 @@ pub fn top_with(
     }
     progress(n, n);
     Ok(b.finish(k, w.o, w.warnings))
+}
+
+/// Which tasks hold each open file, read once per fd table (threads share tables; a
+/// `struct file` may sit in several): compact, so memory per fd stays a few words however many
+/// fds the dump holds, and a holder's comm is copied only for a socket the ranking keeps.
+struct FdHolders {
+    /// Each open file, in the order first found.
+    files: Vec<u64>,
+    /// (file's index, task's index, fd), grouped by file in the order found.
+    members: Vec<(u32, u32, u32)>,
+    /// Where each file's members start in `members` (one past the end at the end).
+    start: Vec<u32>,
+}
+
+impl FdHolders {
+    fn of(k: &Kernel, all: &[crate::task::Task], warnings: &mut crate::warnings::Warnings) -> Self {
+        let mut tables_seen = HashSet::new();
+        let mut index: HashMap<u64, u32> = HashMap::new();
+        let mut files = Vec::new();
+        let mut members = Vec::new();
+        for (ti, t) in all.iter().enumerate() {
+            if t.files == 0 || !tables_seen.insert(t.files) {
+                continue;
+            }
+            let open = match open_files(k, t.files, warnings) {
+                Ok(f) => f,
+                Err(e) => {
+                    warnings.push(
+                        crate::warnings::WarningKind::of(&e),
+                        None,
+                        format!("pid {} ({}): fd table: {e}", t.tgid, t.comm),
+                    );
+                    continue;
+                }
+            };
+            for (fd, file) in open {
+                let g = *index.entry(file).or_insert_with(|| {
+                    files.push(file);
+                    (files.len() - 1) as u32
+                });
+                members.push((g, ti as u32, fd));
+            }
+        }
+        // Stable: each file's holders stay in the order found.
+        members.sort_by_key(|m| m.0);
+        let mut start = Vec::with_capacity(files.len() + 1);
+        let mut m = 0;
+        for g in 0..files.len() as u32 {
+            start.push(m as u32);
+            while members.get(m).is_some_and(|x| x.0 == g) {
+                m += 1;
+            }
+        }
+        start.push(m as u32);
+        FdHolders {
+            files,
+            members,
+            start,
+        }
+    }
+
+    /// The (task, fd) pairs holding file `g`.
+    fn of_file(&self, g: usize) -> &[(u32, u32, u32)] {
+        &self.members[self.start[g] as usize..self.start[g + 1] as usize]
+    }
+
+    /// pid and fd of the first holder of file `g`.
+    fn first(&self, all: &[crate::task::Task], g: usize) -> (i32, u32) {
+        self.of_file(g)
+            .first()
+            .map_or((0, 0), |&(_, t, fd)| (all[t as usize].tgid, fd))
+    }
+
+    /// Every holder of file `g`.
+    fn holders(&self, all: &[crate::task::Task], g: usize) -> Vec<Holder> {
+        self.of_file(g)
+            .iter()
+            .map(|&(_, t, fd)| Holder {
+                pid: all[t as usize].tgid,
+                comm: all[t as usize].comm.clone(),
+                fd,
+            })
+            .collect()
+    }
 }
 
 /// How many threads walk sockets: the cores, at most 8 (`SKBWALK_THREADS` overrides, for
@@ -292,7 +348,7 @@ impl Summary {
     fn of(ws: WalkedSocket) -> Summary {
         let mut refs = Vec::new();
         for skb in ws.queues.iter().flat_map(|(_, q)| q) {
-            RefCounter::references(skb, |head, order| refs.push((head, order)));
+            crate::refs::references(skb, |head, order| refs.push((head, order)));
         }
         Summary {
             totals: ws.tally.totals(),
@@ -380,22 +436,36 @@ struct Builder {
     sockets: Vec<(TopSocket, Vec<u64>)>,
     /// How many sockets the report keeps (`None`: all).
     keep: Option<usize>,
-    /// Compound head → (order, sockets referencing it).
-    page_sockets: HashMap<u64, (u32, u32)>,
+    /// Compound head → what the sockets hold of it.
+    pages: HashMap<u64, PageUse>,
     sys: SystemTotals,
-    refs: RefCounter,
-    seen: HashSet<u64>,
+    /// `struct sock` of every socket added so far.
+    seen: Vec<u64>,
+}
+
+/// One compound page as the walked sockets hold it.
+#[derive(Default, Clone, Copy)]
+struct PageUse {
+    order: u32,
+    /// Sockets whose skbs reference it (0: only counted references, no socket's page list).
+    sockets: u32,
+    /// References found (frags and page-fragment heads).
+    refs: u32,
 }
 
 impl Builder {
-    fn add(&mut self, ws: WalkedSocket, hs: Option<&Vec<Holder>>, reached_by: &'static str) {
+    fn add(&mut self, ws: WalkedSocket, hs: Vec<Holder>, reached_by: &'static str) {
         self.add_summary(Summary::of(ws), hs, reached_by)
     }
 
-    fn add_summary(&mut self, s: Summary, hs: Option<&Vec<Holder>>, reached_by: &'static str) {
-        self.seen.insert(s.id.sock);
+    fn add_summary(&mut self, s: Summary, holders: Vec<Holder>, reached_by: &'static str) {
+        self.seen.push(s.id.sock);
         for &(head, order) in &s.refs {
-            self.refs.count(head, order);
+            let p = self.pages.entry(head).or_insert(PageUse {
+                order,
+                ..PageUse::default()
+            });
+            p.refs = p.refs.saturating_add(1);
         }
         let totals = s.totals;
         let sys = &mut self.sys;
@@ -404,16 +474,20 @@ impl Builder {
         sys.truesize += totals.truesize;
         sys.pinned_bytes += totals.pinned_bytes - totals.page_bytes;
         for &(h, order) in &s.pages {
-            self.page_sockets.entry(h).or_insert((order, 0)).1 += 1;
+            let p = self.pages.entry(h).or_insert(PageUse {
+                order,
+                ..PageUse::default()
+            });
+            p.sockets += 1;
         }
         let pages = s.pages.iter().map(|&(h, _)| h).collect();
-        let first = hs.and_then(|h| h.first());
+        let first = holders.first();
         let socket = TopSocket {
             pid: first.map(|h| h.pid),
             comm: first.map(|h| h.comm.clone()),
             fd: first.map(|h| h.fd),
             reached_by,
-            holders: hs.cloned().unwrap_or_default(),
+            holders,
             queues: s.queues,
             id: s.id.into(),
             totals,
@@ -427,6 +501,14 @@ impl Builder {
                 self.sockets.truncate(n);
             }
         }
+    }
+
+    /// The `struct sock` of every socket added so far, sorted (for lookups), leaving none.
+    fn take_seen(&mut self) -> Vec<u64> {
+        let mut seen = std::mem::take(&mut self.seen);
+        seen.sort_unstable();
+        seen.dedup();
+        seen
     }
 
     /// Most pinned first; ties by pid, fd and sock address (a total order, so cutting the
@@ -449,30 +531,31 @@ impl Builder {
         warnings: crate::warnings::Warnings,
     ) -> TopReport {
         for (s, pages) in self.sockets.iter_mut() {
-            s.shared_pages = pages.iter().filter(|h| self.page_sockets[h].1 > 1).count() as u64;
+            s.shared_pages = pages.iter().filter(|h| self.pages[h].sockets > 1).count() as u64;
         }
+        let held = || self.pages.iter().filter(|(_, p)| p.sockets > 0);
         let sys = &mut self.sys;
-        sys.unique_pages = self.page_sockets.len() as u64;
-        sys.page_bytes = self
-            .page_sockets
-            .values()
-            .map(|&(o, _)| compound_bytes(o))
-            .sum();
+        sys.unique_pages = held().count() as u64;
+        sys.page_bytes = held().map(|(_, p)| compound_bytes(p.order)).sum();
         sys.pinned_bytes += sys.page_bytes;
         sys.amplification = amplification(sys.pinned_bytes, sys.truesize);
+        let mut skb_pages: Vec<(u64, u32)> = held().map(|(&h, p)| (h, p.order)).collect();
+        skb_pages.sort_unstable();
+        let page_refs = PageRefs::check(
+            k,
+            o,
+            self.pages
+                .iter()
+                .filter(|(_, p)| p.refs > 0)
+                .map(|(&h, p)| (h, p.order, u64::from(p.refs))),
+        );
         self.rank();
         if let Some(n) = self.keep {
             self.sockets.truncate(n);
         }
-        let mut skb_pages: Vec<(u64, u32)> = self
-            .page_sockets
-            .iter()
-            .map(|(&h, &(o, _))| (h, o))
-            .collect();
-        skb_pages.sort_unstable();
         TopReport {
             skb_pages,
-            page_refs: self.refs.check(k, o),
+            page_refs,
             sockets: self.sockets.into_iter().map(|(s, _)| s).collect(),
             totals: self.sys,
             complete: warnings.is_empty(),

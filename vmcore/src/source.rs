@@ -52,8 +52,12 @@ pub struct MmapSource {
     shards: Box<[Shard; SHARDS]>,
     /// The read count at which to look at the resident size next.
     next_look: std::sync::atomic::AtomicU64,
-    /// (reads, resident bytes) at the last look; held by the thread looking.
-    last_look: std::sync::Mutex<(u64, u64)>,
+    /// Held by the thread looking at the resident size.
+    look: std::sync::Mutex<()>,
+    /// Set while the looking thread gives the pages back: the other threads wait for it at
+    /// their next count instead of faulting pages in under it (a release racing two walking
+    /// threads was measured to let the resident size pass 1 GiB).
+    releasing: std::sync::atomic::AtomicBool,
 }
 
 /// Linux maps this much around a faulting page of a file mapping (`fault_around_bytes`).
@@ -69,16 +73,17 @@ pub const RSS_BUDGET: u64 = 256 << 20;
 const MIN_FILE_RESIDENT: u64 = 32 << 20;
 
 /// How many file-backed resident bytes may stay mapped while `anon` bytes are anonymous: the
-/// budget less the anonymous memory and one look's growth, at least [`MIN_FILE_RESIDENT`].
+/// budget less the anonymous memory and two looks' growth (the growth between looks is aimed
+/// at, not bounded), at least [`MIN_FILE_RESIDENT`].
 ///
 /// ```
 /// use vmcore::source::{file_allowance, RSS_BUDGET};
-/// assert_eq!(file_allowance(0), RSS_BUDGET - (24 << 20));
+/// assert_eq!(file_allowance(0), RSS_BUDGET - (48 << 20));
 /// assert_eq!(file_allowance(RSS_BUDGET), 32 << 20);
 /// ```
 pub fn file_allowance(anon: u64) -> u64 {
     RSS_BUDGET
-        .saturating_sub(CHECK_GROWTH)
+        .saturating_sub(2 * CHECK_GROWTH)
         .saturating_sub(anon)
         .max(MIN_FILE_RESIDENT)
 }
@@ -99,16 +104,16 @@ impl MmapSource {
             id: NEXT_SOURCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             reads: std::sync::atomic::AtomicU64::new(0),
             shards: Box::new(std::array::from_fn(|_| Shard::default())),
-            next_look: std::sync::atomic::AtomicU64::new(MIN_INTERVAL),
-            last_look: std::sync::Mutex::new((0, 0)),
+            next_look: std::sync::atomic::AtomicU64::new(LOOK_EVERY),
+            look: std::sync::Mutex::new(()),
+            releasing: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
-    /// Every so many reads (in distinct fault-around windows), ask the kernel how much of the
-    /// file is resident, and give it back past [`file_allowance`]. Measured, not estimated: one
-    /// fault can map a whole large folio of the page cache. The interval follows the measured
-    /// growth per read, so that the resident size grows by about [`CHECK_GROWTH`] between two
-    /// looks.
+    /// Every [`LOOK_EVERY`] reads (in distinct fault-around windows), ask the kernel how much
+    /// of the file is resident, and give it back past [`file_allowance`]. Measured, not
+    /// estimated: one fault can map a whole 2 MiB folio of the page cache, or 64 KiB around
+    /// the page read, and which one the kernel does is not ours to know.
     fn account(&self, offset: u64, len: usize) {
         use std::sync::atomic::Ordering;
         let end = offset.saturating_add(len as u64);
@@ -126,30 +131,33 @@ impl MmapSource {
             return;
         }
         shard.store(0, Ordering::Relaxed);
+        if self.releasing.load(Ordering::Acquire) {
+            // Wait for the release to finish (the lock is held throughout it).
+            drop(self.look.lock());
+        }
         let n = self.reads.fetch_add(BATCH, Ordering::Relaxed) + BATCH;
         if n < self.next_look.load(Ordering::Relaxed) {
             return;
         }
-        // One thread looks; the others go on.
-        let Ok(mut last_look) = self.last_look.try_lock() else {
+        // One thread looks at a time. The others wait rather than go on: on a busy machine
+        // the looking thread can lose its core for a time slice, in which the other threads
+        // would fault in gigabytes unwatched (measured). A look is a few microseconds.
+        let Ok(_look) = self.look.lock() else {
             return;
         };
+        if n < self.next_look.load(Ordering::Relaxed) {
+            // Another thread looked while this one waited.
+            return;
+        }
+        self.next_look.store(n + LOOK_EVERY, Ordering::Relaxed);
         let Some((resident, anon)) = resident_bytes() else {
             self.next_look.store(u64::MAX, Ordering::Relaxed);
             return;
         };
-        let (then_reads, then_resident) = *last_look;
-        let per_read = resident
-            .saturating_sub(then_resident)
-            .checked_div(n.saturating_sub(then_reads))
-            .unwrap_or(0)
-            .max(FAULT_AROUND);
-        let interval = (CHECK_GROWTH / per_read).clamp(MIN_INTERVAL, MAX_INTERVAL);
-        self.next_look.store(n + interval, Ordering::Relaxed);
         if resident < file_allowance(anon) {
-            *last_look = (n, resident);
             return;
         }
+        self.releasing.store(true, Ordering::Release);
         // SAFETY: a read-only shared file mapping: MADV_DONTNEED drops the pages from this
         // process's page tables only; every later access (including slices lent earlier)
         // re-reads the same bytes from the page cache or the file.
@@ -157,7 +165,7 @@ impl MmapSource {
             self.map
                 .unchecked_advise(memmap2::UncheckedAdvice::DontNeed)
         };
-        *last_look = (n, resident_bytes().map_or(0, |(file, _)| file));
+        self.releasing.store(false, Ordering::Release);
     }
 
     /// The whole mapped file.
@@ -166,14 +174,16 @@ impl MmapSource {
     }
 }
 
-/// Growth of the resident file pages aimed at between two looks.
+/// Most the resident file pages grow by between two looks: [`LOOK_EVERY`] reads, each
+/// faulting in at most [`MAX_FAULT`].
 const CHECK_GROWTH: u64 = 24 << 20;
-/// Bounds of the number of reads between two looks.
-const MIN_INTERVAL: u64 = 8;
-const MAX_INTERVAL: u64 = 1 << 12;
+/// The most one fault maps on x86-64: a PMD-mapped 2 MiB folio of the page cache.
+const MAX_FAULT: u64 = 2 << 20;
+/// Reads (in distinct fault-around windows) between two looks at the resident size.
+const LOOK_EVERY: u64 = CHECK_GROWTH / MAX_FAULT;
 
 /// Reads a thread counts on its own before adding them to the shared count.
-const BATCH: u64 = 16;
+const BATCH: u64 = 8;
 /// Counter shards of one [`MmapSource`] (threads beyond this share them).
 const SHARDS: usize = 16;
 
@@ -310,8 +320,11 @@ mod tests {
 
     #[test]
     fn allowance_leaves_room_for_anonymous_memory() {
-        assert_eq!(file_allowance(0), RSS_BUDGET - CHECK_GROWTH);
-        assert_eq!(file_allowance(100 << 20), RSS_BUDGET - CHECK_GROWTH - (100 << 20));
+        assert_eq!(file_allowance(0), RSS_BUDGET - 2 * CHECK_GROWTH);
+        assert_eq!(
+            file_allowance(100 << 20),
+            RSS_BUDGET - 2 * CHECK_GROWTH - (100 << 20)
+        );
         assert_eq!(file_allowance(u64::MAX), MIN_FILE_RESIDENT);
     }
 }
