@@ -319,6 +319,24 @@ pub fn census(
     skb_pages: &[(u64, u32)],
     counters: &BTreeMap<String, Counter>,
 ) -> Result<Census> {
+    census_in(
+        k,
+        skb_pages,
+        counters,
+        STRETCH_PAGES,
+        crate::parallel::threads(),
+    )
+}
+
+/// [`census`] in stretches of `stretch` pfns on `threads` threads (the result is the same for
+/// any of them).
+fn census_in(
+    k: &Kernel,
+    skb_pages: &[(u64, u32)],
+    counters: &BTreeMap<String, Counter>,
+    stretch: u64,
+    threads: usize,
+) -> Result<Census> {
     let mut w = Warnings::default();
     let l = Layout::resolve(k)?;
     let max_pfn = k.u64(k.global("max_pfn")?, "max_pfn")?;
@@ -344,124 +362,42 @@ pub fn census(
             }
         }
     }
-    let mut classes: BTreeMap<Class, u64> = BTreeMap::new();
-    let mut other = OtherSplit::default();
-    let mut pages = 0u64;
-    let (mut unreadable_runs, mut bad_orders, mut bad_tails) = (0u64, 0u64, 0u64);
-    // state carried from page to page: the free block or compound page we are inside
-    let mut free_until = 0u64;
-    let mut compound: Option<(u64, u64, Class)> = None; // (head pfn, end pfn, class)
-    let mut buf = vec![0u8; (CHUNK_PAGES * l.size) as usize];
-    let mut readable_buf = vec![true; CHUNK_PAGES as usize];
-    let mut pfn = 0u64;
-    while pfn < max_pfn {
-        let n = CHUNK_PAGES.min(max_pfn - pfn);
-        let bytes = (n * l.size) as usize;
-        let at = k.vmemmap_base.wrapping_add(pfn * l.size);
-        // one read per chunk; on failure, per 4 KiB of vmemmap, so that a hole or a filtered
-        // page costs only its own struct pages
-        let readable = &mut readable_buf[..n as usize];
-        readable.fill(true);
-        if k.read(at, &mut buf[..bytes], "vmemmap").is_err() {
-            let per = (4096 / l.size).max(1);
-            let mut i = 0;
-            while i < n {
-                let m = per.min(n - i);
-                let (s, e) = ((i * l.size) as usize, ((i + m) * l.size) as usize);
-                match k
-                    .dump
-                    .read_virt(at.wrapping_add(i * l.size), &mut buf[s..e])
-                {
-                    Ok(()) => {}
-                    Err(vmcore::Error::Translation { .. }) => {
-                        // no struct page here (a hole without mem_map): not a page at all
-                        readable[i as usize..(i + m) as usize].fill(false);
-                    }
-                    Err(_) => {
-                        unreadable_runs += 1;
-                        *classes.entry(Class::Unreadable).or_default() += m;
-                        pages += m;
-                        readable[i as usize..(i + m) as usize].fill(false);
-                    }
-                }
-                i += m;
-            }
-        }
-        for i in 0..n {
-            let p = pfn + i;
-            if !readable[i as usize] {
-                continue;
-            }
-            pages += 1;
-            let sp = &buf[(i * l.size) as usize..((i + 1) * l.size) as usize];
-            let class = if p < free_until {
-                Class::Free
-            } else {
-                let flags = l.u64_at(sp, l.flags);
-                let ch = l.u64_at(sp, l.compound_head);
-                let pt = l.u32_at(sp, l.page_type);
-                if flags >> l.reserved & 1 == 1 {
-                    Class::Reserved
-                } else if ch & 1 == 0 && l.types.is(pt, Ty::Buddy) {
-                    let order = l.u64_at(sp, l.private);
-                    if order > MAX_BUDDY_ORDER {
-                        bad_orders += 1;
-                    } else {
-                        free_until = p + (1 << order);
-                    }
-                    Class::Free
-                } else if ch & 1 == 1 {
-                    let head_pfn = (ch - 1).wrapping_sub(k.vmemmap_base) / l.size;
-                    match compound {
-                        Some((h, end, c)) if h == head_pfn && p < end => c,
-                        _ => {
-                            bad_tails += 1;
-                            Class::Other
-                        }
-                    }
-                } else {
-                    // `pt` is page.page_type, the word SlabMark::PageType names
-                    let c = if l.slab.is_slab(flags, pt) == Some(true) {
-                        Class::Slab
-                    } else if l.types.is(pt, Ty::Table) {
-                        Class::PageTable
-                    } else if flags >> l.lru & 1 == 1 {
-                        if flags >> l.swapbacked & 1 == 1 {
-                            Class::LruAnon
-                        } else {
-                            Class::LruFile
-                        }
-                    } else if l.u32_at(sp, l.refcount) == 0 {
-                        Class::Unused
-                    } else {
-                        Class::Other
-                    };
-                    if flags >> l.head & 1 == 1 {
-                        let order = head_order(k, &l, p, sp, &buf, i, n);
-                        match order {
-                            Some(o) if o <= MAX_COMPOUND_ORDER => {
-                                compound = Some((p, p + (1 << o), c))
-                            }
-                            _ => bad_orders += 1,
-                        }
-                    }
-                    c
-                }
-            };
-            *classes.entry(class).or_default() += 1;
-            if class == Class::Other {
-                let page = k.vmemmap_base.wrapping_add(p * l.size);
-                if skb_pfns.contains(&p) {
-                    other.skb += 1;
-                } else if vmalloc.contains(&page) {
-                    other.vmalloc += 1;
-                } else {
-                    other.unattributed += 1;
-                }
-            }
-        }
-        pfn += n;
+    let scanner = Scanner {
+        k,
+        l: &l,
+        skb_pfns: &skb_pfns,
+        vmalloc: &vmalloc,
+    };
+    // Stretches of pfns scanned on every core, each from an empty carry. Buddy blocks and
+    // compound pages are aligned to their order, so none crosses a stretch boundary in a sane
+    // dump; where one does (a corrupt order), the next stretch is scanned again with the carry
+    // it really starts with: the census is the one a single pass makes.
+    let stretches: Vec<std::ops::Range<u64>> = (0..max_pfn)
+        .step_by(stretch.max(1) as usize)
+        .map(|s| s..(s + stretch.max(1)).min(max_pfn))
+        .collect();
+    let scanned = crate::parallel::map(stretches.len(), threads, |i| {
+        scanner.scan(stretches[i].clone(), Carry::default())
+    });
+    let mut t = Tally::default();
+    let mut carry = Carry::default();
+    for (r, (tally, exit)) in stretches.iter().zip(scanned) {
+        let (tally, exit) = if carry.reaches(r.start) {
+            scanner.scan(r.clone(), carry)
+        } else {
+            (tally, exit)
+        };
+        t.add(tally);
+        carry = exit;
     }
+    let Tally {
+        classes,
+        other,
+        pages,
+        unreadable_runs,
+        bad_orders,
+        bad_tails,
+    } = t;
     if unreadable_runs > 0 {
         w.push(
             WarningKind::Unreadable,
@@ -528,6 +464,179 @@ pub fn census(
     })
 }
 
+/// Struct pages one thread scans at a time: 1 GiB of memory, the largest compound page.
+const STRETCH_PAGES: u64 = 1 << MAX_COMPOUND_ORDER;
+
+/// What a stretch of pfns adds up to.
+#[derive(Default)]
+struct Tally {
+    classes: BTreeMap<Class, u64>,
+    other: OtherSplit,
+    pages: u64,
+    unreadable_runs: u64,
+    bad_orders: u64,
+    bad_tails: u64,
+}
+
+impl Tally {
+    fn add(&mut self, t: Tally) {
+        for (c, n) in t.classes {
+            *self.classes.entry(c).or_default() += n;
+        }
+        self.other.skb += t.other.skb;
+        self.other.vmalloc += t.other.vmalloc;
+        self.other.unattributed += t.other.unattributed;
+        self.pages += t.pages;
+        self.unreadable_runs += t.unreadable_runs;
+        self.bad_orders += t.bad_orders;
+        self.bad_tails += t.bad_tails;
+    }
+}
+
+/// The free block or compound page the scan is inside, carried from one pfn to the next.
+#[derive(Debug, Clone, Copy, Default)]
+struct Carry {
+    /// The free buddy block ends before this pfn.
+    free_until: u64,
+    /// (head pfn, end pfn, class) of the compound page.
+    compound: Option<(u64, u64, Class)>,
+}
+
+impl Carry {
+    /// Whether this carry decides anything at `pfn` or after.
+    fn reaches(&self, pfn: u64) -> bool {
+        self.free_until > pfn || self.compound.is_some_and(|(_, end, _)| end > pfn)
+    }
+}
+
+/// What every stretch's scan reads from.
+struct Scanner<'a> {
+    k: &'a Kernel,
+    l: &'a Layout,
+    skb_pfns: &'a HashSet<u64>,
+    vmalloc: &'a HashSet<u64>,
+}
+
+impl Scanner<'_> {
+    /// Classify the struct pages of `range`, starting inside `c`.
+    fn scan(&self, range: std::ops::Range<u64>, mut c: Carry) -> (Tally, Carry) {
+        let (k, l) = (self.k, self.l);
+        let mut t = Tally::default();
+        let mut buf = vec![0u8; (CHUNK_PAGES * l.size) as usize];
+        let mut readable_buf = vec![true; CHUNK_PAGES as usize];
+        let mut pfn = range.start;
+        while pfn < range.end {
+            let n = CHUNK_PAGES.min(range.end - pfn);
+            let bytes = (n * l.size) as usize;
+            let at = k.vmemmap_base.wrapping_add(pfn * l.size);
+            // one read per chunk; on failure, per 4 KiB of vmemmap, so that a hole or a filtered
+            // page costs only its own struct pages
+            let readable = &mut readable_buf[..n as usize];
+            readable.fill(true);
+            if k.read(at, &mut buf[..bytes], "vmemmap").is_err() {
+                let per = (4096 / l.size).max(1);
+                let mut i = 0;
+                while i < n {
+                    let m = per.min(n - i);
+                    let (s, e) = ((i * l.size) as usize, ((i + m) * l.size) as usize);
+                    match k
+                        .dump
+                        .read_virt(at.wrapping_add(i * l.size), &mut buf[s..e])
+                    {
+                        Ok(()) => {}
+                        Err(vmcore::Error::Translation { .. }) => {
+                            // no struct page here (a hole without mem_map): not a page at all
+                            readable[i as usize..(i + m) as usize].fill(false);
+                        }
+                        Err(_) => {
+                            t.unreadable_runs += 1;
+                            *t.classes.entry(Class::Unreadable).or_default() += m;
+                            t.pages += m;
+                            readable[i as usize..(i + m) as usize].fill(false);
+                        }
+                    }
+                    i += m;
+                }
+            }
+            for i in 0..n {
+                let p = pfn + i;
+                if !readable[i as usize] {
+                    continue;
+                }
+                t.pages += 1;
+                let sp = &buf[(i * l.size) as usize..((i + 1) * l.size) as usize];
+                let class = if p < c.free_until {
+                    Class::Free
+                } else {
+                    let flags = l.u64_at(sp, l.flags);
+                    let ch = l.u64_at(sp, l.compound_head);
+                    let pt = l.u32_at(sp, l.page_type);
+                    if flags >> l.reserved & 1 == 1 {
+                        Class::Reserved
+                    } else if ch & 1 == 0 && l.types.is(pt, Ty::Buddy) {
+                        let order = l.u64_at(sp, l.private);
+                        if order > MAX_BUDDY_ORDER {
+                            t.bad_orders += 1;
+                        } else {
+                            c.free_until = p + (1 << order);
+                        }
+                        Class::Free
+                    } else if ch & 1 == 1 {
+                        let head_pfn = (ch - 1).wrapping_sub(k.vmemmap_base) / l.size;
+                        match c.compound {
+                            Some((h, end, head_class)) if h == head_pfn && p < end => head_class,
+                            _ => {
+                                t.bad_tails += 1;
+                                Class::Other
+                            }
+                        }
+                    } else {
+                        // `pt` is page.page_type, the word SlabMark::PageType names
+                        let own = if l.slab.is_slab(flags, pt) == Some(true) {
+                            Class::Slab
+                        } else if l.types.is(pt, Ty::Table) {
+                            Class::PageTable
+                        } else if flags >> l.lru & 1 == 1 {
+                            if flags >> l.swapbacked & 1 == 1 {
+                                Class::LruAnon
+                            } else {
+                                Class::LruFile
+                            }
+                        } else if l.u32_at(sp, l.refcount) == 0 {
+                            Class::Unused
+                        } else {
+                            Class::Other
+                        };
+                        if flags >> l.head & 1 == 1 {
+                            let order = head_order(k, l, p, sp, &buf, i, n);
+                            match order {
+                                Some(o) if o <= MAX_COMPOUND_ORDER => {
+                                    c.compound = Some((p, p + (1 << o), own))
+                                }
+                                _ => t.bad_orders += 1,
+                            }
+                        }
+                        own
+                    }
+                };
+                *t.classes.entry(class).or_default() += 1;
+                if class == Class::Other {
+                    let page = k.vmemmap_base.wrapping_add(p * l.size);
+                    if self.skb_pfns.contains(&p) {
+                        t.other.skb += 1;
+                    } else if self.vmalloc.contains(&page) {
+                        t.other.vmalloc += 1;
+                    } else {
+                        t.other.unattributed += 1;
+                    }
+                }
+            }
+            pfn += n;
+        }
+        (t, c)
+    }
+}
+
 /// The order of the compound head at pfn `p` (its struct page `sp`, `i` within the chunk `buf`
 /// of `n` pages): from the head itself or the next struct page, read from the chunk when it is
 /// there.
@@ -558,4 +667,48 @@ fn head_order(
     )
     .ok()
     .map(u32::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use testdata::sample::{incident_world, write_qemu_elf, SampleSize};
+    use testdata::synth::SynthKernel;
+    use testdata::world::WorldConfig;
+
+    /// Stretches far smaller than the machine's buddy blocks make blocks cross stretch
+    /// boundaries: the rescans with the real carry give the census of one pass, on any number
+    /// of threads.
+    #[test]
+    fn the_census_is_the_same_in_any_stretches_on_any_threads() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../target/tmp")
+            .join(format!("skbwalk-census-stretch-{}", std::process::id()));
+        let k = SynthKernel::build_gen(&dir.join("k"), 5, 61).unwrap();
+        let mut w = incident_world(k, WorldConfig::kaslr(), SampleSize { stalled_skbs: 40 });
+        w.add_vmalloc(9);
+        let p = dir.join("vmcore.elf");
+        write_qemu_elf(&mut w, &p, true).unwrap();
+        let opts = crate::kernel::Debuginfo {
+            vmlinux: Some(w.k.vmlinux.clone()),
+            cache_dir: Some(None),
+            ..Default::default()
+        };
+        let k = crate::Kernel::open_with(&p, &opts).unwrap();
+        let skb_pages = crate::top(&k, |_, _| {}).unwrap().skb_pages;
+        let counters = crate::meminfo::meminfo(&k).unwrap().counters;
+        let one = super::census_in(&k, &skb_pages, &counters, u64::MAX / 2, 1).unwrap();
+        assert!(one.complete, "{:?}", one.warnings);
+        assert!(one.classes["free"] > 1024, "{:?}", one.classes);
+        for (stretch, threads) in [
+            (super::STRETCH_PAGES, 2),
+            (64, 1),
+            (64, 3),
+            (1000, 2),
+            (1, 2),
+        ] {
+            let c = super::census_in(&k, &skb_pages, &counters, stretch, threads).unwrap();
+            assert_eq!(c, one, "stretch {stretch}, {threads} threads");
+        }
+        std::fs::remove_dir_all(&dir).ok();
+    }
 }

@@ -28,6 +28,7 @@ pub mod kind;
 pub mod meminfo;
 pub mod offsets;
 pub mod page;
+mod parallel;
 pub mod refs;
 pub mod report;
 pub mod skb;

@@ -136,7 +136,9 @@ pub fn top_with(
     mut progress: impl FnMut(usize, usize),
 ) -> Result<TopReport> {
     let keep = opts.keep;
-    let threads = opts.threads.map_or_else(threads, |t| t.clamp(1, 64));
+    let threads = opts
+        .threads
+        .map_or_else(crate::parallel::threads, |t| t.clamp(1, 64));
     let mut w = Walker::new(k)?;
     let all = tasks(k, &mut w.warnings)?;
     let fds = FdHolders::of(k, &all, &mut w.warnings);
@@ -321,16 +323,6 @@ impl FdHolders {
             })
             .collect()
     }
-}
-
-/// How many threads walk sockets: the cores, at most 8 (`SKBWALK_THREADS` overrides, for
-/// tests and benchmarks).
-fn threads() -> usize {
-    std::env::var("SKBWALK_THREADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .clamp(1, 8)
 }
 
 /// What `top` keeps of a walked socket: its skbs are gone.
