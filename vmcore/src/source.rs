@@ -74,7 +74,7 @@ const MIN_FILE_RESIDENT: u64 = 32 << 20;
 
 /// How many file-backed resident bytes may stay mapped while `anon` bytes are anonymous: the
 /// budget less the anonymous memory and two looks' growth (the growth between looks is aimed
-/// at, not bounded), at least [`MIN_FILE_RESIDENT`].
+/// at, not bounded), at least 32 MiB.
 ///
 /// ```
 /// use vmcore::source::{file_allowance, RSS_BUDGET};
