@@ -231,9 +231,9 @@ pub fn socket(r: &SocketReport, all: bool, k: &Kernel) -> String {
         );
         for b in r.skbs.iter().take(shown) {
             let name = if b.parent.is_some() {
-                format!("  {:#x}", b.addr.0)
+                format!("  {:#x}", b.addr)
             } else {
-                format!("{:#x}", b.addr.0)
+                format!("{:#x}", b.addr)
             };
             let _ = writeln!(
                 s,
@@ -243,7 +243,7 @@ pub fn socket(r: &SocketReport, all: bool, k: &Kernel) -> String {
                 b.data_len,
                 b.truesize,
                 b.nr_frags,
-                bytes(b.pinned_bytes)
+                bytes(b.pinned_bytes())
             );
         }
     }

@@ -176,6 +176,24 @@ fn human_output_says_synthetic_and_ranks() {
     );
     assert!(s.lines().nth(3).unwrap().contains("nginx"), "{s}");
     assert!(s.contains("system:"), "{s}");
+    // The columns line up: each row's family and state start where the header's do (the
+    // kinds pad like strings).
+    let lines: Vec<&str> = s.lines().collect();
+    let header = lines.iter().position(|l| l.contains(" family ")).unwrap();
+    let col = |name: &str| lines[header].find(name).unwrap();
+    let rows: Vec<&&str> = lines[header + 1..]
+        .iter()
+        .take_while(|l| l.contains("AF_"))
+        .collect();
+    assert!(rows.len() > 2, "{s}");
+    for row in rows {
+        assert_eq!(row.find("AF_"), Some(col("family")), "{row}\n{s}");
+        let state = &row[col("state")..];
+        assert!(
+            !state.starts_with(' ') && row.as_bytes()[col("state") - 1] == b' ',
+            "{row}\n{s}"
+        );
+    }
 }
 
 #[test]

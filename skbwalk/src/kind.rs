@@ -43,9 +43,10 @@ macro_rules! named {
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                // `pad`, so that widths and alignment (`{:<12}`) apply, as they do to a `str`.
                 match self {
-                    $($name::$v => f.write_str($s),)*
-                    $name::Other(v) => write!(f, "{}{}", $prefix, v),
+                    $($name::$v => f.pad($s),)*
+                    $name::Other(v) => f.pad(&format!("{}{}", $prefix, v)),
                 }
             }
         }
@@ -193,5 +194,22 @@ impl PartialEq<&str> for State {
             State::Tcp(s) => s == other,
             State::Socket(s) => s == other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Report columns (`{:<12}`) line up: kinds pad as a `str` does.
+    #[test]
+    fn kinds_pad_like_strings() {
+        assert_eq!(
+            format!("[{:<12}]", State::Tcp(TcpState::Listen)),
+            "[LISTEN      ]"
+        );
+        assert_eq!(format!("[{:>9}]", Family::Inet), "[  AF_INET]");
+        assert_eq!(format!("[{:<8}]", TcpState::Other(99)), "[TCP_99  ]");
+        assert_eq!(format!("[{:<8}]", SockType::Stream), "[SOCK_STREAM]");
     }
 }

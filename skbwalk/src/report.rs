@@ -21,84 +21,6 @@ impl Serialize for Hex {
     }
 }
 
-/// One frag in the report.
-#[derive(Debug, Clone, Serialize)]
-pub struct FragOut {
-    /// The page the frag names.
-    pub page: Hex,
-    /// Its compound head (the page itself when unreadable).
-    pub head: Hex,
-    /// Compound order.
-    pub order: u32,
-    /// Offset in `page`.
-    pub offset: u32,
-    /// Length.
-    pub size: u32,
-}
-
-/// One skb in the report.
-#[derive(Debug, Clone, Serialize)]
-pub struct SkbOut {
-    /// `sk_buff` address.
-    pub addr: Hex,
-    /// Queue name.
-    pub queue: &'static str,
-    /// Parent for `frag_list` members.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub parent: Option<Hex>,
-    /// `len`.
-    pub len: u32,
-    /// `data_len`.
-    pub data_len: u32,
-    /// `truesize`.
-    pub truesize: u32,
-    /// `head_frag`.
-    pub head_frag: bool,
-    /// `nr_frags`.
-    pub nr_frags: u8,
-    /// Frags.
-    pub frags: Vec<FragOut>,
-    /// Slot bytes of a kmalloc head.
-    pub head_bytes: u64,
-    /// Whether `head_bytes` is estimated.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub head_estimated: bool,
-    /// Slot bytes of the sk_buff.
-    pub struct_bytes: u64,
-    /// Page bytes + head bytes + struct bytes of this skb.
-    pub pinned_bytes: u64,
-}
-
-impl From<&Skb> for SkbOut {
-    fn from(s: &Skb) -> Self {
-        SkbOut {
-            addr: Hex(s.addr),
-            queue: s.queue.as_str(),
-            parent: s.parent.map(Hex),
-            len: s.len,
-            data_len: s.data_len,
-            truesize: s.truesize,
-            head_frag: s.head_frag,
-            nr_frags: s.nr_frags,
-            frags: s
-                .frags
-                .iter()
-                .map(|f| FragOut {
-                    page: Hex(f.page),
-                    head: Hex(f.compound.map_or(f.page, |c| c.head)),
-                    order: f.compound.map_or(0, |c| c.order),
-                    offset: f.offset,
-                    size: f.size,
-                })
-                .collect(),
-            head_bytes: s.head_bytes,
-            head_estimated: s.head_estimated,
-            struct_bytes: s.struct_bytes,
-            pinned_bytes: s.pinned_bytes(),
-        }
-    }
-}
-
 /// A page many of the socket's skbs reference.
 #[derive(Debug, Clone, Serialize)]
 pub struct SharedPage {
@@ -181,7 +103,7 @@ pub struct SockReport {
     /// The most-shared pages (up to 10).
     pub most_shared_pages: Vec<SharedPage>,
     /// Every skb, queue by queue in queue order, `frag_list` members after their parent.
-    pub skbs: Vec<SkbOut>,
+    pub skbs: Vec<Skb>,
     /// Whether the walk saw everything it looked for (no warnings).
     pub complete: bool,
     /// What spoiled part of the result.
@@ -300,12 +222,7 @@ fn sock_of(k: &Kernel, w: Walker<'_>, ws: WalkedSocket) -> SockReport {
         queues: queue_totals(&ws),
         totals: ws.tally.totals(),
         most_shared_pages,
-        skbs: ws
-            .queues
-            .iter()
-            .flat_map(|(_, q)| q)
-            .map(SkbOut::from)
-            .collect(),
+        skbs: ws.queues.into_iter().flat_map(|(_, q)| q).collect(),
         id: ws.id.into(),
         complete: w.warnings.is_empty(),
         warnings: w.warnings.into_vec(),

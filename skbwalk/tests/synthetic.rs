@@ -79,9 +79,9 @@ fn check_socket(k: &Kernel, s: &ExpectedSocket) {
         s.fd
     );
     for (got, want) in r.skbs.iter().zip(&s.skbs) {
-        assert_eq!(got.addr.0, want.addr);
-        assert_eq!(got.queue, want.queue.name());
-        assert_eq!(got.parent.map(|p| p.0), want.parent);
+        assert_eq!(got.addr, want.addr);
+        assert_eq!(got.queue.as_str(), want.queue.name());
+        assert_eq!(got.parent, want.parent);
         assert_eq!(
             (got.len, got.data_len, got.truesize, got.head_frag),
             (want.len, want.data_len, want.truesize, want.head_frag)
@@ -89,7 +89,13 @@ fn check_socket(k: &Kernel, s: &ExpectedSocket) {
         assert_eq!(got.frags.len(), want.frags.len());
         for (gf, wf) in got.frags.iter().zip(&want.frags) {
             assert_eq!(
-                (gf.page.0, gf.head.0, gf.order, gf.offset, gf.size),
+                (
+                    gf.page,
+                    gf.compound.map_or(gf.page, |c| c.head),
+                    gf.compound.map_or(0, |c| c.order),
+                    gf.offset,
+                    gf.size
+                ),
                 (wf.page, wf.head, wf.order, wf.offset, wf.size)
             );
         }
@@ -99,7 +105,7 @@ fn check_socket(k: &Kernel, s: &ExpectedSocket) {
             want.addr
         );
         assert_eq!(got.struct_bytes, want.struct_bytes);
-        assert_eq!(got.pinned_bytes, want.pinned());
+        assert_eq!(got.pinned_bytes(), want.pinned());
     }
     assert_eq!(figures(&r.totals), expected_totals(s));
     assert_eq!(r.kernel.sk_rmem_alloc, s.rmem_alloc as i64);
