@@ -48,7 +48,7 @@ pub fn skb_pinned_bytes(skb: &Skb) -> u64 {
 
 /// Accumulates skbs; pages dedupe by compound head.
 #[derive(Debug, Default, Clone)]
-pub struct Tally {
+pub(crate) struct Tally {
     totals: Totals,
     /// head → (order, number of skbs referencing it).
     pages: HashMap<u64, (u32, u32)>,
@@ -56,7 +56,7 @@ pub struct Tally {
 
 impl Tally {
     /// Add one skb.
-    pub fn add(&mut self, skb: &Skb) {
+    pub(crate) fn add(&mut self, skb: &Skb) {
         let t = &mut self.totals;
         t.skbs += 1;
         if skb.parent.is_none() {
@@ -71,12 +71,12 @@ impl Tally {
     }
 
     /// Distinct pages: head → (order, skbs referencing it).
-    pub fn pages(&self) -> &HashMap<u64, (u32, u32)> {
+    pub(crate) fn pages(&self) -> &HashMap<u64, (u32, u32)> {
         &self.pages
     }
 
     /// The totals.
-    pub fn totals(&self) -> Totals {
+    pub(crate) fn totals(&self) -> Totals {
         let mut t = self.totals;
         t.unique_pages = self.pages.len() as u64;
         t.page_bytes = self.pages.values().map(|&(o, _)| compound_bytes(o)).sum();
@@ -87,7 +87,7 @@ impl Tally {
 }
 
 /// `pinned / truesize` (0 when truesize is 0), unrounded: printing rounds.
-pub fn amplification(pinned: u64, truesize: u64) -> f64 {
+pub(crate) fn amplification(pinned: u64, truesize: u64) -> f64 {
     if truesize == 0 {
         0.0
     } else {
@@ -96,7 +96,7 @@ pub fn amplification(pinned: u64, truesize: u64) -> f64 {
 }
 
 /// Totals of a set of skbs.
-pub fn totals<'a>(skbs: impl IntoIterator<Item = &'a Skb>) -> Totals {
+pub(crate) fn totals<'a>(skbs: impl IntoIterator<Item = &'a Skb>) -> Totals {
     let mut t = Tally::default();
     for s in skbs {
         t.add(s);

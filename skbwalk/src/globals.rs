@@ -8,7 +8,7 @@
 
 /// One global variable the walk reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Global {
+pub(crate) struct Global {
     /// The symbol.
     pub name: &'static str,
     /// Its C type, as BTF/DWARF name it.
@@ -22,7 +22,7 @@ const fn g(name: &'static str, ty: &'static str, absent: &'static str) -> Global
 }
 
 /// Every global variable the walk reads, by name.
-pub const GLOBALS: &[Global] = &[
+pub(crate) const GLOBALS: &[Global] = &[
     g("init_task", "struct task_struct", ""),
     g("init_uts_ns", "struct uts_namespace", ""),
     g("linux_banner", "char[]", ""),
@@ -51,13 +51,74 @@ pub const GLOBALS: &[Global] = &[
 ];
 
 /// Linker and assembler labels the walk uses as addresses only (no C type).
-pub const LABELS: &[&str] = &["_text", "init_top_pgt", "__start_BTF", "__stop_BTF"];
+pub(crate) const LABELS: &[&str] = &["_text", "init_top_pgt", "__start_BTF", "__stop_BTF"];
 
 /// The table entry for `name`.
 ///
 /// ```
 /// assert_eq!(skbwalk::globals::global("max_pfn").unwrap().ty, "long unsigned int");
 /// ```
-pub fn global(name: &str) -> Option<&'static Global> {
+pub(crate) fn global(name: &str) -> Option<&'static Global> {
     GLOBALS.iter().find(|g| g.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    /// `globals::GLOBALS` (where the walk's globals get their types, BTF having none for them)
+    /// says what the real kernel's DWARF says of each variable, and each exists unless the table
+    /// says on which kernels it does not.
+    #[test]
+    fn the_globals_table_agrees_with_dwarf() {
+        use super::{GLOBALS, LABELS};
+        use crate::kstructs::{Prefer, TypeInfo, TypeKind, Types};
+        fn c_type(t: &TypeInfo) -> String {
+            let name = t.name.clone().unwrap_or_default();
+            match &t.kind {
+                TypeKind::Struct => format!("struct {name}"),
+                TypeKind::Union => format!("union {name}"),
+                TypeKind::Enum => format!("enum {name}"),
+                TypeKind::Base { .. } => name,
+                TypeKind::Void => "void".into(),
+                TypeKind::Function => "function".into(),
+                TypeKind::Pointer { target } => {
+                    format!("{} *", target.as_deref().map_or("void".into(), c_type))
+                }
+                TypeKind::Array { elem, .. } => format!("{}[]", c_type(elem)),
+            }
+        }
+        let Some((_, m)) = crate::testing::capture() else {
+            return;
+        };
+        let vmlinux = std::path::PathBuf::from(m["kernel"]["vmlinux"].as_str().unwrap());
+        let t = Types::open_as(&vmlinux, None, Prefer::Dwarf).unwrap();
+        let mut checked = 0;
+        let mut wrong = Vec::new();
+        for g in GLOBALS {
+            match t.variable_type(g.name) {
+                Ok(ty) => {
+                    assert!(
+                        t.symbol(g.name).is_ok(),
+                        "{} has a type but no symbol",
+                        g.name
+                    );
+                    if c_type(&ty) != g.ty {
+                        wrong.push(format!(
+                            "{}: table {:?}, DWARF {:?}",
+                            g.name,
+                            g.ty,
+                            c_type(&ty)
+                        ));
+                    }
+                    checked += 1;
+                }
+                Err(e) => assert!(!g.absent.is_empty(), "{}: {e}", g.name),
+            }
+        }
+        assert!(wrong.is_empty(), "{wrong:#?}");
+        assert!(checked >= GLOBALS.len() - 3, "only {checked} checked");
+        for l in LABELS {
+            assert!(t.symbol(l).is_ok(), "label {l}");
+        }
+        eprintln!("{checked} globals' types = DWARF");
+    }
 }

@@ -16,7 +16,7 @@ const MAX_HASHED: usize = 1 << 22;
 
 /// Which table a socket was found in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Table {
+pub(crate) enum Table {
     /// `tcp_hashinfo.ehash`.
     TcpEstablished,
     /// `tcp_hashinfo.lhash2` (5.19 on).
@@ -29,7 +29,7 @@ pub enum Table {
 
 impl Table {
     /// Name in reports.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Table::TcpEstablished => "tcp_ehash",
             Table::TcpListen => "tcp_lhash2",
@@ -41,7 +41,7 @@ impl Table {
 
 /// A socket found in a hash table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Hashed {
+pub(crate) struct Hashed {
     /// The `sock_common` address (a full `sock`, or a timewait/request mini-socket).
     pub sk: u64,
     /// Where it was found.
@@ -194,7 +194,11 @@ impl Walk<'_> {
 
 /// Every socket in the TCP and UDP hash tables. Tables the debuginfo does not describe are skipped
 /// with a warning.
-pub fn hashed_sockets(k: &Kernel, o: &crate::offsets::Offsets, w: &mut Warnings) -> Vec<Hashed> {
+pub(crate) fn hashed_sockets(
+    k: &Kernel,
+    o: &crate::offsets::Offsets,
+    w: &mut Warnings,
+) -> Vec<Hashed> {
     let t = &k.types;
     let mut walk = Walk {
         k,
@@ -299,4 +303,61 @@ pub fn hashed_sockets(k: &Kernel, o: &crate::offsets::Offsets, w: &mut Warnings)
         ),
     }
     walk.out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{hashed_sockets, Table};
+
+    #[test]
+    fn every_inet_socket_is_in_its_kernel_hash_table() {
+        let Some((dir, m)) = crate::testing::capture() else {
+            return;
+        };
+        let vmlinux = std::path::PathBuf::from(m["kernel"]["vmlinux"].as_str().unwrap());
+        for boot in ["A", "B", "C"] {
+            let k = crate::testing::open(&dir.join(boot).join("vmcore.elf"), Some(&vmlinux));
+            let mut w = crate::warnings::Warnings::default();
+            let hashed = hashed_sockets(&k, k.off().unwrap(), &mut w);
+            assert!(w.is_empty(), "{:?}", w.into_vec());
+            // Before 5.19 listeners are found in `listening_hash`, from 5.19 in `lhash2`.
+            let listen = if k.types.has_member("inet_hashinfo", "listening_hash") {
+                Table::TcpListeningHash
+            } else {
+                Table::TcpListen
+            };
+            let mut checked = 0;
+            for s in m["boots"][boot]["sockets"].as_array().unwrap() {
+                let (pid, fd) = (
+                    s["pid"].as_i64().unwrap() as i32,
+                    s["fd"].as_u64().unwrap() as u32,
+                );
+                let r = crate::socket_report(&k, pid, fd).unwrap();
+                use crate::kind::{Family, SockType, State, TcpState};
+                let want = match (r.id.family, r.id.sock_type, r.id.state) {
+                    (
+                        Family::Inet | Family::Inet6,
+                        SockType::Stream,
+                        State::Tcp(TcpState::Listen),
+                    ) => listen,
+                    (Family::Inet | Family::Inet6, SockType::Stream, _) => Table::TcpEstablished,
+                    (Family::Inet | Family::Inet6, SockType::Dgram, _) => Table::Udp,
+                    _ => continue,
+                };
+                let found = hashed.iter().find(|h| h.sk == r.id.sock.0);
+                assert_eq!(
+                    found.map(|h| h.table),
+                    Some(want),
+                    "boot {boot} pid {pid} fd {fd} {} {}",
+                    r.id.family,
+                    r.id.state
+                );
+                checked += 1;
+            }
+            assert!(
+                checked >= 8,
+                "boot {boot}: only {checked} inet sockets checked"
+            );
+        }
+    }
 }

@@ -50,7 +50,7 @@ pub struct Kernel {
 }
 
 /// Where distributions install debuginfo for `release`.
-pub fn debuginfo_candidates(release: &str) -> Vec<PathBuf> {
+pub(crate) fn debuginfo_candidates(release: &str) -> Vec<PathBuf> {
     [
         format!("/usr/lib/debug/boot/vmlinux-{release}"),
         format!("/usr/lib/debug/lib/modules/{release}/vmlinux"),
@@ -388,7 +388,7 @@ impl Kernel {
     ///
     /// A type or member this kernel lacks (and no other generation's spelling of it) is
     /// [`Error::Layout`], naming it and the kernel's release.
-    pub fn off(&self) -> Result<&Offsets> {
+    pub(crate) fn off(&self) -> Result<&Offsets> {
         if let Some(o) = self.off.get() {
             return Ok(o);
         }
@@ -398,7 +398,7 @@ impl Kernel {
     }
 
     /// [`Error::Layout`] for a type or member this kernel's debuginfo lacks, naming the release.
-    pub fn layout_error(&self, e: kstructs::Error) -> Error {
+    pub(crate) fn layout_error(&self, e: kstructs::Error) -> Error {
         Error::Layout {
             release: self
                 .release()
@@ -471,7 +471,7 @@ impl Kernel {
 
     /// Runtime address of a global the walk reads: one of [`crate::globals::GLOBALS`] (where
     /// its type is written down, since BTF has none for it) or [`crate::globals::LABELS`].
-    pub fn global(&self, name: &str) -> Result<u64> {
+    pub(crate) fn global(&self, name: &str) -> Result<u64> {
         debug_assert!(
             crate::globals::global(name).is_some() || crate::globals::LABELS.contains(&name),
             "{name} is not in globals::GLOBALS: add it with its type"
@@ -506,7 +506,7 @@ impl Kernel {
     }
 
     /// Read `len` bytes.
-    pub fn bytes(&self, addr: u64, len: usize, what: &str) -> Result<Vec<u8>> {
+    pub(crate) fn bytes(&self, addr: u64, len: usize, what: &str) -> Result<Vec<u8>> {
         let mut v = vec![0u8; len];
         self.read(addr, &mut v, what)?;
         Ok(v)
@@ -541,12 +541,12 @@ impl Kernel {
     }
 
     /// A NUL-terminated string of at most `max` bytes.
-    pub fn cstr(&self, addr: u64, max: usize, what: &str) -> Result<String> {
+    pub(crate) fn cstr(&self, addr: u64, max: usize, what: &str) -> Result<String> {
         Ok(c_string(&self.bytes(addr, max, what)?))
     }
 
     /// `virt_to_page`: the `struct page` of a kernel virtual address (any mapped address).
-    pub fn virt_to_page(&self, vaddr: u64) -> Result<u64> {
+    pub(crate) fn virt_to_page(&self, vaddr: u64) -> Result<u64> {
         let paddr = self.dump.translate(vaddr).map_err(|source| Error::Read {
             what: "page of address".into(),
             addr: vaddr,
@@ -564,7 +564,7 @@ impl Kernel {
 
     /// `v`, read from the dump as a pointer to `what`, when it is a kernel pointer
     /// ([`Kernel::is_kernel_ptr`]); else an error that says so, before any member of it is read.
-    pub fn ptr(v: u64, what: &str) -> Result<u64> {
+    pub(crate) fn ptr(v: u64, what: &str) -> Result<u64> {
         if Self::is_kernel_ptr(v, 8) {
             Ok(v)
         } else {
@@ -579,7 +579,30 @@ impl Kernel {
     /// Whether `addr` looks like a kernel pointer: canonical upper half, below the fixmap and
     /// vsyscall pages at the top (no object lives in the last 16 MiB, so `addr + offset` for
     /// any member offset cannot overflow), aligned to `align`.
-    pub fn is_kernel_ptr(addr: u64, align: u64) -> bool {
+    pub(crate) fn is_kernel_ptr(addr: u64, align: u64) -> bool {
         (0xffff_8000_0000_0000..KERNEL_PTR_END).contains(&addr) && addr.is_multiple_of(align)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Kernel;
+
+    #[test]
+    fn kernel_pointers_exclude_the_vsyscall_page_and_include_modules() {
+        assert!(
+            !Kernel::is_kernel_ptr(0xffff_ffff_ff60_0000, 8),
+            "the vsyscall page"
+        );
+        assert!(Kernel::is_kernel_ptr(0xffff_ffff_c000_0000, 8), "modules");
+        assert!(
+            Kernel::is_kernel_ptr(0xffff_8880_0000_0000, 8),
+            "the direct map"
+        );
+        assert!(
+            !Kernel::is_kernel_ptr(0xffff_8880_0000_0004, 8),
+            "misaligned"
+        );
+        assert!(!Kernel::is_kernel_ptr(0x7fff_0000_0000, 8), "user space");
     }
 }

@@ -24,7 +24,7 @@ const MEMO_PAGES: usize = 1 << 16;
 /// Memoizing page lookups: a head page's order and slab cache are read once (while the memo
 /// holds them).
 #[derive(Default)]
-pub struct Pages {
+pub(crate) struct Pages {
     heads: HashMap<u64, u32>,
     slab_slot: HashMap<u64, Option<u64>>,
 }
@@ -47,7 +47,7 @@ impl Pages {
     }
 
     /// `compound_head(page)` and the head's order.
-    pub fn compound(&mut self, k: &Kernel, page: u64) -> Result<Compound> {
+    pub(crate) fn compound(&mut self, k: &Kernel, page: u64) -> Result<Compound> {
         Self::check_page(k, page, "frag page")?;
         let ch = k.u64(page + k.off()?.page_compound_head, "page.compound_head")?;
         let head = if ch & 1 != 0 { ch - 1 } else { page };
@@ -83,7 +83,7 @@ impl Pages {
     }
 
     /// The slab slot size (`kmem_cache->size`) of the object at `vaddr`, `None` if its page is not a slab.
-    pub fn slab_slot(&mut self, k: &Kernel, vaddr: u64) -> Result<Option<u64>> {
+    pub(crate) fn slab_slot(&mut self, k: &Kernel, vaddr: u64) -> Result<Option<u64>> {
         let page = k.virt_to_page(vaddr)?;
         let head = self.compound(k, page)?.head;
         if let Some(&s) = self.slab_slot.get(&head) {

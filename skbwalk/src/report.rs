@@ -5,10 +5,12 @@ use std::collections::BTreeMap;
 
 use serde::{Serialize, Serializer};
 
-use crate::account::{Tally, Totals};
+use crate::account::Totals;
 use crate::skb::{QueueName, Skb, Walker};
-use crate::socket::{identity, walk_queues, Identity, KernelView};
+use crate::socket::Identity;
+pub use crate::socket::KernelView;
 use crate::task::{describe_file, file_socket, find_process, open_files};
+use crate::walk::{queue_totals, walk_identified, walk_socket, WalkedSocket};
 use crate::{Error, Kernel, Result};
 
 /// An address, serialized as a lower-case `0x…` string.
@@ -108,41 +110,6 @@ pub struct SockReport {
     pub complete: bool,
     /// What spoiled part of the result.
     pub warnings: Vec<crate::warnings::Warning>,
-}
-
-/// A walked socket: identity, per-queue skbs and the socket's page tally.
-pub struct WalkedSocket {
-    /// Identity.
-    pub id: Identity,
-    /// Queues in report order.
-    pub queues: Vec<(QueueName, Vec<Skb>)>,
-    /// The socket-wide tally.
-    pub tally: Tally,
-}
-
-/// Walk one socket's queues.
-pub fn walk_socket(w: &mut Walker<'_>, socket: u64) -> Result<WalkedSocket> {
-    let id = identity(w.k, socket)?;
-    Ok(walk_identified(w, id))
-}
-
-/// Walk the queues of a socket already identified.
-pub fn walk_identified(w: &mut Walker<'_>, id: Identity) -> WalkedSocket {
-    let queues = walk_queues(w, &id);
-    let mut tally = Tally::default();
-    for s in queues.iter().flat_map(|(_, q)| q) {
-        tally.add(s);
-    }
-    WalkedSocket { id, queues, tally }
-}
-
-/// Per-queue totals (error queue only when non-empty).
-pub fn queue_totals(ws: &WalkedSocket) -> BTreeMap<QueueName, Totals> {
-    ws.queues
-        .iter()
-        .filter(|(n, q)| *n != QueueName::Error || !q.is_empty())
-        .map(|(n, q)| (*n, crate::account::totals(q)))
-        .collect()
 }
 
 /// The report for the socket at `fd` of process `pid`.

@@ -4,7 +4,8 @@
 use std::collections::HashSet;
 
 use crate::offsets::{FragPage, Offsets};
-use crate::page::{Compound, Pages};
+pub use crate::page::Compound;
+use crate::page::Pages;
 use crate::warnings::{WarningKind, Warnings};
 use crate::{Kernel, Result};
 
@@ -122,7 +123,7 @@ pub struct Skb {
     /// The frags read (at most MAX_SKB_FRAGS).
     pub frags: Vec<Frag>,
     /// Distinct compound pages this skb references (frags, and the head when `head_frag`).
-    pub pages: Vec<Compound>,
+    pub(crate) pages: Vec<Compound>,
     /// The compound page of a page-fragment head (`head_frag`).
     pub head_page: Option<Compound>,
     /// Bytes of the head buffer when it is a slab object (0 when `head_frag`).
@@ -189,15 +190,15 @@ impl serde::Serialize for Frag {
 }
 
 /// Walk state shared by every queue of one report: page memo and warnings.
-pub struct Walker<'k> {
+pub(crate) struct Walker<'k> {
     /// The kernel.
-    pub k: &'k Kernel,
+    pub(crate) k: &'k Kernel,
     /// Its layouts.
-    pub o: &'k Offsets,
+    pub(crate) o: &'k Offsets,
     /// Page lookups.
-    pub pages: Pages,
+    pub(crate) pages: Pages,
     /// What went wrong along the way.
-    pub warnings: Warnings,
+    pub(crate) warnings: Warnings,
     /// Every skb read for the current socket: a `frag_list` or queue link that reaches one a
     /// second time is not followed again (work stays linear in the skbs of the dump).
     visited: HashSet<u64>,
@@ -211,7 +212,7 @@ pub struct Walker<'k> {
 
 /// The walk budget of one report: far more skbs than any machine holds (a 1 TiB machine full
 /// of 2 KiB skbs has 512M; real queues hold thousands), far fewer than garbage can ask for.
-pub const WALK_BUDGET: u64 = 1 << 25;
+pub(crate) const WALK_BUDGET: u64 = 1 << 25;
 
 fn le_u32(b: &[u8], o: u64) -> u32 {
     b.get(o as usize..o as usize + 4)
@@ -224,7 +225,7 @@ fn le_u64(b: &[u8], o: u64) -> u64 {
 
 impl<'k> Walker<'k> {
     /// A walker over `k`; fails when the debuginfo lacks a layout the walk needs.
-    pub fn new(k: &'k Kernel) -> Result<Self> {
+    pub(crate) fn new(k: &'k Kernel) -> Result<Self> {
         let mut warnings = Warnings::default();
         for m in k.dump.warnings() {
             warnings.push(
@@ -268,12 +269,12 @@ impl<'k> Walker<'k> {
 
     /// Start the skbs of another socket: the visited set is per socket (a page or skb shared by
     /// two sockets is each one's).
-    pub fn begin_socket(&mut self) {
+    pub(crate) fn begin_socket(&mut self) {
         self.visited.clear();
     }
 
     /// Read one skb and, after it, its `frag_list` members (depth-first), appending to `out`.
-    pub fn read_skb(
+    pub(crate) fn read_skb(
         &mut self,
         addr: u64,
         queue: QueueName,
@@ -492,7 +493,7 @@ impl<'k> Walker<'k> {
     }
 
     /// Walk an `sk_buff_head` list at `head`; a corrupt link ends the walk with a warning.
-    pub fn walk_list(&mut self, head: u64, queue: QueueName, out: &mut Vec<Skb>) {
+    pub(crate) fn walk_list(&mut self, head: u64, queue: QueueName, out: &mut Vec<Skb>) {
         let k = self.k;
         let what = queue.as_str();
         let qlen = k.u32(head + self.o.skb_head_qlen, "sk_buff_head.qlen").ok();
@@ -568,7 +569,7 @@ impl<'k> Walker<'k> {
     }
 
     /// Walk an rbtree of skbs (`rb_root` at `root`) in key order.
-    pub fn walk_rbtree(&mut self, root: u64, queue: QueueName, out: &mut Vec<Skb>) {
+    pub(crate) fn walk_rbtree(&mut self, root: u64, queue: QueueName, out: &mut Vec<Skb>) {
         let k = self.k;
         let what = queue.as_str();
         let node = match k.u64(root, "rb_root.rb_node") {

@@ -82,7 +82,7 @@ impl Layout {
 }
 
 /// The `kmem_cache` called `name` on `slab_caches`.
-pub fn find_cache(k: &Kernel, name: &str, w: &mut Warnings) -> Result<Option<u64>> {
+pub(crate) fn find_cache(k: &Kernel, name: &str, w: &mut Warnings) -> Result<Option<u64>> {
     let l = Layout::resolve(k).map_err(|e| k.layout_error(e))?;
     let head = k.global("slab_caches")?;
     for c in crate::task::list_entries(k, head, l.list, MAX_CACHES, "slab_caches", w) {
@@ -97,7 +97,7 @@ pub fn find_cache(k: &Kernel, name: &str, w: &mut Warnings) -> Result<Option<u64
 }
 
 /// Usage of the cache at `cache` over the online CPUs (`cpu_offsets`: cpu → `__per_cpu_offset`).
-pub fn usage(
+pub(crate) fn usage(
     k: &Kernel,
     cache: u64,
     cpu_offsets: &[(u32, u64)],

@@ -13,9 +13,7 @@ const IPPROTO_TCP: u64 = 6;
 
 /// Who a socket is.
 #[derive(Debug, Clone)]
-pub struct Identity {
-    /// `struct socket`.
-    pub socket: u64,
+pub(crate) struct Identity {
     /// `struct sock`.
     pub sock: u64,
     /// `AF_INET`, …
@@ -54,14 +52,13 @@ fn ip4(b: u32) -> Ipv4Addr {
 }
 
 /// Read a socket's identity from its `struct socket`.
-pub fn identity(k: &Kernel, socket: u64) -> Result<Identity> {
+pub(crate) fn identity(k: &Kernel, socket: u64) -> Result<Identity> {
     let socket = Kernel::ptr(socket, "struct socket")?;
     let sk = k.u64(socket + k.off()?.socket_sk, "socket.sk")?;
     if sk == 0 {
         let ss = k.u32(socket + k.off()?.socket_state, "socket.state")?;
         let stype = k.u16(socket + k.off()?.socket_type, "socket.type")?;
         return Ok(Identity {
-            socket,
             sock: 0,
             family: Family::Unspec,
             sock_type: SockType::from_abi(stype),
@@ -118,7 +115,7 @@ fn common(k: &Kernel, sk: u64) -> Result<(u16, u8, Option<String>, Option<String
 }
 
 /// Identity of a full `struct sock`, with its `struct socket` when it has one.
-pub fn sock_identity(k: &Kernel, sk: u64, socket: Option<u64>) -> Result<Identity> {
+pub(crate) fn sock_identity(k: &Kernel, sk: u64, socket: Option<u64>) -> Result<Identity> {
     let o = k.off()?;
     let socket = socket
         .map(|s| Kernel::ptr(s, "struct socket"))
@@ -156,7 +153,6 @@ pub fn sock_identity(k: &Kernel, sk: u64, socket: Option<u64>) -> Result<Identit
         sk_sndbuf: i32_at(o.sk_sndbuf, "sk_sndbuf")?,
     };
     Ok(Identity {
-        socket: socket.unwrap_or(0),
         sock: sk,
         family: Family::from_abi(family),
         sock_type: SockType::from_abi(stype),
@@ -170,10 +166,9 @@ pub fn sock_identity(k: &Kernel, sk: u64, socket: Option<u64>) -> Result<Identit
 }
 
 /// Identity of a `TIME_WAIT` or `NEW_SYN_RECV` mini-socket: only `sock_common` exists; no queues.
-pub fn mini_identity(k: &Kernel, sk: u64) -> Result<Identity> {
+pub(crate) fn mini_identity(k: &Kernel, sk: u64) -> Result<Identity> {
     let (family, st, local, remote) = common(k, sk)?;
     Ok(Identity {
-        socket: 0,
         sock: sk,
         family: Family::from_abi(family),
         sock_type: SockType::Stream,
@@ -214,7 +209,7 @@ fn unix_path(k: &Kernel, sk: u64) -> Result<Option<String>> {
 }
 
 /// Walk every queue of a socket, in report order.
-pub fn walk_queues(w: &mut Walker<'_>, id: &Identity) -> Vec<(QueueName, Vec<Skb>)> {
+pub(crate) fn walk_queues(w: &mut Walker<'_>, id: &Identity) -> Vec<(QueueName, Vec<Skb>)> {
     let o = w.o;
     let sk = id.sock;
     let mut out = Vec::new();

@@ -6,15 +6,15 @@ use crate::warnings::Warnings;
 use crate::{Error, Kernel, Result};
 
 /// Most tasks followed on `init_task.tasks` (PID_MAX_LIMIT is 4M).
-pub const MAX_TASKS: usize = 1 << 22;
+pub(crate) const MAX_TASKS: usize = 1 << 22;
 /// Most fds examined in one table (`sysctl fs.nr_open` caps at about 1G; real tables are far smaller).
-pub const MAX_FDS: u32 = 1 << 24;
+pub(crate) const MAX_FDS: u32 = 1 << 24;
 /// `fs.nr_open`'s default, the bound when the kernel's `sysctl_nr_open` cannot be read.
 const DEFAULT_NR_OPEN: u32 = 1 << 20;
 
 /// A task as the walk needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Task {
+pub(crate) struct Task {
     /// `task_struct` address.
     pub addr: u64,
     /// `pid` (the thread id).
@@ -40,7 +40,7 @@ fn read_task(k: &Kernel, addr: u64) -> Result<Task> {
 
 /// Walk a circular `list_head` at `head` whose entries sit at `member` inside each object;
 /// returns the objects' addresses. Cycle-guarded and bounded; a bad link ends the walk with a warning.
-pub fn list_entries(
+pub(crate) fn list_entries(
     k: &Kernel,
     head: u64,
     member: u64,
@@ -98,7 +98,7 @@ pub fn list_entries(
 }
 
 /// Every thread-group leader on `init_task.tasks` (init_task itself excluded), and their threads.
-pub fn tasks(k: &Kernel, w: &mut Warnings) -> Result<Vec<Task>> {
+pub(crate) fn tasks(k: &Kernel, w: &mut Warnings) -> Result<Vec<Task>> {
     let init = k.global("init_task")?;
     // the list's own warnings first: when it yields nothing, they are the reason
     let mut lw = Warnings::default();
@@ -151,7 +151,7 @@ pub fn tasks(k: &Kernel, w: &mut Warnings) -> Result<Vec<Task>> {
 }
 
 /// The thread-group leader with `pid`.
-pub fn find_process(k: &Kernel, pid: i32, w: &mut Warnings) -> Result<Task> {
+pub(crate) fn find_process(k: &Kernel, pid: i32, w: &mut Warnings) -> Result<Task> {
     let all = tasks(k, w)?;
     all.iter()
         .find(|t| t.pid == pid && t.tgid == pid)
@@ -163,7 +163,7 @@ pub fn find_process(k: &Kernel, pid: i32, w: &mut Warnings) -> Result<Task> {
 /// The open fds of a `files_struct`: `(fd, struct file *)`. A `max_fds` beyond what the kernel
 /// allows (`fs.nr_open`) is cut there, with a warning; slots that hold no kernel pointer are
 /// skipped, with one warning per table.
-pub fn open_files(k: &Kernel, files: u64, w: &mut Warnings) -> Result<Vec<(u32, u64)>> {
+pub(crate) fn open_files(k: &Kernel, files: u64, w: &mut Warnings) -> Result<Vec<(u32, u64)>> {
     if files == 0 {
         return Ok(Vec::new());
     }
@@ -232,7 +232,7 @@ pub fn open_files(k: &Kernel, files: u64, w: &mut Warnings) -> Result<Vec<(u32, 
 
 /// fd numbers for a message: runs of three or more folded (`0-3, 5, 11, 12`), at most `max`
 /// runs shown.
-pub fn fd_list(fds: impl IntoIterator<Item = u32>, max: usize) -> String {
+pub(crate) fn fd_list(fds: impl IntoIterator<Item = u32>, max: usize) -> String {
     let mut runs: Vec<(u32, u32)> = Vec::new();
     for fd in fds {
         match runs.last_mut() {
@@ -260,7 +260,7 @@ pub fn fd_list(fds: impl IntoIterator<Item = u32>, max: usize) -> String {
 }
 
 /// What an open file is, for a message: the dentry's name, else the `f_op` symbol.
-pub fn describe_file(k: &Kernel, file: u64) -> String {
+pub(crate) fn describe_file(k: &Kernel, file: u64) -> String {
     let Ok(o) = k.off() else {
         return format!("file {file:#x}");
     };
@@ -285,7 +285,7 @@ pub fn describe_file(k: &Kernel, file: u64) -> String {
 }
 
 /// The `struct socket` behind a file, if it is a socket (`f_op == &socket_file_ops`, or an S_IFSOCK inode).
-pub fn file_socket(k: &Kernel, file: u64) -> Result<Option<u64>> {
+pub(crate) fn file_socket(k: &Kernel, file: u64) -> Result<Option<u64>> {
     let o = k.off()?;
     let fop = k.u64(file + o.file_f_op, "file.f_op")?;
     let is_sock = match k.global("socket_file_ops") {

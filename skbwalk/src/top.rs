@@ -8,10 +8,11 @@ use serde::Serialize;
 use crate::account::{amplification, compound_bytes, Totals};
 use crate::hashtables::hashed_sockets;
 use crate::refs::PageRefs;
-use crate::report::{queue_totals, walk_identified, walk_socket, SocketId, WalkedSocket};
+use crate::report::SocketId;
 use crate::skb::{QueueName, Walker};
 use crate::socket::{mini_identity, sock_identity};
 use crate::task::{file_socket, open_files, tasks};
+use crate::walk::{queue_totals, walk_identified, walk_socket, WalkedSocket};
 use crate::{Kernel, Result};
 
 /// A process holding a socket.

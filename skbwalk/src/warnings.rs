@@ -33,7 +33,7 @@ pub enum WarningKind {
 impl WarningKind {
     /// The kind of a walk error turned into a warning: a failed read is `Unreadable`, any other
     /// error found in the data is `Corrupt`.
-    pub fn of(e: &crate::Error) -> WarningKind {
+    pub(crate) fn of(e: &crate::Error) -> WarningKind {
         match e {
             crate::Error::Read { source, .. } => match source {
                 vmcore::Error::Missing(_) => WarningKind::Corrupt,
@@ -65,14 +65,19 @@ impl std::fmt::Display for Warning {
 
 /// A bounded list of warnings.
 #[derive(Debug, Clone, Default)]
-pub struct Warnings {
+pub(crate) struct Warnings {
     list: Vec<Warning>,
     dropped: usize,
 }
 
 impl Warnings {
     /// Add one.
-    pub fn push(&mut self, kind: WarningKind, addr: Option<u64>, message: impl Into<String>) {
+    pub(crate) fn push(
+        &mut self,
+        kind: WarningKind,
+        addr: Option<u64>,
+        message: impl Into<String>,
+    ) {
         if self.list.len() < MAX_WARNINGS {
             self.list.push(Warning {
                 kind,
@@ -85,12 +90,12 @@ impl Warnings {
     }
 
     /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.list.is_empty() && self.dropped == 0
     }
 
     /// The warnings, with a last one counting those dropped.
-    pub fn into_vec(mut self) -> Vec<Warning> {
+    pub(crate) fn into_vec(mut self) -> Vec<Warning> {
         if self.dropped > 0 {
             self.list.push(Warning {
                 kind: WarningKind::Dropped,
@@ -103,7 +108,7 @@ impl Warnings {
 
     /// Append another list as if its warnings had been pushed here (its dropped ones count as
     /// dropped here: no "… and N more" entry in between).
-    pub fn append(&mut self, other: Warnings) {
+    pub(crate) fn append(&mut self, other: Warnings) {
         for w in other.list {
             if self.list.len() < MAX_WARNINGS {
                 self.list.push(w);
@@ -115,7 +120,7 @@ impl Warnings {
     }
 
     /// Append another list.
-    pub fn extend(&mut self, other: Warnings) {
+    pub(crate) fn extend(&mut self, other: Warnings) {
         for w in other.into_vec() {
             if self.list.len() < MAX_WARNINGS {
                 self.list.push(w);

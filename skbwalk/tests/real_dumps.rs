@@ -8,8 +8,6 @@ use common::open_kernel;
 
 use std::path::PathBuf;
 
-use skbwalk::hashtables::{hashed_sockets, Table};
-use skbwalk::warnings::Warnings;
 use skbwalk::{socket_report, Kernel};
 
 fn capture() -> Option<(PathBuf, serde_json::Value)> {
@@ -19,54 +17,6 @@ fn capture() -> Option<(PathBuf, serde_json::Value)> {
     };
     let m = std::fs::read(dir.join("manifest.json")).ok()?;
     Some((dir, serde_json::from_slice(&m).ok()?))
-}
-
-#[test]
-fn every_inet_socket_is_in_its_kernel_hash_table() {
-    let Some((dir, m)) = capture() else { return };
-    let vmlinux = PathBuf::from(m["kernel"]["vmlinux"].as_str().unwrap());
-    for boot in ["A", "B", "C"] {
-        let k = open_kernel(&dir.join(boot).join("vmcore.elf"), Some(&vmlinux)).unwrap();
-        let mut w = Warnings::default();
-        let hashed = hashed_sockets(&k, k.off().unwrap(), &mut w);
-        assert!(w.is_empty(), "{:?}", w.into_vec());
-        // Before 5.19 listeners are found in `listening_hash`, from 5.19 in `lhash2`.
-        let listen = if k.types.has_member("inet_hashinfo", "listening_hash") {
-            Table::TcpListeningHash
-        } else {
-            Table::TcpListen
-        };
-        let mut checked = 0;
-        for s in m["boots"][boot]["sockets"].as_array().unwrap() {
-            let (pid, fd) = (
-                s["pid"].as_i64().unwrap() as i32,
-                s["fd"].as_u64().unwrap() as u32,
-            );
-            let r = socket_report(&k, pid, fd).unwrap();
-            use skbwalk::kind::{Family, SockType, State, TcpState};
-            let want = match (r.id.family, r.id.sock_type, r.id.state) {
-                (Family::Inet | Family::Inet6, SockType::Stream, State::Tcp(TcpState::Listen)) => {
-                    listen
-                }
-                (Family::Inet | Family::Inet6, SockType::Stream, _) => Table::TcpEstablished,
-                (Family::Inet | Family::Inet6, SockType::Dgram, _) => Table::Udp,
-                _ => continue,
-            };
-            let found = hashed.iter().find(|h| h.sk == r.id.sock.0);
-            assert_eq!(
-                found.map(|h| h.table),
-                Some(want),
-                "boot {boot} pid {pid} fd {fd} {} {}",
-                r.id.family,
-                r.id.state
-            );
-            checked += 1;
-        }
-        assert!(
-            checked >= 8,
-            "boot {boot}: only {checked} inet sockets checked"
-        );
-    }
 }
 
 #[test]
@@ -109,7 +59,6 @@ fn btf_answers_every_question_of_the_walk_as_dwarf_does() {
     }
     skbwalk::top(&k, |_, _| {}).unwrap();
     skbwalk::explain::explain(&k).unwrap();
-    hashed_sockets(&k, k.off().unwrap(), &mut Warnings::default());
     let btf = Types::open_as(&vmlinux, None, Prefer::Btf).unwrap();
     let (asked, diffs) = k.types.compare_answers(&btf);
     assert!(asked > 100, "only {asked} questions asked");
@@ -154,7 +103,6 @@ fn walk_everything(k: &Kernel, m: &serde_json::Value) {
     }
     skbwalk::top(k, |_, _| {}).unwrap();
     skbwalk::explain::explain(k).unwrap();
-    hashed_sockets(k, k.off().unwrap(), &mut Warnings::default());
 }
 
 /// Every member the walk reads (its own questions, so the list cannot drift from the code), on
@@ -276,60 +224,4 @@ fn kallsyms_from_the_dump_equal_the_symtab_plus_kaslr() {
             symtab.len()
         );
     }
-}
-
-/// `globals::GLOBALS` (where the walk's globals get their types, BTF having none for them)
-/// says what the real kernel's DWARF says of each variable, and each exists unless the table
-/// says on which kernels it does not.
-#[test]
-fn the_globals_table_agrees_with_dwarf() {
-    use skbwalk::globals::{GLOBALS, LABELS};
-    use skbwalk::kstructs::{Prefer, TypeInfo, TypeKind, Types};
-    fn c_type(t: &TypeInfo) -> String {
-        let name = t.name.clone().unwrap_or_default();
-        match &t.kind {
-            TypeKind::Struct => format!("struct {name}"),
-            TypeKind::Union => format!("union {name}"),
-            TypeKind::Enum => format!("enum {name}"),
-            TypeKind::Base { .. } => name,
-            TypeKind::Void => "void".into(),
-            TypeKind::Function => "function".into(),
-            TypeKind::Pointer { target } => {
-                format!("{} *", target.as_deref().map_or("void".into(), c_type))
-            }
-            TypeKind::Array { elem, .. } => format!("{}[]", c_type(elem)),
-        }
-    }
-    let Some((_, m)) = capture() else { return };
-    let vmlinux = PathBuf::from(m["kernel"]["vmlinux"].as_str().unwrap());
-    let t = Types::open_as(&vmlinux, None, Prefer::Dwarf).unwrap();
-    let mut checked = 0;
-    let mut wrong = Vec::new();
-    for g in GLOBALS {
-        match t.variable_type(g.name) {
-            Ok(ty) => {
-                assert!(
-                    t.symbol(g.name).is_ok(),
-                    "{} has a type but no symbol",
-                    g.name
-                );
-                if c_type(&ty) != g.ty {
-                    wrong.push(format!(
-                        "{}: table {:?}, DWARF {:?}",
-                        g.name,
-                        g.ty,
-                        c_type(&ty)
-                    ));
-                }
-                checked += 1;
-            }
-            Err(e) => assert!(!g.absent.is_empty(), "{}: {e}", g.name),
-        }
-    }
-    assert!(wrong.is_empty(), "{wrong:#?}");
-    assert!(checked >= GLOBALS.len() - 3, "only {checked} checked");
-    for l in LABELS {
-        assert!(t.symbol(l).is_ok(), "label {l}");
-    }
-    eprintln!("{checked} globals' types = DWARF");
 }

@@ -1,0 +1,36 @@
+//! What the unit tests share: scratch directories, opening a kernel without a cache, and the
+//! real-dump tier's capture (skipped with a note when it is absent).
+
+use std::path::{Path, PathBuf};
+
+use crate::kernel::Debuginfo;
+use crate::Kernel;
+
+/// A fresh scratch directory under the target directory (never `/tmp`, never `~/.cache`).
+pub(crate) fn scratch(name: &str) -> PathBuf {
+    let d = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/tmp")
+        .join(format!("skbwalk-unit-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Open a dump with no layout cache.
+pub(crate) fn open(vmcore: &Path, vmlinux: Option<&Path>) -> Kernel {
+    let opts = Debuginfo {
+        vmlinux: vmlinux.map(Path::to_path_buf),
+        cache_dir: Some(None),
+        ..Default::default()
+    };
+    Kernel::open_with(vmcore, &opts).unwrap()
+}
+
+/// The real-dump tier's capture directory and manifest (`SKBWALK_DUMPS_DIR`).
+pub(crate) fn capture() -> Option<(PathBuf, serde_json::Value)> {
+    let Some(dir) = std::env::var_os("SKBWALK_DUMPS_DIR").map(PathBuf::from) else {
+        eprintln!("note: SKBWALK_DUMPS_DIR not set; real-dump checks skipped (./test.sh sets it)");
+        return None;
+    };
+    let m = std::fs::read(dir.join("manifest.json")).ok()?;
+    Some((dir, serde_json::from_slice(&m).ok()?))
+}
