@@ -36,7 +36,7 @@ pub fn compound_bytes(order: u32) -> u64 {
 }
 
 /// What one skb pins on its own: its compound pages, its head slot, its `sk_buff` slot. (In
-/// a socket or system total a page shared by several skbs counts once: [`Tally`].)
+/// a socket or system total a page shared by several skbs counts once: [`Totals`].)
 pub fn skb_pinned_bytes(skb: &Skb) -> u64 {
     skb.pages
         .iter()

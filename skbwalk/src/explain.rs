@@ -2,13 +2,13 @@
 //! the breakdown and whether allocpage is abnormal; how much of it socket queues pin and who
 //! holds it; why sockstat and slabtop missed it; one sentence that says where the memory is.
 
+pub use crate::slab::SlabUsage;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use crate::census::Census;
 use crate::meminfo::{meminfo_with, Breakdown};
-use crate::slab::SlabUsage;
 use crate::top::TopSocket;
 use crate::warnings::{Warning, WarningKind, Warnings};
 use crate::{Kernel, Result};

@@ -54,16 +54,18 @@ pub(crate) const GLOBALS: &[Global] = &[
 pub(crate) const LABELS: &[&str] = &["_text", "init_top_pgt", "__start_BTF", "__stop_BTF"];
 
 /// The table entry for `name`.
-///
-/// ```
-/// assert_eq!(skbwalk::globals::global("max_pfn").unwrap().ty, "long unsigned int");
-/// ```
 pub(crate) fn global(name: &str) -> Option<&'static Global> {
     GLOBALS.iter().find(|g| g.name == name)
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn entries_are_found_by_name() {
+        assert_eq!(super::global("max_pfn").unwrap().ty, "long unsigned int");
+        assert!(super::global("no_such_global").is_none());
+    }
+
     /// `globals::GLOBALS` (where the walk's globals get their types, BTF having none for them)
     /// says what the real kernel's DWARF says of each variable, and each exists unless the table
     /// says on which kernels it does not.

@@ -16,6 +16,8 @@
 //! # Ok::<(), skbwalk::Error>(())
 //! ```
 #![deny(missing_docs)]
+// Every type a report carries can be named by a caller.
+#![deny(unnameable_types)]
 
 pub mod account;
 pub mod census;

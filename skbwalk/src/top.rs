@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::account::{amplification, compound_bytes, Totals};
 use crate::hashtables::hashed_sockets;
-use crate::refs::PageRefs;
+pub use crate::refs::{PageRef, PageRefs};
 use crate::report::SocketId;
 use crate::skb::{QueueName, Walker};
 use crate::socket::{mini_identity, sock_identity};
