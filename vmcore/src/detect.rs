@@ -5,7 +5,7 @@
 use crate::Error;
 
 /// `e_machine` values of the architectures Linux crash dumps come from.
-pub fn elf_machine_name(m: u16) -> Option<&'static str> {
+pub(crate) fn elf_machine_name(m: u16) -> Option<&'static str> {
     Some(match m {
         3 => "i386",
         8 => "MIPS",
@@ -22,7 +22,7 @@ pub fn elf_machine_name(m: u16) -> Option<&'static str> {
 }
 
 /// Whether a `uname -m` string names an architecture other than x86-64.
-pub fn is_foreign_uname_machine(m: &str) -> bool {
+pub(crate) fn is_foreign_uname_machine(m: &str) -> bool {
     const FOREIGN: &[&str] = &[
         "aarch64",
         "arm64",
@@ -67,7 +67,7 @@ const LKCD_MAGIC: u64 = 0xa819_0173_618f_23ed;
 /// A refusal for `head` (the file's first bytes, up to 8 KiB) when it is a dump format, byte
 /// order or word size this crate does not read; `None` for anything else (the caller goes on to
 /// its own readers).
-pub fn refuse(head: &[u8]) -> Option<Error> {
+pub(crate) fn refuse(head: &[u8]) -> Option<Error> {
     if head.len() >= 8 {
         let m = u64::from_le_bytes(head[..8].try_into().ok()?);
         if m == LKCD_MAGIC || m == LKCD_MAGIC.swap_bytes() {
@@ -141,7 +141,7 @@ fn refuse_elf(h: &[u8]) -> Option<Error> {
 }
 
 /// Xen's `xc_core` format: an ELF core with no `PT_LOAD` whose sections are `.xen_*`.
-pub fn is_xen_core(section_names: &[&str]) -> bool {
+pub(crate) fn is_xen_core(section_names: &[&str]) -> bool {
     section_names.iter().any(|n| {
         n.starts_with(".xen_pages") || n.starts_with(".xen_p2m") || n.starts_with(".xen_pfn")
     })

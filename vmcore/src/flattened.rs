@@ -39,15 +39,15 @@ use crate::source::{check_range, MmapSource, Source};
 use crate::{Error, Result};
 
 /// The signature at the start of a flattened stream (NUL-padded to 16 bytes).
-pub const SIGNATURE: &[u8; 16] = b"makedumpfile\0\0\0\0";
+pub(crate) const SIGNATURE: &[u8; 16] = b"makedumpfile\0\0\0\0";
 /// Size of the header block before the first record (`MAX_SIZE_MDF_HEADER`).
-pub const HEADER_SIZE: u64 = 4096;
+pub(crate) const HEADER_SIZE: u64 = 4096;
 /// The only stream type there is (`TYPE_FLAT_HEADER`).
-pub const TYPE_FLAT_HEADER: i64 = 1;
+pub(crate) const TYPE_FLAT_HEADER: i64 = 1;
 /// The offset of the record that ends the stream (`END_FLAG_FLAT_HEADER`).
-pub const END_FLAG: i64 = -1;
+pub(crate) const END_FLAG: i64 = -1;
 /// Size of a record header (`struct makedumpfile_data_header`).
-pub const RECORD_HEADER_SIZE: u64 = 16;
+pub(crate) const RECORD_HEADER_SIZE: u64 = 16;
 
 /// Whether `bytes` (the start of a file) begin a flattened stream.
 ///

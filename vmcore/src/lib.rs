@@ -7,7 +7,7 @@
 //! | ELF64 `ET_CORE` | QEMU `dump-guest-memory`, a copied `/proc/vmcore` | [`elf`] |
 //! | kdump-compressed (`KDUMP   `, `DISKDUMP`) | `makedumpfile -c/-l/-p/-z`, QEMU `kdump-*` | [`kdump`] |
 //! | flattened | `makedumpfile -F`, QEMU `kdump-zlib` and friends | [`flattened`] (wraps either) |
-//! | split sets | `makedumpfile --split` (N kdump files, one pfn range each) | [`split`] |
+//! | split sets | `makedumpfile --split` (N kdump files, one pfn range each) | [`Dump::open_parts`] |
 //!
 //! ```no_run
 //! let dump = vmcore::Dump::open("vmcore".as_ref())?;
@@ -17,18 +17,20 @@
 //! # Ok::<(), vmcore::Error>(())
 //! ```
 #![deny(missing_docs)]
+// Every type the API carries can be named by a caller.
+#![deny(unnameable_types)]
 
 mod error;
 pub use error::{Error, Result};
 
-pub mod detect;
+mod detect;
 pub mod dump;
 pub mod elf;
 pub mod flattened;
 pub mod kdump;
 pub mod notes;
 pub mod source;
-pub mod split;
+mod split;
 pub mod vmcoreinfo;
 pub mod x86_64;
 

@@ -22,7 +22,7 @@ use crate::kdump::KdumpDump;
 use crate::{Error, PageState, PhysMem, Result};
 
 /// The parts of one split dump, by pfn range.
-pub struct SplitSet {
+pub(crate) struct SplitSet {
     /// Sorted by their first pfn; ranges disjoint.
     parts: Vec<(KdumpDump, String)>,
     missing: Vec<Range<u64>>,
@@ -37,7 +37,7 @@ fn bad(reason: String) -> Error {
 
 impl SplitSet {
     /// The set of `parts` (each a kdump file and its name for messages).
-    pub fn new(mut parts: Vec<(KdumpDump, String)>) -> Result<SplitSet> {
+    pub(crate) fn new(mut parts: Vec<(KdumpDump, String)>) -> Result<SplitSet> {
         if parts.is_empty() {
             return Err(bad("no parts".into()));
         }
@@ -107,19 +107,19 @@ impl SplitSet {
     }
 
     /// The parts in pfn order: the reader, its name, its pfn range.
-    pub fn parts(&self) -> impl Iterator<Item = (&KdumpDump, &str, Range<u64>)> {
+    pub(crate) fn parts(&self) -> impl Iterator<Item = (&KdumpDump, &str, Range<u64>)> {
         self.parts
             .iter()
             .map(|(p, n)| (p, n.as_str(), p.split_range().unwrap_or(0..0)))
     }
 
     /// Pfn ranges that hold stored pages but no part given covers.
-    pub fn missing(&self) -> &[Range<u64>] {
+    pub(crate) fn missing(&self) -> &[Range<u64>] {
         &self.missing
     }
 
     /// The first part (every part carries the set's header, notes and VMCOREINFO).
-    pub fn first(&self) -> &KdumpDump {
+    pub(crate) fn first(&self) -> &KdumpDump {
         &self.parts[0].0
     }
 
@@ -135,7 +135,7 @@ impl SplitSet {
     }
 
     /// Pages stored in the parts given.
-    pub fn pages_present(&self) -> u64 {
+    pub(crate) fn pages_present(&self) -> u64 {
         self.parts.iter().map(|(p, _)| p.pages_present()).sum()
     }
 }

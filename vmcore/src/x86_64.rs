@@ -213,14 +213,14 @@ fn shift_level(shift: u32) -> u32 {
 }
 
 /// A [`KernelLayout`] with a bounded, per-thread cache of page translations.
-pub struct Translator {
+pub(crate) struct Translator {
     layout: KernelLayout,
     id: u64,
 }
 
 impl Translator {
     /// Wrap a layout.
-    pub fn new(layout: KernelLayout) -> Self {
+    pub(crate) fn new(layout: KernelLayout) -> Self {
         Translator {
             layout,
             id: NEXT_TRANSLATOR.fetch_add(1, Ordering::Relaxed),
@@ -228,12 +228,12 @@ impl Translator {
     }
 
     /// The layout in use.
-    pub fn layout(&self) -> &KernelLayout {
+    pub(crate) fn layout(&self) -> &KernelLayout {
         &self.layout
     }
 
     /// Translate, caching by 4 KiB page (or 2 MiB region of a large mapping).
-    pub fn translate(&self, mem: &dyn PhysMem, vaddr: u64) -> Result<u64> {
+    pub(crate) fn translate(&self, mem: &dyn PhysMem, vaddr: u64) -> Result<u64> {
         const BIG: u64 = (1 << 21) - 1;
         let (small, big) = (vaddr & !0xfff, vaddr & !BIG);
         let slot_s = ((small >> 12) as usize) & (TLB_ENTRIES - 1);

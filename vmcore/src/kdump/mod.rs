@@ -48,24 +48,24 @@ pub use codec::{decompress, lzo1x_decompress};
 use header::read_sub_header;
 
 /// Signature of a kdump-compressed file written by makedumpfile or QEMU.
-pub const KDUMP_SIGNATURE: &[u8; 8] = b"KDUMP   ";
+pub(crate) const KDUMP_SIGNATURE: &[u8; 8] = b"KDUMP   ";
 /// Signature of the older diskdump format.
-pub const DISKDUMP_SIGNATURE: &[u8; 8] = b"DISKDUMP";
+pub(crate) const DISKDUMP_SIGNATURE: &[u8; 8] = b"DISKDUMP";
 
 /// Page descriptor flag: the page is zlib-compressed.
-pub const DUMP_DH_COMPRESSED_ZLIB: u32 = 0x1;
+pub(crate) const DUMP_DH_COMPRESSED_ZLIB: u32 = 0x1;
 /// Page descriptor flag: the page is LZO1X-compressed.
-pub const DUMP_DH_COMPRESSED_LZO: u32 = 0x2;
+pub(crate) const DUMP_DH_COMPRESSED_LZO: u32 = 0x2;
 /// Page descriptor flag: the page is snappy-compressed (raw snappy format).
-pub const DUMP_DH_COMPRESSED_SNAPPY: u32 = 0x4;
+pub(crate) const DUMP_DH_COMPRESSED_SNAPPY: u32 = 0x4;
 /// Header status flag: the dump was cut short (e.g. the disk filled up).
-pub const DUMP_DH_COMPRESSED_INCOMPLETE: u32 = 0x8;
+pub(crate) const DUMP_DH_COMPRESSED_INCOMPLETE: u32 = 0x8;
 /// Header status flag: unused `vmemmap` pages were excluded.
-pub const DUMP_DH_EXCLUDED_VMEMMAP: u32 = 0x10;
+pub(crate) const DUMP_DH_EXCLUDED_VMEMMAP: u32 = 0x10;
 /// Page descriptor flag: the page is zstd-compressed.
-pub const DUMP_DH_COMPRESSED_ZSTD: u32 = 0x20;
+pub(crate) const DUMP_DH_COMPRESSED_ZSTD: u32 = 0x20;
 /// Old diskdump header status: the dump is incomplete.
-pub const DUMP_HEADER_INCOMPLETED: u32 = 0x1;
+pub(crate) const DUMP_HEADER_INCOMPLETED: u32 = 0x1;
 
 const COMPRESSION_MASK: u32 = DUMP_DH_COMPRESSED_ZLIB
     | DUMP_DH_COMPRESSED_LZO
@@ -73,7 +73,7 @@ const COMPRESSION_MASK: u32 = DUMP_DH_COMPRESSED_ZLIB
     | DUMP_DH_COMPRESSED_ZSTD;
 
 /// Size of `struct disk_dump_header` on x86-64.
-pub const HEADER_SIZE: usize = 464;
+pub(crate) const HEADER_SIZE: usize = 464;
 /// The only `block_size` accepted: the x86-64 page size.
 const X86_64_PAGE_SIZE: i32 = 4096;
 /// Most page frames a dump can describe: 2^52 bytes of physical address space in 4 KiB pages.
@@ -85,9 +85,9 @@ const DESC_SCAN: u64 = 64 << 20;
 const KNOWN_DESC_FLAGS: u32 =
     COMPRESSION_MASK | DUMP_DH_COMPRESSED_INCOMPLETE | DUMP_DH_EXCLUDED_VMEMMAP;
 /// Size of `struct kdump_sub_header` (version 6) on x86-64.
-pub const SUB_HEADER_SIZE: usize = 104;
+pub(crate) const SUB_HEADER_SIZE: usize = 104;
 /// Size of a `struct page_desc`.
-pub const PAGE_DESC_SIZE: u64 = 24;
+pub(crate) const PAGE_DESC_SIZE: u64 = 24;
 
 const UTSNAME_OFFSET: usize = 12;
 const UTSNAME_FIELD: usize = 65;
