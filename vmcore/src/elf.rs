@@ -6,6 +6,7 @@
 //! (`p_filesz == p_memsz`). Bytes outside every `PT_LOAD` are not in the dump.
 
 use crate::notes::NoteSummary;
+use crate::pod::{self, from_bytes, pod, U16, U32, U64};
 use crate::source::{check_range, Source};
 use crate::{Error, PageState, PhysMem, Result};
 
@@ -39,13 +40,19 @@ pub struct Segment {
     pub vaddr: u64,
 }
 
+/// `ET_CORE`.
+const ET_CORE: u16 = 4;
+
 /// Whether `bytes` start an ELF64 little-endian `ET_CORE` file.
 pub fn is_elf_core(bytes: &[u8]) -> bool {
     bytes.len() >= 18
-        && &bytes[..4] == b"\x7fELF"
-        && bytes[4] == 2
-        && bytes[5] == 1
-        && u16::from_le_bytes([bytes[16], bytes[17]]) == 4
+        && is_elf64le(&bytes[..16])
+        && u16::from_le_bytes([bytes[16], bytes[17]]) == ET_CORE
+}
+
+/// Whether `e_ident` says ELF, 64-bit, little-endian.
+fn is_elf64le(ident: &[u8]) -> bool {
+    ident.len() >= 6 && &ident[..4] == b"\x7fELF" && ident[4] == 2 && ident[5] == 1
 }
 
 /// An ELF core dump.
@@ -91,13 +98,65 @@ fn region_index(segments: &[Segment]) -> (Vec<u32>, u32) {
     (table, shift)
 }
 
+/// `Elf64_Ehdr`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Ehdr {
+    e_ident: [u8; 16],
+    e_type: U16,
+    e_machine: U16,
+    e_version: U32,
+    e_entry: U64,
+    e_phoff: U64,
+    e_shoff: U64,
+    e_flags: U32,
+    e_ehsize: U16,
+    e_phentsize: U16,
+    e_phnum: U16,
+    e_shentsize: U16,
+    e_shnum: U16,
+    e_shstrndx: U16,
+}
+
+/// `Elf64_Phdr`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Phdr {
+    p_type: U32,
+    p_flags: U32,
+    p_offset: U64,
+    p_vaddr: U64,
+    p_paddr: U64,
+    p_filesz: U64,
+    p_memsz: U64,
+    p_align: U64,
+}
+
+/// `Elf64_Shdr`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Shdr {
+    sh_name: U32,
+    sh_type: U32,
+    sh_flags: U64,
+    sh_addr: U64,
+    sh_offset: U64,
+    sh_size: U64,
+    sh_link: U32,
+    sh_info: U32,
+    sh_addralign: U64,
+    sh_entsize: U64,
+}
+
+pod!(Ehdr = 64, Phdr = 56, Shdr = 64);
+
 /// Whether the section headers name Xen's xc_core sections.
-fn is_xen(src: &dyn Source, ehdr: &[u8]) -> bool {
+fn is_xen(src: &dyn Source, ehdr: &Ehdr) -> bool {
     let (shoff, shentsize, shnum, shstrndx) = (
-        u64_at(ehdr, 40),
-        u64::from(u16_at(ehdr, 58)),
-        u64::from(u16_at(ehdr, 60)),
-        u64::from(u16_at(ehdr, 62)),
+        ehdr.e_shoff.get(),
+        u64::from(ehdr.e_shentsize.get()),
+        u64::from(ehdr.e_shnum.get()),
+        u64::from(ehdr.e_shstrndx.get()),
     );
     if shoff == 0 || shentsize < 64 || shnum == 0 || shnum > 4096 || shstrndx >= shnum {
         return false;
@@ -105,14 +164,17 @@ fn is_xen(src: &dyn Source, ehdr: &[u8]) -> bool {
     let Ok(table) = src.bytes(shoff, (shnum * shentsize) as usize, "ELF section headers") else {
         return false;
     };
-    let sh = |i: u64| &table[(i * shentsize) as usize..][..64];
-    let (str_off, str_len) = (u64_at(sh(shstrndx), 24), u64_at(sh(shstrndx), 32));
+    let sh = |i: u64| from_bytes::<Shdr>(&table[(i * shentsize) as usize..]);
+    let Some(names_sh) = sh(shstrndx) else {
+        return false;
+    };
+    let (str_off, str_len) = (names_sh.sh_offset.get(), names_sh.sh_size.get());
     let Ok(strs) = src.bytes(str_off, str_len.min(1 << 16) as usize, "ELF section names") else {
         return false;
     };
     let names: Vec<&str> = (0..shnum)
         .filter_map(|i| {
-            let at = u32_at(sh(i), 0) as usize;
+            let at = sh(i)?.sh_name.get() as usize;
             let tail = strs.get(at..)?;
             let end = tail.iter().position(|&c| c == 0)?;
             std::str::from_utf8(&tail[..end]).ok()
@@ -121,31 +183,21 @@ fn is_xen(src: &dyn Source, ehdr: &[u8]) -> bool {
     crate::detect::is_xen_core(&names)
 }
 
-fn u16_at(b: &[u8], o: usize) -> u16 {
-    u16::from_le_bytes([b[o], b[o + 1]])
-}
-fn u32_at(b: &[u8], o: usize) -> u32 {
-    u32::from_le_bytes(b[o..o + 4].try_into().unwrap_or_default())
-}
-fn u64_at(b: &[u8], o: usize) -> u64 {
-    u64::from_le_bytes(b[o..o + 8].try_into().unwrap_or_default())
-}
-
 impl ElfDump {
     /// Parse the ELF header, program headers and notes of `src`.
     pub fn parse(src: Box<dyn Source>) -> Result<Self> {
-        let ehdr = src.bytes(0, 64, "ELF header")?;
-        if !is_elf_core(&ehdr) {
+        let ehdr: Ehdr = pod::read(&*src, 0, "ELF header")?;
+        if !is_elf64le(&ehdr.e_ident) || ehdr.e_type.get() != ET_CORE {
             return Err(Error::UnknownFormat(
                 "not an ELF64 little-endian core file".into(),
             ));
         }
         // Another machine's 64-bit little-endian core still has readable physical memory; the
         // x86-64 kernel layout is what the caller must not assume (see `machine`).
-        let machine = u16_at(&ehdr, 18);
-        let phoff = u64_at(&ehdr, 32);
-        let phentsize = u64::from(u16_at(&ehdr, 54));
-        let mut phnum = u64::from(u16_at(&ehdr, 56));
+        let machine = ehdr.e_machine.get();
+        let phoff = ehdr.e_phoff.get();
+        let phentsize = u64::from(ehdr.e_phentsize.get());
+        let mut phnum = u64::from(ehdr.e_phnum.get());
         if phentsize < 56 {
             return Err(Error::Malformed {
                 what: "ELF header",
@@ -154,9 +206,8 @@ impl ElfDump {
         }
         if phnum == 0xffff {
             // PN_XNUM: the real count is in section header 0's sh_info.
-            let shoff = u64_at(&ehdr, 40);
-            let sh = src.bytes(shoff, 64, "ELF section header 0")?;
-            phnum = u64::from(u32_at(&sh, 44));
+            let sh: Shdr = pod::read(&*src, ehdr.e_shoff.get(), "ELF section header 0")?;
+            phnum = u64::from(sh.sh_info.get());
         }
         if phnum > MAX_PHDRS {
             return Err(Error::Malformed {
@@ -172,13 +223,14 @@ impl ElfDump {
         let mut segments = Vec::new();
         let mut notes = NoteSummary::default();
         for i in 0..phnum as usize {
-            let ph = &table[i * phentsize as usize..][..56];
-            let p_type = u32_at(ph, 0);
-            let offset = u64_at(ph, 8);
-            let vaddr = u64_at(ph, 16);
-            let paddr = u64_at(ph, 24);
-            let filesz = u64_at(ph, 32);
-            let memsz = u64_at(ph, 40);
+            let ph: &Phdr = from_bytes(&table[i * phentsize as usize..])
+                .expect("the table holds phnum entries of phentsize >= 56 bytes");
+            let p_type = ph.p_type.get();
+            let offset = ph.p_offset.get();
+            let vaddr = ph.p_vaddr.get();
+            let paddr = ph.p_paddr.get();
+            let filesz = ph.p_filesz.get();
+            let memsz = ph.p_memsz.get();
             match p_type {
                 PT_LOAD => {
                     check_range(offset, filesz, src.len(), "PT_LOAD contents")?;

@@ -35,6 +35,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::pod::{self, pod, I64Be};
 use crate::source::{check_range, MmapSource, Source};
 use crate::{Error, Result};
 
@@ -46,8 +47,27 @@ pub(crate) const HEADER_SIZE: u64 = 4096;
 pub(crate) const TYPE_FLAT_HEADER: i64 = 1;
 /// The offset of the record that ends the stream (`END_FLAG_FLAT_HEADER`).
 pub(crate) const END_FLAG: i64 = -1;
-/// Size of a record header (`struct makedumpfile_data_header`).
-pub(crate) const RECORD_HEADER_SIZE: u64 = 16;
+/// `struct makedumpfile_header`, at the start of the header block (big-endian).
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct FlatHeader {
+    signature: [u8; 16],
+    kind: I64Be,
+    version: I64Be,
+}
+
+/// `struct makedumpfile_data_header`: where the record's bytes go in the logical file.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct RecordHeader {
+    offset: I64Be,
+    size: I64Be,
+}
+
+pod!(FlatHeader = 32, RecordHeader = 16);
+
+/// Size of a record header.
+const RECORD_HEADER_SIZE: u64 = std::mem::size_of::<RecordHeader>() as u64;
 
 /// Whether `bytes` (the start of a file) begin a flattened stream.
 ///
@@ -57,7 +77,7 @@ pub fn is_flattened(bytes: &[u8]) -> bool {
         return false;
     }
     match bytes.get(16..24) {
-        Some(t) => i64::from_be_bytes(t.try_into().expect("8 bytes")) == TYPE_FLAT_HEADER,
+        Some(t) => pod::from_bytes::<I64Be>(t).is_some_and(|t| t.get() == TYPE_FLAT_HEADER),
         None => true,
     }
 }
@@ -132,7 +152,10 @@ impl FlattenedSource {
             ));
         }
         check_range(0, HEADER_SIZE, total, "flattened header block")?;
-        let version = i64::from_be_bytes(head[24..32].try_into().expect("8 bytes"));
+        let version = pod::from_bytes::<FlatHeader>(&head)
+            .expect("a whole header")
+            .version
+            .get();
 
         let mut map = ExtentMap::default();
         let mut pos = HEADER_SIZE;
@@ -144,10 +167,8 @@ impl FlattenedSource {
                 truncated = true;
                 break;
             }
-            let mut rh = [0u8; 16];
-            inner.read_at(pos, &mut rh, "flattened record header")?;
-            let offset = i64::from_be_bytes(rh[..8].try_into().expect("8 bytes"));
-            let size = i64::from_be_bytes(rh[8..].try_into().expect("8 bytes"));
+            let rh: RecordHeader = pod::read(&*inner, pos, "flattened record header")?;
+            let (offset, size) = (rh.offset.get(), rh.size.get());
             if offset == END_FLAG {
                 break;
             }

@@ -29,6 +29,7 @@ pub mod elf;
 pub mod flattened;
 pub mod kdump;
 pub mod notes;
+mod pod;
 pub mod source;
 mod split;
 pub mod vmcoreinfo;

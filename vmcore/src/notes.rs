@@ -1,7 +1,19 @@
 //! ELF note parsing: a fallible iterator over `(name, type, desc)` that never trusts a length it has
 //! not checked, and the notes a dump carries that we use (VMCOREINFO, QEMU's CPU state).
 
+use crate::pod::{self, pod, U32};
 use crate::{Error, Result};
+
+/// `Elf64_Nhdr`: the name and descriptor sizes and the type of one note.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Nhdr {
+    n_namesz: U32,
+    n_descsz: U32,
+    n_type: U32,
+}
+
+pod!(Nhdr = 12);
 
 /// One ELF note.
 #[derive(Debug, Clone, Copy)]
@@ -33,18 +45,17 @@ impl<'a> Notes<'a> {
 
     /// The next note, `Ok(None)` at the end, or an error for a malformed header.
     pub fn next_note(&mut self) -> Result<Option<Note<'a>>> {
-        if self.failed || self.data.len() < 12 {
+        if self.failed || self.data.len() < std::mem::size_of::<Nhdr>() {
             return Ok(None);
         }
-        let u32_at = |o: usize| {
-            u32::from_le_bytes([
-                self.data[o],
-                self.data[o + 1],
-                self.data[o + 2],
-                self.data[o + 3],
-            ])
+        let Some(h) = pod::from_bytes::<Nhdr>(self.data) else {
+            return Ok(None);
         };
-        let (namesz, descsz, n_type) = (u32_at(0) as usize, u32_at(4) as usize, u32_at(8));
+        let (namesz, descsz, n_type) = (
+            h.n_namesz.get() as usize,
+            h.n_descsz.get() as usize,
+            h.n_type.get(),
+        );
         if namesz == 0 && descsz == 0 && n_type == 0 {
             // Zero padding at the end of a segment.
             return Ok(None);
@@ -173,9 +184,10 @@ const KNOWN_NAMES: [&[u8]; 3] = [b"VMCOREINFO\0", b"QEMU\0", b"CORE\0"];
 /// in `data`.
 fn find_known_note(data: &[u8], from: usize) -> Option<usize> {
     let mut at = from.next_multiple_of(4);
-    while at.checked_add(12)? <= data.len() {
-        let namesz = u32::from_le_bytes(data[at..at + 4].try_into().ok()?) as usize;
-        let name = data.get(at + 12..at + 12 + namesz);
+    const NHDR: usize = std::mem::size_of::<Nhdr>();
+    while at.checked_add(NHDR)? <= data.len() {
+        let namesz = pod::from_bytes::<Nhdr>(&data[at..])?.n_namesz.get() as usize;
+        let name = data.get(at + NHDR..(at + NHDR).checked_add(namesz)?);
         if KNOWN_NAMES.iter().any(|k| name == Some(*k))
             && matches!(Notes::new(&data[at..]).next_note(), Ok(Some(_)))
         {

@@ -1,7 +1,9 @@
 //! What the open checks of a kdump file against itself: the ranges the sub-header names, the
 //! descriptor table against the bitmaps and the file, the compressions in use.
 
-use super::{le_u32, le_u64, KdumpDump, COMPRESSION_MASK, DESC_SAMPLE, DESC_SCAN, PAGE_DESC_SIZE};
+use super::{
+    page_descs, KdumpDump, PageDesc, COMPRESSION_MASK, DESC_SAMPLE, DESC_SCAN, PAGE_DESC_SIZE,
+};
 use crate::source::check_range;
 
 impl KdumpDump {
@@ -41,11 +43,9 @@ impl KdumpDump {
             .desc_offset
             .saturating_add(n.saturating_mul(PAGE_DESC_SIZE));
         let desc = |at: u64| {
-            let mut d = [0u8; PAGE_DESC_SIZE as usize];
-            self.src
-                .read_at(at, &mut d, "kdump page descriptor")
+            crate::pod::read::<PageDesc>(&*self.src, at, "kdump page descriptor")
                 .ok()
-                .map(|_| (le_u64(&d, 0) as i64, u64::from(le_u32(&d, 8))))
+                .map(|d| (d.offset.get(), u64::from(d.size.get())))
         };
         if let Some((first, _)) = desc(self.desc_offset) {
             if first > 0 && (first as u64) < table_end {
@@ -81,8 +81,8 @@ impl KdumpDump {
             {
                 break;
             }
-            for d in buf[..len].chunks_exact(PAGE_DESC_SIZE as usize) {
-                let (off, size) = (le_u64(d, 0) as i64, u64::from(le_u32(d, 8)));
+            for d in page_descs(&buf[..len]) {
+                let (off, size) = (d.offset.get(), u64::from(d.size.get()));
                 if off > 0 && (off as u64).saturating_add(size) > total {
                     past_end += 1;
                     first_bad.get_or_insert((off, size));
@@ -112,8 +112,8 @@ impl KdumpDump {
             .read_at(self.desc_offset, &mut buf, "kdump page descriptors")
             .is_ok()
         {
-            for d in buf.chunks_exact(PAGE_DESC_SIZE as usize) {
-                self.desc_flags_seen |= le_u32(d, 12) & COMPRESSION_MASK;
+            for d in page_descs(&buf) {
+                self.desc_flags_seen |= d.flags.get() & COMPRESSION_MASK;
             }
         }
     }

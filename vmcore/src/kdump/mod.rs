@@ -45,7 +45,7 @@ mod part;
 use bitmap::count_bits;
 use cache::PageCache;
 pub use codec::{decompress, lzo1x_decompress};
-use header::read_sub_header;
+use header::{page_descs, read_sub_header, DiskDumpHeader, PageDesc};
 
 /// Signature of a kdump-compressed file written by makedumpfile or QEMU.
 pub(crate) const KDUMP_SIGNATURE: &[u8; 8] = b"KDUMP   ";
@@ -72,8 +72,6 @@ const COMPRESSION_MASK: u32 = DUMP_DH_COMPRESSED_ZLIB
     | DUMP_DH_COMPRESSED_SNAPPY
     | DUMP_DH_COMPRESSED_ZSTD;
 
-/// Size of `struct disk_dump_header` on x86-64.
-pub(crate) const HEADER_SIZE: usize = 464;
 /// The only `block_size` accepted: the x86-64 page size.
 const X86_64_PAGE_SIZE: i32 = 4096;
 /// Most page frames a dump can describe: 2^52 bytes of physical address space in 4 KiB pages.
@@ -84,13 +82,8 @@ const DESC_SCAN: u64 = 64 << 20;
 /// Every page-descriptor flag makedumpfile defines.
 const KNOWN_DESC_FLAGS: u32 =
     COMPRESSION_MASK | DUMP_DH_COMPRESSED_INCOMPLETE | DUMP_DH_EXCLUDED_VMEMMAP;
-/// Size of `struct kdump_sub_header` (version 6) on x86-64.
-pub(crate) const SUB_HEADER_SIZE: usize = 104;
 /// Size of a `struct page_desc`.
-pub(crate) const PAGE_DESC_SIZE: u64 = 24;
-
-const UTSNAME_OFFSET: usize = 12;
-const UTSNAME_FIELD: usize = 65;
+const PAGE_DESC_SIZE: u64 = std::mem::size_of::<PageDesc>() as u64;
 /// Bits of the second bitmap per entry of the rank index.
 const RANK_BITS: u64 = 4096;
 /// Decompressed pages kept in the cache.
@@ -135,7 +128,7 @@ pub struct KdumpDump {
     src: Box<dyn Source>,
     signature: Signature,
     header_version: i32,
-    utsname: [u8; 6 * UTSNAME_FIELD],
+    utsname: [[u8; 65]; 6],
     status: u32,
     page_shift: u32,
     sub: Option<SubHeader>,
@@ -186,16 +179,6 @@ fn malformed(reason: impl Into<String>) -> Error {
     }
 }
 
-fn le_u32(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
-}
-fn le_i32(b: &[u8], at: usize) -> i32 {
-    le_u32(b, at) as i32
-}
-fn le_u64(b: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
-}
-
 /// Whether `bytes` (the start of a file) carry a kdump or diskdump signature.
 pub fn is_kdump(bytes: &[u8]) -> bool {
     bytes.starts_with(KDUMP_SIGNATURE) || bytes.starts_with(DISKDUMP_SIGNATURE)
@@ -209,28 +192,27 @@ impl KdumpDump {
     /// the end of the file. Problems with single pages surface only when they are read.
     pub fn parse(src: Box<dyn Source>) -> Result<KdumpDump> {
         let total = src.len();
-        let mut hdr = [0u8; HEADER_SIZE];
+        let mut sig = [0u8; 8];
         let sig_len = total.min(8) as usize;
-        src.read_at(0, &mut hdr[..sig_len], "kdump signature")?;
-        if !is_kdump(&hdr[..sig_len]) {
+        src.read_at(0, &mut sig[..sig_len], "kdump signature")?;
+        if !is_kdump(&sig[..sig_len]) {
             return Err(Error::UnknownFormat(
                 "no KDUMP or DISKDUMP signature".into(),
             ));
         }
-        src.read_at(0, &mut hdr, "kdump header")?;
-        let signature = if hdr.starts_with(KDUMP_SIGNATURE) {
+        let hdr: DiskDumpHeader = crate::pod::read(&*src, 0, "kdump header")?;
+        let signature = if &hdr.signature == KDUMP_SIGNATURE {
             Signature::Kdump
         } else {
             Signature::Diskdump
         };
-        let header_version = le_i32(&hdr, 8);
-        let mut utsname = [0u8; 6 * UTSNAME_FIELD];
-        utsname.copy_from_slice(&hdr[UTSNAME_OFFSET..UTSNAME_OFFSET + 6 * UTSNAME_FIELD]);
-        let status = le_u32(&hdr, 424);
-        let block_size = le_i32(&hdr, 428);
-        let sub_hdr_size = le_i32(&hdr, 432);
-        let bitmap_blocks = le_u32(&hdr, 436) as u64;
-        let max_mapnr_32 = le_u32(&hdr, 440) as u64;
+        let header_version = hdr.header_version.get();
+        let utsname = hdr.utsname;
+        let status = hdr.status.get();
+        let block_size = hdr.block_size.get();
+        let sub_hdr_size = hdr.sub_hdr_size.get();
+        let bitmap_blocks = u64::from(hdr.bitmap_blocks.get());
+        let max_mapnr_32 = u64::from(hdr.max_mapnr.get());
 
         if block_size != X86_64_PAGE_SIZE {
             return Err(malformed(format!(
@@ -451,7 +433,7 @@ impl KdumpDump {
     }
 
     fn utsname_field(&self, i: usize) -> Option<String> {
-        let f = &self.utsname[i * UTSNAME_FIELD..(i + 1) * UTSNAME_FIELD];
+        let f = self.utsname.get(i)?;
         let f = &f[..f.iter().position(|&b| b == 0).unwrap_or(f.len())];
         if f.is_empty() || !f.iter().all(|&b| b.is_ascii_graphic() || b == b' ') {
             return None;

@@ -1,7 +1,7 @@
 //! Reading pages: bitmap state, descriptor, decompression through the page cache.
 
 use super::{
-    check_range, decompress, le_u32, le_u64, KdumpDump, COMPRESSION_MASK, KNOWN_DESC_FLAGS,
+    check_range, decompress, KdumpDump, PageDesc, COMPRESSION_MASK, KNOWN_DESC_FLAGS,
     PAGE_DESC_SIZE,
 };
 use crate::{Error, PageState, PhysMem, Result};
@@ -31,18 +31,14 @@ impl KdumpDump {
         let paddr = pfn << self.page_shift;
         let corrupt = |reason: String| Error::CorruptPage { paddr, reason };
         let at = self.desc_offset + self.desc_index(pfn) * PAGE_DESC_SIZE;
-        let mut d = [0u8; PAGE_DESC_SIZE as usize];
-        self.src
-            .read_at(at, &mut d, "kdump page descriptor")
-            .map_err(|_| {
+        let d: PageDesc =
+            crate::pod::read(&*self.src, at, "kdump page descriptor").map_err(|_| {
                 corrupt(format!(
                     "page descriptor at {at:#x} lies past the end of the file ({:#x} bytes)",
                     self.src.len()
                 ))
             })?;
-        let offset = le_u64(&d, 0) as i64;
-        let size = le_u32(&d, 8);
-        let flags = le_u32(&d, 12);
+        let (offset, size, flags) = (d.offset.get(), d.size.get(), d.flags.get());
         if offset == 0 {
             return Err(corrupt(
                 "page descriptor has no data (incomplete dump)".into(),
