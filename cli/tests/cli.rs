@@ -11,7 +11,7 @@ use testdata::sample::{write_sample, SampleSize};
 fn sample() -> &'static (PathBuf, PathBuf) {
     static S: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
     S.get_or_init(|| {
-        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        let dir = testdata::scratch::root(env!("CARGO_TARGET_TMPDIR"))
             .join(format!("skbwalk-cli-{}", std::process::id()));
         let (s, _) = write_sample(&dir, SampleSize { stalled_skbs: 100 }).unwrap();
         (s.vmcore, s.vmlinux)

@@ -18,7 +18,7 @@ use testdata::world::{SockSpec, WorldConfig};
 fn dir() -> &'static Path {
     static D: OnceLock<PathBuf> = OnceLock::new();
     D.get_or_init(|| {
-        let d = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        let d = testdata::scratch::root(env!("CARGO_TARGET_TMPDIR"))
             .join(format!("skbwalk-damaged-{}", std::process::id()));
         std::fs::create_dir_all(&d).unwrap();
         d

@@ -19,7 +19,7 @@ struct Sample {
 fn sample() -> &'static Sample {
     static S: OnceLock<Sample> = OnceLock::new();
     S.get_or_init(|| {
-        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        let dir = testdata::scratch::root(env!("CARGO_TARGET_TMPDIR"))
             .join(format!("skbwalk-di-{}", std::process::id()));
         let (s, _) = write_sample(&dir, SampleSize { stalled_skbs: 40 }).unwrap();
         Sample {

@@ -21,7 +21,7 @@ fn parts() -> (Vec<PathBuf>, Vec<(u64, u64)>) {
         compression: Compression::Zlib,
         ..Default::default()
     };
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+    let dir = testdata::scratch::root(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("skbwalk-formats-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let set = write_split_set(&img, &opts, 3);

@@ -55,7 +55,7 @@ fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
 
 #[test]
 fn the_explain_page_renders_boxes_proportional_to_their_bytes() {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+    let dir = testdata::scratch::root(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("skbwalk-html-{}", std::process::id()));
     let (s, _) = write_sample(&dir, SampleSize { stalled_skbs: 2000 }).unwrap();
     let page = dir.join("explain.html");

@@ -128,7 +128,7 @@ fn types_and_symbols_match_pahole_and_system_map() {
 #[test]
 fn warm_cache_answers_without_index() {
     let Some(v) = vmlinux() else { return };
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+    let dir = testdata::scratch::root(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("kstructs-real-cache-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let cold: Vec<_> = {

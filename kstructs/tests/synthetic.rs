@@ -81,7 +81,7 @@ const FLAVOURS: &[(&str, &[&str])] = &[
 fn work_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let d = std::env::temp_dir().join(format!("kstructs-synth-{}", std::process::id()));
+        let d = testdata::scratch::root(env!("CARGO_TARGET_TMPDIR")).join("kstructs-synth");
         std::fs::create_dir_all(&d).unwrap();
         d
     })

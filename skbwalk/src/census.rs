@@ -680,9 +680,7 @@ mod tests {
     /// of threads.
     #[test]
     fn the_census_is_the_same_in_any_stretches_on_any_threads() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../target/tmp")
-            .join(format!("skbwalk-census-stretch-{}", std::process::id()));
+        let dir = crate::testing::scratch("census-stretch");
         let k = SynthKernel::build_gen(&dir.join("k"), 5, 61).unwrap();
         let mut w = incident_world(k, WorldConfig::kaslr(), SampleSize { stalled_skbs: 40 });
         w.add_vmalloc(9);

@@ -8,9 +8,8 @@ use crate::Kernel;
 
 /// A fresh scratch directory under the target directory (never `/tmp`, never `~/.cache`).
 pub(crate) fn scratch(name: &str) -> PathBuf {
-    let d = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/tmp")
-        .join(format!("skbwalk-unit-{}-{name}", std::process::id()));
+    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/tmp");
+    let d = testdata::scratch::root(base.to_str().unwrap()).join(format!("unit-{name}"));
     std::fs::create_dir_all(&d).unwrap();
     d
 }

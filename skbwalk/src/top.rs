@@ -244,7 +244,8 @@ pub fn top_with(
 
 /// Which tasks hold each open file, read once per fd table (threads share tables; a
 /// `struct file` may sit in several): compact, so memory per fd stays a few words however many
-/// fds the dump holds, and a holder's comm is copied only for a socket the ranking keeps.
+/// fds the dump holds; a holder's comm is copied only when its socket joins the ranking (and
+/// freed when the ranking is cut).
 struct FdHolders {
     /// Each open file, in the order first found.
     files: Vec<u64>,

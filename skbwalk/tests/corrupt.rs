@@ -12,7 +12,7 @@ use testdata::synth::SynthKernel;
 use testdata::world::{World, WorldConfig};
 
 fn world(name: &str) -> (std::path::PathBuf, World) {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+    let dir = testdata::scratch::root(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("skbwalk-corrupt-{}-{name}", std::process::id()));
     let k = SynthKernel::build(&dir.join("k"), 4).unwrap();
     let w = incident_world(k, WorldConfig::nokaslr(), SampleSize { stalled_skbs: 40 });
@@ -120,7 +120,7 @@ fn an_excluded_page_in_a_filtered_dump_is_named() {
         exclude_pfns: vec![victim],
         ..Default::default()
     };
-    let p = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+    let p = testdata::scratch::root(env!("CARGO_TARGET_TMPDIR")).join(format!(
         "skbwalk-corrupt-{}-excluded.kdump",
         std::process::id()
     ));
@@ -341,7 +341,7 @@ fn a_max_pfn_past_the_dump_stops_the_census_with_a_warning() {
 #[test]
 fn hash_buckets_larger_than_a_page_are_walked_not_looped() {
     // A debuginfo whose inet_ehash_bucket is over 4 KiB once made the bucket loop step 0 (a hang).
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+    let dir = testdata::scratch::root(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("skbwalk-corrupt-{}-big-bucket", std::process::id()));
     let k = SynthKernel::build_with(&dir.join("k"), 4, 61, &["SYNTH_EHASH_PAD=8192"]).unwrap();
     assert!(k.o("inet_ehash_bucket") > 4096);

@@ -13,7 +13,7 @@ use testdata::world::{World, WorldConfig};
 const PS: i64 = 4096;
 
 fn machine(gen: u32, name: &str, damage: bool) -> (std::path::PathBuf, World) {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+    let dir = testdata::scratch::root(env!("CARGO_TARGET_TMPDIR")).join(format!(
         "skbwalk-meminfo-{}-{gen}-{name}",
         std::process::id()
     ));
@@ -146,7 +146,7 @@ fn an_unreadable_per_cpu_area_is_a_warning_not_a_wrong_total() {
 #[test]
 fn the_census_classifies_every_page_and_names_the_skb_pages() {
     for gen in [510, 61, 612] {
-        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        let dir = testdata::scratch::root(env!("CARGO_TARGET_TMPDIR"))
             .join(format!("skbwalk-census-{}-{gen}", std::process::id()));
         let k = SynthKernel::build_gen(&dir.join("k"), 5, gen).unwrap();
         let mut w = testdata::sample::incident_world(
@@ -194,7 +194,7 @@ fn the_census_classifies_every_page_and_names_the_skb_pages() {
 fn fuzz_finding_garbage_counters_saturate_instead_of_overflowing() {
     // fuzz/findings/meminfo: counters and per-CPU deltas near i64::MAX overflowed the
     // breakdown's sums (a panic in debug builds, a wrapped total in release).
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+    let dir = testdata::scratch::root(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("skbwalk-meminfo-{}-garbage", std::process::id()));
     let k = SynthKernel::build_gen(&dir.join("k"), 5, 61).unwrap();
     let mut w = World::new(k, WorldConfig::kaslr());
@@ -248,7 +248,7 @@ fn an_unreadable_counter_array_leaves_its_counters_out_with_a_warning() {
         exclude_pfns: vec![pfn],
         ..Default::default()
     };
-    let p = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+    let p = testdata::scratch::root(env!("CARGO_TARGET_TMPDIR")).join(format!(
         "skbwalk-meminfo-{}-no-node-stat.kdump",
         std::process::id()
     ));
@@ -281,7 +281,7 @@ fn fuzz_finding_a_null_task_list_does_not_underflow_the_stack_check() {
     let (_, mut w) = machine(61, "null-tasks", false);
     let head = w.ksym("init_task") + w.k.o("task_struct.tasks");
     w.write_u64(head, 0);
-    let p = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+    let p = testdata::scratch::root(env!("CARGO_TARGET_TMPDIR")).join(format!(
         "skbwalk-meminfo-{}-null-tasks.elf",
         std::process::id()
     ));
@@ -303,7 +303,7 @@ fn fuzz_finding_a_garbage_node_pointer_is_skipped_not_overflowed() {
     let (_, mut w) = machine(61, "garbage-node", false);
     let nd = w.ksym("node_data");
     w.write_u64(nd, 0xffff_ffff_ffff_f000);
-    let p = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+    let p = testdata::scratch::root(env!("CARGO_TARGET_TMPDIR")).join(format!(
         "skbwalk-meminfo-{}-garbage-node.elf",
         std::process::id()
     ));

@@ -11,7 +11,7 @@ use testdata::synth::SynthKernel;
 use testdata::world::{ExpectedSocket, World, WorldConfig};
 
 fn tmpdir(name: &str) -> std::path::PathBuf {
-    let d = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+    let d = testdata::scratch::root(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("skbwalk-test-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
     d

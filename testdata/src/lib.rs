@@ -16,6 +16,7 @@ pub mod pahole;
 pub mod phys;
 pub mod sample;
 pub mod scale;
+pub mod scratch;
 pub mod synth;
 pub mod vmstat;
 pub mod world;

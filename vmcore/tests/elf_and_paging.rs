@@ -8,7 +8,7 @@ use vmcore::x86_64::{KernelLayout, START_KERNEL_MAP};
 use vmcore::{Dump, Error, PageState};
 
 fn tmp(name: &str, bytes: &[u8]) -> std::path::PathBuf {
-    let p = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+    let p = testdata::scratch::root(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("vmcore-test-{}-{name}", std::process::id()));
     std::fs::write(&p, bytes).unwrap();
     p

@@ -9,7 +9,7 @@ use testdata::phys::{PhysImage, PAGE_SIZE};
 use vmcore::{Dump, Error, PageState};
 
 fn tmp(name: &str, bytes: &[u8]) -> PathBuf {
-    let d = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+    let d = testdata::scratch::root(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("vmcore-formats-{}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
     let p = d.join(name);

@@ -279,7 +279,7 @@ fn diskdump_signature_and_odd_utsname() {
 #[test]
 fn dump_files_on_disk() {
     let img = image();
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+    let dir = testdata::scratch::root(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("vmcore-kdump-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     for flattened in [false, true] {

@@ -11,7 +11,9 @@ use skbwalk::Kernel;
 pub fn open_kernel(vmcore: &Path, vmlinux: Option<&Path>) -> skbwalk::Result<Kernel> {
     let opts = Debuginfo {
         vmlinux: vmlinux.map(Path::to_path_buf),
-        cache_dir: Some(Some(Path::new(env!("CARGO_TARGET_TMPDIR")).join("cache"))),
+        cache_dir: Some(Some(
+            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cache"),
+        )),
         ..Default::default()
     };
     Kernel::open_with(vmcore, &opts)
