@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 
+use crate::offsets::Listeners;
 use crate::warnings::Warnings;
 use crate::Kernel;
 
@@ -199,7 +200,6 @@ pub(crate) fn hashed_sockets(
     o: &crate::offsets::Offsets,
     w: &mut Warnings,
 ) -> Vec<Hashed> {
-    let t = &k.types;
     let mut walk = Walk {
         k,
         o,
@@ -207,56 +207,36 @@ pub(crate) fn hashed_sockets(
         out: Vec::new(),
         seen: HashSet::new(),
     };
-    let tcp = (|| -> Result<_, crate::Error> {
-        let hi = k.global("tcp_hashinfo")?;
-        let m = |ty: &str, p: &str| t.member(ty, p).map(|m| m.offset);
-        let nulls_node = m("sock_common", "skc_nulls_node")?;
-        let ehash = TableLayout {
-            base: k.u64(hi + m("inet_hashinfo", "ehash")?, "tcp_hashinfo.ehash")?,
-            count: u64::from(k.u32(
-                hi + m("inet_hashinfo", "ehash_mask")?,
-                "tcp_hashinfo.ehash_mask",
-            )?) + 1,
-            stride: t.size_of("inet_ehash_bucket")?,
-            head_off: m("inet_ehash_bucket", "chain")?,
-            node_off: nulls_node,
+    // Errors as their messages: the layout's (kept as text in `Offsets`) or a read's.
+    let tcp = (|| -> Result<_, String> {
+        let l = o.tcp_tables.as_ref().map_err(String::clone)?;
+        let hi = k.global("tcp_hashinfo").map_err(|e| e.to_string())?;
+        let u64_at = |a: u64, what: &str| k.u64(a, what).map_err(|e| e.to_string());
+        let u32_at = |a: u64, what: &str| k.u32(a, what).map_err(|e| e.to_string());
+        let table = |base: u64, count: u64, b: crate::offsets::Buckets| TableLayout {
+            base,
+            count,
+            stride: b.stride,
+            head_off: b.head_off,
+            node_off: b.node_off,
             nulls: true,
         };
-        let lstride = t.size_of("inet_listen_hashbucket")?;
-        let lhead = m("inet_listen_hashbucket", "nulls_head")?;
-        // Before 5.19 every listener is in the fixed `listening_hash[32]` on `skc_nulls_node`
-        // (lhash2 then chains `icsk_listen_portaddr_node` and holds the same sockets); from 5.19
-        // `listening_hash` is gone and lhash2 chains `skc_nulls_node`.
-        let listen = match t.member("inet_hashinfo", "listening_hash") {
-            Ok(lh) => {
-                let count = match lh.ty.kind {
-                    kstructs::TypeKind::Array { count: Some(n), .. } => n,
-                    _ => lh.ty.size / lstride.max(1),
-                };
-                (
-                    TableLayout {
-                        base: hi + lh.offset,
-                        count,
-                        stride: lstride,
-                        head_off: lhead,
-                        node_off: nulls_node,
-                        nulls: true,
-                    },
-                    Table::TcpListeningHash,
-                )
-            }
-            Err(_) => (
-                TableLayout {
-                    base: k.u64(hi + m("inet_hashinfo", "lhash2")?, "tcp_hashinfo.lhash2")?,
-                    count: u64::from(k.u32(
-                        hi + m("inet_hashinfo", "lhash2_mask")?,
-                        "tcp_hashinfo.lhash2_mask",
-                    )?) + 1,
-                    stride: lstride,
-                    head_off: lhead,
-                    node_off: nulls_node,
-                    nulls: true,
-                },
+        let ehash = table(
+            u64_at(hi + l.ehash, "tcp_hashinfo.ehash")?,
+            u64::from(u32_at(hi + l.ehash_mask, "tcp_hashinfo.ehash_mask")?) + 1,
+            l.ehash_buckets,
+        );
+        let listen = match l.listen {
+            Listeners::ListeningHash { offset, count } => (
+                table(hi + offset, count, l.listen_buckets),
+                Table::TcpListeningHash,
+            ),
+            Listeners::Lhash2 { lhash2, mask } => (
+                table(
+                    u64_at(hi + lhash2, "tcp_hashinfo.lhash2")?,
+                    u64::from(u32_at(hi + mask, "tcp_hashinfo.lhash2_mask")?) + 1,
+                    l.listen_buckets,
+                ),
                 Table::TcpListen,
             ),
         };
@@ -273,29 +253,26 @@ pub(crate) fn hashed_sockets(
             format!("TCP hash tables not walked: {e}"),
         ),
     }
-    let udp = (|| -> Result<_, crate::Error> {
-        let ut = k.global("udp_table")?;
-        let m = |ty: &str, p: &str| t.member(ty, p).map(|m| m.offset);
-        Ok((
-            k.u64(ut + m("udp_table", "hash")?, "udp_table.hash")?,
-            k.u32(ut + m("udp_table", "mask")?, "udp_table.mask")?,
-            t.size_of("udp_hslot")?,
-            m("udp_hslot", "head")?,
-            m("sock_common", "skc_node")?,
-        ))
+    let udp = (|| -> Result<_, String> {
+        let l = o.udp_table.as_ref().map_err(String::clone)?;
+        let ut = k.global("udp_table").map_err(|e| e.to_string())?;
+        let base = k
+            .u64(ut + l.hash, "udp_table.hash")
+            .map_err(|e| e.to_string())?;
+        let mask = k
+            .u32(ut + l.mask, "udp_table.mask")
+            .map_err(|e| e.to_string())?;
+        Ok(TableLayout {
+            base,
+            count: u64::from(mask) + 1,
+            stride: l.buckets.stride,
+            head_off: l.buckets.head_off,
+            node_off: l.buckets.node_off,
+            nulls: false,
+        })
     })();
     match udp {
-        Ok((hash, mask, stride, head, node)) => {
-            let u = TableLayout {
-                base: hash,
-                count: u64::from(mask) + 1,
-                stride,
-                head_off: head,
-                node_off: node,
-                nulls: false,
-            };
-            walk.table(u, Table::Udp)
-        }
+        Ok(u) => walk.table(u, Table::Udp),
         Err(e) => walk.w.push(
             crate::warnings::WarningKind::Unsupported,
             None,

@@ -185,6 +185,101 @@ pub(crate) struct Offsets {
     /// (both overlay the page, so one offset serves).
     pub slab_cache: u64,
     pub kmem_cache_size: u64,
+    /// TCP's hash tables, or why the debuginfo cannot describe them.
+    pub tcp_tables: Result<TcpTables, String>,
+    /// UDP's hash table, or why the debuginfo cannot describe it.
+    pub udp_table: Result<UdpTable, String>,
+}
+
+/// Where a table's chains are: buckets of `stride` bytes, the list head at `head_off` in a
+/// bucket, the list node at `node_off` in a socket.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Buckets {
+    pub stride: u64,
+    pub head_off: u64,
+    pub node_off: u64,
+}
+
+/// `tcp_hashinfo`'s layout.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TcpTables {
+    /// `inet_hashinfo.ehash` and `.ehash_mask`.
+    pub ehash: u64,
+    pub ehash_mask: u64,
+    /// `inet_ehash_bucket` chains on `skc_nulls_node`.
+    pub ehash_buckets: Buckets,
+    pub listen: Listeners,
+    /// `inet_listen_hashbucket` chains on `skc_nulls_node`.
+    pub listen_buckets: Buckets,
+}
+
+/// Where TCP keeps its listeners.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Listeners {
+    /// Before 5.19: the fixed `listening_hash[count]` at this offset of `inet_hashinfo`
+    /// (lhash2 then chains `icsk_listen_portaddr_node` and holds the same sockets).
+    ListeningHash { offset: u64, count: u64 },
+    /// From 5.19: `lhash2` and `lhash2_mask`, chaining `skc_nulls_node`.
+    Lhash2 { lhash2: u64, mask: u64 },
+}
+
+/// `udp_table`'s layout: `hash` and `mask`, `udp_hslot` buckets chaining `skc_node`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct UdpTable {
+    pub hash: u64,
+    pub mask: u64,
+    pub buckets: Buckets,
+}
+
+impl TcpTables {
+    fn resolve(t: &Types) -> kstructs::Result<TcpTables> {
+        let m = |ty: &str, p: &str| t.member(ty, p).map(|m| m.offset);
+        let nulls_node = m("sock_common", "skc_nulls_node")?;
+        let listen_buckets = Buckets {
+            stride: t.size_of("inet_listen_hashbucket")?,
+            head_off: m("inet_listen_hashbucket", "nulls_head")?,
+            node_off: nulls_node,
+        };
+        let listen = match t.member("inet_hashinfo", "listening_hash") {
+            Ok(lh) => Listeners::ListeningHash {
+                offset: lh.offset,
+                count: match lh.ty.kind {
+                    kstructs::TypeKind::Array { count: Some(n), .. } => n,
+                    _ => lh.ty.size / listen_buckets.stride.max(1),
+                },
+            },
+            Err(_) => Listeners::Lhash2 {
+                lhash2: m("inet_hashinfo", "lhash2")?,
+                mask: m("inet_hashinfo", "lhash2_mask")?,
+            },
+        };
+        Ok(TcpTables {
+            ehash: m("inet_hashinfo", "ehash")?,
+            ehash_mask: m("inet_hashinfo", "ehash_mask")?,
+            ehash_buckets: Buckets {
+                stride: t.size_of("inet_ehash_bucket")?,
+                head_off: m("inet_ehash_bucket", "chain")?,
+                node_off: nulls_node,
+            },
+            listen,
+            listen_buckets,
+        })
+    }
+}
+
+impl UdpTable {
+    fn resolve(t: &Types) -> kstructs::Result<UdpTable> {
+        let m = |ty: &str, p: &str| t.member(ty, p).map(|m| m.offset);
+        Ok(UdpTable {
+            hash: m("udp_table", "hash")?,
+            mask: m("udp_table", "mask")?,
+            buckets: Buckets {
+                stride: t.size_of("udp_hslot")?,
+                head_off: m("udp_hslot", "head")?,
+                node_off: m("sock_common", "skc_node")?,
+            },
+        })
+    }
 }
 
 impl Offsets {
@@ -299,6 +394,8 @@ impl Offsets {
                 .or_else(|_| t.member("page", "slab_cache"))?
                 .offset,
             kmem_cache_size: off("kmem_cache", "size")?,
+            tcp_tables: TcpTables::resolve(t).map_err(|e| e.to_string()),
+            udp_table: UdpTable::resolve(t).map_err(|e| e.to_string()),
         })
     }
 }
