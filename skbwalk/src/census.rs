@@ -372,23 +372,31 @@ fn census_in(
     // compound pages are aligned to their order, so none crosses a stretch boundary in a sane
     // dump; where one does (a corrupt order), the next stretch is scanned again with the carry
     // it really starts with: the census is the one a single pass makes.
-    let stretches: Vec<std::ops::Range<u64>> = (0..max_pfn)
-        .step_by(stretch.max(1) as usize)
-        .map(|s| s..(s + stretch.max(1)).min(max_pfn))
-        .collect();
-    let scanned = crate::parallel::map(stretches.len(), threads, |i| {
-        scanner.scan(stretches[i].clone(), Carry::default())
-    });
+    // A few stretches per thread at a time, added up in order: memory stays that of a few
+    // tallies whatever max_pfn a dump claims.
+    let stretch = stretch.max(1);
+    let count = max_pfn.div_ceil(stretch);
+    let batch = (threads.max(1) * 4) as u64;
+    let range = |i: u64| i.saturating_mul(stretch)..(i + 1).saturating_mul(stretch).min(max_pfn);
     let mut t = Tally::default();
     let mut carry = Carry::default();
-    for (r, (tally, exit)) in stretches.iter().zip(scanned) {
-        let (tally, exit) = if carry.reaches(r.start) {
-            scanner.scan(r.clone(), carry)
-        } else {
-            (tally, exit)
-        };
-        t.add(tally);
-        carry = exit;
+    let mut first = 0u64;
+    while first < count {
+        let n = batch.min(count - first);
+        let scanned = crate::parallel::map(n as usize, threads, |i| {
+            scanner.scan(range(first + i as u64), Carry::default())
+        });
+        for (i, (tally, exit)) in scanned.into_iter().enumerate() {
+            let r = range(first + i as u64);
+            let (tally, exit) = if carry.reaches(r.start) {
+                scanner.scan(r, carry)
+            } else {
+                (tally, exit)
+            };
+            t.add(tally);
+            carry = exit;
+        }
+        first += n;
     }
     let Tally {
         classes,

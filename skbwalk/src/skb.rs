@@ -148,7 +148,8 @@ impl serde::Serialize for Skb {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         use crate::report::Hex;
         use serde::ser::SerializeStruct;
-        let mut m = s.serialize_struct("Skb", 13)?;
+        let fields = 11 + usize::from(self.parent.is_some()) + usize::from(self.head_estimated);
+        let mut m = s.serialize_struct("Skb", fields)?;
         m.serialize_field("addr", &Hex(self.addr))?;
         m.serialize_field("queue", &self.queue)?;
         match self.parent {

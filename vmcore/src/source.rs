@@ -52,8 +52,10 @@ pub struct MmapSource {
     shards: Box<[Shard; SHARDS]>,
     /// The read count at which to look at the resident size next.
     next_look: std::sync::atomic::AtomicU64,
-    /// Held by the thread looking at the resident size.
-    look: std::sync::Mutex<()>,
+    /// Held by the thread looking at the resident size: the file-backed resident bytes of the
+    /// process outside this mapping (the binary, other mapped files, a split set's other parts),
+    /// as measured right after this mapping's last release.
+    look: std::sync::Mutex<u64>,
     /// Set while the looking thread gives the pages back: the other threads wait for it at
     /// their next count instead of faulting pages in under it (a release racing two walking
     /// threads was measured to let the resident size pass 1 GiB).
@@ -88,6 +90,16 @@ pub fn file_allowance(anon: u64) -> u64 {
         .max(MIN_FILE_RESIDENT)
 }
 
+/// What one mapping may keep resident while `anon` bytes are anonymous and `others` bytes of
+/// other files are mapped: the [`file_allowance`] less what the others hold (they count in the
+/// budget but are not this mapping's to give back), at least [`MIN_FILE_RESIDENT`] — so that
+/// a large mapped vmlinux does not make every look release a nearly empty dump mapping.
+fn share(anon: u64, others: u64) -> u64 {
+    file_allowance(anon)
+        .saturating_sub(others)
+        .max(MIN_FILE_RESIDENT)
+}
+
 impl MmapSource {
     /// Map `path` read-only.
     pub fn open(path: &std::path::Path) -> Result<Self> {
@@ -105,15 +117,15 @@ impl MmapSource {
             reads: std::sync::atomic::AtomicU64::new(0),
             shards: Box::new(std::array::from_fn(|_| Shard::default())),
             next_look: std::sync::atomic::AtomicU64::new(LOOK_EVERY),
-            look: std::sync::Mutex::new(()),
+            look: std::sync::Mutex::new(0),
             releasing: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
-    /// Every [`LOOK_EVERY`] reads (in distinct fault-around windows), ask the kernel how much
-    /// of the file is resident, and give it back past [`file_allowance`]. Measured, not
-    /// estimated: one fault can map a whole 2 MiB folio of the page cache, or 64 KiB around
-    /// the page read, and which one the kernel does is not ours to know.
+    /// Every [`LOOK_EVERY`] fault-around windows read, ask the kernel how much of the file is
+    /// resident, and give it back past this mapping's share of [`file_allowance`]. Measured,
+    /// not estimated: one fault can map a whole 2 MiB folio of the page cache, or 64 KiB
+    /// around the page read, and which one the kernel does is not ours to know.
     fn account(&self, offset: u64, len: usize) {
         use std::sync::atomic::Ordering;
         let end = offset.saturating_add(len as u64);
@@ -126,8 +138,13 @@ impl MmapSource {
         if same {
             return;
         }
+        // A read across many windows counts each: a large slice can fault in many folios.
+        let windows = last.saturating_sub(first).saturating_add(1);
         let shard = &self.shards[SHARD.with(|s| *s)].0;
-        if shard.fetch_add(1, Ordering::Relaxed) + 1 < BATCH {
+        let pending = shard
+            .fetch_add(windows, Ordering::Relaxed)
+            .saturating_add(windows);
+        if pending < BATCH {
             return;
         }
         shard.store(0, Ordering::Relaxed);
@@ -135,26 +152,32 @@ impl MmapSource {
             // Wait for the release to finish (the lock is held throughout it).
             drop(self.look.lock());
         }
-        let n = self.reads.fetch_add(BATCH, Ordering::Relaxed) + BATCH;
+        let n = self
+            .reads
+            .fetch_add(pending, Ordering::Relaxed)
+            .saturating_add(pending);
         if n < self.next_look.load(Ordering::Relaxed) {
             return;
         }
         // One thread looks at a time. The others wait rather than go on: on a busy machine
         // the looking thread can lose its core for a time slice, in which the other threads
-        // would fault in gigabytes unwatched (measured). A look is a few microseconds.
-        let Ok(_look) = self.look.lock() else {
-            return;
-        };
+        // would fault in gigabytes unwatched (measured). A look is a few microseconds. (A
+        // poisoned lock still guards a plain number.)
+        let mut others = self
+            .look
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if n < self.next_look.load(Ordering::Relaxed) {
             // Another thread looked while this one waited.
             return;
         }
-        self.next_look.store(n + LOOK_EVERY, Ordering::Relaxed);
+        self.next_look
+            .store(n.saturating_add(LOOK_EVERY), Ordering::Relaxed);
         let Some((resident, anon)) = resident_bytes() else {
             self.next_look.store(u64::MAX, Ordering::Relaxed);
             return;
         };
-        if resident < file_allowance(anon) {
+        if resident.saturating_sub(*others) < share(anon, *others) {
             return;
         }
         self.releasing.store(true, Ordering::Release);
@@ -166,6 +189,7 @@ impl MmapSource {
                 .unchecked_advise(memmap2::UncheckedAdvice::DontNeed)
         };
         self.releasing.store(false, Ordering::Release);
+        *others = resident_bytes().map_or(0, |(file, _)| file);
     }
 
     /// The whole mapped file.
@@ -295,7 +319,8 @@ mod tests {
             return;
         };
         let size = RSS_BUDGET * 2 + (64 << 20);
-        let path = std::env::temp_dir().join(format!("skbwalk-budget-{}", std::process::id()));
+        let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/tmp");
+        let path = testdata::scratch::root(base.to_str().unwrap()).join("budget");
         let f = std::fs::File::create(&path).unwrap();
         f.set_len(size).unwrap();
         drop(f);
@@ -316,6 +341,17 @@ mod tests {
             RSS_BUDGET >> 20
         );
         assert!(peak > MIN_FILE_RESIDENT / 2, "the file was read: {peak}");
+    }
+
+    #[test]
+    fn a_mapping_shares_the_allowance_with_other_mapped_files() {
+        assert_eq!(share(0, 0), file_allowance(0));
+        assert_eq!(share(0, 100 << 20), file_allowance(0) - (100 << 20));
+        assert_eq!(
+            share(0, 1 << 40),
+            MIN_FILE_RESIDENT,
+            "a huge vmlinux mapping"
+        );
     }
 
     #[test]
