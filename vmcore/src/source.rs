@@ -43,13 +43,23 @@ pub trait Source: Send + Sync {
 /// fits in it).
 pub struct MmapSource {
     map: memmap2::Mmap,
-    /// Tags this mapping in the per-thread last-window memo.
+    /// Tags this mapping in the per-thread memo of windows read.
     id: u64,
-    /// Reads (in distinct fault-around windows) so far, counted in batches of [`BATCH`].
-    reads: std::sync::atomic::AtomicU64,
+    /// Releases so far: a thread's memo of windows read is good until the next.
+    epoch: std::sync::atomic::AtomicU64,
     /// Each thread's reads not yet added to `reads`, one cache line per shard: threads
     /// walking in parallel do not bounce one counter between cores on every read.
     shards: Box<[Shard; SHARDS]>,
+    /// What the threads write, on a cache line of its own: every read loads `map`, and a
+    /// counter written beside it would take the line from the other cores each time.
+    shared: Shared,
+}
+
+/// The written part of an [`MmapSource`].
+#[repr(align(128))]
+struct Shared {
+    /// Reads (in distinct fault-around windows) so far, counted in batches of [`BATCH`].
+    reads: std::sync::atomic::AtomicU64,
     /// The read count at which to look at the resident size next.
     next_look: std::sync::atomic::AtomicU64,
     /// Held by the thread looking at the resident size: the file-backed resident bytes of the
@@ -114,11 +124,14 @@ impl MmapSource {
         Ok(MmapSource {
             map,
             id: NEXT_SOURCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-            reads: std::sync::atomic::AtomicU64::new(0),
+            epoch: std::sync::atomic::AtomicU64::new(0),
             shards: Box::new(std::array::from_fn(|_| Shard::default())),
-            next_look: std::sync::atomic::AtomicU64::new(LOOK_EVERY),
-            look: std::sync::Mutex::new(0),
-            releasing: std::sync::atomic::AtomicBool::new(false),
+            shared: Shared {
+                reads: std::sync::atomic::AtomicU64::new(0),
+                next_look: std::sync::atomic::AtomicU64::new(LOOK_EVERY),
+                look: std::sync::Mutex::new(0),
+                releasing: std::sync::atomic::AtomicBool::new(false),
+            },
         })
     }
 
@@ -130,16 +143,30 @@ impl MmapSource {
         use std::sync::atomic::Ordering;
         let end = offset.saturating_add(len as u64);
         let (first, last) = (offset / FAULT_AROUND, end.saturating_sub(1) / FAULT_AROUND);
-        let same = LAST_WINDOW.with(|w| {
-            let (src, prev) = w.get();
-            w.set((self.id, last));
-            src == self.id && prev == first && first == last
+        // Only windows this thread has not read since the last release can fault pages in; a
+        // read across many windows counts each (a large slice can fault in many folios).
+        let epoch = self.epoch.load(Ordering::Relaxed);
+        let windows = RECENT.with(|r| {
+            let mut r = r.borrow_mut();
+            if r.source != self.id || r.epoch != epoch {
+                r.source = self.id;
+                r.epoch = epoch;
+                r.windows.fill(u64::MAX);
+            }
+            let span = last.saturating_sub(first);
+            let mut new = span.saturating_sub(RECENT_SPAN);
+            for w in first..=first + span.min(RECENT_SPAN) {
+                let slot = &mut r.windows[(w % RECENT_SLOTS as u64) as usize];
+                if *slot != w {
+                    *slot = w;
+                    new += 1;
+                }
+            }
+            new
         });
-        if same {
+        if windows == 0 {
             return;
         }
-        // A read across many windows counts each: a large slice can fault in many folios.
-        let windows = last.saturating_sub(first).saturating_add(1);
         let shard = &self.shards[SHARD.with(|s| *s)].0;
         let pending = shard
             .fetch_add(windows, Ordering::Relaxed)
@@ -148,39 +175,51 @@ impl MmapSource {
             return;
         }
         shard.store(0, Ordering::Relaxed);
-        if self.releasing.load(Ordering::Acquire) {
+        if self.shared.releasing.load(Ordering::Acquire) {
             // Wait for the release to finish (the lock is held throughout it).
-            drop(self.look.lock());
+            drop(self.shared.look.lock());
         }
         let n = self
+            .shared
             .reads
             .fetch_add(pending, Ordering::Relaxed)
             .saturating_add(pending);
-        if n < self.next_look.load(Ordering::Relaxed) {
+        if n < self.shared.next_look.load(Ordering::Relaxed) {
             return;
         }
-        // One thread looks at a time. The others wait rather than go on: on a busy machine
-        // the looking thread can lose its core for a time slice, in which the other threads
-        // would fault in gigabytes unwatched (measured). A look is a few microseconds. (A
-        // poisoned lock still guards a plain number.)
-        let mut others = self
-            .look
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if n < self.next_look.load(Ordering::Relaxed) {
+        // One thread looks at a time; the others go on, unless a whole interval has passed
+        // since the look was due: on a busy machine the looking thread can lose its core for a
+        // time slice, in which the other threads would fault in gigabytes unwatched (measured).
+        // (A poisoned lock still guards a plain number.)
+        let mut others = match self.shared.look.try_lock() {
+            Ok(g) => g,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => {
+                let due = self.shared.next_look.load(Ordering::Relaxed);
+                if n < due.saturating_add(LOOK_EVERY) {
+                    return;
+                }
+                self.shared
+                    .look
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+            }
+        };
+        if n < self.shared.next_look.load(Ordering::Relaxed) {
             // Another thread looked while this one waited.
             return;
         }
-        self.next_look
+        self.shared
+            .next_look
             .store(n.saturating_add(LOOK_EVERY), Ordering::Relaxed);
         let Some((resident, anon)) = resident_bytes() else {
-            self.next_look.store(u64::MAX, Ordering::Relaxed);
+            self.shared.next_look.store(u64::MAX, Ordering::Relaxed);
             return;
         };
         if resident.saturating_sub(*others) < share(anon, *others) {
             return;
         }
-        self.releasing.store(true, Ordering::Release);
+        self.shared.releasing.store(true, Ordering::Release);
         // SAFETY: a read-only shared file mapping: MADV_DONTNEED drops the pages from this
         // process's page tables only; every later access (including slices lent earlier)
         // re-reads the same bytes from the page cache or the file.
@@ -188,7 +227,8 @@ impl MmapSource {
             self.map
                 .unchecked_advise(memmap2::UncheckedAdvice::DontNeed)
         };
-        self.releasing.store(false, Ordering::Release);
+        self.epoch.fetch_add(1, Ordering::Relaxed);
+        self.shared.releasing.store(false, Ordering::Release);
         *others = resident_bytes().map_or(0, |(file, _)| file);
     }
 
@@ -219,12 +259,27 @@ struct Shard(std::sync::atomic::AtomicU64);
 /// Source of shard indexes, one per thread in turn.
 static NEXT_SHARD: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
+/// Slots of a thread's memo of windows read (a window goes in slot `window % RECENT_SLOTS`).
+const RECENT_SLOTS: usize = 1024;
+/// Windows of one read looked up in the memo (the rest of a larger read count as new).
+const RECENT_SPAN: u64 = 64;
+
+/// A thread's memo of windows read: faults happen only in windows not in it.
+struct Recent {
+    /// The mapping (its id) and release epoch the memo is of.
+    source: u64,
+    epoch: u64,
+    windows: [u64; RECENT_SLOTS],
+}
+
 /// Source of [`MmapSource`] ids, for the per-thread last-window memo.
 static NEXT_SOURCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 thread_local! {
-    /// (source id, fault-around window) of this thread's last read.
-    static LAST_WINDOW: std::cell::Cell<(u64, u64)> = const { std::cell::Cell::new((0, u64::MAX)) };
+    /// The windows this thread read of one mapping since its last release.
+    static RECENT: std::cell::RefCell<Recent> = const {
+        std::cell::RefCell::new(Recent { source: 0, epoch: 0, windows: [u64::MAX; RECENT_SLOTS] })
+    };
     /// This thread's counter shard.
     static SHARD: usize = NEXT_SHARD.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % SHARDS;
 }
