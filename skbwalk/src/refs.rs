@@ -24,15 +24,36 @@ pub(crate) fn references(skb: &Skb, mut each: impl FnMut(u64, u32)) {
 
 impl PageRefs {
     /// Read the `_refcount` of each distinct page, given as (compound head, order, references
-    /// found), and compare.
+    /// found), and compare; on `threads` threads (the result is the same for any number).
     pub(crate) fn check(
         k: &Kernel,
         o: &crate::offsets::Offsets,
-        pages: impl IntoIterator<Item = (u64, u32, u64)>,
+        pages: &[(u64, u32, u64)],
+        threads: usize,
     ) -> PageRefs {
+        const CHUNK: usize = 4096;
+        let parts = crate::parallel::map(pages.len().div_ceil(CHUNK), threads, |c| {
+            let chunk = &pages[c * CHUNK..((c + 1) * CHUNK).min(pages.len())];
+            Self::check_some(k, o, chunk)
+        });
         let mut out = PageRefs::default();
-        let mut extra: Vec<PageRef> = Vec::new();
-        for (head, order, found) in pages {
+        for p in parts {
+            out.pages += p.pages;
+            out.refs_found += p.refs_found;
+            out.pages_with_unaccounted += p.pages_with_unaccounted;
+            out.unaccounted_refs += p.unaccounted_refs;
+            out.fewer_than_found += p.fewer_than_found;
+            out.unreadable += p.unreadable;
+            out.examples.extend(p.examples);
+        }
+        out.keep_examples();
+        out
+    }
+
+    /// [`PageRefs::check`] of some pages, on this thread.
+    fn check_some(k: &Kernel, o: &crate::offsets::Offsets, pages: &[(u64, u32, u64)]) -> PageRefs {
+        let mut out = PageRefs::default();
+        for &(head, order, found) in pages {
             out.pages += 1;
             out.refs_found += found;
             let Ok(rc) = k.u32(head + o.page_refcount, "page._refcount") else {
@@ -46,19 +67,28 @@ impl PageRefs {
             } else if e > 0 {
                 out.pages_with_unaccounted += 1;
                 out.unaccounted_refs += e as u64;
-                extra.push(PageRef {
+                out.examples.push(PageRef {
                     head: Hex(head),
                     order,
                     refcount: rc,
                     refs_found: found,
                     unaccounted: e as u64,
                 });
+                if out.examples.len() >= 4 * EXAMPLES {
+                    out.keep_examples();
+                }
             }
         }
-        extra.sort_by(|a, b| b.unaccounted.cmp(&a.unaccounted).then(a.head.cmp(&b.head)));
-        extra.truncate(EXAMPLES);
-        out.examples = extra;
+        out.keep_examples();
         out
+    }
+
+    /// Keep the pages with the most unaccounted references (ties by address: a total order,
+    /// so the same pages whatever order they came in).
+    fn keep_examples(&mut self) {
+        self.examples
+            .sort_by(|a, b| b.unaccounted.cmp(&a.unaccounted).then(a.head.cmp(&b.head)));
+        self.examples.truncate(EXAMPLES);
     }
 }
 

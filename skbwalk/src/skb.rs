@@ -362,6 +362,9 @@ impl<'k> Walker<'k> {
             );
             n = 0;
         }
+        skb.frags.reserve_exact(n as usize);
+        skb.pages
+            .reserve_exact(n as usize + usize::from(skb.head_frag));
         for i in 0..n {
             let f = o.shinfo_frags + i * o.frag_size;
             let (page, net_iov) = match o.frag_page {

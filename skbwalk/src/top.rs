@@ -142,9 +142,12 @@ pub fn top_with(
         .map_or_else(crate::parallel::threads, |t| t.clamp(1, 64));
     let mut w = Walker::new(k)?;
     let all = tasks(k, &mut w.warnings)?;
-    let fds = FdHolders::of(k, &all, &mut w.warnings);
-    let sock_files: Vec<(u64, usize)> = (0..fds.files.len())
-        .filter_map(|g| match file_socket(k, fds.files[g]) {
+    let fds = FdHolders::of(k, &all, threads, &mut w.warnings);
+    let kinds = crate::parallel::map(fds.files.len(), threads, |g| file_socket(k, fds.files[g]));
+    let sock_files: Vec<(u64, usize)> = kinds
+        .into_iter()
+        .enumerate()
+        .filter_map(|(g, kind)| match kind {
             Ok(Some(s)) => Some((s, g)),
             Ok(None) => None,
             Err(e) => {
@@ -239,7 +242,7 @@ pub fn top_with(
         }
     }
     progress(n, n);
-    Ok(b.finish(k, w.o, w.warnings))
+    Ok(b.finish(k, w.o, threads, w.warnings))
 }
 
 /// Which tasks hold each open file, read once per fd table (threads share tables; a
@@ -256,16 +259,29 @@ struct FdHolders {
 }
 
 impl FdHolders {
-    fn of(k: &Kernel, all: &[crate::task::Task], warnings: &mut crate::warnings::Warnings) -> Self {
+    fn of(
+        k: &Kernel,
+        all: &[crate::task::Task],
+        threads: usize,
+        warnings: &mut crate::warnings::Warnings,
+    ) -> Self {
+        // Each fd table once (threads share them), read on every core, taken in task order.
         let mut tables_seen = HashSet::new();
+        let owners: Vec<usize> = (0..all.len())
+            .filter(|&ti| all[ti].files != 0 && tables_seen.insert(all[ti].files))
+            .collect();
+        let read = crate::parallel::map(owners.len(), threads, |i| {
+            let mut w = crate::warnings::Warnings::default();
+            let open = open_files(k, all[owners[i]].files, &mut w);
+            (open, w)
+        });
         let mut index: HashMap<u64, u32> = HashMap::new();
         let mut files = Vec::new();
         let mut members = Vec::new();
-        for (ti, t) in all.iter().enumerate() {
-            if t.files == 0 || !tables_seen.insert(t.files) {
-                continue;
-            }
-            let open = match open_files(k, t.files, warnings) {
+        for (&ti, (open, w)) in owners.iter().zip(read) {
+            let t = &all[ti];
+            warnings.append(w);
+            let open = match open {
                 Ok(f) => f,
                 Err(e) => {
                     warnings.push(
@@ -522,6 +538,7 @@ impl Builder {
         mut self,
         k: &Kernel,
         o: &crate::offsets::Offsets,
+        threads: usize,
         warnings: crate::warnings::Warnings,
     ) -> TopReport {
         for (s, pages) in self.sockets.iter_mut() {
@@ -535,14 +552,13 @@ impl Builder {
         sys.amplification = amplification(sys.pinned_bytes, sys.truesize);
         let mut skb_pages: Vec<(u64, u32)> = held().map(|(&h, p)| (h, p.order)).collect();
         skb_pages.sort_unstable();
-        let page_refs = PageRefs::check(
-            k,
-            o,
-            self.pages
-                .iter()
-                .filter(|(_, p)| p.refs > 0)
-                .map(|(&h, p)| (h, p.order, u64::from(p.refs))),
-        );
+        let referenced: Vec<(u64, u32, u64)> = self
+            .pages
+            .iter()
+            .filter(|(_, p)| p.refs > 0)
+            .map(|(&h, p)| (h, p.order, u64::from(p.refs)))
+            .collect();
+        let page_refs = PageRefs::check(k, o, &referenced, threads);
         self.rank();
         if let Some(n) = self.keep {
             self.sockets.truncate(n);
