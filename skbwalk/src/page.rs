@@ -21,6 +21,14 @@ const MAX_SANE_ORDER: u32 = 18;
 /// stays bounded whatever the dump holds, and a page forgotten is read again).
 const MEMO_PAGES: usize = 1 << 16;
 
+/// Put `k` in a memo, starting the memo over when it holds [`MEMO_PAGES`].
+fn remember<V>(memo: &mut HashMap<u64, V>, k: u64, v: V) {
+    if memo.len() >= MEMO_PAGES {
+        memo.clear();
+    }
+    memo.insert(k, v);
+}
+
 /// Memoizing page lookups: a head page's order and slab cache are read once (while the memo
 /// holds them).
 #[derive(Default)]
@@ -75,10 +83,7 @@ impl Pages {
             }
             order
         };
-        if self.heads.len() >= MEMO_PAGES {
-            self.heads.clear();
-        }
-        self.heads.insert(head, order);
+        remember(&mut self.heads, head, order);
         Ok(Compound { head, order })
     }
 
@@ -110,10 +115,7 @@ impl Pages {
                 }
             }
         };
-        if self.slab_slot.len() >= MEMO_PAGES {
-            self.slab_slot.clear();
-        }
-        self.slab_slot.insert(head, slot);
+        remember(&mut self.slab_slot, head, slot);
         Ok(slot)
     }
 }

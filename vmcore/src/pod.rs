@@ -90,11 +90,19 @@ pub(crate) fn slice_from_bytes<T: Pod>(bytes: &[u8], count: usize) -> Option<&[T
     Some(unsafe { std::slice::from_raw_parts(bytes.as_ptr().cast::<T>(), count) })
 }
 
-/// Read a `T` at `offset` of `src`; `what` names it in the error.
+/// Read a `T` at `offset` of `src`; `what` names it in the error. Read in place: no buffer
+/// is allocated (page descriptors and flattened records are read this way, one per page or
+/// record).
 pub(crate) fn read<T: Pod>(src: &dyn Source, offset: u64, what: &'static str) -> Result<T> {
-    let mut buf = vec![0u8; std::mem::size_of::<T>()];
-    src.read_at(offset, &mut buf, what)?;
-    Ok(*from_bytes(&buf).expect("the buffer is the size of T"))
+    // SAFETY: `T` is `Pod`: all zeroes is a value.
+    let mut t: T = unsafe { std::mem::zeroed() };
+    // SAFETY: `T` is `Pod`: alignment 1, no padding, every bit pattern a value, so its
+    // `size_of::<T>()` bytes may be written as bytes; the borrow ends before `t` is used.
+    let bytes = unsafe {
+        std::slice::from_raw_parts_mut((&mut t as *mut T).cast::<u8>(), std::mem::size_of::<T>())
+    };
+    src.read_at(offset, bytes, what)?;
+    Ok(t)
 }
 
 #[cfg(test)]
@@ -124,5 +132,9 @@ mod tests {
         assert_eq!(rs[1].b.get(), 0xdead_beef);
         assert!(slice_from_bytes::<Rec>(&two, 3).is_none());
         assert!(slice_from_bytes::<Rec>(&two, usize::MAX).is_none());
+        let src = crate::source::BytesSource(bytes.clone());
+        let r: Rec = read(&src, 1, "rec").unwrap();
+        assert_eq!((r.a.get(), r.b.get(), r.c.get()), (0x1234, 0xdead_beef, -2));
+        assert!(read::<Rec>(&src, 2, "rec").is_err(), "past the end");
     }
 }
