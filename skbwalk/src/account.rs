@@ -3,7 +3,7 @@
 //! A compound page referenced by several skbs of a socket counts once; pinned memory is whole
 //! compound pages plus head slots plus sk_buff slots.
 
-use std::collections::HashMap;
+use crate::hash::Map;
 
 use crate::skb::Skb;
 
@@ -51,7 +51,7 @@ pub fn skb_pinned_bytes(skb: &Skb) -> u64 {
 pub(crate) struct Tally {
     totals: Totals,
     /// head → (order, number of skbs referencing it).
-    pages: HashMap<u64, (u32, u32)>,
+    pages: Map<u64, (u32, u32)>,
 }
 
 impl Tally {
@@ -71,7 +71,7 @@ impl Tally {
     }
 
     /// Distinct pages: head → (order, skbs referencing it).
-    pub(crate) fn pages(&self) -> &HashMap<u64, (u32, u32)> {
+    pub(crate) fn pages(&self) -> &Map<u64, (u32, u32)> {
         &self.pages
     }
 

@@ -13,7 +13,9 @@
 //! | `_refcount` 0 | `unused` |
 //! | anything else | `other`: `skb` (held by a socket queue), `vmalloc`, `unattributed` |
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
+
+use crate::hash::Set;
 
 use serde::Serialize;
 
@@ -229,8 +231,8 @@ impl Layout {
 }
 
 /// Every `struct page` of the vmalloc areas (`vmap_area_list`, or 6.9+'s `vmap_nodes[].busy`).
-fn vmalloc_pages(k: &Kernel, w: &mut Warnings) -> HashSet<u64> {
-    let mut out = HashSet::new();
+fn vmalloc_pages(k: &Kernel, w: &mut Warnings) -> Set<u64> {
+    let mut out = Set::default();
     let t = &k.types;
     let (Ok(va_list), Ok(va_vm), Ok(vm_pages), Ok(vm_nr)) = (
         t.member("vmap_area", "list"),
@@ -354,7 +356,7 @@ fn census_in(
     };
     let vmalloc = vmalloc_pages(k, &mut w);
     // pfn ranges held by skbs
-    let mut skb_pfns = HashSet::new();
+    let mut skb_pfns = Set::default();
     for &(head, order) in skb_pages {
         if let Some(pfn) = head.checked_sub(k.vmemmap_base).map(|d| d / l.size) {
             for i in 0..(1u64 << order.min(MAX_COMPOUND_ORDER)) {
@@ -521,8 +523,8 @@ impl Carry {
 struct Scanner<'a> {
     k: &'a Kernel,
     l: &'a Layout,
-    skb_pfns: &'a HashSet<u64>,
-    vmalloc: &'a HashSet<u64>,
+    skb_pfns: &'a Set<u64>,
+    vmalloc: &'a Set<u64>,
 }
 
 impl Scanner<'_> {

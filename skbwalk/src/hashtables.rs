@@ -2,7 +2,7 @@
 //! which also holds `TIME_WAIT` and `NEW_SYN_RECV` mini-sockets), its listening hash (`lhash2`, or `listening_hash` before 5.19), and
 //! `udp_table`. Every chain walk is cycle-guarded and bounded.
 
-use std::collections::HashSet;
+use crate::hash::Set;
 
 use crate::offsets::Listeners;
 use crate::warnings::Warnings;
@@ -68,7 +68,7 @@ struct Walk<'a> {
     o: &'a crate::offsets::Offsets,
     w: &'a mut Warnings,
     out: Vec<Hashed>,
-    seen: HashSet<u64>,
+    seen: Set<u64>,
 }
 
 impl Walk<'_> {
@@ -205,7 +205,7 @@ pub(crate) fn hashed_sockets(
         o,
         w,
         out: Vec::new(),
-        seen: HashSet::new(),
+        seen: Set::default(),
     };
     // Errors as their messages: the layout's (kept as text in `Offsets`) or a read's.
     let tcp = (|| -> Result<_, String> {

@@ -24,6 +24,7 @@ pub mod census;
 mod error;
 pub mod explain;
 mod globals;
+mod hash;
 mod hashtables;
 pub mod kernel;
 pub mod kind;

@@ -1,6 +1,6 @@
 //! Pages: compound head and order of a `struct page`, and the slab slot an address lives in.
 
-use std::collections::HashMap;
+use crate::hash::Map;
 
 use crate::offsets::{OrderField, SlabMark};
 use crate::{Error, Kernel, Result};
@@ -22,7 +22,7 @@ const MAX_SANE_ORDER: u32 = 18;
 const MEMO_PAGES: usize = 1 << 16;
 
 /// Put `k` in a memo, starting the memo over when it holds [`MEMO_PAGES`].
-fn remember<V>(memo: &mut HashMap<u64, V>, k: u64, v: V) {
+fn remember<V>(memo: &mut Map<u64, V>, k: u64, v: V) {
     if memo.len() >= MEMO_PAGES {
         memo.clear();
     }
@@ -33,8 +33,8 @@ fn remember<V>(memo: &mut HashMap<u64, V>, k: u64, v: V) {
 /// holds them).
 #[derive(Default)]
 pub(crate) struct Pages {
-    heads: HashMap<u64, u32>,
-    slab_slot: HashMap<u64, Option<u64>>,
+    heads: Map<u64, u32>,
+    slab_slot: Map<u64, Option<u64>>,
 }
 
 impl Pages {

@@ -1,7 +1,7 @@
 //! sk_buffs: reading one (with its `skb_shared_info` frags and `frag_list`), and walking the queues
 //! a socket holds them on — list queues and rbtree queues, each cycle-guarded and bounded.
 
-use std::collections::HashSet;
+use crate::hash::Set;
 
 use crate::offsets::{FragPage, Offsets};
 pub use crate::page::Compound;
@@ -202,13 +202,40 @@ pub(crate) struct Walker<'k> {
     pub(crate) warnings: Warnings,
     /// Every skb read for the current socket: a `frag_list` or queue link that reaches one a
     /// second time is not followed again (work stays linear in the skbs of the dump).
-    visited: HashSet<u64>,
+    visited: Set<u64>,
     /// skbs and tree nodes the report may still read: one budget for the whole report, so no
     /// input can make the work grow faster than the dump.
     budget: u64,
     /// Buffers the current `sk_buff` and `skb_shared_info` are read into.
     raw_skb: Vec<u8>,
     raw_shinfo: Vec<u8>,
+    /// The cycle guard of the list or tree being walked, kept for the next one.
+    chain_seen: Set<u64>,
+    /// Buffers of walked skbs handed back ([`Walker::recycle`]) for the next ones.
+    spare: Spare,
+}
+
+/// Most buffers of each kind a walker keeps for reuse.
+const SPARE_BUFFERS: usize = 1 << 12;
+/// Largest queue buffer (in skbs) a walker keeps for reuse.
+const SPARE_QUEUE_SKBS: usize = 1 << 12;
+
+/// Emptied buffers of walked skbs and queues: `top` walks a million skbs through a few
+/// thousand allocations instead of three per skb (allocating was a tenth of its time, and the
+/// frees of another thread's buffers made the threads wait on the allocator's locks).
+#[derive(Default)]
+struct Spare {
+    frags: Vec<Vec<Frag>>,
+    pages: Vec<Vec<Compound>>,
+    queues: Vec<Vec<Skb>>,
+}
+
+/// Keep `v` (emptied) in `pool` if the pool has room.
+fn keep<T>(pool: &mut Vec<Vec<T>>, mut v: Vec<T>) {
+    if pool.len() < SPARE_BUFFERS && v.capacity() > 0 {
+        v.clear();
+        pool.push(v);
+    }
 }
 
 /// The walk budget of one report: far more skbs than any machine holds (a 1 TiB machine full
@@ -240,11 +267,40 @@ impl<'k> Walker<'k> {
             o: k.off()?,
             pages: Pages::default(),
             warnings,
-            visited: HashSet::new(),
+            visited: Set::default(),
             budget: WALK_BUDGET,
             raw_skb: Vec::new(),
             raw_shinfo: Vec::new(),
+            chain_seen: Set::default(),
+            spare: Spare::default(),
         })
+    }
+
+    /// Keep a walk's cycle guard for the next walk, unless it grew large: clearing a set
+    /// costs its capacity, and one huge queue must not make every later walk pay for it.
+    fn keep_chain_seen(&mut self, seen: Set<u64>) {
+        if seen.capacity() <= SPARE_QUEUE_SKBS {
+            self.chain_seen = seen;
+        }
+    }
+
+    /// An empty queue buffer, reused if one was handed back.
+    pub(crate) fn queue_buffer(&mut self) -> Vec<Skb> {
+        self.spare.queues.pop().unwrap_or_default()
+    }
+
+    /// Hand the buffers of walked queues back for the next skbs this walker reads.
+    pub(crate) fn recycle(&mut self, queues: Vec<(QueueName, Vec<Skb>)>) {
+        let spare = &mut self.spare;
+        for (_, mut q) in queues {
+            for skb in q.drain(..) {
+                keep(&mut spare.frags, skb.frags);
+                keep(&mut spare.pages, skb.pages);
+            }
+            if q.capacity() <= SPARE_QUEUE_SKBS {
+                keep(&mut spare.queues, q);
+            }
+        }
     }
 
     /// Spend one unit of the walk budget; false (with one warning, the first time) when it is
@@ -271,6 +327,10 @@ impl<'k> Walker<'k> {
     /// Start the skbs of another socket: the visited set is per socket (a page or skb shared by
     /// two sockets is each one's).
     pub(crate) fn begin_socket(&mut self) {
+        // (Clearing costs the set's capacity: after a huge socket, start a small one.)
+        if self.visited.capacity() > SPARE_QUEUE_SKBS {
+            self.visited = Set::default();
+        }
         self.visited.clear();
     }
 
@@ -317,8 +377,8 @@ impl<'k> Walker<'k> {
             fclone: o.skb_fclone.get(&raw) as u8,
             head,
             nr_frags: 0,
-            frags: Vec::new(),
-            pages: Vec::new(),
+            frags: self.spare.frags.pop().unwrap_or_default(),
+            pages: self.spare.pages.pop().unwrap_or_default(),
             head_page: None,
             head_bytes: 0,
             head_estimated: false,
@@ -461,7 +521,7 @@ impl<'k> Walker<'k> {
                 self.warnings.push(crate::warnings::WarningKind::Limit, Some(addr), format!("skb {addr:#x}: frag_list nested deeper than {MAX_FRAG_LIST_DEPTH}; not followed"));
                 return Ok(());
             }
-            let mut seen = HashSet::new();
+            let mut seen = Set::default();
             let mut cur = frag_list;
             while cur != 0 {
                 if !Kernel::is_kernel_ptr(cur, 8) || !seen.insert(cur) || seen.len() > MAX_FRAG_LIST
@@ -512,7 +572,8 @@ impl<'k> Walker<'k> {
                 return;
             }
         };
-        let mut seen = HashSet::new();
+        let mut seen = std::mem::take(&mut self.chain_seen);
+        seen.clear();
         let mut count = 0u64;
         while cur != head {
             if cur == 0 || !Kernel::is_kernel_ptr(cur, 8) {
@@ -561,6 +622,7 @@ impl<'k> Walker<'k> {
                 }
             };
         }
+        self.keep_chain_seen(seen);
         if let Some(q) = qlen {
             if cur == head && u64::from(q) != count {
                 self.warnings.push(
@@ -587,7 +649,8 @@ impl<'k> Walker<'k> {
                 return;
             }
         };
-        let mut seen = HashSet::new();
+        let mut seen = std::mem::take(&mut self.chain_seen);
+        seen.clear();
         let mut stack: Vec<u64> = Vec::new();
         let mut cur = node;
         loop {
@@ -634,5 +697,6 @@ impl<'k> Walker<'k> {
                 }
             };
         }
+        self.keep_chain_seen(seen);
     }
 }

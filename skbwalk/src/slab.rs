@@ -5,7 +5,7 @@
 //! freelist (hardened pointers decoded) and per-CPU partial slabs (`objects − inuse`), plus every
 //! node's partial slabs (`objects − inuse`); active = total − free.
 
-use std::collections::HashSet;
+use crate::hash::Set;
 
 use serde::Serialize;
 
@@ -132,7 +132,7 @@ pub(crate) fn usage(
         if slab != 0 && k.u64(slab.wrapping_add(l.s_cache), "slab.slab_cache").ok() == Some(cache) {
             // the lockless freelist: next pointers at object + offset, hardened if `random`
             let mut p = k.u64(c.wrapping_add(l.c_freelist), "kmem_cache_cpu.freelist")?;
-            let mut seen = HashSet::new();
+            let mut seen = Set::default();
             while p != 0 {
                 if !Kernel::is_kernel_ptr(p, 1) || !seen.insert(p) || seen.len() > MAX_FREELIST {
                     w.push(
@@ -153,7 +153,7 @@ pub(crate) fn usage(
         }
         if let (Some(pl), Some(next)) = (l.c_partial, l.s_next) {
             let mut s = k.u64(c.wrapping_add(pl), "kmem_cache_cpu.partial")?;
-            let mut seen = HashSet::new();
+            let mut seen = Set::default();
             while s != 0 && seen.insert(s) && seen.len() <= MAX_PARTIAL {
                 free = free.saturating_add(slab_free(s)?);
                 s = k.u64(s.wrapping_add(next), "slab.next")?;

@@ -232,27 +232,27 @@ pub(crate) fn walk_queues(w: &mut Walker<'_>, id: &Identity) -> Vec<(QueueName, 
             );
         }
     }
-    let mut q = Vec::new();
+    let mut q = w.queue_buffer();
     w.walk_list(sk + o.sk_receive_queue, QueueName::Receive, &mut q);
     out.push((QueueName::Receive, q));
     if id.is_tcp {
         if let Some(ooo) = o.tcp_ooo_queue {
-            let mut q = Vec::new();
+            let mut q = w.queue_buffer();
             w.walk_rbtree(sk + ooo, QueueName::OutOfOrder, &mut q);
             out.push((QueueName::OutOfOrder, q));
         }
     }
-    let mut q = Vec::new();
+    let mut q = w.queue_buffer();
     w.walk_list(sk + o.sk_write_queue, QueueName::Write, &mut q);
     out.push((QueueName::Write, q));
     if id.is_tcp {
         if let Some(rtx) = o.tcp_rtx_queue {
-            let mut q = Vec::new();
+            let mut q = w.queue_buffer();
             w.walk_rbtree(sk + rtx, QueueName::Retransmit, &mut q);
             out.push((QueueName::Retransmit, q));
         }
     }
-    let mut q = Vec::new();
+    let mut q = w.queue_buffer();
     w.walk_list(sk + o.sk_error_queue, QueueName::Error, &mut q);
     out.push((QueueName::Error, q));
     out

@@ -1,6 +1,6 @@
 //! Tasks and their open files: `init_task.tasks`, thread groups, `files → fdt → fd[]`.
 
-use std::collections::HashSet;
+use crate::hash::Set;
 
 use crate::warnings::Warnings;
 use crate::{Error, Kernel, Result};
@@ -49,7 +49,7 @@ pub(crate) fn list_entries(
     w: &mut Warnings,
 ) -> Vec<u64> {
     let mut out = Vec::new();
-    let mut seen = HashSet::new();
+    let mut seen = Set::default();
     let mut cur = match k.u64(head, what) {
         Ok(n) => n,
         Err(e) => {

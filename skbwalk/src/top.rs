@@ -1,7 +1,9 @@
 //! `top`: every socket reachable from every task's fd table, ranked by what it pins, with system-wide
 //! totals that count a page shared by several sockets once.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+
+use crate::hash::{Map, Set};
 
 use serde::Serialize;
 
@@ -233,7 +235,10 @@ pub fn top_with(
             sock_identity(k, h.sk, socket)
         };
         match id {
-            Ok(id) => b.add(walk_identified(&mut w, id), Vec::new(), h.table.as_str()),
+            Ok(id) => {
+                let s = Summary::of(walk_identified(&mut w, id), &mut w);
+                b.add_summary(s, Vec::new(), h.table.as_str())
+            }
             Err(e) => w.warnings.push(
                 crate::warnings::WarningKind::of(&e),
                 Some(h.sk),
@@ -266,7 +271,7 @@ impl FdHolders {
         warnings: &mut crate::warnings::Warnings,
     ) -> Self {
         // Each fd table once (threads share them), read on every core, taken in task order.
-        let mut tables_seen = HashSet::new();
+        let mut tables_seen = Set::default();
         let owners: Vec<usize> = (0..all.len())
             .filter(|&ti| all[ti].files != 0 && tables_seen.insert(all[ti].files))
             .collect();
@@ -275,7 +280,7 @@ impl FdHolders {
             let open = open_files(k, all[owners[i]].files, &mut w);
             (open, w)
         });
-        let mut index: HashMap<u64, u32> = HashMap::new();
+        let mut index: Map<u64, u32> = Map::default();
         let mut files = Vec::new();
         let mut members = Vec::new();
         for (&ti, (open, w)) in owners.iter().zip(read) {
@@ -355,12 +360,13 @@ struct Summary {
 }
 
 impl Summary {
-    fn of(ws: WalkedSocket) -> Summary {
+    /// Summarize a walked socket, handing its skbs' buffers back to the walker `w`.
+    fn of(ws: WalkedSocket, w: &mut Walker<'_>) -> Summary {
         let mut refs = Vec::new();
         for skb in ws.queues.iter().flat_map(|(_, q)| q) {
             crate::refs::references(skb, |head, order| refs.push((head, order)));
         }
-        Summary {
+        let s = Summary {
             totals: ws.tally.totals(),
             queues: queue_totals(&ws),
             pages: ws
@@ -371,7 +377,9 @@ impl Summary {
                 .collect(),
             refs,
             id: ws.id,
-        }
+        };
+        w.recycle(ws.queues);
+        s
     }
 }
 
@@ -387,7 +395,7 @@ fn walk_in_order(
     mut take: impl FnMut(usize, Result<Summary>, crate::warnings::Warnings),
 ) -> Result<()> {
     let walk = |w: &mut Walker<'_>, socket: u64| -> Walked {
-        let r = walk_socket(w, socket).map(Summary::of);
+        let r = walk_socket(w, socket).map(|ws| Summary::of(ws, w));
         (r, std::mem::take(&mut w.warnings))
     };
     if threads <= 1 || sockets.len() < 64 {
@@ -400,7 +408,7 @@ fn walk_in_order(
         return Ok(());
     }
     // Threads claim chunks of sockets (one channel message per chunk, not per socket).
-    const CHUNK: usize = 32;
+    const CHUNK: usize = 128;
     let chunks = sockets.len().div_ceil(CHUNK);
     let next = std::sync::atomic::AtomicUsize::new(0);
     let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Vec<Walked>)>(threads * 2);
@@ -447,7 +455,7 @@ struct Builder {
     /// How many sockets the report keeps (`None`: all).
     keep: Option<usize>,
     /// Compound head → what the sockets hold of it.
-    pages: HashMap<u64, PageUse>,
+    pages: Map<u64, PageUse>,
     sys: SystemTotals,
     /// `struct sock` of every socket added so far.
     seen: Vec<u64>,
@@ -464,10 +472,6 @@ struct PageUse {
 }
 
 impl Builder {
-    fn add(&mut self, ws: WalkedSocket, hs: Vec<Holder>, reached_by: &'static str) {
-        self.add_summary(Summary::of(ws), hs, reached_by)
-    }
-
     fn add_summary(&mut self, s: Summary, holders: Vec<Holder>, reached_by: &'static str) {
         self.seen.push(s.id.sock);
         for &(head, order) in &s.refs {
