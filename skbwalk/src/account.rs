@@ -50,8 +50,19 @@ pub fn skb_pinned_bytes(skb: &Skb) -> u64 {
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Tally {
     totals: Totals,
-    /// head → (order, number of skbs referencing it).
-    pages: Map<u64, (u32, u32)>,
+    /// Compound head → what references it.
+    pages: Map<u64, PageTally>,
+}
+
+/// One compound page in a [`Tally`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PageTally {
+    /// Its order.
+    pub(crate) order: u32,
+    /// skbs referencing it.
+    pub(crate) skbs: u32,
+    /// References to it ([`crate::refs::references`]: one per frag, one per page-fragment head).
+    pub(crate) refs: u32,
 }
 
 impl Tally {
@@ -64,14 +75,25 @@ impl Tally {
             t.truesize += u64::from(skb.truesize);
         }
         t.pinned_bytes += skb.head_bytes + skb.struct_bytes;
-        for c in &skb.pages {
-            let e = self.pages.entry(c.head).or_insert((c.order, 0));
-            e.1 += 1;
+        fn page(pages: &mut Map<u64, PageTally>, head: u64, order: u32) -> &mut PageTally {
+            pages.entry(head).or_insert(PageTally {
+                order,
+                skbs: 0,
+                refs: 0,
+            })
         }
+        for c in &skb.pages {
+            let e = page(&mut self.pages, c.head, c.order);
+            e.skbs = e.skbs.saturating_add(1);
+        }
+        crate::refs::references(skb, |head, order| {
+            let e = page(&mut self.pages, head, order);
+            e.refs = e.refs.saturating_add(1);
+        });
     }
 
-    /// Distinct pages: head → (order, skbs referencing it).
-    pub(crate) fn pages(&self) -> &Map<u64, (u32, u32)> {
+    /// Distinct pages, by compound head.
+    pub(crate) fn pages(&self) -> &Map<u64, PageTally> {
         &self.pages
     }
 
@@ -79,7 +101,7 @@ impl Tally {
     pub(crate) fn totals(&self) -> Totals {
         let mut t = self.totals;
         t.unique_pages = self.pages.len() as u64;
-        t.page_bytes = self.pages.values().map(|&(o, _)| compound_bytes(o)).sum();
+        t.page_bytes = self.pages.values().map(|p| compound_bytes(p.order)).sum();
         t.pinned_bytes += t.page_bytes;
         t.amplification = amplification(t.pinned_bytes, t.truesize);
         t

@@ -168,7 +168,7 @@ fn sock_of(k: &Kernel, w: Walker<'_>, ws: WalkedSocket) -> SockReport {
         .tally
         .pages()
         .iter()
-        .map(|(&h, &(o, n))| (h, o, n))
+        .map(|(&h, p)| (h, p.order, p.skbs))
         .collect();
     shared.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
     let most_shared_pages = shared

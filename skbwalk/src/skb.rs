@@ -334,7 +334,9 @@ impl<'k> Walker<'k> {
         self.visited.clear();
     }
 
-    /// Read one skb and, after it, its `frag_list` members (depth-first), appending to `out`.
+    /// Read one skb and, after it, its `frag_list` members (depth-first), appending to `out`;
+    /// returns the skb's `next` link as read with it (`None` when the skb was not read: seen
+    /// before, or the budget spent).
     pub(crate) fn read_skb(
         &mut self,
         addr: u64,
@@ -342,11 +344,11 @@ impl<'k> Walker<'k> {
         parent: Option<u64>,
         depth: usize,
         out: &mut Vec<Skb>,
-    ) -> Result<()> {
+    ) -> Result<Option<u64>> {
         let k = self.k;
         let o = self.o;
         if !self.spend() {
-            return Ok(());
+            return Ok(None);
         }
         if !self.visited.insert(addr) {
             self.warnings.push(
@@ -354,12 +356,13 @@ impl<'k> Walker<'k> {
                 Some(addr),
                 format!("skb {addr:#x} is reached a second time (a frag_list or queue link points back at it); not counted again"),
             );
-            return Ok(());
+            return Ok(None);
         }
         // The walker's buffers, lent for this skb (a read error leaves new ones behind).
         let mut raw = std::mem::take(&mut self.raw_skb);
         raw.resize(o.skb_size as usize, 0);
         k.read(addr, &mut raw, "sk_buff")?;
+        let next = le_u64(&raw, o.skb_next);
         let head = le_u64(&raw, o.skb_head);
         let end = if o.skb_end_is_offset {
             head.wrapping_add(u64::from(le_u32(&raw, o.skb_end)))
@@ -404,7 +407,7 @@ impl<'k> Walker<'k> {
             );
             skb.head_estimated = true;
             out.push(skb);
-            return Ok(());
+            return Ok(Some(next));
         }
         let mut shinfo = std::mem::take(&mut self.raw_shinfo);
         shinfo.resize(o.shinfo_size as usize, 0);
@@ -519,7 +522,7 @@ impl<'k> Walker<'k> {
         if frag_list != 0 {
             if depth >= MAX_FRAG_LIST_DEPTH {
                 self.warnings.push(crate::warnings::WarningKind::Limit, Some(addr), format!("skb {addr:#x}: frag_list nested deeper than {MAX_FRAG_LIST_DEPTH}; not followed"));
-                return Ok(());
+                return Ok(Some(next));
             }
             let mut seen = Set::default();
             let mut cur = frag_list;
@@ -532,15 +535,18 @@ impl<'k> Walker<'k> {
                 if self.budget == 0 {
                     break;
                 }
-                if let Err(e) = self.read_skb(cur, queue, Some(addr), depth + 1, out) {
-                    self.warnings.push(
-                        crate::warnings::WarningKind::of(&e),
-                        Some(cur),
-                        format!("skb {addr:#x}: frag_list member {cur:#x}: {e}"),
-                    );
-                    break;
-                }
-                match k.u64(cur + o.skb_next, "sk_buff.next") {
+                let read = match self.read_skb(cur, queue, Some(addr), depth + 1, out) {
+                    Ok(read) => read,
+                    Err(e) => {
+                        self.warnings.push(
+                            crate::warnings::WarningKind::of(&e),
+                            Some(cur),
+                            format!("skb {addr:#x}: frag_list member {cur:#x}: {e}"),
+                        );
+                        break;
+                    }
+                };
+                match self.next_of(cur, read) {
                     Ok(n) => cur = n,
                     Err(e) => {
                         self.warnings.push(
@@ -553,7 +559,16 @@ impl<'k> Walker<'k> {
                 }
             }
         }
-        Ok(())
+        Ok(Some(next))
+    }
+
+    /// `skb->next` of the skb at `addr`: the value [`Walker::read_skb`] read with it, or read
+    /// now when it was not read (an skb visited before, or the budget spent).
+    fn next_of(&self, addr: u64, read: Option<u64>) -> Result<u64> {
+        match read {
+            Some(next) => Ok(next),
+            None => self.k.u64(addr + self.o.skb_next, "sk_buff.next"),
+        }
     }
 
     /// Walk an `sk_buff_head` list at `head`; a corrupt link ends the walk with a warning.
@@ -601,16 +616,19 @@ impl<'k> Walker<'k> {
             if self.budget == 0 {
                 break;
             }
-            if let Err(e) = self.read_skb(cur, queue, None, 0, out) {
-                self.warnings.push(
-                    crate::warnings::WarningKind::of(&e),
-                    Some(cur),
-                    format!("{what} queue at {head:#x}: skb {cur:#x}: {e}; stopped"),
-                );
-                break;
-            }
+            let read = match self.read_skb(cur, queue, None, 0, out) {
+                Ok(read) => read,
+                Err(e) => {
+                    self.warnings.push(
+                        crate::warnings::WarningKind::of(&e),
+                        Some(cur),
+                        format!("{what} queue at {head:#x}: skb {cur:#x}: {e}; stopped"),
+                    );
+                    break;
+                }
+            };
             count += 1;
-            cur = match k.u64(cur + self.o.skb_next, "sk_buff.next") {
+            cur = match self.next_of(cur, read) {
                 Ok(n) => n,
                 Err(e) => {
                     self.warnings.push(

@@ -353,19 +353,14 @@ struct Summary {
     id: crate::socket::Identity,
     totals: Totals,
     queues: BTreeMap<QueueName, Totals>,
-    /// Compound heads and orders the socket's skbs reference (each once).
-    pages: Vec<(u64, u32)>,
-    /// One entry per page reference (frag or page-fragment head), for `_refcount` checks.
-    refs: Vec<(u64, u32)>,
+    /// Compound heads the socket's skbs reference (each once), with order and the references
+    /// to each (frags and page-fragment heads), for `_refcount` checks.
+    pages: Vec<(u64, u32, u32)>,
 }
 
 impl Summary {
     /// Summarize a walked socket, handing its skbs' buffers back to the walker `w`.
     fn of(ws: WalkedSocket, w: &mut Walker<'_>) -> Summary {
-        let mut refs = Vec::new();
-        for skb in ws.queues.iter().flat_map(|(_, q)| q) {
-            crate::refs::references(skb, |head, order| refs.push((head, order)));
-        }
         let s = Summary {
             totals: ws.tally.totals(),
             queues: queue_totals(&ws),
@@ -373,9 +368,8 @@ impl Summary {
                 .tally
                 .pages()
                 .iter()
-                .map(|(&h, &(o, _))| (h, o))
+                .map(|(&h, p)| (h, p.order, p.refs))
                 .collect(),
-            refs,
             id: ws.id,
         };
         w.recycle(ws.queues);
@@ -474,27 +468,21 @@ struct PageUse {
 impl Builder {
     fn add_summary(&mut self, s: Summary, holders: Vec<Holder>, reached_by: &'static str) {
         self.seen.push(s.id.sock);
-        for &(head, order) in &s.refs {
-            let p = self.pages.entry(head).or_insert(PageUse {
-                order,
-                ..PageUse::default()
-            });
-            p.refs = p.refs.saturating_add(1);
-        }
         let totals = s.totals;
         let sys = &mut self.sys;
         sys.sockets += 1;
         sys.skbs += totals.skbs;
         sys.truesize += totals.truesize;
         sys.pinned_bytes += totals.pinned_bytes - totals.page_bytes;
-        for &(h, order) in &s.pages {
+        for &(h, order, refs) in &s.pages {
             let p = self.pages.entry(h).or_insert(PageUse {
                 order,
                 ..PageUse::default()
             });
             p.sockets += 1;
+            p.refs = p.refs.saturating_add(refs);
         }
-        let pages = s.pages.iter().map(|&(h, _)| h).collect();
+        let pages = s.pages.iter().map(|&(h, _, _)| h).collect();
         let first = holders.first();
         let socket = TopSocket {
             pid: first.map(|h| h.pid),

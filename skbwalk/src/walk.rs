@@ -35,9 +35,25 @@ pub(crate) fn walk_identified(w: &mut Walker<'_>, id: Identity) -> WalkedSocket 
 
 /// Per-queue totals (error queue only when non-empty).
 pub(crate) fn queue_totals(ws: &WalkedSocket) -> BTreeMap<QueueName, Totals> {
+    // A socket's skbs are mostly on one queue, whose totals are then the socket's (already
+    // tallied: not tallied again).
+    let mut held = ws.queues.iter().filter(|(_, q)| !q.is_empty());
+    let only = match (held.next(), held.next()) {
+        (Some((n, _)), None) => Some(*n),
+        _ => None,
+    };
     ws.queues
         .iter()
         .filter(|(n, q)| *n != QueueName::Error || !q.is_empty())
-        .map(|(n, q)| (*n, crate::account::totals(q)))
+        .map(|(n, q)| {
+            let t = if q.is_empty() {
+                Totals::default()
+            } else if only == Some(*n) {
+                ws.tally.totals()
+            } else {
+                crate::account::totals(q)
+            };
+            (*n, t)
+        })
         .collect()
 }

@@ -431,12 +431,15 @@ impl PhysMem for ElfDump {
     fn read_phys(&self, paddr: u64, buf: &mut [u8]) -> Result<()> {
         let mut done = 0usize;
         while done < buf.len() {
-            let addr = paddr
-                .checked_add(done as u64)
-                .ok_or(Error::NotPresent { paddr: u64::MAX })?;
-            let (true, seg) = self.stored(addr).ok_or(Error::NotPresent { paddr: addr })? else {
+            // (Errors are made only when they happen: a built one costs a drop on every read.)
+            let Some(addr) = paddr.checked_add(done as u64) else {
+                return Err(Error::NotPresent { paddr: u64::MAX });
+            };
+            let seg = match self.stored(addr) {
+                Some((true, seg)) => seg,
                 // Described by a PT_LOAD past its p_filesz: filtered out, not zero.
-                return Err(Error::Excluded { paddr: addr });
+                Some((false, _)) => return Err(Error::Excluded { paddr: addr }),
+                None => return Err(Error::NotPresent { paddr: addr }),
             };
             let rel = addr - seg.paddr;
             let n = (seg.filesz.min(seg.memsz) - rel).min((buf.len() - done) as u64) as usize;

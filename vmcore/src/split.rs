@@ -145,9 +145,10 @@ impl PhysMem for SplitSet {
         let ps = self.first().page_size();
         let mut done = 0usize;
         while done < buf.len() {
-            let addr = paddr
-                .checked_add(done as u64)
-                .ok_or(Error::NotPresent { paddr: u64::MAX })?;
+            // (Errors are made only when they happen: a built one costs a drop on every read.)
+            let Some(addr) = paddr.checked_add(done as u64) else {
+                return Err(Error::NotPresent { paddr: u64::MAX });
+            };
             let n = ((ps - (addr & (ps - 1))) as usize).min(buf.len() - done);
             let pfn = addr / ps;
             match self.part(pfn) {
