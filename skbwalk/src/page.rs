@@ -2,7 +2,7 @@
 
 use crate::hash::Map;
 
-use crate::offsets::{OrderField, SlabMark};
+use crate::offsets::{Offsets, OrderField, SlabMark};
 use crate::{Error, Kernel, Result};
 
 /// A compound page as a frag sees it.
@@ -39,10 +39,15 @@ pub(crate) struct Pages {
 
 impl Pages {
     /// Check that `page` is a `struct page` address inside vmemmap.
-    fn check_page(k: &Kernel, page: u64, what: &str) -> Result<()> {
-        let ok = page >= k.vmemmap_base
-            && page - k.vmemmap_base < (1u64 << 46)
-            && (page - k.vmemmap_base).is_multiple_of(k.off()?.page_size_of);
+    fn check_page(k: &Kernel, o: &Offsets, page: u64, what: &str) -> Result<()> {
+        let (rel, size) = (page.wrapping_sub(k.vmemmap_base), o.page_size_of);
+        // (A mask where a division would do: this runs for every page reference.)
+        let aligned = if size.is_power_of_two() {
+            rel & (size - 1) == 0
+        } else {
+            rel.is_multiple_of(size)
+        };
+        let ok = page >= k.vmemmap_base && rel < (1u64 << 46) && aligned;
         if ok {
             Ok(())
         } else {
@@ -55,21 +60,21 @@ impl Pages {
     }
 
     /// `compound_head(page)` and the head's order.
-    pub(crate) fn compound(&mut self, k: &Kernel, page: u64) -> Result<Compound> {
-        Self::check_page(k, page, "frag page")?;
-        let ch = k.u64(page + k.off()?.page_compound_head, "page.compound_head")?;
+    pub(crate) fn compound(&mut self, k: &Kernel, o: &Offsets, page: u64) -> Result<Compound> {
+        Self::check_page(k, o, page, "frag page")?;
+        let ch = k.u64(page + o.page_compound_head, "page.compound_head")?;
         let head = if ch & 1 != 0 { ch - 1 } else { page };
         if head != page {
-            Self::check_page(k, head, "compound head")?;
+            Self::check_page(k, o, head, "compound head")?;
         }
         if let Some(&order) = self.heads.get(&head) {
             return Ok(Compound { head, order });
         }
-        let flags = k.u64(head + k.off()?.page_flags, "page.flags")?;
-        let order = if flags & (1 << k.off()?.pg_head) == 0 {
+        let flags = k.u64(head + o.page_flags, "page.flags")?;
+        let order = if flags & (1 << o.pg_head) == 0 {
             0
         } else {
-            let order = match k.off()?.order {
+            let order = match o.order {
                 OrderField::PageCompoundOrder(o)
                 | OrderField::FolioOrder(o)
                 | OrderField::FolioFlags1(o) => u32::from(k.u8(head + o, "compound order")?),
@@ -88,17 +93,17 @@ impl Pages {
     }
 
     /// The slab slot size (`kmem_cache->size`) of the object at `vaddr`, `None` if its page is not a slab.
-    pub(crate) fn slab_slot(&mut self, k: &Kernel, vaddr: u64) -> Result<Option<u64>> {
+    pub(crate) fn slab_slot(&mut self, k: &Kernel, o: &Offsets, vaddr: u64) -> Result<Option<u64>> {
         let page = k.virt_to_page(vaddr)?;
-        let head = self.compound(k, page)?.head;
+        let head = self.compound(k, o, page)?.head;
         if let Some(&s) = self.slab_slot.get(&head) {
             return Ok(s);
         }
         // Read only the word this kernel's mark is in; without a mark, the slab_cache pointer
         // is checked instead.
-        let mark = k.off()?.slab_mark;
+        let mark = o.slab_mark;
         let (flags, page_type) = match mark {
-            SlabMark::Flag(_) => (k.u64(head + k.off()?.page_flags, "page.flags")?, 0),
+            SlabMark::Flag(_) => (k.u64(head + o.page_flags, "page.flags")?, 0),
             SlabMark::PageType { offset, .. } => (0, k.u32(head + offset, "page.page_type")?),
             SlabMark::Unknown => (0, 0),
         };
@@ -106,9 +111,9 @@ impl Pages {
         let slot = match is_slab {
             false => None,
             true => {
-                let cache = k.u64(head + k.off()?.slab_cache, "slab.slab_cache")?;
+                let cache = k.u64(head + o.slab_cache, "slab.slab_cache")?;
                 if Kernel::is_kernel_ptr(cache, 8) {
-                    let size = k.u32(cache + k.off()?.kmem_cache_size, "kmem_cache.size")?;
+                    let size = k.u32(cache + o.kmem_cache_size, "kmem_cache.size")?;
                     Some(u64::from(size)).filter(|&s| s > 0)
                 } else {
                     None

@@ -9,7 +9,7 @@ use crate::account::Totals;
 use crate::skb::{QueueName, Skb, Walker};
 use crate::socket::Identity;
 pub use crate::socket::KernelView;
-use crate::task::{describe_file, file_socket, find_process, open_files};
+use crate::task::{describe_file, file_socket, find_process, open_files, socket_file_ops};
 use crate::walk::{queue_totals, walk_identified, walk_socket, WalkedSocket};
 use crate::{Error, Kernel, Result};
 
@@ -125,7 +125,7 @@ pub fn socket_report(k: &Kernel, pid: i32, fd: u32) -> Result<SocketReport> {
             open: crate::task::fd_list(files.iter().map(|&(f, _)| f), 32),
         });
     };
-    let Some(socket) = file_socket(k, file)? else {
+    let Some(socket) = file_socket(k, file, socket_file_ops(k))? else {
         return Err(Error::NotASocket {
             pid,
             fd,

@@ -447,7 +447,7 @@ impl<'k> Walker<'k> {
                 );
                 None
             } else {
-                match self.pages.compound(k, page) {
+                match self.pages.compound(k, o, page) {
                     Ok(c) => Some(c),
                     Err(e) => {
                         self.warnings.push(
@@ -472,7 +472,10 @@ impl<'k> Walker<'k> {
             });
         }
         if skb.head_frag {
-            match k.virt_to_page(head).and_then(|p| self.pages.compound(k, p)) {
+            match k
+                .virt_to_page(head)
+                .and_then(|p| self.pages.compound(k, o, p))
+            {
                 Ok(c) => {
                     skb.head_page = Some(c);
                     if !skb.pages.contains(&c) {
@@ -486,7 +489,7 @@ impl<'k> Walker<'k> {
                 ),
             }
         } else {
-            match self.pages.slab_slot(k, head) {
+            match self.pages.slab_slot(k, o, head) {
                 Ok(Some(slot)) => skb.head_bytes = slot,
                 r => {
                     if let Err(e) = r {
@@ -502,7 +505,7 @@ impl<'k> Walker<'k> {
                 }
             }
         }
-        match self.pages.slab_slot(k, addr) {
+        match self.pages.slab_slot(k, o, addr) {
             Ok(Some(slot)) => skb.struct_bytes = slot,
             r => {
                 if let Err(e) = r {

@@ -284,12 +284,18 @@ pub(crate) fn describe_file(k: &Kernel, file: u64) -> String {
     }
 }
 
-/// The `struct socket` behind a file, if it is a socket (`f_op == &socket_file_ops`, or an S_IFSOCK inode).
-pub(crate) fn file_socket(k: &Kernel, file: u64) -> Result<Option<u64>> {
+/// `&socket_file_ops`, for [`file_socket`] (looked up once for every file of a walk).
+pub(crate) fn socket_file_ops(k: &Kernel) -> Option<u64> {
+    k.global("socket_file_ops").ok()
+}
+
+/// The `struct socket` behind a file, if it is a socket (`f_op == &socket_file_ops`, as
+/// [`socket_file_ops`] found it, or an S_IFSOCK inode).
+pub(crate) fn file_socket(k: &Kernel, file: u64, ops: Option<u64>) -> Result<Option<u64>> {
     let o = k.off()?;
     let fop = k.u64(file + o.file_f_op, "file.f_op")?;
-    let is_sock = match k.global("socket_file_ops") {
-        Ok(s) if fop == s => true,
+    let is_sock = match ops {
+        Some(s) if fop == s => true,
         _ => {
             let inode = k.u64(file + o.file_f_inode, "file.f_inode")?;
             Kernel::is_kernel_ptr(inode, 8)

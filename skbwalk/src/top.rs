@@ -13,7 +13,7 @@ pub use crate::refs::{PageRef, PageRefs};
 use crate::report::SocketId;
 use crate::skb::{QueueName, Walker};
 use crate::socket::{mini_identity, sock_identity};
-use crate::task::{file_socket, open_files, tasks};
+use crate::task::{file_socket, open_files, socket_file_ops, tasks};
 use crate::walk::{queue_totals, walk_identified, walk_socket, WalkedSocket};
 use crate::{Kernel, Result};
 
@@ -145,7 +145,10 @@ pub fn top_with(
     let mut w = Walker::new(k)?;
     let all = tasks(k, &mut w.warnings)?;
     let fds = FdHolders::of(k, &all, threads, &mut w.warnings);
-    let kinds = crate::parallel::map(fds.files.len(), threads, |g| file_socket(k, fds.files[g]));
+    let ops = socket_file_ops(k);
+    let kinds = crate::parallel::map(fds.files.len(), threads, |g| {
+        file_socket(k, fds.files[g], ops)
+    });
     let sock_files: Vec<(u64, usize)> = kinds
         .into_iter()
         .enumerate()
