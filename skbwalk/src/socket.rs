@@ -121,7 +121,8 @@ pub(crate) fn sock_identity(k: &Kernel, sk: u64, socket: Option<u64>) -> Result<
         .map(|s| Kernel::ptr(s, "struct socket"))
         .transpose()?;
     let (family, st, local, remote) = common(k, sk)?;
-    let raw_type = k.bytes(sk + o.sk_type.byte, 8, "sock.sk_type")?;
+    let mut raw_type = [0u8; 8];
+    k.read(sk + o.sk_type.byte, &mut raw_type, "sock.sk_type")?;
     let sk_type = crate::offsets::Bit {
         byte: 0,
         ..o.sk_type
@@ -131,7 +132,8 @@ pub(crate) fn sock_identity(k: &Kernel, sk: u64, socket: Option<u64>) -> Result<
         Some(s) => k.u16(s + o.socket_type, "socket.type")?,
         None => sk_type,
     };
-    let raw_proto = k.bytes(sk + o.sk_protocol.byte, 8, "sock.sk_protocol")?;
+    let mut raw_proto = [0u8; 8];
+    k.read(sk + o.sk_protocol.byte, &mut raw_proto, "sock.sk_protocol")?;
     let protocol = crate::offsets::Bit {
         byte: 0,
         ..o.sk_protocol
