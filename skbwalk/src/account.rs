@@ -172,6 +172,31 @@ mod tests {
         assert_eq!(a.pinned_bytes(), 2 * 32768 + 1280);
     }
 
+    /// A page counts once per skb in `skbs` and once per frag (and page-fragment head) in `refs`.
+    #[test]
+    fn a_page_tally_counts_skbs_and_references() {
+        use crate::skb::Frag;
+        let c = |head| Compound { head, order: 3 };
+        let frag = |head| Frag {
+            page: head,
+            compound: Some(c(head)),
+            offset: 0,
+            size: 100,
+        };
+        let mut a = skb(None, &[(0x100, 3)], 2000);
+        a.frags = vec![frag(0x100), frag(0x100)];
+        let mut b = skb(None, &[(0x100, 3), (0x200, 3)], 2000);
+        b.frags = vec![frag(0x200)];
+        b.head_frag = true;
+        b.head_page = Some(c(0x100));
+        let mut t = Tally::default();
+        t.add(&a);
+        t.add(&b);
+        let p = |h| t.pages()[&h];
+        assert_eq!((p(0x100).skbs, p(0x100).refs), (2, 3));
+        assert_eq!((p(0x200).skbs, p(0x200).refs, p(0x200).order), (1, 1, 3));
+    }
+
     #[test]
     fn empty_is_zero() {
         let t = totals([]);

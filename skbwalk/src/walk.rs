@@ -57,3 +57,77 @@ pub(crate) fn queue_totals(ws: &WalkedSocket) -> BTreeMap<QueueName, Totals> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kind::{Family, SockType, State, TcpState};
+    use crate::page::Compound;
+
+    fn skb(queue: QueueName, head: u64, truesize: u32) -> Skb {
+        Skb {
+            addr: head,
+            queue,
+            parent: None,
+            len: 100,
+            data_len: 100,
+            truesize,
+            head_frag: false,
+            fclone: 0,
+            head: 0,
+            nr_frags: 1,
+            frags: vec![],
+            pages: vec![Compound { head, order: 3 }],
+            head_page: None,
+            head_bytes: 1024,
+            head_estimated: false,
+            struct_bytes: 256,
+        }
+    }
+
+    fn walked(queues: Vec<(QueueName, Vec<Skb>)>) -> WalkedSocket {
+        let mut tally = Tally::default();
+        for s in queues.iter().flat_map(|(_, q)| q) {
+            tally.add(s);
+        }
+        let id = Identity {
+            sock: 1,
+            family: Family::from_abi(2),
+            sock_type: SockType::Stream,
+            state: State::Tcp(TcpState::from_abi(1)),
+            local: None,
+            remote: None,
+            is_tcp: true,
+            mini: false,
+            kernel_view: Default::default(),
+        };
+        WalkedSocket { id, queues, tally }
+    }
+
+    /// Each queue's totals are its own skbs' (the socket's tally stands in for a queue only
+    /// when every skb is on it), and the error queue shows only when it holds skbs.
+    #[test]
+    fn queue_totals_are_each_queues_own() {
+        use QueueName::{Error, Receive, Write};
+        let cases = [
+            vec![(Receive, vec![1, 2, 2]), (Write, vec![]), (Error, vec![])],
+            vec![(Receive, vec![]), (Write, vec![3]), (Error, vec![])],
+            vec![(Receive, vec![1, 2]), (Write, vec![2, 4]), (Error, vec![])],
+            vec![(Receive, vec![]), (Write, vec![]), (Error, vec![5])],
+            vec![(Receive, vec![]), (Write, vec![]), (Error, vec![])],
+        ];
+        for case in cases {
+            let queues: Vec<(QueueName, Vec<Skb>)> = case
+                .iter()
+                .map(|(n, heads)| (*n, heads.iter().map(|&h| skb(*n, h << 12, 700)).collect()))
+                .collect();
+            let want: BTreeMap<QueueName, Totals> = queues
+                .iter()
+                .filter(|(n, q)| *n != Error || !q.is_empty())
+                .map(|(n, q)| (*n, crate::account::totals(q)))
+                .collect();
+            let ws = walked(queues);
+            assert_eq!(queue_totals(&ws), want, "{case:?}");
+        }
+    }
+}

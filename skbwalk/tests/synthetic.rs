@@ -239,7 +239,8 @@ fn top_ranks_the_stalled_socket_first_and_dedupes_pages() {
         let (pid, fd) = (s.pid.unwrap(), s.fd.unwrap());
         let r = socket_report(&k, pid, fd).unwrap();
         assert_eq!(
-            r.totals, s.totals,
+            (&r.totals, &r.queues),
+            (&s.totals, &s.queues),
             "top and the socket report agree for pid {pid} fd {fd}"
         );
     }
