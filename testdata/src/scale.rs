@@ -14,6 +14,8 @@ use crate::world::{FragSrc, Head, Queue, SkbSpec, SockSpec, World, WorldConfig};
 pub struct ScaleDump {
     /// The ELF dump.
     pub vmcore: PathBuf,
+    /// The same memory as a zlib kdump, when asked for ([`write_scale_with`]).
+    pub kdump: Option<PathBuf>,
     /// Its synthetic vmlinux.
     pub vmlinux: PathBuf,
 }
@@ -26,6 +28,17 @@ pub struct ScaleDump {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn write_scale(dir: &Path, sockets: usize, skbs: usize) -> io::Result<ScaleDump> {
+    write_scale_with(dir, sockets, skbs, false)
+}
+
+/// [`write_scale`], and with `kdump` the same memory as `vmcore.kdump` too (zlib, zero pages
+/// excluded: what the compressed-dump reader is measured on).
+pub fn write_scale_with(
+    dir: &Path,
+    sockets: usize,
+    skbs: usize,
+    kdump: bool,
+) -> io::Result<ScaleDump> {
     let k = SynthKernel::build(&dir.join("kernel"), 5)?;
     let mut cfg = WorldConfig::kaslr();
     // struct pages, slab objects and order-3 frag pages for this many skbs.
@@ -70,8 +83,16 @@ pub fn write_scale(dir: &Path, sockets: usize, skbs: usize) -> io::Result<ScaleD
     }
     let vmcore = dir.join("vmcore.elf");
     write_qemu_elf(&mut w, &vmcore, true)?;
+    let kdump = if kdump {
+        let path = dir.join("vmcore.kdump");
+        std::fs::write(&path, crate::sample::qemu_kdump(&w))?;
+        Some(path)
+    } else {
+        None
+    };
     Ok(ScaleDump {
         vmcore,
+        kdump,
         vmlinux: w.k.vmlinux.clone(),
     })
 }

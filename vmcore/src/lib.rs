@@ -32,6 +32,7 @@ pub mod notes;
 mod pod;
 pub mod source;
 mod split;
+mod threads;
 pub mod vmcoreinfo;
 pub mod x86_64;
 

@@ -167,7 +167,7 @@ impl MmapSource {
         if windows == 0 {
             return;
         }
-        let shard = &self.shards[SHARD.with(|s| *s)].0;
+        let shard = &self.shards[crate::threads::this_thread() % SHARDS].0;
         let pending = shard
             .fetch_add(windows, Ordering::Relaxed)
             .saturating_add(windows);
@@ -256,9 +256,6 @@ const SHARDS: usize = 16;
 #[repr(align(128))]
 struct Shard(std::sync::atomic::AtomicU64);
 
-/// Source of shard indexes, one per thread in turn.
-static NEXT_SHARD: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
 /// Slots of a thread's memo of windows read (a window goes in slot `window % RECENT_SLOTS`).
 const RECENT_SLOTS: usize = 1024;
 /// Windows of one read looked up in the memo (the rest of a larger read count as new).
@@ -280,8 +277,6 @@ thread_local! {
     static RECENT: std::cell::RefCell<Recent> = const {
         std::cell::RefCell::new(Recent { source: 0, epoch: 0, windows: [u64::MAX; RECENT_SLOTS] })
     };
-    /// This thread's counter shard.
-    static SHARD: usize = NEXT_SHARD.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % SHARDS;
 }
 
 /// (file-backed, anonymous) resident bytes of this process (`/proc/self/statm`'s shared pages,

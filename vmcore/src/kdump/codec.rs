@@ -20,22 +20,24 @@ pub fn decompress(method: u32, data: &[u8], out: &mut [u8]) -> std::result::Resu
             out.copy_from_slice(data);
             want
         }
-        DUMP_DH_COMPRESSED_ZLIB => {
-            let mut z = flate2::Decompress::new(true);
+        DUMP_DH_COMPRESSED_ZLIB => ZLIB.with(|z| {
+            // One inflater per thread, reset for each page (a new one was a 40 KiB state to
+            // allocate and clear per page).
+            let mut z = z.borrow_mut();
+            let z = z.get_or_insert_with(|| flate2::Decompress::new(true));
+            z.reset(true);
             match z.decompress(data, out, flate2::FlushDecompress::Finish) {
-                Ok(flate2::Status::StreamEnd) => z.total_out() as usize,
+                Ok(flate2::Status::StreamEnd) => Ok(z.total_out() as usize),
                 Ok(_) if z.total_out() as usize == want => {
-                    return Err(format!("zlib data decompresses to more than {want} bytes"))
+                    Err(format!("zlib data decompresses to more than {want} bytes"))
                 }
-                Ok(_) => {
-                    return Err(format!(
-                        "zlib data ends after {} bytes of {want}",
-                        z.total_out()
-                    ))
-                }
-                Err(e) => return Err(format!("zlib: {e}")),
+                Ok(_) => Err(format!(
+                    "zlib data ends after {} bytes of {want}",
+                    z.total_out()
+                )),
+                Err(e) => Err(format!("zlib: {e}")),
             }
-        }
+        })?,
         DUMP_DH_COMPRESSED_LZO => lzo1x_decompress(data, out).map_err(|e| format!("lzo: {e}"))?,
         DUMP_DH_COMPRESSED_SNAPPY => {
             let n = snap::raw::decompress_len(data).map_err(|e| format!("snappy: {e}"))?;
@@ -65,6 +67,7 @@ pub fn decompress(method: u32, data: &[u8], out: &mut [u8]) -> std::result::Resu
 }
 
 thread_local! {
+    static ZLIB: RefCell<Option<flate2::Decompress>> = const { RefCell::new(None) };
     static ZSTD: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
 }
 

@@ -17,7 +17,7 @@
 //!
 //! [`KdumpDump`] reads the headers and bitmaps once, builds a rank index over the second bitmap
 //! so a page's descriptor is found in constant time, and decompresses pages on demand into a
-//! small cache. Nothing is allocated from a size field before checking it against the file.
+//! bounded cache of each reading thread's own. Nothing is allocated from a size field before checking it against the file.
 //!
 //! ```no_run
 //! use vmcore::{kdump::KdumpDump, source::MmapSource, PhysMem};
@@ -29,7 +29,6 @@
 //! ```
 
 use std::borrow::Cow;
-use std::sync::Mutex;
 
 use crate::source::{check_range, Source};
 use crate::{Error, Result};
@@ -43,7 +42,7 @@ mod pages;
 mod part;
 
 use bitmap::count_bits;
-use cache::PageCache;
+use cache::PageCaches;
 pub use codec::{decompress, lzo1x_decompress};
 use header::{page_descs, read_sub_header, DiskDumpHeader, PageDesc};
 
@@ -86,8 +85,7 @@ const KNOWN_DESC_FLAGS: u32 =
 const PAGE_DESC_SIZE: u64 = std::mem::size_of::<PageDesc>() as u64;
 /// Bits of the second bitmap per entry of the rank index.
 const RANK_BITS: u64 = 4096;
-/// Decompressed pages kept in the cache.
-const CACHE_PAGES: usize = 128;
+const _: () = assert!(RANK_BITS.is_multiple_of(8), "rank blocks start on a bitmap byte");
 /// Page descriptors sampled at open to tell which compressions are in use.
 const DESC_SAMPLE: u64 = 256;
 
@@ -154,7 +152,7 @@ pub struct KdumpDump {
     pages_excluded: u64,
     desc_offset: u64,
     desc_flags_seen: u32,
-    cache: Mutex<PageCache>,
+    cache: PageCaches,
     warnings: Vec<String>,
 }
 
@@ -313,7 +311,7 @@ impl KdumpDump {
             pages_excluded: 0,
             desc_offset,
             desc_flags_seen: 0,
-            cache: Mutex::new(PageCache::default()),
+            cache: PageCaches::default(),
             warnings,
         };
         dump.build_rank();
@@ -339,6 +337,25 @@ impl KdumpDump {
                     .slice(self.bitmap_offset, n as usize)
                     .expect("bitmaps were lent at parse")
             }
+        }
+    }
+
+    /// Bytes `range` of bitmap 1 (or 2 with `second`), empty past its end: a page read touches
+    /// (and, for a mapped file, counts in the resident budget) only the bytes it needs, not the
+    /// whole bitmap each time.
+    fn bitmap_range(&self, second: bool, range: std::ops::Range<usize>) -> &[u8] {
+        let base = if second && self.two_bitmaps {
+            self.bitmap_len as usize
+        } else {
+            0
+        };
+        let (start, end) = (base + range.start, base + range.end);
+        match &self.bitmap_copy {
+            Some(v) => v.get(start..end).unwrap_or(&[]),
+            None => self
+                .src
+                .slice(self.bitmap_offset + start as u64, end.saturating_sub(start))
+                .unwrap_or(&[]),
         }
     }
 
@@ -535,8 +552,8 @@ impl KdumpDump {
             return None;
         }
         let (byte, bit) = ((pfn / 8) as usize, pfn % 8);
-        let b1 = self.bitmap1()[byte] >> bit & 1 != 0;
-        let b2 = self.bitmap2()[byte] >> bit & 1 != 0;
+        let b1 = self.bitmap_range(false, byte..byte + 1).first()? >> bit & 1 != 0;
+        let b2 = self.bitmap_range(true, byte..byte + 1).first()? >> bit & 1 != 0;
         Some((b1, b2))
     }
 }

@@ -101,12 +101,8 @@ impl KdumpDump {
 
     /// Copy `out.len()` bytes at offset `off` of stored page `pfn` into `out`.
     pub(super) fn read_stored(&self, pfn: u64, off: usize, out: &mut [u8]) -> Result<()> {
-        if let Some(hit) = self
-            .cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(pfn)
-        {
+        let mut cache = self.cache.mine();
+        if let Some(hit) = cache.get(pfn) {
             out.copy_from_slice(&hit[off..off + out.len()]);
             return Ok(());
         }
@@ -119,13 +115,10 @@ impl KdumpDump {
                 return Ok(());
             }
         }
-        let mut page = vec![0u8; ps].into_boxed_slice();
-        self.decode_page(pfn, (offset, size, flags), &mut page)?;
+        let page = cache.fill(pfn, ps, |page| {
+            self.decode_page(pfn, (offset, size, flags), page)
+        })?;
         out.copy_from_slice(&page[off..off + out.len()]);
-        self.cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(pfn, page);
         Ok(())
     }
 }

@@ -33,7 +33,12 @@ impl KdumpDump {
         let pfn = pfn.min(self.nbits);
         let block = pfn / RANK_BITS;
         match self.rank.get(block as usize) {
-            Some(r) => r + count_bits(self.bitmap2(), block * RANK_BITS, pfn),
+            Some(r) => {
+                // (RANK_BITS is a multiple of 8: the block starts on a byte.)
+                let from = block * RANK_BITS;
+                let bytes = self.bitmap_range(true, (from / 8) as usize..pfn.div_ceil(8) as usize);
+                r + count_bits(bytes, 0, pfn - from)
+            }
             None => self.rank.last().copied().unwrap_or(0),
         }
     }
