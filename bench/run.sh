@@ -51,7 +51,6 @@ if command -v crash >/dev/null; then
 fi
 bash "$REPO/bench/census-vs-drgn.sh" "$REAL"
 echo "== synthetic scale dumps"
-for skbs in 100000 1000000; do
-    bash "$REPO/bench/scale.sh" $((skbs / 10)) "$skbs"
-done
+bash "$REPO/bench/scale.sh" 10000 100000
+KDUMP=1 bash "$REPO/bench/scale.sh" 100000 1000000
 NO_DRGN=1 bash "$REPO/bench/scale.sh" 400000 4000000
