@@ -187,13 +187,19 @@ pub fn top_with(
     };
     let warnings = &mut w.warnings;
     let b_ref = &mut b;
+    // The `struct sock` of every fd socket: a hashed socket among them is not added twice.
+    let mut seen: Vec<u64> = Vec::with_capacity(n);
+    let seen_ref = &mut seen;
     let mut fd_walk = || {
         walk_in_order(k, &sockets, threads, |i, walked, ws| {
             progress(i, n);
             let g = sock_files[i].1;
             warnings.append(ws);
             match walked {
-                Ok(s) => b_ref.add_summary(s, fds.holders(&all, g), "fd"),
+                Ok(s) => {
+                    seen_ref.push(s.id.sock);
+                    b_ref.add_summary(s, fds.holders(&all, g), "fd")
+                }
                 Err(e) => {
                     let (pid, fd) = fds.first(&all, g);
                     warnings.push(
@@ -219,7 +225,8 @@ pub fn top_with(
     walked?;
     debug_assert_eq!(done, n);
     drop((fds, sock_files, sockets));
-    let seen = b.take_seen();
+    seen.sort_unstable();
+    seen.dedup();
     w.warnings.extend(hash_warnings);
     let tw = k.types.enumerator("TCP_TIME_WAIT").ok();
     let req = k.types.enumerator("TCP_NEW_SYN_RECV").ok();
@@ -454,8 +461,6 @@ struct Builder {
     /// Compound head → what the sockets hold of it.
     pages: Map<u64, PageUse>,
     sys: SystemTotals,
-    /// `struct sock` of every socket added so far.
-    seen: Vec<u64>,
 }
 
 /// One compound page as the walked sockets hold it.
@@ -470,7 +475,6 @@ struct PageUse {
 
 impl Builder {
     fn add_summary(&mut self, s: Summary, holders: Vec<Holder>, reached_by: &'static str) {
-        self.seen.push(s.id.sock);
         let totals = s.totals;
         let sys = &mut self.sys;
         sys.sockets += 1;
@@ -508,13 +512,6 @@ impl Builder {
         }
     }
 
-    /// The `struct sock` of every socket added so far, sorted (for lookups), leaving none.
-    fn take_seen(&mut self) -> Vec<u64> {
-        let mut seen = std::mem::take(&mut self.seen);
-        seen.sort_unstable();
-        seen.dedup();
-        seen
-    }
 
     /// Most pinned first; ties by pid, fd and sock address (a total order, so cutting the
     /// ranking early keeps exactly the sockets a full ranking would).
