@@ -512,7 +512,6 @@ impl Builder {
         }
     }
 
-
     /// Most pinned first; ties by pid, fd and sock address (a total order, so cutting the
     /// ranking early keeps exactly the sockets a full ranking would).
     fn rank(&mut self) {

@@ -50,6 +50,10 @@ impl SplitSet {
             }
         }
         parts.sort_by_key(|(p, _)| p.split_range().map_or(0, |r| r.start));
+        let n = parts.len();
+        for (p, _) in &mut parts {
+            p.share_cache(n);
+        }
         let (first, first_name) = &parts[0];
         for (p, name) in &parts[1..] {
             let differs = if p.header_version() != first.header_version() {

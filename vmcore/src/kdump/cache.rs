@@ -5,12 +5,11 @@
 
 use std::sync::{Mutex, MutexGuard};
 
-/// Pages one thread's cache holds (4 MiB of 4 KiB pages).
+/// Pages one thread's cache of a whole dump holds (4 MiB of 4 KiB pages); the parts of a split
+/// set share this among them.
 pub(super) const CACHE_PAGES: usize = 1024;
 /// Pages a pfn may be kept in (least recently used of them replaced).
-const WAYS: usize = 4;
-/// Sets of [`WAYS`] pages.
-const SETS: usize = CACHE_PAGES / WAYS;
+pub(super) const WAYS: usize = 4;
 /// Caches of one dump; threads past this many share them.
 const SHARDS: usize = 8;
 /// A slot holding no page (no pfn is this large).
@@ -23,13 +22,26 @@ pub(super) struct PageCaches {
 
 impl Default for PageCaches {
     fn default() -> Self {
-        PageCaches {
-            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
-        }
+        Self::of_pages(CACHE_PAGES)
     }
 }
 
 impl PageCaches {
+    /// Caches of `pages` pages each (rounded down to whole sets, at least one).
+    pub(super) fn of_pages(pages: usize) -> Self {
+        let sets = (pages / WAYS).max(1);
+        PageCaches {
+            shards: (0..SHARDS)
+                .map(|_| {
+                    Mutex::new(PageCache {
+                        sets,
+                        ..PageCache::default()
+                    })
+                })
+                .collect(),
+        }
+    }
+
     /// The calling thread's cache (a poisoned lock still guards whole pages: a fill that
     /// failed left its slot empty).
     pub(super) fn mine(&self) -> MutexGuard<'_, PageCache> {
@@ -47,6 +59,8 @@ fn shard() -> usize {
 /// One thread's decompressed pages.
 #[derive(Default)]
 pub(super) struct PageCache {
+    /// Sets of [`WAYS`] slots (the slots are allocated at the first fill).
+    sets: usize,
     slots: Vec<Slot>,
     clock: u64,
 }
@@ -57,13 +71,13 @@ struct Slot {
     page: Box<[u8]>,
 }
 
-/// The first slot of the set `pfn` is kept in.
-fn set_of(pfn: u64) -> usize {
-    // Fibonacci hashing: neighbouring pfns spread over the sets.
-    ((pfn.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize % SETS) * WAYS
-}
-
 impl PageCache {
+    /// The first slot of the set `pfn` is kept in.
+    fn set_of(&self, pfn: u64) -> usize {
+        // Fibonacci hashing: neighbouring pfns spread over the sets.
+        ((pfn.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize % self.sets.max(1)) * WAYS
+    }
+
     /// Page `pfn`, if kept.
     pub(super) fn get(&mut self, pfn: u64) -> Option<&[u8]> {
         if self.slots.is_empty() {
@@ -71,7 +85,7 @@ impl PageCache {
         }
         self.clock += 1;
         let clock = self.clock;
-        let s = set_of(pfn);
+        let s = self.set_of(pfn);
         let e = self.slots[s..s + WAYS].iter_mut().find(|e| e.pfn == pfn)?;
         e.used = clock;
         Some(&e.page)
@@ -87,7 +101,7 @@ impl PageCache {
         fill: impl FnOnce(&mut [u8]) -> Result<(), E>,
     ) -> Result<&[u8], E> {
         if self.slots.is_empty() {
-            self.slots = (0..CACHE_PAGES)
+            self.slots = (0..self.sets.max(1) * WAYS)
                 .map(|_| Slot {
                     pfn: EMPTY,
                     used: 0,
@@ -96,7 +110,7 @@ impl PageCache {
                 .collect();
         }
         self.clock += 1;
-        let s = set_of(pfn);
+        let s = self.set_of(pfn);
         let set = &mut self.slots[s..s + WAYS];
         let i = set
             .iter()
@@ -134,7 +148,10 @@ mod tests {
 
     #[test]
     fn cache_is_bounded_and_keeps_what_is_used() {
-        let mut c = PageCache::default();
+        let mut c = PageCache {
+            sets: CACHE_PAGES / WAYS,
+            ..PageCache::default()
+        };
         assert!(c.get(0).is_none());
         for pfn in 0..(4 * CACHE_PAGES as u64) {
             put(&mut c, pfn);
@@ -149,7 +166,10 @@ mod tests {
 
     #[test]
     fn a_failed_fill_keeps_nothing() {
-        let mut c = PageCache::default();
+        let mut c = PageCache {
+            sets: 1,
+            ..PageCache::default()
+        };
         put(&mut c, 7);
         assert_eq!(c.fill(7, 8, |_| Err("corrupt")), Err("corrupt"));
         assert!(
@@ -157,6 +177,17 @@ mod tests {
             "a page that failed to decode is not served"
         );
         assert_eq!(c.len(), 0);
+    }
+
+    #[test]
+    fn a_smaller_cache_holds_fewer_pages() {
+        let caches = PageCaches::of_pages(64);
+        let mut c = caches.mine();
+        for pfn in 0..1000 {
+            put(&mut c, pfn);
+        }
+        assert_eq!(c.len(), 64);
+        assert_eq!(PageCaches::of_pages(1).mine().sets, 1, "at least one set");
     }
 
     #[test]

@@ -85,7 +85,10 @@ const KNOWN_DESC_FLAGS: u32 =
 const PAGE_DESC_SIZE: u64 = std::mem::size_of::<PageDesc>() as u64;
 /// Bits of the second bitmap per entry of the rank index.
 const RANK_BITS: u64 = 4096;
-const _: () = assert!(RANK_BITS.is_multiple_of(8), "rank blocks start on a bitmap byte");
+const _: () = assert!(
+    RANK_BITS.is_multiple_of(8),
+    "rank blocks start on a bitmap byte"
+);
 /// Page descriptors sampled at open to tell which compressions are in use.
 const DESC_SAMPLE: u64 = 256;
 
@@ -322,6 +325,13 @@ impl KdumpDump {
         dump.sample_descs();
         dump.check_descs();
         Ok(dump)
+    }
+
+    /// Make this part's page caches its share of one dump's, when it is one of `parts` parts
+    /// of a split set (a walk over the set then holds one dump's worth of decompressed pages
+    /// per thread, not one per part).
+    pub(crate) fn share_cache(&mut self, parts: usize) {
+        self.cache = PageCaches::of_pages(cache::CACHE_PAGES / parts.max(1));
     }
 
     fn bitmaps(&self) -> &[u8] {
