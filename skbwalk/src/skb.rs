@@ -407,6 +407,7 @@ impl<'k> Walker<'k> {
             );
             skb.head_estimated = true;
             out.push(skb);
+            self.raw_skb = raw;
             return Ok(Some(next));
         }
         let mut shinfo = std::mem::take(&mut self.raw_shinfo);

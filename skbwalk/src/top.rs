@@ -145,7 +145,12 @@ pub fn top_with(
     let mut w = Walker::new(k)?;
     let all = tasks(k, &mut w.warnings)?;
     let fds = FdHolders::of(k, &all, threads, &mut w.warnings);
-    let ops = socket_file_ops(k);
+    // (Looked up only when there are files to test: a lookup can add to the layout cache.)
+    let ops = if fds.files.is_empty() {
+        None
+    } else {
+        socket_file_ops(k)
+    };
     let kinds = crate::parallel::map(fds.files.len(), threads, |g| {
         file_socket(k, fds.files[g], ops)
     });
