@@ -15,6 +15,8 @@ KDUMP=${KDUMP:-0}
 if [ ! -f "$DIR/vmcore.elf" ] || { [ "$KDUMP" = 1 ] && [ ! -f "$DIR/vmcore.kdump" ]; }; then
     FLAG=; [ "$KDUMP" = 1 ] && FLAG=--kdump
     /usr/bin/time -f "built the dump in %e s (peak %M KiB)" "$REPO/target/release/make-scale" "$DIR" "$SOCKETS" "$SKBS" $FLAG >/dev/null
+    # The kernel writing gigabytes back while skbwalk runs would be timed too.
+    sync
 fi
 echo "dump: $DIR/vmcore.elf ($(du -h "$DIR/vmcore.elf" | cut -f1)), $SOCKETS sockets, $SKBS skbs"
 CACHE=$(mktemp -d); trap 'rm -rf "$CACHE"' EXIT

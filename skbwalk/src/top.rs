@@ -151,8 +151,9 @@ pub fn top_with(
     } else {
         socket_file_ops(k)
     };
+    // (An error is boxed: a result per open file stays two words, not an `Error`'s size.)
     let kinds = crate::parallel::map(fds.files.len(), threads, |g| {
-        file_socket(k, fds.files[g], ops)
+        file_socket(k, fds.files[g], ops).map_err(Box::new)
     });
     let sock_files: Vec<(u64, usize)> = kinds
         .into_iter()

@@ -217,10 +217,10 @@ impl ElfDump {
         }
         let table_len = phnum * phentsize;
         check_range(phoff, table_len, src.len(), "ELF program headers")?;
-        let table = src
-            .bytes(phoff, table_len as usize, "ELF program headers")?
-            .into_owned();
-        let mut segments = Vec::new();
+        // Lent by a mapped file, not copied (a filtered dump's table is tens of MiB); the
+        // segment list is sized once (phnum is bounded and the table is in the file).
+        let table = src.bytes(phoff, table_len as usize, "ELF program headers")?;
+        let mut segments = Vec::with_capacity(phnum as usize);
         let mut notes = NoteSummary::default();
         for i in 0..phnum as usize {
             let ph: &Phdr = from_bytes(&table[i * phentsize as usize..])
