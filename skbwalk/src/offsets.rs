@@ -449,7 +449,7 @@ mod tests {
             // Listeners: listening_hash before 5.19, lhash2 after; each fixture listener is
             // found there.
             let mut hw = crate::warnings::Warnings::default();
-            let hashed = hashed_sockets(&k, off, &mut hw);
+            let hashed = hashed_sockets(&k, off, &mut hw, &[]);
             assert!(hw.is_empty(), "gen {gen}: {:?}", hw.into_vec());
             let want_table = if gen == 612 {
                 Table::TcpListen

@@ -8,7 +8,7 @@ use crate::hash::{Map, Set};
 use serde::Serialize;
 
 use crate::account::{amplification, compound_bytes, Totals};
-use crate::hashtables::hashed_sockets;
+use crate::hashtables::{hashed_sockets, Link};
 pub use crate::refs::{PageRef, PageRefs};
 use crate::report::SocketId;
 use crate::skb::{QueueName, Walker};
@@ -182,62 +182,44 @@ pub fn top_with(
     // are added in socket order, so the report is the one a single thread makes.
     let sockets: Vec<u64> = sock_files.iter().map(|(s, _)| *s).collect();
     let mut done = 0;
-    // Sockets no fd reaches (orphaned TCP, TIME_WAIT and request mini-sockets, kernel sockets)
-    // are looked for in the hash tables on a thread of their own while the fd sockets are
-    // walked: the chain walk is serial, and neither needs the other.
-    let o = w.o;
-    let hash_walk = || {
-        let mut hash_warnings = crate::warnings::Warnings::default();
-        let hashed = hashed_sockets(k, o, &mut hash_warnings);
-        (hashed, hash_warnings)
-    };
+    // The `struct sock` of every fd socket, with its place in the established hash as the walk
+    // read it: a hashed socket among them is not added twice, and the chain walk does not
+    // read it again.
+    let mut seen: Vec<(u64, Option<Link>)> = Vec::with_capacity(n);
     let warnings = &mut w.warnings;
-    let b_ref = &mut b;
-    // The `struct sock` of every fd socket: a hashed socket among them is not added twice.
-    let mut seen: Vec<u64> = Vec::with_capacity(n);
-    let seen_ref = &mut seen;
-    let mut fd_walk = || {
-        walk_in_order(k, &sockets, threads, |i, walked, ws| {
-            progress(i, n);
-            let g = sock_files[i].1;
-            warnings.append(ws);
-            match walked {
-                Ok(s) => {
-                    seen_ref.push(s.id.sock);
-                    b_ref.add_summary(s, fds.holders(&all, g), "fd")
-                }
-                Err(e) => {
-                    let (pid, fd) = fds.first(&all, g);
-                    warnings.push(
-                        crate::warnings::WarningKind::of(&e),
-                        None,
-                        format!("pid {pid} fd {fd}: {e}"),
-                    )
-                }
+    walk_in_order(k, &sockets, threads, |i, walked, ws| {
+        progress(i, n);
+        let g = sock_files[i].1;
+        warnings.append(ws);
+        match walked {
+            Ok(s) => {
+                seen.push((s.id.sock, s.id.chain));
+                b.add_summary(s, fds.holders(&all, g), "fd")
             }
-            done += 1;
-        })
-    };
-    let (walked, (hashed, hash_warnings)) = if threads <= 1 {
-        (fd_walk(), hash_walk())
-    } else {
-        std::thread::scope(|scope| {
-            let h = scope.spawn(hash_walk);
-            let walked = fd_walk();
-            let hashed = h.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
-            (walked, hashed)
-        })
-    };
-    walked?;
+            Err(e) => {
+                let (pid, fd) = fds.first(&all, g);
+                warnings.push(
+                    crate::warnings::WarningKind::of(&e),
+                    None,
+                    format!("pid {pid} fd {fd}: {e}"),
+                )
+            }
+        }
+        done += 1;
+    })?;
     debug_assert_eq!(done, n);
     drop((fds, sock_files, sockets));
-    seen.sort_unstable();
-    seen.dedup();
+    seen.sort_unstable_by_key(|&(sk, _)| sk);
+    seen.dedup_by_key(|&mut (sk, _)| sk);
+    // Sockets no fd reaches (orphaned TCP, TIME_WAIT and request mini-sockets, kernel sockets),
+    // from the hash tables.
+    let mut hash_warnings = crate::warnings::Warnings::default();
+    let hashed = hashed_sockets(k, w.o, &mut hash_warnings, &seen);
     w.warnings.extend(hash_warnings);
     let tw = k.types.enumerator("TCP_TIME_WAIT").ok();
     let req = k.types.enumerator("TCP_NEW_SYN_RECV").ok();
     for h in hashed {
-        if seen.binary_search(&h.sk).is_ok() {
+        if seen.binary_search_by_key(&h.sk, |&(sk, _)| sk).is_ok() {
             continue;
         }
         let st = Some(i64::from(h.state));

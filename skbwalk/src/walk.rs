@@ -100,6 +100,7 @@ mod tests {
             is_tcp: true,
             mini: false,
             kernel_view: Default::default(),
+            chain: None,
         };
         WalkedSocket { id, queues, tally }
     }
