@@ -231,15 +231,23 @@ pub(crate) struct UdpTable {
     pub buckets: Buckets,
 }
 
+impl Buckets {
+    /// Buckets of type `bucket`, whose list head is member `head`, chaining sockets on the node
+    /// at `node_off`.
+    fn of(t: &Types, bucket: &str, head: &str, node_off: u64) -> kstructs::Result<Buckets> {
+        Ok(Buckets {
+            stride: t.size_of(bucket)?,
+            head_off: t.member(bucket, head)?.offset,
+            node_off,
+        })
+    }
+}
+
 impl TcpTables {
     fn resolve(t: &Types) -> kstructs::Result<TcpTables> {
         let m = |ty: &str, p: &str| t.member(ty, p).map(|m| m.offset);
         let nulls_node = m("sock_common", "skc_nulls_node")?;
-        let listen_buckets = Buckets {
-            stride: t.size_of("inet_listen_hashbucket")?,
-            head_off: m("inet_listen_hashbucket", "nulls_head")?,
-            node_off: nulls_node,
-        };
+        let listen_buckets = Buckets::of(t, "inet_listen_hashbucket", "nulls_head", nulls_node)?;
         let listen = match t.member("inet_hashinfo", "listening_hash") {
             Ok(lh) => Listeners::ListeningHash {
                 offset: lh.offset,
@@ -256,11 +264,7 @@ impl TcpTables {
         Ok(TcpTables {
             ehash: m("inet_hashinfo", "ehash")?,
             ehash_mask: m("inet_hashinfo", "ehash_mask")?,
-            ehash_buckets: Buckets {
-                stride: t.size_of("inet_ehash_bucket")?,
-                head_off: m("inet_ehash_bucket", "chain")?,
-                node_off: nulls_node,
-            },
+            ehash_buckets: Buckets::of(t, "inet_ehash_bucket", "chain", nulls_node)?,
             listen,
             listen_buckets,
         })
@@ -273,11 +277,7 @@ impl UdpTable {
         Ok(UdpTable {
             hash: m("udp_table", "hash")?,
             mask: m("udp_table", "mask")?,
-            buckets: Buckets {
-                stride: t.size_of("udp_hslot")?,
-                head_off: m("udp_hslot", "head")?,
-                node_off: m("sock_common", "skc_node")?,
-            },
+            buckets: Buckets::of(t, "udp_hslot", "head", m("sock_common", "skc_node")?)?,
         })
     }
 }
