@@ -230,6 +230,16 @@ struct Spare {
     queues: Vec<Vec<Skb>>,
 }
 
+/// `set`, emptied for reuse, or a new set when it grew large: clearing costs a set's
+/// capacity, and one huge queue or socket must not make every later walk pay for it.
+fn emptied(mut set: Set<u64>) -> Set<u64> {
+    if set.capacity() > SPARE_QUEUE_SKBS {
+        return Set::default();
+    }
+    set.clear();
+    set
+}
+
 /// Keep `v` (emptied) in `pool` if the pool has room.
 fn keep<T>(pool: &mut Vec<Vec<T>>, mut v: Vec<T>) {
     if pool.len() < SPARE_BUFFERS && v.capacity() > 0 {
@@ -276,14 +286,6 @@ impl<'k> Walker<'k> {
         })
     }
 
-    /// Keep a walk's cycle guard for the next walk, unless it grew large: clearing a set
-    /// costs its capacity, and one huge queue must not make every later walk pay for it.
-    fn keep_chain_seen(&mut self, seen: Set<u64>) {
-        if seen.capacity() <= SPARE_QUEUE_SKBS {
-            self.chain_seen = seen;
-        }
-    }
-
     /// An empty queue buffer, reused if one was handed back.
     pub(crate) fn queue_buffer(&mut self) -> Vec<Skb> {
         self.spare.queues.pop().unwrap_or_default()
@@ -327,11 +329,7 @@ impl<'k> Walker<'k> {
     /// Start the skbs of another socket: the visited set is per socket (a page or skb shared by
     /// two sockets is each one's).
     pub(crate) fn begin_socket(&mut self) {
-        // (Clearing costs the set's capacity: after a huge socket, start a small one.)
-        if self.visited.capacity() > SPARE_QUEUE_SKBS {
-            self.visited = Set::default();
-        }
-        self.visited.clear();
+        self.visited = emptied(std::mem::take(&mut self.visited));
     }
 
     /// Read one skb and, after it, its `frag_list` members (depth-first), appending to `out`;
@@ -591,8 +589,7 @@ impl<'k> Walker<'k> {
                 return;
             }
         };
-        let mut seen = std::mem::take(&mut self.chain_seen);
-        seen.clear();
+        let mut seen = emptied(std::mem::take(&mut self.chain_seen));
         let mut count = 0u64;
         while cur != head {
             if cur == 0 || !Kernel::is_kernel_ptr(cur, 8) {
@@ -644,7 +641,7 @@ impl<'k> Walker<'k> {
                 }
             };
         }
-        self.keep_chain_seen(seen);
+        self.chain_seen = seen;
         if let Some(q) = qlen {
             if cur == head && u64::from(q) != count {
                 self.warnings.push(
@@ -671,8 +668,7 @@ impl<'k> Walker<'k> {
                 return;
             }
         };
-        let mut seen = std::mem::take(&mut self.chain_seen);
-        seen.clear();
+        let mut seen = emptied(std::mem::take(&mut self.chain_seen));
         let mut stack: Vec<u64> = Vec::new();
         let mut cur = node;
         loop {
@@ -719,6 +715,6 @@ impl<'k> Walker<'k> {
                 }
             };
         }
-        self.keep_chain_seen(seen);
+        self.chain_seen = seen;
     }
 }

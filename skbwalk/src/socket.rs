@@ -32,8 +32,6 @@ pub(crate) struct Identity {
     pub mini: bool,
     /// `sk_rmem_alloc`, `sk_rcvbuf`, `sk_wmem_queued`, `sk_sndbuf` as stored.
     pub kernel_view: KernelView,
-    /// A TCP socket's place in the established hash, for the chain walk.
-    pub chain: Option<crate::hashtables::Link>,
 }
 
 /// The kernel's own accounting of a socket.
@@ -70,7 +68,6 @@ pub(crate) fn identity(k: &Kernel, socket: u64) -> Result<Identity> {
             is_tcp: false,
             mini: false,
             kernel_view: KernelView::default(),
-            chain: None,
         });
     }
     sock_identity(k, sk, Some(socket))
@@ -150,9 +147,6 @@ pub(crate) fn sock_identity(k: &Kernel, sk: u64, socket: Option<u64>) -> Result<
         let ss = k.u32(socket.unwrap_or_default() + o.socket_state, "socket.state")?;
         State::Socket(SocketState::from_abi(ss))
     };
-    let chain = is_tcp
-        .then(|| crate::hashtables::link_of(k, o, sk, st))
-        .flatten();
     let i32_at = |off: u64, what: &str| k.u32(sk + off, what).map(|v| i64::from(v as i32));
     let kernel_view = KernelView {
         sk_rmem_alloc: i32_at(o.sk_rmem_alloc, "sk_rmem_alloc")?,
@@ -170,7 +164,6 @@ pub(crate) fn sock_identity(k: &Kernel, sk: u64, socket: Option<u64>) -> Result<
         is_tcp,
         mini: false,
         kernel_view,
-        chain,
     })
 }
 
@@ -187,7 +180,6 @@ pub(crate) fn mini_identity(k: &Kernel, sk: u64) -> Result<Identity> {
         is_tcp: true,
         mini: true,
         kernel_view: KernelView::default(),
-        chain: None,
     })
 }
 

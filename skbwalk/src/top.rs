@@ -8,7 +8,8 @@ use crate::hash::{Map, Set};
 use serde::Serialize;
 
 use crate::account::{amplification, compound_bytes, Totals};
-use crate::hashtables::{hashed_sockets, Link};
+use crate::hashtables::{hashed_sockets, link_of, Link};
+use crate::kind::State;
 pub use crate::refs::{PageRef, PageRefs};
 use crate::report::SocketId;
 use crate::skb::{QueueName, Walker};
@@ -193,7 +194,7 @@ pub fn top_with(
         warnings.append(ws);
         match walked {
             Ok(s) => {
-                seen.push((s.id.sock, s.id.chain));
+                seen.push((s.id.sock, s.chain));
                 b.add_summary(s, fds.holders(&all, g), "fd")
             }
             Err(e) => {
@@ -354,12 +355,20 @@ struct Summary {
     /// Compound heads the socket's skbs reference (each once), with order and the references
     /// to each (frags and page-fragment heads), for `_refcount` checks.
     pages: Vec<(u64, u32, u32)>,
+    /// A TCP socket's place in the established hash, read beside the socket for the chain
+    /// walk that follows.
+    chain: Option<Link>,
 }
 
 impl Summary {
     /// Summarize a walked socket, handing its skbs' buffers back to the walker `w`.
     fn of(ws: WalkedSocket, w: &mut Walker<'_>) -> Summary {
+        let chain = match ws.id.state {
+            State::Tcp(st) if ws.id.is_tcp => link_of(w.k, w.o, ws.id.sock, st.abi()),
+            _ => None,
+        };
         let s = Summary {
+            chain,
             totals: ws.tally.totals(),
             queues: queue_totals(&ws),
             pages: ws
@@ -400,7 +409,7 @@ fn walk_in_order(
         return Ok(());
     }
     // Threads claim chunks of sockets (one channel message per chunk, not per socket).
-    const CHUNK: usize = 128;
+    const CHUNK: usize = 32;
     let chunks = sockets.len().div_ceil(CHUNK);
     let next = std::sync::atomic::AtomicUsize::new(0);
     let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Vec<Walked>)>(threads * 2);
@@ -446,7 +455,8 @@ struct Builder {
     sockets: Vec<(TopSocket, Vec<u64>)>,
     /// How many sockets the report keeps (`None`: all).
     keep: Option<usize>,
-    /// Compound head → what the sockets hold of it.
+    /// Compound head → what the sockets hold of it (every page here is in some socket's page
+    /// list, and each of those is referenced at least once: `account::Tally`).
     pages: Map<u64, PageUse>,
     sys: SystemTotals,
 }
@@ -455,7 +465,7 @@ struct Builder {
 #[derive(Default, Clone, Copy)]
 struct PageUse {
     order: u32,
-    /// Sockets whose skbs reference it (0: only counted references, no socket's page list).
+    /// Sockets whose skbs reference it.
     sockets: u32,
     /// References found (frags and page-fragment heads).
     refs: u32,
@@ -523,18 +533,17 @@ impl Builder {
         for (s, pages) in self.sockets.iter_mut() {
             s.shared_pages = pages.iter().filter(|h| self.pages[h].sockets > 1).count() as u64;
         }
-        let held = || self.pages.iter().filter(|(_, p)| p.sockets > 0);
         let sys = &mut self.sys;
-        sys.unique_pages = held().count() as u64;
-        sys.page_bytes = held().map(|(_, p)| compound_bytes(p.order)).sum();
+        sys.unique_pages = self.pages.len() as u64;
+        sys.page_bytes = self.pages.values().map(|p| compound_bytes(p.order)).sum();
         sys.pinned_bytes += sys.page_bytes;
         sys.amplification = amplification(sys.pinned_bytes, sys.truesize);
-        let mut skb_pages: Vec<(u64, u32)> = held().map(|(&h, p)| (h, p.order)).collect();
+        let mut skb_pages: Vec<(u64, u32)> =
+            self.pages.iter().map(|(&h, p)| (h, p.order)).collect();
         skb_pages.sort_unstable();
         let referenced: Vec<(u64, u32, u64)> = self
             .pages
             .iter()
-            .filter(|(_, p)| p.refs > 0)
             .map(|(&h, p)| (h, p.order, u64::from(p.refs)))
             .collect();
         let page_refs = PageRefs::check(k, o, &referenced, threads);

@@ -100,7 +100,6 @@ mod tests {
             is_tcp: true,
             mini: false,
             kernel_view: Default::default(),
-            chain: None,
         };
         WalkedSocket { id, queues, tally }
     }
