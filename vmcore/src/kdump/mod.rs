@@ -17,7 +17,8 @@
 //!
 //! [`KdumpDump`] reads the headers and bitmaps once, builds a rank index over the second bitmap
 //! so a page's descriptor is found in constant time, and decompresses pages on demand into a
-//! bounded cache of each reading thread's own. Nothing is allocated from a size field before checking it against the file.
+//! bounded cache of each reading thread's own. Nothing is allocated from a size field before
+//! checking it against the file.
 //!
 //! ```no_run
 //! use vmcore::{kdump::KdumpDump, source::MmapSource, PhysMem};
