@@ -4,6 +4,8 @@
 # drgn oracle).
 #   SKBWALK_SKIP_REAL=1          run only the fast tier
 #   SKBWALK_KERNELS="6.1 ..."    which real kernels (default: 5.10 6.1 6.12)
+#   SKBWALK_RECAPTURE_KERNELS="6.1"  capture these kernels' dumps again from scratch (the fresh path;
+#                                downloads are kept), instead of reusing the cached dumps
 set -euo pipefail
 cd "$(dirname "$0")"
 start=$(date +%s)
@@ -32,7 +34,11 @@ cargo build --release -p skbwalk-cli
 pass=0; fail=0
 for kgen in ${SKBWALK_KERNELS:-5.10 6.1 6.12}; do
     echo "== real-dump tier: Linux $kgen"
-    dumps=$(SKBWALK_KERNEL=$kgen bash testdata/real/make-dumps.sh | tail -n1)
+    recapture=0
+    for k in ${SKBWALK_RECAPTURE_KERNELS:-}; do [ "$k" != "$kgen" ] || recapture=1; done
+    t0=$(date +%s)
+    dumps=$(SKBWALK_KERNEL=$kgen SKBWALK_RECAPTURE=$recapture bash testdata/real/make-dumps.sh | tail -n1)
+    echo "dumps for $kgen ($([ $recapture = 1 ] && echo "captured again" || echo "made or reused")): $(( $(date +%s) - t0 )) s"
     SKBWALK_VMLINUX=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kernel"]["vmlinux"])' "$dumps/manifest.json")
     export SKBWALK_VMLINUX
     # Every member the walk uses, on the real Debian vmlinux, against pahole.

@@ -11,8 +11,10 @@ import os
 import random
 import re
 import socket
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -177,6 +179,26 @@ class TxSink:
         self.conn.sendall(b"g")
 
 
+def wait_txstall_queued(serial, start, timeout):
+    """Wait for the guest's "TXSTALL-Q unacked=U unsent=N" with U > 0 and N > 0 at or after line
+    `start`; returns {"unacked": U, "unsent": N}.  Raises with the last state seen otherwise."""
+    deadline = time.time() + timeout
+    idx, last = start - 1, None
+    while True:
+        left = deadline - time.time()
+        if left <= 0:
+            raise RuntimeError(f"txstall: no data queued behind the unacknowledged data {timeout}s after the "
+                               f"link went down (last guest report: {last or 'none'})")
+        try:
+            idx, line = serial.wait_for(r"^TXSTALL-Q unacked=\d+ unsent=\d+", left, start=idx + 1)
+        except TimeoutError:
+            continue
+        last = line
+        unacked, unsent = (int(f.split("=")[1]) for f in line.split()[1:3])
+        if unacked > 0 and unsent > 0:
+            return {"unacked": unacked, "unsent": unsent}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--kernel", required=True)
@@ -197,9 +219,10 @@ def main():
     a = ap.parse_args()
 
     os.makedirs(a.outdir, exist_ok=True)
-    qmp_path = os.path.join(a.outdir, "qmp.sock")
-    if os.path.exists(qmp_path):
-        os.unlink(qmp_path)
+    # QMP's unix socket lives in a short private directory of its own: a socket path has at most 107
+    # bytes, and the output directory sits under $HOME or the cache, whose length is not ours to choose
+    rundir = tempfile.mkdtemp(prefix="skbw-", dir="/tmp" if os.access("/tmp", os.W_OK) else None)
+    qmp_path = os.path.join(rundir, "qmp.sock")
     port = free_port()
     drain_port = free_port()
     tx = TxSink()
@@ -260,9 +283,14 @@ def main():
         while tx.received < (1 << 20) and time.time() < deadline:
             time.sleep(0.05)
         facts["txstall"] = {"host_received_before_link_down": tx.received}
+        link_down_at = len(serial.lines)
         qmp.cmd("set_link", name="n0", up=False)
         time.sleep(3)
         facts["txstall"]["host_received_at_stop"] = tx.received
+        # The guest confirms the state the tier checks: data sent and not acknowledged (tcp_rtx_queue)
+        # and data queued behind it, never sent (sk_write_queue), in a TXSTALL-Q line printed after the
+        # link went down (no ACK arrives after it, so neither can shrink before the stop).
+        facts["txstall"]["guest_queues"] = wait_txstall_queued(serial, link_down_at, 30)
         # hashtab makes its TIME_WAIT sockets (60 s) when txstall got the go byte: wait until they exist
         _, line = serial.wait_for(r"^HASHTAB-TIMEWAIT \d+", 60, start=i_ready)
         facts["hashtab"] = {"timewait_made": int(line.split()[1])}
@@ -295,8 +323,7 @@ def main():
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        if os.path.exists(qmp_path):
-            os.unlink(qmp_path)
+        shutil.rmtree(rundir, ignore_errors=True)
     facts["timings_s"]["total"] = round(time.time() - t0, 1)
     out = {"sockets": sockets, "nofd": nofd, "capture": facts}
     with open(os.path.join(a.outdir, "capture.json"), "w") as f:

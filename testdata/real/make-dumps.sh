@@ -6,8 +6,13 @@
 #
 # Environment knobs:
 #   SKBWALK_KERNEL   which kernel generation: 6.1 (default; Debian 12 bookworm, the machine's own apt),
-#                    5.10 (Debian 11 bullseye) or 6.12 (Debian 13 trixie) -- those two through a private
-#                    apt configuration under the cache (the machine's apt sources are never changed)
+#                    5.10 (Debian 11 bullseye), 6.12 (Debian 13 trixie) or sid (the newest cloud kernel
+#                    Debian unstable ships, 7.2 at the time of writing) -- those three through a private
+#                    apt configuration under the cache (the machine's apt sources are never changed).
+#                    sid's kernel is resolved once and pinned in $CACHE/pins/sid, so later runs are
+#                    repeatable; SKBWALK_REFRESH_SID=1 (or the pinned version gone from both the cache
+#                    and the archive) resolves the newest again
+#   SKBWALK_RECAPTURE=1   capture every boot again (the fresh path), keeping downloads
 #   SKBWALK_KPKG     kernel package (default: the newest of that generation's cloud kernels apt knows)
 #   SKBWALK_ACCEL    qemu accelerator (default tcg; kvm hangs on this machine)
 #   SKBWALK_MEM      guest memory (default 768M)       SKBWALK_BOOTS  which boots (default "A B C D")
@@ -64,7 +69,7 @@ prefer_backports_qemu() {
         echo 'deb http://deb.debian.org/debian bookworm-backports main' > "$list"
     fi
     apt-get update -qq >&2 || { log "apt-get update failed; keeping QEMU $(qemu_version)"; return 0; }
-    if apt-cache policy qemu-system-x86 | grep -q 'bookworm-backports'; then
+    if apt-cache policy qemu-system-x86 | grep 'bookworm-backports' >/dev/null; then  # not grep -q: under pipefail an early exit fails the pipe
         log "installing qemu-system-x86 from bookworm-backports (QEMU $(qemu_version) cannot write kdump-raw-*)"
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t bookworm-backports qemu-system-x86 >&2 \
             || log "backports qemu-system-x86 install failed; keeping QEMU $(qemu_version)"
@@ -83,7 +88,10 @@ case $KGEN in
     6.1)  SUITE=""; KPAT='^linux-image-6\.1\.0-[0-9]+-cloud-amd64$' ;;
     5.10) SUITE=bullseye; KPAT='^linux-image-5\.10\.0-[0-9]+-cloud-amd64$' ;;
     6.12) SUITE=trixie; KPAT='^linux-image-6\.12\.[0-9]+\+deb13-cloud-amd64$' ;;
-    *) echo "SKBWALK_KERNEL=$KGEN: not one of 6.1, 5.10, 6.12" >&2; exit 2 ;;
+    # sid splits the image: linux-image-<abi> is a meta package over linux-binary-<abi> (vmlinuz under
+    # /usr/lib/modules/<abi>/) and linux-modules-<abi>; the -dbg package keeps the old name
+    sid)  SUITE=sid; KPAT='^linux-image-[0-9]+\.[0-9]+\.[0-9]+\+deb[0-9]+-cloud-amd64$' ;;
+    *) echo "SKBWALK_KERNEL=$KGEN: not one of 6.1, 5.10, 6.12, sid" >&2; exit 2 ;;
 esac
 private_apt() { # private_apt SUITE: apt options for an apt state of its own, made and refreshed here
     local d=$CACHE/apt/$1
@@ -99,6 +107,16 @@ private_apt() { # private_apt SUITE: apt options for an apt state of its own, ma
 }
 [ -z "$SUITE" ] || private_apt "$SUITE"
 KPKG=${SKBWALK_KPKG:-}
+KVER=""
+PIN=$CACHE/pins/$KGEN
+if [ "$KGEN" = sid ] && [ -z "$KPKG" ] && [ -s "$PIN" ] && [ "${SKBWALK_REFRESH_SID:-0}" != 1 ]; then
+    read -r pkg ver < "$PIN"
+    if [ -f "$CACHE/debs/${pkg}-dbg_${ver}_amd64.deb" ] || apt-cache "${APT[@]}" show "$pkg-dbg=$ver" >/dev/null 2>&1; then
+        KPKG=$pkg; KVER=$ver; log "sid kernel pinned: $KPKG $KVER ($PIN)"
+    else
+        log "pinned sid kernel $pkg $ver: gone from the cache and the archive; resolving the newest"
+    fi
+fi
 if [ -z "$KPKG" ]; then
     # the newest cloud kernel whose -dbg package apt can also fetch
     for p in $(apt-cache "${APT[@]}" search --names-only "$KPAT" | awk '{print $1}' | sort -Vr); do
@@ -107,23 +125,30 @@ if [ -z "$KPKG" ]; then
     [ -n "$KPKG" ] || { echo "no $KGEN cloud kernel with a -dbg package known to apt (pattern $KPAT; apt-get update?)" >&2; exit 1; }
 fi
 KREL=${KPKG#linux-image-}                                   # e.g. 6.1.0-56-cloud-amd64
-KVER=$(apt-cache "${APT[@]}" policy "$KPKG" | awk '/Candidate:/{print $2}')  # e.g. 6.1.192-2
+[ -n "$KVER" ] || KVER=$(apt-cache "${APT[@]}" policy "$KPKG" | awk '/Candidate:/{print $2}')  # e.g. 6.1.192-2
 [ -n "$KVER" ] && [ "$KVER" != "(none)" ] || { echo "apt has no candidate for $KPKG" >&2; exit 1; }
+if [ "$KGEN" = sid ]; then mkdir -p "$CACHE/pins"; echo "$KPKG $KVER" > "$PIN"; fi
 fetch_debs() {
     cd "$CACHE/debs"
-    # The image: whichever of -unsigned / signed holds /boot/vmlinuz-*.
-    IMG_DEB=""
-    for p in "$KPKG-unsigned" "$KPKG"; do
+    # The image: whichever of -unsigned / signed (or sid's linux-binary-[unsigned-]<abi>) holds vmlinuz.
+    IMG_DEB=""; MODS_DEB=""
+    for p in "$KPKG-unsigned" "$KPKG" "linux-binary-unsigned-$KREL" "linux-binary-$KREL"; do
         local deb=$(ls ${p}_${KVER}_amd64.deb 2>/dev/null || true)
         if [ -z "$deb" ] && apt-cache "${APT[@]}" show "$p=$KVER" >/dev/null 2>&1; then
             apt-get "${APT[@]}" download -q "$p=$KVER" >&2 2>/dev/null || apt-get "${APT[@]}" download -q "$p=$KVER" >&2
             deb=$(ls ${p}_${KVER}_amd64.deb 2>/dev/null || true)
         fi
-        if [ -n "$deb" ] && dpkg-deb -c "$deb" | grep "boot/vmlinuz-$KREL" >/dev/null; then IMG_DEB=$CACHE/debs/$deb; break; fi
+        if [ -n "$deb" ] && dpkg-deb -c "$deb" | grep -E "boot/vmlinuz-$KREL|modules/$KREL/vmlinuz" >/dev/null; then IMG_DEB=$CACHE/debs/$deb; break; fi
     done
     [ -n "$IMG_DEB" ] || { echo "no package of $KPKG $KVER holds /boot/vmlinuz" >&2; exit 1; }
     DBG_DEB=$CACHE/debs/${KPKG}-dbg_${KVER}_amd64.deb
     [ -f "$DBG_DEB" ] || apt-get "${APT[@]}" download -q "$KPKG-dbg=$KVER" >&2
+    # the modules, when the image package does not carry them (sid: linux-modules-<abi>)
+    if ! dpkg-deb -c "$IMG_DEB" | grep -E "modules/$KREL/kernel/drivers/net/virtio_net" >/dev/null; then
+        local mp=linux-modules-$KREL
+        MODS_DEB=$CACHE/debs/${mp}_${KVER}_amd64.deb
+        [ -f "$MODS_DEB" ] || apt-get "${APT[@]}" download -q "$mp=$KVER" >&2
+    fi
     cd - >/dev/null
 }
 timed fetch fetch_debs
@@ -134,15 +159,19 @@ extract() {
     rm -rf "$KDIR"; mkdir -p "$KDIR"
     dpkg-deb -x "$IMG_DEB" "$KDIR"
     dpkg-deb -x "$DBG_DEB" "$KDIR"
+    [ -z "$MODS_DEB" ] || dpkg-deb -x "$MODS_DEB" "$KDIR"
     touch "$KDIR/.done"
 }
 timed extract extract
 VMLINUZ=$KDIR/boot/vmlinuz-$KREL
+for z in "$KDIR/usr/lib/modules/$KREL/vmlinuz" "$KDIR/usr/lib/modules/$KREL/vmlinuz.unsigned"; do
+    [ -f "$VMLINUZ" ] || VMLINUZ=$z
+done
 VMLINUX=$KDIR/usr/lib/debug/boot/vmlinux-$KREL
 [ -f "$VMLINUZ" ] && [ -f "$VMLINUX" ] || { echo "extracted tree lacks vmlinuz or vmlinux" >&2; exit 1; }
 
 # ---- 2. key: kernel version + hash of everything that shapes the dumps ------------------------
-HASH=$( (cd "$HERE" && cat make-dumps.sh capture.py mod-deps.py fix-elf-phdrs.py guest/init scenarios/*.c scenarios/*.h;
+HASH=$( (cd "$HERE" && cat make-dumps.sh capture.py capture-check.py sanity.py mod-deps.py fix-elf-phdrs.py guest/init scenarios/*.c scenarios/*.h;
          echo "qemu $QEMU_VERSION") | sha256sum | cut -c1-12)
 KEY=$KREL-$KVER-$HASH
 BUILD=$CACHE/build/$KEY
@@ -179,40 +208,31 @@ timed initramfs initramfs
 # A: KASLR + vmcoreinfo, every QEMU format this QEMU writes (+ makedumpfile conversions below)
 # B: nokaslr + vmcoreinfo, ELF only          C: KASLR, no vmcoreinfo device, ELF only
 APPEND_BASE="console=ttyS0 panic=-1 loglevel=4"
-boot() {
-    local name=$1 dir=$OUT/$1
-    if [ -f "$dir/capture.json" ]; then log "boot $name cached"; return; fi
-    rm -rf "$dir"; mkdir -p "$dir"
+capture() { # capture NAME DIR: one boot of the scenario guest, dumps into DIR
+    local name=$1 dir=$2
+    local common=(--kernel "$VMLINUZ" --initrd "$BUILD/initramfs.cpio.gz" --outdir "$dir" --accel "$ACCEL")
     case $name in
         A) python3 "$HERE/capture.py" --vmcoreinfo --smp 2 --append "$APPEND_BASE" \
                --formats elf,kdump-zlib,kdump-lzo,kdump-snappy,kdump-raw-zlib,kdump-raw-lzo,kdump-raw-snappy \
-               --kernel "$VMLINUZ" --initrd "$BUILD/initramfs.cpio.gz" --outdir "$dir.tmp" --accel "$ACCEL" --mem "$MEM" >&2 ;;
-        B) python3 "$HERE/capture.py" --vmcoreinfo --append "$APPEND_BASE nokaslr" --formats elf \
-               --kernel "$VMLINUZ" --initrd "$BUILD/initramfs.cpio.gz" --outdir "$dir.tmp" --accel "$ACCEL" --mem "$MEM" >&2 ;;
-        C) python3 "$HERE/capture.py" --append "$APPEND_BASE" --formats elf \
-               --kernel "$VMLINUZ" --initrd "$BUILD/initramfs.cpio.gz" --outdir "$dir.tmp" --accel "$ACCEL" --mem "$MEM" >&2 ;;
+               "${common[@]}" --mem "$MEM" ;;
+        B) python3 "$HERE/capture.py" --vmcoreinfo --append "$APPEND_BASE nokaslr" --formats elf "${common[@]}" --mem "$MEM" ;;
+        C) python3 "$HERE/capture.py" --append "$APPEND_BASE" --formats elf "${common[@]}" --mem "$MEM" ;;
         # D: the incident's shape — a small guest whose stalled nginx (autotuned receive buffer, see
         # scenarios/nginx.c) pins a large share of memory: 14 writes to the draining neighbour per
         # write to nginx, until nginx's window closes
         D) python3 "$HERE/capture.py" --vmcoreinfo --append "$APPEND_BASE skbw.incident=1" --formats elf \
-               --writes 100000 --gap 0 --drain-ratio 14 \
-               --kernel "$VMLINUZ" --initrd "$BUILD/initramfs.cpio.gz" --outdir "$dir.tmp" --accel "$ACCEL" --mem 256M >&2 ;;
+               --writes 100000 --gap 0 --drain-ratio 14 "${common[@]}" --mem 256M ;;
     esac
-    rm -rf "$dir"; mv "$dir.tmp" "$dir"
 }
-for b in $BOOTS; do timed "boot_$b" boot "$b"; done
-
-# ---- 5. conversions of capture A: makedumpfile from a phdr-fixed ELF copy; rebuild QEMU's flattened files
+# convert DIR (capture A): makedumpfile from a phdr-fixed ELF copy; rebuild QEMU's flattened files
 convert() {
-    local dir=$OUT/A
-    [ -d "$dir" ] || return 0
-    if [ -f "$dir/.converted" ]; then return; fi
-    python3 "$HERE/fix-elf-phdrs.py" "$dir/vmcore.elf" "$dir/vmcore.elf.fixed"
+    local dir=$1
     # -d 31 drops zero, page-cache, user and free pages.  bookworm's makedumpfile (1.7.2) predates
     # 6.12's page types: with no PG_slab it takes slab pages (slab_cache overlays page->mapping) for
-    # page cache and drops them, so on 6.12 the filter is -d 17 (zero and free pages) only.
+    # page cache and drops them, so on 6.12 and newer the filter is -d 17 (zero and free pages) only.
     local d=31
-    [ "$KGEN" != 6.12 ] || d=17
+    case $KGEN in 6.12|sid) d=17;; esac
+    python3 "$HERE/fix-elf-phdrs.py" "$dir/vmcore.elf" "$dir/vmcore.elf.fixed"
     makedumpfile -d $d -c "$dir/vmcore.elf.fixed" "$dir/vmcore.mdf-d$d-zlib.kdump" >&2
     makedumpfile -d $d -l "$dir/vmcore.elf.fixed" "$dir/vmcore.mdf-d$d-lzo.kdump" >&2
     rm -f "$dir/vmcore.elf.fixed"
@@ -229,9 +249,39 @@ convert() {
         [ -e "$raw" ] || continue
         python3 "$HERE/kdump-check.py" "$raw" --expect "${raw##*/vmcore.kdump-raw-}" > "$raw.check.json"
     done
-    touch "$dir/.converted"
 }
-timed convert convert
+# A capture races the guest (TCP timers, makedumpfile's view of page flags): capture.py waits for the
+# guest to confirm the states the tier checks, capture-check.py applies the tier's sanity rules with drgn
+# and checks drgn can walk every scenario socket of the makedumpfile dumps.  A capture that fails either
+# is made again (SKBWALK_CAPTURE_ATTEMPTS, default 3), each reason kept in the boot's retries.log.
+ATTEMPTS=${SKBWALK_CAPTURE_ATTEMPTS:-3}
+boot() {
+    local name=$1 dir=$OUT/$1 tmp=$OUT/$1.tmp attempt why
+    if [ -f "$dir/capture.json" ] && [ "${SKBWALK_RECAPTURE:-0}" != 1 ]; then log "boot $name cached"; return; fi
+    rm -rf "$dir" "$tmp" "$OUT/$name.retries.log"
+    for attempt in $(seq 1 "$ATTEMPTS"); do
+        rm -rf "$tmp"; mkdir -p "$tmp"
+        if ! capture "$name" "$tmp" > "$OUT/$name.err" 2>&1; then
+            cat "$OUT/$name.err" >&2
+            why="capture: $(grep -v '^\s' "$OUT/$name.err" | tail -n1)"
+        elif cat "$OUT/$name.err" >&2 && [ "$name" = A ] && ! convert "$tmp" 2> "$OUT/$name.err"; then
+            cat "$OUT/$name.err" >&2
+            why="convert: $(tail -n1 "$OUT/$name.err")"
+        elif ! why=$(python3 "$HERE/capture-check.py" --dir "$tmp" --vmlinux "$VMLINUX" 2>&2); then
+            :
+        else
+            [ ! -f "$OUT/$name.retries.log" ] || mv "$OUT/$name.retries.log" "$tmp/retries.log"
+            rm -f "$OUT/$name.err"; mv "$tmp" "$dir"
+            log "boot $name: $why (attempt $attempt)"
+            return
+        fi
+        log "boot $name attempt $attempt failed: $why"
+        echo "attempt $attempt: $why" >> "$OUT/$name.retries.log"
+    done
+    echo "boot $name: no usable capture in $ATTEMPTS attempts (reasons in $OUT/$name.retries.log)" >&2
+    exit 1
+}
+for b in $BOOTS; do timed "boot_$b" boot "$b"; done
 
 # ---- 6. manifest ---------------------------------------------------------------------------
 python3 - "$OUT" "$KPKG" "$KVER" "$KREL" "$VMLINUX" "$VMLINUZ" "$HASH" "${TIMINGS[*]}" <<'PY'
@@ -253,7 +303,7 @@ desc = {"A": "KASLR on, -device vmcoreinfo; all formats of one capture (VM stopp
         "B": "nokaslr, -device vmcoreinfo; ELF", "C": "KASLR on, no vmcoreinfo device (no VMCOREINFO note); ELF"}
 for b in sorted(os.listdir(out)):
     d = os.path.join(out, b)
-    if not os.path.isfile(os.path.join(d, "capture.json")):
+    if b.endswith(".tmp") or not os.path.isfile(os.path.join(d, "capture.json")):
         continue
     cap = json.load(open(os.path.join(d, "capture.json")))
     files = {}
@@ -265,6 +315,9 @@ for b in sorted(os.listdir(out)):
                 files[f]["check"] = json.load(open(chk))
     m["boots"][b] = {"description": desc.get(b, ""), "dir": d, "sockets": cap["sockets"],
                      "nofd_sockets": cap.get("nofd", []), "capture": cap["capture"], "files": files}
+    retries = os.path.join(d, "retries.log")
+    if os.path.exists(retries):  # captures made again, and why (make-dumps.sh boot())
+        m["boots"][b]["capture_retries"] = open(retries).read().splitlines()
 json.dump(m, open(os.path.join(out, "manifest.json"), "w"), indent=2)
 PY
 ln -sfn "$KEY" "$CACHE/dumps/current-$KGEN"

@@ -2,7 +2,8 @@
 """Resolve kernel-module dependencies from the modules' own .modinfo sections (no depmod, no install).
 
 usage: mod-deps.py MODULES_DIR NAME...   -> prints the module paths (relative to MODULES_DIR) in load order,
-skipping modules listed in MODULES_DIR/modules.builtin.  Modules may be compressed (.ko.xz, as Debian 13
+skipping modules listed in MODULES_DIR/modules.builtin.  Debian's split packages (sid, 7.x: linux-modules-<abi>)
+ship no modules.builtin: there a module absent from the tree is built in (virtio, virtio_pci), said on stderr.  Modules may be compressed (.ko.xz, as Debian 13
 ships them; .ko.zst, .ko.gz): the path printed is the file's own, `ko-data` of it is the ELF.
        mod-deps.py --cat MODULE_PATH            -> the module's ELF on stdout (decompressed)
 """
@@ -65,7 +66,8 @@ def main():
                     index[norm(f[:-len(suf)])] = os.path.relpath(os.path.join(dirpath, f), root)
     builtin = set()
     bpath = os.path.join(root, "modules.builtin")
-    if os.path.exists(bpath):
+    have_builtin_list = os.path.exists(bpath)
+    if have_builtin_list:
         for line in open(bpath):
             base = os.path.basename(line.strip())
             for suf in SUFFIXES:
@@ -79,6 +81,10 @@ def main():
             return
         seen.add(name)
         if name not in index:
+            if not have_builtin_list:
+                print(f"mod-deps: {name} is not under {root} and there is no modules.builtin: built in",
+                      file=sys.stderr)
+                return
             raise SystemExit(f"module {name} not found under {root}")
         deps = modinfo(os.path.join(root, index[name])).get("depends", [""])[0]
         for d in filter(None, deps.split(",")):

@@ -109,25 +109,7 @@ PY
         fi
         name="$boot oracle-sanity $role pid=$pid fd=$fd"
         if want "$name"; then
-            if msg=$(python3 - "$o" "$expect" "$comm" "$role" <<'PY'
-import json, sys
-r, expect, comm, role = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3], sys.argv[4]
-t, q = r["totals"], r["queues"]
-errs = []
-if r["comm"] != comm: errs.append(f"comm {r['comm']!r} != manifest {comm!r}")
-if expect == "empty" and t["skbs"] != 0: errs.append(f"expected empty queues, found {t['skbs']} skbs")
-if expect in ("receive", "write", "retransmit") and q.get(expect, {}).get("skbs", 0) == 0:
-    errs.append(f"{expect} queue empty")
-if role == "txstall/client" and q.get("write", {}).get("skbs", 0) == 0:
-    errs.append("write queue empty (expected data queued behind the unacknowledged retransmit queue)")
-if role == "nginx/server":
-    o3 = sum(1 for s in r["skbs"] for f in s["frags"] if f["order"] == 3)
-    if o3 < 100: errs.append(f"only {o3} frags on order-3 pages")
-    if not (t["amplification"] or 0) > 1.0: errs.append(f"amplification {t['amplification']} <= 1")
-if r.get("warnings") and role == "nginx/server": errs.append("warnings: " + "; ".join(r["warnings"][:3]))
-print("; ".join(errs)); sys.exit(1 if errs else 0)
-PY
-            ); then ok "$name"; else bad "$name" "$msg"; fi
+            if msg=$(python3 "$HERE/sanity.py" socket "$o" "$expect" "$comm" "$role"); then ok "$name"; else bad "$name" "$msg"; fi
         fi
     done < "$WORK/sockets"
     # sockets no fd reaches (manifest "nofd_sockets": the orphan with unsent data, TIME_WAIT and NEW_SYN_RECV

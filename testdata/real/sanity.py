@@ -1,0 +1,41 @@
+#!/usr/bin/env python3
+"""The tier's sanity rules for a scenario socket, in one place: what the manifest says a socket must hold.
+
+Used by run-tier.sh (oracle-sanity, on the oracle's report) and by capture-check.py (right after a
+capture, so that a capture missing a state the tier checks is redone, not reported as a failure later).
+
+    sanity.py socket REPORT.json EXPECT COMM ROLE    -> prints the errors ("" when none), exit 1 on errors
+"""
+import json
+import sys
+
+
+def socket_errors(r, expect, comm, role):
+    """Errors of one socket report (the oracle's --pid/--fd document) against its manifest entry."""
+    t, q = r["totals"], r["queues"]
+    errs = []
+    if r["comm"] != comm:
+        errs.append(f"comm {r['comm']!r} != manifest {comm!r}")
+    if expect == "empty" and t["skbs"] != 0:
+        errs.append(f"expected empty queues, found {t['skbs']} skbs")
+    if expect in ("receive", "write", "retransmit") and q.get(expect, {}).get("skbs", 0) == 0:
+        errs.append(f"{expect} queue empty")
+    if role == "txstall/client" and q.get("write", {}).get("skbs", 0) == 0:
+        errs.append("write queue empty (expected data queued behind the unacknowledged retransmit queue)")
+    if role == "nginx/server":
+        o3 = sum(1 for s in r["skbs"] for f in s["frags"] if f["order"] == 3)
+        if o3 < 100:
+            errs.append(f"only {o3} frags on order-3 pages")
+        if not (t["amplification"] or 0) > 1.0:
+            errs.append(f"amplification {t['amplification']} <= 1")
+        if r.get("warnings"):
+            errs.append("warnings: " + "; ".join(r["warnings"][:3]))
+    return errs
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 6 or sys.argv[1] != "socket":
+        sys.exit(__doc__)
+    errs = socket_errors(json.load(open(sys.argv[2])), *sys.argv[3:])
+    print("; ".join(errs))
+    sys.exit(1 if errs else 0)
