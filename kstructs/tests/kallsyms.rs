@@ -13,7 +13,15 @@ impl Memory for Mem<'_> {
 }
 
 fn tables(img: &KallsymsImage) -> KallsymsTables {
+    tables_with_stext(img, Some(STEXT))
+}
+
+/// `_stext` where the test kernel runs.
+const STEXT: u64 = 0xffff_ffff_8100_0000 + KASLR;
+
+fn tables_with_stext(img: &KallsymsImage, stext: Option<u64>) -> KallsymsTables {
     let vi = [
+        ("_stext", stext),
         ("kallsyms_names", Some(img.names)),
         ("kallsyms_num_syms", Some(img.num_syms)),
         ("kallsyms_token_table", Some(img.token_table)),
@@ -32,6 +40,7 @@ fn symbols(long: &str) -> Vec<(String, char, u64)> {
         ("fixed_percpu_data".to_string(), 'A', 0x0),
         ("runqueues".to_string(), 'D', 0x2_f6c0),
         ("_text".to_string(), 'T', 0xffff_ffff_8100_0000 + KASLR),
+        ("_stext".to_string(), 'T', 0xffff_ffff_8100_0000 + KASLR),
         (
             "sk_skb_reason_drop".to_string(),
             't',
@@ -58,18 +67,23 @@ fn symbols(long: &str) -> Vec<(String, char, u64)> {
 fn every_encoding_decodes_to_link_time_addresses() {
     // A Rust-style long name: more than 127 tokens, so its length takes two bytes.
     let long = format!("_RNvNtCs{}", "x9".repeat(100));
-    for enc in [
+    for (enc, stext) in [
         Encoding::BaseRelative,
         Encoding::AbsolutePercpu,
         Encoding::Addresses,
-    ] {
+        Encoding::PlaceRelative,
+    ]
+    .into_iter()
+    .flat_map(|e| [(e, Some(STEXT)), (e, None)])
+    {
         let mut syms = symbols(&long);
         if enc != Encoding::AbsolutePercpu {
             syms.retain(|s| s.2 > 1 << 32);
         }
         let refs: Vec<(&str, char, u64)> = syms.iter().map(|s| (s.0.as_str(), s.1, s.2)).collect();
         let img = build(&refs, enc, 0xffff_ffff_8240_0000 + KASLR);
-        let t = SymbolTable::from_kallsyms(&Mem(&img), &tables(&img), KASLR).unwrap();
+        let t =
+            SymbolTable::from_kallsyms(&Mem(&img), &tables_with_stext(&img, stext), KASLR).unwrap();
         assert_eq!(t.len(), syms.len(), "{enc:?}");
         for (name, kind, addr) in &syms {
             let link = if *addr > 1 << 32 { addr - KASLR } else { *addr };
@@ -90,11 +104,38 @@ fn missing_tables_are_named() {
         e.contains("kallsyms_num_syms") && e.contains("kallsyms_offsets"),
         "{e}"
     );
-    let e = KallsymsTables::from_lookup(|n| {
+    // 7.0+: offsets without a relative base are the place-relative encoding, not a gap.
+    let t = KallsymsTables::from_lookup(|n| {
         (n != "kallsyms_relative_base" && n != "kallsyms_addresses").then_some(1)
     })
+    .unwrap();
+    assert!(t.offsets.is_some() && t.relative_base.is_none());
+}
+
+/// The encoding is the one that puts `_stext` where VMCOREINFO says: tables that decode
+/// plausibly both ways (base-relative offsets read as absolute per-cpu ones have no negative
+/// entry here) take VMCOREINFO's word, and a table no encoding reads right is refused.
+#[test]
+fn the_encoding_is_the_one_that_decodes_stext_right() {
+    let mut syms = symbols("some_function");
+    syms.retain(|s| s.2 > 1 << 32);
+    let refs: Vec<(&str, char, u64)> = syms.iter().map(|s| (s.0.as_str(), s.1, s.2)).collect();
+    // Base-relative offsets are all non-negative: absolute per-cpu would read them as absolute
+    // addresses below 4 GiB, and only _stext's check tells.
+    let img = build(&refs, Encoding::BaseRelative, 0xffff_ffff_8240_0000 + KASLR);
+    let t = SymbolTable::from_kallsyms(&Mem(&img), &tables(&img), KASLR).unwrap();
+    assert_eq!(t.lookup("init_task"), Some(0xffff_ffff_82a0_c940));
+    // A wrong _stext from VMCOREINFO: no encoding matches, and the error says so.
+    let e = SymbolTable::from_kallsyms(
+        &Mem(&img),
+        &tables_with_stext(&img, Some(STEXT + 0x20_0000)),
+        KASLR,
+    )
     .unwrap_err();
-    assert_eq!(e, "kallsyms_relative_base");
+    match e {
+        Error::Kallsyms { reason } => assert!(reason.contains("_stext"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]

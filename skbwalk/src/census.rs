@@ -20,7 +20,7 @@ use crate::hash::Set;
 use serde::Serialize;
 
 use crate::meminfo::Counter;
-use crate::offsets::{OrderField, SlabMark};
+use crate::struct_page::StructPage;
 use crate::warnings::{Warning, WarningKind, Warnings};
 use crate::{Kernel, Result};
 
@@ -117,117 +117,6 @@ pub struct Census {
     pub complete: bool,
     /// What could not.
     pub warnings: Vec<Warning>,
-}
-
-/// How this kernel marks the buddy and page-table page types (`page_type`, the `_mapcount`
-/// word). Slab pages are told by the walk's [`SlabMark`], the one rule for them.
-#[derive(Debug, Clone, Copy)]
-enum PageTypes {
-    /// Before 6.8: a type is a bit cleared below `PAGE_TYPE_BASE` (0xf0000000).
-    Bits { buddy: u32, table: u32 },
-    /// 6.8 on: the top byte holds an `enum pagetype` value.
-    TopByte { buddy: u8, table: u8 },
-}
-
-/// A page type the census asks about.
-#[derive(Debug, Clone, Copy)]
-enum Ty {
-    Buddy,
-    Table,
-}
-
-impl PageTypes {
-    /// Whether the `page_type` word says `ty`.
-    fn is(self, page_type: u32, ty: Ty) -> bool {
-        match (self, ty) {
-            (PageTypes::Bits { buddy: bit, .. }, Ty::Buddy)
-            | (PageTypes::Bits { table: bit, .. }, Ty::Table) => {
-                page_type & (PAGE_TYPE_BASE | bit) == PAGE_TYPE_BASE
-            }
-            (PageTypes::TopByte { buddy: v, .. }, Ty::Buddy)
-            | (PageTypes::TopByte { table: v, .. }, Ty::Table) => (page_type >> 24) as u8 == v,
-        }
-    }
-}
-
-const PAGE_TYPE_BASE: u32 = 0xf000_0000;
-
-struct Layout {
-    size: u64,
-    flags: u64,
-    compound_head: u64,
-    refcount: u64,
-    private: u64,
-    page_type: u64,
-    reserved: u32,
-    lru: u32,
-    swapbacked: u32,
-    head: u32,
-    slab: SlabMark,
-    types: PageTypes,
-    order: OrderField,
-}
-
-/// (major, minor) of a release string ("6.1.0-57-cloud-amd64" → (6, 1)).
-fn version(release: &str) -> Option<(u32, u32)> {
-    let mut it = release.split(|c: char| !c.is_ascii_digit());
-    Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
-}
-
-impl Layout {
-    fn resolve(k: &Kernel) -> Result<Layout> {
-        let off = k.off()?;
-        Self::resolve_with(k, off).map_err(|e| k.layout_error(e))
-    }
-
-    fn resolve_with(
-        k: &Kernel,
-        off: &crate::offsets::Offsets,
-    ) -> std::result::Result<Layout, kstructs::Error> {
-        let t = &k.types;
-        let o = |m: &str| t.member("page", m).map(|m| m.offset);
-        let bit = |name: &str| t.enumerator(name).map(|v| v as u32);
-        let types = match (t.enumerator("PGTY_buddy"), t.enumerator("PGTY_table")) {
-            (Ok(b), Ok(tb)) => PageTypes::TopByte {
-                buddy: b as u8,
-                table: tb as u8,
-            },
-            _ => {
-                // The bits are macros (not in DWARF): PG_buddy 0x80 throughout; PG_table 0x400
-                // while PG_kmemcg held 0x200 (up to 5.10), 0x200 after.
-                let release = k.release().unwrap_or_default();
-                let old = version(&release).is_some_and(|v| v < (5, 11));
-                PageTypes::Bits {
-                    buddy: 0x80,
-                    table: if old { 0x400 } else { 0x200 },
-                }
-            }
-        };
-        Ok(Layout {
-            size: t.size_of("page")?,
-            flags: o("flags")?,
-            compound_head: o("compound_head")?,
-            refcount: o("_refcount")?,
-            private: o("private")?,
-            page_type: o("page_type")?,
-            reserved: bit("PG_reserved")?,
-            lru: bit("PG_lru")?,
-            swapbacked: bit("PG_swapbacked")?,
-            head: bit("PG_head")?,
-            slab: off.slab_mark,
-            types,
-            order: off.order,
-        })
-    }
-
-    fn u64_at(&self, b: &[u8], at: u64) -> u64 {
-        b.get(at as usize..at as usize + 8)
-            .map_or(0, |s| u64::from_le_bytes(s.try_into().unwrap_or_default()))
-    }
-    fn u32_at(&self, b: &[u8], at: u64) -> u32 {
-        b.get(at as usize..at as usize + 4)
-            .map_or(0, |s| u32::from_le_bytes(s.try_into().unwrap_or_default()))
-    }
 }
 
 /// Every `struct page` of the vmalloc areas (`vmap_area_list`, or 6.9+'s `vmap_nodes[].busy`).
@@ -340,7 +229,14 @@ fn census_in(
     threads: usize,
 ) -> Result<Census> {
     let mut w = Warnings::default();
-    let l = Layout::resolve(k)?;
+    let l = &k.off()?.page;
+    if let Some(why) = l.types_undecided() {
+        w.push(
+            WarningKind::Unsupported,
+            None,
+            format!("free and page-table pages cannot be told: {why}; they are counted in their other classes"),
+        );
+    }
     let max_pfn = k.u64(k.global("max_pfn")?, "max_pfn")?;
     // max_pfn comes from the dump: never walk past the memory the dump describes
     let dump_pfns = k.dump.phys_end() / 4096;
@@ -366,7 +262,7 @@ fn census_in(
     }
     let scanner = Scanner {
         k,
-        l: &l,
+        l,
         skb_pfns: &skb_pfns,
         vmalloc: &vmalloc,
     };
@@ -522,7 +418,7 @@ impl Carry {
 /// What every stretch's scan reads from.
 struct Scanner<'a> {
     k: &'a Kernel,
-    l: &'a Layout,
+    l: &'a StructPage,
     skb_pfns: &'a Set<u64>,
     vmalloc: &'a Set<u64>,
 }
@@ -578,46 +474,49 @@ impl Scanner<'_> {
                 let class = if p < c.free_until {
                     Class::Free
                 } else {
-                    let flags = l.u64_at(sp, l.flags);
-                    let ch = l.u64_at(sp, l.compound_head);
-                    let pt = l.u32_at(sp, l.page_type);
-                    if flags >> l.reserved & 1 == 1 {
+                    let page = k.vmemmap_base.wrapping_add(p * l.size);
+                    let flags = l.flags(sp);
+                    if l.is_reserved(flags) {
                         Class::Reserved
-                    } else if ch & 1 == 0 && l.types.is(pt, Ty::Buddy) {
-                        let order = l.u64_at(sp, l.private);
+                    } else if !l.is_tail(sp) && l.is_buddy(sp) == Ok(true) {
+                        let order = l.private(sp);
                         if order > MAX_BUDDY_ORDER {
                             t.bad_orders += 1;
                         } else {
                             c.free_until = p + (1 << order);
                         }
                         Class::Free
-                    } else if ch & 1 == 1 {
-                        let head_pfn = (ch - 1).wrapping_sub(k.vmemmap_base) / l.size;
+                    } else if l.is_tail(sp) {
+                        let head_pfn = l
+                            .head(page, sp)
+                            .ok()
+                            .map(|h| h.wrapping_sub(k.vmemmap_base) / l.size);
                         match c.compound {
-                            Some((h, end, head_class)) if h == head_pfn && p < end => head_class,
+                            Some((h, end, head_class)) if Some(h) == head_pfn && p < end => {
+                                head_class
+                            }
                             _ => {
                                 t.bad_tails += 1;
                                 Class::Other
                             }
                         }
                     } else {
-                        // `pt` is page.page_type, the word SlabMark::PageType names
-                        let own = if l.slab.is_slab(flags, pt) == Some(true) {
+                        let own = if l.is_slab(sp) == Some(true) {
                             Class::Slab
-                        } else if l.types.is(pt, Ty::Table) {
+                        } else if l.is_table(sp) == Ok(true) {
                             Class::PageTable
-                        } else if flags >> l.lru & 1 == 1 {
-                            if flags >> l.swapbacked & 1 == 1 {
+                        } else if let Some(anon) = l.lru(flags) {
+                            if anon {
                                 Class::LruAnon
                             } else {
                                 Class::LruFile
                             }
-                        } else if l.u32_at(sp, l.refcount) == 0 {
+                        } else if l.refcount(sp) == 0 {
                             Class::Unused
                         } else {
                             Class::Other
                         };
-                        if flags >> l.head & 1 == 1 {
+                        if l.is_head(flags) {
                             let order = head_order(k, l, p, sp, &buf, i, n);
                             match order {
                                 Some(o) if o <= MAX_COMPOUND_ORDER => {
@@ -652,18 +551,14 @@ impl Scanner<'_> {
 /// there.
 fn head_order(
     k: &Kernel,
-    l: &Layout,
+    l: &StructPage,
     p: u64,
     sp: &[u8],
     buf: &[u8],
     i: u64,
     n: u64,
 ) -> Option<u32> {
-    let at = match l.order {
-        OrderField::PageCompoundOrder(o)
-        | OrderField::FolioOrder(o)
-        | OrderField::FolioFlags1(o) => o,
-    };
+    let at = l.order_offset();
     if at < l.size {
         return sp.get(at as usize).map(|&b| u32::from(b));
     }

@@ -553,7 +553,7 @@ impl Kernel {
             source,
         })?;
         (paddr >> 12)
-            .checked_mul(self.off()?.page_size_of)
+            .checked_mul(self.off()?.page.size)
             .and_then(|o| self.vmemmap_base.checked_add(o))
             .ok_or_else(|| Error::Read {
                 what: format!("struct page of physical {paddr:#x}: vmemmap_base {:#x} is not a kernel address", self.vmemmap_base),

@@ -37,6 +37,7 @@ pub mod report;
 pub mod skb;
 mod slab;
 mod socket;
+mod struct_page;
 mod task;
 #[cfg(test)]
 mod testing;

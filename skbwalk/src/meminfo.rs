@@ -45,7 +45,7 @@ pub struct Lines {
     pub slab_unreclaimable: i64,
     /// NR_PAGETABLE (+ NR_SECONDARY_PAGETABLE).
     pub page_tables: i64,
-    /// `nr_vmalloc_pages`.
+    /// `nr_vmalloc_pages` (7.1+: the node counter `NR_VMALLOC`).
     pub vmalloc: i64,
     /// NR_KERNEL_STACK_KB (counted in `kernel` only when stacks are not in vmalloc space).
     pub kernel_stack: i64,
@@ -297,7 +297,19 @@ fn add_deltas(
 
 /// Read an `atomic_long_t` / `unsigned long` global, if the kernel has it.
 fn global(k: &Kernel, name: &str, w: &mut Warnings) -> Option<i64> {
-    let a = k.symbol(name).ok()?;
+    let a = match k.symbol(name) {
+        Ok(a) => a,
+        // 6.17 moved tcp_memory_allocated into `net_aligned_data` (a cache line of its own)
+        Err(_) if name == "tcp_memory_allocated" => {
+            let at = k.symbol("net_aligned_data").ok()?;
+            at + k
+                .types
+                .member("net_aligned_data", "tcp_memory_allocated")
+                .ok()?
+                .offset
+        }
+        Err(_) => return None,
+    };
     match k.u64(a, name) {
         Ok(v) => Some(v as i64),
         Err(e) => {
@@ -578,7 +590,11 @@ fn breakdown(
         page_tables: pages(
             get("NR_PAGETABLE", true).saturating_add(get("NR_SECONDARY_PAGETABLE", false)),
         ),
-        vmalloc: pages(g.get("nr_vmalloc_pages").copied().unwrap_or(0)),
+        // 7.1 counts vmalloc pages in the node counter NR_VMALLOC; before, in nr_vmalloc_pages
+        vmalloc: pages(match c.get("NR_VMALLOC") {
+            Some(v) => v.exact,
+            None => g.get("nr_vmalloc_pages").copied().unwrap_or(0),
+        }),
         kernel_stack: get("NR_KERNEL_STACK_KB", true).saturating_mul(1024),
         percpu: pages(
             g.get("pcpu_nr_populated")
@@ -590,7 +606,8 @@ fn breakdown(
         kernel_misc_reclaimable: pages(get("NR_KERNEL_MISC_RECLAIMABLE", false)),
     };
     for name in ["nr_vmalloc_pages", "pcpu_nr_populated", "pcpu_nr_units"] {
-        if !g.contains_key(name) {
+        let counted_as_node_stat = name == "nr_vmalloc_pages" && c.contains_key("NR_VMALLOC");
+        if !g.contains_key(name) && !counted_as_node_stat {
             missing.push(name.to_string());
         }
     }

@@ -3,6 +3,8 @@
 
 use kstructs::{Member, Types};
 
+use crate::struct_page::StructPage;
+
 /// A bitfield's location: byte offset from the object and bit within that byte.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Bit {
@@ -43,31 +45,6 @@ pub(crate) fn bit(m: Member) -> Bit {
     }
 }
 
-/// `PG_slab` where `enum pageflags` has it, else the 6.12 page type `PGTY_slab` in `page_type`.
-fn slab_mark(t: &Types) -> SlabMark {
-    if let Ok(bit) = t.enumerator("PG_slab") {
-        return SlabMark::Flag(bit as u32);
-    }
-    match (t.enumerator("PGTY_slab"), t.member("page", "page_type")) {
-        (Ok(v), Ok(m)) if (0..=255).contains(&v) => SlabMark::PageType {
-            offset: m.offset,
-            value: v as u8,
-        },
-        _ => SlabMark::Unknown,
-    }
-}
-
-/// Where a compound page's order is stored, by kernel generation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum OrderField {
-    /// `page[1].compound_order` (before 6.3; 6.1 has it and folio `_folio_order` on the same byte).
-    PageCompoundOrder(u64),
-    /// folio `_folio_order` (6.1–6.5), offset from the folio.
-    FolioOrder(u64),
-    /// Low byte of folio `_flags_1` (6.6 on), offset from the folio.
-    FolioFlags1(u64),
-}
-
 /// How a frag names its page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum FragPage {
@@ -75,34 +52,6 @@ pub(crate) enum FragPage {
     Page(u64),
     /// `skb_frag.netmem` (6.12+): bit 0 set means a `net_iov`, not a page.
     Netmem(u64),
-}
-
-/// How a kernel marks a slab page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum SlabMark {
-    /// `PG_slab` in `page.flags` (up to 6.9): the bit number from `enum pageflags`.
-    Flag(u32),
-    /// A page type in the top byte of `page.page_type` (6.12 `enum pagetype`: `PGTY_slab`).
-    PageType {
-        /// Offset of `page_type` in `struct page`.
-        offset: u64,
-        /// The value of `PGTY_slab`.
-        value: u8,
-    },
-    /// Neither is described: every head page's `slab_cache` word is read and checked as a pointer.
-    Unknown,
-}
-
-impl SlabMark {
-    /// Whether a head page whose `flags` and `page_type` words are these is a slab; `None`
-    /// when the debuginfo describes neither mark. (Only the word the mark uses is looked at.)
-    pub(crate) fn is_slab(self, flags: u64, page_type: u32) -> Option<bool> {
-        match self {
-            SlabMark::Flag(bit) => Some(flags & (1u64 << (bit & 63)) != 0),
-            SlabMark::PageType { value, .. } => Some(page_type >> 24 == u32::from(value)),
-            SlabMark::Unknown => None,
-        }
-    }
 }
 
 /// Offsets and sizes the walk needs.
@@ -173,14 +122,8 @@ pub(crate) struct Offsets {
     pub frag_len: u64,
     pub rb_left: u64,
     pub rb_right: u64,
-    pub page_size_of: u64,
-    pub page_flags: u64,
-    pub page_compound_head: u64,
-    pub page_refcount: u64,
-    pub order: OrderField,
-    pub pg_head: u32,
-    /// How a slab page is recognised.
-    pub slab_mark: SlabMark,
+    /// `struct page`: its layout and what its bytes say.
+    pub page: StructPage,
     /// `slab_cache` from the head `struct page`: in `struct slab` from 5.17, in `struct page` before
     /// (both overlay the page, so one offset serves).
     pub slab_cache: u64,
@@ -299,14 +242,6 @@ impl Offsets {
             kstructs::TypeKind::Array { count: Some(n), .. } => *n,
             _ => 17,
         };
-        let page_size_of = t.size_of("page")?;
-        let order = if let Ok(m) = t.member("page", "compound_order") {
-            OrderField::PageCompoundOrder(page_size_of + m.offset)
-        } else if let Ok(m) = t.member("folio", "_folio_order") {
-            OrderField::FolioOrder(m.offset)
-        } else {
-            OrderField::FolioFlags1(off("folio", "_flags_1")?)
-        };
         let skb_end = t.member("sk_buff", "end")?;
         let (_, thread_group) = match first("task_struct", &["thread_group", "thread_node"]) {
             Ok((i, m)) => (i, Some(m.offset)),
@@ -382,13 +317,7 @@ impl Offsets {
             frag_len: first("skb_frag_t", &["bv_len", "size", "len"])?.1.offset,
             rb_left: off("rb_node", "rb_left")?,
             rb_right: off("rb_node", "rb_right")?,
-            page_size_of,
-            page_flags: off("page", "flags")?,
-            page_compound_head: off("page", "compound_head")?,
-            page_refcount: off("page", "_refcount")?,
-            order,
-            pg_head: t.enumerator("PG_head")? as u32,
-            slab_mark: slab_mark(t),
+            page: StructPage::resolve(t)?,
             slab_cache: t
                 .member("slab", "slab_cache")
                 .or_else(|_| t.member("page", "slab_cache"))?
@@ -402,8 +331,9 @@ impl Offsets {
 
 #[cfg(test)]
 mod tests {
-    use super::{FragPage, SlabMark};
+    use super::FragPage;
     use crate::hashtables::{hashed_sockets, Table};
+    use crate::struct_page::SlabMark;
     use testdata::sample::{incident_world, write_qemu_elf, SampleSize};
     use testdata::synth::SynthKernel;
     use testdata::world::WorldConfig;
@@ -429,10 +359,13 @@ mod tests {
             };
             assert_eq!(off.frag_page, want_frag, "gen {gen}");
             assert_eq!(off.slab_cache, w.k.o("slab_cache.at"), "gen {gen}");
-            match (gen, off.slab_mark) {
+            match (gen, off.page.slab_mark()) {
                 (4 | 510, SlabMark::Flag(b)) => assert_eq!(u64::from(b), w.k.o("PG_slab")),
-                (612, SlabMark::PageType { offset, value }) => {
-                    assert_eq!((offset, u64::from(value)), (w.k.o("page.page_type"), 0xf5))
+                (612, SlabMark::PageType(value)) => {
+                    assert_eq!(
+                        (off.page.slab_mark_word(), u64::from(value)),
+                        (Some(w.k.o("page.page_type")), 0xf5)
+                    )
                 }
                 (g, m) => panic!("gen {g}: slab mark {m:?}"),
             }
@@ -442,9 +375,9 @@ mod tests {
                 "FolioFlags1"
             };
             assert!(
-                format!("{:?}", off.order).starts_with(want_order),
+                format!("{:?}", off.page.order_field()).starts_with(want_order),
                 "gen {gen}: {:?}",
-                off.order
+                off.page.order_field()
             );
             // Listeners: listening_hash before 5.19, lhash2 after; each fixture listener is
             // found there.

@@ -2,7 +2,8 @@
 
 use crate::hash::Map;
 
-use crate::offsets::{Offsets, OrderField, SlabMark};
+use crate::offsets::Offsets;
+use crate::struct_page::MAX_STRUCT_PAGE;
 use crate::{Error, Kernel, Result};
 
 /// A compound page as a frag sees it.
@@ -40,7 +41,7 @@ pub(crate) struct Pages {
 impl Pages {
     /// Check that `page` is a `struct page` address inside vmemmap.
     fn check_page(k: &Kernel, o: &Offsets, page: u64, what: &str) -> Result<()> {
-        let (rel, size) = (page.wrapping_sub(k.vmemmap_base), o.page_size_of);
+        let (rel, size) = (page.wrapping_sub(k.vmemmap_base), o.page.size);
         // (A mask where a division would do: this runs for every page reference.)
         let aligned = if size.is_power_of_two() {
             rel & (size - 1) == 0
@@ -62,23 +63,32 @@ impl Pages {
     /// `compound_head(page)` and the head's order.
     pub(crate) fn compound(&mut self, k: &Kernel, o: &Offsets, page: u64) -> Result<Compound> {
         Self::check_page(k, o, page, "frag page")?;
-        let ch = k.u64(page + o.page_compound_head, "page.compound_head")?;
-        let head = if ch & 1 != 0 { ch - 1 } else { page };
+        let sp = &o.page;
+        let mut buf = [0u8; MAX_STRUCT_PAGE];
+        let bytes = &mut buf[..sp.size.min(MAX_STRUCT_PAGE as u64) as usize];
+        k.read(page, bytes, "struct page")?;
+        let head = sp.head(page, bytes).map_err(|bad| Error::Read {
+            what: format!(
+                "struct page {page:#x}: tail word {:#x} names no head this kernel would store",
+                bad.0
+            ),
+            addr: page,
+            source: vmcore::Error::Missing("garbage compound head".into()),
+        })?;
         if head != page {
             Self::check_page(k, o, head, "compound head")?;
         }
         if let Some(&order) = self.heads.get(&head) {
             return Ok(Compound { head, order });
         }
-        let flags = k.u64(head + o.page_flags, "page.flags")?;
-        let order = if flags & (1 << o.pg_head) == 0 {
+        if head != page {
+            k.read(head, bytes, "struct page")?;
+        }
+        let flags = sp.flags(bytes);
+        let order = if !sp.is_head(flags) {
             0
         } else {
-            let order = match o.order {
-                OrderField::PageCompoundOrder(o)
-                | OrderField::FolioOrder(o)
-                | OrderField::FolioFlags1(o) => u32::from(k.u8(head + o, "compound order")?),
-            };
+            let order = u32::from(k.u8(head + sp.order_offset(), "compound order")?);
             if order > MAX_SANE_ORDER {
                 return Err(Error::Read {
                     what: format!("compound order {order} of head page"),
@@ -99,15 +109,17 @@ impl Pages {
         if let Some(&s) = self.slab_slot.get(&head) {
             return Ok(s);
         }
-        // Read only the word this kernel's mark is in; without a mark, the slab_cache pointer
-        // is checked instead.
-        let mark = o.slab_mark;
-        let (flags, page_type) = match mark {
-            SlabMark::Flag(_) => (k.u64(head + o.page_flags, "page.flags")?, 0),
-            SlabMark::PageType { offset, .. } => (0, k.u32(head + offset, "page.page_type")?),
-            SlabMark::Unknown => (0, 0),
+        // Without a slab mark, the slab_cache pointer is checked instead.
+        let sp = &o.page;
+        let mut buf = [0u8; MAX_STRUCT_PAGE];
+        let bytes = &mut buf[..sp.size.min(MAX_STRUCT_PAGE as u64) as usize];
+        let is_slab = match sp.slab_mark_word() {
+            Some(_) => {
+                k.read(head, bytes, "struct page")?;
+                sp.is_slab(bytes).unwrap_or(true)
+            }
+            None => true,
         };
-        let is_slab = mark.is_slab(flags, page_type).unwrap_or(true);
         let slot = match is_slab {
             false => None,
             true => {

@@ -56,7 +56,7 @@ impl PageRefs {
         for &(head, order, found) in pages {
             out.pages += 1;
             out.refs_found += found;
-            let Ok(rc) = k.u32(head + o.page_refcount, "page._refcount") else {
+            let Ok(rc) = k.u32(head + o.page.refcount_offset(), "page._refcount") else {
                 out.unreadable += 1;
                 continue;
             };

@@ -179,7 +179,7 @@ fn sock_of(k: &Kernel, w: Walker<'_>, ws: WalkedSocket) -> SockReport {
             order,
             skbs,
             refcount: k
-                .u32(head + w.o.page_refcount, "page._refcount")
+                .u32(head + w.o.page.refcount_offset(), "page._refcount")
                 .ok()
                 .map(|v| v as i32),
         })

@@ -2,8 +2,13 @@
 //! `/proc/slabinfo` (which leaves per-CPU free objects counted as active).
 //!
 //! total = Σ nodes `total_objects` (CONFIG_SLUB_DEBUG); free = every online CPU's lockless
-//! freelist (hardened pointers decoded) and per-CPU partial slabs (`objects − inuse`), plus every
-//! node's partial slabs (`objects − inuse`); active = total − free.
+//! freelist (hardened pointers decoded) and per-CPU partial slabs (`objects − inuse`), where the
+//! kernel has `kmem_cache_cpu` (to 7.0); every online CPU's sheaves (`main` and `spare`: the
+//! `size` objects each holds) where it has `cpu_sheaves` (6.18+, the only per-CPU cache from
+//! 7.0), and the full sheaves of every node's barn; plus every node's partial slabs
+//! (`objects − inuse`); active = total − free. Objects in a `rcu_free` sheaf wait for a grace
+//! period and count as active, as drgn counts them. The nodes are `kmem_cache.node[]`, or the
+//! `node` of each `per_node[]` entry (7.1+), whose `barn` is there too (in the node before).
 
 use crate::hash::Set;
 
@@ -35,11 +40,14 @@ struct Layout {
     size: u64,
     offset: u64,
     random: Option<u64>,
-    cpu_slab: u64,
+    cpu: Option<CpuSlab>,
+    sheaves: Option<Sheaves>,
+    /// `kmem_cache.node[]` or `.per_node[]`: where entry `n` is, and the node pointer in it.
     node: u64,
-    c_freelist: u64,
-    c_slab: u64,
-    c_partial: Option<u64>,
+    node_stride: u64,
+    node_ptr: u64,
+    /// Where a node's barn pointer is: in the `per_node[]` entry (7.1+) or the node (6.18–7.0).
+    barn: Option<Barn>,
     s_cache: u64,
     s_counters: Bit,
     s_objects: Bit,
@@ -47,6 +55,31 @@ struct Layout {
     s_list: u64,
     n_partial: u64,
     n_total: u64,
+}
+
+/// `kmem_cache_cpu` (to 7.0): the per-CPU slab and its lockless freelist.
+struct CpuSlab {
+    cpu_slab: u64,
+    c_freelist: u64,
+    c_slab: u64,
+    c_partial: Option<u64>,
+}
+
+/// `slub_percpu_sheaves` (6.18+): each CPU's `main` and `spare` `slab_sheaf`.
+struct Sheaves {
+    cpu_sheaves: u64,
+    main: u64,
+    spare: u64,
+    size: u64,
+}
+
+/// A node's `node_barn` and its list of full sheaves.
+struct Barn {
+    /// The barn pointer's offset in the `per_node[]` entry, or in `kmem_cache_node`.
+    at: u64,
+    in_entry: bool,
+    full: u64,
+    sheaf_link: u64,
 }
 
 impl Layout {
@@ -58,18 +91,66 @@ impl Layout {
         } else {
             "page"
         };
-        let (_, cur) = t.first_member("kmem_cache_cpu", &["slab", "page"])?;
+        let cpu = match m("kmem_cache", "cpu_slab") {
+            Ok(cpu_slab) => Some(CpuSlab {
+                cpu_slab,
+                c_freelist: m("kmem_cache_cpu", "freelist")?,
+                c_slab: t
+                    .first_member("kmem_cache_cpu", &["slab", "page"])?
+                    .1
+                    .offset,
+                c_partial: m("kmem_cache_cpu", "partial").ok(),
+            }),
+            Err(_) => None,
+        };
+        let sheaves = match m("kmem_cache", "cpu_sheaves") {
+            Ok(cpu_sheaves) => Some(Sheaves {
+                cpu_sheaves,
+                main: m("slub_percpu_sheaves", "main")?,
+                spare: m("slub_percpu_sheaves", "spare")?,
+                size: m("slab_sheaf", "size")?,
+            }),
+            Err(_) => None,
+        };
+        if cpu.is_none() && sheaves.is_none() {
+            // name what is missing: a kernel with neither per-CPU cache
+            m("kmem_cache", "cpu_slab")?;
+        }
+        let (node, node_stride, node_ptr, barn_in_entry) = match m("kmem_cache", "per_node") {
+            Ok(pn) => (
+                pn,
+                t.size_of("kmem_cache_per_node_ptrs")?,
+                m("kmem_cache_per_node_ptrs", "node")?,
+                m("kmem_cache_per_node_ptrs", "barn").ok(),
+            ),
+            Err(_) => (m("kmem_cache", "node")?, 8, 0, None),
+        };
+        let barn = match (barn_in_entry, m("kmem_cache_node", "barn")) {
+            (Some(at), _) => Some((at, true)),
+            (None, Ok(at)) => Some((at, false)),
+            (None, Err(_)) => None,
+        };
+        let barn = match barn {
+            Some((at, in_entry)) => Some(Barn {
+                at,
+                in_entry,
+                full: m("node_barn", "sheaves_full")?,
+                sheaf_link: m("slab_sheaf", "barn_list")?,
+            }),
+            None => None,
+        };
         Ok(Layout {
             list: m("kmem_cache", "list")?,
             name: m("kmem_cache", "name")?,
             size: m("kmem_cache", "size")?,
             offset: m("kmem_cache", "offset")?,
             random: m("kmem_cache", "random").ok(),
-            cpu_slab: m("kmem_cache", "cpu_slab")?,
-            node: m("kmem_cache", "node")?,
-            c_freelist: m("kmem_cache_cpu", "freelist")?,
-            c_slab: cur.offset,
-            c_partial: m("kmem_cache_cpu", "partial").ok(),
+            cpu,
+            sheaves,
+            node,
+            node_stride,
+            node_ptr,
+            barn,
             s_cache: m(slab, "slab_cache")?,
             s_counters: bit(t.member(slab, "inuse")?),
             s_objects: bit(t.member(slab, "objects")?),
@@ -79,6 +160,64 @@ impl Layout {
             n_total: m("kmem_cache_node", "total_objects")?,
         })
     }
+}
+
+/// Most objects a sheaf holds (`sheaf_capacity` is a few dozen; a page of pointers at most).
+const MAX_SHEAF: u64 = 512;
+
+/// Free objects in every online CPU's `kmem_cache_cpu`: its lockless freelist and its partial
+/// slabs.
+fn cpu_slab_free(
+    k: &Kernel,
+    cache: u64,
+    cl: &CpuSlab,
+    l: &Layout,
+    cpu_offsets: &[(u32, u64)],
+    slab_free: &dyn Fn(u64) -> Result<u64>,
+    w: &mut Warnings,
+) -> Result<u64> {
+    let fp_offset = u64::from(k.u32(cache.wrapping_add(l.offset), "kmem_cache.offset")?);
+    let random = match l.random {
+        Some(r) => Some(k.u64(cache.wrapping_add(r), "kmem_cache.random")?),
+        None => None,
+    };
+    let mut free = 0u64;
+    let cpu_slab = k.u64(cache.wrapping_add(cl.cpu_slab), "kmem_cache.cpu_slab")?;
+    for &(cpu, off) in cpu_offsets {
+        let c = cpu_slab.wrapping_add(off);
+        let slab = k.u64(c.wrapping_add(cl.c_slab), "kmem_cache_cpu.slab")?;
+        if slab != 0 && k.u64(slab.wrapping_add(l.s_cache), "slab.slab_cache").ok() == Some(cache) {
+            // the lockless freelist: next pointers at object + offset, hardened if `random`
+            let mut p = k.u64(c.wrapping_add(cl.c_freelist), "kmem_cache_cpu.freelist")?;
+            let mut seen = Set::default();
+            while p != 0 {
+                if !Kernel::is_kernel_ptr(p, 1) || !seen.insert(p) || seen.len() > MAX_FREELIST {
+                    w.push(
+                        WarningKind::Corrupt,
+                        Some(p),
+                        format!("kmem_cache at {cache:#x}: CPU {cpu}'s freelist is corrupt at {p:#x}; stopped"),
+                    );
+                    break;
+                }
+                free += 1;
+                let at = p.wrapping_add(fp_offset);
+                let raw = k.u64(at, "freelist pointer")?;
+                p = match random {
+                    Some(r) => raw ^ r ^ at.swap_bytes(),
+                    None => raw,
+                };
+            }
+        }
+        if let (Some(pl), Some(next)) = (cl.c_partial, l.s_next) {
+            let mut s = k.u64(c.wrapping_add(pl), "kmem_cache_cpu.partial")?;
+            let mut seen = Set::default();
+            while s != 0 && seen.insert(s) && seen.len() <= MAX_PARTIAL {
+                free = free.saturating_add(slab_free(s)?);
+                s = k.u64(s.wrapping_add(next), "slab.next")?;
+            }
+        }
+    }
+    Ok(free)
 }
 
 /// The `kmem_cache` called `name` on `slab_caches`.
@@ -105,11 +244,6 @@ pub(crate) fn usage(
 ) -> Result<SlabUsage> {
     let l = Layout::resolve(k).map_err(|e| k.layout_error(e))?;
     let slot_size = u64::from(k.u32(cache.wrapping_add(l.size), "kmem_cache.size")?);
-    let fp_offset = u64::from(k.u32(cache.wrapping_add(l.offset), "kmem_cache.offset")?);
-    let random = match l.random {
-        Some(r) => Some(k.u64(cache.wrapping_add(r), "kmem_cache.random")?),
-        None => None,
-    };
     let slab_free = |slab: u64| -> Result<u64> {
         let raw = k.bytes(
             slab.wrapping_add(l.s_counters.byte.min(l.s_objects.byte)),
@@ -125,38 +259,25 @@ pub(crate) fn usage(
         Ok(objects.saturating_sub(inuse))
     };
     let mut free = 0u64;
-    let cpu_slab = k.u64(cache.wrapping_add(l.cpu_slab), "kmem_cache.cpu_slab")?;
-    for &(cpu, off) in cpu_offsets {
-        let c = cpu_slab.wrapping_add(off);
-        let slab = k.u64(c.wrapping_add(l.c_slab), "kmem_cache_cpu.slab")?;
-        if slab != 0 && k.u64(slab.wrapping_add(l.s_cache), "slab.slab_cache").ok() == Some(cache) {
-            // the lockless freelist: next pointers at object + offset, hardened if `random`
-            let mut p = k.u64(c.wrapping_add(l.c_freelist), "kmem_cache_cpu.freelist")?;
-            let mut seen = Set::default();
-            while p != 0 {
-                if !Kernel::is_kernel_ptr(p, 1) || !seen.insert(p) || seen.len() > MAX_FREELIST {
-                    w.push(
-                        WarningKind::Corrupt,
-                        Some(p),
-                        format!("kmem_cache at {cache:#x}: CPU {cpu}'s freelist is corrupt at {p:#x}; stopped"),
-                    );
-                    break;
+    if let Some(cl) = &l.cpu {
+        free = free.saturating_add(cpu_slab_free(k, cache, cl, &l, cpu_offsets, &slab_free, w)?);
+    }
+    // a sheaf's `size` objects are free ones (at most a page of pointers, as the kernel sizes them)
+    let sheaf_free = |sheaf: u64, size_off: u64| -> Result<u64> {
+        Ok(u64::from(k.u32(sheaf.wrapping_add(size_off), "slab_sheaf.size")?).min(MAX_SHEAF))
+    };
+    if let Some(sh) = &l.sheaves {
+        let pcs = k.u64(cache.wrapping_add(sh.cpu_sheaves), "kmem_cache.cpu_sheaves")?;
+        for &(_, off) in cpu_offsets {
+            let c = pcs.wrapping_add(off);
+            for (at, what) in [
+                (sh.main, "slub_percpu_sheaves.main"),
+                (sh.spare, "slub_percpu_sheaves.spare"),
+            ] {
+                let sheaf = k.u64(c.wrapping_add(at), what)?;
+                if sheaf != 0 {
+                    free = free.saturating_add(sheaf_free(sheaf, sh.size)?);
                 }
-                free += 1;
-                let at = p.wrapping_add(fp_offset);
-                let raw = k.u64(at, "freelist pointer")?;
-                p = match random {
-                    Some(r) => raw ^ r ^ at.swap_bytes(),
-                    None => raw,
-                };
-            }
-        }
-        if let (Some(pl), Some(next)) = (l.c_partial, l.s_next) {
-            let mut s = k.u64(c.wrapping_add(pl), "kmem_cache_cpu.partial")?;
-            let mut seen = Set::default();
-            while s != 0 && seen.insert(s) && seen.len() <= MAX_PARTIAL {
-                free = free.saturating_add(slab_free(s)?);
-                s = k.u64(s.wrapping_add(next), "slab.next")?;
             }
         }
     }
@@ -167,7 +288,8 @@ pub(crate) fn usage(
         .clamp(1, 1024);
     let mut total = 0u64;
     for n in 0..u64::from(nr_nodes) {
-        let node = k.u64(cache.wrapping_add(l.node + n * 8), "kmem_cache.node[]")?;
+        let entry = cache.wrapping_add(l.node + n * l.node_stride);
+        let node = k.u64(entry.wrapping_add(l.node_ptr), "kmem_cache node pointer")?;
         if !Kernel::is_kernel_ptr(node, 8) {
             continue;
         }
@@ -184,6 +306,22 @@ pub(crate) fn usage(
             w,
         ) {
             free = free.saturating_add(slab_free(s)?);
+        }
+        if let (Some(b), Some(sh)) = (&l.barn, &l.sheaves) {
+            let holder = if b.in_entry { entry } else { node };
+            let barn = k.u64(holder.wrapping_add(b.at), "node_barn pointer")?;
+            if Kernel::is_kernel_ptr(barn, 8) {
+                for sheaf in crate::task::list_entries(
+                    k,
+                    barn.wrapping_add(b.full),
+                    b.sheaf_link,
+                    MAX_PARTIAL,
+                    "node_barn.sheaves_full",
+                    w,
+                ) {
+                    free = free.saturating_add(sheaf_free(sheaf, sh.size)?);
+                }
+            }
         }
     }
     Ok(SlabUsage {

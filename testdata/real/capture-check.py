@@ -8,7 +8,8 @@ This script applies the same rules (sanity.py) with the oracle (drgn) to the cap
 and checks that drgn can walk every scenario socket in each makedumpfile dump; make-dumps.sh captures
 again (logging the reason) when it fails, so a fresh tier gives the same verdicts every time.
 
-    capture-check.py --dir BOOT_DIR --vmlinux VMLINUX     -> "capture-check: ok ..." or the reasons, exit 1
+    capture-check.py --dir BOOT_DIR --vmlinux VMLINUX [--generation G]
+        -> "capture-check: ok ..." or the reasons, exit 1
 
 A dump without VMCOREINFO (boot C) cannot be opened by drgn: for it only the guest's own
 confirmations (capture.py) stand.
@@ -64,6 +65,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dir", required=True)
     ap.add_argument("--vmlinux", required=True)
+    ap.add_argument("--generation", default="6.1", help="the kernel generation (make-dumps.sh SKBWALK_KERNEL)")
     a = ap.parse_args()
     cap = json.load(open(os.path.join(a.dir, "capture.json")))
     sockets = cap["sockets"]
@@ -77,7 +79,8 @@ def main():
             if err:
                 errs.append(f"{what}: {err}")
                 continue
-            for e in sanity.socket_errors(rep, s.get("expect", "-"), s["comm"], f"{s['scenario']}/{s['role']}"):
+            for e in sanity.socket_errors(rep, s.get("expect", "-"), s["comm"], f"{s['scenario']}/{s['role']}",
+                                              a.generation):
                 errs.append(f"{what}: {e}")
     for kd in sorted(glob.glob(os.path.join(a.dir, "vmcore.mdf-*.kdump"))):
         try:

@@ -138,13 +138,13 @@ fetch_debs() {
             apt-get "${APT[@]}" download -q "$p=$KVER" >&2 2>/dev/null || apt-get "${APT[@]}" download -q "$p=$KVER" >&2
             deb=$(ls ${p}_${KVER}_amd64.deb 2>/dev/null || true)
         fi
-        if [ -n "$deb" ] && dpkg-deb -c "$deb" | grep -E "boot/vmlinuz-$KREL|modules/$KREL/vmlinuz" >/dev/null; then IMG_DEB=$CACHE/debs/$deb; break; fi
+        if [ -n "$deb" ] && dpkg-deb -c "$deb" | grep -F -e "boot/vmlinuz-$KREL" -e "modules/$KREL/vmlinuz" >/dev/null; then IMG_DEB=$CACHE/debs/$deb; break; fi
     done
     [ -n "$IMG_DEB" ] || { echo "no package of $KPKG $KVER holds /boot/vmlinuz" >&2; exit 1; }
     DBG_DEB=$CACHE/debs/${KPKG}-dbg_${KVER}_amd64.deb
     [ -f "$DBG_DEB" ] || apt-get "${APT[@]}" download -q "$KPKG-dbg=$KVER" >&2
     # the modules, when the image package does not carry them (sid: linux-modules-<abi>)
-    if ! dpkg-deb -c "$IMG_DEB" | grep -E "modules/$KREL/kernel/drivers/net/virtio_net" >/dev/null; then
+    if ! dpkg-deb -c "$IMG_DEB" | grep -F "modules/$KREL/kernel/drivers/net/virtio_net" >/dev/null; then
         local mp=linux-modules-$KREL
         MODS_DEB=$CACHE/debs/${mp}_${KVER}_amd64.deb
         [ -f "$MODS_DEB" ] || apt-get "${APT[@]}" download -q "$mp=$KVER" >&2
@@ -267,7 +267,7 @@ boot() {
         elif cat "$OUT/$name.err" >&2 && [ "$name" = A ] && ! convert "$tmp" 2> "$OUT/$name.err"; then
             cat "$OUT/$name.err" >&2
             why="convert: $(tail -n1 "$OUT/$name.err")"
-        elif ! why=$(python3 "$HERE/capture-check.py" --dir "$tmp" --vmlinux "$VMLINUX" 2>&2); then
+        elif ! why=$(python3 "$HERE/capture-check.py" --dir "$tmp" --vmlinux "$VMLINUX" --generation "$KGEN" 2>&2); then
             :
         else
             [ ! -f "$OUT/$name.retries.log" ] || mv "$OUT/$name.retries.log" "$tmp/retries.log"

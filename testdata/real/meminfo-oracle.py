@@ -79,6 +79,8 @@ def oracle(a):
         v = sym(name)
         if v is not None:
             g[name] = v
+    if "tcp_memory_allocated" not in g and "net_aligned_data" in p:  # 6.17+
+        g["tcp_memory_allocated"] = p["net_aligned_data"].tcp_memory_allocated.counter.value_()
     huge = 0
     try:
         for i in range(p["hugetlb_max_hstate"].value_()):
@@ -102,7 +104,8 @@ def oracle(a):
         "slab_reclaimable": e("NR_SLAB_RECLAIMABLE_B") * ps,
         "slab_unreclaimable": e("NR_SLAB_UNRECLAIMABLE_B") * ps,
         "page_tables": (e("NR_PAGETABLE") + e("NR_SECONDARY_PAGETABLE")) * ps,
-        "vmalloc": g.get("nr_vmalloc_pages", 0) * ps,
+        # 7.1+: the node counter NR_VMALLOC replaced nr_vmalloc_pages
+        "vmalloc": (e("NR_VMALLOC") if "NR_VMALLOC" in counters else g.get("nr_vmalloc_pages", 0)) * ps,
         "kernel_stack": e("NR_KERNEL_STACK_KB") * 1024,
         "percpu": g.get("pcpu_nr_populated", 0) * g.get("pcpu_nr_units", 0) * ps,
         "hugetlb": huge * ps,
@@ -127,7 +130,7 @@ def oracle(a):
             u = slab_cache_usage(c)
             skb_slab[name] = {"slot_size": c.size.value_(), "total_objects": u.num_objs,
                               "active_objects": u.active_objs}
-    tcp_mem = g.get("tcp_memory_allocated", 0) * 4096
+    tcp_mem = g.get("tcp_memory_allocated", 0) * ps
     tcp_sockets = percpu_counter_sum(p["tcp_sockets_allocated"].address_of_())
     out = {
         "explain": {"skb_slab": skb_slab, "sockstat": {"tcp_memory_allocated_bytes": tcp_mem,
@@ -151,7 +154,9 @@ def census(p, drgn, counters):
     page = p.type("struct page")
     size = drgn.sizeof(page)
     off = lambda m: drgn.offsetof(page, m)
-    o_flags, o_ch, o_ref, o_priv, o_pt = off("flags"), off("compound_head"), off("_refcount"), off("private"), off("page_type")
+    from drgnkit import compound_word, head_of
+    o_ch, mask_mode = compound_word(p)
+    o_flags, o_ref, o_priv, o_pt = off("flags"), off("_refcount"), off("private"), off("page_type")
     bit = lambda n: p[n].value_()
     b_res, b_lru, b_swap, b_head = bit("PG_reserved"), bit("PG_lru"), bit("PG_swapbacked"), bit("PG_head")
     try:
@@ -227,7 +232,7 @@ def census(p, drgn, counters):
                     free_until = q + (1 << order)
                 c = "free"
             elif ch & 1:
-                hp = (ch - 1 - vmemmap) // size
+                hp = (head_of(vmemmap + q * size, ch, mask_mode) - vmemmap) // size
                 c = comp[2] if comp and comp[0] == hp and q < comp[1] else "other"
             else:
                 if (b_slab is not None and flags >> b_slab & 1) or is_type(pt, "slab"):

@@ -38,7 +38,7 @@ from drgn.helpers.linux.fs import for_each_file
 from drgn.helpers.linux.pid import find_task, for_each_task
 from drgn.helpers.linux.rbtree import rbtree_inorder_for_each_entry
 
-from drgnkit import vmcoreinfo
+from drgnkit import compound_word, flags_word, head_of, vmcoreinfo
 
 FAMILIES = {0: "AF_UNSPEC", 1: "AF_UNIX", 2: "AF_INET", 10: "AF_INET6", 16: "AF_NETLINK", 17: "AF_PACKET",
             38: "AF_ALG", 40: "AF_VSOCK", 44: "AF_XDP"}
@@ -93,6 +93,7 @@ class Kernel:
         self.socket_file_ops = p["socket_file_ops"].address_of_()
         self.skb_ptr = p.pointer_type(p.type("struct sk_buff"))
         self.order_member = self._order_member()
+        self.compound_off, self.compound_mask = compound_word(p)
         self._cache_info = {}
         self._head_info = {}
 
@@ -130,8 +131,8 @@ class Kernel:
         return Object(self.p, self.page_type, address=page_addr)
 
     def compound_head(self, page_addr):
-        ch = self.page(page_addr).compound_head.value_()
-        head = ch - 1 if ch & 1 else page_addr
+        ch = self.p.read_u64(page_addr + self.compound_off)
+        head = head_of(page_addr, ch, self.compound_mask)
         if self.crosscheck:
             from drgn.helpers.linux.mm import compound_head as drgn_compound_head
             d = drgn_compound_head(Object(self.p, self.page_ptr, value=page_addr)).value_()
@@ -141,7 +142,7 @@ class Kernel:
 
     def order(self, head_addr):
         head = self.page(head_addr)
-        if not head.flags.value_() & self.PG_head:
+        if not flags_word(head) & self.PG_head:
             return 0
         if self.order_member:
             order = self.page(head_addr + self.sizeof_page).member_(self.order_member).value_()
@@ -158,7 +159,7 @@ class Kernel:
         """(cache address, name, size) of the SLUB cache holding addr, or None when addr is not slab memory."""
         head = self.compound_head(self.virt_to_page(addr))
         if self.PG_slab is not None:
-            if not self.page(head).flags.value_() & self.PG_slab:
+            if not flags_word(self.page(head)) & self.PG_slab:
                 return None
         elif (self.page(head).page_type.value_() >> 24) != self.PGTY_slab:
             return None

@@ -44,6 +44,7 @@ WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
 
 # every test name starts with the kernel release, so the tiers of several kernels read apart
 KTAG=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kernel"]["release"])' "$M")
+KGEN=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kernel"].get("generation", "6.1"))' "$M")
 ok()   { PASS=$((PASS+1)); echo "ok   $KTAG $1"; }
 bad()  { FAIL=$((FAIL+1)); FAILED+=("$KTAG $1"); echo "FAIL $KTAG $1: $2"; }
 want() { [[ "$1" =~ $FILTER ]]; }
@@ -109,7 +110,7 @@ PY
         fi
         name="$boot oracle-sanity $role pid=$pid fd=$fd"
         if want "$name"; then
-            if msg=$(python3 "$HERE/sanity.py" socket "$o" "$expect" "$comm" "$role"); then ok "$name"; else bad "$name" "$msg"; fi
+            if msg=$(python3 "$HERE/sanity.py" socket "$o" "$expect" "$comm" "$role" "$KGEN"); then ok "$name"; else bad "$name" "$msg"; fi
         fi
     done < "$WORK/sockets"
     # sockets no fd reaches (manifest "nofd_sockets": the orphan with unsent data, TIME_WAIT and NEW_SYN_RECV

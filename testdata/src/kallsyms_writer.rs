@@ -1,6 +1,7 @@
 //! Kernel kallsyms tables as `scripts/kallsyms` lays them out, for the decoder's tests: names
 //! compressed with a token table (multi-character tokens included), the two-byte length of
-//! "big" symbols, and each address encoding (base-relative, absolute per-cpu, plain addresses).
+//! "big" symbols, and each address encoding (base-relative, absolute per-cpu, plain addresses,
+//! and 7.0's place-relative offsets).
 //!
 //! ```
 //! use testdata::kallsyms_writer::{build, Encoding};
@@ -19,6 +20,9 @@ pub enum Encoding {
     AbsolutePercpu,
     /// `kallsyms_addresses`: full addresses.
     Addresses,
+    /// 7.0+: each entry of `kallsyms_offsets` is the symbol's distance from the entry itself
+    /// (a signed 32-bit place-relative offset); there is no `kallsyms_relative_base`.
+    PlaceRelative,
 }
 
 /// The tables, placed in memory: `regions` are (address, bytes) to serve reads from, and the
@@ -120,6 +124,8 @@ pub fn build(syms: &[(&str, char, u64)], enc: Encoding, at: u64) -> KallsymsImag
                 addr_table.extend_from_slice(&off.to_le_bytes())
             }
             Encoding::Addresses => addr_table.extend_from_slice(&a.to_le_bytes()),
+            // written once the table's own address is known (below)
+            Encoding::PlaceRelative => {}
         }
     }
     let mut img = KallsymsImage {
@@ -146,6 +152,21 @@ pub fn build(syms: &[(&str, char, u64)], enc: Encoding, at: u64) -> KallsymsImag
     img.token_index = place(&mut img, token_index);
     match enc {
         Encoding::Addresses => img.addresses = Some(place(&mut img, addr_table)),
+        Encoding::PlaceRelative => {
+            // placed first, then filled in: each entry is its symbol's distance from itself
+            let at = place(&mut img, vec![0; 4 * syms.len()]);
+            let table: Vec<u8> = syms
+                .iter()
+                .enumerate()
+                .flat_map(|(i, s)| {
+                    (s.2.wrapping_sub(at + 4 * i as u64) as i64 as i32).to_le_bytes()
+                })
+                .collect();
+            if let Some(r) = img.region_mut(at) {
+                *r = table;
+            }
+            img.offsets = Some(at);
+        }
         _ => {
             img.offsets = Some(place(&mut img, addr_table));
             img.relative_base = Some(place(&mut img, base.to_le_bytes().to_vec()));
