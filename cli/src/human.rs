@@ -293,6 +293,13 @@ pub fn top(r: &TopReport, n: usize, k: &Kernel) -> String {
             p.unaccounted_refs,
             if p.fewer_than_found > 0 { format!("; {} pages have FEWER references than found", p.fewer_than_found) } else { String::new() }
         );
+        if p.page_pool > 0 {
+            let _ = writeln!(
+                s,
+                "  ({} of them are page_pool pages: their references are pp_ref_count, not _refcount)",
+                p.page_pool
+            );
+        }
     }
     let t = &r.totals;
     let _ = writeln!(

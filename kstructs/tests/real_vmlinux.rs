@@ -1,4 +1,4 @@
-//! The real kernel (gated on `SKBWALK_VMLINUX`): shapes, sizes and enumerators the walk relies
+//! The real kernel (`SKBWALK_VMLINUX`; ignored outside the real-dump tier, which runs them): shapes, sizes and enumerators the walk relies
 //! on, checked against `pahole`'s view of the same file; symbols against the `System.map` beside
 //! it. (Every member the walk reads is checked by skbwalk's real-dump tests, from the walk.)
 
@@ -10,26 +10,18 @@ use kstructs::Types;
 use support::walk;
 use testdata::pahole::Pahole;
 
-fn vmlinux() -> Option<PathBuf> {
-    match std::env::var_os("SKBWALK_VMLINUX") {
-        Some(v) => Some(PathBuf::from(v)),
-        None => {
-            eprintln!("note: SKBWALK_VMLINUX not set; skipping the real-vmlinux test");
-            None
-        }
-    }
+fn vmlinux() -> PathBuf {
+    testdata::real_tier::vmlinux()
 }
 
 fn system_map(vmlinux: &Path) -> Option<PathBuf> {
-    let name = vmlinux.file_name()?.to_str()?;
-    let release = name.strip_prefix("vmlinux-")?;
-    let p = vmlinux.with_file_name(format!("System.map-{release}"));
-    p.exists().then_some(p)
+    testdata::real_tier::system_map(vmlinux)
 }
 
 #[test]
+#[ignore = "needs the real-dump tier (SKBWALK_VMLINUX; ./test.sh runs it)"]
 fn types_and_symbols_match_pahole_and_system_map() {
-    let Some(v) = vmlinux() else { return };
+    let v = vmlinux();
     let types = Types::open_with_cache(&v, None).expect("open vmlinux");
     assert!(types.build_id().is_some_and(|b| b.len() >= 16));
     // Every member the walk reads is checked against pahole by skbwalk's real-dump test
@@ -93,16 +85,14 @@ fn types_and_symbols_match_pahole_and_system_map() {
     for s in walk::SYMBOLS {
         types.symbol(s).unwrap();
     }
-    if let Some(map) = system_map(&v) {
-        let from_map = Types::open_with_cache(&v, None)
-            .unwrap()
-            .with_system_map(&map)
-            .unwrap();
-        for s in walk::SYMBOLS {
-            assert_eq!(types.symbol(s).unwrap(), from_map.symbol(s).unwrap(), "{s}");
-        }
-    } else {
-        eprintln!("note: no System.map beside the vmlinux; symbols not cross-checked");
+    // every Debian -dbg package of the tier ships its System.map
+    let map = system_map(&v).expect("the -dbg package's System.map beside the vmlinux");
+    let from_map = Types::open_with_cache(&v, None)
+        .unwrap()
+        .with_system_map(&map)
+        .unwrap();
+    for s in walk::SYMBOLS {
+        assert_eq!(types.symbol(s).unwrap(), from_map.symbol(s).unwrap(), "{s}");
     }
     let ops = types.symbol("socket_file_ops").unwrap();
     assert_eq!(types.symbol_at(ops + 8), Some(("socket_file_ops", 8)));
@@ -126,8 +116,9 @@ fn types_and_symbols_match_pahole_and_system_map() {
 }
 
 #[test]
+#[ignore = "needs the real-dump tier (SKBWALK_VMLINUX; ./test.sh runs it)"]
 fn warm_cache_answers_without_index() {
-    let Some(v) = vmlinux() else { return };
+    let v = vmlinux();
     let dir = testdata::scratch::root(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("kstructs-real-cache-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

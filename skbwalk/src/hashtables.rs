@@ -378,10 +378,9 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs the real-dump tier (SKBWALK_DUMPS_DIR; ./test.sh runs it)"]
     fn every_inet_socket_is_in_its_kernel_hash_table() {
-        let Some((dir, m)) = crate::testing::capture() else {
-            return;
-        };
+        let (dir, m) = crate::testing::capture();
         let vmlinux = std::path::PathBuf::from(m["kernel"]["vmlinux"].as_str().unwrap());
         for boot in ["A", "B", "C"] {
             let k = crate::testing::open(&dir.join(boot).join("vmcore.elf"), Some(&vmlinux));

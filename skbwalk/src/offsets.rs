@@ -45,6 +45,17 @@ pub(crate) fn bit(m: Member) -> Bit {
     }
 }
 
+/// How a process's threads are linked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Threads {
+    /// `task_struct.thread_group` (to 6.6): a ring through every thread, leader included, with
+    /// no separate head.
+    Ring(u64),
+    /// `task_struct.thread_node` (6.7+): every thread, leader included, on the list headed by
+    /// `signal->thread_head`.
+    SignalList { node: u64, signal: u64, head: u64 },
+}
+
 /// How a frag names its page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum FragPage {
@@ -62,7 +73,7 @@ pub(crate) struct Offsets {
     pub task_tgid: u64,
     pub task_comm: u64,
     pub task_files: u64,
-    pub task_thread_group: Option<u64>,
+    pub task_threads: Option<Threads>,
     pub files_fdt: u64,
     pub fdt_max_fds: u64,
     pub fdt_fd: u64,
@@ -243,9 +254,17 @@ impl Offsets {
             _ => 17,
         };
         let skb_end = t.member("sk_buff", "end")?;
-        let (_, thread_group) = match first("task_struct", &["thread_group", "thread_node"]) {
-            Ok((i, m)) => (i, Some(m.offset)),
-            Err(_) => (0, None),
+        let threads = match (
+            off("task_struct", "thread_group"),
+            off("task_struct", "thread_node"),
+        ) {
+            (Ok(ring), _) => Some(Threads::Ring(ring)),
+            (Err(_), Ok(node)) => Some(Threads::SignalList {
+                node,
+                signal: off("task_struct", "signal")?,
+                head: off("signal_struct", "thread_head")?,
+            }),
+            (Err(_), Err(_)) => None,
         };
         Ok(Offsets {
             task_tasks: off("task_struct", "tasks")?,
@@ -253,7 +272,7 @@ impl Offsets {
             task_tgid: off("task_struct", "tgid")?,
             task_comm: off("task_struct", "comm")?,
             task_files: off("task_struct", "files")?,
-            task_thread_group: thread_group,
+            task_threads: threads,
             files_fdt: off("files_struct", "fdt")?,
             fdt_max_fds: off("fdtable", "max_fds")?,
             fdt_fd: off("fdtable", "fd")?,

@@ -1,6 +1,7 @@
 //! Page references: each frag (and each page-fragment head) holds one reference on its compound
-//! page; comparing the references found in socket queues with the page's `_refcount` shows the
-//! references held elsewhere — a driver's receive ring or page-frag cache, another subsystem, a leak.
+//! page; comparing the references found in socket queues with the page's `_refcount` (a
+//! page_pool page's `pp_ref_count`) shows the references held elsewhere — a driver's receive
+//! ring or page-frag cache, another subsystem, a leak.
 
 use serde::Serialize;
 
@@ -44,6 +45,7 @@ impl PageRefs {
             out.unaccounted_refs += p.unaccounted_refs;
             out.fewer_than_found += p.fewer_than_found;
             out.unreadable += p.unreadable;
+            out.page_pool += p.page_pool;
             out.examples.extend(p.examples);
         }
         out.keep_examples();
@@ -56,11 +58,20 @@ impl PageRefs {
         for &(head, order, found) in pages {
             out.pages += 1;
             out.refs_found += found;
-            let Ok(rc) = k.u32(head + o.page.refcount_offset(), "page._refcount") else {
+            let mut buf = [0u8; crate::struct_page::MAX_STRUCT_PAGE];
+            let sp = &mut buf[..(o.page.size as usize).min(crate::struct_page::MAX_STRUCT_PAGE)];
+            if k.read(head, sp, "struct page").is_err() {
                 out.unreadable += 1;
                 continue;
+            }
+            // a page_pool page keeps its frags' references in pp_ref_count
+            let rc = match o.page.page_pool_refs(sp) {
+                Some(pp) => {
+                    out.page_pool += 1;
+                    pp
+                }
+                None => i64::from(o.page.refcount(sp) as i32),
             };
-            let rc = i64::from(rc as i32);
             let e = rc - found as i64;
             if e < 0 {
                 out.fewer_than_found += 1;
@@ -90,6 +101,10 @@ impl PageRefs {
             .sort_by(|a, b| b.unaccounted.cmp(&a.unaccounted).then(a.head.cmp(&b.head)));
         self.examples.truncate(EXAMPLES);
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One page whose `_refcount` exceeds the references found.
@@ -122,6 +137,9 @@ pub struct PageRefs {
     pub fewer_than_found: u64,
     /// Pages whose `_refcount` could not be read.
     pub unreadable: u64,
+    /// Page_pool pages among them, whose references are their `pp_ref_count` (absent when 0).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub page_pool: u64,
     /// The pages with the most unaccounted references.
     pub examples: Vec<PageRef>,
 }

@@ -11,6 +11,7 @@
 //! | slab | `PG_slab` in `enum pageflags` (to 6.9), else the page type `PGTY_slab` |
 //! | buddy, page table | `enum pagetype` (`PGTY_buddy`, `PGTY_table`, 6.8+) in the top byte of `page_type`; before, bits cleared below `PAGE_TYPE_BASE`: `PG_buddy` 0x80, and `PG_table` 0x400 while `PG_kmemcg` held 0x200 (`struct page` has `mem_cgroup`, to 5.10) or 0x200 once it is gone (`memcg_data`, 5.11+); a kernel with neither member leaves `PG_table` undecided |
 //! | `PG_head`, `PG_reserved`, `PG_lru`, `PG_swapbacked` | `enum pageflags` |
+//! | a page_pool page, and its references | `struct page` has `pp_magic` and `pp_ref_count` (6.7+): `pp_magic` holds `PP_SIGNATURE` (0x40 + `POISON_POINTER_DELTA`, 0xdead000000000000 on x86-64 and arm64; the kernel's `PP_MAGIC_MASK` ignores bits 0–1 and the DMA-index bits in between), and the page's frag references are counted in `pp_ref_count`, its `_refcount` staying 1 |
 
 use kstructs::Types;
 
@@ -94,7 +95,13 @@ pub(crate) struct StructPage {
     slab: SlabMark,
     /// Buddy and page-table types, or why this kernel's values cannot be told.
     types: Result<PageTypes, &'static str>,
+    /// `pp_magic` and `pp_ref_count`, where page_pool pages count their references there.
+    page_pool: Option<(u64, u64)>,
 }
+
+/// `PP_SIGNATURE`'s low byte, and `POISON_POINTER_DELTA`'s top 16 bits (x86-64, arm64).
+const PP_SIGNATURE_LOW: u64 = 0x40;
+const POISON_TOP: u64 = 0xdead;
 
 fn u64_at(b: &[u8], at: u64) -> u64 {
     usize::try_from(at)
@@ -179,7 +186,19 @@ impl StructPage {
             pg_swapbacked: bit("PG_swapbacked")?,
             slab,
             types,
+            page_pool: match (o("pp_magic"), o("pp_ref_count")) {
+                (Ok(magic), Ok(refs)) => Some((magic, refs)),
+                _ => None,
+            },
         })
+    }
+
+    /// For a page_pool page, its `pp_ref_count` (the references its frags hold); `None` for
+    /// any other page.
+    pub(crate) fn page_pool_refs(&self, sp: &[u8]) -> Option<i64> {
+        let (magic, refs) = self.page_pool?;
+        let m = u64_at(sp, magic);
+        (m & 0xfc == PP_SIGNATURE_LOW && m >> 48 == POISON_TOP).then(|| u64_at(sp, refs) as i64)
     }
 
     /// The `flags` word.
@@ -331,6 +350,7 @@ mod tests {
                 buddy: 0xf0,
                 table: 0xf2,
             }),
+            page_pool: Some((8, 40)),
         }
     }
 
@@ -365,6 +385,18 @@ mod tests {
         // the older encoding: head + 1
         let old = layout(TailEncoding::HeadPlusOne);
         assert_eq!(old.head(head + 64, &page_with(head + 1)), Ok(head));
+    }
+
+    /// A page_pool page (7.2's virtio_net: `pp_magic` 0xdead000000000040, `_refcount` 1) counts
+    /// its frag references in `pp_ref_count`; a page whose magic is anything else is no pool's.
+    #[test]
+    fn page_pool_pages_count_references_in_pp_ref_count() {
+        let l = layout(TailEncoding::Mask);
+        let mut b = page_with(0xdead_0000_0000_0040);
+        b[40..48].copy_from_slice(&2u64.to_le_bytes());
+        assert_eq!(l.page_pool_refs(&b), Some(2));
+        assert_eq!(l.page_pool_refs(&page_with(0xdead_0000_0000_0100)), None);
+        assert_eq!(l.page_pool_refs(&page_with(0x40)), None);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Tasks and their open files: `init_task.tasks`, thread groups, `files → fdt → fd[]`.
 
 use crate::hash::Set;
+use crate::offsets::Threads;
 
 use crate::warnings::Warnings;
 use crate::{Error, Kernel, Result};
@@ -134,8 +135,46 @@ pub(crate) fn tasks(k: &Kernel, w: &mut Warnings) -> Result<Vec<Task>> {
                 format!("task at {addr:#x}: {e}"),
             ),
         }
-        if let Some(tg) = k.off()?.task_thread_group {
-            for t in list_entries(k, addr + tg, tg, MAX_TASKS, "task_struct.thread_group", w) {
+        let threads = match k.off()?.task_threads {
+            Some(Threads::Ring(tg)) => {
+                list_entries(k, addr + tg, tg, MAX_TASKS, "task_struct.thread_group", w)
+            }
+            // the list's head is in signal_struct: every entry is a thread, the leader too
+            Some(Threads::SignalList { node, signal, head }) => {
+                match k.u64(addr + signal, "task_struct.signal") {
+                    Ok(sig) if Kernel::is_kernel_ptr(sig, 8) => list_entries(
+                        k,
+                        sig + head,
+                        node,
+                        MAX_TASKS,
+                        "signal_struct.thread_head",
+                        w,
+                    )
+                    .into_iter()
+                    .filter(|&t| t != addr)
+                    .collect(),
+                    Ok(sig) => {
+                        w.push(
+                            crate::warnings::WarningKind::Corrupt,
+                            Some(addr),
+                            format!("task at {addr:#x}: signal {sig:#x} is not a kernel pointer: its threads are not listed"),
+                        );
+                        Vec::new()
+                    }
+                    Err(e) => {
+                        w.push(
+                            crate::warnings::WarningKind::of(&e),
+                            Some(addr),
+                            format!("task at {addr:#x}: its threads: {e}"),
+                        );
+                        Vec::new()
+                    }
+                }
+            }
+            None => Vec::new(),
+        };
+        {
+            for t in threads {
                 match read_task(k, t) {
                     Ok(t) => out.push(t),
                     Err(e) => w.push(

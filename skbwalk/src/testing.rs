@@ -1,5 +1,5 @@
 //! What the unit tests share: scratch directories, opening a kernel without a cache, and the
-//! real-dump tier's capture (skipped with a note when it is absent).
+//! real-dump tier's capture.
 
 use std::path::{Path, PathBuf};
 
@@ -24,12 +24,12 @@ pub(crate) fn open(vmcore: &Path, vmlinux: Option<&Path>) -> Kernel {
     Kernel::open_with(vmcore, &opts).unwrap()
 }
 
-/// The real-dump tier's capture directory and manifest (`SKBWALK_DUMPS_DIR`).
-pub(crate) fn capture() -> Option<(PathBuf, serde_json::Value)> {
-    let Some(dir) = std::env::var_os("SKBWALK_DUMPS_DIR").map(PathBuf::from) else {
-        eprintln!("note: SKBWALK_DUMPS_DIR not set; real-dump checks skipped (./test.sh sets it)");
-        return None;
-    };
-    let m = std::fs::read(dir.join("manifest.json")).ok()?;
-    Some((dir, serde_json::from_slice(&m).ok()?))
+/// The real-dump tier's capture directory and manifest (`SKBWALK_DUMPS_DIR`); panics without
+/// them (the tests that call it are `#[ignore]`d outside the tier).
+pub(crate) fn capture() -> (PathBuf, serde_json::Value) {
+    let (dir, m) = testdata::real_tier::capture();
+    (
+        dir,
+        serde_json::from_slice(&m).expect("manifest.json is JSON"),
+    )
 }

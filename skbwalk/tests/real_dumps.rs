@@ -1,5 +1,5 @@
-//! On the real Debian dumps (5.10, 6.1, 6.12) of the real-dump tier (skipped with a note when they are absent):
-//! the things the drgn oracle does not cover.
+//! On the real Debian dumps (5.10, 6.1, 6.12, sid) of the real-dump tier (ignored outside it;
+//! `./test.sh` runs them with `--include-ignored`): the things the drgn oracle does not cover.
 //!
 //! `SKBWALK_DUMPS_DIR` names a capture directory made by `testdata/real/make-dumps.sh`.
 
@@ -10,18 +10,18 @@ use std::path::PathBuf;
 
 use skbwalk::{socket_report, Kernel};
 
-fn capture() -> Option<(PathBuf, serde_json::Value)> {
-    let Some(dir) = std::env::var_os("SKBWALK_DUMPS_DIR").map(PathBuf::from) else {
-        eprintln!("note: SKBWALK_DUMPS_DIR not set; real-dump checks skipped (./test.sh sets it)");
-        return None;
-    };
-    let m = std::fs::read(dir.join("manifest.json")).ok()?;
-    Some((dir, serde_json::from_slice(&m).ok()?))
+fn capture() -> (PathBuf, serde_json::Value) {
+    let (dir, m) = testdata::real_tier::capture();
+    (
+        dir,
+        serde_json::from_slice(&m).expect("manifest.json is JSON"),
+    )
 }
 
 #[test]
+#[ignore = "needs the real-dump tier (SKBWALK_DUMPS_DIR; ./test.sh runs it)"]
 fn page_refcounts_equal_the_references_found_but_for_driver_held_pages() {
-    let Some((dir, m)) = capture() else { return };
+    let (dir, m) = capture();
     let vmlinux = PathBuf::from(m["kernel"]["vmlinux"].as_str().unwrap());
     let k = open_kernel(&dir.join("A").join("vmcore.elf"), Some(&vmlinux)).unwrap();
     let t = skbwalk::top(&k, |_, _| {}).unwrap();
@@ -36,10 +36,11 @@ fn page_refcounts_equal_the_references_found_but_for_driver_held_pages() {
 /// Every question the walk asks (every command, on every boot) answers the same from the
 /// vmlinux's BTF and from the dump's own BTF as from its DWARF.
 #[test]
+#[ignore = "needs the real-dump tier (SKBWALK_DUMPS_DIR; ./test.sh runs it)"]
 fn btf_answers_every_question_of_the_walk_as_dwarf_does() {
     use skbwalk::kernel::Debuginfo;
     use skbwalk::kstructs::{Prefer, Types, TypesFrom};
-    let Some((dir, m)) = capture() else { return };
+    let (dir, m) = capture();
     let vmlinux = PathBuf::from(m["kernel"]["vmlinux"].as_str().unwrap());
     let no_cache = Some(None);
     let dwarf_opts = Debuginfo {
@@ -74,7 +75,7 @@ fn btf_answers_every_question_of_the_walk_as_dwarf_does() {
         &Debuginfo {
             cache_dir: no_cache,
             system_map: (m["kernel"]["generation"].as_str() == Some("5.10"))
-                .then(|| system_map(&vmlinux, &m)),
+                .then(|| system_map(&vmlinux)),
             ..Default::default()
         },
     )
@@ -108,10 +109,11 @@ fn walk_everything(k: &Kernel, m: &serde_json::Value) {
 /// Every member the walk reads (its own questions, so the list cannot drift from the code), on
 /// the real vmlinux's DWARF, at the offset and bit pahole gives.
 #[test]
+#[ignore = "needs the real-dump tier (SKBWALK_DUMPS_DIR; ./test.sh runs it)"]
 fn every_member_the_walk_reads_matches_pahole() {
     use skbwalk::kernel::Debuginfo;
     use skbwalk::kstructs::TypesFrom;
-    let Some((dir, m)) = capture() else { return };
+    let (dir, m) = capture();
     let vmlinux = PathBuf::from(m["kernel"]["vmlinux"].as_str().unwrap());
     let opts = Debuginfo {
         vmlinux: Some(vmlinux.clone()),
@@ -148,7 +150,10 @@ fn every_member_the_walk_reads_matches_pahole() {
         let ours = mem.offset * 8 + mem.bitfield.map_or(0, |b| u64::from(b.bit_offset));
         match pahole.offset(&struct_of(ty), path) {
             Some(bits) if bits == ours => {}
-            other => wrong.push(format!("{ty}.{path}: ours bit {ours}, pahole {other:?}")),
+            other => wrong.push(format!(
+                "{ty}.{path} (pahole -C {}): ours bit {ours}, pahole {other:?}",
+                struct_of(ty)
+            )),
         }
     }
     assert!(
@@ -162,20 +167,18 @@ fn every_member_the_walk_reads_matches_pahole() {
 }
 
 /// The -dbg package's System.map beside the vmlinux.
-fn system_map(vmlinux: &std::path::Path, m: &serde_json::Value) -> PathBuf {
-    vmlinux.parent().unwrap().join(format!(
-        "System.map-{}",
-        m["kernel"]["release"].as_str().unwrap()
-    ))
+fn system_map(vmlinux: &std::path::Path) -> PathBuf {
+    testdata::real_tier::system_map(vmlinux).expect("the -dbg package's System.map")
 }
 
 /// The kallsyms decoded from each dump are the vmlinux's `.symtab` symbols, each at its
 /// address plus the dump's KASLR offset (per-cpu symbols, absolute, unmoved): every one.
 #[test]
+#[ignore = "needs the real-dump tier (SKBWALK_DUMPS_DIR; ./test.sh runs it)"]
 fn kallsyms_from_the_dump_equal_the_symtab_plus_kaslr() {
     use skbwalk::kstructs::{KallsymsTables, SymbolTable};
     use std::collections::HashSet;
-    let Some((dir, m)) = capture() else { return };
+    let (dir, m) = capture();
     let vmlinux = PathBuf::from(m["kernel"]["vmlinux"].as_str().unwrap());
     let symtab = SymbolTable::from_elf(&vmlinux).unwrap();
     let pairs: HashSet<(&str, u64)> = symtab.iter().map(|(n, a, _)| (n, a)).collect();

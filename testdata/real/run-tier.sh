@@ -35,7 +35,10 @@ M=$DIR/manifest.json
 [ -f "$M" ] || { echo "no manifest at $M" >&2; exit 1; }
 VMLINUX=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kernel"]["vmlinux"])' "$M")
 # the -dbg package's System.map (Debian's /boot one is a placeholder), for dumps without kallsyms
-SMAP=$(dirname "$VMLINUX")/System.map-$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kernel"]["release"])' "$M")
+# (sid's -dbg package keeps it beside the real vmlinux, usr/lib/debug/lib/modules/<release>/System.map)
+KREL=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kernel"]["release"])' "$M")
+SMAP=$(dirname "$VMLINUX")/System.map-$KREL
+[ -f "$SMAP" ] || SMAP=$(dirname "$(readlink -f "$VMLINUX")")/System.map
 OHASH=$(cat "$HERE/oracle.py" "$HERE/add-vmcoreinfo.py" "$HERE/drgnkit.py" | sha256sum | cut -c1-12)
 RHASH=$(cat "$HERE/readcheck.py" "$HERE/drgnkit.py" | sha256sum | cut -c1-12)
 MHASH=$(cat "$HERE/meminfo-oracle.py" | sha256sum | cut -c1-12)

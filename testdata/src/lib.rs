@@ -14,6 +14,7 @@ pub mod kdump_writer;
 pub mod pagetables;
 pub mod pahole;
 pub mod phys;
+pub mod real_tier;
 pub mod sample;
 pub mod scale;
 pub mod scratch;

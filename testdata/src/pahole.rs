@@ -44,12 +44,51 @@ fn parse_comment(line: &str) -> Option<(u64, Option<u64>)> {
     Some((first.parse().ok()?, None))
 }
 
-fn ident_before(decl: &str) -> Option<String> {
-    let mut d = decl;
-    if let Some(i) = d.find("__attribute__") {
-        d = &d[..i];
+/// `decl` without its `__attribute__((…))` groups (pahole prints them before and after names).
+fn strip_attrs(decl: &str) -> String {
+    let mut out = String::new();
+    let mut rest = decl;
+    while let Some(i) = rest.find("__attribute__") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + "__attribute__".len()..];
+        let mut depth = 0usize;
+        let mut end = after.len();
+        for (j, c) in after.char_indices() {
+            match c {
+                '(' => depth += 1,
+                ')' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        end = j + 1;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        rest = &after[end..];
     }
-    let d = d.split(':').next()?.trim();
+    out.push_str(rest);
+    out
+}
+
+/// The type a member without a name has when it is a tagged struct or union embedded
+/// anonymously (`struct freelist_counters;` in 7.x's `struct slab`, built with -fms-extensions).
+fn anonymous_type(decl: &str) -> Option<String> {
+    let d = strip_attrs(decl);
+    let toks: Vec<&str> = d.split_whitespace().collect();
+    match toks.as_slice() {
+        ["struct" | "union", name] => Some((*name).to_owned()),
+        _ => None,
+    }
+}
+
+fn ident_before(decl: &str) -> Option<String> {
+    let stripped = strip_attrs(decl);
+    if anonymous_type(&stripped).is_some() {
+        return None;
+    }
+    let d = stripped.split(':').next()?.trim();
     let d = d.split('[').next()?.trim();
     let name: String = d
         .chars()
@@ -62,6 +101,16 @@ fn ident_before(decl: &str) -> Option<String> {
     (!name.is_empty()).then_some(name)
 }
 
+/// Keep, of two definitions of one name, the one with more members.
+fn insert_richer(out: &mut HashMap<String, PType>, name: String, t: PType) {
+    if out
+        .get(&name)
+        .is_none_or(|old| old.members.len() < t.members.len())
+    {
+        out.insert(name, t);
+    }
+}
+
 /// Parse `pahole -C` output into its types.
 pub fn parse_pahole(text: &str) -> HashMap<String, PType> {
     let mut out = HashMap::new();
@@ -69,6 +118,14 @@ pub fn parse_pahole(text: &str) -> HashMap<String, PType> {
     let mut stack: Vec<Vec<PMember>> = Vec::new();
     for raw in text.lines() {
         let line = raw.trim();
+        // a type starts and ends at column 0 (members are indented): a type whose body this
+        // parser misreads cannot swallow the next one
+        if raw.starts_with('}') && cur.is_some() {
+            let (name, mut t) = cur.take().unwrap();
+            t.members = stack.drain(..).next().unwrap_or_default();
+            insert_richer(&mut out, name, t);
+            continue;
+        }
         if cur.is_none() {
             for kw in ["struct ", "union ", "enum "] {
                 if let Some(rest) = line.strip_prefix(kw) {
@@ -101,7 +158,7 @@ pub fn parse_pahole(text: &str) -> HashMap<String, PType> {
                 // End of the type.
                 let (name, mut t) = cur.take().unwrap();
                 t.members = stack.pop().unwrap();
-                out.insert(name, t);
+                insert_richer(&mut out, name, t);
                 continue;
             }
             let children = stack.pop().unwrap();
@@ -165,24 +222,59 @@ impl Pahole {
         if want.is_empty() {
             return;
         }
+        self.run(&want);
+        // pahole 1.24 on a 7.x vmlinux (Rust CUs it cannot read) stops printing a list of
+        // types part way, and may print an opaque stand-in (`struct kmem_cache { private: u8
+        // _unused[0]; }`, from bindings) for a type: each type the list run left out or gave
+        // without members is asked for alone.
+        for n in want {
+            if self.types.get(n).is_none_or(|t| t.members.len() < 2) {
+                self.run(&[n]);
+            }
+        }
+    }
+
+    fn run(&mut self, names: &[&str]) {
         let out = Command::new("pahole")
             .arg("-C")
-            .arg(want.join(","))
+            .arg(names.join(","))
             .arg(&self.vmlinux)
             .output()
             .expect("pahole (Debian package pahole/dwarves) must be installed");
         assert!(out.status.success(), "pahole failed: {out:?}");
-        self.types
-            .extend(parse_pahole(&String::from_utf8_lossy(&out.stdout)));
+        // of two definitions of one name, the one with more members (not an opaque stand-in)
+        for (name, t) in parse_pahole(&String::from_utf8_lossy(&out.stdout)) {
+            if self
+                .types
+                .get(&name)
+                .is_none_or(|old| old.members.len() < t.members.len())
+            {
+                self.types.insert(name, t);
+            }
+        }
     }
 
-    fn find<'a>(members: &'a [PMember], name: &str) -> Option<&'a PMember> {
+    /// The member `name` among `members`, looking into anonymous members (inline ones, and
+    /// anonymously embedded tagged types, loaded); its offset is from the start of `members`'
+    /// type.
+    fn find(&mut self, members: &[PMember], name: &str) -> Option<PMember> {
         for m in members {
             match &m.name {
-                Some(n) if n == name => return Some(m),
+                Some(n) if n == name => return Some(m.clone()),
                 Some(_) => {}
+                None if !m.children.is_empty() => {
+                    if let Some(f) = self.find(&m.children, name) {
+                        return Some(f);
+                    }
+                }
                 None => {
-                    if let Some(f) = Self::find(&m.children, name) {
+                    let Some(t) = anonymous_type(&m.decl) else {
+                        continue;
+                    };
+                    self.load(&[t.as_str()]);
+                    let inner = self.types.get(&t)?.members.clone();
+                    if let Some(mut f) = self.find(&inner, name) {
+                        f.offset += m.offset;
                         return Some(f);
                     }
                 }
@@ -198,7 +290,7 @@ impl Pahole {
         let mut base = 0;
         let comps: Vec<&str> = path.split('.').collect();
         for (i, c) in comps.iter().enumerate() {
-            let m = Self::find(&members, c)?.clone();
+            let m = self.find(&members, c)?;
             if i + 1 == comps.len() {
                 return Some((base + m.offset) * 8 + m.bit.unwrap_or(0));
             }
@@ -206,9 +298,10 @@ impl Pahole {
                 members = m.children;
                 continue;
             }
-            let tname = m
-                .decl
+            let tname = strip_attrs(&m.decl)
                 .trim()
+                .trim_start_matches("const ")
+                .trim_start_matches("volatile ")
                 .trim_start_matches("struct ")
                 .trim_start_matches("union ")
                 .split_whitespace()

@@ -100,13 +100,43 @@ impl KernelLayout {
         text_link: u64,
         init_top_pgt_link: Option<u64>,
     ) -> Result<Self> {
-        // Bit 12 selects the PTI user copy of the PGD; the low 12 bits are PCID.
-        let top_table = cr3 & ENTRY_ADDR_MASK & !(1 << 12);
+        // With PTI, bit 12 selects the user copy of an 8 KiB PGD pair (the kernel's half is the
+        // page below); without PTI it is an ordinary address bit of a PGD that may sit on an odd
+        // page (measured: a 7.2 guest's CR3 0x316b000 with nothing in the page below). The
+        // kernel half is tried first, then CR3 as it is; a candidate counts only when the
+        // kernel's own top table (init_top_pgt, where the candidate puts it) maps the image the
+        // same way.
         let levels = if cr4.is_some_and(|c| c & (1 << 12) != 0) {
             5
         } else {
             4
         };
+        let table = cr3 & ENTRY_ADDR_MASK;
+        let mut candidates = vec![table & !(1 << 12)];
+        if table & (1 << 12) != 0 {
+            candidates.push(table);
+        }
+        for top_table in candidates {
+            if let Some(layout) =
+                Self::image_mapping(mem, top_table, levels, text_link, init_top_pgt_link)
+            {
+                return Ok(layout);
+            }
+        }
+        Err(Error::Missing(format!(
+            "no kernel image mapping found from CR3 {cr3:#x}"
+        )))
+    }
+
+    /// The layout the first present 2 MiB of the kernel image region gives through `top_table`,
+    /// if init_top_pgt (when its link address is known) maps that page alike.
+    fn image_mapping(
+        mem: &dyn PhysMem,
+        top_table: u64,
+        levels: u8,
+        text_link: u64,
+        init_top_pgt_link: Option<u64>,
+    ) -> Option<Self> {
         let probe = KernelLayout {
             top_table,
             levels,
@@ -129,14 +159,15 @@ impl KernelLayout {
                         .wrapping_add(kaslr_offset)
                         .wrapping_sub(START_KERNEL_MAP)
                         .wrapping_add(phys_base);
+                    if layout.walk(mem, vaddr).ok() != Some(paddr) {
+                        return None;
+                    }
                 }
-                return Ok(layout);
+                return Some(layout);
             }
             vaddr += 1 << 21;
         }
-        Err(Error::Missing(format!(
-            "no kernel image mapping found from CR3 {cr3:#x}"
-        )))
+        None
     }
 
     /// Translate a kernel virtual address to physical.

@@ -1,0 +1,45 @@
+//! The real-dump tier as tests find it: the capture directory `SKBWALK_DUMPS_DIR` names and the
+//! vmlinux `SKBWALK_VMLINUX` names (`./test.sh` sets both, per kernel).
+//!
+//! Tests that need them are `#[ignore]`d with [`IGNORE`] as the reason, and `./test.sh` runs them
+//! with `--include-ignored`: a test that runs finds its inputs or fails, never passes having
+//! checked nothing.
+
+use std::path::PathBuf;
+
+/// The reason real-dump tests are ignored outside the tier.
+pub const IGNORE: &str = "needs the real-dump tier (SKBWALK_DUMPS_DIR; ./test.sh runs it)";
+
+/// The capture directory and its `manifest.json`'s bytes. Panics when the variable is unset or
+/// the manifest cannot be read: the test was asked to check real dumps.
+pub fn capture() -> (PathBuf, Vec<u8>) {
+    let dir = std::env::var_os("SKBWALK_DUMPS_DIR")
+        .map(PathBuf::from)
+        .expect("SKBWALK_DUMPS_DIR names no capture directory (./test.sh sets it)");
+    let m = std::fs::read(dir.join("manifest.json"))
+        .unwrap_or_else(|e| panic!("{}: no manifest.json: {e}", dir.display()));
+    (dir, m)
+}
+
+/// The vmlinux `SKBWALK_VMLINUX` names. Panics when it is unset or is no file.
+pub fn vmlinux() -> PathBuf {
+    let v = std::env::var_os("SKBWALK_VMLINUX")
+        .map(PathBuf::from)
+        .expect("SKBWALK_VMLINUX names no vmlinux (./test.sh sets it)");
+    assert!(v.is_file(), "SKBWALK_VMLINUX {} is no file", v.display());
+    v
+}
+
+/// The `System.map` of the `-dbg` package beside `vmlinux`: `System.map-<release>` next to
+/// `vmlinux-<release>` (to 6.12), or `System.map` beside the real file the link names (sid).
+pub fn system_map(vmlinux: &std::path::Path) -> Option<PathBuf> {
+    let name = vmlinux.file_name()?.to_str()?;
+    let release = name.strip_prefix("vmlinux-")?;
+    let beside = vmlinux.with_file_name(format!("System.map-{release}"));
+    if beside.is_file() {
+        return Some(beside);
+    }
+    let real = std::fs::canonicalize(vmlinux).ok()?;
+    let p = real.with_file_name("System.map");
+    p.is_file().then_some(p)
+}
