@@ -298,6 +298,14 @@ PY
         mark "debuginfo sources"
     done
 done
+# No kernel fact chosen by release: boot A's ELF with OSRELEASE flipped in VMCOREINFO answers alike
+if want "A release-flip" && [ -f "$DIR/A/vmcore.elf" ]; then
+    NG=$(python3 -c 'import json,sys; s=[s for s in json.load(open(sys.argv[1]))["boots"]["A"]["sockets"] if s["comm"] == "nginx" and s["role"] == "server"][0]; print("%d:%d" % (s["pid"], s["fd"]))' "$M")
+    python3 "$HERE/release-flip-check.py" --bin "$BIN" --vmcore "$DIR/A/vmcore.elf" --vmlinux "$VMLINUX" \
+        --socket "$NG" --prefix "A " > "$WORK/flip" 2>&1 || true
+    verdicts "$WORK/flip" "A release-flip (release-flip-check.py)"
+    mark "release flip"
+fi
 # makedumpfile --split sets of boot A (2 parts zlib, 3 parts lzo, -d 31) read as the single files
 if want "split"; then
     python3 "$HERE/split-check.py" --bin "$BIN" --boot "$DIR/A" --manifest "$M" --vmlinux "$VMLINUX" \
