@@ -100,11 +100,17 @@ pub fn explain(k: &Kernel) -> Result<ExplainReport> {
         w.push(x.kind, x.addr.map(|a| a.0), x.message.clone());
     }
     let (top_sockets, pinned, truesize) = match top {
-        Ok(t) => (
-            t.sockets.into_iter().take(TOP_SOCKETS).collect::<Vec<_>>(),
-            t.totals.pinned_bytes,
-            t.totals.truesize,
-        ),
+        Ok(t) => {
+            // the socket walk's own gaps make the answer incomplete too
+            for x in &t.warnings {
+                w.push(x.kind, x.addr.map(|a| a.0), format!("socket walk: {}", x.message));
+            }
+            (
+                t.sockets.into_iter().take(TOP_SOCKETS).collect::<Vec<_>>(),
+                t.totals.pinned_bytes,
+                t.totals.truesize,
+            )
+        }
         Err(e) => {
             w.push(WarningKind::of(&e), None, format!("the socket walk: {e}"));
             (Vec::new(), 0, 0)
@@ -184,7 +190,22 @@ pub fn explain(k: &Kernel) -> Result<ExplainReport> {
     } else {
         0.0
     };
-    let summary = match (allocpage_abnormal, holder) {
+    // With parts of the dump unread, no conclusion is drawn: the socket walk, the census or
+    // the counters may be missing exactly what would change it (a makedumpfile that does not
+    // know the kernel filters pages a walk needs).
+    let summary = if !w.is_empty() {
+        let all = w.clone().into_vec();
+        format!(
+            "INCOMPLETE: {} part(s) of the dump could not be read (first: {}), so no conclusion is drawn from it: allocpage is {} ({allocpage_percent:.1}% of {}); socket queues pin at least {}{}.",
+            all.len(),
+            all[0].message,
+            mib(allocpage),
+            mib(b.total as u64),
+            mib(skb_pinned_page_bytes),
+            holder.map_or(String::new(), |h| format!("; the largest socket holder found is {h}, at least"))
+        )
+    } else {
+        match (allocpage_abnormal, holder) {
         (true, Some(h)) if share >= 50.0 => format!(
             "The memory is in socket receive and send queues: allocpage is {} ({allocpage_percent:.1}% of {}), and {:.0}% of it ({}) is pages that queued skbs pin — most held by {h}; sockstat's tcp mem ({}) and slabtop's skbuff_head_cache miss it because they count truesize and sk_buff structs, not the compound pages the frags keep alive.",
             mib(allocpage), mib(b.total as u64), share, mib(skb_pinned_page_bytes),
@@ -200,6 +221,7 @@ pub fn explain(k: &Kernel) -> Result<ExplainReport> {
             mib(allocpage), mib(b.total as u64), mib(b.free as u64), mib(b.user as u64), mib(b.kernel as u64),
             h.map_or(String::new(), |h| format!("; the largest socket holder is {h}"))
         ),
+        }
     };
     let warnings = w.into_vec();
     Ok(ExplainReport {

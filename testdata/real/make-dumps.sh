@@ -235,6 +235,9 @@ convert() {
     python3 "$HERE/fix-elf-phdrs.py" "$dir/vmcore.elf" "$dir/vmcore.elf.fixed"
     makedumpfile -d $d -c "$dir/vmcore.elf.fixed" "$dir/vmcore.mdf-d$d-zlib.kdump" >&2
     makedumpfile -d $d -l "$dir/vmcore.elf.fixed" "$dir/vmcore.mdf-d$d-lzo.kdump" >&2
+    # where -d 31 loses pages the walk needs, the lossy dump users of these kernels hold
+    # (lossy-check.py: every answer INCOMPLETE; not a vmcore.* file: the oracle cannot read it)
+    [ "$d" = 31 ] || makedumpfile -d 31 -c "$dir/vmcore.elf.fixed" "$dir/lossy-d31.kdump" >&2
     rm -f "$dir/vmcore.elf.fixed"
     python3 "$HERE/kdump-check.py" "$dir/vmcore.mdf-d$d-zlib.kdump" --expect zlib > "$dir/vmcore.mdf-d$d-zlib.kdump.check.json"
     python3 "$HERE/kdump-check.py" "$dir/vmcore.mdf-d$d-lzo.kdump" --expect lzo > "$dir/vmcore.mdf-d$d-lzo.kdump.check.json"

@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+"""A filtered dump that lost pages the walk needs must say so: every answer INCOMPLETE.
+
+makedumpfile -d 31 of a kernel it does not know (bookworm's 1.7.2 on 6.12 and 7.x takes slab pages
+for page cache and drops them) keeps too little for the walk. Users on new kernels hold exactly such
+dumps. On one (make-dumps.sh writes A/lossy-d31.kdump for those kernels):
+
+    lossy-check.py --bin SKBWALK --vmcore KDUMP --vmlinux V --socket PID:FD [--prefix P]
+
+`top`, `meminfo`, `explain` and `--pid/--fd` (`--json`, with the vmlinux and with the dump alone)
+must each exit 0 with "complete": false and a warning that names the exclusion, and explain's
+summary must start "INCOMPLETE" (no conclusion drawn from a part of the dump). Prints "ok NAME" /
+"FAIL NAME: why" lines.
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--vmcore", required=True)
+    ap.add_argument("--vmlinux", required=True)
+    ap.add_argument("--socket", required=True)
+    ap.add_argument("--prefix", default="")
+    a = ap.parse_args()
+    pid, fd = a.socket.split(":")
+    cache = tempfile.mkdtemp(prefix="skbw-lossy-")
+    try:
+        for src, extra in (("vmlinux", ["--vmlinux", a.vmlinux]), ("dump", [])):
+            for c in (["top", "--json"], ["meminfo", "--json"], ["explain", "--json"],
+                      ["--pid", pid, "--fd", fd, "--json"]):
+                name = f"{a.prefix}lossy-d31 {src} {' '.join(c)}"
+                env = dict(os.environ, XDG_CACHE_HOME=cache, HOME=cache)
+                p = subprocess.run([a.bin, "--vmcore", a.vmcore] + extra + c, capture_output=True,
+                                   env=env, timeout=600)
+                if p.returncode != 0:
+                    print(f"FAIL {name}: exit {p.returncode}: {p.stderr.decode(errors='replace')[:200]}")
+                    continue
+                r = json.loads(p.stdout)
+                errs = []
+                if r.get("complete") is not False:
+                    errs.append(f"complete is {r.get('complete')!r}")
+                msgs = [x.get("message", "") for x in r.get("warnings", [])]
+                if not any("excluded" in m for m in msgs):
+                    errs.append(f"no warning names the exclusion ({len(msgs)} warnings)")
+                if c[0] == "explain" and not r.get("summary", "").startswith("INCOMPLETE"):
+                    errs.append(f"explain concludes from part of the dump: {r.get('summary', '')[:120]!r}")
+                print(f"FAIL {name}: {'; '.join(errs)}" if errs else f"ok {name}")
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
