@@ -29,6 +29,7 @@ mod elf;
 mod error;
 mod index;
 mod kallsyms;
+mod kallsyms_scan;
 mod resolve;
 mod source;
 mod symbols;
@@ -95,6 +96,33 @@ impl SymbolTable {
             from: SymbolsFrom::Kallsyms,
             path: None,
         })
+    }
+
+    /// Decode the kallsyms of a kernel whose VMCOREINFO does not name the tables (before 6.0):
+    /// they are found in the kernel image that starts at `image` (runtime `_stext`) by their
+    /// structure, and the candidate that decodes `_stext` to `stext` is taken.
+    pub fn from_kallsyms_in_image(
+        mem: &dyn Memory,
+        image: u64,
+        stext: u64,
+        kaslr_offset: u64,
+    ) -> Result<Self> {
+        let mut last = None;
+        for t in kallsyms_scan::find_tables(mem, image, Some(stext))? {
+            match kallsyms::decode(mem, &t, kaslr_offset) {
+                Ok(syms) => {
+                    return Ok(SymbolTable {
+                        syms,
+                        from: SymbolsFrom::Kallsyms,
+                        path: None,
+                    })
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| Error::Kallsyms {
+            reason: "no candidate kallsyms tables in the image".into(),
+        }))
     }
 
     /// A table from `(name, link-time address, nm-style type letter)` triples, e.g. read from

@@ -212,3 +212,46 @@ fn damaged_tables_are_typed_errors() {
         let _ = decode(&img, &tables(&img));
     }
 }
+
+/// Before 6.0 VMCOREINFO names no table: they are found in the kernel image by their
+/// structure — each address layout of the time — and decode to the same symbols; an image
+/// without them is an error that says so.
+#[test]
+fn tables_are_found_in_the_image_before_6_0() {
+    use testdata::kallsyms_writer::build_contiguous;
+    // enough symbols for several markers (one per 256)
+    let mut syms = symbols("x");
+    for i in 0..700u64 {
+        syms.push((
+            format!("fn_{i}"),
+            't',
+            0xffff_ffff_8120_0000 + KASLR + 16 * i,
+        ));
+    }
+    syms.sort_by_key(|s| s.2);
+    for enc in [
+        Encoding::BaseRelative,
+        Encoding::AbsolutePercpu,
+        Encoding::Addresses,
+    ] {
+        let mut syms = syms.clone();
+        if enc != Encoding::AbsolutePercpu {
+            syms.retain(|s| s.2 > 1 << 32);
+        }
+        let refs: Vec<(&str, char, u64)> = syms.iter().map(|s| (s.0.as_str(), s.1, s.2)).collect();
+        let image = 0xffff_ffff_8100_0000 + KASLR;
+        let img = build_contiguous(&refs, enc, image);
+        let t = SymbolTable::from_kallsyms_in_image(&Mem(&img), image, STEXT, KASLR)
+            .unwrap_or_else(|e| panic!("{enc:?}: {e}"));
+        assert_eq!(t.len(), syms.len(), "{enc:?}");
+        for (name, _, addr) in &syms {
+            let link = if *addr > 1 << 32 { addr - KASLR } else { *addr };
+            assert_eq!(t.lookup(name), Some(link), "{enc:?} {name}");
+        }
+        // the same image with its token index damaged: nothing to find
+        let mut bad = img.clone();
+        let at = (img.token_index - image) as usize;
+        bad.regions[0].1[at + 2] = 0xff;
+        assert!(SymbolTable::from_kallsyms_in_image(&Mem(&bad), image, STEXT, KASLR).is_err());
+    }
+}

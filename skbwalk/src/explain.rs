@@ -103,7 +103,11 @@ pub fn explain(k: &Kernel) -> Result<ExplainReport> {
         Ok(t) => {
             // the socket walk's own gaps make the answer incomplete too
             for x in &t.warnings {
-                w.push(x.kind, x.addr.map(|a| a.0), format!("socket walk: {}", x.message));
+                w.push(
+                    x.kind,
+                    x.addr.map(|a| a.0),
+                    format!("socket walk: {}", x.message),
+                );
             }
             (
                 t.sockets.into_iter().take(TOP_SOCKETS).collect::<Vec<_>>(),

@@ -189,15 +189,7 @@ impl Kernel {
                     vmcore: vmcore_path.to_string(),
                     reason: "it has no VMCOREINFO, so no kallsyms tables".into(),
                 })?;
-                let tables = KallsymsTables::from_lookup(|n| vi.symbol(n)).map_err(|missing| {
-                    Error::NoSymbols {
-                        vmcore: vmcore_path.to_string(),
-                        reason: format!(
-                            "its VMCOREINFO lacks {missing} (kernels export the kallsyms tables \
-                             there from 6.0)"
-                        ),
-                    }
-                })?;
+                let tables = KallsymsTables::from_lookup(|n| vi.symbol(n));
                 let layout = *dump.layout().ok_or_else(|| {
                     no_layout(format!(
                         "its VMCOREINFO gives no layout{}",
@@ -206,7 +198,35 @@ impl Kernel {
                             .unwrap_or_default()
                     ))
                 })?;
-                SymbolTable::from_kallsyms(&DumpMemory(&dump), &tables, layout.kaslr_offset)?
+                match (tables, vi.symbol("_stext")) {
+                    (Ok(t), _) => {
+                        SymbolTable::from_kallsyms(&DumpMemory(&dump), &t, layout.kaslr_offset)?
+                    }
+                    // Before 6.0 VMCOREINFO names no tables: they are found in the image.
+                    (Err(missing), Some(stext)) => SymbolTable::from_kallsyms_in_image(
+                        &DumpMemory(&dump),
+                        stext,
+                        stext,
+                        layout.kaslr_offset,
+                    )
+                    .map_err(|e| Error::NoSymbols {
+                        vmcore: vmcore_path.to_string(),
+                        reason: format!(
+                            "its VMCOREINFO lacks {missing} (kernels export the kallsyms tables \
+                             there from 6.0), and the kernel image holds none this tool could \
+                             find ({e}): pass --system-map or --vmlinux"
+                        ),
+                    })?,
+                    (Err(missing), None) => {
+                        return Err(Error::NoSymbols {
+                            vmcore: vmcore_path.to_string(),
+                            reason: format!(
+                                "its VMCOREINFO lacks {missing} and _stext (kernels export the \
+                                 kallsyms tables there from 6.0): pass --system-map or --vmlinux"
+                            ),
+                        })
+                    }
+                }
             }
         };
         if dump.layout().is_none() {

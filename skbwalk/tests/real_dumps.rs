@@ -69,13 +69,12 @@ fn btf_answers_every_question_of_the_walk_as_dwarf_does() {
         diffs.len(),
         diffs.join("\n")
     );
-    // The dump's own copy of the BTF (6.0+: kallsyms in VMCOREINFO locate it).
+    // The dump's own copy of the BTF, located by its kallsyms (named by VMCOREINFO from 6.0,
+    // found in the kernel image before).
     let own = Kernel::open_with(
         &dir.join("A").join("vmcore.elf"),
         &Debuginfo {
             cache_dir: no_cache,
-            system_map: (m["kernel"]["generation"].as_str() == Some("5.10"))
-                .then(|| system_map(&vmlinux)),
             ..Default::default()
         },
     )
@@ -166,11 +165,6 @@ fn every_member_the_walk_reads_matches_pahole() {
     eprintln!("{} members the walk reads = pahole", members.len());
 }
 
-/// The -dbg package's System.map beside the vmlinux.
-fn system_map(vmlinux: &std::path::Path) -> PathBuf {
-    testdata::real_tier::system_map(vmlinux).expect("the -dbg package's System.map")
-}
-
 /// The kallsyms decoded from each dump are the vmlinux's `.symtab` symbols, each at its
 /// address plus the dump's KASLR offset (per-cpu symbols, absolute, unmoved): every one.
 #[test]
@@ -187,19 +181,6 @@ fn kallsyms_from_the_dump_equal_the_symtab_plus_kaslr() {
         let Some(vi) = dump.vmcoreinfo() else {
             panic!("boot {boot} has VMCOREINFO")
         };
-        let tables = match KallsymsTables::from_lookup(|n| vi.symbol(n)) {
-            Ok(t) => t,
-            Err(missing) => {
-                // Before 6.0 VMCOREINFO does not export the tables.
-                assert_eq!(
-                    m["kernel"]["generation"].as_str(),
-                    Some("5.10"),
-                    "{missing}"
-                );
-                eprintln!("SKIPPED on 5.10: VMCOREINFO has no {missing}");
-                return;
-            }
-        };
         let kaslr = dump.layout().unwrap().kaslr_offset;
         struct Mem<'a>(&'a skbwalk::vmcore::Dump);
         impl skbwalk::kstructs::Memory for Mem<'_> {
@@ -207,7 +188,19 @@ fn kallsyms_from_the_dump_equal_the_symtab_plus_kaslr() {
                 self.0.read_virt(addr, buf).map_err(|e| e.to_string())
             }
         }
-        let ks = SymbolTable::from_kallsyms(&Mem(&dump), &tables, kaslr).unwrap();
+        let ks = match KallsymsTables::from_lookup(|n| vi.symbol(n)) {
+            Ok(t) => SymbolTable::from_kallsyms(&Mem(&dump), &t, kaslr).unwrap(),
+            Err(missing) => {
+                // Before 6.0 VMCOREINFO does not export the tables: found in the image.
+                assert_eq!(
+                    m["kernel"]["generation"].as_str(),
+                    Some("5.10"),
+                    "{missing}"
+                );
+                let stext = vi.symbol("_stext").expect("SYMBOL(_stext)");
+                SymbolTable::from_kallsyms_in_image(&Mem(&dump), stext, stext, kaslr).unwrap()
+            }
+        };
         let missing: Vec<String> = ks
             .iter()
             .filter(|(n, a, _)| !pairs.contains(&(*n, *a)))

@@ -289,7 +289,9 @@ PY
         # BTF with its kallsyms (or the -dbg System.map where VMCOREINFO has no kallsyms tables).
         if want "$boot $dn debuginfo"; then
             SMAP_ARG=()
-            if ! grep -aq 'SYMBOL(kallsyms_names)' <(head -c 16M "$D") 2>/dev/null; then SMAP_ARG=(--system-map "$SMAP"); fi
+            # the dump alone, but for a dump without VMCOREINFO (boot C): nothing there says
+            # where the kernel image is (before 6.0 the kallsyms tables are found in it)
+            if ! grep -aq 'SYMBOL(_stext)' <(head -c 16M "$D") 2>/dev/null; then SMAP_ARG=(--system-map "$SMAP"); fi
             socks=(); while read -r pid fd comm role expect; do [ "$expect" = receive ] && socks+=(--socket "$pid:$fd"); done < "$WORK/sockets"
             python3 "$HERE/debuginfo-check.py" --bin "$BIN" --vmcore "$D" --vmlinux "$VMLINUX" "${SMAP_ARG[@]}" \
                 "${socks[@]:0:4}" --timeout "$TMO" --prefix "$boot $dn " > "$WORK/di" 2>&1 || true

@@ -63,6 +63,8 @@ pub fn build(syms: &[(&str, char, u64)], enc: Encoding, at: u64) -> KallsymsImag
         }
     }
     let mut table: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b]).collect();
+    // no name holds a NUL: its slot gets a token of its own, as every slot of a kernel's has
+    table[0] = b"~0".to_vec();
     let free: Vec<usize> = (1..256).filter(|&b| !used[b]).collect();
     let mut multi = Vec::new();
     for (tok, &slot) in TOKENS.iter().zip(&free) {
@@ -172,6 +174,77 @@ pub fn build(syms: &[(&str, char, u64)], enc: Encoding, at: u64) -> KallsymsImag
             img.relative_base = Some(place(&mut img, base.to_le_bytes().to_vec()));
         }
     }
+    img
+}
+
+/// The tables as `scripts/kallsyms` emits them before 6.4: one run of memory at `at`, each
+/// label 8-byte aligned, in the order addresses (or offsets and relative base), count, names,
+/// markers, token table, token index — between 4 KiB of other bytes on each side. VMCOREINFO
+/// names none of them before 6.0: the decoder's image search finds them (`enc`: base-relative,
+/// absolute per-cpu or addresses).
+pub fn build_contiguous(syms: &[(&str, char, u64)], enc: Encoding, at: u64) -> KallsymsImage {
+    assert!(
+        enc != Encoding::PlaceRelative,
+        "7.0's tables are named by VMCOREINFO"
+    );
+    let parts = build(syms, enc, 0x1000_0000);
+    let part = |a: Option<u64>| -> Vec<u8> {
+        a.and_then(|a| parts.regions.iter().find(|r| r.0 == a))
+            .map(|r| r.1.clone())
+            .unwrap_or_default()
+    };
+    let names = part(Some(parts.names));
+    // markers: the offset of symbol 256·i in the names
+    let mut markers = Vec::new();
+    let mut pos = 0usize;
+    for i in 0..syms.len() {
+        if i % 256 == 0 {
+            markers.extend_from_slice(&(pos as u32).to_le_bytes());
+        }
+        let mut len = usize::from(names[pos]);
+        pos += 1;
+        if len & 0x80 != 0 {
+            len = (len & 0x7f) | (usize::from(names[pos]) << 7);
+            pos += 1;
+        }
+        pos += len;
+    }
+    let mut mem: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 24) as u8)
+        .collect();
+    let mut img = KallsymsImage {
+        regions: Vec::new(),
+        names: 0,
+        num_syms: 0,
+        num_syms_value: parts.num_syms_value,
+        token_table: 0,
+        token_index: 0,
+        offsets: None,
+        relative_base: None,
+        addresses: None,
+    };
+    let mut label = |mem: &mut Vec<u8>, bytes: &[u8]| -> u64 {
+        while mem.len() % 8 != 0 {
+            mem.push(0);
+        }
+        let a = at + mem.len() as u64;
+        mem.extend_from_slice(bytes);
+        a
+    };
+    match enc {
+        Encoding::Addresses => img.addresses = Some(label(&mut mem, &part(parts.addresses))),
+        _ => {
+            img.offsets = Some(label(&mut mem, &part(parts.offsets)));
+            img.relative_base = Some(label(&mut mem, &part(parts.relative_base)));
+        }
+    }
+    img.num_syms = label(&mut mem, &part(Some(parts.num_syms)));
+    img.names = label(&mut mem, &names);
+    label(&mut mem, &markers);
+    img.token_table = label(&mut mem, &part(Some(parts.token_table)));
+    img.token_index = label(&mut mem, &part(Some(parts.token_index)));
+    mem.extend((0..4096u32).map(|i| (i.wrapping_mul(40503) >> 8) as u8));
+    img.regions.push((at, mem));
     img
 }
 
