@@ -223,8 +223,8 @@ pub fn build_contiguous(syms: &[(&str, char, u64)], enc: Encoding, at: u64) -> K
         relative_base: None,
         addresses: None,
     };
-    let mut label = |mem: &mut Vec<u8>, bytes: &[u8]| -> u64 {
-        while mem.len() % 8 != 0 {
+    let label = |mem: &mut Vec<u8>, bytes: &[u8]| -> u64 {
+        while !mem.len().is_multiple_of(8) {
             mem.push(0);
         }
         let a = at + mem.len() as u64;
