@@ -174,6 +174,53 @@ fn kaslr_recovered_from_cr3_without_vmcoreinfo() {
     assert_eq!(d.translate(text + 0x1234).unwrap(), phys_load + 0x1234);
 }
 
+/// Without PTI a PGD may sit on an odd page (a 7.2 guest's CR3 was 0x316b000): CR3 is taken as
+/// it is when the page below (the PTI kernel half, were PTI on) maps no kernel image, and a
+/// page below that maps one elsewhere is refused by init_top_pgt's check.
+#[test]
+fn kernel_found_from_a_pgd_on_an_odd_page() {
+    let kaslr = 0x2200_0000u64;
+    let text = 0xffff_ffff_8100_0000 + kaslr;
+    let phys_load = 0x140_0000u64;
+    let start_kernel_map = 0xffff_ffff_8000_0000u64;
+    let phys_base = phys_load.wrapping_sub(text - start_kernel_map);
+    for garbage_below in [false, true] {
+        let mut img = PhysImage::new(vec![(0, 0x200_0000), (0x300_0000, 0x400_0000)]);
+        img.write(0x10_0000, &[0u8; 8192]);
+        if garbage_below {
+            // another tree at the even page, mapping the image region to other memory
+            let mut fake = PageTables::new(4, 0x10_0000, 0x18_0000, 0x1c_0000);
+            fake.map(&mut img, text, 0x60_0000, 0x20_0000, 0x20_0000);
+        }
+        let mut pt = PageTables::new(4, 0x10_1000, 0x11_0000, 0x17_0000);
+        pt.map(&mut img, text, phys_load, 0x40_0000, 0x20_0000);
+        let init_top_pgt_link = start_kernel_map
+            .wrapping_add(0x10_1000u64.wrapping_sub(phys_base))
+            .wrapping_sub(kaslr);
+        let notes = note("QEMU", 0, &qemu_cpu_state(0x10_1000, 0));
+        let elf = write_elf(
+            &img,
+            &ElfOptions {
+                notes,
+                sparse: true,
+                filtered: false,
+                phdrs_late: true,
+            },
+        );
+        let d = Dump::open(&tmp(&format!("cr3-odd-{garbage_below}"), &elf)).unwrap();
+        let l = KernelLayout::from_cr3(
+            d.phys(),
+            d.notes().qemu_cr3[0],
+            None,
+            0xffff_ffff_8100_0000,
+            Some(init_top_pgt_link),
+        )
+        .unwrap();
+        assert_eq!(l.kaslr_offset, kaslr, "garbage below: {garbage_below}");
+        assert_eq!(l.top_table, 0x10_1000, "garbage below: {garbage_below}");
+    }
+}
+
 #[test]
 fn kdump_and_elf_of_one_image_read_alike() {
     let (mut img, mut pt) = image(4);
