@@ -21,6 +21,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import drgnkit  # noqa: E402
 import oracle  # noqa: E402
 import sanity  # noqa: E402
 from drgn.helpers.linux.fs import for_each_file  # noqa: E402
@@ -28,19 +29,7 @@ from drgn.helpers.linux.pid import find_task  # noqa: E402
 
 
 def has_vmcoreinfo(elf):
-    import struct
-    with open(elf, "rb") as f:
-        eh = f.read(64)
-        phoff, = struct.unpack_from("<Q", eh, 32)
-        n, = struct.unpack_from("<H", eh, 56)
-        f.seek(phoff)
-        ph = [struct.unpack("<IIQQQQQQ", f.read(56)) for _ in range(n)]
-        for p in ph:
-            if p[0] == 4:
-                f.seek(p[2])
-                if b"VMCOREINFO" in f.read(p[5]):
-                    return True
-    return False
+    return drgnkit.vmcoreinfo_note(elf)[0] is not None
 
 
 def reports(k, sockets):

@@ -1,4 +1,9 @@
-"""Small drgn helpers the real tier's scripts share."""
+"""Small helpers the real tier's scripts share (drgn is imported only by those that need it)."""
+import argparse
+import os
+import shutil
+import struct
+import subprocess
 
 
 def vmcoreinfo(prog):
@@ -48,3 +53,48 @@ def flags_word(page_obj):
     if f.type_.unaliased_kind() == drgn.TypeKind.STRUCT:
         return f.f.value_()
     return f.value_()
+
+
+def vmcoreinfo_note(path):
+    """(file offset, bytes) of the VMCOREINFO note's text in an ELF dump, or (None, None)."""
+    with open(path, "rb") as f:
+        eh = f.read(64)
+        phoff, = struct.unpack_from("<Q", eh, 32)
+        n, = struct.unpack_from("<H", eh, 56)
+        f.seek(phoff)
+        ph = [struct.unpack("<IIQQQQQQ", f.read(56)) for _ in range(n)]
+        for p in ph:
+            if p[0] != 4:
+                continue
+            f.seek(p[2])
+            d = f.read(p[5])
+            i = 0
+            while i + 12 <= len(d):
+                nsz, dsz, _ = struct.unpack_from("<III", d, i)
+                name = d[i + 12:i + 12 + nsz].rstrip(b"\0")
+                desc_at = i + 12 + ((nsz + 3) & ~3)
+                if name == b"VMCOREINFO":
+                    return p[2] + desc_at, d[desc_at:desc_at + dsz]
+                i = desc_at + ((dsz + 3) & ~3)
+    return None, None
+
+
+def skbwalk_check_args(doc):
+    """The arguments of a check that runs skbwalk on one dump file: --bin --vmcore --vmlinux
+    --socket PID:FD [--prefix P]."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--vmcore", required=True)
+    ap.add_argument("--vmlinux", required=True)
+    ap.add_argument("--socket", required=True, help="PID:FD")
+    ap.add_argument("--prefix", default="")
+    return ap.parse_args()
+
+
+def run_skbwalk(bin_, args, cache):
+    """(exit code, stdout, stderr) of skbwalk with an empty layout cache at `cache`."""
+    env = dict(os.environ, XDG_CACHE_HOME=cache, HOME=cache)
+    shutil.rmtree(cache, ignore_errors=True)
+    os.makedirs(cache)
+    p = subprocess.run([bin_] + args, capture_output=True, env=env, timeout=600)
+    return p.returncode, p.stdout, p.stderr

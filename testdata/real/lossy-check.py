@@ -12,22 +12,18 @@ must each exit 0 with "complete": false and a warning that names the exclusion, 
 summary must start "INCOMPLETE" (no conclusion drawn from a part of the dump). Prints "ok NAME" /
 "FAIL NAME: why" lines.
 """
-import argparse
 import json
 import os
 import shutil
-import subprocess
+import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from drgnkit import run_skbwalk, skbwalk_check_args  # noqa: E402
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--bin", required=True)
-    ap.add_argument("--vmcore", required=True)
-    ap.add_argument("--vmlinux", required=True)
-    ap.add_argument("--socket", required=True)
-    ap.add_argument("--prefix", default="")
-    a = ap.parse_args()
+    a = skbwalk_check_args(__doc__)
     pid, fd = a.socket.split(":")
     cache = tempfile.mkdtemp(prefix="skbw-lossy-")
     try:
@@ -35,13 +31,11 @@ def main():
             for c in (["top", "--json"], ["meminfo", "--json"], ["explain", "--json"],
                       ["--pid", pid, "--fd", fd, "--json"]):
                 name = f"{a.prefix}lossy-d31 {src} {' '.join(c)}"
-                env = dict(os.environ, XDG_CACHE_HOME=cache, HOME=cache)
-                p = subprocess.run([a.bin, "--vmcore", a.vmcore] + extra + c, capture_output=True,
-                                   env=env, timeout=600)
-                if p.returncode != 0:
-                    print(f"FAIL {name}: exit {p.returncode}: {p.stderr.decode(errors='replace')[:200]}")
+                rc, out, err = run_skbwalk(a.bin, ["--vmcore", a.vmcore] + extra + c, cache)
+                if rc != 0:
+                    print(f"FAIL {name}: exit {rc}: {err.decode(errors='replace')[:200]}")
                     continue
-                r = json.loads(p.stdout)
+                r = json.loads(out)
                 errs = []
                 if r.get("complete") is not False:
                     errs.append(f"complete is {r.get('complete')!r}")

@@ -9,38 +9,14 @@ Runs `top`, `meminfo`, `explain` and `--pid/--fd` (`--json`) with the -dbg vmlin
 but the dump, on the original and on each flipped copy (empty layout caches). The vmlinux is accepted
 by build-id, which the flip leaves alone. Prints "ok NAME" / "FAIL NAME: why" lines.
 """
-import argparse
 import json
 import os
 import shutil
-import struct
-import subprocess
 import sys
 import tempfile
 
-
-def vmcoreinfo_note(path):
-    """(file offset, bytes) of the VMCOREINFO note's text."""
-    with open(path, "rb") as f:
-        eh = f.read(64)
-        phoff, = struct.unpack_from("<Q", eh, 32)
-        n, = struct.unpack_from("<H", eh, 56)
-        f.seek(phoff)
-        ph = [struct.unpack("<IIQQQQQQ", f.read(56)) for _ in range(n)]
-        for p in ph:
-            if p[0] != 4:
-                continue
-            f.seek(p[2])
-            d = f.read(p[5])
-            i = 0
-            while i + 12 <= len(d):
-                nsz, dsz, _ = struct.unpack_from("<III", d, i)
-                name = d[i + 12:i + 12 + nsz].rstrip(b"\0")
-                desc_at = i + 12 + ((nsz + 3) & ~3)
-                if name == b"VMCOREINFO":
-                    return p[2] + desc_at, d[desc_at:desc_at + dsz]
-                i = desc_at + ((dsz + 3) & ~3)
-    return None, None
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from drgnkit import run_skbwalk, skbwalk_check_args, vmcoreinfo_note  # noqa: E402
 
 
 def flipped(release, to):
@@ -58,22 +34,8 @@ def scrub(v, releases):
     return v
 
 
-def run(bin_, args, cache):
-    env = dict(os.environ, XDG_CACHE_HOME=cache, HOME=cache)
-    shutil.rmtree(cache, ignore_errors=True)
-    os.makedirs(cache)
-    p = subprocess.run([bin_] + args, capture_output=True, env=env, timeout=600)
-    return p.returncode, p.stdout
-
-
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--bin", required=True)
-    ap.add_argument("--vmcore", required=True)
-    ap.add_argument("--vmlinux", required=True)
-    ap.add_argument("--socket", required=True)
-    ap.add_argument("--prefix", default="")
-    a = ap.parse_args()
+    a = skbwalk_check_args(__doc__)
     at, text = vmcoreinfo_note(a.vmcore)
     if at is None:
         print(f"FAIL {a.prefix}release-flip: no VMCOREINFO note in {a.vmcore}")
@@ -90,7 +52,7 @@ def main():
         for src in ("vmlinux", "dump"):
             for c in commands:
                 extra = ["--vmlinux", a.vmlinux] if src == "vmlinux" else []
-                base[(src, tuple(c))] = run(a.bin, ["--vmcore", a.vmcore] + extra + c, cache)
+                base[(src, tuple(c))] = run_skbwalk(a.bin, ["--vmcore", a.vmcore] + extra + c, cache)[:2]
         copy = os.path.join(work, "vmcore.elf")
         shutil.copyfile(a.vmcore, copy)
         for to in ("2.6.32-", "99.1.0-"):
@@ -102,7 +64,7 @@ def main():
             for (src, c), (rc0, out0) in base.items():
                 name = f"{a.prefix}release-flip {new.decode()} {src} {' '.join(c)}"
                 extra = ["--vmlinux", a.vmlinux] if src == "vmlinux" else []
-                rc, out = run(a.bin, ["--vmcore", copy] + extra + list(c), cache)
+                rc, out, _ = run_skbwalk(a.bin, ["--vmcore", copy] + extra + list(c), cache)
                 if rc != rc0:
                     print(f"FAIL {name}: exit {rc}, {rc0} on the original")
                     continue
