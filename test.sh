@@ -18,6 +18,10 @@ mkdir -p target
 # test scratch files (CARGO_TARGET_TMPDIR) from earlier runs
 rm -rf target/tmp
 cargo test --workspace 2>&1 | tee target/fast-tier.log
+# this machine's own kernel BTF, where it has one
+if [ -r /sys/kernel/btf/vmlinux ]; then
+    cargo test -q -p kstructs --test btf this_machines_kernel_btf -- --ignored 2>&1 | tee -a target/fast-tier.log
+fi
 # the library as another tool uses it: skbwalk/examples/amplified.rs on the bundled sample
 cargo build -q --release -p testdata --bin make-sample
 [ target/sample/vmcore.elf -nt target/release/make-sample ] || ./target/release/make-sample target/sample >/dev/null

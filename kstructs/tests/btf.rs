@@ -307,11 +307,9 @@ fn random_damage_never_panics() {
 
 /// The running kernel's BTF (6.18 here): the walk's core members resolve with sane layouts.
 #[test]
+#[ignore = "needs this machine's /sys/kernel/btf/vmlinux; ./test.sh runs it where the file is"]
 fn this_machines_kernel_btf() {
-    let Ok(blob) = std::fs::read("/sys/kernel/btf/vmlinux") else {
-        eprintln!("SKIPPED: /sys/kernel/btf/vmlinux is not readable here");
-        return;
-    };
+    let blob = std::fs::read("/sys/kernel/btf/vmlinux").expect("/sys/kernel/btf/vmlinux");
     let t = Types::from_btf(
         blob,
         SymbolTable::from_triples([], "none"),
@@ -327,7 +325,10 @@ fn this_machines_kernel_btf() {
     assert!(hf.offset < skb);
     // Seen through anonymous unions and structs.
     assert_eq!(t.member("sk_buff", "next").unwrap().offset, 0);
-    assert!(t.member("page", "compound_head").unwrap().offset < 64);
+    let (_, ch) = t
+        .first_member("page", &["compound_head", "compound_info"])
+        .unwrap();
+    assert!(ch.offset < 64);
     assert!(t.member("sock", "__sk_common.skc_family").is_ok());
     let frags = t.member("skb_shared_info", "frags").unwrap();
     assert!(matches!(frags.ty.kind, TypeKind::Array { count: Some(n), .. } if n >= 17));

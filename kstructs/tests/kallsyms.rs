@@ -188,8 +188,8 @@ fn damaged_tables_are_typed_errors() {
     img.region_mut(n).unwrap().truncate(3);
     let mut t = tables(&img);
     t.names = n;
-    let r = decode(&img, &t);
-    assert!(r.is_err() || r.is_ok_and(|s| s.len() == syms.len()));
+    // (the memory after the 3 bytes reads as zeros to the page's end: a zero length is no name)
+    expect("names cut short", decode(&img, &t), "empty name");
     // Tables at addresses the dump does not hold.
     let mut t = tables(&good);
     t.names = 0xdead_0000;
