@@ -443,7 +443,7 @@ fn info(cli: &Cli, vmcore: &Vmcore) -> Result<ExitCode, ExitCode> {
     let dump = vmcore.open_dump()?;
     let mut warnings: Vec<Warning> = Vec::new();
     // Without VMCOREINFO (or when debuginfo is given) the kernel is located with the vmlinux.
-    let kernel = if dump.layout().is_none() || cli.vmlinux.is_some() {
+    let kernel = if dump.arch().is_none() || cli.vmlinux.is_some() {
         let opts = debuginfo_opts(cli);
         match Kernel::open_parts_with(&vmcore.refs(), &opts) {
             Ok(k) => Some(k),
@@ -464,7 +464,7 @@ fn info(cli: &Cli, vmcore: &Vmcore) -> Result<ExitCode, ExitCode> {
     };
     let dump = kernel.as_ref().map_or(&dump, |k| &k.dump);
     let i = dump.info();
-    let layout = dump.layout();
+    let layout = dump.arch().map(|a| a.facts());
     let osrelease = i
         .osrelease
         .clone()
@@ -481,9 +481,12 @@ fn info(cli: &Cli, vmcore: &Vmcore) -> Result<ExitCode, ExitCode> {
         pages_present: i.pages_present,
         pages_excluded: i.pages_excluded,
         osrelease,
-        kaslr_offset: layout.map(|l| format!("{:#x}", l.kaslr_offset)),
-        phys_base: layout.map(|l| format!("{:#x}", l.phys_base)),
-        paging_levels: layout.map(|l| l.levels),
+        kaslr_offset: layout.as_ref().map(|l| format!("{:#x}", l.kaslr_offset)),
+        phys_base: layout
+            .as_ref()
+            .and_then(|l| l.phys_base)
+            .map(|p| format!("{p:#x}")),
+        paging_levels: layout.as_ref().and_then(|l| l.levels),
         header_version: i.header_version,
         vmcoreinfo: i.has_vmcoreinfo,
         incomplete: i.incomplete,

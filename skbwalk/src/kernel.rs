@@ -190,24 +190,26 @@ impl Kernel {
                     reason: "it has no VMCOREINFO, so no kallsyms tables".into(),
                 })?;
                 let tables = KallsymsTables::from_lookup(|n| vi.symbol(n));
-                let layout = *dump.layout().ok_or_else(|| {
-                    no_layout(format!(
-                        "its VMCOREINFO gives no layout{}",
-                        dump.layout_error()
-                            .map(|e| format!(" ({e})"))
-                            .unwrap_or_default()
-                    ))
-                })?;
+                let kaslr_offset = dump
+                    .arch()
+                    .ok_or_else(|| {
+                        no_layout(format!(
+                            "its VMCOREINFO gives no layout{}",
+                            dump.layout_error()
+                                .map(|e| format!(" ({e})"))
+                                .unwrap_or_default()
+                        ))
+                    })?
+                    .facts()
+                    .kaslr_offset;
                 match (tables, vi.symbol("_stext")) {
-                    (Ok(t), _) => {
-                        SymbolTable::from_kallsyms(&DumpMemory(&dump), &t, layout.kaslr_offset)?
-                    }
+                    (Ok(t), _) => SymbolTable::from_kallsyms(&DumpMemory(&dump), &t, kaslr_offset)?,
                     // Before 6.0 VMCOREINFO names no tables: they are found in the image.
                     (Err(missing), Some(stext)) => SymbolTable::from_kallsyms_in_image(
                         &DumpMemory(&dump),
                         stext,
                         stext,
-                        layout.kaslr_offset,
+                        kaslr_offset,
                     )
                     .map_err(|e| Error::NoSymbols {
                         vmcore: vmcore_path.to_string(),
@@ -229,11 +231,11 @@ impl Kernel {
                 }
             }
         };
-        if dump.layout().is_none() {
+        if dump.arch().is_none() {
             let layout = Self::locate(&dump, vmcore_path, |n| symbols.lookup(n))?;
             dump.set_layout(layout);
         }
-        let kaslr = dump.layout().map_or(0, |l| l.kaslr_offset);
+        let kaslr = dump.arch().map_or(0, |a| a.facts().kaslr_offset);
         let (Some(start), Some(stop)) =
             (symbols.lookup("__start_BTF"), symbols.lookup("__stop_BTF"))
         else {
@@ -365,7 +367,7 @@ impl Kernel {
                 }
             }
         }
-        if dump.layout().is_none() {
+        if dump.arch().is_none() {
             let layout = Self::locate(&dump, &vmcore_path, |n| types.symbol(n).ok())?;
             notes.push(format!(
                 "no VMCOREINFO: kernel located from CR3 {:#x}: KASLR offset {:#x}, phys_base {:#x}",
@@ -375,10 +377,13 @@ impl Kernel {
             ));
             dump.set_layout(layout);
         }
-        let layout = *dump.layout().ok_or_else(|| Error::NoLayout {
-            vmcore: vmcore_path.clone(),
-            reason: "no kernel layout after VMCOREINFO and CR3 recovery".into(),
-        })?;
+        let layout = dump
+            .arch()
+            .ok_or_else(|| Error::NoLayout {
+                vmcore: vmcore_path.clone(),
+                reason: "no kernel layout after VMCOREINFO and CR3 recovery".into(),
+            })?
+            .facts();
         let mut k = Kernel {
             dump,
             types,

@@ -2,13 +2,14 @@
 
 use std::path::Path;
 
+use crate::arch::{Arch, Translator};
 use crate::elf::{is_elf_core, ElfDump};
 use crate::flattened::{is_flattened, FlattenedSource};
 use crate::kdump::KdumpDump;
 use crate::notes::NoteSummary;
 use crate::source::{MmapSource, Source};
 use crate::split::SplitSet;
-use crate::x86_64::{KernelLayout, Translator};
+use crate::x86_64::KernelLayout;
 use crate::{Error, PageState, PhysMem, Result, VmcoreInfo};
 
 /// The format-specific reader behind a [`Dump`].
@@ -363,7 +364,7 @@ impl Dump {
             .filter(|_| !foreign)
             .map(KernelLayout::from_vmcoreinfo)
         {
-            Some(Ok(l)) => (Some(Translator::new(l)), None),
+            Some(Ok(l)) => (Some(Translator::new(Box::new(l))), None),
             Some(Err(e)) => (None, Some(e.to_string())),
             None if foreign => (
                 None,
@@ -431,14 +432,25 @@ impl Dump {
         &self.notes
     }
 
-    /// The kernel layout used for virtual reads, if known (from VMCOREINFO or [`Dump::set_layout`]).
+    /// The x86-64 kernel layout used for virtual reads, if that is what translates them (from
+    /// VMCOREINFO or [`Dump::set_layout`]).
     pub fn layout(&self) -> Option<&KernelLayout> {
-        self.translator.as_ref().map(|t| t.layout())
+        self.arch().and_then(|a| a.as_x86_64())
+    }
+
+    /// What translates kernel virtual addresses, if known.
+    pub fn arch(&self) -> Option<&dyn Arch> {
+        self.translator.as_ref().map(|t| t.arch())
     }
 
     /// Set the kernel layout (for dumps without VMCOREINFO; see [`KernelLayout::from_cr3`]).
     pub fn set_layout(&mut self, layout: KernelLayout) {
-        self.translator = Some(Translator::new(layout));
+        self.set_arch(Box::new(layout));
+    }
+
+    /// Set what translates kernel virtual addresses: any architecture's layout.
+    pub fn set_arch(&mut self, arch: Box<dyn Arch>) {
+        self.translator = Some(Translator::new(arch));
     }
 
     /// The physical memory of the dump.

@@ -20,6 +20,7 @@
 // Every type the API carries can be named by a caller.
 #![deny(unnameable_types)]
 
+pub mod arch;
 mod error;
 pub use error::{Error, Result};
 

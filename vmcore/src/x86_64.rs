@@ -1,9 +1,7 @@
 //! x86-64 kernel address translation: the kernel-text shortcut and a page-table walk (4 or 5 levels,
 //! 2 MiB and 1 GiB pages) for the direct map, vmalloc and vmemmap.
 
-use std::cell::RefCell;
-use std::sync::atomic::{AtomicU64, Ordering};
-
+use crate::arch::{Arch, ArchFacts};
 use crate::{Error, PhysMem, Result, VmcoreInfo};
 
 /// `__START_KERNEL_map`: where the kernel image is mapped (before KASLR).
@@ -16,23 +14,6 @@ pub const LINK_TEXT: u64 = 0xffff_ffff_8100_0000;
 const ENTRY_ADDR_MASK: u64 = 0x000f_ffff_ffff_f000;
 const PRESENT: u64 = 1;
 const PAGE_SIZE_BIT: u64 = 1 << 7;
-/// Upper bound on cached translations before the cache is emptied.
-/// Entries of each thread's translation cache (direct-mapped by page number).
-const TLB_ENTRIES: usize = 1 << 12;
-
-/// Source of [`Translator`] ids: a thread's cache entries are tagged with the translator that
-/// made them, so translators (and dumps) never share an entry.
-static NEXT_TRANSLATOR: AtomicU64 = AtomicU64::new(1);
-
-thread_local! {
-    /// (translator id, virtual page, physical page) per slot, for 4 KiB mappings and for 2 MiB
-    /// regions of large mappings (the direct map and vmemmap use them); id 0 is empty. A dump's
-    /// page tables never change, so an entry stays true for its translator. Per thread: no
-    /// locks for walkers that read one dump from several threads.
-    static TLB: RefCell<[Vec<(u64, u64, u64)>; 2]> =
-        RefCell::new([vec![(0, 0, 0); TLB_ENTRIES], vec![(0, 0, 0); TLB_ENTRIES]]);
-}
-
 /// Where the kernel's page tables and image are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KernelLayout {
@@ -243,53 +224,21 @@ fn shift_level(shift: u32) -> u32 {
     (shift - 12) / 9 + 1
 }
 
-/// A [`KernelLayout`] with a bounded, per-thread cache of page translations.
-pub(crate) struct Translator {
-    layout: KernelLayout,
-    id: u64,
-}
+impl Arch for KernelLayout {
+    fn translate_sized(&self, mem: &dyn PhysMem, vaddr: u64) -> Result<(u64, u32)> {
+        KernelLayout::translate_sized(self, mem, vaddr)
+    }
 
-impl Translator {
-    /// Wrap a layout.
-    pub(crate) fn new(layout: KernelLayout) -> Self {
-        Translator {
-            layout,
-            id: NEXT_TRANSLATOR.fetch_add(1, Ordering::Relaxed),
+    fn facts(&self) -> ArchFacts {
+        ArchFacts {
+            machine: "x86_64",
+            kaslr_offset: self.kaslr_offset,
+            phys_base: Some(self.phys_base),
+            levels: Some(self.levels),
         }
     }
 
-    /// The layout in use.
-    pub(crate) fn layout(&self) -> &KernelLayout {
-        &self.layout
-    }
-
-    /// Translate, caching by 4 KiB page (or 2 MiB region of a large mapping).
-    pub(crate) fn translate(&self, mem: &dyn PhysMem, vaddr: u64) -> Result<u64> {
-        const BIG: u64 = (1 << 21) - 1;
-        let (small, big) = (vaddr & !0xfff, vaddr & !BIG);
-        let slot_s = ((small >> 12) as usize) & (TLB_ENTRIES - 1);
-        let slot_b = ((big >> 21) as usize) & (TLB_ENTRIES - 1);
-        let hit = TLB.with(|t| {
-            let t = t.borrow();
-            let (id, v, p) = t[1][slot_b];
-            if id == self.id && v == big {
-                return Some(p | (vaddr & BIG));
-            }
-            let (id, v, p) = t[0][slot_s];
-            (id == self.id && v == small).then_some(p | (vaddr & 0xfff))
-        });
-        if let Some(p) = hit {
-            return Ok(p);
-        }
-        let (paddr, shift) = self.layout.translate_sized(mem, small)?;
-        TLB.with(|t| {
-            let mut t = t.borrow_mut();
-            if shift >= 21 {
-                t[1][slot_b] = (self.id, big, paddr & !BIG);
-            } else {
-                t[0][slot_s] = (self.id, small, paddr);
-            }
-        });
-        Ok(paddr | (vaddr & 0xfff))
+    fn as_x86_64(&self) -> Option<&KernelLayout> {
+        Some(self)
     }
 }

@@ -390,3 +390,59 @@ fn more_than_65535_segments_use_pn_xnum() {
     }
     assert_eq!(d.info().osrelease.as_deref(), Some("x"));
 }
+
+/// Any architecture's translation plugs in behind [`vmcore::arch::Arch`]: a linear map (as a
+/// test image or another architecture's direct map would be) reads through the dump's cache
+/// like the x86-64 page tables, across pages, and says what it is.
+#[test]
+fn another_architecture_plugs_in_behind_arch() {
+    use vmcore::arch::{Arch, ArchFacts};
+    #[derive(Debug)]
+    struct Linear(u64);
+    impl Arch for Linear {
+        fn translate_sized(
+            &self,
+            _: &dyn vmcore::PhysMem,
+            vaddr: u64,
+        ) -> vmcore::Result<(u64, u32)> {
+            vaddr
+                .checked_sub(self.0)
+                .map(|p| (p, 12))
+                .ok_or_else(|| vmcore::Error::Missing(format!("{vaddr:#x} below the map")))
+        }
+        fn facts(&self) -> ArchFacts {
+            let mut f = KernelLayout {
+                top_table: 0,
+                levels: 4,
+                phys_base: 0,
+                kaslr_offset: 0,
+            }
+            .facts();
+            f.machine = "linear-test";
+            f.levels = None;
+            f
+        }
+    }
+    let (img, _) = image(4);
+    let elf = write_elf(
+        &img,
+        &ElfOptions {
+            notes: note("CORE", 1, &[0u8; 336]),
+            sparse: true,
+            filtered: false,
+            phdrs_late: true,
+        },
+    );
+    let mut d = Dump::open(&tmp("linear-arch", &elf)).unwrap();
+    let base = 0xffff_8880_0000_0000u64;
+    d.set_arch(Box::new(Linear(base)));
+    assert!(d.layout().is_none(), "not an x86-64 layout");
+    assert_eq!(d.arch().unwrap().facts().machine, "linear-test");
+    // "page 0x7" was written at pfn 7; a read crossing into the next page works too
+    let mut buf = [0u8; 8];
+    d.read_virt(base + 7 * 4096, &mut buf).unwrap();
+    assert_eq!(&buf, b"page 0x7");
+    let mut across = [0u8; 16];
+    d.read_virt(base + 8 * 4096 - 8, &mut across).unwrap();
+    assert!(d.read_virt(base - 4096, &mut buf).is_err());
+}
