@@ -58,7 +58,7 @@ pub fn bytes(b: u64) -> String {
 }
 
 fn synthetic_banner(k: &Kernel) -> &'static str {
-    match k.dump.info().osrelease.as_deref() {
+    match k.dump().and_then(|d| d.info().osrelease.as_deref()) {
         Some(r) if r.contains("synthetic") => {
             "*** SYNTHETIC sample dump (built by testdata/, not a real kernel) ***\n"
         }
@@ -339,10 +339,8 @@ pub fn meminfo(r: &skbwalk::meminfo::MeminfoReport, k: &Kernel) -> String {
     let _ = writeln!(
         s,
         "memory of {} ({} online CPUs; counters exact: global + per-CPU deltas)",
-        k.dump
-            .info()
-            .osrelease
-            .as_deref()
+        k.dump()
+            .and_then(|d| d.info().osrelease.as_deref())
             .unwrap_or("unknown kernel"),
         r.online_cpus.len()
     );

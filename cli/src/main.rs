@@ -462,7 +462,7 @@ fn info(cli: &Cli, vmcore: &Vmcore) -> Result<ExitCode, ExitCode> {
     } else {
         None
     };
-    let dump = kernel.as_ref().map_or(&dump, |k| &k.dump);
+    let dump = kernel.as_ref().and_then(|k| k.dump()).unwrap_or(&dump);
     let i = dump.info();
     let layout = dump.arch().map(|a| a.facts());
     let osrelease = i
@@ -552,7 +552,7 @@ fn read(
         d.read_phys(addr, &mut buf)
     } else {
         let k = kernel.insert(open(cli, vmcore)?);
-        k.dump.read_virt(addr, &mut buf)
+        k.memory().read_virt(addr, &mut buf)
     };
     res.map_err(|e| fail(format!("{}: {e}", vmcore.display())))?;
     if cli.json {

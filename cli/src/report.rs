@@ -163,7 +163,10 @@ fn table(s: &mut String, title: &str, head: &[&str], rows: &[Vec<String>]) {
 
 /// The whole page.
 pub fn html(r: &ExplainReport, k: &Kernel) -> String {
-    let release = k.dump.info().osrelease.clone().unwrap_or_default();
+    let release = k
+        .dump()
+        .and_then(|d| d.info().osrelease.clone())
+        .unwrap_or_default();
     let mut s = String::from(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>skbwalk explain</title>\n\
          <style>body{font-family:sans-serif;margin:20px;display:flex;gap:30px;flex-wrap:wrap}\

@@ -239,7 +239,7 @@ fn census_in(
     }
     let max_pfn = k.u64(k.global("max_pfn")?, "max_pfn")?;
     // max_pfn comes from the dump: never walk past the memory the dump describes
-    let dump_pfns = k.dump.phys_end() / 4096;
+    let dump_pfns = k.memory().phys_end() / k.memory().page_size().max(1);
     let max_pfn = if max_pfn > dump_pfns {
         w.push(
             WarningKind::Corrupt,
@@ -446,7 +446,7 @@ impl Scanner<'_> {
                     let m = per.min(n - i);
                     let (s, e) = ((i * l.size) as usize, ((i + m) * l.size) as usize);
                     match k
-                        .dump
+                        .memory()
                         .read_virt(at.wrapping_add(i * l.size), &mut buf[s..e])
                     {
                         Ok(()) => {}

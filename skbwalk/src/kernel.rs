@@ -5,6 +5,8 @@ use std::sync::OnceLock;
 
 use kstructs::{KallsymsTables, Prefer, SymbolTable, Types, TypesFrom};
 use vmcore::x86_64::{KernelLayout, LINK_TEXT};
+
+use crate::memory::KernelMemory;
 use vmcore::Dump;
 
 use crate::offsets::Offsets;
@@ -31,8 +33,8 @@ const KERNEL_PTR_END: u64 = 0xffff_ffff_ff00_0000;
 /// # Ok::<(), skbwalk::Error>(())
 /// ```
 pub struct Kernel {
-    /// The dump.
-    pub dump: Dump,
+    /// The memory the kernel is read from (a dump).
+    mem: Box<dyn KernelMemory>,
     /// Kernel types and symbols.
     pub types: Types,
     /// Offsets the walk uses, resolved on first use: `info` and `read` never need them.
@@ -377,7 +379,49 @@ impl Kernel {
             ));
             dump.set_layout(layout);
         }
-        let layout = dump
+        Self::over(Box::new(dump), types, vmcore_path, notes)
+    }
+
+    /// A kernel read from any memory — a crash dump, a running kernel, a test image — with
+    /// debuginfo the caller has opened: the walk does not know which memory it reads. The
+    /// memory must know its address translation ([`KernelMemory::arch`]); the debuginfo is
+    /// checked against it by release and `linux_banner`.
+    ///
+    /// ```no_run
+    /// use std::path::Path;
+    /// let dump = vmcore::Dump::open(Path::new("vmcore"))?;
+    /// let types = kstructs::Types::open_with_cache(Path::new("vmlinux"), None)?;
+    /// let k = skbwalk::Kernel::from_memory(Box::new(dump), types, "vmcore")?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_memory(mem: Box<dyn KernelMemory>, types: Types, name: &str) -> Result<Kernel> {
+        if let (Some(m), Some(v)) = (mem.release(), Self::vmlinux_release(&types)) {
+            if m != v {
+                return Err(Error::Mismatch {
+                    vmlinux: types.origin().to_string(),
+                    vmcore: name.to_string(),
+                    reason: format!("the memory's release is {m}, the vmlinux is {v}"),
+                });
+            }
+        }
+        Self::over(mem, types, name.to_string(), Vec::new())
+    }
+
+    /// The kernel over `mem`, whose layout is known: the banner check and the direct map and
+    /// vmemmap bases.
+    fn over(
+        mem: Box<dyn KernelMemory>,
+        types: Types,
+        vmcore_path: String,
+        notes: Vec<String>,
+    ) -> Result<Kernel> {
+        let vmlinux = types.origin().to_string();
+        let mismatch = |reason: String| Error::Mismatch {
+            vmlinux: vmlinux.clone(),
+            vmcore: vmcore_path.clone(),
+            reason,
+        };
+        let layout = mem
             .arch()
             .ok_or_else(|| Error::NoLayout {
                 vmcore: vmcore_path.clone(),
@@ -385,7 +429,7 @@ impl Kernel {
             })?
             .facts();
         let mut k = Kernel {
-            dump,
+            mem,
             types,
             off: OnceLock::new(),
             kaslr_offset: layout.kaslr_offset,
@@ -407,6 +451,16 @@ impl Kernel {
         }
         let _ = k.types.save_cache();
         Ok(k)
+    }
+
+    /// The memory this kernel is read from.
+    pub fn memory(&self) -> &dyn KernelMemory {
+        self.mem.as_ref()
+    }
+
+    /// The crash dump this kernel is read from, when it is one.
+    pub fn dump(&self) -> Option<&Dump> {
+        self.mem.as_dump()
     }
 
     /// Every member offset the walk uses, resolved from the debuginfo on the first call.
@@ -436,11 +490,9 @@ impl Kernel {
     /// (the debuginfo was checked against the dump's `linux_banner`), else the dump's memory
     /// (`init_uts_ns`, when types and symbols come from the dump itself).
     pub fn release(&self) -> Option<String> {
-        self.dump
-            .info()
-            .osrelease
-            .clone()
-            .filter(|r| !r.is_empty())
+        self.mem
+            .release()
+            .map(str::to_string)
             .or_else(|| Self::vmlinux_release(&self.types))
             .or_else(|| self.release_from_memory())
     }
@@ -468,7 +520,7 @@ impl Kernel {
         };
         let want = c_string(want);
         let mut got = vec![0u8; want.len()];
-        match self.dump.read_virt(sym + self.kaslr_offset, &mut got) {
+        match self.mem.read_virt(sym + self.kaslr_offset, &mut got) {
             Ok(()) if got == want.as_bytes() => Ok(()),
             Ok(()) => Err(format!(
                 "linux_banner differs: the vmlinux says {:?}, the dump {:?}",
@@ -521,13 +573,11 @@ impl Kernel {
 
     /// Read bytes at a kernel virtual address.
     pub fn read(&self, addr: u64, buf: &mut [u8], what: &str) -> Result<()> {
-        self.dump
-            .read_virt(addr, buf)
-            .map_err(|source| Error::Read {
-                what: what.to_string(),
-                addr,
-                source,
-            })
+        self.mem.read_virt(addr, buf).map_err(|source| Error::Read {
+            what: what.to_string(),
+            addr,
+            source,
+        })
     }
 
     /// Read `len` bytes.
@@ -572,12 +622,12 @@ impl Kernel {
 
     /// `virt_to_page`: the `struct page` of a kernel virtual address (any mapped address).
     pub(crate) fn virt_to_page(&self, vaddr: u64) -> Result<u64> {
-        let paddr = self.dump.translate(vaddr).map_err(|source| Error::Read {
+        let paddr = self.mem.translate(vaddr).map_err(|source| Error::Read {
             what: "page of address".into(),
             addr: vaddr,
             source,
         })?;
-        (paddr >> 12)
+        (paddr / self.mem.page_size().max(1))
             .checked_mul(self.off()?.page.size)
             .and_then(|o| self.vmemmap_base.checked_add(o))
             .ok_or_else(|| Error::Read {

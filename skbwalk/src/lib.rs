@@ -29,6 +29,7 @@ mod hashtables;
 pub mod kernel;
 pub mod kind;
 pub mod meminfo;
+pub mod memory;
 mod offsets;
 mod page;
 mod parallel;

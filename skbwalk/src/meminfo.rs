@@ -361,10 +361,10 @@ pub fn meminfo(k: &Kernel) -> Result<MeminfoReport> {
 /// [`meminfo`], with the socket walk's pages when the caller already has them (`explain`).
 pub(crate) fn meminfo_with(k: &Kernel, skb_pages: Option<&[(u64, u32)]>) -> Result<MeminfoReport> {
     let mut w = Warnings::default();
-    for m in k.dump.warnings() {
+    for m in k.memory().warnings() {
         w.push(WarningKind::Dump, None, format!("{}: {m}", k.vmcore_path));
     }
-    let page_size = k.dump.info().page_size.max(1);
+    let page_size = k.memory().page_size().max(1);
     let layout = Layout::resolve(k).map_err(|e| k.layout_error(e))?;
     let (zone_items, zone_n) = items(k, "zone_stat_item")?;
     let (node_items, node_n) = items(k, "node_stat_item")?;

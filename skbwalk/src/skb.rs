@@ -265,7 +265,7 @@ impl<'k> Walker<'k> {
     /// A walker over `k`; fails when the debuginfo lacks a layout the walk needs.
     pub(crate) fn new(k: &'k Kernel) -> Result<Self> {
         let mut warnings = Warnings::default();
-        for m in k.dump.warnings() {
+        for m in k.memory().warnings() {
             warnings.push(
                 crate::warnings::WarningKind::Dump,
                 None,

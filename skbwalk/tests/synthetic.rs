@@ -145,7 +145,7 @@ fn nokaslr_and_no_vmcoreinfo_locate_the_kernel_from_cr3() {
         let k = open_kernel(&path, Some(&w.k.vmlinux)).unwrap();
         assert_eq!(k.kaslr_offset, w.cfg.kaslr_offset, "{name}");
         assert_eq!(
-            k.dump.layout().unwrap().phys_base,
+            k.dump().unwrap().layout().unwrap().phys_base,
             w.cfg.phys_base(),
             "{name}"
         );
