@@ -12,6 +12,7 @@ cd "$(dirname "$0")"
 start=$(date +%s)
 echo "== fast tier"
 cargo fmt --all -- --check
+python3 tools/import-circles.py      # no circle of imports inside any crate
 cargo clippy --workspace --all-targets -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps -q
 mkdir -p target

@@ -2,14 +2,14 @@
 //!
 //! Only names are indexed (struct/union/enum/typedef/base-type names to their entry, and
 //! enumerator names to their values); layouts are resolved later, on demand, by
-//! [`resolve`](crate::resolve). Subtrees are skipped with `DW_AT_sibling`.
+//! the resolver module. Subtrees are skipped with `DW_AT_sibling`.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use gimli::{constants as dw, AttributeValue};
 
-use crate::resolve::{Dwarf, R};
+use crate::reader::{Dwarf, R};
 
 /// A small, fast, non-cryptographic hasher for name keys (FxHash).
 #[derive(Default, Clone, Copy)]

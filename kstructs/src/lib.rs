@@ -30,6 +30,7 @@ mod error;
 mod index;
 mod kallsyms;
 mod kallsyms_scan;
+mod reader;
 mod resolve;
 mod source;
 mod symbols;

@@ -8,10 +8,7 @@ use gimli::{constants as dw, AttributeValue};
 use crate::index::{const_value, DieRef, FxMap, Index, Ns};
 use crate::types::{Bitfield, Member, TypeInfo, TypeKind};
 
-/// The gimli reader over our sections.
-pub(crate) type R<'a> = gimli::EndianSlice<'a, gimli::RunTimeEndian>;
-/// The DWARF sections of the vmlinux.
-pub(crate) type Dwarf<'a> = gimli::Dwarf<R<'a>>;
+pub(crate) use crate::reader::{Dwarf, R};
 
 /// Why a resolution step failed; turned into a [`crate::Error`] by the caller.
 #[derive(Debug)]

@@ -46,6 +46,45 @@ pub fn skb_pinned_bytes(skb: &Skb) -> u64 {
         + skb.struct_bytes
 }
 
+impl Skb {
+    /// Page bytes + head bytes + struct bytes of this skb alone ([`skb_pinned_bytes`]).
+    pub fn pinned_bytes(&self) -> u64 {
+        skb_pinned_bytes(self)
+    }
+}
+
+/// An skb in a report (`shared/spec/cli.md`): addresses as `0x…` strings, its frags, and what
+/// it pins; the walk's own bookkeeping (`head`, `fclone`, `pages`, `head_page`) stays out.
+impl serde::Serialize for Skb {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use crate::hex::Hex;
+        use serde::ser::SerializeStruct;
+        let fields = 11 + usize::from(self.parent.is_some()) + usize::from(self.head_estimated);
+        let mut m = s.serialize_struct("Skb", fields)?;
+        m.serialize_field("addr", &Hex(self.addr))?;
+        m.serialize_field("queue", &self.queue)?;
+        match self.parent {
+            Some(p) => m.serialize_field("parent", &Hex(p))?,
+            None => m.skip_field("parent")?,
+        }
+        m.serialize_field("len", &self.len)?;
+        m.serialize_field("data_len", &self.data_len)?;
+        m.serialize_field("truesize", &self.truesize)?;
+        m.serialize_field("head_frag", &self.head_frag)?;
+        m.serialize_field("nr_frags", &self.nr_frags)?;
+        m.serialize_field("frags", &self.frags)?;
+        m.serialize_field("head_bytes", &self.head_bytes)?;
+        if self.head_estimated {
+            m.serialize_field("head_estimated", &true)?;
+        } else {
+            m.skip_field("head_estimated")?;
+        }
+        m.serialize_field("struct_bytes", &self.struct_bytes)?;
+        m.serialize_field("pinned_bytes", &self.pinned_bytes())?;
+        m.end()
+    }
+}
+
 /// Accumulates skbs; pages dedupe by compound head.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Tally {

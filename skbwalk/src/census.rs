@@ -19,7 +19,7 @@ use crate::hash::Set;
 
 use serde::Serialize;
 
-use crate::meminfo::Counter;
+use crate::counter::Counter;
 use crate::struct_page::StructPage;
 use crate::warnings::{Warning, WarningKind, Warnings};
 use crate::{Kernel, Result};

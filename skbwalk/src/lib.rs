@@ -21,11 +21,13 @@
 
 pub mod account;
 pub mod census;
+mod counter;
 mod error;
 pub mod explain;
 mod globals;
 mod hash;
 mod hashtables;
+mod hex;
 pub mod kernel;
 pub mod kind;
 pub mod meminfo;

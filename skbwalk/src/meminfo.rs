@@ -20,15 +20,7 @@ const MAX_ZONES: u64 = 8;
 /// Most entries of a counter enum.
 const MAX_ITEMS: i64 = 256;
 
-/// One counter: the global value (what `/proc/meminfo` would show) and the exact one (global
-/// plus every online CPU's unfolded delta).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Counter {
-    /// `vm_zone_stat[i]` / `vm_node_stat[i]`.
-    pub global: i64,
-    /// Global plus the per-CPU deltas.
-    pub exact: i64,
-}
+pub use crate::counter::Counter;
 
 /// The lines of the kernel's share and the informational lines, in bytes.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

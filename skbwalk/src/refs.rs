@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::report::Hex;
+use crate::hex::Hex;
 use crate::skb::Skb;
 use crate::Kernel;
 

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
 use crate::account::Totals;
 use crate::skb::{QueueName, Skb, Walker};
@@ -13,15 +13,7 @@ use crate::task::{describe_file, file_socket, find_process, open_files, socket_f
 use crate::walk::{queue_totals, walk_identified, walk_socket, WalkedSocket};
 use crate::{Error, Kernel, Result};
 
-/// An address, serialized as a lower-case `0x…` string.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Hex(pub u64);
-
-impl Serialize for Hex {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(&format!("{:#x}", self.0))
-    }
-}
+pub use crate::hex::Hex;
 
 /// A page many of the socket's skbs reference.
 #[derive(Debug, Clone, Serialize)]

@@ -134,51 +134,11 @@ pub struct Skb {
     pub struct_bytes: u64,
 }
 
-impl Skb {
-    /// Page bytes + head bytes + struct bytes of this skb alone
-    /// ([`crate::account::skb_pinned_bytes`]).
-    pub fn pinned_bytes(&self) -> u64 {
-        crate::account::skb_pinned_bytes(self)
-    }
-}
-
-/// An skb in a report (`shared/spec/cli.md`): addresses as `0x…` strings, its frags, and what
-/// it pins; the walk's own bookkeeping (`head`, `fclone`, `pages`, `head_page`) stays out.
-impl serde::Serialize for Skb {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        use crate::report::Hex;
-        use serde::ser::SerializeStruct;
-        let fields = 11 + usize::from(self.parent.is_some()) + usize::from(self.head_estimated);
-        let mut m = s.serialize_struct("Skb", fields)?;
-        m.serialize_field("addr", &Hex(self.addr))?;
-        m.serialize_field("queue", &self.queue)?;
-        match self.parent {
-            Some(p) => m.serialize_field("parent", &Hex(p))?,
-            None => m.skip_field("parent")?,
-        }
-        m.serialize_field("len", &self.len)?;
-        m.serialize_field("data_len", &self.data_len)?;
-        m.serialize_field("truesize", &self.truesize)?;
-        m.serialize_field("head_frag", &self.head_frag)?;
-        m.serialize_field("nr_frags", &self.nr_frags)?;
-        m.serialize_field("frags", &self.frags)?;
-        m.serialize_field("head_bytes", &self.head_bytes)?;
-        if self.head_estimated {
-            m.serialize_field("head_estimated", &true)?;
-        } else {
-            m.skip_field("head_estimated")?;
-        }
-        m.serialize_field("struct_bytes", &self.struct_bytes)?;
-        m.serialize_field("pinned_bytes", &self.pinned_bytes())?;
-        m.end()
-    }
-}
-
 /// A frag in a report: the page it names, its compound head and order (the page itself and 0
 /// when they could not be read), offset and length.
 impl serde::Serialize for Frag {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        use crate::report::Hex;
+        use crate::hex::Hex;
         use serde::ser::SerializeStruct;
         let mut m = s.serialize_struct("Frag", 5)?;
         m.serialize_field("page", &Hex(self.page))?;

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::report::Hex;
+use crate::hex::Hex;
 
 /// At most this many warnings are kept; the rest are counted.
 pub const MAX_WARNINGS: usize = 200;

@@ -1,5 +1,5 @@
 //! Kernel virtual memory over physical memory: the one trait each architecture's address
-//! translation implements ([`crate::x86_64::KernelLayout`] today), so that a dump, a test image or
+//! translation implements (x86-64's `KernelLayout` today), so that a dump, a test image or
 //! another architecture reads kernel addresses the same way. [`crate::Dump`] caches what it
 //! translates per thread, whatever the architecture.
 //!
@@ -40,10 +40,9 @@ pub trait Arch: Send + Sync + std::fmt::Debug {
     /// What this layout says of itself.
     fn facts(&self) -> ArchFacts;
 
-    /// The x86-64 layout, when this is one (for its page-table root and `phys_base`).
-    fn as_x86_64(&self) -> Option<&crate::x86_64::KernelLayout> {
-        None
-    }
+    /// The layout as `Any`, for a caller that needs one architecture's own (e.g. x86-64's
+    /// page-table root): `downcast_ref` it.
+    fn as_any(&self) -> &dyn std::any::Any;
 }
 
 /// Entries of each thread's translation cache (direct-mapped by page number).

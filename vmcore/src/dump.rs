@@ -435,7 +435,8 @@ impl Dump {
     /// The x86-64 kernel layout used for virtual reads, if that is what translates them (from
     /// VMCOREINFO or [`Dump::set_layout`]).
     pub fn layout(&self) -> Option<&KernelLayout> {
-        self.arch().and_then(|a| a.as_x86_64())
+        self.arch()
+            .and_then(|a| a.as_any().downcast_ref::<KernelLayout>())
     }
 
     /// What translates kernel virtual addresses, if known.

@@ -4,9 +4,8 @@ use crate::{Error, Result};
 
 /// Random access to the bytes of a dump file, by offset.
 ///
-/// Implemented by [`MmapSource`] (a plain file) and by
-/// [`FlattenedSource`](crate::flattened::FlattenedSource) (makedumpfile's flattened format,
-/// where records place data at logical offsets).
+/// Implemented by [`MmapSource`] (a plain file) and by the flattened module's `FlattenedSource`
+/// (makedumpfile's flattened format, where records place data at logical offsets).
 pub trait Source: Send + Sync {
     /// Logical length of the file.
     fn len(&self) -> u64;

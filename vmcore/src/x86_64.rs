@@ -238,7 +238,7 @@ impl Arch for KernelLayout {
         }
     }
 
-    fn as_x86_64(&self) -> Option<&KernelLayout> {
-        Some(self)
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }

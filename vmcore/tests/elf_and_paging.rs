@@ -422,6 +422,9 @@ fn another_architecture_plugs_in_behind_arch() {
             f.levels = None;
             f
         }
+        fn as_any(&self) -> &dyn std::any::Any {
+            self
+        }
     }
     let (img, _) = image(4);
     let elf = write_elf(
