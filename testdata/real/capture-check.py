@@ -5,7 +5,8 @@ A capture is a race between the host and a guest: whether the stalled sender had
 its unacknowledged data at the stop, or whether makedumpfile's filter kept every page drgn needs to walk
 the scenario sockets, depends on timing.  The tier's sanity checks would then fail on a good skbwalk.
 This script applies the same rules (sanity.py) with the oracle (drgn) to the capture's ELF right away,
-and checks that drgn can walk every scenario socket in each makedumpfile dump; make-dumps.sh captures
+and checks that drgn can walk every scenario socket (and the oracle's --all) in each makedumpfile dump;
+make-dumps.sh captures
 again (logging the reason) when it fails, so a fresh tier gives the same verdicts every time.
 
     capture-check.py --dir BOOT_DIR --vmlinux VMLINUX [--generation G]
@@ -18,9 +19,11 @@ import argparse
 import glob
 import json
 import os
+import subprocess
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
 import drgnkit  # noqa: E402
 import oracle  # noqa: E402
 import sanity  # noqa: E402
@@ -80,6 +83,13 @@ def main():
         for s, _, err in reports(k, sockets):
             if err:
                 errs.append(f"{os.path.basename(kd)}: {s['scenario']}/{s['role']} pid={s['pid']} fd={s['fd']}: {err}")
+        # the oracle's --all too (every task's sockets and the hash tables): the tier compares it
+        p = subprocess.run([sys.executable, os.path.join(HERE, "oracle.py"), "--vmcore", kd,
+                            "--vmlinux", a.vmlinux, "--all", "--no-skbs", "--no-crosscheck"],
+                           capture_output=True, text=True)
+        if p.returncode != 0:
+            last = (p.stderr.strip().splitlines() or ["?"])[-1]
+            errs.append(f"{os.path.basename(kd)}: oracle --all: {last}")
     if errs:
         print("capture-check: " + "; ".join(errs))
         sys.exit(1)

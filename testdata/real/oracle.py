@@ -503,8 +503,12 @@ def unreached_reports(k, fd_socks, want_skbs=True):
 
 
 def socket_files(k, task):
+    # An fd whose open_fds bit is set while its slot is still NULL is a file being opened or
+    # closed at the dump (the busy scenario churns files): no file. drgn's for_each_file yields
+    # it; reading its f_op would read address 8 (silently the physical page at 0 in an ELF,
+    # a fault in a kdump).
     for fd, file in for_each_file(task):
-        if file.f_op.value_() == k.socket_file_ops.value_():
+        if file.value_() and file.f_op.value_() == k.socket_file_ops.value_():
             yield fd, file
 
 
