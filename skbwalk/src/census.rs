@@ -230,11 +230,14 @@ fn census_in(
 ) -> Result<Census> {
     let mut w = Warnings::default();
     let l = &k.off()?.page;
-    if let Some(why) = l.types_undecided() {
+    StructPage::census_needs(&k.types).map_err(|e| k.layout_error(e))?;
+    if let Some(why) = l.table_undecided() {
         w.push(
             WarningKind::Unsupported,
             None,
-            format!("free and page-table pages cannot be told: {why}; they are counted in their other classes"),
+            format!(
+                "page-table pages cannot be told: {why}; they are counted in their other classes"
+            ),
         );
     }
     let max_pfn = k.u64(k.global("max_pfn")?, "max_pfn")?;
@@ -478,7 +481,7 @@ impl Scanner<'_> {
                     let flags = l.flags(sp);
                     if l.is_reserved(flags) {
                         Class::Reserved
-                    } else if !l.is_tail(sp) && l.is_buddy(sp) == Ok(true) {
+                    } else if !l.is_tail(sp) && l.is_buddy(sp) {
                         let order = l.private(sp);
                         if order > MAX_BUDDY_ORDER {
                             t.bad_orders += 1;

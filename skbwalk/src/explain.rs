@@ -197,12 +197,19 @@ pub fn explain(k: &Kernel) -> Result<ExplainReport> {
     // With parts of the dump unread, no conclusion is drawn: the socket walk, the census or
     // the counters may be missing exactly what would change it (a makedumpfile that does not
     // know the kernel filters pages a walk needs).
-    let summary = if !w.is_empty() {
-        let all = w.clone().into_vec();
+    // Gaps in what was read (unreadable, corrupt, looping or cut-short memory, a damaged
+    // file) block a conclusion; what this kernel lacks or the walk does not count (a merged
+    // slab cache, a counter it does not have) leaves the report INCOMPLETE but the memory read.
+    let all = w.clone().into_vec();
+    let gaps: Vec<_> = all
+        .iter()
+        .filter(|x| x.kind != WarningKind::Unsupported)
+        .collect();
+    let summary = if let Some(first) = gaps.first() {
         format!(
             "INCOMPLETE: {} part(s) of the dump could not be read (first: {}), so no conclusion is drawn from it: allocpage is {} ({allocpage_percent:.1}% of {}); socket queues pin at least {}{}.",
-            all.len(),
-            all[0].message,
+            gaps.len(),
+            first.message,
             mib(allocpage),
             mib(b.total as u64),
             mib(skb_pinned_page_bytes),

@@ -268,7 +268,10 @@ pub(crate) fn usage(
     };
     if let Some(sh) = &l.sheaves {
         let pcs = k.u64(cache.wrapping_add(sh.cpu_sheaves), "kmem_cache.cpu_sheaves")?;
-        for &(_, off) in cpu_offsets {
+        // 6.18–6.19 give sheaves only to caches made with a sheaf_capacity: NULL elsewhere (a
+        // per-CPU pointer is an offset, so only 0 says "none")
+        let cpus = if pcs == 0 { &[][..] } else { cpu_offsets };
+        for &(_, off) in cpus {
             let c = pcs.wrapping_add(off);
             for (at, what) in [
                 (sh.main, "slub_percpu_sheaves.main"),

@@ -9,7 +9,7 @@
 //! | a tail's head | member `compound_head` (to 7.0): the word is head + 1; member `compound_info` (7.1+): when `sizeof(struct page)` is a power of two and the kernel optimizes hugetlb vmemmap (`struct zone` has `vmemmap_tails`), the word is a mask with bit 0 set (head = the tail's own address & mask: `compound_info_has_mask()`), otherwise head + 1 |
 //! | the order | `page[1].compound_order` (to 6.2), folio `_folio_order` (6.1–6.5), else the low byte of folio `_flags_1` |
 //! | slab | `PG_slab` in `enum pageflags` (to 6.9), else the page type `PGTY_slab` |
-//! | buddy, page table | `enum pagetype` (`PGTY_buddy`, `PGTY_table`, 6.8+) in the top byte of `page_type`; before, bits cleared below `PAGE_TYPE_BASE`: `PG_buddy` 0x80, and `PG_table` 0x400 while `PG_kmemcg` held 0x200 (`struct page` has `mem_cgroup`, to 5.10) or 0x200 once it is gone (`memcg_data`, 5.11+); a kernel with neither member leaves `PG_table` undecided |
+//! | buddy, page table | `enum pagetype` (`PGTY_buddy`, `PGTY_table`, 6.8+) in the top byte of `page_type`; before, bits cleared below `PAGE_TYPE_BASE`: `PG_buddy` 0x80, and `PG_table` 0x400 while `PG_kmemcg` held 0x200 (`struct page` has `mem_cgroup`, to 5.10) or 0x200 once it is gone (`memcg_data`, 5.11+); a kernel with neither member leaves `PG_table` undecided (buddy pages are still told) |
 //! | `PG_head`, `PG_reserved`, `PG_lru`, `PG_swapbacked` | `enum pageflags` |
 //! | a page_pool page, and its references | `struct page` has `pp_magic` and `pp_ref_count` (6.7+): `pp_magic` holds `PP_SIGNATURE` (0x40 + `POISON_POINTER_DELTA`, 0xdead000000000000 on x86-64 and arm64; the kernel's `PP_MAGIC_MASK` ignores bits 0–1 and the DMA-index bits in between), and the page's frag references are counted in `pp_ref_count`, its `_refcount` staying 1 |
 
@@ -64,8 +64,12 @@ pub(crate) enum SlabMark {
 /// How a kernel marks buddy and page-table pages in `page_type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PageTypes {
-    /// Before 6.8: a type is a bit cleared below `PAGE_TYPE_BASE` (0xf0000000).
-    Bits { buddy: u32, table: u32 },
+    /// Before 6.8: a type is a bit cleared below `PAGE_TYPE_BASE` (0xf0000000); `PG_buddy` is
+    /// 0x80 throughout, `PG_table` may be undecided.
+    Bits {
+        buddy: u32,
+        table: Result<u32, &'static str>,
+    },
     /// 6.8 on: the top byte holds an `enum pagetype` value.
     TopByte { buddy: u8, table: u8 },
 }
@@ -93,8 +97,8 @@ pub(crate) struct StructPage {
     pg_lru: u32,
     pg_swapbacked: u32,
     slab: SlabMark,
-    /// Buddy and page-table types, or why this kernel's values cannot be told.
-    types: Result<PageTypes, &'static str>,
+    /// Buddy and page-table types.
+    types: PageTypes,
     /// `pp_magic` and `pp_ref_count`, where page_pool pages count their references there.
     page_pool: Option<(u64, u64)>,
 }
@@ -151,25 +155,26 @@ impl StructPage {
             }
         };
         let types = match (t.enumerator("PGTY_buddy"), t.enumerator("PGTY_table")) {
-            (Ok(b), Ok(tb)) => Ok(PageTypes::TopByte {
+            (Ok(b), Ok(tb)) => PageTypes::TopByte {
                 buddy: b as u8,
                 table: tb as u8,
-            }),
+            },
             // The bits are macros, absent from BTF and DWARF. PG_kmemcg (0x200, pushing
             // PG_table to 0x400) went with the same 5.11 series that replaced
             // page.mem_cgroup by page.memcg_data.
-            _ if t.member("page", "mem_cgroup").is_ok() => Ok(PageTypes::Bits {
+            _ => PageTypes::Bits {
                 buddy: 0x80,
-                table: 0x400,
-            }),
-            _ if t.member("page", "memcg_data").is_ok() => Ok(PageTypes::Bits {
-                buddy: 0x80,
-                table: 0x200,
-            }),
-            _ => Err(
-                "struct page has neither mem_cgroup (PG_table 0x400, to 5.10) nor \
-                      memcg_data (0x200, 5.11+): this kernel's PG_table cannot be told",
-            ),
+                table: if t.member("page", "mem_cgroup").is_ok() {
+                    Ok(0x400)
+                } else if t.member("page", "memcg_data").is_ok() {
+                    Ok(0x200)
+                } else {
+                    Err(
+                        "struct page has neither mem_cgroup (PG_table 0x400, to 5.10) nor \
+                         memcg_data (0x200, 5.11+): this kernel's PG_table cannot be told",
+                    )
+                },
+            },
         };
         Ok(StructPage {
             size,
@@ -177,13 +182,15 @@ impl StructPage {
             compound,
             tail,
             refcount: o("_refcount")?,
-            private: o("private")?,
+            // the census's alone (the walk does not need them): 0 when absent, and the census
+            // asks for them itself first (census_needs)
+            private: o("private").unwrap_or(0),
             page_type: o("page_type")?,
             order,
             pg_head: bit("PG_head")?,
-            pg_reserved: bit("PG_reserved")?,
-            pg_lru: bit("PG_lru")?,
-            pg_swapbacked: bit("PG_swapbacked")?,
+            pg_reserved: bit("PG_reserved").unwrap_or(0),
+            pg_lru: bit("PG_lru").unwrap_or(0),
+            pg_swapbacked: bit("PG_swapbacked").unwrap_or(0),
             slab,
             types,
             page_pool: match (o("pp_magic"), o("pp_ref_count")) {
@@ -198,7 +205,18 @@ impl StructPage {
     pub(crate) fn page_pool_refs(&self, sp: &[u8]) -> Option<i64> {
         let (magic, refs) = self.page_pool?;
         let m = u64_at(sp, magic);
-        (m & 0xfc == PP_SIGNATURE_LOW && m >> 48 == POISON_TOP).then(|| u64_at(sp, refs) as i64)
+        // PP_MAGIC_MASK leaves out bits 0-1 and the DMA index from bit 7 (6.15+)
+        (m & 0x7c == PP_SIGNATURE_LOW && m >> 48 == POISON_TOP).then(|| u64_at(sp, refs) as i64)
+    }
+
+    /// What the census reads beyond the walk: the first one this kernel's debuginfo lacks is
+    /// the error (the walk runs without them).
+    pub(crate) fn census_needs(t: &Types) -> kstructs::Result<()> {
+        t.member("page", "private")?;
+        for b in ["PG_reserved", "PG_lru", "PG_swapbacked"] {
+            t.enumerator(b)?;
+        }
+        Ok(())
     }
 
     /// The `flags` word.
@@ -303,27 +321,32 @@ impl StructPage {
         }
     }
 
-    /// Whether `page_type` says buddy; `Err` when this kernel's values cannot be told.
-    pub(crate) fn is_buddy(&self, sp: &[u8]) -> Result<bool, &'static str> {
+    /// Whether `page_type` says buddy.
+    pub(crate) fn is_buddy(&self, sp: &[u8]) -> bool {
         let pt = self.page_type(sp);
-        Ok(match self.types? {
+        match self.types {
             PageTypes::Bits { buddy, .. } => pt & (PAGE_TYPE_BASE | buddy) == PAGE_TYPE_BASE,
             PageTypes::TopByte { buddy, .. } => (pt >> 24) as u8 == buddy,
-        })
+        }
     }
 
-    /// Whether `page_type` says page table; `Err` when this kernel's values cannot be told.
+    /// Whether `page_type` says page table; `Err` when this kernel's `PG_table` cannot be told.
     pub(crate) fn is_table(&self, sp: &[u8]) -> Result<bool, &'static str> {
         let pt = self.page_type(sp);
-        Ok(match self.types? {
-            PageTypes::Bits { table, .. } => pt & (PAGE_TYPE_BASE | table) == PAGE_TYPE_BASE,
+        Ok(match self.types {
+            PageTypes::Bits { table, .. } => pt & (PAGE_TYPE_BASE | table?) == PAGE_TYPE_BASE,
             PageTypes::TopByte { table, .. } => (pt >> 24) as u8 == table,
         })
     }
 
-    /// Why buddy and page-table pages cannot be told, if they cannot.
-    pub(crate) fn types_undecided(&self) -> Option<&'static str> {
-        self.types.err()
+    /// Why page-table pages cannot be told, if they cannot.
+    pub(crate) fn table_undecided(&self) -> Option<&'static str> {
+        match self.types {
+            PageTypes::Bits {
+                table: Err(why), ..
+            } => Some(why),
+            _ => None,
+        }
     }
 }
 
@@ -346,10 +369,10 @@ mod tests {
             pg_lru: 4,
             pg_swapbacked: 19,
             slab: SlabMark::PageType(0xf5),
-            types: Ok(PageTypes::TopByte {
+            types: PageTypes::TopByte {
                 buddy: 0xf0,
                 table: 0xf2,
-            }),
+            },
             page_pool: Some((8, 40)),
         }
     }
@@ -395,6 +418,10 @@ mod tests {
         let mut b = page_with(0xdead_0000_0000_0040);
         b[40..48].copy_from_slice(&2u64.to_le_bytes());
         assert_eq!(l.page_pool_refs(&b), Some(2));
+        // a pool that maps DMA keeps an index from bit 7: still a pool's page
+        let mut dma = page_with(0xdead_0000_0000_00c0);
+        dma[40..48].copy_from_slice(&3u64.to_le_bytes());
+        assert_eq!(l.page_pool_refs(&dma), Some(3));
         assert_eq!(l.page_pool_refs(&page_with(0xdead_0000_0000_0100)), None);
         assert_eq!(l.page_pool_refs(&page_with(0x40)), None);
     }
@@ -404,17 +431,23 @@ mod tests {
         let mut b = [0u8; 64];
         let l = layout(TailEncoding::Mask);
         b[48..52].copy_from_slice(&0xf200_0000u32.to_le_bytes());
-        assert_eq!((l.is_table(&b), l.is_buddy(&b)), (Ok(true), Ok(false)));
+        assert_eq!((l.is_table(&b), l.is_buddy(&b)), (Ok(true), false));
         b[48..52].copy_from_slice(&0xf500_0000u32.to_le_bytes());
         assert_eq!(l.is_slab(&b), Some(true));
         let mut old = layout(TailEncoding::HeadPlusOne);
-        old.types = Ok(PageTypes::Bits {
+        old.types = PageTypes::Bits {
             buddy: 0x80,
-            table: 0x400,
-        });
+            table: Ok(0x400),
+        };
         b[48..52].copy_from_slice(&(!0x400u32).to_le_bytes());
-        assert_eq!((old.is_table(&b), old.is_buddy(&b)), (Ok(true), Ok(false)));
-        old.types = Err("undecided");
+        assert_eq!((old.is_table(&b), old.is_buddy(&b)), (Ok(true), false));
+        // PG_table undecided: page tables cannot be told, free pages still can
+        old.types = PageTypes::Bits {
+            buddy: 0x80,
+            table: Err("undecided"),
+        };
         assert!(old.is_table(&b).is_err());
+        b[48..52].copy_from_slice(&(!0x80u32).to_le_bytes());
+        assert!(old.is_buddy(&b));
     }
 }

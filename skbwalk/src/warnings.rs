@@ -31,8 +31,9 @@ pub enum WarningKind {
 }
 
 impl WarningKind {
-    /// The kind of a walk error turned into a warning: a failed read is `Unreadable`, any other
-    /// error found in the data is `Corrupt`.
+    /// The kind of a walk error turned into a warning: a failed read is `Unreadable`, a type or
+    /// member this kernel's debuginfo lacks is `Unsupported` (no damage), any other error found
+    /// in the data is `Corrupt`.
     pub(crate) fn of(e: &crate::Error) -> WarningKind {
         match e {
             crate::Error::Read { source, .. } => match source {
@@ -40,6 +41,7 @@ impl WarningKind {
                 _ => WarningKind::Unreadable,
             },
             crate::Error::Dump { .. } => WarningKind::Dump,
+            crate::Error::Layout { .. } => WarningKind::Unsupported,
             _ => WarningKind::Corrupt,
         }
     }

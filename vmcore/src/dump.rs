@@ -320,7 +320,9 @@ impl Dump {
                 info.osrelease = Some(r.clone());
             }
             if let (Some(ps), Backend::Elf(elf)) = (v.page_size, &backend) {
-                if ps.is_power_of_two() && ps != info.page_size {
+                // a page size kernels have (4 KiB to 256 KiB): a damaged PAGESIZE must not size
+                // the census or the pfn arithmetic
+                if ps.is_power_of_two() && (4096..=1 << 18).contains(&ps) && ps != info.page_size {
                     info.page_size = ps;
                     info.pages_present = elf.pages_present(ps);
                 }
