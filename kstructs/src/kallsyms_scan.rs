@@ -22,6 +22,8 @@ use crate::kallsyms::{KallsymsTables, Memory};
 const CHUNK: usize = 1 << 20;
 /// The image is searched this far from its start at most.
 pub const MAX_IMAGE: u64 = 128 << 20;
+/// This many wholly unreadable MiB in a row end the image (its holes are a few pages to 2 MiB).
+const MAX_EMPTY_CHUNKS: usize = 8;
 /// Memory is present or absent by pages.
 const PAGE: usize = 4096;
 /// Longest token believed (they are short substrings: `__x64_sys_` and the like).
@@ -163,21 +165,28 @@ pub fn find_tables(
 ) -> Result<Vec<KallsymsTables>> {
     let mut buf: Vec<u8> = Vec::new();
     let mut scanned = 0usize;
-    let mut ended = false;
-    while (buf.len() as u64) < MAX_IMAGE && !ended {
+    let mut empty_chunks = 0;
+    while (buf.len() as u64) < MAX_IMAGE && empty_chunks < MAX_EMPTY_CHUNKS {
         let mut chunk = vec![0u8; CHUNK];
-        if mem.read(image + buf.len() as u64, &mut chunk).is_ok() {
-            buf.extend_from_slice(&chunk);
-        } else {
-            // the image ends (or a hole starts) inside this chunk: keep its readable pages
-            for page in chunk.chunks_mut(PAGE) {
-                if mem.read(image + buf.len() as u64, page).is_err() {
-                    ended = true;
-                    break;
+        if mem.read(image + buf.len() as u64, &mut chunk).is_err() {
+            // Holes are normal: the kernel frees the gap between its text and rodata, and a
+            // filtered dump (makedumpfile -d 16) leaves freed pages out. An unreadable page
+            // reads as zeros (no table is made of them) and the search goes on past it, until
+            // a run of wholly unreadable MiB says the image is over.
+            let mut readable = false;
+            for (i, page) in chunk.chunks_mut(PAGE).enumerate() {
+                let at = image + (buf.len() + i * PAGE) as u64;
+                if mem.read(at, page).is_ok() {
+                    readable = true;
+                } else {
+                    page.fill(0);
                 }
-                buf.extend_from_slice(page);
             }
+            empty_chunks = if readable { 0 } else { empty_chunks + 1 };
+        } else {
+            empty_chunks = 0;
         }
+        buf.extend_from_slice(&chunk);
         // a token index wholly inside what is read (its 512 bytes may cross the chunk's end)
         let end = buf.len().saturating_sub(512);
         let mut at = scanned - scanned % 4;

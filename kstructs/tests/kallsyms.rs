@@ -248,6 +248,16 @@ fn tables_are_found_in_the_image_before_6_0() {
             let link = if *addr > 1 << 32 { addr - KASLR } else { *addr };
             assert_eq!(t.lookup(name), Some(link), "{enc:?} {name}");
         }
+        // a hole before the tables (a freed or filtered page) does not stop the search
+        let mut holed = img.clone();
+        let mem = holed.regions.remove(0).1;
+        let cut = 4096; // the first page (the bytes before the tables) is not in the dump
+        holed
+            .regions
+            .push((image + cut as u64, mem[cut..].to_vec()));
+        let t = SymbolTable::from_kallsyms_in_image(&Mem(&holed), image, STEXT, KASLR)
+            .unwrap_or_else(|e| panic!("{enc:?} with a hole: {e}"));
+        assert_eq!(t.len(), syms.len(), "{enc:?} with a hole");
         // the same image with its token index damaged: nothing to find
         let mut bad = img.clone();
         let at = (img.token_index - image) as usize;
