@@ -305,3 +305,47 @@ fn meminfo_json_has_the_contract_keys_and_text_reads_like_the_dashboard() {
         assert!(text.contains(line), "{line} missing:\n{text}");
     }
 }
+
+/// The bundled sample shows the product: `explain` on it is complete, without a warning, and
+/// says the seed's sentence with sockstat's and slabtop's figures — non-zero, and far below
+/// what the queues pin.
+#[test]
+fn explain_on_the_sample_is_complete_and_tells_the_incident() {
+    // the bundled sample's size (./sample.sh), not the smaller one the other tests share
+    let dir = testdata::scratch::root(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("skbwalk-cli-sample-{}", std::process::id()));
+    let (s, _) = write_sample(&dir, SampleSize::default()).unwrap();
+    let (d, v) = (&s.vmcore, &s.vmlinux);
+    let out = run(&[
+        "--vmcore",
+        d.to_str().unwrap(),
+        "--vmlinux",
+        v.to_str().unwrap(),
+        "explain",
+        "--json",
+        "--strict",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = json(&out);
+    assert_eq!(r["complete"], true, "{}", r["warnings"]);
+    assert_eq!(r["warnings"].as_array().map(Vec::len), Some(0));
+    let summary = r["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with("The memory is in socket receive and send queues")
+            && summary.contains("146935"),
+        "{summary}"
+    );
+    let sockstat = r["sockstat"]["tcp_memory_allocated_bytes"]
+        .as_u64()
+        .unwrap();
+    assert!(sockstat > 0 && r["sockstat"]["tcp_sockets"].as_i64().unwrap() > 0);
+    assert!(sockstat < r["skb_pinned_page_bytes"].as_u64().unwrap());
+    let head = &r["skb_slab"]["skbuff_head_cache"];
+    assert!(head["active_objects"].as_u64().unwrap() > 100, "{head}");
+    assert!(r["worst_case_bytes"].as_u64().unwrap() > 0);
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -159,6 +159,7 @@ impl World {
             };
             self.write_u64(self.ksym("__per_cpu_offset") + u64::from(cpu) * 8, off);
             areas.push(area);
+            self.pcpu_areas.push(area);
         }
         for &(cpu, z, name, d) in &s.zone_deltas {
             let at = areas[cpu as usize] + z * 0x100 + zone_diff + zone_idx(name);

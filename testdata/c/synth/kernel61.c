@@ -41,6 +41,7 @@ typedef int pid_t;
 typedef unsigned int gfp_t;
 typedef struct { int counter; } atomic_t;
 typedef struct { long counter; } atomic64_t;
+typedef struct { long counter; } atomic_long_t;
 typedef struct { atomic_t refs; } refcount_t;
 typedef unsigned short umode_t;
 typedef unsigned int fmode_t;
@@ -120,7 +121,8 @@ struct page {
 			};
 			struct kmem_cache *slab_cache;
 			void *freelist;
-			union { void *s_mem; unsigned long counters; };
+			union { void *s_mem; unsigned long counters;
+				struct { unsigned inuse:16; unsigned objects:15; unsigned frozen:1; }; };
 		};
 #endif
 	};
@@ -171,15 +173,24 @@ struct slab {
 	};
 	struct kmem_cache *slab_cache;
 	void *freelist;
-	unsigned long counters;
+	union { unsigned long counters; struct { unsigned inuse:16; unsigned objects:15; unsigned frozen:1; }; };
 	unsigned int __unused;
 	atomic_t __page_refcount;
 	unsigned long memcg_data;
 };
 #endif
 
+#if SYNTH_HAS_SLAB_STRUCT
+#define SYNTH_SLAB struct slab
+#else
+#define SYNTH_SLAB struct page
+#endif
+/* SLUB's per-CPU and per-node state: what explain counts free objects from */
+struct kmem_cache_cpu { void **freelist; unsigned long tid; SYNTH_SLAB *slab; SYNTH_SLAB *partial; };
+struct kmem_cache_node { unsigned int list_lock; unsigned long nr_partial; struct list_head partial;
+	atomic_long_t nr_slabs; atomic_long_t total_objects; struct list_head full; };
 struct kmem_cache {
-	void *cpu_slab;
+	struct kmem_cache_cpu *cpu_slab;
 	unsigned int flags;
 	unsigned long min_partial;
 	unsigned int size;
@@ -189,7 +200,9 @@ struct kmem_cache {
 	unsigned int cpu_partial;
 	const char *name;
 	struct list_head list;
+	struct kmem_cache_node *node[64];
 };
+struct list_head slab_caches;
 
 #if SYNTH_GEN == 4
 struct skb_frag_struct { struct { struct page *p; } page; __u32 page_offset; __u32 size; };
@@ -473,7 +486,6 @@ struct uts_namespace { struct new_utsname name; void *user_ns; };
 /* Memory counters (meminfo). Before 5.14 a zone's per-CPU deltas sit in its `pageset`, and
    NR_PAGETABLE / NR_KERNEL_STACK_KB are zone counters; from 5.14 `per_cpu_zonestats`, and they
    moved to the node enum. Aliases (`*_LRU_BASE`) and the item counts as in the kernel. */
-typedef struct { long counter; } atomic_long_t;
 enum zone_stat_item {
 	NR_FREE_PAGES, NR_ZONE_LRU_BASE, NR_ZONE_INACTIVE_ANON = NR_ZONE_LRU_BASE, NR_ZONE_ACTIVE_ANON,
 	NR_ZONE_INACTIVE_FILE, NR_ZONE_ACTIVE_FILE, NR_ZONE_UNEVICTABLE, NR_ZONE_WRITE_PENDING, NR_MLOCK,
@@ -520,6 +532,9 @@ unsigned long pcpu_nr_populated;
 int pcpu_nr_units;
 unsigned long totalreserve_pages;
 atomic_long_t tcp_memory_allocated;
+/* sockstat's socket count: a percpu_counter (count plus every CPU's s32) */
+struct percpu_counter { unsigned int lock; long long count; struct list_head list; int *counters; };
+struct percpu_counter tcp_sockets_allocated;
 
 /* vmalloc areas: the census attributes pages of vm_struct.pages[] to "vmalloc". */
 struct vm_struct { struct vm_struct *next; void *addr; unsigned long size; unsigned long flags;
@@ -582,6 +597,14 @@ int main(void)
 	O(page, flags); O(page, compound_head); O(page, _refcount); O(page, private);
 	printf("page.type_word %zu\n", offsetof(struct page, page_type));
 	O(kmem_cache, size); O(kmem_cache, name);
+	O(kmem_cache, cpu_slab); O(kmem_cache, node); O(kmem_cache, list);
+	S(kmem_cache_node); O(kmem_cache_node, partial); O(kmem_cache_node, total_objects); S(kmem_cache_cpu);
+	O(percpu_counter, count); O(percpu_counter, counters);
+#if SYNTH_HAS_SLAB_STRUCT
+	printf("slabobj.list %zu\nslabobj.counters %zu\n", offsetof(struct slab, slab_list), offsetof(struct slab, counters));
+#else
+	printf("slabobj.list %zu\nslabobj.counters %zu\n", offsetof(struct page, slab_list), offsetof(struct page, counters));
+#endif
 	/* Generation-neutral keys for the fixture builder: where a frag's fields are, and where a
 	   compound page's order byte is, counted from the head's struct page. */
 #if SYNTH_GEN == 4

@@ -47,9 +47,103 @@ impl World {
                 order,
                 cur: 0,
                 left: 0,
+                slabs: 0,
+                per_slab: 0,
+                cur_head: 0,
             },
         );
         kc
+    }
+
+    /// SLUB's bookkeeping for every cache, as the kernel keeps it (once the per-CPU areas exist):
+    /// the caches on `slab_caches`; node 0 with `total_objects` (every slab made) and, on its
+    /// partial list, the slab being filled (`inuse` its objects handed out); per-CPU
+    /// `kmem_cache_cpu`s with no current slab. Active objects are then exactly those allocated.
+    pub(super) fn write_slab_caches(&mut self) {
+        if !self.k.has("kmem_cache.node") || self.pcpu_areas.is_empty() {
+            return;
+        }
+        let o = |w: &World, key: &str| w.k.o(key);
+        let head = self.ksym("slab_caches");
+        let list = o(self, "kmem_cache.list");
+        let mut names: Vec<String> = self.caches.keys().cloned().collect();
+        names.sort();
+        // node structures from pages of their own (a kmalloc here would change the caches)
+        let per_page = PAGE_SIZE / o(self, "kmem_cache_node").max(1);
+        let mut prev = head;
+        for (i, name) in names.iter().enumerate() {
+            // per-CPU kmem_cache_cpu at 0x2000 + i·32 of each CPU's area (the zone and node
+            // stats take 0x1000..0x1500): zero, no current slab
+            let pcp = 0x2000 + i as u64 * o(self, "kmem_cache_cpu");
+            if pcp + o(self, "kmem_cache_cpu") > 0x3000 {
+                break;
+            }
+            let c = &self.caches[name];
+            let (kc, slabs, per_slab, left, cur_head) =
+                (c.kmem_cache, c.slabs, c.per_slab, c.left, c.cur_head);
+            self.write_u64(kc + o(self, "kmem_cache.cpu_slab"), pcp);
+            let n = i as u64;
+            if n.is_multiple_of(per_page) {
+                let p = self.alloc_pages(0);
+                self.heap_node_page = self.virt(p);
+            }
+            let node = self.heap_node_page + (n % per_page) * o(self, "kmem_cache_node");
+            self.write_u64(kc + o(self, "kmem_cache.node"), node);
+            self.write_u64(
+                node + o(self, "kmem_cache_node.total_objects"),
+                slabs * per_slab,
+            );
+            let partial = node + o(self, "kmem_cache_node.partial");
+            if cur_head != 0 && left > 0 {
+                let link = cur_head + o(self, "slabobj.list");
+                self.write_u64(partial, link);
+                self.write_u64(partial + 8, link);
+                self.write_u64(link, partial);
+                self.write_u64(link + 8, partial);
+                // inuse (bits 0-15) and objects (bits 16-30) of the counters word
+                let counters = (per_slab - left) | per_slab << 16;
+                self.write_u64(cur_head + o(self, "slabobj.counters"), counters);
+            } else {
+                self.write_u64(partial, partial);
+                self.write_u64(partial + 8, partial);
+            }
+            // slab_caches: append
+            self.write_u64(prev, kc + list);
+            self.write_u64(kc + list + 8, prev);
+            prev = kc + list;
+        }
+        self.write_u64(prev, head);
+        self.write_u64(head + 8, prev);
+    }
+
+    /// sockstat's figures: `tcp_sockets_allocated` (every TCP full socket; per-CPU parts 0)
+    /// and `tcp_memory_allocated` (the pages their queues charge: truesize, rounded up).
+    pub(super) fn write_sockstat(&mut self) {
+        if !self.k.has("percpu_counter.count") || self.pcpu_areas.is_empty() {
+            return;
+        }
+        let tcp: Vec<&ExpectedSocket> = self
+            .sockets
+            .iter()
+            .filter(|s| {
+                matches!(s.spec.kind, SockKind::Tcp | SockKind::Tcp6)
+                    && ![6, 12].contains(&s.spec.tcp_state)
+            })
+            .collect();
+        let count = tcp.len() as u64;
+        let truesize: u64 = tcp
+            .iter()
+            .flat_map(|s| s.skbs.iter())
+            .filter(|k| k.parent.is_none())
+            .map(|k| u64::from(k.truesize))
+            .sum();
+        let a = self.ksym("tcp_sockets_allocated");
+        self.write_u64(a + self.k.o("percpu_counter.count"), count);
+        self.write_u64(a + self.k.o("percpu_counter.counters"), 0x2f00);
+        self.write_u64(
+            self.ksym("tcp_memory_allocated"),
+            truesize.div_ceil(PAGE_SIZE),
+        );
     }
 
     /// Slot size of a cache.
@@ -81,6 +175,9 @@ impl World {
             let c = self.caches.get_mut(name).unwrap();
             c.cur = p;
             c.left = (PAGE_SIZE << order) / size;
+            c.slabs += 1;
+            c.per_slab = c.left;
+            c.cur_head = head;
         }
         let c = self.caches.get_mut(name).unwrap();
         let obj = c.cur;

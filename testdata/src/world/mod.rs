@@ -40,6 +40,10 @@ struct Cache {
     order: u32,
     cur: u64,
     left: u64,
+    /// Slabs made, objects each holds, and the head struct page of the one being filled.
+    slabs: u64,
+    per_slab: u64,
+    cur_head: u64,
 }
 
 struct FragCache {
@@ -71,6 +75,10 @@ pub struct World {
     /// per-CPU deltas the fixture wrote).
     pub boot_and_free: Option<i64>,
     caches: HashMap<String, Cache>,
+    /// Each possible CPU's per-CPU area (written by `set_vmstat`).
+    pub(crate) pcpu_areas: Vec<u64>,
+    /// The page `kmem_cache_node`s are being placed in.
+    heap_node_page: u64,
     frag_caches: HashMap<&'static str, FragCache>,
     refs: HashMap<u64, u32>,
     tasks: Vec<Task>,
@@ -130,6 +138,8 @@ impl World {
             heap_start: heap,
             boot_and_free: None,
             caches: HashMap::new(),
+            pcpu_areas: Vec::new(),
+            heap_node_page: 0,
             frag_caches: HashMap::new(),
             refs: HashMap::new(),
             tasks: Vec::new(),
@@ -267,6 +277,8 @@ impl World {
         for (head, r) in refs {
             self.write_u32(head + self.k.o("page._refcount"), r);
         }
+        self.write_slab_caches();
+        self.write_sockstat();
         if let Some(delta) = self.boot_and_free.take() {
             let free = self.mark_boot_and_free() as i64;
             self.set_counter("NR_FREE_PAGES", free + delta);
