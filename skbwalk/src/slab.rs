@@ -215,6 +215,19 @@ fn cpu_slab_free(
                 free = free.saturating_add(slab_free(s)?);
                 s = k.u64(s.wrapping_add(next), "slab.next")?;
             }
+            // a list that comes back on itself or runs past the bound is said, not cut silently
+            if s != 0 {
+                let (kind, what) = if seen.len() > MAX_PARTIAL {
+                    (WarningKind::Limit, "is longer than any kernel's")
+                } else {
+                    (WarningKind::Loop, "loops")
+                };
+                w.push(
+                    kind,
+                    Some(s),
+                    format!("kmem_cache at {cache:#x}: CPU {cpu}'s partial slab list {what} at {s:#x}; stopped"),
+                );
+            }
         }
     }
     Ok(free)

@@ -317,3 +317,36 @@ fn fuzz_finding_a_garbage_node_pointer_is_skipped_not_overflowed() {
     );
     let _ = skbwalk::explain::explain(&k).unwrap();
 }
+
+/// A CPU's partial slab list that comes back on itself is said, not cut short silently:
+/// explain's slab usage warns of the loop and the report is incomplete.
+#[test]
+fn a_looping_per_cpu_partial_slab_list_is_a_warning() {
+    use testdata::sample::{incident_world, SampleSize};
+    let dir = testdata::scratch::root(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("meminfo-partial-loop-{}", std::process::id()));
+    let k = SynthKernel::build_gen(&dir.join("k"), 4, 61).unwrap();
+    let mut w = incident_world(k, WorldConfig::kaslr(), SampleSize { stalled_skbs: 20 });
+    w.finish();
+    let kc = w.read_u64(w.ksym("skbuff_head_cache"));
+    let cpu_slab = w.read_u64(kc + w.k.o("kmem_cache.cpu_slab"));
+    let kcc = cpu_slab.wrapping_add(w.read_u64(w.ksym("__per_cpu_offset")));
+    // a slab whose next is itself, on CPU 0's partial list
+    let p = w.alloc_pages(0);
+    let slab = w.virt(p);
+    w.write_u64(slab + w.k.o("slabobj.list"), slab);
+    w.write_u64(kcc + w.k.o("kmem_cache_cpu.partial"), slab);
+    let path = dir.join("vmcore.elf");
+    write_qemu_elf(&mut w, &path, true).unwrap();
+    let k = open_kernel(&path, Some(&w.k.vmlinux)).unwrap();
+    let e = skbwalk::explain::explain(&k).unwrap();
+    assert!(!e.complete);
+    assert!(
+        e.warnings
+            .iter()
+            .any(|x| x.message.contains("partial slab list loops")),
+        "{:?}",
+        e.warnings
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

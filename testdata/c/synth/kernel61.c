@@ -599,6 +599,7 @@ int main(void)
 	O(kmem_cache, size); O(kmem_cache, name);
 	O(kmem_cache, cpu_slab); O(kmem_cache, node); O(kmem_cache, list);
 	S(kmem_cache_node); O(kmem_cache_node, partial); O(kmem_cache_node, total_objects); S(kmem_cache_cpu);
+	O(kmem_cache_cpu, partial);
 	O(percpu_counter, count); O(percpu_counter, counters);
 #if SYNTH_HAS_SLAB_STRUCT
 	printf("slabobj.list %zu\nslabobj.counters %zu\n", offsetof(struct slab, slab_list), offsetof(struct slab, counters));
