@@ -448,14 +448,14 @@ fn info(cli: &Cli, vmcore: &Vmcore) -> Result<ExitCode, ExitCode> {
         match Kernel::open_parts_with(&vmcore.refs(), &opts) {
             Ok(k) => Some(k),
             Err(e) => {
-                warnings.push(Warning {
-                    kind: WarningKind::Unsupported,
-                    addr: None,
-                    message: format!(
+                warnings.push(Warning::new(
+                    WarningKind::Unsupported,
+                    None,
+                    format!(
                         "the kernel could not be located, so only the dump's own facts are \
                          shown: {e}"
                     ),
-                });
+                ));
                 None
             }
         }
@@ -469,10 +469,12 @@ fn info(cli: &Cli, vmcore: &Vmcore) -> Result<ExitCode, ExitCode> {
         .osrelease
         .clone()
         .or_else(|| kernel.as_ref().and_then(|k| k.release_from_memory()));
-    warnings.extend(dump.warnings().iter().map(|m| Warning {
-        kind: WarningKind::Dump,
-        addr: None,
-        message: format!("{}: {m}", vmcore.display()),
+    warnings.extend(dump.warnings().iter().map(|m| {
+        Warning::new(
+            WarningKind::Dump,
+            None,
+            format!("{}: {m}", vmcore.display()),
+        )
     }));
     let out = human::InfoOut {
         format: i.format.clone(),

@@ -9,6 +9,7 @@ use crate::skb::Skb;
 
 /// Figures over a set of skbs (a queue, a socket, the system).
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+#[non_exhaustive]
 pub struct Totals {
     /// skbs, `frag_list` members included.
     pub skbs: u64,

@@ -78,6 +78,7 @@ impl Class {
 
 /// `other` split by owner.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct OtherSplit {
     /// Compound pages a socket queue's skb references (frag or `head_frag` head).
     pub skb: u64,
@@ -89,6 +90,7 @@ pub struct OtherSplit {
 
 /// One class next to the counter it should agree with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Check {
     /// The class.
     pub class: &'static str,
@@ -104,6 +106,7 @@ pub struct Check {
 
 /// The census.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Census {
     /// Pages classified (every pfn below `max_pfn` that has a struct page).
     pub pages: u64,

@@ -5,6 +5,7 @@ use serde::Serialize;
 /// One counter: the global value (what `/proc/meminfo` would show) and the exact one (global
 /// plus every online CPU's unfolded delta).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Counter {
     /// `vm_zone_stat[i]` / `vm_node_stat[i]`.
     pub global: i64,

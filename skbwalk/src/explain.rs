@@ -23,6 +23,7 @@ pub const FRAG_PAGE_BYTES: u64 = 32 << 10;
 
 /// What sockstat shows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Sockstat {
     /// `tcp_memory_allocated` × page size: sockstat's "TCP: mem", in bytes.
     pub tcp_memory_allocated_bytes: u64,
@@ -32,6 +33,7 @@ pub struct Sockstat {
 
 /// The `explain` report.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct ExplainReport {
     /// Bytes per page.
     pub page_size: u64,

@@ -24,6 +24,7 @@ pub use crate::counter::Counter;
 
 /// The lines of the kernel's share and the informational lines, in bytes.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Lines {
     /// NR_ANON_MAPPED (informational: overlaps `user`).
     pub anon: i64,
@@ -51,6 +52,7 @@ pub struct Lines {
 
 /// MemTotal split into parts that add up to it, in bytes.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Breakdown {
     /// `_totalram_pages` (MemTotal).
     pub total: i64,
@@ -70,6 +72,7 @@ pub struct Breakdown {
 
 /// The `meminfo` report.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct MeminfoReport {
     /// Bytes per page.
     pub page_size: u64,

@@ -8,6 +8,7 @@ use crate::{Error, Kernel, Result};
 
 /// A compound page as a frag sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Compound {
     /// `struct page` of the head.
     pub head: u64,

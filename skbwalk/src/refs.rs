@@ -109,6 +109,7 @@ fn is_zero(n: &u64) -> bool {
 
 /// One page whose `_refcount` exceeds the references found.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct PageRef {
     /// Compound head.
     pub head: Hex,
@@ -124,6 +125,7 @@ pub struct PageRef {
 
 /// The comparison over every page the sockets reference.
 #[derive(Debug, Clone, Default, Serialize)]
+#[non_exhaustive]
 pub struct PageRefs {
     /// Distinct compound pages checked.
     pub pages: u64,

@@ -17,6 +17,7 @@ pub use crate::hex::Hex;
 
 /// A page many of the socket's skbs reference.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct SharedPage {
     /// Compound head.
     pub head: Hex,
@@ -30,6 +31,7 @@ pub struct SharedPage {
 
 /// Who a socket is, as reports print it (`sock`, `family`, `type`, `state`, `local`, `remote`).
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct SocketId {
     /// `struct sock` address.
     pub sock: Hex,
@@ -62,6 +64,7 @@ impl From<Identity> for SocketId {
 /// The report for the socket at one fd of one process: who holds it, and its [`SockReport`]
 /// (whose fields it derefs to: `r.totals`, `r.skbs`).
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct SocketReport {
     /// Process id.
     pub pid: i32,
@@ -84,6 +87,7 @@ impl std::ops::Deref for SocketReport {
 /// The report for one `struct sock`: identity, the kernel's own accounting, queues, totals,
 /// pages and every skb.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct SockReport {
     /// Which socket.
     #[serde(flatten)]

@@ -86,6 +86,7 @@ impl serde::Serialize for QueueName {
 
 /// One frag of an skb.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Frag {
     /// The `struct page` the frag names.
     pub page: u64,
@@ -99,6 +100,7 @@ pub struct Frag {
 
 /// One sk_buff as read from the dump, with what it pins.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Skb {
     /// Address of the `sk_buff`.
     pub addr: u64,

@@ -25,6 +25,7 @@ const MAX_FREELIST: usize = 1 << 16;
 
 /// One cache's usage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct SlabUsage {
     /// `kmem_cache.size`: bytes per slot.
     pub slot_size: u64,

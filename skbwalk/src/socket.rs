@@ -36,6 +36,7 @@ pub(crate) struct Identity {
 
 /// The kernel's own accounting of a socket.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct KernelView {
     /// `sk_rmem_alloc`.
     pub sk_rmem_alloc: i64,

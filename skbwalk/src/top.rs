@@ -20,6 +20,7 @@ use crate::{Kernel, Result};
 
 /// A process holding a socket.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct Holder {
     /// pid (thread-group id).
     pub pid: i32,
@@ -31,6 +32,7 @@ pub struct Holder {
 
 /// One socket in the ranking.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct TopSocket {
     /// First holder's pid (null for a socket no fd reaches).
     pub pid: Option<i32>,
@@ -56,6 +58,7 @@ pub struct TopSocket {
 
 /// System-wide figures.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
+#[non_exhaustive]
 pub struct SystemTotals {
     /// Sockets found.
     pub sockets: u64,
@@ -75,6 +78,7 @@ pub struct SystemTotals {
 
 /// The `top` report.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct TopReport {
     /// Sockets, most pinned first.
     pub sockets: Vec<TopSocket>,

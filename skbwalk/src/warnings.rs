@@ -49,6 +49,7 @@ impl WarningKind {
 
 /// One warning.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Warning {
     /// What kind of damage.
     pub kind: WarningKind,
@@ -57,6 +58,23 @@ pub struct Warning {
     pub addr: Option<Hex>,
     /// What happened and what was done about it, for a person.
     pub message: String,
+}
+
+impl Warning {
+    /// A warning a caller makes itself (a tool adding its own to a report's).
+    ///
+    /// ```
+    /// use skbwalk::warnings::{Warning, WarningKind};
+    /// let w = Warning::new(WarningKind::Dump, None, "the file was cut short");
+    /// assert_eq!(w.to_string(), "the file was cut short");
+    /// ```
+    pub fn new(kind: WarningKind, addr: Option<u64>, message: impl Into<String>) -> Warning {
+        Warning {
+            kind,
+            addr: addr.map(Hex),
+            message: message.into(),
+        }
+    }
 }
 
 impl std::fmt::Display for Warning {
