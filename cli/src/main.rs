@@ -179,7 +179,7 @@ struct DebuginfoOut {
 }
 
 fn debuginfo_out(k: &Kernel) -> DebuginfoOut {
-    let d = k.types.debuginfo();
+    let d = k.types().debuginfo();
     DebuginfoOut {
         types: d.types.as_str(),
         symbols: d.symbols.as_str(),
@@ -190,7 +190,7 @@ fn debuginfo_out(k: &Kernel) -> DebuginfoOut {
 
 /// The text view's one line saying what answered.
 fn debuginfo_line(k: &Kernel) -> String {
-    let d = k.types.debuginfo();
+    let d = k.types().debuginfo();
     let types = match (&d.file, d.types) {
         (Some(f), t) => format!("{} of {}", t.as_str().to_uppercase(), f.display()),
         (None, t) => format!("the dump's own {}", t.as_str().to_uppercase()),
@@ -416,7 +416,7 @@ fn open(cli: &Cli, vmcore: &Vmcore) -> Result<Kernel, ExitCode> {
     let opts = debuginfo_opts(cli);
     let k = Kernel::open_parts_with(&vmcore.refs(), &opts).map_err(fail)?;
     if !cli.json {
-        for n in &k.notes {
+        for n in k.notes() {
             say("note: ", n);
         }
     }

@@ -36,19 +36,19 @@ pub struct Kernel {
     /// The memory the kernel is read from (a dump).
     mem: Box<dyn KernelMemory>,
     /// Kernel types and symbols.
-    pub types: Types,
+    pub(crate) types: Types,
     /// Offsets the walk uses, resolved on first use: `info` and `read` never need them.
     off: OnceLock<Offsets>,
     /// KASLR displacement of the kernel image.
-    pub kaslr_offset: u64,
+    pub(crate) kaslr_offset: u64,
     /// Start of the direct map (`page_offset_base`).
-    pub page_offset_base: u64,
+    pub(crate) page_offset_base: u64,
     /// Start of the `struct page` array (`vmemmap_base`).
-    pub vmemmap_base: u64,
+    pub(crate) vmemmap_base: u64,
     /// The vmcore path, for messages.
-    pub vmcore_path: String,
+    pub(crate) vmcore_path: String,
     /// Things worth knowing that did not stop the open (e.g. how the layout was found).
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
 }
 
 /// Where distributions install debuginfo for `release`.
@@ -76,7 +76,7 @@ pub(crate) fn debuginfo_candidates(release: &str) -> Vec<PathBuf> {
 /// use skbwalk::kernel::Debuginfo;
 /// let opts = Debuginfo { system_map: Some("System.map-5.10.0-32-cloud-amd64".into()), ..Default::default() };
 /// let k = skbwalk::Kernel::open_with("vmcore".as_ref(), &opts)?;
-/// println!("types from {}", k.types.debuginfo().types.as_str());
+/// println!("types from {}", k.types().debuginfo().types.as_str());
 /// # Ok::<(), skbwalk::Error>(())
 /// ```
 #[derive(Debug, Clone, Default)]
@@ -334,7 +334,7 @@ impl Kernel {
     /// let dump = vmcore::Dump::open(Path::new("vmcore"))?;
     /// let types = kstructs::Types::open_with_cache(Path::new("vmlinux"), Some(Path::new("/tmp/c")))?;
     /// let k = skbwalk::Kernel::from_parts(dump, types, "vmcore")?;
-    /// println!("KASLR offset {:#x}", k.kaslr_offset);
+    /// println!("KASLR offset {:#x}", k.kaslr_offset());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn from_parts(mut dump: Dump, types: Types, vmcore_name: &str) -> Result<Kernel> {
@@ -451,6 +451,36 @@ impl Kernel {
         }
         let _ = k.types.save_cache();
         Ok(k)
+    }
+
+    /// Kernel types and symbols (the debuginfo that describes this kernel).
+    pub fn types(&self) -> &Types {
+        &self.types
+    }
+
+    /// KASLR displacement of the kernel image.
+    pub fn kaslr_offset(&self) -> u64 {
+        self.kaslr_offset
+    }
+
+    /// Start of the direct map (`page_offset_base`).
+    pub fn page_offset_base(&self) -> u64 {
+        self.page_offset_base
+    }
+
+    /// Start of the `struct page` array (`vmemmap_base`).
+    pub fn vmemmap_base(&self) -> u64 {
+        self.vmemmap_base
+    }
+
+    /// The dump's name, as messages give it.
+    pub fn vmcore_path(&self) -> &str {
+        &self.vmcore_path
+    }
+
+    /// Things worth knowing that did not stop the open (e.g. how the layout was found).
+    pub fn notes(&self) -> &[String] {
+        &self.notes
     }
 
     /// The memory this kernel is read from.

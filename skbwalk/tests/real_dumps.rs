@@ -50,7 +50,7 @@ fn btf_answers_every_question_of_the_walk_as_dwarf_does() {
         ..Default::default()
     };
     let k = Kernel::open_with(&dir.join("A").join("vmcore.elf"), &dwarf_opts).unwrap();
-    assert_eq!(k.types.debuginfo().types, TypesFrom::Dwarf);
+    assert_eq!(k.types().debuginfo().types, TypesFrom::Dwarf);
     for s in m["boots"]["A"]["sockets"].as_array().unwrap() {
         let (pid, fd) = (
             s["pid"].as_i64().unwrap() as i32,
@@ -61,7 +61,7 @@ fn btf_answers_every_question_of_the_walk_as_dwarf_does() {
     skbwalk::top(&k, |_, _| {}).unwrap();
     skbwalk::explain::explain(&k).unwrap();
     let btf = Types::open_as(&vmlinux, None, Prefer::Btf).unwrap();
-    let (asked, diffs) = k.types.compare_answers(&btf);
+    let (asked, diffs) = k.types().compare_answers(&btf);
     assert!(asked > 100, "only {asked} questions asked");
     assert!(
         diffs.is_empty(),
@@ -79,8 +79,8 @@ fn btf_answers_every_question_of_the_walk_as_dwarf_does() {
         },
     )
     .unwrap();
-    assert!(own.types.path().is_none());
-    let (asked2, diffs) = k.types.compare_answers(&own.types);
+    assert!(own.types().path().is_none());
+    let (asked2, diffs) = k.types().compare_answers(own.types());
     assert_eq!(asked2, asked);
     assert!(
         diffs.is_empty(),
@@ -122,7 +122,7 @@ fn every_member_the_walk_reads_matches_pahole() {
     };
     let k = Kernel::open_with(&dir.join("A").join("vmcore.elf"), &opts).unwrap();
     walk_everything(&k, &m);
-    let members = k.types.members_answered();
+    let members = k.types().members_answered();
     assert!(members.len() > 80, "only {} members", members.len());
     // pahole -C takes struct names: typedefs the walk names (skb_frag_t) by the struct the
     // DWARF says they stand for, from the types of the members found.

@@ -116,7 +116,7 @@ fn check_socket(k: &Kernel, s: &ExpectedSocket) {
 fn every_socket_matches_the_fixture_kaslr() {
     let (path, w) = incident("kaslr", WorldConfig::kaslr(), true, 300);
     let k = open_kernel(&path, Some(&w.k.vmlinux)).unwrap();
-    assert_eq!(k.kaslr_offset, w.cfg.kaslr_offset);
+    assert_eq!(k.kaslr_offset(), w.cfg.kaslr_offset);
     for s in w.sockets.iter().filter(|s| s.pid > 0) {
         check_socket(&k, s);
     }
@@ -143,13 +143,13 @@ fn nokaslr_and_no_vmcoreinfo_locate_the_kernel_from_cr3() {
     ] {
         let (path, w) = incident(name, cfg, false, 50);
         let k = open_kernel(&path, Some(&w.k.vmlinux)).unwrap();
-        assert_eq!(k.kaslr_offset, w.cfg.kaslr_offset, "{name}");
+        assert_eq!(k.kaslr_offset(), w.cfg.kaslr_offset, "{name}");
         assert_eq!(
             k.dump().unwrap().layout().unwrap().phys_base,
             w.cfg.phys_base(),
             "{name}"
         );
-        assert!(k.notes.iter().any(|n| n.contains("no VMCOREINFO")));
+        assert!(k.notes().iter().any(|n| n.contains("no VMCOREINFO")));
         for s in w.sockets.iter().filter(|s| s.pid > 0) {
             check_socket(&k, s);
         }
