@@ -383,15 +383,19 @@ fn run(cli: &Cli) -> Result<ExitCode, ExitCode> {
             let show = !cli.json && std::io::stderr().is_terminal();
             // The ranking keeps N sockets (text: 20 unless given); totals count every socket.
             let keep = if cli.json { *n } else { Some(n.unwrap_or(20)) };
-            let res = skbwalk::top::top_n(&k, keep, |i, n| {
-                if show && (i % 64 == 0 || i == n) {
+            let mut bar = |i: usize, n: usize| {
+                if show && (i.is_multiple_of(64) || i == n) {
                     let mut e = std::io::stderr().lock();
                     let _ = write!(e, "{}", progress_bar(i, n));
                     if i == n {
                         let _ = write!(e, "\r\x1b[K");
                     }
                 }
-            });
+            };
+            let opts = skbwalk::top::TopOptions::default()
+                .keep(keep)
+                .progress(&mut bar);
+            let res = skbwalk::top(&k, opts);
             let r = res.map_err(|e| walk_failed(&vmcore, e))?;
             conclude(cli, &k, &r, r.complete, &r.warnings, || {
                 human::top(&r, n.unwrap_or(20), &k)

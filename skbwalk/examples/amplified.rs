@@ -12,7 +12,7 @@ fn main() -> ExitCode {
     };
     let over: f64 = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(5.0);
     let report = skbwalk::Kernel::open(vmcore.as_ref(), Some(vmlinux.as_ref()))
-        .and_then(|k| skbwalk::top(&k, |_, _| {}));
+        .and_then(|k| skbwalk::top(&k, Default::default()));
     let report = match report {
         Ok(r) => r,
         Err(e) => {

@@ -603,7 +603,7 @@ mod tests {
             ..Default::default()
         };
         let k = crate::Kernel::open_with(&p, &opts).unwrap();
-        let skb_pages = crate::top(&k, |_, _| {}).unwrap().skb_pages;
+        let skb_pages = crate::top(&k, Default::default()).unwrap().skb_pages;
         let counters = crate::meminfo::meminfo(&k).unwrap().counters;
         let one = super::census_in(&k, &skb_pages, &counters, u64::MAX / 2, 1).unwrap();
         assert!(one.complete, "{:?}", one.warnings);

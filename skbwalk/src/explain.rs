@@ -96,7 +96,7 @@ fn tcp_sockets(k: &Kernel, cpus: &[(u32, u64)]) -> Option<i64> {
 /// ```
 pub fn explain(k: &Kernel) -> Result<ExplainReport> {
     let mut w = Warnings::default();
-    let top = crate::top(k, |_, _| {});
+    let top = crate::top(k, Default::default());
     let m = meminfo_with(k, top.as_ref().ok().map(|t| &t.skb_pages[..]))?;
     for x in &m.warnings {
         w.push(x.kind, x.addr.map(|a| a.0), x.message.clone());

@@ -11,7 +11,7 @@
 //! let r = skbwalk::socket_report(&k, 146935, 11)?;
 //! println!("{} skbs, truesize {} B, pinned {} B ({}x)",
 //!     r.totals.skbs, r.totals.truesize, r.totals.pinned_bytes, r.totals.amplification);
-//! let top = skbwalk::top(&k, |_, _| {})?;
+//! let top = skbwalk::top(&k, Default::default())?;
 //! println!("{} sockets pin {} B", top.totals.sockets, top.totals.pinned_bytes);
 //! # Ok::<(), skbwalk::Error>(())
 //! ```

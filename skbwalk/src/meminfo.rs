@@ -450,7 +450,7 @@ pub(crate) fn meminfo_with(k: &Kernel, skb_pages: Option<&[(u64, u32)]>) -> Resu
     let walked;
     let skb_pages = match skb_pages {
         Some(p) => p,
-        None => match crate::top(k, |_, _| {}) {
+        None => match crate::top(k, Default::default()) {
             Ok(t) => {
                 walked = t.skb_pages;
                 &walked[..]

@@ -116,8 +116,10 @@ mod tests {
         let b =
             serde_json::to_string(&crate::socket_report(&over_other, 146935, 11).unwrap()).unwrap();
         assert_eq!(a, b);
-        let a = serde_json::to_string(&crate::top(&over_dump, |_, _| {}).unwrap()).unwrap();
-        let b = serde_json::to_string(&crate::top(&over_other, |_, _| {}).unwrap()).unwrap();
+        let a =
+            serde_json::to_string(&crate::top(&over_dump, Default::default()).unwrap()).unwrap();
+        let b =
+            serde_json::to_string(&crate::top(&over_other, Default::default()).unwrap()).unwrap();
         assert_eq!(a, b);
         let a = serde_json::to_string(&crate::meminfo::meminfo(&over_dump).unwrap()).unwrap();
         let b = serde_json::to_string(&crate::meminfo::meminfo(&over_other).unwrap()).unwrap();

@@ -408,7 +408,7 @@ mod tests {
             } else {
                 Table::TcpListeningHash
             };
-            let t = crate::top(&k, |_, _| {}).unwrap();
+            let t = crate::top(&k, Default::default()).unwrap();
             let listeners: Vec<_> = t
                 .sockets
                 .iter()

@@ -96,53 +96,72 @@ pub struct TopReport {
     pub warnings: Vec<crate::warnings::Warning>,
 }
 
-/// Walk every socket of every task. `progress` is called with (sockets done, sockets found).
-pub fn top(k: &Kernel, progress: impl FnMut(usize, usize)) -> Result<TopReport> {
-    top_n(k, None, progress)
-}
-
-/// [`top`], keeping only the first `keep` sockets of the ranking (`None`: all). The system
-/// totals and page sharing still count every socket; memory for the ranking stays bounded by
-/// `keep` whatever the number of sockets.
+/// How [`top`] walks.
 ///
-/// ```no_run
-/// let k = skbwalk::Kernel::open("vmcore".as_ref(), None)?;
-/// let r = skbwalk::top::top_n(&k, Some(10), |_, _| {})?;
-/// assert!(r.sockets.len() <= 10);
-/// println!("{} sockets pin {} B", r.totals.sockets, r.totals.pinned_bytes);
-/// # Ok::<(), skbwalk::Error>(())
 /// ```
-pub fn top_n(
-    k: &Kernel,
-    keep: Option<usize>,
-    progress: impl FnMut(usize, usize),
-) -> Result<TopReport> {
-    top_with(
-        k,
-        &TopOptions {
-            keep,
-            threads: None,
-        },
-        progress,
-    )
-}
-
-/// How [`top_with`] walks.
-#[derive(Debug, Clone, Default)]
-pub struct TopOptions {
-    /// Keep the first N sockets of the ranking (`None`: all).
+/// let opts = skbwalk::top::TopOptions { keep: Some(10), ..Default::default() };
+/// assert!(opts.threads.is_none() && opts.progress.is_none());
+/// ```
+#[derive(Default)]
+pub struct TopOptions<'p> {
+    /// Keep the first N sockets of the ranking (`None`: all). The system totals and page
+    /// sharing still count every socket; memory for the ranking stays bounded by N whatever the
+    /// number of sockets.
     pub keep: Option<usize>,
     /// Threads walking sockets (`None`: the cores, at most 8, or `SKBWALK_THREADS`). The
     /// report is the same for any number.
     pub threads: Option<usize>,
+    /// Called with (sockets done, sockets found) as the walk goes.
+    pub progress: Option<&'p mut dyn FnMut(usize, usize)>,
 }
 
-/// [`top`] with [`TopOptions`].
-pub fn top_with(
-    k: &Kernel,
-    opts: &TopOptions,
-    mut progress: impl FnMut(usize, usize),
-) -> Result<TopReport> {
+impl std::fmt::Debug for TopOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TopOptions")
+            .field("keep", &self.keep)
+            .field("threads", &self.threads)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+impl<'p> TopOptions<'p> {
+    /// Keep the first `n` sockets of the ranking.
+    pub fn keep(mut self, n: Option<usize>) -> Self {
+        self.keep = n;
+        self
+    }
+
+    /// Walk on `n` threads.
+    pub fn threads(mut self, n: usize) -> Self {
+        self.threads = Some(n);
+        self
+    }
+
+    /// Report progress to `f` (sockets done, sockets found).
+    pub fn progress(mut self, f: &'p mut dyn FnMut(usize, usize)) -> Self {
+        self.progress = Some(f);
+        self
+    }
+}
+
+/// Walk every socket of every task (and every socket only the kernel's hash tables reach),
+/// ranked by the bytes each pins.
+///
+/// ```no_run
+/// use skbwalk::top::TopOptions;
+/// let k = skbwalk::Kernel::open("vmcore".as_ref(), None)?;
+/// let r = skbwalk::top(&k, TopOptions::default().keep(Some(10)))?;
+/// assert!(r.sockets.len() <= 10);
+/// println!("{} sockets pin {} B", r.totals.sockets, r.totals.pinned_bytes);
+/// # Ok::<(), skbwalk::Error>(())
+/// ```
+pub fn top(k: &Kernel, opts: TopOptions<'_>) -> Result<TopReport> {
+    let mut none = |_: usize, _: usize| {};
+    let progress: &mut dyn FnMut(usize, usize) = match opts.progress {
+        Some(p) => p,
+        None => &mut none,
+    };
     let keep = opts.keep;
     let threads = opts
         .threads

@@ -102,7 +102,7 @@ fn a_garbage_next_pointer_and_impossible_nr_frags_are_warnings() {
         r.warnings
     );
     // top still ranks every socket and carries the warnings.
-    let t = top(&k, |_, _| {}).unwrap();
+    let t = top(&k, Default::default()).unwrap();
     assert_eq!(t.sockets.len(), w.sockets.len() + w.mini_socks().len());
     assert!(!t.warnings.is_empty());
 }
@@ -155,7 +155,7 @@ fn a_task_list_that_loops_does_not_hang() {
     w.write_u64(t3 + tasks, t1 + tasks);
     let p = write(&dir, &mut w);
     let k = open_kernel(&p, Some(&w.k.vmlinux)).unwrap();
-    let t = top(&k, |_, _| {}).unwrap();
+    let t = top(&k, Default::default()).unwrap();
     assert!(
         t.warnings
             .iter()
@@ -204,7 +204,7 @@ fn an_unreadable_task_list_is_an_error_not_an_empty_machine() {
     let k = open_kernel(&p, Some(&w.k.vmlinux)).unwrap();
     for e in [
         socket_report(&k, 146935, 11).map(|_| ()).unwrap_err(),
-        top(&k, |_, _| {}).map(|_| ()).unwrap_err(),
+        top(&k, Default::default()).map(|_| ()).unwrap_err(),
     ] {
         let e = e.to_string();
         assert!(e.contains("cannot walk the task list"), "{e}");
@@ -314,7 +314,7 @@ fn fuzz_finding_a_garbage_vmemmap_base_is_not_an_overflow() {
             if let Ok(r) = socket_report(&k, 146935, 11) {
                 assert!(!r.complete, "garbage vmemmap_base went unnoticed");
             }
-            let _ = top(&k, |_, _| {});
+            let _ = top(&k, Default::default());
             let _ = skbwalk::meminfo::meminfo(&k);
         }
     }
@@ -349,7 +349,7 @@ fn hash_buckets_larger_than_a_page_are_walked_not_looped() {
     let p = write(&dir, &mut w);
     let k = open_kernel(&p, Some(&w.k.vmlinux)).unwrap();
     let t = std::time::Instant::now();
-    let r = top(&k, |_, _| {}).unwrap();
+    let r = top(&k, Default::default()).unwrap();
     assert!(t.elapsed().as_secs() < 10);
     assert!(
         r.sockets.iter().any(|s| s.id.state == "TIME_WAIT"),
@@ -367,7 +367,7 @@ fn fuzz_finding_a_pointer_at_the_top_of_the_address_space_is_not_followed() {
     w.write_u64(t3 + tasks, 0xffff_ffff_ffff_ff00);
     let p = write(&dir, &mut w);
     let k = open_kernel(&p, Some(&w.k.vmlinux)).unwrap();
-    let t = top(&k, |_, _| {}).unwrap();
+    let t = top(&k, Default::default()).unwrap();
     assert!(!t.complete);
     assert!(
         t.warnings

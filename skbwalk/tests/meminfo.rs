@@ -163,7 +163,7 @@ fn the_census_classifies_every_page_and_names_the_skb_pages() {
         let c = m.census.as_ref().expect("census");
         assert!(m.complete, "gen {gen}: {:?}", m.warnings);
         assert_eq!(c.other.vmalloc, 42, "gen {gen}");
-        let t = skbwalk::top(&k, |_, _| {}).unwrap();
+        let t = skbwalk::top(&k, Default::default()).unwrap();
         assert_eq!(
             c.pages,
             w.cfg.ram_size / 4096,

@@ -24,7 +24,7 @@ fn page_refcounts_equal_the_references_found_but_for_driver_held_pages() {
     let (dir, m) = capture();
     let vmlinux = PathBuf::from(m["kernel"]["vmlinux"].as_str().unwrap());
     let k = open_kernel(&dir.join("A").join("vmcore.elf"), Some(&vmlinux)).unwrap();
-    let t = skbwalk::top(&k, |_, _| {}).unwrap();
+    let t = skbwalk::top(&k, Default::default()).unwrap();
     let p = &t.page_refs;
     assert!(p.pages >= 100, "{p:?}");
     assert_eq!((p.fewer_than_found, p.unreadable), (0, 0), "{p:?}");
@@ -58,7 +58,7 @@ fn btf_answers_every_question_of_the_walk_as_dwarf_does() {
         );
         socket_report(&k, pid, fd).unwrap();
     }
-    skbwalk::top(&k, |_, _| {}).unwrap();
+    skbwalk::top(&k, Default::default()).unwrap();
     skbwalk::explain::explain(&k).unwrap();
     let btf = Types::open_as(&vmlinux, None, Prefer::Btf).unwrap();
     let (asked, diffs) = k.types().compare_answers(&btf);
@@ -101,7 +101,7 @@ fn walk_everything(k: &Kernel, m: &serde_json::Value) {
         );
         socket_report(k, pid, fd).unwrap();
     }
-    skbwalk::top(k, |_, _| {}).unwrap();
+    skbwalk::top(k, Default::default()).unwrap();
     skbwalk::explain::explain(k).unwrap();
 }
 

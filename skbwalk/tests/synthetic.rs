@@ -160,7 +160,7 @@ fn nokaslr_and_no_vmcoreinfo_locate_the_kernel_from_cr3() {
 fn top_ranks_the_stalled_socket_first_and_dedupes_pages() {
     let (path, w) = incident("top", WorldConfig::kaslr(), true, 200);
     let k = open_kernel(&path, Some(&w.k.vmlinux)).unwrap();
-    let t = top(&k, |_, _| {}).unwrap();
+    let t = top(&k, Default::default()).unwrap();
     assert!(t.warnings.is_empty(), "{:?}", t.warnings);
     assert_eq!(t.sockets.len(), w.sockets.len() + w.mini_socks().len());
     assert_eq!(
@@ -321,20 +321,12 @@ fn older_and_newer_frag_and_page_layouts() {
 /// makes, and a kept ranking is the head of the full one with the same totals.
 #[test]
 fn top_is_the_same_on_any_number_of_threads() {
-    use skbwalk::top::{top_with, TopOptions};
+    use skbwalk::top::{top, TopOptions};
     let dir = tmpdir("scale-threads");
     let d = testdata::scale::write_scale(&dir, 700, 7000).unwrap();
     let k = open_kernel(&d.vmcore, Some(&d.vmlinux)).unwrap();
     let run = |threads, keep| {
-        let r = top_with(
-            &k,
-            &TopOptions {
-                keep,
-                threads: Some(threads),
-            },
-            |_, _| {},
-        )
-        .unwrap();
+        let r = top(&k, TopOptions::default().keep(keep).threads(threads)).unwrap();
         serde_json::to_value(&r).unwrap()
     };
     let one = run(1, None);

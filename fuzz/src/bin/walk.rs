@@ -6,7 +6,7 @@ fn main() {
     afl::fuzz!(|data: &[u8]| {
         if let Some(k) = skbwalk_fuzz::patched_kernel(&m, data) {
             let _ = skbwalk::socket_report(&k, 146935, 11);
-            let _ = skbwalk::top(&k, |_, _| {});
+            let _ = skbwalk::top(&k, Default::default());
         }
     });
 }
