@@ -428,8 +428,8 @@ fn open(cli: &Cli, vmcore: &Vmcore) -> Result<Kernel, ExitCode> {
 }
 
 /// Where the command line says types and symbols come from.
-fn debuginfo_opts(cli: &Cli) -> skbwalk::kernel::Debuginfo {
-    skbwalk::kernel::Debuginfo {
+fn debuginfo_opts(cli: &Cli) -> skbwalk::kernel::OpenOptions {
+    skbwalk::kernel::OpenOptions {
         vmlinux: cli.vmlinux.clone(),
         system_map: cli.system_map.clone(),
         types: match cli.types.as_deref() {

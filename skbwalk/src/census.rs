@@ -597,7 +597,7 @@ mod tests {
         w.add_vmalloc(9);
         let p = dir.join("vmcore.elf");
         write_qemu_elf(&mut w, &p, true).unwrap();
-        let opts = crate::kernel::Debuginfo {
+        let opts = crate::kernel::OpenOptions {
             vmlinux: Some(w.k.vmlinux.clone()),
             cache_dir: Some(None),
             ..Default::default()

@@ -73,14 +73,14 @@ pub(crate) fn debuginfo_candidates(release: &str) -> Vec<PathBuf> {
 /// `CONFIG_DEBUG_INFO_BTF`), or its BTF and a `System.map` for older ones.
 ///
 /// ```no_run
-/// use skbwalk::kernel::Debuginfo;
-/// let opts = Debuginfo { system_map: Some("System.map-5.10.0-32-cloud-amd64".into()), ..Default::default() };
+/// use skbwalk::kernel::OpenOptions;
+/// let opts = OpenOptions { system_map: Some("System.map-5.10.0-32-cloud-amd64".into()), ..Default::default() };
 /// let k = skbwalk::Kernel::open_with("vmcore".as_ref(), &opts)?;
 /// println!("types from {}", k.types().debuginfo().types.as_str());
 /// # Ok::<(), skbwalk::Error>(())
 /// ```
 #[derive(Debug, Clone, Default)]
-pub struct Debuginfo {
+pub struct OpenOptions {
     /// The vmlinux (`None`: look where distributions install it, then use the dump).
     pub vmlinux: Option<PathBuf>,
     /// Symbols from this `System.map` instead of the vmlinux's `.symtab` or the dump's kallsyms.
@@ -91,6 +91,11 @@ pub struct Debuginfo {
     /// no cache.
     pub cache_dir: Option<Option<PathBuf>>,
 }
+
+/// The former name of [`OpenOptions`] (it named a second thing `Debuginfo` beside
+/// `kstructs::Debuginfo`, which says where the types and symbols came from).
+#[deprecated(note = "renamed OpenOptions")]
+pub type Debuginfo = OpenOptions;
 
 /// Reads kernel virtual memory of a dump, for the kallsyms decoder.
 struct DumpMemory<'a>(&'a Dump);
@@ -110,7 +115,7 @@ impl Kernel {
     /// Open `vmcore` and its debuginfo (`vmlinux`; when `None`, found by the dump's release, or
     /// else the dump's own BTF and kallsyms): [`Kernel::open_with`] with the default rule.
     pub fn open(vmcore: &Path, vmlinux: Option<&Path>) -> Result<Kernel> {
-        let opts = Debuginfo {
+        let opts = OpenOptions {
             vmlinux: vmlinux.map(Path::to_path_buf),
             ..Default::default()
         };
@@ -118,13 +123,13 @@ impl Kernel {
     }
 
     /// Open `vmcore` with types and symbols from where `opts` says (see [`Debuginfo`]).
-    pub fn open_with(vmcore: &Path, opts: &Debuginfo) -> Result<Kernel> {
+    pub fn open_with(vmcore: &Path, opts: &OpenOptions) -> Result<Kernel> {
         Self::open_parts_with(&[vmcore], opts)
     }
 
     /// Open the files of one `makedumpfile --split` set as one dump (one file: as
     /// [`Kernel::open_with`]), with types and symbols from where `opts` says.
-    pub fn open_parts_with(vmcores: &[&Path], opts: &Debuginfo) -> Result<Kernel> {
+    pub fn open_parts_with(vmcores: &[&Path], opts: &OpenOptions) -> Result<Kernel> {
         let vmcore_path = vmcores
             .iter()
             .map(|p| p.display().to_string())

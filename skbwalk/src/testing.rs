@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::kernel::Debuginfo;
+use crate::kernel::OpenOptions;
 use crate::Kernel;
 
 /// A fresh scratch directory under the target directory (never `/tmp`, never `~/.cache`).
@@ -16,7 +16,7 @@ pub(crate) fn scratch(name: &str) -> PathBuf {
 
 /// Open a dump with no layout cache.
 pub(crate) fn open(vmcore: &Path, vmlinux: Option<&Path>) -> Kernel {
-    let opts = Debuginfo {
+    let opts = OpenOptions {
         vmlinux: vmlinux.map(Path::to_path_buf),
         cache_dir: Some(None),
         ..Default::default()

@@ -38,12 +38,12 @@ fn page_refcounts_equal_the_references_found_but_for_driver_held_pages() {
 #[test]
 #[ignore = "needs the real-dump tier (SKBWALK_DUMPS_DIR; ./test.sh runs it)"]
 fn btf_answers_every_question_of_the_walk_as_dwarf_does() {
-    use skbwalk::kernel::Debuginfo;
+    use skbwalk::kernel::OpenOptions;
     use skbwalk::kstructs::{Prefer, Types, TypesFrom};
     let (dir, m) = capture();
     let vmlinux = PathBuf::from(m["kernel"]["vmlinux"].as_str().unwrap());
     let no_cache = Some(None);
-    let dwarf_opts = Debuginfo {
+    let dwarf_opts = OpenOptions {
         vmlinux: Some(vmlinux.clone()),
         types: Some(TypesFrom::Dwarf),
         cache_dir: no_cache.clone(),
@@ -73,7 +73,7 @@ fn btf_answers_every_question_of_the_walk_as_dwarf_does() {
     // found in the kernel image before).
     let own = Kernel::open_with(
         &dir.join("A").join("vmcore.elf"),
-        &Debuginfo {
+        &OpenOptions {
             cache_dir: no_cache,
             ..Default::default()
         },
@@ -110,11 +110,11 @@ fn walk_everything(k: &Kernel, m: &serde_json::Value) {
 #[test]
 #[ignore = "needs the real-dump tier (SKBWALK_DUMPS_DIR; ./test.sh runs it)"]
 fn every_member_the_walk_reads_matches_pahole() {
-    use skbwalk::kernel::Debuginfo;
+    use skbwalk::kernel::OpenOptions;
     use skbwalk::kstructs::TypesFrom;
     let (dir, m) = capture();
     let vmlinux = PathBuf::from(m["kernel"]["vmlinux"].as_str().unwrap());
-    let opts = Debuginfo {
+    let opts = OpenOptions {
         vmlinux: Some(vmlinux.clone()),
         types: Some(TypesFrom::Dwarf),
         cache_dir: Some(None),

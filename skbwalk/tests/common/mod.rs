@@ -2,14 +2,14 @@
 
 use std::path::Path;
 
-use skbwalk::kernel::Debuginfo;
+use skbwalk::kernel::OpenOptions;
 use skbwalk::Kernel;
 
 /// `Kernel::open` with the tests' own layout cache (in the target directory), never the
 /// user's `~/.cache/skbwalk`.
 #[allow(dead_code)]
 pub fn open_kernel(vmcore: &Path, vmlinux: Option<&Path>) -> skbwalk::Result<Kernel> {
-    let opts = Debuginfo {
+    let opts = OpenOptions {
         vmlinux: vmlinux.map(Path::to_path_buf),
         cache_dir: Some(Some(
             std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cache"),
