@@ -305,8 +305,6 @@ impl<'k> Walker<'k> {
         depth: usize,
         out: &mut Vec<Skb>,
     ) -> Result<Option<u64>> {
-        let k = self.k;
-        let o = self.o;
         if !self.spend() {
             return Ok(None);
         }
@@ -318,10 +316,48 @@ impl<'k> Walker<'k> {
             );
             return Ok(None);
         }
-        // The walker's buffers, lent for this skb (a read error leaves new ones behind).
+        let (mut skb, next, end) = self.decode_sk_buff(addr, queue, parent)?;
+        // skb_shinfo() is head + end: an end below head, or more than a head buffer can be, is garbage.
+        let head_len = end.wrapping_sub(skb.head);
+        if end < skb.head || head_len > MAX_HEAD_LEN {
+            self.warnings.push(
+                WarningKind::Corrupt,
+                Some(addr),
+                format!("skb {addr:#x}: end {end:#x} is not within {MAX_HEAD_LEN} bytes after head {:#x}; its frags are not read", skb.head),
+            );
+            skb.head_estimated = true;
+            out.push(skb);
+            return Ok(Some(next));
+        }
+        // The walker's buffer, lent for this skb (a read error leaves a new one behind).
+        let mut shinfo = std::mem::take(&mut self.raw_shinfo);
+        shinfo.resize(self.o.shinfo_size as usize, 0);
+        self.k.read(end, &mut shinfo, "skb_shared_info")?;
+        self.read_frags(&mut skb, &shinfo);
+        self.size_head(&mut skb, head_len);
+        self.size_struct(&mut skb);
+        let frag_list = le_u64(&shinfo, self.o.shinfo_frag_list);
+        self.raw_shinfo = shinfo;
+        out.push(skb);
+        if frag_list != 0 {
+            self.follow_frag_list(addr, frag_list, queue, depth, out);
+        }
+        Ok(Some(next))
+    }
+
+    /// The `sk_buff` at `addr` decoded: the skb (no frags yet), its `next` link and where its
+    /// `skb_shared_info` is (`end`).
+    fn decode_sk_buff(
+        &mut self,
+        addr: u64,
+        queue: QueueName,
+        parent: Option<u64>,
+    ) -> Result<(Skb, u64, u64)> {
+        let o = self.o;
+        // The walker's buffer, lent for this skb (a read error leaves a new one behind).
         let mut raw = std::mem::take(&mut self.raw_skb);
         raw.resize(o.skb_size as usize, 0);
-        k.read(addr, &mut raw, "sk_buff")?;
+        self.k.read(addr, &mut raw, "sk_buff")?;
         let next = le_u64(&raw, o.skb_next);
         let head = le_u64(&raw, o.skb_head);
         let end = if o.skb_end_is_offset {
@@ -329,7 +365,7 @@ impl<'k> Walker<'k> {
         } else {
             le_u64(&raw, o.skb_end)
         };
-        let mut skb = Skb {
+        let skb = Skb {
             addr,
             queue,
             parent,
@@ -347,6 +383,7 @@ impl<'k> Walker<'k> {
             head_estimated: false,
             struct_bytes: 0,
         };
+        self.raw_skb = raw;
         if skb.truesize > MAX_SANE_TRUESIZE {
             self.warnings.push(
                 WarningKind::Corrupt,
@@ -357,27 +394,18 @@ impl<'k> Walker<'k> {
                 ),
             );
         }
-        // skb_shinfo() is head + end: an end below head, or more than a head buffer can be, is garbage.
-        let head_len = end.wrapping_sub(head);
-        if end < head || head_len > MAX_HEAD_LEN {
-            self.warnings.push(
-                WarningKind::Corrupt,
-                Some(addr),
-                format!("skb {addr:#x}: end {end:#x} is not within {MAX_HEAD_LEN} bytes after head {head:#x}; its frags are not read"),
-            );
-            skb.head_estimated = true;
-            out.push(skb);
-            self.raw_skb = raw;
-            return Ok(Some(next));
-        }
-        let mut shinfo = std::mem::take(&mut self.raw_shinfo);
-        shinfo.resize(o.shinfo_size as usize, 0);
-        k.read(end, &mut shinfo, "skb_shared_info")?;
+        Ok((skb, next, end))
+    }
+
+    /// The skb's frags from its `skb_shared_info`: each frag's page and compound head, and the
+    /// distinct compound pages it references.
+    fn read_frags(&mut self, skb: &mut Skb, shinfo: &[u8]) {
+        let (k, o, addr) = (self.k, self.o, skb.addr);
         skb.nr_frags = shinfo.get(o.shinfo_nr_frags as usize).copied().unwrap_or(0);
         let mut n = u64::from(skb.nr_frags);
         if n > o.max_skb_frags {
             self.warnings.push(
-                crate::warnings::WarningKind::Corrupt,
+                WarningKind::Corrupt,
                 Some(addr),
                 format!(
                     "skb {addr:#x}: nr_frags {n} exceeds MAX_SKB_FRAGS {}; frags ignored",
@@ -392,17 +420,17 @@ impl<'k> Walker<'k> {
         for i in 0..n {
             let f = o.shinfo_frags + i * o.frag_size;
             let (page, net_iov) = match o.frag_page {
-                FragPage::Page(p) => (le_u64(&shinfo, f + p), false),
+                FragPage::Page(p) => (le_u64(shinfo, f + p), false),
                 FragPage::Netmem(p) => {
-                    let v = le_u64(&shinfo, f + p);
+                    let v = le_u64(shinfo, f + p);
                     (v & !1, v & 1 != 0)
                 }
             };
-            let offset = le_u32(&shinfo, f + o.frag_offset);
-            let size = le_u32(&shinfo, f + o.frag_len);
+            let offset = le_u32(shinfo, f + o.frag_offset);
+            let size = le_u32(shinfo, f + o.frag_len);
             let compound = if net_iov {
                 self.warnings.push(
-                    crate::warnings::WarningKind::Unsupported,
+                    WarningKind::Unsupported,
                     Some(addr),
                     format!("skb {addr:#x} frag {i}: a net_iov (devmem), not a page; not counted"),
                 );
@@ -412,7 +440,7 @@ impl<'k> Walker<'k> {
                     Ok(c) => Some(c),
                     Err(e) => {
                         self.warnings.push(
-                            crate::warnings::WarningKind::of(&e),
+                            WarningKind::of(&e),
                             Some(addr),
                             format!("skb {addr:#x} frag {i}: {e}"),
                         );
@@ -432,6 +460,12 @@ impl<'k> Walker<'k> {
                 size,
             });
         }
+    }
+
+    /// What the skb's head costs: the page of a page-fragment head (`head_frag`), else the slab
+    /// slot holding it (estimated from `head_len` when it cannot be read).
+    fn size_head(&mut self, skb: &mut Skb, head_len: u64) {
+        let (k, o, addr, head) = (self.k, self.o, skb.addr, skb.head);
         if skb.head_frag {
             match k
                 .virt_to_page(head)
@@ -444,7 +478,7 @@ impl<'k> Walker<'k> {
                     }
                 }
                 Err(e) => self.warnings.push(
-                    crate::warnings::WarningKind::of(&e),
+                    WarningKind::of(&e),
                     Some(addr),
                     format!("skb {addr:#x} head page: {e}"),
                 ),
@@ -455,7 +489,7 @@ impl<'k> Walker<'k> {
                 r => {
                     if let Err(e) = r {
                         self.warnings.push(
-                            crate::warnings::WarningKind::of(&e),
+                            WarningKind::of(&e),
                             Some(addr),
                             format!("skb {addr:#x} head slab: {e}"),
                         );
@@ -466,12 +500,18 @@ impl<'k> Walker<'k> {
                 }
             }
         }
+    }
+
+    /// The slab slot the `sk_buff` itself takes (its size rounded to a cache line when the slab
+    /// cannot be read).
+    fn size_struct(&mut self, skb: &mut Skb) {
+        let (k, o, addr) = (self.k, self.o, skb.addr);
         match self.pages.slab_slot(k, o, addr) {
             Ok(Some(slot)) => skb.struct_bytes = slot,
             r => {
                 if let Err(e) = r {
                     self.warnings.push(
-                        crate::warnings::WarningKind::of(&e),
+                        WarningKind::of(&e),
                         Some(addr),
                         format!("skb {addr:#x} slab: {e}"),
                     );
@@ -479,51 +519,55 @@ impl<'k> Walker<'k> {
                 skb.struct_bytes = o.skb_size.div_ceil(64) * 64;
             }
         }
-        let frag_list = le_u64(&shinfo, o.shinfo_frag_list);
-        self.raw_skb = raw;
-        self.raw_shinfo = shinfo;
-        out.push(skb);
-        if frag_list != 0 {
-            if depth >= MAX_FRAG_LIST_DEPTH {
-                self.warnings.push(crate::warnings::WarningKind::Limit, Some(addr), format!("skb {addr:#x}: frag_list nested deeper than {MAX_FRAG_LIST_DEPTH}; not followed"));
-                return Ok(Some(next));
+    }
+
+    /// The `frag_list` members of the skb at `addr` (first: `frag_list`), each read with its
+    /// own `frag_list`, within the depth and the walk budget; a bad link or a loop stops it.
+    fn follow_frag_list(
+        &mut self,
+        addr: u64,
+        frag_list: u64,
+        queue: QueueName,
+        depth: usize,
+        out: &mut Vec<Skb>,
+    ) {
+        if depth >= MAX_FRAG_LIST_DEPTH {
+            self.warnings.push(WarningKind::Limit, Some(addr), format!("skb {addr:#x}: frag_list nested deeper than {MAX_FRAG_LIST_DEPTH}; not followed"));
+            return;
+        }
+        let mut seen = Set::default();
+        let mut cur = frag_list;
+        while cur != 0 {
+            if !Kernel::is_kernel_ptr(cur, 8) || !seen.insert(cur) || seen.len() > MAX_FRAG_LIST {
+                self.warnings.push(WarningKind::Loop, Some(cur), format!("skb {addr:#x}: frag_list is corrupt at {cur:#x} (bad pointer or loop); stopped"));
+                break;
             }
-            let mut seen = Set::default();
-            let mut cur = frag_list;
-            while cur != 0 {
-                if !Kernel::is_kernel_ptr(cur, 8) || !seen.insert(cur) || seen.len() > MAX_FRAG_LIST
-                {
-                    self.warnings.push(crate::warnings::WarningKind::Loop, Some(cur), format!("skb {addr:#x}: frag_list is corrupt at {cur:#x} (bad pointer or loop); stopped"));
+            if self.budget == 0 {
+                break;
+            }
+            let read = match self.read_skb(cur, queue, Some(addr), depth + 1, out) {
+                Ok(read) => read,
+                Err(e) => {
+                    self.warnings.push(
+                        WarningKind::of(&e),
+                        Some(cur),
+                        format!("skb {addr:#x}: frag_list member {cur:#x}: {e}"),
+                    );
                     break;
                 }
-                if self.budget == 0 {
+            };
+            match self.next_of(cur, read) {
+                Ok(n) => cur = n,
+                Err(e) => {
+                    self.warnings.push(
+                        WarningKind::of(&e),
+                        Some(addr),
+                        format!("skb {addr:#x}: frag_list: {e}"),
+                    );
                     break;
-                }
-                let read = match self.read_skb(cur, queue, Some(addr), depth + 1, out) {
-                    Ok(read) => read,
-                    Err(e) => {
-                        self.warnings.push(
-                            crate::warnings::WarningKind::of(&e),
-                            Some(cur),
-                            format!("skb {addr:#x}: frag_list member {cur:#x}: {e}"),
-                        );
-                        break;
-                    }
-                };
-                match self.next_of(cur, read) {
-                    Ok(n) => cur = n,
-                    Err(e) => {
-                        self.warnings.push(
-                            crate::warnings::WarningKind::of(&e),
-                            Some(addr),
-                            format!("skb {addr:#x}: frag_list: {e}"),
-                        );
-                        break;
-                    }
                 }
             }
         }
-        Ok(Some(next))
     }
 
     /// `skb->next` of the skb at `addr`: the value [`Walker::read_skb`] read with it, or read
