@@ -432,123 +432,137 @@ struct Scanner<'a> {
 impl Scanner<'_> {
     /// Classify the struct pages of `range`, starting inside `c`.
     fn scan(&self, range: std::ops::Range<u64>, mut c: Carry) -> (Tally, Carry) {
-        let (k, l) = (self.k, self.l);
+        let l = self.l;
         let mut t = Tally::default();
         let mut buf = vec![0u8; (CHUNK_PAGES * l.size) as usize];
         let mut readable_buf = vec![true; CHUNK_PAGES as usize];
         let mut pfn = range.start;
         while pfn < range.end {
             let n = CHUNK_PAGES.min(range.end - pfn);
-            let bytes = (n * l.size) as usize;
-            let at = k.vmemmap_base.wrapping_add(pfn * l.size);
-            // one read per chunk; on failure, per 4 KiB of vmemmap, so that a hole or a filtered
-            // page costs only its own struct pages
             let readable = &mut readable_buf[..n as usize];
-            readable.fill(true);
-            if k.read(at, &mut buf[..bytes], "vmemmap").is_err() {
-                let per = (4096 / l.size).max(1);
-                let mut i = 0;
-                while i < n {
-                    let m = per.min(n - i);
-                    let (s, e) = ((i * l.size) as usize, ((i + m) * l.size) as usize);
-                    match k
-                        .memory()
-                        .read_virt(at.wrapping_add(i * l.size), &mut buf[s..e])
-                    {
-                        Ok(()) => {}
-                        Err(vmcore::Error::Translation { .. }) => {
-                            // no struct page here (a hole without mem_map): not a page at all
-                            readable[i as usize..(i + m) as usize].fill(false);
-                        }
-                        Err(_) => {
-                            t.unreadable_runs += 1;
-                            *t.classes.entry(Class::Unreadable).or_default() += m;
-                            t.pages += m;
-                            readable[i as usize..(i + m) as usize].fill(false);
-                        }
-                    }
-                    i += m;
-                }
-            }
+            self.read_chunk(pfn, &mut buf[..(n * l.size) as usize], readable, &mut t);
             for i in 0..n {
-                let p = pfn + i;
                 if !readable[i as usize] {
                     continue;
                 }
+                let p = pfn + i;
                 t.pages += 1;
-                let sp = &buf[(i * l.size) as usize..((i + 1) * l.size) as usize];
-                let class = if p < c.free_until {
-                    Class::Free
-                } else {
-                    let page = k.vmemmap_base.wrapping_add(p * l.size);
-                    let flags = l.flags(sp);
-                    if l.is_reserved(flags) {
-                        Class::Reserved
-                    } else if !l.is_tail(sp) && l.is_buddy(sp) {
-                        let order = l.private(sp);
-                        if order > MAX_BUDDY_ORDER {
-                            t.bad_orders += 1;
-                        } else {
-                            c.free_until = p + (1 << order);
-                        }
-                        Class::Free
-                    } else if l.is_tail(sp) {
-                        let head_pfn = l
-                            .head(page, sp)
-                            .ok()
-                            .map(|h| h.wrapping_sub(k.vmemmap_base) / l.size);
-                        match c.compound {
-                            Some((h, end, head_class)) if Some(h) == head_pfn && p < end => {
-                                head_class
-                            }
-                            _ => {
-                                t.bad_tails += 1;
-                                Class::Other
-                            }
-                        }
-                    } else {
-                        let own = if l.is_slab(sp) == Some(true) {
-                            Class::Slab
-                        } else if l.is_table(sp) == Ok(true) {
-                            Class::PageTable
-                        } else if let Some(anon) = l.lru(flags) {
-                            if anon {
-                                Class::LruAnon
-                            } else {
-                                Class::LruFile
-                            }
-                        } else if l.refcount(sp) == 0 {
-                            Class::Unused
-                        } else {
-                            Class::Other
-                        };
-                        if l.is_head(flags) {
-                            let order = head_order(k, l, p, sp, &buf, i, n);
-                            match order {
-                                Some(o) if o <= MAX_COMPOUND_ORDER => {
-                                    c.compound = Some((p, p + (1 << o), own))
-                                }
-                                _ => t.bad_orders += 1,
-                            }
-                        }
-                        own
-                    }
-                };
+                let class = self.classify(p, &buf, i, n, &mut c, &mut t);
                 *t.classes.entry(class).or_default() += 1;
                 if class == Class::Other {
-                    let page = k.vmemmap_base.wrapping_add(p * l.size);
-                    if self.skb_pfns.contains(&p) {
-                        t.other.skb += 1;
-                    } else if self.vmalloc.contains(&page) {
-                        t.other.vmalloc += 1;
-                    } else {
-                        t.other.unattributed += 1;
-                    }
+                    self.attribute_other(p, &mut t);
                 }
             }
             pfn += n;
         }
         (t, c)
+    }
+
+    /// Read the struct pages of `buf.len() / size` pfns from `pfn`: one read, or on failure one
+    /// per page of vmemmap, so that a hole or a filtered page costs only its own struct pages.
+    /// `readable` says which were read; those the dump lacks are counted `unreadable`, those
+    /// with no mapping at all (a hole without mem_map) are no pages.
+    fn read_chunk(&self, pfn: u64, buf: &mut [u8], readable: &mut [bool], t: &mut Tally) {
+        let (k, l) = (self.k, self.l);
+        let n = readable.len() as u64;
+        let at = k.vmemmap_base.wrapping_add(pfn * l.size);
+        readable.fill(true);
+        if k.read(at, buf, "vmemmap").is_ok() {
+            return;
+        }
+        let per = (k.memory().page_size() / l.size).max(1);
+        let mut i = 0;
+        while i < n {
+            let m = per.min(n - i);
+            let (s, e) = ((i * l.size) as usize, ((i + m) * l.size) as usize);
+            match k
+                .memory()
+                .read_virt(at.wrapping_add(i * l.size), &mut buf[s..e])
+            {
+                Ok(()) => {}
+                Err(vmcore::Error::Translation { .. }) => {
+                    readable[i as usize..(i + m) as usize].fill(false);
+                }
+                Err(_) => {
+                    t.unreadable_runs += 1;
+                    *t.classes.entry(Class::Unreadable).or_default() += m;
+                    t.pages += m;
+                    readable[i as usize..(i + m) as usize].fill(false);
+                }
+            }
+            i += m;
+        }
+    }
+
+    /// The class of pfn `p` (struct page `i` of the `n` in `buf`), by the first rule that
+    /// matches; a free block or a compound head it starts is carried in `c`.
+    fn classify(&self, p: u64, buf: &[u8], i: u64, n: u64, c: &mut Carry, t: &mut Tally) -> Class {
+        let (k, l) = (self.k, self.l);
+        if p < c.free_until {
+            return Class::Free;
+        }
+        let sp = &buf[(i * l.size) as usize..((i + 1) * l.size) as usize];
+        let flags = l.flags(sp);
+        if l.is_reserved(flags) {
+            return Class::Reserved;
+        }
+        if !l.is_tail(sp) && l.is_buddy(sp) {
+            let order = l.private(sp);
+            if order > MAX_BUDDY_ORDER {
+                t.bad_orders += 1;
+            } else {
+                c.free_until = p + (1 << order);
+            }
+            return Class::Free;
+        }
+        if l.is_tail(sp) {
+            let page = k.vmemmap_base.wrapping_add(p * l.size);
+            let head_pfn = l
+                .head(page, sp)
+                .ok()
+                .map(|h| h.wrapping_sub(k.vmemmap_base) / l.size);
+            return match c.compound {
+                Some((h, end, head_class)) if Some(h) == head_pfn && p < end => head_class,
+                _ => {
+                    t.bad_tails += 1;
+                    Class::Other
+                }
+            };
+        }
+        let own = if l.is_slab(sp) == Some(true) {
+            Class::Slab
+        } else if l.is_table(sp) == Ok(true) {
+            Class::PageTable
+        } else if let Some(anon) = l.lru(flags) {
+            if anon {
+                Class::LruAnon
+            } else {
+                Class::LruFile
+            }
+        } else if l.refcount(sp) == 0 {
+            Class::Unused
+        } else {
+            Class::Other
+        };
+        if l.is_head(flags) {
+            match head_order(k, l, p, sp, buf, i, n) {
+                Some(o) if o <= MAX_COMPOUND_ORDER => c.compound = Some((p, p + (1 << o), own)),
+                _ => t.bad_orders += 1,
+            }
+        }
+        own
+    }
+
+    /// Who holds an `other` page: a socket queue's skb, a vmalloc area, or no one known.
+    fn attribute_other(&self, p: u64, t: &mut Tally) {
+        let page = self.k.vmemmap_base.wrapping_add(p * self.l.size);
+        if self.skb_pfns.contains(&p) {
+            t.other.skb += 1;
+        } else if self.vmalloc.contains(&page) {
+            t.other.vmalloc += 1;
+        } else {
+            t.other.unattributed += 1;
+        }
     }
 }
 
