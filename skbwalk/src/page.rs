@@ -66,7 +66,7 @@ impl Pages {
         Self::check_page(k, o, page, "frag page")?;
         let sp = &o.page;
         let mut buf = [0u8; MAX_STRUCT_PAGE];
-        let bytes = &mut buf[..sp.size.min(MAX_STRUCT_PAGE as u64) as usize];
+        let bytes = sp.bytes(&mut buf);
         k.read(page, bytes, "struct page")?;
         let head = sp.head(page, bytes).map_err(|bad| Error::Read {
             what: format!(
@@ -113,7 +113,7 @@ impl Pages {
         // Without a slab mark, the slab_cache pointer is checked instead.
         let sp = &o.page;
         let mut buf = [0u8; MAX_STRUCT_PAGE];
-        let bytes = &mut buf[..sp.size.min(MAX_STRUCT_PAGE as u64) as usize];
+        let bytes = sp.bytes(&mut buf);
         let is_slab = match sp.slab_mark_word() {
             Some(_) => {
                 k.read(head, bytes, "struct page")?;

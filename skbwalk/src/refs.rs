@@ -59,7 +59,7 @@ impl PageRefs {
             out.pages += 1;
             out.refs_found += found;
             let mut buf = [0u8; crate::struct_page::MAX_STRUCT_PAGE];
-            let sp = &mut buf[..(o.page.size as usize).min(crate::struct_page::MAX_STRUCT_PAGE)];
+            let sp = o.page.bytes(&mut buf);
             if k.read(head, sp, "struct page").is_err() {
                 out.unreadable += 1;
                 continue;

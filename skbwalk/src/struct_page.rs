@@ -219,6 +219,11 @@ impl StructPage {
         Ok(())
     }
 
+    /// The part of `buf` one `struct page` fills: where callers read a page's bytes.
+    pub(crate) fn bytes<'b>(&self, buf: &'b mut [u8; MAX_STRUCT_PAGE]) -> &'b mut [u8] {
+        &mut buf[..self.size.min(MAX_STRUCT_PAGE as u64) as usize]
+    }
+
     /// The `flags` word.
     pub(crate) fn flags(&self, sp: &[u8]) -> u64 {
         u64_at(sp, self.flags)
