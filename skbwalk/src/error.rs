@@ -80,6 +80,18 @@ pub enum Error {
         /// The pid asked for.
         pid: i32,
     },
+    /// No task read has that pid, but part of the task list could not be read: the process may
+    /// be on a page the dump left out (or damaged), so "no such process" cannot be said.
+    #[error(
+        "pid {pid} is not among the tasks that could be read, and the task list is incomplete \
+         ({reason}): whether the process exists cannot be told from this dump"
+    )]
+    PidNotInReadableTasks {
+        /// The pid asked for.
+        pid: i32,
+        /// Why the task list is incomplete (the first warning of its walk).
+        reason: String,
+    },
     /// The fd is not open in that process.
     #[error("pid {pid} ({comm}) has no open fd {fd}; its open fds are: {open}")]
     FdNotOpen {

@@ -190,13 +190,31 @@ pub(crate) fn tasks(k: &Kernel, w: &mut Warnings) -> Result<Vec<Task>> {
 }
 
 /// The thread-group leader with `pid`.
+///
+/// A pid not among the tasks read is "no such pid" only when the whole task list was read:
+/// where part of it was unreadable (a task on a page the dump left out), the process may be
+/// there, and the answer is [`Error::PidNotInReadableTasks`] naming why.
 pub(crate) fn find_process(k: &Kernel, pid: i32, w: &mut Warnings) -> Result<Task> {
-    let all = tasks(k, w)?;
-    all.iter()
+    let mut tw = Warnings::default();
+    let all = tasks(k, &mut tw)?;
+    let found = all
+        .iter()
         .find(|t| t.pid == pid && t.tgid == pid)
         .or_else(|| all.iter().find(|t| t.pid == pid))
-        .cloned()
-        .ok_or(Error::NoSuchPid { pid })
+        .cloned();
+    match found {
+        Some(t) => {
+            w.append(tw);
+            Ok(t)
+        }
+        None => match tw.first_message() {
+            None => Err(Error::NoSuchPid { pid }),
+            Some(why) => Err(Error::PidNotInReadableTasks {
+                pid,
+                reason: why.to_string(),
+            }),
+        },
+    }
 }
 
 /// The open fds of a `files_struct`: `(fd, struct file *)`. A `max_fds` beyond what the kernel

@@ -109,6 +109,11 @@ impl Warnings {
         }
     }
 
+    /// The first warning's message, if any.
+    pub(crate) fn first_message(&self) -> Option<&str> {
+        self.list.first().map(|w| w.message.as_str())
+    }
+
     /// Whether there are none.
     pub(crate) fn is_empty(&self) -> bool {
         self.list.is_empty() && self.dropped == 0
