@@ -163,8 +163,14 @@ fn vmalloc_pages(k: &Kernel, w: &mut Warnings) -> Set<u64> {
     }
     let mut total = 0u64;
     for head in heads {
-        let areas =
-            crate::task::list_entries(k, head, va_list.offset, MAX_VMAP_AREAS, "vmap_area list", w);
+        let areas = crate::links::list_entries(
+            k,
+            head,
+            va_list.offset,
+            MAX_VMAP_AREAS,
+            "vmap_area list",
+            w,
+        );
         for va in areas {
             let Ok(vm) = k.u64(va + va_vm.offset, "vmap_area.vm") else {
                 continue;

@@ -114,6 +114,17 @@ pub enum Error {
         /// What it is (path, or the f_op symbol).
         what: String,
     },
+    /// A value read from the dump that no kernel would hold (a garbage pointer, an impossible
+    /// compound order): the object it leads to is not read.
+    #[error("cannot read {what} at {addr:#x}: {why}")]
+    Corrupt {
+        /// What was being read, with the value found.
+        what: String,
+        /// The kernel virtual address concerned.
+        addr: u64,
+        /// What is wrong with it.
+        why: &'static str,
+    },
     /// A read the walk cannot do without.
     #[error("cannot read {what} at {addr:#x}: {source}")]
     Read {

@@ -2,7 +2,7 @@
 //! which also holds `TIME_WAIT` and `NEW_SYN_RECV` mini-sockets), its listening hash (`lhash2`, or `listening_hash` before 5.19), and
 //! `udp_table`. Every chain walk is cycle-guarded and bounded.
 
-use crate::hash::Set;
+use crate::links::{Chain, Stop};
 
 use crate::offsets::{Listeners, Offsets};
 use crate::warnings::Warnings;
@@ -84,7 +84,8 @@ struct Walk<'a> {
     o: &'a crate::offsets::Offsets,
     w: &'a mut Warnings,
     out: Vec<Hashed>,
-    seen: Set<u64>,
+    /// Every socket reached so far, on any chain of any table.
+    seen: Chain,
     /// Sockets already walked, sorted by address, with their [`Link`] when it was read.
     known: &'a [(u64, Option<Link>)],
     /// The chain-node offset the links were read at ([`link_of`]): only chains on that node
@@ -96,38 +97,26 @@ impl Walk<'_> {
     /// Walk one chain from `first`; `nulls` lists end at an odd pointer, plain lists at NULL.
     fn chain(&mut self, first: u64, node_off: u64, nulls: bool, table: Table) {
         let mut node = first;
-        let mut steps = 0usize;
         loop {
             if node == 0 || (nulls && node & 1 == 1) {
                 return;
             }
-            if !Kernel::is_kernel_ptr(node, 8) {
-                self.w.push(
-                    crate::warnings::WarningKind::Corrupt,
-                    Some(node),
-                    format!(
+            let sk = node.wrapping_sub(node_off);
+            if let Err(stop) = self.seen.admit(sk) {
+                let msg = match stop {
+                    Stop::Loop(_) => format!("{}: chain loops at {sk:#x}; stopped", table.as_str()),
+                    Stop::Limit(_) => format!("more than {MAX_HASHED} hashed sockets; stopped"),
+                    _ => format!(
                         "{}: bad chain pointer {node:#x}; chain skipped",
                         table.as_str()
                     ),
-                );
-                return;
-            }
-            let sk = node - node_off;
-            steps += 1;
-            if !self.seen.insert(sk) || steps > MAX_HASHED {
-                self.w.push(
-                    crate::warnings::WarningKind::Loop,
-                    Some(sk),
-                    format!("{}: chain loops at {sk:#x}; stopped", table.as_str()),
-                );
-                return;
-            }
-            if self.out.len() >= MAX_HASHED {
-                self.w.push(
-                    crate::warnings::WarningKind::Limit,
-                    None,
-                    format!("more than {MAX_HASHED} hashed sockets; stopped"),
-                );
+                };
+                let at = match stop {
+                    Stop::Loop(_) => Some(sk),
+                    Stop::Limit(_) => None,
+                    _ => Some(node),
+                };
+                self.w.push(stop.kind(), at, msg);
                 return;
             }
             let link = if Some(node_off) == self.known_off {
@@ -242,7 +231,7 @@ pub(crate) fn hashed_sockets(
         o,
         w,
         out: Vec::new(),
-        seen: Set::default(),
+        seen: Chain::new(MAX_HASHED, 8),
         known,
         known_off: o.tcp_tables.as_ref().ok().map(|t| t.ehash_buckets.node_off),
     };

@@ -665,10 +665,10 @@ impl Kernel {
         (paddr / self.mem.page_size().max(1))
             .checked_mul(self.off()?.page.size)
             .and_then(|o| self.vmemmap_base.checked_add(o))
-            .ok_or_else(|| Error::Read {
+            .ok_or_else(|| Error::Corrupt {
                 what: format!("struct page of physical {paddr:#x}: vmemmap_base {:#x} is not a kernel address", self.vmemmap_base),
                 addr: vaddr,
-                source: vmcore::Error::Missing("garbage vmemmap_base".into()),
+                why: "garbage vmemmap_base",
             })
     }
 
@@ -678,10 +678,10 @@ impl Kernel {
         if Self::is_kernel_ptr(v, 8) {
             Ok(v)
         } else {
-            Err(Error::Read {
+            Err(Error::Corrupt {
                 what: format!("{what}: {v:#x} is not a kernel pointer"),
                 addr: v,
-                source: vmcore::Error::Missing("garbage pointer".into()),
+                why: "garbage pointer",
             })
         }
     }

@@ -30,6 +30,7 @@ mod hashtables;
 mod hex;
 pub mod kernel;
 pub mod kind;
+mod links;
 pub mod meminfo;
 pub mod memory;
 mod offsets;

@@ -321,10 +321,10 @@ fn stacks_in_vmalloc(k: &Kernel) -> Result<bool> {
     let init = k.global("init_task")?;
     let next = k.u64(init + o.task_tasks, "init_task.tasks.next")?;
     if !Kernel::is_kernel_ptr(next, 8) {
-        return Err(crate::Error::Read {
+        return Err(crate::Error::Corrupt {
             what: "init_task.tasks.next".into(),
             addr: next,
-            source: vmcore::Error::Missing("not a kernel pointer".into()),
+            why: "not a kernel pointer",
         });
     }
     let first = next - o.task_tasks;

@@ -53,10 +53,10 @@ impl Pages {
         if ok {
             Ok(())
         } else {
-            Err(Error::Read {
+            Err(Error::Corrupt {
                 what: format!("{what}: {page:#x} is not a struct page in vmemmap"),
                 addr: page,
-                source: vmcore::Error::Missing("garbage page pointer".into()),
+                why: "garbage page pointer",
             })
         }
     }
@@ -68,13 +68,13 @@ impl Pages {
         let mut buf = [0u8; MAX_STRUCT_PAGE];
         let bytes = sp.bytes(&mut buf);
         k.read(page, bytes, "struct page")?;
-        let head = sp.head(page, bytes).map_err(|bad| Error::Read {
+        let head = sp.head(page, bytes).map_err(|bad| Error::Corrupt {
             what: format!(
                 "struct page {page:#x}: tail word {:#x} names no head this kernel would store",
                 bad.0
             ),
             addr: page,
-            source: vmcore::Error::Missing("garbage compound head".into()),
+            why: "garbage compound head",
         })?;
         if head != page {
             Self::check_page(k, o, head, "compound head")?;
@@ -91,10 +91,10 @@ impl Pages {
         } else {
             let order = u32::from(k.u8(head + sp.order_offset(), "compound order")?);
             if order > MAX_SANE_ORDER {
-                return Err(Error::Read {
+                return Err(Error::Corrupt {
                     what: format!("compound order {order} of head page"),
                     addr: head,
-                    source: vmcore::Error::Missing("implausible compound order".into()),
+                    why: "implausible compound order",
                 });
             }
             order

@@ -2,6 +2,7 @@
 //! a socket holds them on — list queues and rbtree queues, each cycle-guarded and bounded.
 
 use crate::hash::Set;
+use crate::links::{Chain, Stop};
 
 use crate::offsets::{FragPage, Offsets};
 pub use crate::page::Compound;
@@ -535,10 +536,10 @@ impl<'k> Walker<'k> {
             self.warnings.push(WarningKind::Limit, Some(addr), format!("skb {addr:#x}: frag_list nested deeper than {MAX_FRAG_LIST_DEPTH}; not followed"));
             return;
         }
-        let mut seen = Set::default();
+        let mut seen = Chain::new(MAX_FRAG_LIST, 8);
         let mut cur = frag_list;
         while cur != 0 {
-            if !Kernel::is_kernel_ptr(cur, 8) || !seen.insert(cur) || seen.len() > MAX_FRAG_LIST {
+            if seen.admit(cur).is_err() {
                 self.warnings.push(WarningKind::Loop, Some(cur), format!("skb {addr:#x}: frag_list is corrupt at {cur:#x} (bad pointer or loop); stopped"));
                 break;
             }
@@ -579,7 +580,9 @@ impl<'k> Walker<'k> {
         }
     }
 
-    /// Walk an `sk_buff_head` list at `head`; a corrupt link ends the walk with a warning.
+    /// Walk an `sk_buff_head` list at `head`; a corrupt link ends the walk with a warning, and
+    /// then the queue is walked back from its head (`prev` links) to the break, so one skb on a
+    /// page the dump left out does not hide every skb queued behind it.
     pub(crate) fn walk_list(&mut self, head: u64, queue: QueueName, out: &mut Vec<Skb>) {
         let k = self.k;
         let what = queue.as_str();
@@ -595,59 +598,67 @@ impl<'k> Walker<'k> {
                 return;
             }
         };
-        let mut seen = emptied(std::mem::take(&mut self.chain_seen));
+        let set = emptied(std::mem::take(&mut self.chain_seen));
+        let mut chain = Chain::reusing(set, MAX_QUEUE_SKBS, 8);
         let mut count = 0u64;
-        while cur != head {
-            if cur == 0 || !Kernel::is_kernel_ptr(cur, 8) {
-                self.warnings.push(crate::warnings::WarningKind::Corrupt, Some(cur), format!("{what} queue at {head:#x}: bad next pointer {cur:#x} after {count} skbs; stopped"));
-                break;
+        let broken = loop {
+            if cur == head {
+                break None;
             }
-            if !seen.insert(cur) {
-                self.warnings.push(
-                    crate::warnings::WarningKind::Loop,
-                    Some(cur),
-                    format!(
-                    "{what} queue at {head:#x}: loop at skb {cur:#x} after {count} skbs; stopped"
-                ),
-                );
-                break;
-            }
-            if seen.len() > MAX_QUEUE_SKBS {
-                self.warnings.push(
-                    crate::warnings::WarningKind::Limit,
-                    Some(head),
-                    format!("{what} queue at {head:#x}: more than {MAX_QUEUE_SKBS} skbs; stopped"),
-                );
-                break;
+            if let Err(stop) = chain.admit(cur) {
+                let msg = match stop {
+                    Stop::Loop(_) => format!(
+                        "{what} queue at {head:#x}: loop at skb {cur:#x} after {count} skbs; stopped"
+                    ),
+                    Stop::Limit(_) => {
+                        format!("{what} queue at {head:#x}: more than {MAX_QUEUE_SKBS} skbs; stopped")
+                    }
+                    _ => format!(
+                        "{what} queue at {head:#x}: bad next pointer {cur:#x} after {count} skbs; stopped"
+                    ),
+                };
+                let at = if matches!(stop, Stop::Limit(_)) {
+                    head
+                } else {
+                    cur
+                };
+                let kind = stop.kind();
+                self.warnings.push(kind, Some(at), msg);
+                break (!matches!(stop, Stop::Limit(_))).then_some(kind);
             }
             if self.budget == 0 {
-                break;
+                break None;
             }
             let read = match self.read_skb(cur, queue, None, 0, out) {
                 Ok(read) => read,
                 Err(e) => {
+                    let kind = crate::warnings::WarningKind::of(&e);
                     self.warnings.push(
-                        crate::warnings::WarningKind::of(&e),
+                        kind,
                         Some(cur),
                         format!("{what} queue at {head:#x}: skb {cur:#x}: {e}; stopped"),
                     );
-                    break;
+                    break Some(kind);
                 }
             };
             count += 1;
             cur = match self.next_of(cur, read) {
                 Ok(n) => n,
                 Err(e) => {
+                    let kind = crate::warnings::WarningKind::of(&e);
                     self.warnings.push(
-                        crate::warnings::WarningKind::of(&e),
+                        kind,
                         Some(head),
                         format!("{what} queue at {head:#x}: {e}; stopped"),
                     );
-                    break;
+                    break Some(kind);
                 }
             };
+        };
+        if let Some(kind) = broken {
+            self.walk_back(head, queue, &chain, kind, out);
         }
-        self.chain_seen = seen;
+        self.chain_seen = chain.into_set();
         if let Some(q) = qlen {
             if cur == head && u64::from(q) != count {
                 self.warnings.push(
@@ -657,6 +668,60 @@ impl<'k> Walker<'k> {
                 );
             }
         }
+    }
+
+    /// After a forward walk of the queue at `head` broke: the skbs from the queue's tail back to
+    /// the break (`prev` links, stopping at an skb the forward walk reached or at a bad link),
+    /// read in queue order, with a warning (of the break's `kind`) counting them.
+    fn walk_back(
+        &mut self,
+        head: u64,
+        queue: QueueName,
+        forward: &Chain,
+        kind: WarningKind,
+        out: &mut Vec<Skb>,
+    ) {
+        let k = self.k;
+        let mut back = Chain::new(MAX_QUEUE_SKBS.saturating_sub(forward.len()), 8);
+        let mut at = head;
+        let mut found = Vec::new();
+        loop {
+            let prev = match at {
+                h if h == head => k.u64(head + self.o.skb_head_prev, "sk_buff_head.prev"),
+                s => k.u64(s + self.o.skb_prev, "sk_buff.prev"),
+            };
+            match prev {
+                Ok(p) if p != head && !forward.contains(p) && back.admit(p).is_ok() => {
+                    found.push(p);
+                    at = p;
+                }
+                _ => break,
+            }
+        }
+        if found.is_empty() {
+            return;
+        }
+        let n = found.len();
+        for &skb in found.iter().rev() {
+            if self.budget == 0 {
+                break;
+            }
+            if let Err(e) = self.read_skb(skb, queue, None, 0, out) {
+                self.warnings.push(
+                    crate::warnings::WarningKind::of(&e),
+                    Some(skb),
+                    format!("{} queue at {head:#x}: skb {skb:#x}: {e}", queue.as_str()),
+                );
+            }
+        }
+        self.warnings.push(
+            kind,
+            Some(head),
+            format!(
+                "{} queue at {head:#x}: {n} more skbs found walking back from the head (prev links) to the break",
+                queue.as_str()
+            ),
+        );
     }
 
     /// Walk an rbtree of skbs (`rb_root` at `root`) in key order.
@@ -674,16 +739,13 @@ impl<'k> Walker<'k> {
                 return;
             }
         };
-        let mut seen = emptied(std::mem::take(&mut self.chain_seen));
+        let set = emptied(std::mem::take(&mut self.chain_seen));
+        let mut seen = Chain::reusing(set, MAX_QUEUE_SKBS, 4);
         let mut stack: Vec<u64> = Vec::new();
         let mut cur = node;
         loop {
             while cur != 0 && self.spend() {
-                if !Kernel::is_kernel_ptr(cur, 4)
-                    || !seen.insert(cur)
-                    || stack.len() >= MAX_RB_DEPTH
-                    || seen.len() > MAX_QUEUE_SKBS
-                {
+                if stack.len() >= MAX_RB_DEPTH || seen.admit(cur).is_err() {
                     self.warnings.push(crate::warnings::WarningKind::Corrupt, Some(cur), format!("{what} rbtree at {root:#x}: corrupt node {cur:#x} (bad pointer, loop or too deep); subtree skipped"));
                     break;
                 }
@@ -721,6 +783,6 @@ impl<'k> Walker<'k> {
                 }
             };
         }
-        self.chain_seen = seen;
+        self.chain_seen = seen.into_set();
     }
 }

@@ -10,7 +10,7 @@
 //! period and count as active, as drgn counts them. The nodes are `kmem_cache.node[]`, or the
 //! `node` of each `per_node[]` entry (7.1+), whose `barn` is there too (in the node before).
 
-use crate::hash::Set;
+use crate::links::{Chain, Stop};
 
 use serde::Serialize;
 
@@ -190,9 +190,9 @@ fn cpu_slab_free(
         if slab != 0 && k.u64(slab.wrapping_add(l.s_cache), "slab.slab_cache").ok() == Some(cache) {
             // the lockless freelist: next pointers at object + offset, hardened if `random`
             let mut p = k.u64(c.wrapping_add(cl.c_freelist), "kmem_cache_cpu.freelist")?;
-            let mut seen = Set::default();
+            let mut chain = Chain::new(MAX_FREELIST, 1);
             while p != 0 {
-                if !Kernel::is_kernel_ptr(p, 1) || !seen.insert(p) || seen.len() > MAX_FREELIST {
+                if chain.admit(p).is_err() {
                     w.push(
                         WarningKind::Corrupt,
                         Some(p),
@@ -211,23 +211,25 @@ fn cpu_slab_free(
         }
         if let (Some(pl), Some(next)) = (cl.c_partial, l.s_next) {
             let mut s = k.u64(c.wrapping_add(pl), "kmem_cache_cpu.partial")?;
-            let mut seen = Set::default();
-            while s != 0 && seen.insert(s) && seen.len() <= MAX_PARTIAL {
+            let mut chain = Chain::new(MAX_PARTIAL, 8);
+            while s != 0 {
+                // a list that comes back on itself, runs past the bound or leaves the kernel's
+                // memory is said, not cut silently
+                if let Err(stop) = chain.admit(s) {
+                    let what = match stop {
+                        Stop::Limit(_) => "is longer than any kernel's",
+                        Stop::Loop(_) => "loops",
+                        _ => "has a bad link",
+                    };
+                    w.push(
+                        stop.kind(),
+                        Some(s),
+                        format!("kmem_cache at {cache:#x}: CPU {cpu}'s partial slab list {what} at {s:#x}; stopped"),
+                    );
+                    break;
+                }
                 free = free.saturating_add(slab_free(s)?);
                 s = k.u64(s.wrapping_add(next), "slab.next")?;
-            }
-            // a list that comes back on itself or runs past the bound is said, not cut silently
-            if s != 0 {
-                let (kind, what) = if seen.len() > MAX_PARTIAL {
-                    (WarningKind::Limit, "is longer than any kernel's")
-                } else {
-                    (WarningKind::Loop, "loops")
-                };
-                w.push(
-                    kind,
-                    Some(s),
-                    format!("kmem_cache at {cache:#x}: CPU {cpu}'s partial slab list {what} at {s:#x}; stopped"),
-                );
             }
         }
     }
@@ -238,7 +240,7 @@ fn cpu_slab_free(
 pub(crate) fn find_cache(k: &Kernel, name: &str, w: &mut Warnings) -> Result<Option<u64>> {
     let l = Layout::resolve(k).map_err(|e| k.layout_error(e))?;
     let head = k.global("slab_caches")?;
-    for c in crate::task::list_entries(k, head, l.list, MAX_CACHES, "slab_caches", w) {
+    for c in crate::links::list_entries(k, head, l.list, MAX_CACHES, "slab_caches", w) {
         let Ok(p) = k.u64(c.wrapping_add(l.name), "kmem_cache.name") else {
             continue;
         };
@@ -314,7 +316,7 @@ pub(crate) fn usage(
             node.wrapping_add(l.n_total),
             "kmem_cache_node.total_objects",
         )?);
-        for s in crate::task::list_entries(
+        for s in crate::links::list_entries(
             k,
             node.wrapping_add(l.n_partial),
             l.s_list,
@@ -328,7 +330,7 @@ pub(crate) fn usage(
             let holder = if b.in_entry { entry } else { node };
             let barn = k.u64(holder.wrapping_add(b.at), "node_barn pointer")?;
             if Kernel::is_kernel_ptr(barn, 8) {
-                for sheaf in crate::task::list_entries(
+                for sheaf in crate::links::list_entries(
                     k,
                     barn.wrapping_add(b.full),
                     b.sheaf_link,

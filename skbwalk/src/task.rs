@@ -1,6 +1,6 @@
 //! Tasks and their open files: `init_task.tasks`, thread groups, `files → fdt → fd[]`.
 
-use crate::hash::Set;
+use crate::links::list_entries;
 use crate::offsets::Threads;
 
 use crate::warnings::Warnings;
@@ -37,65 +37,6 @@ fn read_task(k: &Kernel, addr: u64) -> Result<Task> {
         comm: k.cstr(addr + o.task_comm, 16, "task_struct.comm")?,
         files: k.u64(addr + o.task_files, "task_struct.files")?,
     })
-}
-
-/// Walk a circular `list_head` at `head` whose entries sit at `member` inside each object;
-/// returns the objects' addresses. Cycle-guarded and bounded; a bad link ends the walk with a warning.
-pub(crate) fn list_entries(
-    k: &Kernel,
-    head: u64,
-    member: u64,
-    limit: usize,
-    what: &str,
-    w: &mut Warnings,
-) -> Vec<u64> {
-    let mut out = Vec::new();
-    let mut seen = Set::default();
-    let mut cur = match k.u64(head, what) {
-        Ok(n) => n,
-        Err(e) => {
-            w.push(
-                crate::warnings::WarningKind::of(&e),
-                None,
-                format!("{what}: {e}"),
-            );
-            return out;
-        }
-    };
-    while cur != head {
-        if !Kernel::is_kernel_ptr(cur, 8) || !seen.insert(cur) {
-            w.push(
-                crate::warnings::WarningKind::Corrupt,
-                Some(cur),
-                format!(
-                    "{what}: bad or looping link {cur:#x} after {} entries; stopped",
-                    out.len()
-                ),
-            );
-            break;
-        }
-        if out.len() >= limit {
-            w.push(
-                crate::warnings::WarningKind::Limit,
-                None,
-                format!("{what}: more than {limit} entries; stopped"),
-            );
-            break;
-        }
-        out.push(cur - member);
-        cur = match k.u64(cur, what) {
-            Ok(n) => n,
-            Err(e) => {
-                w.push(
-                    crate::warnings::WarningKind::of(&e),
-                    None,
-                    format!("{what}: {e}; stopped"),
-                );
-                break;
-            }
-        };
-    }
-    out
 }
 
 /// Every thread-group leader on `init_task.tasks` (init_task itself excluded), and their threads.

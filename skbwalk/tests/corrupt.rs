@@ -56,9 +56,18 @@ fn a_looping_queue_stops_with_the_skbs_walked_so_far() {
     let p = write(&dir, &mut w);
     let k = open_kernel(&p, Some(&w.k.vmlinux)).unwrap();
     let r = socket_report(&k, 146935, 11).unwrap();
-    assert_eq!(r.totals.skbs, 10);
+    // skbs 0..=9 forwards; then back from the queue's tail (prev links) to skb 10
+    assert_eq!(r.totals.skbs, 40);
+    assert!(!r.complete);
     assert!(
         r.warnings.iter().any(|m| m.message.contains("loop")),
+        "{:?}",
+        r.warnings
+    );
+    assert!(
+        r.warnings
+            .iter()
+            .any(|m| m.message.contains("30 more skbs found walking back")),
         "{:?}",
         r.warnings
     );
@@ -70,6 +79,8 @@ fn a_garbage_next_pointer_and_impossible_nr_frags_are_warnings() {
     let skbs = nginx_skbs(&w);
     let next = w.k.o("sk_buff.next");
     w.write_u64(skbs[20] + next, 0xdead_beef_0000_0000);
+    // and skb 30's prev: the walk back from the tail stops there too
+    w.write_u64(skbs[30] + w.k.o("sk_buff.prev"), 0x0000_beef_0000_0000);
     // skb 3: nr_frags beyond MAX_SKB_FRAGS.
     let (head_off, end_off, nr) = (
         w.k.o("sk_buff.head"),
@@ -86,7 +97,16 @@ fn a_garbage_next_pointer_and_impossible_nr_frags_are_warnings() {
     let p = write(&dir, &mut w);
     let k = open_kernel(&p, Some(&w.k.vmlinux)).unwrap();
     let r = socket_report(&k, 146935, 11).unwrap();
-    assert_eq!(r.totals.skbs, 21);
+    // skbs 0..=20 forwards, 30..=39 back from the tail: 21..=29 lie between the two breaks
+    assert_eq!(r.totals.skbs, 31);
+    assert!(!r.complete);
+    assert!(
+        r.warnings
+            .iter()
+            .any(|m| m.message.contains("10 more skbs found walking back")),
+        "{:?}",
+        r.warnings
+    );
     assert!(
         r.warnings
             .iter()
@@ -163,8 +183,36 @@ fn a_task_list_that_loops_does_not_hang() {
         "{:?}",
         t.warnings
     );
-    // nginx sits past the loop: the list was not read whole, so "no such process" would be a
-    // confident wrong answer
+    // nginx sits past the loop: it is found walking back from the list's head
+    let r = socket_report(&k, 146935, 11).unwrap();
+    assert!(!r.complete);
+    assert_eq!(r.totals.skbs, 40);
+    assert!(
+        r.warnings
+            .iter()
+            .any(|m| m.message.contains("init_task.tasks") && m.message.contains("walking back")),
+        "{:?}",
+        r.warnings
+    );
+}
+
+#[test]
+fn a_pid_past_a_break_in_both_directions_is_not_said_to_be_absent() {
+    // the task list broken forwards before nginx and backwards after it: nginx cannot be
+    // reached, and "no process with pid" would be a confident wrong answer
+    let (dir, mut w) = world("tasks-both");
+    let tasks = w.k.o("task_struct.tasks");
+    let pid = w.k.o("task_struct.pid");
+    let nginx = (0..)
+        .find(|&i| w.read_u64(w.task_addr(i) + pid) as u32 == 146935)
+        .unwrap();
+    let at = w.task_addr(nginx) + tasks;
+    // the links into nginx's node (the node before it, or the list's head, and the one after)
+    let (before, after) = (w.read_u64(at + 8), w.read_u64(at));
+    w.write_u64(before, 0xdead_0000_0000_0000);
+    w.write_u64(after + 8, 0xdead_0000_0000_0000);
+    let p = write(&dir, &mut w);
+    let k = open_kernel(&p, Some(&w.k.vmlinux)).unwrap();
     let e = socket_report(&k, 146935, 11).unwrap_err().to_string();
     assert!(
         e.contains("pid 146935 is not among the tasks that could be read")
@@ -206,7 +254,8 @@ fn frag_list_fan_in_counts_each_skb_once() {
 fn an_unreadable_task_list_is_an_error_not_an_empty_machine() {
     let (dir, mut w) = world("no-tasks");
     let head = w.ksym("init_task") + w.k.o("task_struct.tasks");
-    w.write_u64(head, 0); // zeroed memory
+    w.write_u64(head, 0); // zeroed memory: both links
+    w.write_u64(head + 8, 0);
     let p = write(&dir, &mut w);
     let k = open_kernel(&p, Some(&w.k.vmlinux)).unwrap();
     for e in [
