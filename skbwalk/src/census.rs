@@ -175,7 +175,7 @@ fn vmalloc_pages(k: &Kernel, w: &mut Warnings) -> Set<u64> {
             let Ok(vm) = k.u64(va + va_vm.offset, "vmap_area.vm") else {
                 continue;
             };
-            if vm == 0 || !Kernel::is_kernel_ptr(vm, 8) {
+            if vm == 0 || !k.is_kernel_ptr(vm, 8) {
                 continue;
             }
             let (Ok(pages), Ok(nr)) = (
@@ -251,7 +251,7 @@ fn census_in(
     }
     let max_pfn = k.u64(k.global("max_pfn")?, "max_pfn")?;
     // max_pfn comes from the dump: never walk past the memory the dump describes
-    let dump_pfns = k.memory().phys_end() / k.memory().page_size().max(1);
+    let dump_pfns = k.memory().phys_end() / k.page_size().max(1);
     let max_pfn = if max_pfn > dump_pfns {
         w.push(
             WarningKind::Corrupt,
@@ -476,7 +476,7 @@ impl Scanner<'_> {
         if k.read(at, buf, "vmemmap").is_ok() {
             return;
         }
-        let per = (k.memory().page_size() / l.size).max(1);
+        let per = (k.page_size() / l.size).max(1);
         let mut i = 0;
         while i < n {
             let m = per.min(n - i);

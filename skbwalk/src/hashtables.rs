@@ -231,7 +231,7 @@ pub(crate) fn hashed_sockets(
         o,
         w,
         out: Vec::new(),
-        seen: Chain::new(MAX_HASHED, 8),
+        seen: Chain::new(k.space(), MAX_HASHED, 8),
         known,
         known_off: o.tcp_tables.as_ref().ok().map(|t| t.ehash_buckets.node_off),
     };

@@ -10,6 +10,7 @@ use crate::memory::KernelMemory;
 use vmcore::Dump;
 
 use crate::offsets::Offsets;
+use crate::space::KernelSpace;
 use crate::{Error, Result};
 
 /// Default direct-map base without KASLR (`__PAGE_OFFSET_BASE_L4`).
@@ -19,10 +20,6 @@ const DEFAULT_VMEMMAP: u64 = 0xffff_ea00_0000_0000;
 
 /// Largest `.BTF` read from a dump (6.12 cloud: 4.5 MiB; a kernel with every option: ~10 MiB).
 const MAX_BTF: u64 = 64 << 20;
-
-/// End of the addresses [`Kernel::is_kernel_ptr`] accepts: modules end at 0xffffffffff000000,
-/// above are the fixmap and the vsyscall page.
-const KERNEL_PTR_END: u64 = 0xffff_ffff_ff00_0000;
 
 /// An open dump with the kernel types that describe it.
 ///
@@ -45,6 +42,10 @@ pub struct Kernel {
     pub(crate) page_offset_base: u64,
     /// Start of the `struct page` array (`vmemmap_base`).
     pub(crate) vmemmap_base: u64,
+    /// Where kernel pointers lie (the architecture's kernel half).
+    space: KernelSpace,
+    /// The kernel's page size.
+    page_size: u64,
     /// The vmcore path, for messages.
     pub(crate) vmcore_path: String,
     /// Things worth knowing that did not stop the open (e.g. how the layout was found).
@@ -288,15 +289,30 @@ impl Kernel {
         vmcore_path: &str,
         symbol: impl Fn(&str) -> Option<u64>,
     ) -> Result<KernelLayout> {
-        if dump.info().machine != "x86_64" {
-            return Err(Error::NoLayout {
-                vmcore: vmcore_path.to_string(),
-                reason: format!(
-                    "it is a dump of a {} machine: its physical memory reads (read --phys), but \
-                     this tool walks x86-64 kernels only",
-                    dump.info().machine
-                ),
-            });
+        match dump.info().machine.as_str() {
+            "x86_64" => {}
+            "aarch64" => {
+                return Err(Error::NoLayout {
+                    vmcore: vmcore_path.to_string(),
+                    reason: dump.layout_error().map_or_else(
+                        || {
+                            "an arm64 dump without VMCOREINFO: its CPU notes carry no TTBR1 to \
+                             find the page tables from (physical memory reads with read --phys)"
+                                .to_string()
+                        },
+                        |e| format!("an arm64 dump whose VMCOREINFO gives no layout: {e}"),
+                    ),
+                });
+            }
+            m => {
+                return Err(Error::NoLayout {
+                    vmcore: vmcore_path.to_string(),
+                    reason: format!(
+                        "it is a dump of a {m} machine: its physical memory reads (read --phys), \
+                         but this tool walks x86-64 and arm64 kernels only"
+                    ),
+                });
+            }
         }
         let cr3 = dump
             .notes()
@@ -440,6 +456,8 @@ impl Kernel {
             kaslr_offset: layout.kaslr_offset,
             page_offset_base: DEFAULT_PAGE_OFFSET,
             vmemmap_base: DEFAULT_VMEMMAP,
+            space: KernelSpace::from_start(layout.kernel_start),
+            page_size: layout.page_size,
             vmcore_path: vmcore_path.clone(),
             notes,
         };
@@ -454,6 +472,12 @@ impl Kernel {
         if let Ok(a) = k.global("vmemmap_base") {
             k.vmemmap_base = k.u64(a, "vmemmap_base").map_err(unreadable)?;
         }
+        // arm64: `vmemmap` is arithmetic on the layout (VMEMMAP_START, memstart_addr)
+        if let Some(l) = k.arm64().copied() {
+            let size = k.types.size_of("page").map_err(|e| k.layout_error(e))?;
+            k.vmemmap_base = l.vmemmap(size);
+            k.page_offset_base = l.kernel_start();
+        }
         let _ = k.types.save_cache();
         Ok(k)
     }
@@ -461,6 +485,17 @@ impl Kernel {
     /// Kernel types and symbols (the debuginfo that describes this kernel).
     pub fn types(&self) -> &Types {
         &self.types
+    }
+
+    /// The arm64 layout, when the kernel is an arm64 one.
+    pub(crate) fn arm64(&self) -> Option<&vmcore::aarch64::Aarch64Layout> {
+        self.mem.arch()?.as_any().downcast_ref()
+    }
+
+    /// The kernel's page size (`PAGE_SIZE`: 4 KiB on x86-64; 4, 16 or 64 KiB on arm64), which
+    /// need not be the dump's block size (QEMU writes arm64 dumps in 64 KiB blocks).
+    pub fn page_size(&self) -> u64 {
+        self.page_size
     }
 
     /// KASLR displacement of the kernel image.
@@ -662,7 +697,7 @@ impl Kernel {
             addr: vaddr,
             source,
         })?;
-        (paddr / self.mem.page_size().max(1))
+        (paddr / self.page_size.max(1))
             .checked_mul(self.off()?.page.size)
             .and_then(|o| self.vmemmap_base.checked_add(o))
             .ok_or_else(|| Error::Corrupt {
@@ -674,8 +709,8 @@ impl Kernel {
 
     /// `v`, read from the dump as a pointer to `what`, when it is a kernel pointer
     /// ([`Kernel::is_kernel_ptr`]); else an error that says so, before any member of it is read.
-    pub(crate) fn ptr(v: u64, what: &str) -> Result<u64> {
-        if Self::is_kernel_ptr(v, 8) {
+    pub(crate) fn ptr(&self, v: u64, what: &str) -> Result<u64> {
+        if self.is_kernel_ptr(v, 8) {
             Ok(v)
         } else {
             Err(Error::Corrupt {
@@ -686,33 +721,14 @@ impl Kernel {
         }
     }
 
-    /// Whether `addr` looks like a kernel pointer: canonical upper half, below the fixmap and
-    /// vsyscall pages at the top (no object lives in the last 16 MiB, so `addr + offset` for
-    /// any member offset cannot overflow), aligned to `align`.
-    pub(crate) fn is_kernel_ptr(addr: u64, align: u64) -> bool {
-        (0xffff_8000_0000_0000..KERNEL_PTR_END).contains(&addr) && addr.is_multiple_of(align)
+    /// Whether `addr` looks like a kernel pointer of this kernel's architecture (its kernel
+    /// half of the address space, below the last 16 MiB), aligned to `align`.
+    pub(crate) fn is_kernel_ptr(&self, addr: u64, align: u64) -> bool {
+        self.space.contains(addr, align)
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::Kernel;
-
-    #[test]
-    fn kernel_pointers_exclude_the_vsyscall_page_and_include_modules() {
-        assert!(
-            !Kernel::is_kernel_ptr(0xffff_ffff_ff60_0000, 8),
-            "the vsyscall page"
-        );
-        assert!(Kernel::is_kernel_ptr(0xffff_ffff_c000_0000, 8), "modules");
-        assert!(
-            Kernel::is_kernel_ptr(0xffff_8880_0000_0000, 8),
-            "the direct map"
-        );
-        assert!(
-            !Kernel::is_kernel_ptr(0xffff_8880_0000_0004, 8),
-            "misaligned"
-        );
-        assert!(!Kernel::is_kernel_ptr(0x7fff_0000_0000, 8), "user space");
+    /// The kernel half of the address space.
+    pub(crate) fn space(&self) -> KernelSpace {
+        self.space
     }
 }

@@ -41,6 +41,7 @@ pub mod report;
 pub mod skb;
 mod slab;
 mod socket;
+mod space;
 mod struct_page;
 mod task;
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! a ring with warnings, walking back from the head where the forward walk broke.
 
 use crate::hash::Set;
+use crate::space::KernelSpace;
 use crate::warnings::{WarningKind, Warnings};
 use crate::{Error, Kernel};
 
@@ -38,21 +39,28 @@ impl Stop {
 #[derive(Debug)]
 pub(crate) struct Chain {
     seen: Set<u64>,
+    space: KernelSpace,
     limit: usize,
     align: u64,
 }
 
 impl Chain {
-    /// A chain of at most `limit` links, each a kernel pointer aligned to `align`.
-    pub(crate) fn new(limit: usize, align: u64) -> Chain {
-        Chain::reusing(Set::default(), limit, align)
+    /// A chain of at most `limit` links, each a pointer into `space` aligned to `align`.
+    pub(crate) fn new(space: KernelSpace, limit: usize, align: u64) -> Chain {
+        Chain::reusing(Set::default(), space, limit, align)
     }
 
     /// As [`Chain::new`], reusing `set`'s allocation (it is cleared).
-    pub(crate) fn reusing(mut set: Set<u64>, limit: usize, align: u64) -> Chain {
+    pub(crate) fn reusing(
+        mut set: Set<u64>,
+        space: KernelSpace,
+        limit: usize,
+        align: u64,
+    ) -> Chain {
         set.clear();
         Chain {
             seen: set,
+            space,
             limit,
             align,
         }
@@ -60,7 +68,7 @@ impl Chain {
 
     /// Take `link` as the next one, or say why the walk stops there.
     pub(crate) fn admit(&mut self, link: u64) -> Result<(), Stop> {
-        if !Kernel::is_kernel_ptr(link, self.align) {
+        if !self.space.contains(link, self.align) {
             return Err(Stop::Bad(link));
         }
         if self.seen.len() >= self.limit {
@@ -118,7 +126,7 @@ impl<'k> ListWalk<'k> {
             head,
             cur: Some(head),
             dir,
-            chain: Chain::new(limit, 8),
+            chain: Chain::new(k.space(), limit, 8),
             what,
         }
     }
@@ -217,7 +225,8 @@ mod tests {
 
     #[test]
     fn a_chain_stops_at_a_bad_link_a_loop_and_the_bound() {
-        let mut c = Chain::new(3, 8);
+        let x86 = KernelSpace::X86_64;
+        let mut c = Chain::new(x86, 3, 8);
         assert!(c.admit(0xffff_8880_0000_1000).is_ok());
         assert!(matches!(c.admit(0), Err(Stop::Bad(0))));
         assert!(matches!(c.admit(0xffff_8880_0000_1004), Err(Stop::Bad(_))));
@@ -231,7 +240,7 @@ mod tests {
         ));
         assert_eq!(c.len(), 3);
         assert!(c.contains(0xffff_8880_0000_2000));
-        let c = Chain::reusing(c.into_set(), 3, 8);
+        let c = Chain::reusing(c.into_set(), x86, 3, 8);
         assert_eq!(c.len(), 0);
     }
 

@@ -237,7 +237,7 @@ fn nodes(k: &Kernel, w: &mut Warnings) -> Result<Vec<u64>> {
     let mut out = Vec::new();
     for (nid, c) in raw.chunks_exact(8).enumerate() {
         let p = u64::from_le_bytes(c.try_into().unwrap_or_default());
-        if Kernel::is_kernel_ptr(p, 8) {
+        if k.is_kernel_ptr(p, 8) {
             out.push(p);
         } else if p != 0 {
             w.push(
@@ -315,12 +315,13 @@ fn global(k: &Kernel, name: &str, w: &mut Warnings) -> Option<i64> {
 }
 
 /// Whether task stacks are vmalloc'ed: the stack of the first task after `init_task` lies in
-/// the vmalloc area (`vmalloc_base`, 32 TiB with 4-level paging; 12.5 PiB with 5).
+/// the vmalloc area (x86-64: `vmalloc_base`, 32 TiB with 4-level paging; 12.5 PiB with 5;
+/// arm64: outside the linear map).
 fn stacks_in_vmalloc(k: &Kernel) -> Result<bool> {
     let o = k.off()?;
     let init = k.global("init_task")?;
     let next = k.u64(init + o.task_tasks, "init_task.tasks.next")?;
-    if !Kernel::is_kernel_ptr(next, 8) {
+    if !k.is_kernel_ptr(next, 8) {
         return Err(crate::Error::Corrupt {
             what: "init_task.tasks.next".into(),
             addr: next,
@@ -334,6 +335,10 @@ fn stacks_in_vmalloc(k: &Kernel) -> Result<bool> {
         .map_err(|e| k.layout_error(e))?
         .offset;
     let stack = k.u64(first.wrapping_add(stack_off), "task_struct.stack")?;
+    // arm64: a stack is either in the linear map (page allocator) or vmalloc'ed
+    if let Some(l) = k.arm64() {
+        return Ok(l.linear(stack).is_none());
+    }
     let base = k
         .global("vmalloc_base")
         .and_then(|a| k.u64(a, "vmalloc_base"))
@@ -359,7 +364,7 @@ pub(crate) fn meminfo_with(k: &Kernel, skb_pages: Option<&[(u64, u32)]>) -> Resu
     for m in k.memory().warnings() {
         w.push(WarningKind::Dump, None, format!("{}: {m}", k.vmcore_path));
     }
-    let page_size = k.memory().page_size().max(1);
+    let page_size = k.page_size().max(1);
     let layout = Layout::resolve(k).map_err(|e| k.layout_error(e))?;
     let (zone_items, zone_n) = items(k, "zone_stat_item")?;
     let (node_items, node_n) = items(k, "node_stat_item")?;

@@ -125,7 +125,7 @@ impl Pages {
             false => None,
             true => {
                 let cache = k.u64(head + o.slab_cache, "slab.slab_cache")?;
-                if Kernel::is_kernel_ptr(cache, 8) {
+                if k.is_kernel_ptr(cache, 8) {
                     let size = k.u32(cache + o.kmem_cache_size, "kmem_cache.size")?;
                     Some(u64::from(size)).filter(|&s| s > 0)
                 } else {

@@ -148,11 +148,11 @@ pub fn socket_report(k: &Kernel, pid: i32, fd: u32) -> Result<SocketReport> {
 /// ```
 pub fn sock_report(k: &Kernel, sk: u64) -> Result<SockReport> {
     let mut w = Walker::new(k)?;
-    let sk = Kernel::ptr(sk, "struct sock")?;
+    let sk = k.ptr(sk, "struct sock")?;
     let socket =
         w.o.sk_socket
             .and_then(|o| k.u64(sk + o, "sock.sk_socket").ok())
-            .filter(|&s| Kernel::is_kernel_ptr(s, 8));
+            .filter(|&s| k.is_kernel_ptr(s, 8));
     let id = crate::socket::sock_identity(k, sk, socket)?;
     let ws = walk_identified(&mut w, id);
     Ok(sock_of(k, w, ws))

@@ -536,7 +536,7 @@ impl<'k> Walker<'k> {
             self.warnings.push(WarningKind::Limit, Some(addr), format!("skb {addr:#x}: frag_list nested deeper than {MAX_FRAG_LIST_DEPTH}; not followed"));
             return;
         }
-        let mut seen = Chain::new(MAX_FRAG_LIST, 8);
+        let mut seen = Chain::new(self.k.space(), MAX_FRAG_LIST, 8);
         let mut cur = frag_list;
         while cur != 0 {
             if seen.admit(cur).is_err() {
@@ -599,7 +599,7 @@ impl<'k> Walker<'k> {
             }
         };
         let set = emptied(std::mem::take(&mut self.chain_seen));
-        let mut chain = Chain::reusing(set, MAX_QUEUE_SKBS, 8);
+        let mut chain = Chain::reusing(set, k.space(), MAX_QUEUE_SKBS, 8);
         let mut count = 0u64;
         let broken = loop {
             if cur == head {
@@ -682,7 +682,7 @@ impl<'k> Walker<'k> {
         out: &mut Vec<Skb>,
     ) {
         let k = self.k;
-        let mut back = Chain::new(MAX_QUEUE_SKBS.saturating_sub(forward.len()), 8);
+        let mut back = Chain::new(k.space(), MAX_QUEUE_SKBS.saturating_sub(forward.len()), 8);
         let mut at = head;
         let mut found = Vec::new();
         loop {
@@ -740,7 +740,7 @@ impl<'k> Walker<'k> {
             }
         };
         let set = emptied(std::mem::take(&mut self.chain_seen));
-        let mut seen = Chain::reusing(set, MAX_QUEUE_SKBS, 4);
+        let mut seen = Chain::reusing(set, k.space(), MAX_QUEUE_SKBS, 4);
         let mut stack: Vec<u64> = Vec::new();
         let mut cur = node;
         loop {

@@ -190,7 +190,7 @@ fn cpu_slab_free(
         if slab != 0 && k.u64(slab.wrapping_add(l.s_cache), "slab.slab_cache").ok() == Some(cache) {
             // the lockless freelist: next pointers at object + offset, hardened if `random`
             let mut p = k.u64(c.wrapping_add(cl.c_freelist), "kmem_cache_cpu.freelist")?;
-            let mut chain = Chain::new(MAX_FREELIST, 1);
+            let mut chain = Chain::new(k.space(), MAX_FREELIST, 1);
             while p != 0 {
                 if chain.admit(p).is_err() {
                     w.push(
@@ -211,7 +211,7 @@ fn cpu_slab_free(
         }
         if let (Some(pl), Some(next)) = (cl.c_partial, l.s_next) {
             let mut s = k.u64(c.wrapping_add(pl), "kmem_cache_cpu.partial")?;
-            let mut chain = Chain::new(MAX_PARTIAL, 8);
+            let mut chain = Chain::new(k.space(), MAX_PARTIAL, 8);
             while s != 0 {
                 // a list that comes back on itself, runs past the bound or leaves the kernel's
                 // memory is said, not cut silently
@@ -309,7 +309,7 @@ pub(crate) fn usage(
     for n in 0..u64::from(nr_nodes) {
         let entry = cache.wrapping_add(l.node + n * l.node_stride);
         let node = k.u64(entry.wrapping_add(l.node_ptr), "kmem_cache node pointer")?;
-        if !Kernel::is_kernel_ptr(node, 8) {
+        if !k.is_kernel_ptr(node, 8) {
             continue;
         }
         total = total.saturating_add(k.u64(
@@ -329,7 +329,7 @@ pub(crate) fn usage(
         if let (Some(b), Some(sh)) = (&l.barn, &l.sheaves) {
             let holder = if b.in_entry { entry } else { node };
             let barn = k.u64(holder.wrapping_add(b.at), "node_barn pointer")?;
-            if Kernel::is_kernel_ptr(barn, 8) {
+            if k.is_kernel_ptr(barn, 8) {
                 for sheaf in crate::links::list_entries(
                     k,
                     barn.wrapping_add(b.full),

@@ -54,7 +54,7 @@ fn ip4(b: u32) -> Ipv4Addr {
 
 /// Read a socket's identity from its `struct socket`.
 pub(crate) fn identity(k: &Kernel, socket: u64) -> Result<Identity> {
-    let socket = Kernel::ptr(socket, "struct socket")?;
+    let socket = k.ptr(socket, "struct socket")?;
     let sk = k.u64(socket + k.off()?.socket_sk, "socket.sk")?;
     if sk == 0 {
         let ss = k.u32(socket + k.off()?.socket_state, "socket.state")?;
@@ -77,7 +77,7 @@ pub(crate) fn identity(k: &Kernel, socket: u64) -> Result<Identity> {
 /// Family, state and addresses from the `sock_common` every socket kind starts with.
 fn common(k: &Kernel, sk: u64) -> Result<(u16, u8, Option<String>, Option<String>)> {
     let o = k.off()?;
-    let sk = Kernel::ptr(sk, "struct sock")?;
+    let sk = k.ptr(sk, "struct sock")?;
     let family = k.u16(sk + o.sk_family, "sock.skc_family")?;
     let state = k.u8(sk + o.sk_state, "sock.skc_state")?;
     let (local, remote) = match family {
@@ -118,9 +118,7 @@ fn common(k: &Kernel, sk: u64) -> Result<(u16, u8, Option<String>, Option<String
 /// Identity of a full `struct sock`, with its `struct socket` when it has one.
 pub(crate) fn sock_identity(k: &Kernel, sk: u64, socket: Option<u64>) -> Result<Identity> {
     let o = k.off()?;
-    let socket = socket
-        .map(|s| Kernel::ptr(s, "struct socket"))
-        .transpose()?;
+    let socket = socket.map(|s| k.ptr(s, "struct socket")).transpose()?;
     let (family, st, local, remote) = common(k, sk)?;
     let mut raw_type = [0u8; 8];
     k.read(sk + o.sk_type.byte, &mut raw_type, "sock.sk_type")?;

@@ -83,7 +83,7 @@ pub(crate) fn tasks(k: &Kernel, w: &mut Warnings) -> Result<Vec<Task>> {
             // the list's head is in signal_struct: every entry is a thread, the leader too
             Some(Threads::SignalList { node, signal, head }) => {
                 match k.u64(addr + signal, "task_struct.signal") {
-                    Ok(sig) if Kernel::is_kernel_ptr(sig, 8) => list_entries(
+                    Ok(sig) if k.is_kernel_ptr(sig, 8) => list_entries(
                         k,
                         sig + head,
                         node,
@@ -165,13 +165,13 @@ pub(crate) fn open_files(k: &Kernel, files: u64, w: &mut Warnings) -> Result<Vec
     if files == 0 {
         return Ok(Vec::new());
     }
-    let files = Kernel::ptr(files, "task_struct.files")?;
-    let fdt = Kernel::ptr(
+    let files = k.ptr(files, "task_struct.files")?;
+    let fdt = k.ptr(
         k.u64(files + k.off()?.files_fdt, "files_struct.fdt")?,
         "files_struct.fdt",
     )?;
     let max_fds = k.u32(fdt + k.off()?.fdt_max_fds, "fdtable.max_fds")?;
-    let arr = Kernel::ptr(k.u64(fdt + k.off()?.fdt_fd, "fdtable.fd")?, "fdtable.fd")?;
+    let arr = k.ptr(k.u64(fdt + k.off()?.fdt_fd, "fdtable.fd")?, "fdtable.fd")?;
     let limit = k
         .global("sysctl_nr_open")
         .and_then(|a| k.u32(a, "sysctl_nr_open"))
@@ -210,7 +210,7 @@ pub(crate) fn open_files(k: &Kernel, files: u64, w: &mut Warnings) -> Result<Vec
             if f == 0 {
                 continue;
             }
-            if Kernel::is_kernel_ptr(f, 8) {
+            if k.is_kernel_ptr(f, 8) {
                 out.push((fd + i as u32, f));
             } else {
                 garbage += 1;
@@ -265,7 +265,7 @@ pub(crate) fn describe_file(k: &Kernel, file: u64) -> String {
     let name = k
         .u64(file + o.file_dentry, "file.f_path.dentry")
         .ok()
-        .filter(|&d| Kernel::is_kernel_ptr(d, 8))
+        .filter(|&d| k.is_kernel_ptr(d, 8))
         .and_then(|d| {
             let p = k.u64(d + o.dentry_name, "dentry.d_name.name").ok()?;
             k.cstr(p, 256, "dentry name").ok().filter(|s| !s.is_empty())
@@ -296,7 +296,7 @@ pub(crate) fn file_socket(k: &Kernel, file: u64, ops: Option<u64>) -> Result<Opt
         Some(s) if fop == s => true,
         _ => {
             let inode = k.u64(file + o.file_f_inode, "file.f_inode")?;
-            Kernel::is_kernel_ptr(inode, 8)
+            k.is_kernel_ptr(inode, 8)
                 && k.u16(inode + o.inode_mode, "inode.i_mode")? & 0o170000 == 0o140000
         }
     };

@@ -94,9 +94,17 @@ def oracle(a):
     e = lambda n: counters[n]["exact"] if n in counters else 0
     init = p["init_task"]
     first = drgn.container_of(init.tasks.next, "struct task_struct", "tasks")
-    base = p["vmalloc_base"].value_()
     stack = first.stack.value_()
-    vstacks = base <= stack < base + (32 << 40)
+    if p.platform.arch == drgn.Architecture.AARCH64:
+        # a stack is vmalloc'ed or in the linear map: [-(1 << va), -(1 << (va - 1))) with the
+        # address size in use, 64 - TCR_EL1.T1SZ
+        vi = p["VMCOREINFO"].string_().decode()
+        t1sz = int(next(ln.split("=")[1] for ln in vi.splitlines() if ln.startswith("NUMBER(TCR_EL1_T1SZ)=")), 0)
+        va = 64 - t1sz
+        vstacks = not (2**64 - 2**va <= stack < 2**64 - 2**(va - 1))
+    else:
+        base = p["vmalloc_base"].value_()
+        vstacks = base <= stack < base + (32 << 40)
     lines = {
         "anon": e("NR_ANON_MAPPED") * ps,
         "file": (e("NR_FILE_PAGES") - e("NR_SHMEM")) * ps,
@@ -179,7 +187,12 @@ def census(p, drgn, counters):
             o_order = drgn.offsetof(folio, "_folio_order")
         except LookupError:
             o_order = drgn.offsetof(folio, "_flags_1")
-    vmemmap = p["vmemmap_base"].value_()
+    # x86-64's variable; on arm64 drgn's own `vmemmap` object (arm64 has an unrelated
+    # `vmemmap_base` symbol)
+    if p.platform.arch == drgn.Architecture.AARCH64:
+        vmemmap = p["vmemmap"].value_()
+    else:
+        vmemmap = p["vmemmap_base"].value_()
     max_pfn = p["max_pfn"].value_()
     # vmalloc pages
     from drgn.helpers.linux.list import list_for_each_entry

@@ -68,8 +68,15 @@ class Kernel:
         self.vmcoreinfo = self._vmcoreinfo()
         self.page_size = int(self.vmcoreinfo.get("PAGESIZE", 4096))
         self.page_shift = self.page_size.bit_length() - 1
-        self.page_offset_base = p["page_offset_base"].value_()
-        self.vmemmap_base = p["vmemmap_base"].value_()
+        self.arm64 = p.platform.arch == drgn.Architecture.AARCH64
+        if self.arm64:
+            # arm64: drgn's own linear-map and vmemmap arithmetic (an unrelated `vmemmap_base`
+            # symbol exists there)
+            self.page_offset_base = None
+            self.vmemmap_base = p["vmemmap"].value_()
+        else:
+            self.page_offset_base = p["page_offset_base"].value_()
+            self.vmemmap_base = p["vmemmap_base"].value_()
         self.max_pfn = p["max_pfn"].value_()
         self.page_type = p.type("struct page")
         self.sizeof_page = drgn.sizeof(self.page_type)
@@ -120,6 +127,9 @@ class Kernel:
     # ---- pages ---------------------------------------------------------------------------------
     def virt_to_page(self, addr):
         """Direct-map address -> struct page address (SPARSEMEM_VMEMMAP)."""
+        if self.arm64:
+            from drgn.helpers.linux.mm import virt_to_page
+            return virt_to_page(self.p, addr).value_()
         if addr < self.page_offset_base:
             raise ValueError("address %#x is below page_offset_base" % addr)
         pfn = (addr - self.page_offset_base) >> self.page_shift
@@ -294,7 +304,10 @@ def totals(entries, page_size):
 def addr_str(family, raw, port):
     if family == 2:
         return "%s:%d" % (ipaddress.IPv4Address(raw), port)
-    return "[%s]:%d" % (ipaddress.IPv6Address(raw), port)
+    a6 = ipaddress.IPv6Address(raw)
+    # RFC 5952 §5: an IPv4-mapped address ends in dotted quad (Python before 3.13 prints hex)
+    text = "::ffff:%s" % a6.ipv4_mapped if a6.ipv4_mapped else str(a6)
+    return "[%s]:%d" % (text, port)
 
 
 def endpoints(skc):
@@ -540,9 +553,9 @@ def main():
             "phys_base": hx(phys_base & (2**64 - 1)) if phys_base is not None else None,
             "phys_base_signed": phys_base,
             "paging_levels": 5 if vi.get("NUMBER(pgtable_l5_enabled)") == "1" else 4,
-            "page_offset_base": hx(k.page_offset_base),
+            "page_offset_base": hx(k.page_offset_base) if k.page_offset_base is not None else None,
             "vmemmap_base": hx(k.vmemmap_base),
-            "vmalloc_base": hx(k.p["vmalloc_base"].value_()),
+            "vmalloc_base": hx(k.p["vmalloc_base"].value_()) if not k.arm64 else None,
             "init_top_pgt": "0x" + vi.get("SYMBOL(init_top_pgt)", "0"),
             "max_pfn": k.max_pfn,
         }, indent=1))

@@ -1,5 +1,5 @@
 //! Kernel virtual memory over physical memory: the one trait each architecture's address
-//! translation implements (x86-64's `KernelLayout` today), so that a dump, a test image or
+//! translation implements (x86-64's `KernelLayout`, arm64's `Aarch64Layout`), so that a dump, a test image or
 //! another architecture reads kernel addresses the same way. [`crate::Dump`] caches what it
 //! translates per thread, whatever the architecture.
 //!
@@ -16,11 +16,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::{PhysMem, Result};
 
-/// What a kernel's address layout says of itself, for reports.
+/// What a kernel's address layout says of itself: for reports, and for the rules that depend
+/// on the architecture (what a kernel pointer looks like, the page size).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ArchFacts {
-    /// The machine (`x86_64`).
+    /// The machine (`x86_64`, `aarch64`).
     pub machine: &'static str,
     /// KASLR displacement of the kernel image.
     pub kaslr_offset: u64,
@@ -28,6 +29,13 @@ pub struct ArchFacts {
     pub phys_base: Option<u64>,
     /// Page-table levels.
     pub levels: Option<u8>,
+    /// The kernel's page size (the granule on arm64).
+    pub page_size: u64,
+    /// Virtual address bits in use.
+    pub va_bits: Option<u8>,
+    /// The lowest kernel virtual address (the start of the kernel half of the address space):
+    /// no kernel pointer lies below it.
+    pub kernel_start: u64,
 }
 
 /// Translation of a kernel's virtual addresses to physical ones.

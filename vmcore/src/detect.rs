@@ -114,12 +114,12 @@ fn refuse_elf(h: &[u8]) -> Option<Error> {
     let m = u16_at(18);
     let what = match (class, data) {
         (1, _) => Some(format!(
-            "a 32-bit ELF {} ({}): this reader handles 64-bit x86-64 dumps only",
+            "a 32-bit ELF {} ({}): this reader handles 64-bit x86-64 and arm64 dumps only",
             if e_type == 4 { "core dump" } else { "file" },
             machine(m)
         )),
         (2, 2) => Some(format!(
-            "a big-endian ELF {} ({}): this reader handles little-endian x86-64 dumps only",
+            "a big-endian ELF {} ({}): this reader handles little-endian x86-64 and arm64 dumps only",
             if e_type == 4 { "core dump" } else { "file" },
             machine(m)
         )),
@@ -163,7 +163,7 @@ fn refuse_kdump(h: &[u8]) -> Option<Error> {
     if !(1..=64).contains(&version_le) && (1..=64).contains(&version_be) {
         return Some(unsupported(format!(
             "a big-endian {sig} dump (header version {version_be}; ppc64 or s390x): this reader \
-             handles little-endian x86-64 dumps only"
+             handles little-endian x86-64 and arm64 dumps only"
         )));
     }
     // 64-bit layout: block_size at 428. 32-bit (i386, arm): utsname ends at 402, a 32-bit
@@ -172,7 +172,7 @@ fn refuse_kdump(h: &[u8]) -> Option<Error> {
     if !page_size(le(428)) && page_size(le(416)) {
         return Some(unsupported(format!(
             "a 32-bit {sig} dump (i386 or arm: block size {} at the 32-bit header's offset): \
-             this reader handles 64-bit x86-64 dumps only",
+             this reader handles 64-bit x86-64 and arm64 dumps only",
             le(416)
         )));
     }
@@ -184,10 +184,11 @@ fn refuse_kdump(h: &[u8]) -> Option<Error> {
         String::from_utf8_lossy(&b[..end]).into_owned()
     };
     let machine = field(4);
-    if is_foreign_uname_machine(&machine) && le(428) != 4096 {
+    let arm64 = matches!(machine.as_str(), "aarch64" | "arm64");
+    if is_foreign_uname_machine(&machine) && !arm64 && le(428) != 4096 {
         return Some(unsupported(format!(
             "a {sig} dump of a {machine} machine with {} KiB pages: this reader handles x86-64 \
-             dumps (4 KiB pages) only",
+             and arm64 dumps only",
             le(428) / 1024
         )));
     }
@@ -234,11 +235,17 @@ mod tests {
         );
         says(
             &kdump_header(|h| {
-                h[12 + 65 * 4..12 + 65 * 4 + 7].copy_from_slice(b"aarch64");
+                h[12 + 65 * 4..12 + 65 * 4 + 7].copy_from_slice(b"ppc64le");
                 h[428..432].copy_from_slice(&65536i32.to_le_bytes());
             }),
-            "aarch64 machine with 64 KiB pages",
+            "ppc64le machine with 64 KiB pages",
         );
+        // arm64 dumps open, whatever their block size
+        assert!(refuse(&kdump_header(|h| {
+            h[12 + 65 * 4..12 + 65 * 4 + 7].copy_from_slice(b"aarch64");
+            h[428..432].copy_from_slice(&65536i32.to_le_bytes());
+        }))
+        .is_none());
         let mut lkcd = vec![0u8; 64];
         lkcd[..8].copy_from_slice(&LKCD_MAGIC.to_le_bytes());
         says(&lkcd, "LKCD");

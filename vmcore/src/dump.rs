@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use crate::aarch64::Aarch64Layout;
 use crate::arch::{Arch, Translator};
 use crate::elf::{is_elf_core, ElfDump};
 use crate::flattened::{is_flattened, FlattenedSource};
@@ -227,6 +228,7 @@ impl Dump {
                     cpus: notes.prstatus,
                     machine: match elf.machine() {
                         62 => "x86_64".to_string(),
+                        183 => "aarch64".to_string(),
                         m => crate::detect::elf_machine_name(m)
                             .map_or_else(|| format!("ELF machine {m}"), str::to_string),
                     },
@@ -360,22 +362,28 @@ impl Dump {
         if let Some(v) = &vmcoreinfo {
             warnings.extend(v.warnings.iter().map(|w| format!("VMCOREINFO: {w}")));
         }
-        let foreign = info.machine != "x86_64";
-        let (translator, layout_error) = match vmcoreinfo
-            .as_ref()
-            .filter(|_| !foreign)
-            .map(KernelLayout::from_vmcoreinfo)
+        // a kdump header naming no machine (QEMU writes "Unknown"): arm64's VMCOREINFO says so
+        if info.machine == "x86_64"
+            && vmcoreinfo
+                .as_ref()
+                .is_some_and(|v| v.number("kimage_voffset").is_some())
         {
-            Some(Ok(l)) => (Some(Translator::new(Box::new(l))), None),
+            info.machine = "aarch64".into();
+        }
+        let layout: Option<Result<Box<dyn Arch>>> = match (info.machine.as_str(), &vmcoreinfo) {
+            ("x86_64", Some(v)) => Some(KernelLayout::from_vmcoreinfo(v).map(|l| Box::new(l) as _)),
+            ("aarch64", Some(v)) => {
+                Some(Aarch64Layout::from_vmcoreinfo(v).map(|l| Box::new(l) as _))
+            }
+            ("x86_64" | "aarch64", None) => None,
+            (m, _) => Some(Err(Error::Missing(format!(
+                "a dump of a {m} machine: its physical memory reads (read --phys), but kernel \
+                 addresses need the x86-64 or arm64 page tables this reader knows"
+            )))),
+        };
+        let (translator, layout_error) = match layout {
+            Some(Ok(l)) => (Some(Translator::new(l)), None),
             Some(Err(e)) => (None, Some(e.to_string())),
-            None if foreign => (
-                None,
-                Some(format!(
-                    "a dump of a {} machine: its physical memory reads (read --phys), but kernel \
-                     addresses need the x86-64 page tables this reader knows",
-                    info.machine
-                )),
-            ),
             None => (None, None),
         };
         Ok(Dump {

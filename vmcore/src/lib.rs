@@ -1,4 +1,4 @@
-//! Read Linux x86-64 crash dumps by physical and kernel-virtual address.
+//! Read Linux crash dumps (x86-64 and arm64) by physical and kernel-virtual address.
 //!
 //! Formats are detected from content, never the file name:
 //!
@@ -20,6 +20,7 @@
 // Every type the API carries can be named by a caller.
 #![deny(unnameable_types)]
 
+pub mod aarch64;
 pub mod arch;
 mod error;
 pub use error::{Error, Result};

@@ -67,7 +67,11 @@ impl VmcoreInfo {
 
     fn decimal(&self, key: &str) -> Option<u64> {
         let v = self.entries.get(key)?;
-        // NUMBER() is printed with %ld: negative values exist (e.g. NUMBER(PAGE_BUDDY_MAPCOUNT_VALUE)).
+        // NUMBER() is printed with %ld: negative values exist (e.g. NUMBER(PAGE_BUDDY_MAPCOUNT_VALUE));
+        // arm64 prints its own with 0x%llx (NUMBER(kimage_voffset), NUMBER(PHYS_OFFSET)).
+        if let Some(h) = v.strip_prefix("0x") {
+            return u64::from_str_radix(h, 16).ok();
+        }
         v.parse::<u64>()
             .ok()
             .or_else(|| v.parse::<i64>().ok().map(|x| x as u64))

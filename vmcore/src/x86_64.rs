@@ -235,6 +235,14 @@ impl Arch for KernelLayout {
             kaslr_offset: self.kaslr_offset,
             phys_base: Some(self.phys_base),
             levels: Some(self.levels),
+            page_size: 4096,
+            va_bits: Some(if self.levels == 5 { 57 } else { 48 }),
+            // the canonical upper half
+            kernel_start: if self.levels == 5 {
+                0xff00_0000_0000_0000
+            } else {
+                0xffff_8000_0000_0000
+            },
         }
     }
 

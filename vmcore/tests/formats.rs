@@ -256,7 +256,7 @@ fn elf_tails_are_excluded_not_zero() {
 }
 
 #[test]
-fn another_machines_core_reads_physically_but_has_no_x86_layout() {
+fn an_arm64_core_lacking_its_layout_reads_physically_and_says_what_is_missing() {
     let img = image();
     let vi = b"OSRELEASE=6.1.0-arm\nPAGESIZE=4096\nSYMBOL(swapper_pg_dir)=ffff800081000000\n";
     let mut elf = write_elf(
@@ -268,11 +268,33 @@ fn another_machines_core_reads_physically_but_has_no_x86_layout() {
     );
     elf[18..20].copy_from_slice(&183u16.to_le_bytes()); // EM_AARCH64
     let d = Dump::open(&tmp("arm.elf", &elf)).unwrap();
-    assert_eq!(d.info().machine, "AArch64");
+    assert_eq!(d.info().machine, "aarch64");
     assert_eq!(page(&d, 0x105).unwrap(), img.page(0x105).unwrap());
-    assert!(d.layout().is_none());
+    assert!(d.arch().is_none());
     assert!(
-        d.layout_error().unwrap().contains("AArch64"),
+        d.layout_error().unwrap().contains("NUMBER(VA_BITS)"),
+        "{:?}",
+        d.layout_error()
+    );
+}
+
+#[test]
+fn another_machines_core_reads_physically_but_has_no_layout() {
+    let img = image();
+    let mut elf = write_elf(
+        &img,
+        &ElfOptions {
+            notes: note("VMCOREINFO", 0, b"OSRELEASE=6.1.0-rv\nPAGESIZE=4096\n"),
+            ..Default::default()
+        },
+    );
+    elf[18..20].copy_from_slice(&243u16.to_le_bytes()); // EM_RISCV
+    let d = Dump::open(&tmp("rv.elf", &elf)).unwrap();
+    assert_eq!(d.info().machine, "RISC-V");
+    assert_eq!(page(&d, 0x105).unwrap(), img.page(0x105).unwrap());
+    assert!(d.arch().is_none());
+    assert!(
+        d.layout_error().unwrap().contains("RISC-V machine"),
         "{:?}",
         d.layout_error()
     );

@@ -72,7 +72,7 @@ const COMPRESSION_MASK: u32 = DUMP_DH_COMPRESSED_ZLIB
     | DUMP_DH_COMPRESSED_SNAPPY
     | DUMP_DH_COMPRESSED_ZSTD;
 
-/// The only `block_size` accepted: the x86-64 page size.
+/// The only `block_size` accepted for an x86-64 machine: its page size.
 const X86_64_PAGE_SIZE: i32 = 4096;
 /// Most page frames a dump can describe: 2^52 bytes of physical address space in 4 KiB pages.
 const MAX_PFNS: u64 = 1 << 40;
@@ -216,10 +216,22 @@ impl KdumpDump {
         let bitmap_blocks = u64::from(hdr.bitmap_blocks.get());
         let max_mapnr_32 = u64::from(hdr.max_mapnr.get());
 
-        if block_size != X86_64_PAGE_SIZE {
+        // x86-64 pages are 4 KiB; arm64's are 4, 16 or 64 KiB, and QEMU writes arm64 guests'
+        // dumps in 64 KiB blocks whatever the kernel's page size
+        let machine = utsname_field(&utsname, 4).unwrap_or_default();
+        let allowed: &[i32] = if machine == "x86_64" {
+            &[X86_64_PAGE_SIZE]
+        } else {
+            &[4096, 16384, 65536]
+        };
+        if !allowed.contains(&block_size) {
             return Err(malformed(format!(
-                "block_size {block_size} is not the x86-64 page size {X86_64_PAGE_SIZE} \
-                 (only x86-64 dumps with 4 KiB pages are supported)"
+                "block_size {block_size} is not a page size of the machine ({})",
+                if machine == "x86_64" {
+                    "x86-64: 4096"
+                } else {
+                    "arm64: 4096, 16384 or 65536; x86-64: 4096"
+                }
             )));
         }
         if header_version < 1 {
@@ -461,12 +473,7 @@ impl KdumpDump {
     }
 
     fn utsname_field(&self, i: usize) -> Option<String> {
-        let f = self.utsname.get(i)?;
-        let f = &f[..f.iter().position(|&b| b == 0).unwrap_or(f.len())];
-        if f.is_empty() || !f.iter().all(|&b| b.is_ascii_graphic() || b == b' ') {
-            return None;
-        }
-        Some(String::from_utf8_lossy(f).into_owned())
+        utsname_field(&self.utsname, i)
     }
 
     /// `utsname.release` (the kernel version), or `None` when empty or not printable text
@@ -567,4 +574,15 @@ impl KdumpDump {
         let b2 = self.bitmap_range(true, byte..byte + 1).first()? >> bit & 1 != 0;
         Some((b1, b2))
     }
+}
+
+/// Field `i` of a header's `utsname` (0 sysname … 4 machine), or `None` when empty or not
+/// printable text.
+fn utsname_field(utsname: &[[u8; 65]; 6], i: usize) -> Option<String> {
+    let f = utsname.get(i)?;
+    let f = &f[..f.iter().position(|&b| b == 0).unwrap_or(f.len())];
+    if f.is_empty() || !f.iter().all(|&b| b.is_ascii_graphic() || b == b' ') {
+        return None;
+    }
+    Some(String::from_utf8_lossy(f).into_owned())
 }
