@@ -24,6 +24,18 @@ pub struct InfoOut {
     pub incomplete: bool,
     pub cpus: usize,
     pub machine: String,
+    /// The architecture (cli.md: `x86_64`, `aarch64`), when kernel addresses translate.
+    pub arch: Option<String>,
+    /// The kernel's page size (arm64: 4, 16 or 64 KiB; may differ from the dump's block size).
+    pub kernel_page_size: Option<u64>,
+    /// Virtual address bits in use.
+    pub va_bits: Option<u8>,
+    /// arm64: `PHYS_OFFSET` (`memstart_addr`), the physical address of the linear map's start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phys_offset: Option<String>,
+    /// arm64: descriptors in the LPA2 format (52-bit addresses with 4 or 16 KiB pages).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lpa2: Option<bool>,
     /// A split dump's parts given (path, start_pfn, end_pfn, pages).
     pub parts: Vec<PartOut>,
     /// Pfn ranges of a split dump whose parts were not given.
@@ -96,18 +108,32 @@ pub fn info(i: &InfoOut) -> String {
         "KASLR offset:   {}",
         i.kaslr_offset.clone().unwrap_or_else(na)
     );
-    let _ = writeln!(
-        s,
-        "phys_base:      {}",
-        i.phys_base.clone().unwrap_or_else(na)
-    );
-    let _ = writeln!(
-        s,
-        "paging:         {}",
-        i.paging_levels
-            .map(|l| format!("{l}-level"))
-            .unwrap_or_else(na)
-    );
+    match &i.phys_offset {
+        // arm64 has no phys_base: the linear map's physical start is what locates RAM
+        Some(p) => {
+            let _ = writeln!(s, "PHYS_OFFSET:    {p}");
+        }
+        None => {
+            let _ = writeln!(
+                s,
+                "phys_base:      {}",
+                i.phys_base.clone().unwrap_or_else(na)
+            );
+        }
+    }
+    let mut paging = i
+        .paging_levels
+        .map(|l| format!("{l}-level"))
+        .unwrap_or_else(na);
+    if i.arch.as_deref() == Some("aarch64") {
+        if let (Some(ps), Some(va)) = (i.kernel_page_size, i.va_bits) {
+            paging += &format!(", {} KiB pages, {va}-bit VA", ps / 1024);
+        }
+        if i.lpa2 == Some(true) {
+            paging += " (LPA2)";
+        }
+    }
+    let _ = writeln!(s, "paging:         {paging}");
     let _ = writeln!(
         s,
         "VMCOREINFO:     {}",

@@ -469,6 +469,10 @@ fn info(cli: &Cli, vmcore: &Vmcore) -> Result<ExitCode, ExitCode> {
     let dump = kernel.as_ref().and_then(|k| k.dump()).unwrap_or(&dump);
     let i = dump.info();
     let layout = dump.arch().map(|a| a.facts());
+    let arm64 = dump.arch().and_then(|a| {
+        a.as_any()
+            .downcast_ref::<skbwalk::vmcore::aarch64::Aarch64Layout>()
+    });
     let osrelease = i
         .osrelease
         .clone()
@@ -498,6 +502,11 @@ fn info(cli: &Cli, vmcore: &Vmcore) -> Result<ExitCode, ExitCode> {
         incomplete: i.incomplete,
         cpus: i.cpus,
         machine: i.machine.clone(),
+        arch: layout.as_ref().map(|l| l.machine.to_string()),
+        kernel_page_size: layout.as_ref().map(|l| l.page_size),
+        va_bits: layout.as_ref().and_then(|l| l.va_bits),
+        phys_offset: arm64.map(|l| format!("{:#x}", l.phys_offset)),
+        lpa2: arm64.map(|l| l.lpa2),
         parts: i
             .parts
             .iter()

@@ -5,6 +5,7 @@
 
 use crate::hash::Map;
 
+use crate::page::Compound;
 use crate::skb::Skb;
 
 /// Figures over a set of skbs (a queue, a socket, the system).
@@ -27,11 +28,11 @@ pub struct Totals {
     pub amplification: f64,
 }
 
-/// Page size the accounting uses (x86-64).
+/// x86-64's page size. The accounting uses each kernel's own ([`crate::page::Compound::bytes`]).
 pub const PAGE_SIZE: u64 = 4096;
 
-/// Bytes of a compound page of `order`: what one referenced page pins, however little of it
-/// the skb uses.
+/// Bytes of a compound page of `order` with 4 KiB pages (x86-64). A page read from a dump
+/// knows its kernel's page size: [`crate::page::Compound::bytes`].
 pub fn compound_bytes(order: u32) -> u64 {
     PAGE_SIZE << order
 }
@@ -39,12 +40,7 @@ pub fn compound_bytes(order: u32) -> u64 {
 /// What one skb pins on its own: its compound pages, its head slot, its `sk_buff` slot. (In
 /// a socket or system total a page shared by several skbs counts once: [`Totals`].)
 pub fn skb_pinned_bytes(skb: &Skb) -> u64 {
-    skb.pages
-        .iter()
-        .map(|c| compound_bytes(c.order))
-        .sum::<u64>()
-        + skb.head_bytes
-        + skb.struct_bytes
+    skb.pages.iter().map(|c| c.bytes()).sum::<u64>() + skb.head_bytes + skb.struct_bytes
 }
 
 impl Skb {
@@ -99,6 +95,8 @@ pub(crate) struct Tally {
 pub(crate) struct PageTally {
     /// Its order.
     pub(crate) order: u32,
+    /// Its bytes (`PAGE_SIZE << order`).
+    pub(crate) bytes: u64,
     /// skbs referencing it.
     pub(crate) skbs: u32,
     /// References to it ([`crate::refs::references`]: one per frag, one per page-fragment head).
@@ -115,19 +113,20 @@ impl Tally {
             t.truesize += u64::from(skb.truesize);
         }
         t.pinned_bytes += skb.head_bytes + skb.struct_bytes;
-        fn page(pages: &mut Map<u64, PageTally>, head: u64, order: u32) -> &mut PageTally {
-            pages.entry(head).or_insert(PageTally {
-                order,
+        fn page<'a>(pages: &'a mut Map<u64, PageTally>, c: &Compound) -> &'a mut PageTally {
+            pages.entry(c.head).or_insert(PageTally {
+                order: c.order,
+                bytes: c.bytes(),
                 skbs: 0,
                 refs: 0,
             })
         }
         for c in &skb.pages {
-            let e = page(&mut self.pages, c.head, c.order);
+            let e = page(&mut self.pages, c);
             e.skbs = e.skbs.saturating_add(1);
         }
-        crate::refs::references(skb, |head, order| {
-            let e = page(&mut self.pages, head, order);
+        crate::refs::references(skb, |c| {
+            let e = page(&mut self.pages, &c);
             e.refs = e.refs.saturating_add(1);
         });
     }
@@ -141,7 +140,7 @@ impl Tally {
     pub(crate) fn totals(&self) -> Totals {
         let mut t = self.totals;
         t.unique_pages = self.pages.len() as u64;
-        t.page_bytes = self.pages.values().map(|p| compound_bytes(p.order)).sum();
+        t.page_bytes = self.pages.values().map(|p| p.bytes).sum();
         t.pinned_bytes += t.page_bytes;
         t.amplification = amplification(t.pinned_bytes, t.truesize);
         t
@@ -169,7 +168,6 @@ pub(crate) fn totals<'a>(skbs: impl IntoIterator<Item = &'a Skb>) -> Totals {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::page::Compound;
     use crate::skb::QueueName;
 
     fn skb(parent: Option<u64>, pages: &[(u64, u32)], truesize: u32) -> Skb {
@@ -187,7 +185,11 @@ mod tests {
             frags: vec![],
             pages: pages
                 .iter()
-                .map(|&(head, order)| Compound { head, order })
+                .map(|&(head, order)| Compound {
+                    head,
+                    order,
+                    page_shift: 12,
+                })
                 .collect(),
             head_page: None,
             head_bytes: 1024,
@@ -216,7 +218,11 @@ mod tests {
     #[test]
     fn a_page_tally_counts_skbs_and_references() {
         use crate::skb::Frag;
-        let c = |head| Compound { head, order: 3 };
+        let c = |head| Compound {
+            head,
+            order: 3,
+            page_shift: 12,
+        };
         let frag = |head| Frag {
             page: head,
             compound: Some(c(head)),
@@ -241,5 +247,31 @@ mod tests {
     fn empty_is_zero() {
         let t = totals([]);
         assert_eq!(t, Totals::default());
+    }
+
+    /// A page pins its own kernel's page size: a 64 KiB-page arm64 kernel's order-0 page is
+    /// 64 KiB, its order-3 page 512 KiB; the frag page is one such page there.
+    #[test]
+    fn pages_pin_their_kernels_page_size() {
+        let c = |order, page_shift| Compound {
+            head: 0x100,
+            order,
+            page_shift,
+        };
+        assert_eq!(c(3, 12).bytes(), 32 << 10);
+        assert_eq!(c(0, 16).bytes(), 64 << 10);
+        assert_eq!(c(3, 16).bytes(), 512 << 10);
+        let mut a = skb(None, &[], 1000);
+        a.pages = vec![c(0, 16), c(1, 14)];
+        assert_eq!(a.pinned_bytes(), (64 << 10) + (32 << 10) + 1024 + 256);
+        use crate::explain::frag_page_bytes;
+        assert_eq!(
+            (
+                frag_page_bytes(4096),
+                frag_page_bytes(16384),
+                frag_page_bytes(65536)
+            ),
+            (32768, 32768, 65536)
+        );
     }
 }

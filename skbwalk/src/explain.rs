@@ -18,8 +18,14 @@ use crate::{Kernel, Result};
 pub const ABNORMAL_ALLOCPAGE_PERCENT: f64 = 10.0;
 /// How many holders are listed.
 pub const TOP_SOCKETS: usize = 10;
-/// `PAGE_SIZE << SKB_FRAG_PAGE_ORDER` on x86-64: the page a frag can sit in.
+/// `PAGE_SIZE << SKB_FRAG_PAGE_ORDER` with 4 KiB pages: the page a frag can sit in.
 pub const FRAG_PAGE_BYTES: u64 = 32 << 10;
+
+/// `PAGE_SIZE << SKB_FRAG_PAGE_ORDER` for a kernel's page size: `get_order(32768)` pages,
+/// so 32 KiB with 4 and 16 KiB pages and one page with 64 KiB ones.
+pub fn frag_page_bytes(page_size: u64) -> u64 {
+    FRAG_PAGE_BYTES.max(page_size)
+}
 
 /// What sockstat shows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -163,7 +169,7 @@ pub fn explain(k: &Kernel) -> Result<ExplainReport> {
     let worst_case_bytes = skb_slab.get("skbuff_head_cache").map_or(0, |u| {
         u.active_objects
             .saturating_mul(max_frags + 1)
-            .saturating_mul(FRAG_PAGE_BYTES)
+            .saturating_mul(frag_page_bytes(k.page_size()))
     });
     let b = m.breakdown;
     let allocpage_percent = if b.total > 0 {

@@ -253,11 +253,22 @@ impl Kernel {
                     .osrelease
                     .clone()
                     .unwrap_or_else(|| "(unknown)".into()),
-                tried: format!(
-                    "the dump's own BTF, but the symbols ({}) have no __start_BTF/__stop_BTF \
-                     (a kernel built without CONFIG_DEBUG_INFO_BTF): pass --vmlinux",
-                    symbols.from().as_str()
-                ),
+                // kallsyms without data symbols (no CONFIG_KALLSYMS_ALL: Debian's 6.1 arm64
+                // kernels) lacks every variable the walk needs, BTF's bounds among them
+                tried: if symbols.lookup("init_task").is_none() {
+                    format!(
+                        "the dump's own BTF and symbols, but the symbols ({}) hold no data \
+                         symbols (no init_task, no __start_BTF: a kernel built without \
+                         CONFIG_KALLSYMS_ALL): pass --vmlinux or --system-map",
+                        symbols.from().as_str()
+                    )
+                } else {
+                    format!(
+                        "the dump's own BTF, but the symbols ({}) have no __start_BTF/__stop_BTF \
+                         (a kernel built without CONFIG_DEBUG_INFO_BTF): pass --vmlinux",
+                        symbols.from().as_str()
+                    )
+                },
             });
         };
         let len = stop

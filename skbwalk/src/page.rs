@@ -14,6 +14,16 @@ pub struct Compound {
     pub head: u64,
     /// Compound order (0 for a plain page).
     pub order: u32,
+    /// The kernel's `PAGE_SHIFT` (12 on x86-64; 12, 14 or 16 on arm64).
+    pub page_shift: u8,
+}
+
+impl Compound {
+    /// Bytes of the compound page, `PAGE_SIZE << order`: what one referenced page pins, however
+    /// little of it the skb uses.
+    pub fn bytes(&self) -> u64 {
+        1u64 << (u32::from(self.page_shift) + self.order)
+    }
 }
 
 /// Largest order we believe (MAX_ORDER is 10 or 11 on x86-64; gigantic pages 18).
@@ -79,8 +89,13 @@ impl Pages {
         if head != page {
             Self::check_page(k, o, head, "compound head")?;
         }
+        let page_shift = k.page_size().trailing_zeros() as u8;
         if let Some(&order) = self.heads.get(&head) {
-            return Ok(Compound { head, order });
+            return Ok(Compound {
+                head,
+                order,
+                page_shift,
+            });
         }
         if head != page {
             k.read(head, bytes, "struct page")?;
@@ -100,7 +115,11 @@ impl Pages {
             order
         };
         remember(&mut self.heads, head, order);
-        Ok(Compound { head, order })
+        Ok(Compound {
+            head,
+            order,
+            page_shift,
+        })
     }
 
     /// The slab slot size (`kmem_cache->size`) of the object at `vaddr`, `None` if its page is not a slab.

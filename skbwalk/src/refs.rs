@@ -6,6 +6,7 @@
 use serde::Serialize;
 
 use crate::hex::Hex;
+use crate::page::Compound;
 use crate::skb::Skb;
 use crate::Kernel;
 
@@ -14,12 +15,12 @@ const EXAMPLES: usize = 10;
 
 /// Each page reference `skb` holds, as (compound head, order): one per frag, one for a
 /// page-fragment head. The one rule references are counted by.
-pub(crate) fn references(skb: &Skb, mut each: impl FnMut(u64, u32)) {
+pub(crate) fn references(skb: &Skb, mut each: impl FnMut(Compound)) {
     for c in skb.frags.iter().filter_map(|f| f.compound) {
-        each(c.head, c.order);
+        each(c);
     }
     if let Some(c) = skb.head_page {
-        each(c.head, c.order);
+        each(c);
     }
 }
 

@@ -7,7 +7,7 @@ use crate::hash::{Map, Set};
 
 use serde::Serialize;
 
-use crate::account::{amplification, compound_bytes, Totals};
+use crate::account::{amplification, Totals};
 use crate::hashtables::{hashed_sockets, link_of, Link};
 use crate::kind::State;
 pub use crate::refs::{PageRef, PageRefs};
@@ -375,9 +375,9 @@ struct Summary {
     id: crate::socket::Identity,
     totals: Totals,
     queues: BTreeMap<QueueName, Totals>,
-    /// Compound heads the socket's skbs reference (each once), with order and the references
-    /// to each (frags and page-fragment heads), for `_refcount` checks.
-    pages: Vec<(u64, u32, u32)>,
+    /// Compound heads the socket's skbs reference (each once), with order, bytes and the
+    /// references to each (frags and page-fragment heads), for `_refcount` checks.
+    pages: Vec<(u64, u32, u64, u32)>,
     /// A TCP socket's place in the established hash, read beside the socket for the chain
     /// walk that follows.
     chain: Option<Link>,
@@ -398,7 +398,7 @@ impl Summary {
                 .tally
                 .pages()
                 .iter()
-                .map(|(&h, p)| (h, p.order, p.refs))
+                .map(|(&h, p)| (h, p.order, p.bytes, p.refs))
                 .collect(),
             id: ws.id,
         };
@@ -488,6 +488,8 @@ struct Builder {
 #[derive(Default, Clone, Copy)]
 struct PageUse {
     order: u32,
+    /// `PAGE_SIZE << order`.
+    bytes: u64,
     /// Sockets whose skbs reference it.
     sockets: u32,
     /// References found (frags and page-fragment heads).
@@ -502,15 +504,16 @@ impl Builder {
         sys.skbs += totals.skbs;
         sys.truesize += totals.truesize;
         sys.pinned_bytes += totals.pinned_bytes - totals.page_bytes;
-        for &(h, order, refs) in &s.pages {
+        for &(h, order, bytes, refs) in &s.pages {
             let p = self.pages.entry(h).or_insert(PageUse {
                 order,
+                bytes,
                 ..PageUse::default()
             });
             p.sockets += 1;
             p.refs = p.refs.saturating_add(refs);
         }
-        let pages = s.pages.iter().map(|&(h, _, _)| h).collect();
+        let pages = s.pages.iter().map(|&(h, _, _, _)| h).collect();
         let first = holders.first();
         let socket = TopSocket {
             pid: first.map(|h| h.pid),
@@ -558,7 +561,7 @@ impl Builder {
         }
         let sys = &mut self.sys;
         sys.unique_pages = self.pages.len() as u64;
-        sys.page_bytes = self.pages.values().map(|p| compound_bytes(p.order)).sum();
+        sys.page_bytes = self.pages.values().map(|p| p.bytes).sum();
         sys.pinned_bytes += sys.page_bytes;
         sys.amplification = amplification(sys.pinned_bytes, sys.truesize);
         let mut skb_pages: Vec<(u64, u32)> =

@@ -77,7 +77,11 @@ mod tests {
             head: 0,
             nr_frags: 1,
             frags: vec![],
-            pages: vec![Compound { head, order: 3 }],
+            pages: vec![Compound {
+                head,
+                order: 3,
+                page_shift: 12,
+            }],
             head_page: None,
             head_bytes: 1024,
             head_estimated: false,
