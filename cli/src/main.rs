@@ -2,8 +2,8 @@
 //!
 //! See `../shared/spec/cli.md` for the contract: flags, commands, JSON keys and exit codes.
 
+mod html_page;
 mod human;
-mod report;
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -366,8 +366,8 @@ fn run(cli: &Cli) -> Result<ExitCode, ExitCode> {
             // Saved before the page is written: a failed write does not lose what was learnt.
             let _ = k.save_cache();
             for (path, doc) in [
-                (html, html.as_ref().map(|_| report::html(&r, &k))),
-                (svg, svg.as_ref().map(|_| report::svg(&r))),
+                (html, html.as_ref().map(|_| html_page::html(&r, &k))),
+                (svg, svg.as_ref().map(|_| html_page::svg(&r))),
             ] {
                 if let (Some(path), Some(doc)) = (path, doc) {
                     std::fs::write(path, doc)

@@ -90,16 +90,7 @@ impl Aarch64Layout {
         let swapper = info
             .symbol("swapper_pg_dir")
             .ok_or_else(|| missing("SYMBOL(swapper_pg_dir)"))?;
-        let kaslr_offset = match (info.kernel_offset, info.entries.get("KERNELOFFSET")) {
-            (Some(o), _) => o,
-            (None, None) => 0,
-            (None, Some(v)) => {
-                return Err(Error::Malformed {
-                    what: "VMCOREINFO",
-                    reason: format!("KERNELOFFSET={v:?} is not a hex number"),
-                })
-            }
-        };
+        let kaslr_offset = info.kaslr_offset()?;
         // 5.4 to 6.8: -(1 << (VA_BITS - VMEMMAP_SHIFT)), VMEMMAP_SHIFT = PAGE_SHIFT -
         // STRUCT_PAGE_MAX_SHIFT (6: a 64-byte struct page). Later kernels export it.
         let vmemmap_start = info

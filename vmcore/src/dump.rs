@@ -212,108 +212,8 @@ impl Dump {
     fn from_backend(backend: Backend, flattened: bool) -> Result<Dump> {
         let suffix = if flattened { " (flattened)" } else { "" };
         let (notes, mut info) = match &backend {
-            Backend::Elf(elf) => {
-                let notes = elf.notes().clone();
-                let page_size = 4096;
-                let info = DumpInfo {
-                    format: format!("ELF{suffix}"),
-                    compression: "none".into(),
-                    page_size,
-                    pages_present: elf.pages_present(page_size),
-                    pages_excluded: elf.pages_excluded(page_size),
-                    osrelease: None,
-                    header_version: None,
-                    has_vmcoreinfo: false,
-                    incomplete: false,
-                    cpus: notes.prstatus,
-                    machine: match elf.machine() {
-                        62 => "x86_64".to_string(),
-                        183 => "aarch64".to_string(),
-                        m => crate::detect::elf_machine_name(m)
-                            .map_or_else(|| format!("ELF machine {m}"), str::to_string),
-                    },
-                    parts: Vec::new(),
-                    missing_pfns: Vec::new(),
-                };
-                (notes, info)
-            }
-            Backend::Kdump(_) | Backend::Split(_) => {
-                let kd = backend.kdump().expect("a kdump backend");
-                let mut notes = kd
-                    .notes()
-                    .map(|n| NoteSummary::gather(&n))
-                    .unwrap_or_default();
-                if let Some(v) = kd.vmcoreinfo() {
-                    notes.vmcoreinfo = Some(v.to_vec());
-                }
-                let (parts, missing, present) = match &backend {
-                    Backend::Split(set) => (
-                        set.parts()
-                            .map(|(p, name, r)| PartInfo {
-                                path: name.to_string(),
-                                start_pfn: r.start,
-                                end_pfn: r.end,
-                                pages_present: p.pages_present(),
-                            })
-                            .collect(),
-                        set.missing().iter().map(|r| (r.start, r.end)).collect(),
-                        set.pages_present(),
-                    ),
-                    _ => match kd.split_range() {
-                        // A lone part: it is the set's only part given.
-                        Some(r) => {
-                            let mut missing = Vec::new();
-                            if kd.stored_in(0..r.start) > 0 {
-                                missing.push((0, r.start));
-                            }
-                            if kd.stored_in(r.end..kd.max_mapnr()) > 0 {
-                                missing.push((r.end, kd.max_mapnr()));
-                            }
-                            let part = PartInfo {
-                                path: String::new(),
-                                start_pfn: r.start,
-                                end_pfn: r.end,
-                                pages_present: kd.pages_present(),
-                            };
-                            (vec![part], missing, kd.pages_present())
-                        }
-                        None => (Vec::new(), Vec::new(), kd.pages_present()),
-                    },
-                };
-                let split = if parts.is_empty() {
-                    String::new()
-                } else {
-                    format!(", split: {} part(s) given", parts.len())
-                };
-                let info = DumpInfo {
-                    format: format!(
-                        "{}{suffix}{split}",
-                        if kd.signature() == "KDUMP" {
-                            "kdump-compressed"
-                        } else {
-                            "diskdump"
-                        }
-                    ),
-                    compression: kd.compression().to_string(),
-                    page_size: kd.page_size(),
-                    pages_present: present,
-                    pages_excluded: kd.pages_excluded(),
-                    osrelease: kd.utsname_release(),
-                    header_version: Some(kd.header_version()),
-                    has_vmcoreinfo: false,
-                    incomplete: kd.is_incomplete(),
-                    cpus: notes.prstatus,
-                    // QEMU writes "Unknown" there, some writers nothing: only a machine the
-                    // header names as another architecture is one.
-                    machine: kd
-                        .utsname_machine()
-                        .filter(|m| crate::detect::is_foreign_uname_machine(m))
-                        .unwrap_or_else(|| "x86_64".into()),
-                    parts,
-                    missing_pfns: missing,
-                };
-                (notes, info)
-            }
+            Backend::Elf(elf) => Self::elf_info(elf, suffix),
+            Backend::Kdump(_) | Backend::Split(_) => Self::kdump_info(&backend, suffix),
         };
         let vmcoreinfo = notes.vmcoreinfo.as_deref().map(VmcoreInfo::parse);
         if let Some(v) = &vmcoreinfo {
@@ -330,38 +230,7 @@ impl Dump {
                 }
             }
         }
-        let mut warnings: Vec<String> = Vec::new();
-        if info.incomplete {
-            warnings.push(
-                "the dump's writer marked it incomplete (it ran out of space or was interrupted): pages it did not write are missing"
-                    .into(),
-            );
-        }
-        match &backend {
-            Backend::Kdump(kd) => warnings.extend(kd.warnings().iter().cloned()),
-            Backend::Split(set) => {
-                for (p, name, _) in set.parts() {
-                    warnings.extend(p.warnings().iter().map(|w| format!("{name}: {w}")));
-                }
-            }
-            Backend::Elf(_) => {}
-        }
-        if !info.missing_pfns.is_empty() {
-            let ranges: Vec<String> = info
-                .missing_pfns
-                .iter()
-                .map(|(a, b)| format!("{a:#x}..{b:#x}"))
-                .collect();
-            warnings.push(format!(
-                "this is part of a split dump (makedumpfile --split) and the parts holding pfns {} \
-                 were not given: their pages cannot be read (give every part, --vmcore once per file)",
-                ranges.join(", ")
-            ));
-        }
-        warnings.extend(notes.warnings.iter().map(|w| format!("notes: {w}")));
-        if let Some(v) = &vmcoreinfo {
-            warnings.extend(v.warnings.iter().map(|w| format!("VMCOREINFO: {w}")));
-        }
+        let warnings = Self::reader_warnings(&backend, &info, &notes, vmcoreinfo.as_ref());
         // a kdump header naming no machine (QEMU writes "Unknown"): arm64's VMCOREINFO says so
         if info.machine == "x86_64"
             && vmcoreinfo
@@ -395,6 +264,156 @@ impl Dump {
             layout_error,
             warnings,
         })
+    }
+
+    /// What an ELF core says of itself: its notes, and the info its program headers give.
+    fn elf_info(elf: &ElfDump, suffix: &str) -> (NoteSummary, DumpInfo) {
+        let notes = elf.notes().clone();
+        let page_size = 4096;
+        let info = DumpInfo {
+            format: format!("ELF{suffix}"),
+            compression: "none".into(),
+            page_size,
+            pages_present: elf.pages_present(page_size),
+            pages_excluded: elf.pages_excluded(page_size),
+            osrelease: None,
+            header_version: None,
+            has_vmcoreinfo: false,
+            incomplete: false,
+            cpus: notes.prstatus,
+            machine: match elf.machine() {
+                62 => "x86_64".to_string(),
+                183 => "aarch64".to_string(),
+                m => crate::detect::elf_machine_name(m)
+                    .map_or_else(|| format!("ELF machine {m}"), str::to_string),
+            },
+            parts: Vec::new(),
+            missing_pfns: Vec::new(),
+        };
+        (notes, info)
+    }
+
+    /// What a kdump-compressed file (or split set) says of itself: its notes and VMCOREINFO,
+    /// and the info its header and bitmaps give.
+    fn kdump_info(backend: &Backend, suffix: &str) -> (NoteSummary, DumpInfo) {
+        let kd = backend.kdump().expect("a kdump backend");
+        let mut notes = kd
+            .notes()
+            .map(|n| NoteSummary::gather(&n))
+            .unwrap_or_default();
+        if let Some(v) = kd.vmcoreinfo() {
+            notes.vmcoreinfo = Some(v.to_vec());
+        }
+        let (parts, missing, present) = match backend {
+            Backend::Split(set) => (
+                set.parts()
+                    .map(|(p, name, r)| PartInfo {
+                        path: name.to_string(),
+                        start_pfn: r.start,
+                        end_pfn: r.end,
+                        pages_present: p.pages_present(),
+                    })
+                    .collect(),
+                set.missing().iter().map(|r| (r.start, r.end)).collect(),
+                set.pages_present(),
+            ),
+            _ => match kd.split_range() {
+                // A lone part: it is the set's only part given.
+                Some(r) => {
+                    let mut missing = Vec::new();
+                    if kd.stored_in(0..r.start) > 0 {
+                        missing.push((0, r.start));
+                    }
+                    if kd.stored_in(r.end..kd.max_mapnr()) > 0 {
+                        missing.push((r.end, kd.max_mapnr()));
+                    }
+                    let part = PartInfo {
+                        path: String::new(),
+                        start_pfn: r.start,
+                        end_pfn: r.end,
+                        pages_present: kd.pages_present(),
+                    };
+                    (vec![part], missing, kd.pages_present())
+                }
+                None => (Vec::new(), Vec::new(), kd.pages_present()),
+            },
+        };
+        let split = if parts.is_empty() {
+            String::new()
+        } else {
+            format!(", split: {} part(s) given", parts.len())
+        };
+        let info = DumpInfo {
+            format: format!(
+                "{}{suffix}{split}",
+                if kd.signature() == "KDUMP" {
+                    "kdump-compressed"
+                } else {
+                    "diskdump"
+                }
+            ),
+            compression: kd.compression().to_string(),
+            page_size: kd.page_size(),
+            pages_present: present,
+            pages_excluded: kd.pages_excluded(),
+            osrelease: kd.utsname_release(),
+            header_version: Some(kd.header_version()),
+            has_vmcoreinfo: false,
+            incomplete: kd.is_incomplete(),
+            cpus: notes.prstatus,
+            // QEMU writes "Unknown" there, some writers nothing: only a machine the
+            // header names as another architecture is one.
+            machine: kd
+                .utsname_machine()
+                .filter(|m| crate::detect::is_foreign_uname_machine(m))
+                .unwrap_or_else(|| "x86_64".into()),
+            parts,
+            missing_pfns: missing,
+        };
+        (notes, info)
+    }
+
+    /// What the readers found wrong that did not stop them: an incomplete dump, damaged
+    /// headers of each part, parts of a split set not given, bad notes or VMCOREINFO lines.
+    fn reader_warnings(
+        backend: &Backend,
+        info: &DumpInfo,
+        notes: &NoteSummary,
+        vmcoreinfo: Option<&VmcoreInfo>,
+    ) -> Vec<String> {
+        let mut warnings: Vec<String> = Vec::new();
+        if info.incomplete {
+            warnings.push(
+                "the dump's writer marked it incomplete (it ran out of space or was interrupted): pages it did not write are missing"
+                    .into(),
+            );
+        }
+        match backend {
+            Backend::Kdump(kd) => warnings.extend(kd.warnings().iter().cloned()),
+            Backend::Split(set) => {
+                for (p, name, _) in set.parts() {
+                    warnings.extend(p.warnings().iter().map(|w| format!("{name}: {w}")));
+                }
+            }
+            Backend::Elf(_) => {}
+        }
+        if !info.missing_pfns.is_empty() {
+            let ranges: Vec<String> = info
+                .missing_pfns
+                .iter()
+                .map(|(a, b)| format!("{a:#x}..{b:#x}"))
+                .collect();
+            warnings.push(format!(
+                "this is part of a split dump (makedumpfile --split) and the parts holding pfns {} \
+                 were not given: their pages cannot be read (give every part, --vmcore once per file)",
+                ranges.join(", ")
+            ));
+        }
+        warnings.extend(notes.warnings.iter().map(|w| format!("notes: {w}")));
+        if let Some(v) = vmcoreinfo {
+            warnings.extend(v.warnings.iter().map(|w| format!("VMCOREINFO: {w}")));
+        }
+        warnings
     }
 
     /// Why the VMCOREINFO the dump has does not give a kernel layout (`None` when it does, or

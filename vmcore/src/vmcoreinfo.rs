@@ -82,6 +82,19 @@ impl VmcoreInfo {
         u64::from_str_radix(v.trim_start_matches("0x"), 16).ok()
     }
 
+    /// The KASLR displacement: `KERNELOFFSET`, 0 without the line (a kernel without KASLR
+    /// support); a line that does not parse is an error, never a reason to assume 0.
+    pub fn kaslr_offset(&self) -> crate::Result<u64> {
+        match (self.kernel_offset, self.entries.get("KERNELOFFSET")) {
+            (Some(o), _) => Ok(o),
+            (None, None) => Ok(0),
+            (None, Some(v)) => Err(crate::Error::Malformed {
+                what: "VMCOREINFO",
+                reason: format!("KERNELOFFSET={v:?} is not a hex number"),
+            }),
+        }
+    }
+
     /// `SYMBOL(name)`: a runtime (KASLR-applied) address.
     pub fn symbol(&self, name: &str) -> Option<u64> {
         self.hex(&format!("SYMBOL({name})"))

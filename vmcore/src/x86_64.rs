@@ -51,18 +51,7 @@ impl KernelLayout {
                 4
             },
             phys_base,
-            // No KERNELOFFSET line: a kernel without KASLR support (offset 0). A line that does not
-            // parse is no reason to assume 0.
-            kaslr_offset: match (info.kernel_offset, info.entries.get("KERNELOFFSET")) {
-                (Some(o), _) => o,
-                (None, None) => 0,
-                (None, Some(v)) => {
-                    return Err(Error::Malformed {
-                        what: "VMCOREINFO",
-                        reason: format!("KERNELOFFSET={v:?} is not a hex number"),
-                    })
-                }
-            },
+            kaslr_offset: info.kaslr_offset()?,
         })
     }
 
