@@ -210,6 +210,9 @@ def main():
     ap.add_argument("--mem", default="768M")
     ap.add_argument("--smp", default="1")
     ap.add_argument("--accel", default="tcg")
+    ap.add_argument("--arch", default="x86_64", choices=("x86_64", "arm64"),
+                    help="arm64: qemu-system-aarch64 -M virt -cpu CPU (the kernel's console on ttyAMA0)")
+    ap.add_argument("--cpu", default="max", help="arm64: the -cpu model (max: 52-bit VA with LPA2; max,lpa2=off: 48-bit)")
     ap.add_argument("--writes", type=int, default=2000)
     ap.add_argument("--gap", type=float, default=0.002)
     ap.add_argument("--drain-ratio", type=int, default=1,
@@ -226,7 +229,10 @@ def main():
     port = free_port()
     drain_port = free_port()
     tx = TxSink()
-    cmd = ["qemu-system-x86_64", "-accel", a.accel, "-m", a.mem, "-smp", a.smp,
+    # arm64: QEMU's virt board (PL011 serial = ttyAMA0, PCIe for virtio-net-pci, fw_cfg for vmcoreinfo)
+    machine = ["qemu-system-x86_64", "-accel", a.accel] if a.arch == "x86_64" else \
+        ["qemu-system-aarch64", "-accel", a.accel, "-M", "virt", "-cpu", a.cpu]
+    cmd = machine + ["-m", a.mem, "-smp", a.smp,
            "-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot",
            "-kernel", a.kernel, "-initrd", a.initrd, "-append", a.append,
            "-netdev", f"user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:{port}-:8080,hostfwd=tcp:127.0.0.1:{drain_port}-:8081"

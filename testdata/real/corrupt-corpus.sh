@@ -13,7 +13,9 @@ if [ ! -s "$T" ]; then
     python3 "$HERE/corrupt-corpus.py" pick --vmcore "$D/A/vmcore.elf" --vmlinux "$V" --manifest "$D/manifest.json" \
         > "$T.tmp" && mv "$T.tmp" "$T"
 fi
-K=$(ls "$D"/A/vmcore.mdf-*-zlib.kdump | head -n1)
+# a makedumpfile kdump; arm64 sets have none (the host's makedumpfile reads x86-64 dumps only): QEMU's own
+K=$(ls "$D"/A/vmcore.mdf-*-zlib.kdump 2>/dev/null | head -n1 || true)
+[ -n "$K" ] || K=$D/A/vmcore.kdump-raw-zlib
 WORK=${TMPDIR:-/tmp}/skbwalk-corrupt-$$
 trap 'rm -rf "$WORK"' EXIT
 python3 "$HERE/corrupt-corpus.py" run --targets "$T" --bin "$BIN" --vmlinux "$V" --elf "$D/A/vmcore.elf" \

@@ -13,6 +13,11 @@ times, each with an empty layout cache (a fresh XDG_CACHE_HOME) and nothing inst
                                           the dump's VMCOREINFO has no kallsyms (5.10, no VMCOREINFO)
 and requires the three documents to be equal but for "debuginfo", and "debuginfo" to name what
 was used. Prints "ok NAME" or "FAIL NAME: why" per check.
+
+--dump-alone-fails: a kernel whose dump cannot answer alone (arm64 6.1: no CONFIG_KALLSYMS_ALL, so its
+kallsyms hold no data symbols): each command with nothing but the dump must exit 1 with one line on
+stderr naming what is missing (symbols or BTF), checked as "NAME dump-alone"; the third variant is then
+the dump's BTF with --system-map MAP.
 """
 import argparse, json, os, subprocess, sys, tempfile
 
@@ -55,6 +60,7 @@ def main():
     ap.add_argument("--socket", action="append", default=[])
     ap.add_argument("--timeout", type=float, default=300)
     ap.add_argument("--prefix", default="")
+    ap.add_argument("--dump-alone-fails", action="store_true")
     a = ap.parse_args()
     commands = [["info"], ["top"], ["meminfo"], ["explain"]]
     for s in a.socket:
@@ -103,6 +109,22 @@ def main():
                     why = f"{v} differs from dwarf at {d}"
                     break
         print(f"FAIL {name}: {why}" if why else f"ok {name}")
+        if a.dump_alone_fails:
+            rc, out, err = run(base + cmd, a.timeout)
+            lines = err.strip().splitlines()
+            if cmd == ["info"] and rc == 0:
+                why = None  # info needs no kernel symbols or types when the dump has VMCOREINFO
+            elif rc != 1:
+                why = f"exit {rc} (expected 1): {err.strip()[:300]}"
+            elif out.strip():
+                why = f"printed to stdout: {out[:200]!r}"
+            elif len(lines) != 1:
+                why = f"{len(lines)} lines on stderr (expected one): {err.strip()[:300]}"
+            elif not any(w in lines[0].lower() for w in ("symbol", "btf", "kallsyms")):
+                why = f"the line names no missing symbols or BTF: {lines[0][:300]}"
+            else:
+                why = None
+            print(f"FAIL {name} dump-alone: {why}" if why else f"ok {name} dump-alone")
 
 
 if __name__ == "__main__":

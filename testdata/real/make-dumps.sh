@@ -11,11 +11,19 @@
 #                    apt configuration under the cache (the machine's apt sources are never changed).
 #                    sid's kernel is resolved once and pinned in $CACHE/pins/sid, so later runs are
 #                    repeatable; SKBWALK_REFRESH_SID=1 (or the pinned version gone from both the cache
-#                    and the archive) resolves the newest again
+#                    and the archive) resolves the newest again.
+#                    arm64 guests (qemu-system-aarch64 -M virt under TCG, console ttyAMA0): arm64-6.1
+#                    (bookworm's cloud-arm64 kernel, -cpu max,lpa2=off: 48-bit VA), arm64-6.12 (trixie's,
+#                    -cpu max: 52-bit VA with LPA2) and arm64-6.12-48 (the same kernel, -cpu max,lpa2=off:
+#                    48-bit) -- arm64 packages through a private apt configuration of their own
+#                    (APT::Architecture=arm64; the machine's dpkg architectures never change), the scenarios
+#                    cross-compiled (aarch64-linux-gnu-gcc -static), busybox from busybox-static:arm64.
+#                    arm64 sets have boot A only (ELF, QEMU kdump-zlib and kdump-raw-zlib) and no
+#                    makedumpfile outputs: the host's makedumpfile is an x86-64 build that cannot read arm64 dumps
 #   SKBWALK_RECAPTURE=1   capture every boot again (the fresh path), keeping downloads
 #   SKBWALK_KPKG     kernel package (default: the newest of that generation's cloud kernels apt knows)
 #   SKBWALK_ACCEL    qemu accelerator (default tcg; kvm hangs on this machine)
-#   SKBWALK_MEM      guest memory (default 768M)       SKBWALK_BOOTS  which boots (default "A B C D")
+#   SKBWALK_MEM      guest memory (default 768M)       SKBWALK_BOOTS  which boots (default "A B C D"; arm64 "A")
 #   SKBWALK_NO_INSTALL=1  never apt-get/pip install missing tools
 set -euo pipefail
 
@@ -23,7 +31,10 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 CACHE=${SKBWALK_TESTDATA_CACHE:-$HOME/.cache/skbwalk-testdata}
 ACCEL=${SKBWALK_ACCEL:-tcg}
 MEM=${SKBWALK_MEM:-768M}
-BOOTS=${SKBWALK_BOOTS:-A B C D}
+KGEN=${SKBWALK_KERNEL:-6.1}
+ARCH=amd64   # Debian's name of the guest architecture
+case $KGEN in arm64-*) ARCH=arm64;; esac
+if [ $ARCH = arm64 ]; then BOOTS=${SKBWALK_BOOTS:-A}; else BOOTS=${SKBWALK_BOOTS:-A B C D}; fi
 mkdir -p "$CACHE/debs" "$CACHE/kernel" "$CACHE/build" "$CACHE/dumps"
 TIMINGS=()
 
@@ -38,10 +49,15 @@ timed() { # timed NAME CMD...  -- run, record wall time
 # ---- 0. tools --------------------------------------------------------------------------------
 need_tools() {
     local missing=()
-    command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
-    [ -x /bin/busybox ] && file -L /bin/busybox | grep static >/dev/null || missing+=(busybox-static)
-    command -v makedumpfile >/dev/null || missing+=(makedumpfile)
-    command -v gcc >/dev/null || missing+=(gcc libc6-dev)
+    command -v $QEMU_BIN >/dev/null || missing+=($QEMU_PKG)
+    [ -x /bin/busybox ] && file -L /bin/busybox | grep static >/dev/null || missing+=(busybox-static)   # cpio
+    if [ $ARCH = arm64 ]; then
+        command -v aarch64-linux-gnu-gcc >/dev/null || missing+=(gcc-aarch64-linux-gnu)
+        [ -d /usr/aarch64-linux-gnu/include ] || missing+=(libc6-dev-arm64-cross)
+    else
+        command -v makedumpfile >/dev/null || missing+=(makedumpfile)
+        command -v gcc >/dev/null || missing+=(gcc libc6-dev)
+    fi
     command -v bc >/dev/null || missing+=(bc)
     command -v file >/dev/null || missing+=(file)
     if [ ${#missing[@]} -gt 0 ]; then
@@ -51,12 +67,15 @@ need_tools() {
     fi
     command -v pahole >/dev/null || missing+=(dwarves)
 }
+if [ $ARCH = arm64 ]; then QEMU_BIN=qemu-system-aarch64; QEMU_PKG=qemu-system-arm
+else QEMU_BIN=qemu-system-x86_64; QEMU_PKG=qemu-system-x86; fi
 need_tools
 . "$HERE/drgn-env.sh"
 
 # QEMU >= 8.2 writes kdump-raw-* (and Debian's builds lzo/snappy): on bookworm (QEMU 7.2) take
-# bookworm-backports' qemu-system-x86 when that suite is reachable; otherwise keep 7.2 (elf, kdump-zlib).
-qemu_version() { qemu-system-x86_64 --version | sed -n 's/^QEMU emulator version \([0-9][0-9.]*\).*/\1/p'; }
+# bookworm-backports' qemu-system-x86 (arm64: qemu-system-arm) when that suite is reachable; otherwise
+# keep 7.2 (elf, kdump-zlib).
+qemu_version() { $QEMU_BIN --version | sed -n 's/^QEMU emulator version \([0-9][0-9.]*\).*/\1/p'; }
 qemu_recent() { [ "$(printf '%s\n' 8.2 "$(qemu_version)" | sort -V | head -n1)" = 8.2 ]; }
 prefer_backports_qemu() {
     qemu_recent && return 0
@@ -69,12 +88,17 @@ prefer_backports_qemu() {
         echo 'deb http://deb.debian.org/debian bookworm-backports main' > "$list"
     fi
     apt-get update -qq >&2 || { log "apt-get update failed; keeping QEMU $(qemu_version)"; return 0; }
-    if apt-cache policy qemu-system-x86 | grep 'bookworm-backports' >/dev/null; then  # not grep -q: under pipefail an early exit fails the pipe
-        log "installing qemu-system-x86 from bookworm-backports (QEMU $(qemu_version) cannot write kdump-raw-*)"
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t bookworm-backports qemu-system-x86 >&2 \
-            || log "backports qemu-system-x86 install failed; keeping QEMU $(qemu_version)"
+    # the other QEMU system package, when installed, moves along (both depend on one qemu-system-common)
+    local pkgs=($QEMU_PKG) o
+    for o in qemu-system-x86 qemu-system-arm; do
+        [ $o = $QEMU_PKG ] || ! dpkg -s $o >/dev/null 2>&1 || pkgs+=($o)
+    done
+    if apt-cache policy $QEMU_PKG | grep 'bookworm-backports' >/dev/null; then  # not grep -q: under pipefail an early exit fails the pipe
+        log "installing ${pkgs[*]} from bookworm-backports (QEMU $(qemu_version) cannot write kdump-raw-*)"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t bookworm-backports "${pkgs[@]}" >&2 \
+            || log "backports $QEMU_PKG install failed; keeping QEMU $(qemu_version)"
     else
-        log "bookworm-backports has no qemu-system-x86 (unreachable?); keeping QEMU $(qemu_version)"
+        log "bookworm-backports has no $QEMU_PKG (unreachable?); keeping QEMU $(qemu_version)"
     fi
 }
 prefer_backports_qemu
@@ -82,7 +106,6 @@ QEMU_VERSION=$(qemu_version)
 log "QEMU $QEMU_VERSION"
 
 # ---- 1. kernel packages (apt-get download, never installed) --------------------------------
-KGEN=${SKBWALK_KERNEL:-6.1}
 APT=()   # extra apt options: a private configuration for suites the machine's sources do not name
 case $KGEN in
     6.1)  SUITE=""; KPAT='^linux-image-6\.1\.0-[0-9]+-cloud-amd64$' ;;
@@ -91,16 +114,32 @@ case $KGEN in
     # sid splits the image: linux-image-<abi> is a meta package over linux-binary-<abi> (vmlinuz under
     # /usr/lib/modules/<abi>/) and linux-modules-<abi>; the -dbg package keeps the old name
     sid)  SUITE=sid; KPAT='^linux-image-[0-9]+\.[0-9]+\.[0-9]+\+deb[0-9]+-cloud-amd64$' ;;
-    *) echo "SKBWALK_KERNEL=$KGEN: not one of 6.1, 5.10, 6.12, sid" >&2; exit 2 ;;
+    # arm64: the -cpu model chooses the VA size a 52-bit kernel runs with (6.12: CONFIG_ARM64_VA_BITS_52)
+    arm64-6.1)     SUITE=bookworm; CPU=max,lpa2=off; KPAT='^linux-image-6\.1\.0-[0-9]+-cloud-arm64$' ;;
+    arm64-6.12)    SUITE=trixie; CPU=max; KPAT='^linux-image-6\.12\.[0-9]+\+deb13-cloud-arm64$' ;;
+    arm64-6.12-48) SUITE=trixie; CPU=max,lpa2=off; KPAT='^linux-image-6\.12\.[0-9]+\+deb13-cloud-arm64$' ;;
+    *) echo "SKBWALK_KERNEL=$KGEN: not one of 6.1, 5.10, 6.12, sid, arm64-6.1, arm64-6.12, arm64-6.12-48" >&2; exit 2 ;;
 esac
 private_apt() { # private_apt SUITE: apt options for an apt state of its own, made and refreshed here
-    local d=$CACHE/apt/$1
+    local d=$CACHE/apt/$1 k=/usr/share/keyrings/debian-archive-keyring.gpg
+    [ $ARCH = amd64 ] || d=$CACHE/apt/$1-$ARCH
     mkdir -p "$d/lists/partial" "$d/archives/partial"
-    echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $1 main" > "$d/sources.list"
+    if [ $ARCH = amd64 ]; then
+        echo "deb [signed-by=$k] http://deb.debian.org/debian $1 main" > "$d/sources.list"
+    else
+        # another architecture: its packages only (the suite and its updates and security fixes);
+        # no dpkg status, no preferences of the machine's, nothing ever installed
+        { echo "deb [arch=$ARCH signed-by=$k] http://deb.debian.org/debian $1 main"
+          echo "deb [arch=$ARCH signed-by=$k] http://deb.debian.org/debian $1-updates main"
+          echo "deb [arch=$ARCH signed-by=$k] http://deb.debian.org/debian-security $1-security main"; } > "$d/sources.list"
+    fi
     APT=(-o "Dir::Etc::SourceList=$d/sources.list" -o Dir::Etc::SourceParts=/dev/null
          -o "Dir::State::Lists=$d/lists" -o "Dir::Cache=$d" -o Dir::State::status=/dev/null)
-    # a day-old list is fresh enough: the suites here are stable releases
-    if [ -z "$(find "$d/lists" -maxdepth 1 -name '*_Packages' -mmin -1440 2>/dev/null)" ]; then
+    [ $ARCH = amd64 ] || APT+=(-o "APT::Architecture=$ARCH" -o "APT::Architectures=$ARCH"
+         -o Dir::Etc::Preferences=/dev/null -o Dir::Etc::PreferencesParts=/dev/null
+         -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= -o Acquire::Languages=none)
+    # a day-old list is fresh enough: the suites here are stable releases (apt stores them as *_Packages.lz4)
+    if [ -z "$(find "$d/lists" -maxdepth 1 -name '*_Packages*' -mmin -1440 2>/dev/null)" ]; then
         log "apt-get update ($1, private lists in $d)"
         apt-get "${APT[@]}" update -qq >&2
     fi
@@ -111,7 +150,7 @@ KVER=""
 PIN=$CACHE/pins/$KGEN
 if [ "$KGEN" = sid ] && [ -z "$KPKG" ] && [ -s "$PIN" ] && [ "${SKBWALK_REFRESH_SID:-0}" != 1 ]; then
     read -r pkg ver < "$PIN"
-    if [ -f "$CACHE/debs/${pkg}-dbg_${ver}_amd64.deb" ] || apt-cache "${APT[@]}" show "$pkg-dbg=$ver" >/dev/null 2>&1; then
+    if [ -f "$CACHE/debs/${pkg}-dbg_${ver}_$ARCH.deb" ] || apt-cache "${APT[@]}" show "$pkg-dbg=$ver" >/dev/null 2>&1; then
         KPKG=$pkg; KVER=$ver; log "sid kernel pinned: $KPKG $KVER ($PIN)"
     else
         log "pinned sid kernel $pkg $ver: gone from the cache and the archive; resolving the newest"
@@ -133,21 +172,32 @@ fetch_debs() {
     # The image: whichever of -unsigned / signed (or sid's linux-binary-[unsigned-]<abi>) holds vmlinuz.
     IMG_DEB=""; MODS_DEB=""
     for p in "$KPKG-unsigned" "$KPKG" "linux-binary-unsigned-$KREL" "linux-binary-$KREL"; do
-        local deb=$(ls ${p}_${KVER}_amd64.deb 2>/dev/null || true)
+        local deb=$(ls ${p}_${KVER}_$ARCH.deb 2>/dev/null || true)
         if [ -z "$deb" ] && apt-cache "${APT[@]}" show "$p=$KVER" >/dev/null 2>&1; then
             apt-get "${APT[@]}" download -q "$p=$KVER" >&2 2>/dev/null || apt-get "${APT[@]}" download -q "$p=$KVER" >&2
-            deb=$(ls ${p}_${KVER}_amd64.deb 2>/dev/null || true)
+            deb=$(ls ${p}_${KVER}_$ARCH.deb 2>/dev/null || true)
         fi
         if [ -n "$deb" ] && dpkg-deb -c "$deb" | grep -F -e "boot/vmlinuz-$KREL" -e "modules/$KREL/vmlinuz" >/dev/null; then IMG_DEB=$CACHE/debs/$deb; break; fi
     done
     [ -n "$IMG_DEB" ] || { echo "no package of $KPKG $KVER holds /boot/vmlinuz" >&2; exit 1; }
-    DBG_DEB=$CACHE/debs/${KPKG}-dbg_${KVER}_amd64.deb
+    DBG_DEB=$CACHE/debs/${KPKG}-dbg_${KVER}_$ARCH.deb
     [ -f "$DBG_DEB" ] || apt-get "${APT[@]}" download -q "$KPKG-dbg=$KVER" >&2
     # the modules, when the image package does not carry them (sid: linux-modules-<abi>)
     if ! dpkg-deb -c "$IMG_DEB" | grep -F "modules/$KREL/kernel/drivers/net/virtio_net" >/dev/null; then
         local mp=linux-modules-$KREL
-        MODS_DEB=$CACHE/debs/${mp}_${KVER}_amd64.deb
+        MODS_DEB=$CACHE/debs/${mp}_${KVER}_$ARCH.deb
         [ -f "$MODS_DEB" ] || apt-get "${APT[@]}" download -q "$mp=$KVER" >&2
+    fi
+    # arm64: busybox-static:arm64 of the same suite (amd64 guests take the host's /bin/busybox)
+    BUSYBOX_DEB=""
+    if [ $ARCH != amd64 ]; then
+        local bv; bv=$(apt-cache "${APT[@]}" policy busybox-static | awk '/Candidate:/{print $2}')
+        BUSYBOX_DEB=$(ls busybox-static_*"${bv#*:}"_$ARCH.deb 2>/dev/null | head -n1 || true)
+        if [ -z "$BUSYBOX_DEB" ]; then
+            apt-get "${APT[@]}" download -q "busybox-static=$bv" >&2
+            BUSYBOX_DEB=$(ls busybox-static_*"${bv#*:}"_$ARCH.deb | head -n1)
+        fi
+        BUSYBOX_DEB=$CACHE/debs/$BUSYBOX_DEB
     fi
     cd - >/dev/null
 }
@@ -158,7 +208,16 @@ extract() {
     if [ -f "$KDIR/.done" ]; then return; fi
     rm -rf "$KDIR"; mkdir -p "$KDIR"
     dpkg-deb -x "$IMG_DEB" "$KDIR"
-    dpkg-deb -x "$DBG_DEB" "$KDIR"
+    if [ $ARCH = amd64 ]; then
+        dpkg-deb -x "$DBG_DEB" "$KDIR"
+    else
+        # only the vmlinux and System.map (the modules' debug info is ~1.5 GB unpacked, never read)
+        dpkg-deb --fsys-tarfile "$DBG_DEB" | tar -x -C "$KDIR" --wildcards './usr/lib/debug/boot/*'
+        # QEMU -kernel takes the plain Image (Debian's arm64 vmlinuz may be gzip-compressed)
+        local z; z=$(ls "$KDIR/boot/vmlinuz-$KREL" "$KDIR/usr/lib/modules/$KREL/vmlinuz"* 2>/dev/null | head -n1 || true)
+        if gzip -t "$z" 2>/dev/null; then gzip -dc "$z" > "$KDIR/Image"; else cp "$z" "$KDIR/Image"; fi
+        mkdir -p "$KDIR/busybox"; dpkg-deb -x "$BUSYBOX_DEB" "$KDIR/busybox"
+    fi
     [ -z "$MODS_DEB" ] || dpkg-deb -x "$MODS_DEB" "$KDIR"
     touch "$KDIR/.done"
 }
@@ -167,12 +226,15 @@ VMLINUZ=$KDIR/boot/vmlinuz-$KREL
 for z in "$KDIR/usr/lib/modules/$KREL/vmlinuz" "$KDIR/usr/lib/modules/$KREL/vmlinuz.unsigned"; do
     [ -f "$VMLINUZ" ] || VMLINUZ=$z
 done
+[ $ARCH = amd64 ] || VMLINUZ=$KDIR/Image
 VMLINUX=$KDIR/usr/lib/debug/boot/vmlinux-$KREL
 [ -f "$VMLINUZ" ] && [ -f "$VMLINUX" ] || { echo "extracted tree lacks vmlinuz or vmlinux" >&2; exit 1; }
 
 # ---- 2. key: kernel version + hash of everything that shapes the dumps ------------------------
 HASH=$( (cd "$HERE" && cat make-dumps.sh capture.py capture-check.py sanity.py mod-deps.py fix-elf-phdrs.py guest/init scenarios/*.c scenarios/*.h;
-         echo "qemu $QEMU_VERSION") | sha256sum | cut -c1-12)
+         echo "qemu $QEMU_VERSION"
+         # arm64-6.12 and arm64-6.12-48 boot the same kernel: the -cpu model tells their dumps apart
+         [ $ARCH = amd64 ] || echo "cpu $CPU") | sha256sum | cut -c1-12)
 KEY=$KREL-$KVER-$HASH
 BUILD=$CACHE/build/$KEY
 OUT=$CACHE/dumps/$KEY
@@ -184,7 +246,8 @@ initramfs() {
     local root=$BUILD/root mods=$KDIR/lib/modules/$KREL
     [ -d "$mods" ] || mods=$KDIR/usr/lib/modules/$KREL   # merged /usr (Debian 13)
     rm -rf "$root"; mkdir -p "$root"/{bin,dev,proc,sys,run,tmp,etc,scen,lib/modules}
-    cp /bin/busybox "$root/bin/busybox"
+    if [ $ARCH = amd64 ]; then cp /bin/busybox "$root/bin/busybox"
+    else cp "$(ls "$KDIR"/busybox/bin/busybox "$KDIR"/busybox/usr/bin/busybox 2>/dev/null | head -n1 || true)" "$root/bin/busybox"; fi
     ln -sf busybox "$root/bin/sh"
     cp "$HERE/guest/init" "$root/init"; chmod +x "$root/init"
     python3 "$HERE/mod-deps.py" "$mods" virtio_pci virtio_net qemu_fw_cfg > "$BUILD/modules.load"
@@ -196,8 +259,10 @@ initramfs() {
         python3 "$HERE/mod-deps.py" --cat "$mods/$m" > "$root/lib/modules/$ko"
         echo "$ko" >> "$root/etc/modules.load"
     done < "$BUILD/modules.load"
+    local cc=gcc
+    [ $ARCH = amd64 ] || cc=aarch64-linux-gnu-gcc
     for c in "$HERE"/scenarios/*.c; do
-        gcc -O2 -Wall -static -o "$root/scen/$(basename "$c" .c)" "$c"
+        $cc -O2 -Wall -static -o "$root/scen/$(basename "$c" .c)" "$c"
     done
     (cd "$root" && find . | busybox cpio -o -H newc 2>/dev/null | gzip -1 > "$BUILD/initramfs.cpio.gz.tmp")
     mv "$BUILD/initramfs.cpio.gz.tmp" "$BUILD/initramfs.cpio.gz"
@@ -208,25 +273,37 @@ timed initramfs initramfs
 # A: KASLR + vmcoreinfo, every QEMU format this QEMU writes (+ makedumpfile conversions below)
 # B: nokaslr + vmcoreinfo, ELF only          C: KASLR, no vmcoreinfo device, ELF only
 APPEND_BASE="console=ttyS0 panic=-1 loglevel=4"
+[ $ARCH = amd64 ] || APPEND_BASE="console=ttyAMA0 panic=-1 loglevel=4"
 capture() { # capture NAME DIR: one boot of the scenario guest, dumps into DIR
     local name=$1 dir=$2
     local common=(--kernel "$VMLINUZ" --initrd "$BUILD/initramfs.cpio.gz" --outdir "$dir" --accel "$ACCEL")
-    case $name in
-        A) python3 "$HERE/capture.py" --vmcoreinfo --smp 2 --append "$APPEND_BASE" \
+    [ $ARCH = amd64 ] || common+=(--arch arm64 --cpu "$CPU")
+    case $ARCH-$name in
+        # arm64: the formats QEMU writes for aarch64 (10.0: no lzo/snappy), no makedumpfile conversions
+        arm64-A) python3 "$HERE/capture.py" --vmcoreinfo --smp 2 --append "$APPEND_BASE" \
+               --formats elf,kdump-zlib,kdump-raw-zlib "${common[@]}" --mem "$MEM" ;;
+        *-A) python3 "$HERE/capture.py" --vmcoreinfo --smp 2 --append "$APPEND_BASE" \
                --formats elf,kdump-zlib,kdump-lzo,kdump-snappy,kdump-raw-zlib,kdump-raw-lzo,kdump-raw-snappy \
                "${common[@]}" --mem "$MEM" ;;
-        B) python3 "$HERE/capture.py" --vmcoreinfo --append "$APPEND_BASE nokaslr" --formats elf "${common[@]}" --mem "$MEM" ;;
-        C) python3 "$HERE/capture.py" --append "$APPEND_BASE" --formats elf "${common[@]}" --mem "$MEM" ;;
+        *-B) python3 "$HERE/capture.py" --vmcoreinfo --append "$APPEND_BASE nokaslr" --formats elf "${common[@]}" --mem "$MEM" ;;
+        *-C) python3 "$HERE/capture.py" --append "$APPEND_BASE" --formats elf "${common[@]}" --mem "$MEM" ;;
         # D: the incident's shape — a small guest whose stalled nginx (autotuned receive buffer, see
         # scenarios/nginx.c) pins a large share of memory: 14 writes to the draining neighbour per
         # write to nginx, until nginx's window closes
-        D) python3 "$HERE/capture.py" --vmcoreinfo --append "$APPEND_BASE skbw.incident=1" --formats elf \
+        *-D) python3 "$HERE/capture.py" --vmcoreinfo --append "$APPEND_BASE skbw.incident=1" --formats elf \
                --writes 100000 --gap 0 --drain-ratio 14 "${common[@]}" --mem 256M ;;
     esac
 }
 # convert DIR (capture A): makedumpfile from a phdr-fixed ELF copy; rebuild QEMU's flattened files
 convert() {
     local dir=$1
+    if [ $ARCH != amd64 ]; then  # the host's makedumpfile reads x86-64 dumps only: QEMU's raw kdump checked, no more
+        for raw in "$dir"/vmcore.kdump-raw-*; do
+            [ -e "$raw" ] || continue
+            python3 "$HERE/kdump-check.py" "$raw" --expect "${raw##*/vmcore.kdump-raw-}" > "$raw.check.json"
+        done
+        return 0
+    fi
     # -d 31 drops zero, page-cache, user and free pages.  bookworm's makedumpfile (1.7.2) predates
     # 6.12's page types: with no PG_slab it takes slab pages (slab_cache overlays page->mapping) for
     # page cache and drops them, so on 6.12 and newer the filter is -d 17 (zero and free pages) only.
@@ -290,8 +367,9 @@ for b in $BOOTS; do timed "boot_$b" boot "$b"; done
 python3 - "$OUT" "$KPKG" "$KVER" "$KREL" "$VMLINUX" "$VMLINUZ" "$HASH" "${TIMINGS[*]}" <<'PY'
 import json, os, sys
 out, kpkg, kver, krel, vmlinux, vmlinuz, h, timings = sys.argv[1:]
+gen = os.environ.get("SKBWALK_KERNEL", "6.1")
 m = {"kernel": {"package": kpkg, "version": kver, "release": krel, "vmlinux": vmlinux, "vmlinuz": vmlinuz,
-                "generation": os.environ.get("SKBWALK_KERNEL", "6.1")},
+                "generation": gen, "arch": "arm64" if gen.startswith("arm64-") else "amd64"},
      "script_hash": h, "boots": {}}
 old = {}
 if os.path.exists(os.path.join(out, "manifest.json")):

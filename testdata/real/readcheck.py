@@ -13,7 +13,7 @@ Addresses (kernel-virtual unless marked phys): init_task, linux_banner, init_uts
 struct sock (tcp_sock size), a few of its receive-queue skbs, their skb_shared_info, the struct pages
 (vmemmap) of some frag pages, packet bytes in a frag page through the direct map, nginx's task_struct and
 struct file (slab objects, direct map), a piece of its kernel stack (vmalloc, 4 KiB mappings); physical:
-the top page table (init_top_pgt), a page in the middle of RAM, the last page of RAM, a free page (buddy
+the top page table (init_top_pgt; arm64: swapper_pg_dir), a page in the middle of RAM, the last page of RAM, a free page (buddy
 allocator: `-d 31` drops it), a read across a physical page boundary.
 """
 import argparse
@@ -80,9 +80,17 @@ def pick(a):
     sk = cast("struct socket *", f.private_data).sk
     add("nginx struct sock", sk.value_(), sizeof("struct tcp_sock"))
 
-    page_offset_base = p["page_offset_base"].value_()
-    vmemmap_base = p["vmemmap_base"].value_()
+    arm64 = p.platform.arch == drgn.Architecture.AARCH64
     spage = sizeof("struct page")
+    if arm64:
+        # arm64: drgn's own vmemmap and linear-map arithmetic (RAM does not start at physical 0)
+        from drgn.helpers.linux.mm import pfn_to_virt
+        vmemmap_base = p["vmemmap"].value_()
+        pfn_virt = lambda pfn: pfn_to_virt(p, pfn).value_()
+    else:
+        page_offset_base = p["page_offset_base"].value_()
+        vmemmap_base = p["vmemmap_base"].value_()
+        pfn_virt = lambda pfn: page_offset_base + (pfn << 12)
     head = sk.sk_receive_queue.address_of_().value_()
     skb = sk.sk_receive_queue.next
     picked, i, frag_pages = 0, 0, []
@@ -102,17 +110,25 @@ def pick(a):
         # the compound page's struct pages: head and its neighbours (tail pages carry compound_head)
         add(f"nginx skb #{i} frag 0 struct page (vmemmap)", pg - spage, 4 * spage)
         pfn = (pg - vmemmap_base) // spage
-        add(f"nginx skb #{i} frag 0 packet bytes (direct map)", page_offset_base + (pfn << 12) + off, min(ln, 2048))
+        add(f"nginx skb #{i} frag 0 packet bytes (direct map)", pfn_virt(pfn) + off, min(ln, 2048))
 
     # physical
     vi = vmcoreinfo(p)
-    phys_base = int(vi["NUMBER(phys_base)"]) & (2**64 - 1)
-    pgt = (p.symbol("init_top_pgt").address - START_KERNEL_MAP + phys_base) & (2**64 - 1)
-    add("phys init_top_pgt", pgt, 4096, True)
     max_pfn = p["max_pfn"].value_()
-    add("phys page in the middle of RAM", (max_pfn // 2) << 12, 4096, True)
+    if arm64:
+        # the kernel image's top table, where the page-table walk drgn does for image addresses says
+        from drgn.helpers.linux.mm import follow_phys
+        pgt = follow_phys(p["init_mm"].address_of_(), p.symbol("swapper_pg_dir").address).value_()
+        add("phys swapper_pg_dir", pgt, 4096, True)
+        mid = (p["min_low_pfn"].value_() + max_pfn) // 2   # RAM starts at PHYS_OFFSET (virt: 1 GiB)
+    else:
+        phys_base = int(vi["NUMBER(phys_base)"]) & (2**64 - 1)
+        pgt = (p.symbol("init_top_pgt").address - START_KERNEL_MAP + phys_base) & (2**64 - 1)
+        add("phys init_top_pgt", pgt, 4096, True)
+        mid = max_pfn // 2
+    add("phys page in the middle of RAM", mid << 12, 4096, True)
     add("phys last page of RAM", (max_pfn - 1) << 12, 4096, True)
-    add("phys across a page boundary (init_top_pgt)", pgt + 4096 - 64, 128, True)
+    add("phys across a page boundary (%s)" % ("swapper_pg_dir" if arm64 else "init_top_pgt"), pgt + 4096 - 64, 128, True)
     # a free page: the first page on a free list of ZONE_NORMAL/DMA32 with order 0..3, non-zero content
     free = None
     pgdat = p["node_data"][0] if "node_data" in p else p["contig_page_data"].address_of_()
@@ -138,7 +154,7 @@ def pick(a):
             break
     if free is not None:
         add("phys free page (buddy)", abs(free) << 12, 4096, True)
-        add("free page via direct map", page_offset_base + (abs(free) << 12) + 512, 256)
+        add("free page via direct map", pfn_virt(abs(free)) + 512, 256)
 
     for r in reads:
         r["hex"] = p.read(r["addr"], r["len"], r["phys"]).hex()
