@@ -92,6 +92,12 @@ pub enum Error {
         /// Why the task list is incomplete (the first warning of its walk).
         reason: String,
     },
+    /// The running kernel cannot be read (`--live`).
+    #[error("{problem}")]
+    Live {
+        /// What stands in the way, and its fix.
+        problem: crate::live::LiveProblem,
+    },
     /// The fd is not open in that process.
     #[error("pid {pid} ({comm}) has no open fd {fd}; its open fds are: {open}")]
     FdNotOpen {

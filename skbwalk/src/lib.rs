@@ -31,6 +31,7 @@ mod hex;
 pub mod kernel;
 pub mod kind;
 mod links;
+pub mod live;
 pub mod meminfo;
 pub mod memory;
 mod offsets;

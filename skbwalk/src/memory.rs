@@ -32,6 +32,10 @@ pub trait KernelMemory: Send + Sync + std::fmt::Debug {
     fn as_dump(&self) -> Option<&Dump> {
         None
     }
+    /// Whether this is a running kernel's memory (it moves while it is read).
+    fn is_live(&self) -> bool {
+        false
+    }
 }
 
 impl KernelMemory for Dump {

@@ -10,6 +10,7 @@ pub mod cc;
 pub mod census_machine;
 pub mod elf_writer;
 pub mod kallsyms_writer;
+pub mod kcore_writer;
 pub mod kdump_writer;
 pub mod pagetables;
 pub mod pahole;

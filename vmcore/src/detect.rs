@@ -21,6 +21,16 @@ pub(crate) fn elf_machine_name(m: u16) -> Option<&'static str> {
     })
 }
 
+/// The machine of an ELF `e_machine`: `x86_64` and `aarch64` as `uname -m` spells them (the
+/// names the readers choose a layout by), others by their usual names.
+pub(crate) fn elf_machine(m: u16) -> String {
+    match m {
+        62 => "x86_64".to_string(),
+        183 => "aarch64".to_string(),
+        m => elf_machine_name(m).map_or_else(|| format!("ELF machine {m}"), str::to_string),
+    }
+}
+
 /// Whether a `uname -m` string names an architecture other than x86-64.
 pub(crate) fn is_foreign_uname_machine(m: &str) -> bool {
     const FOREIGN: &[&str] = &[

@@ -231,30 +231,7 @@ impl Dump {
             }
         }
         let warnings = Self::reader_warnings(&backend, &info, &notes, vmcoreinfo.as_ref());
-        // a kdump header naming no machine (QEMU writes "Unknown"): arm64's VMCOREINFO says so
-        if info.machine == "x86_64"
-            && vmcoreinfo
-                .as_ref()
-                .is_some_and(|v| v.number("kimage_voffset").is_some())
-        {
-            info.machine = "aarch64".into();
-        }
-        let layout: Option<Result<Box<dyn Arch>>> = match (info.machine.as_str(), &vmcoreinfo) {
-            ("x86_64", Some(v)) => Some(KernelLayout::from_vmcoreinfo(v).map(|l| Box::new(l) as _)),
-            ("aarch64", Some(v)) => {
-                Some(Aarch64Layout::from_vmcoreinfo(v).map(|l| Box::new(l) as _))
-            }
-            ("x86_64" | "aarch64", None) => None,
-            (m, _) => Some(Err(Error::Missing(format!(
-                "a dump of a {m} machine: its physical memory reads (read --phys), but kernel \
-                 addresses need the x86-64 or arm64 page tables this reader knows"
-            )))),
-        };
-        let (translator, layout_error) = match layout {
-            Some(Ok(l)) => (Some(Translator::new(l)), None),
-            Some(Err(e)) => (None, Some(e.to_string())),
-            None => (None, None),
-        };
+        let (translator, layout_error) = layout_for(&mut info.machine, vmcoreinfo.as_ref());
         Ok(Dump {
             backend,
             info,
@@ -281,12 +258,7 @@ impl Dump {
             has_vmcoreinfo: false,
             incomplete: false,
             cpus: notes.prstatus,
-            machine: match elf.machine() {
-                62 => "x86_64".to_string(),
-                183 => "aarch64".to_string(),
-                m => crate::detect::elf_machine_name(m)
-                    .map_or_else(|| format!("ELF machine {m}"), str::to_string),
-            },
+            machine: crate::detect::elf_machine(elf.machine()),
             parts: Vec::new(),
             missing_pfns: Vec::new(),
         };
@@ -528,5 +500,31 @@ impl Dump {
         let mut b = [0u8; 8];
         self.read_virt(vaddr, &mut b)?;
         Ok(u64::from_le_bytes(b))
+    }
+}
+
+/// The kernel layout of a `machine`'s memory from its VMCOREINFO: the translator, or why there
+/// is none. A machine named `x86_64` only by default (a kdump header naming none: QEMU writes
+/// "Unknown") becomes `aarch64` when its VMCOREINFO is arm64's.
+pub(crate) fn layout_for(
+    machine: &mut String,
+    vmcoreinfo: Option<&VmcoreInfo>,
+) -> (Option<Translator>, Option<String>) {
+    if machine == "x86_64" && vmcoreinfo.is_some_and(|v| v.number("kimage_voffset").is_some()) {
+        *machine = "aarch64".into();
+    }
+    let layout: Option<Result<Box<dyn Arch>>> = match (machine.as_str(), vmcoreinfo) {
+        ("x86_64", Some(v)) => Some(KernelLayout::from_vmcoreinfo(v).map(|l| Box::new(l) as _)),
+        ("aarch64", Some(v)) => Some(Aarch64Layout::from_vmcoreinfo(v).map(|l| Box::new(l) as _)),
+        ("x86_64" | "aarch64", None) => None,
+        (m, _) => Some(Err(Error::Missing(format!(
+            "a dump of a {m} machine: its physical memory reads (read --phys), but kernel \
+             addresses need the x86-64 or arm64 page tables this reader knows"
+        )))),
+    };
+    match layout {
+        Some(Ok(l)) => (Some(Translator::new(l)), None),
+        Some(Err(e)) => (None, Some(e.to_string())),
+        None => (None, None),
     }
 }

@@ -11,13 +11,13 @@ use crate::source::{check_range, Source};
 use crate::{Error, PageState, PhysMem, Result};
 
 /// `PT_LOAD`.
-const PT_LOAD: u32 = 1;
+pub(crate) const PT_LOAD: u32 = 1;
 /// `PT_NOTE`.
-const PT_NOTE: u32 = 4;
+pub(crate) const PT_NOTE: u32 = 4;
 /// Upper bound on program headers we accept (QEMU writes one per RAM block, kdump one per range).
-const MAX_PHDRS: u64 = 1 << 20;
+pub(crate) const MAX_PHDRS: u64 = 1 << 20;
 /// Upper bound on the bytes of notes we read.
-const MAX_NOTES: u64 = 64 << 20;
+pub(crate) const MAX_NOTES: u64 = 64 << 20;
 /// x86-64's physical address space (MAXPHYADDR is at most 52 bits).
 const PHYS_LIMIT: u64 = 1 << 52;
 /// Largest overlap of two `PT_LOAD`s accepted (and compared byte for byte): kdump's kernel-text
@@ -41,7 +41,7 @@ pub struct Segment {
 }
 
 /// `ET_CORE`.
-const ET_CORE: u16 = 4;
+pub(crate) const ET_CORE: u16 = 4;
 
 /// Whether `bytes` start an ELF64 little-endian `ET_CORE` file.
 pub fn is_elf_core(bytes: &[u8]) -> bool {
@@ -51,7 +51,7 @@ pub fn is_elf_core(bytes: &[u8]) -> bool {
 }
 
 /// Whether `e_ident` says ELF, 64-bit, little-endian.
-fn is_elf64le(ident: &[u8]) -> bool {
+pub(crate) fn is_elf64le(ident: &[u8]) -> bool {
     ident.len() >= 6 && &ident[..4] == b"\x7fELF" && ident[4] == 2 && ident[5] == 1
 }
 
@@ -101,18 +101,18 @@ fn region_index(segments: &[Segment]) -> (Vec<u32>, u32) {
 /// `Elf64_Ehdr`.
 #[repr(C)]
 #[derive(Clone, Copy)]
-struct Ehdr {
-    e_ident: [u8; 16],
-    e_type: U16,
-    e_machine: U16,
+pub(crate) struct Ehdr {
+    pub(crate) e_ident: [u8; 16],
+    pub(crate) e_type: U16,
+    pub(crate) e_machine: U16,
     e_version: U32,
     e_entry: U64,
-    e_phoff: U64,
+    pub(crate) e_phoff: U64,
     e_shoff: U64,
     e_flags: U32,
     e_ehsize: U16,
-    e_phentsize: U16,
-    e_phnum: U16,
+    pub(crate) e_phentsize: U16,
+    pub(crate) e_phnum: U16,
     e_shentsize: U16,
     e_shnum: U16,
     e_shstrndx: U16,
@@ -121,14 +121,14 @@ struct Ehdr {
 /// `Elf64_Phdr`.
 #[repr(C)]
 #[derive(Clone, Copy)]
-struct Phdr {
-    p_type: U32,
+pub(crate) struct Phdr {
+    pub(crate) p_type: U32,
     p_flags: U32,
-    p_offset: U64,
-    p_vaddr: U64,
-    p_paddr: U64,
-    p_filesz: U64,
-    p_memsz: U64,
+    pub(crate) p_offset: U64,
+    pub(crate) p_vaddr: U64,
+    pub(crate) p_paddr: U64,
+    pub(crate) p_filesz: U64,
+    pub(crate) p_memsz: U64,
     p_align: U64,
 }
 

@@ -29,6 +29,7 @@ mod detect;
 pub mod dump;
 pub mod elf;
 pub mod flattened;
+pub mod kcore;
 pub mod kdump;
 pub mod notes;
 mod pod;

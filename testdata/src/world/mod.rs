@@ -188,6 +188,11 @@ impl World {
         self.k.sym(name) + self.cfg.kaslr_offset
     }
 
+    /// Bytes of the vmemmap mapping: the struct pages of all RAM, in 2 MiB pages.
+    pub fn vmemmap_len(&self) -> u64 {
+        align(self.cfg.ram_size / PAGE_SIZE * self.k.o("page"), 2 << 20)
+    }
+
     /// Physical address of a kernel virtual address (image, direct map or vmemmap).
     pub fn phys(&self, vaddr: u64) -> u64 {
         if vaddr >= START_KERNEL_MAP {
