@@ -4,6 +4,7 @@
 
 mod html_page;
 mod human;
+mod live;
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -48,6 +49,14 @@ struct Cli {
     /// Exit 3 when the answer is incomplete (warnings: parts of the dump unreadable or corrupt).
     #[arg(long, global = true)]
     strict: bool,
+    /// Read the running kernel instead of a dump: /proc/kcore, /sys/kernel/btf/vmlinux and
+    /// /proc/kallsyms (or --vmlinux); needs root.
+    #[arg(long, global = true, conflicts_with = "vmcore")]
+    live: bool,
+    /// With --live: the machine's files under DIR (DIR/proc/kcore, DIR/sys/…): a container
+    /// with the host's /proc and /sys mounted there.
+    #[arg(long, global = true, value_name = "DIR", requires = "live")]
+    live_root: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -84,6 +93,13 @@ enum Command {
         /// Show the first N sockets (all in JSON unless given).
         #[arg(short = 'n', long = "count", value_name = "N")]
         n: Option<usize>,
+        /// With --live: sample every SECONDS like top(1), with each socket's growth since the
+        /// first sample; --json gives one document per sample (NDJSON).
+        #[arg(long, value_name = "SECONDS")]
+        watch: Option<f64>,
+        /// With --watch: stop after N samples (default: until interrupted).
+        #[arg(long, value_name = "N", requires = "watch")]
+        samples: Option<u64>,
     },
 }
 
@@ -167,6 +183,20 @@ struct WithDebuginfo<'a, T: serde::Serialize> {
     #[serde(flatten)]
     report: &'a T,
     debuginfo: Option<DebuginfoOut>,
+    /// `"dump"` or `"live"` (cli.md).
+    source: &'static str,
+    /// A live report's start, duration and moving figures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    live: Option<live::LiveOut>,
+}
+
+/// `"source"` and `"live"` of a report read from `vmcore`.
+fn source_of(vmcore: &Vmcore) -> (&'static str, Option<live::LiveOut>) {
+    if vmcore.live {
+        ("live", Some(live::out(&vmcore.display())))
+    } else {
+        ("dump", None)
+    }
 }
 
 /// The contract's `"debuginfo": { "types", "symbols", "file" }` (and `"system_map"`).
@@ -208,6 +238,7 @@ fn debuginfo_line(k: &Kernel) -> String {
 /// line), and say the exit code.
 fn conclude<T: serde::Serialize>(
     cli: &Cli,
+    vmcore: &Vmcore,
     k: &Kernel,
     r: &T,
     complete: bool,
@@ -216,12 +247,20 @@ fn conclude<T: serde::Serialize>(
 ) -> Result<ExitCode, ExitCode> {
     let _ = k.save_cache();
     if cli.json {
+        let (source, live) = source_of(vmcore);
         emit_json(&WithDebuginfo {
             report: r,
             debuginfo: Some(debuginfo_out(k)),
+            source,
+            live,
         })?;
     } else {
-        emit_text(&(incomplete_banner(complete, warnings) + &debuginfo_line(k) + &text()))?;
+        let live = if vmcore.live {
+            live::line(&vmcore.display())
+        } else {
+            String::new()
+        };
+        emit_text(&(incomplete_banner(complete, warnings) + &debuginfo_line(k) + &live + &text()))?;
     }
     Ok(finish(cli, complete, warnings))
 }
@@ -290,9 +329,11 @@ fn check_input(path: &Path, flag: &str) -> Result<(), ExitCode> {
     }
 }
 
-/// The dump's files: one, or the parts of a split set.
+/// The dump's files: one, or the parts of a split set; or the running kernel's kcore.
 struct Vmcore {
     paths: Vec<PathBuf>,
+    /// `--live`: `paths` is the running kernel's /proc/kcore.
+    live: bool,
 }
 
 impl Vmcore {
@@ -308,6 +349,10 @@ impl Vmcore {
     }
     fn open_dump(&self) -> Result<vmcore::Dump, ExitCode> {
         vmcore::Dump::open_parts(&self.refs()).map_err(|e| fail(format!("{}: {e}", self.display())))
+    }
+    fn open_kcore(&self) -> Result<vmcore::kcore::Kcore, ExitCode> {
+        vmcore::kcore::Kcore::open(&self.paths[0])
+            .map_err(|e| fail(format!("{}: {e}", self.display())))
     }
 }
 
@@ -330,18 +375,29 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: &Cli) -> Result<ExitCode, ExitCode> {
-    if cli.vmcore.is_empty() {
-        return Err(usage("--vmcore PATH is required"));
+    live::start();
+    if cli.vmcore.is_empty() && !cli.live {
+        return Err(usage(
+            "--vmcore PATH (a dump) or --live (the running kernel) is required",
+        ));
     }
-    let vmcore = Vmcore {
-        paths: cli.vmcore.clone(),
+    let vmcore = if cli.live {
+        Vmcore {
+            paths: vec![live::options(cli.live_root.as_ref()).kcore],
+            live: true,
+        }
+    } else {
+        Vmcore {
+            paths: cli.vmcore.clone(),
+            live: false,
+        }
     };
     if cli.command.is_some() && (cli.pid.is_some() || cli.fd.is_some()) {
         return Err(usage(
             "--pid/--fd select one socket; they do not go with a command (info, meminfo, explain, top)",
         ));
     }
-    for p in &vmcore.paths {
+    for p in vmcore.paths.iter().filter(|_| !vmcore.live) {
         check_input(p, "--vmcore")?;
     }
     if let Some(v) = &cli.vmlinux {
@@ -356,7 +412,7 @@ fn run(cli: &Cli) -> Result<ExitCode, ExitCode> {
         Some(Command::Meminfo) => {
             let k = open(cli, &vmcore)?;
             let r = skbwalk::meminfo::meminfo(&k).map_err(|e| walk_failed(&vmcore, e))?;
-            conclude(cli, &k, &r, r.complete, &r.warnings, || {
+            conclude(cli, &vmcore, &k, &r, r.complete, &r.warnings, || {
                 human::meminfo(&r, &k)
             })
         }
@@ -374,11 +430,16 @@ fn run(cli: &Cli) -> Result<ExitCode, ExitCode> {
                         .map_err(|e| fail(format!("{}: {e}", path.display())))?;
                 }
             }
-            conclude(cli, &k, &r, r.complete, &r.warnings, || {
+            conclude(cli, &vmcore, &k, &r, r.complete, &r.warnings, || {
                 human::explain(&r, &k)
             })
         }
-        Some(Command::Top { n }) => {
+        Some(Command::Top {
+            n,
+            watch: Some(period),
+            samples,
+        }) => watch(cli, &vmcore, *n, *period, *samples),
+        Some(Command::Top { n, .. }) => {
             let k = open(cli, &vmcore)?;
             let show = !cli.json && std::io::stderr().is_terminal();
             // The ranking keeps N sockets (text: 20 unless given); totals count every socket.
@@ -397,7 +458,7 @@ fn run(cli: &Cli) -> Result<ExitCode, ExitCode> {
                 .progress(&mut bar);
             let res = skbwalk::top(&k, opts);
             let r = res.map_err(|e| walk_failed(&vmcore, e))?;
-            conclude(cli, &k, &r, r.complete, &r.warnings, || {
+            conclude(cli, &vmcore, &k, &r, r.complete, &r.warnings, || {
                 human::top(&r, n.unwrap_or(20), &k)
             })
         }
@@ -409,7 +470,7 @@ fn run(cli: &Cli) -> Result<ExitCode, ExitCode> {
             };
             let k = open(cli, &vmcore)?;
             let r = skbwalk::socket_report(&k, pid, fd).map_err(|e| walk_failed(&vmcore, e))?;
-            conclude(cli, &k, &r, r.complete, &r.warnings, || {
+            conclude(cli, &vmcore, &k, &r, r.complete, &r.warnings, || {
                 human::socket(&r, cli.all_skbs, &k)
             })
         }
@@ -418,7 +479,14 @@ fn run(cli: &Cli) -> Result<ExitCode, ExitCode> {
 
 fn open(cli: &Cli, vmcore: &Vmcore) -> Result<Kernel, ExitCode> {
     let opts = debuginfo_opts(cli);
-    let k = Kernel::open_parts_with(&vmcore.refs(), &opts).map_err(fail)?;
+    let k = if vmcore.live {
+        let mut lo = live::options(cli.live_root.as_ref());
+        lo.vmlinux = opts.vmlinux;
+        lo.types = opts.types;
+        skbwalk::live::open(&lo).map_err(fail)?
+    } else {
+        Kernel::open_parts_with(&vmcore.refs(), &opts).map_err(fail)?
+    };
     if !cli.json {
         for n in k.notes() {
             say("note: ", n);
@@ -444,6 +512,9 @@ fn debuginfo_opts(cli: &Cli) -> skbwalk::kernel::OpenOptions {
 /// `info`: what the dump is. Needs no debuginfo unless the dump lacks VMCOREINFO; when the
 /// kernel cannot be located, the dump-level facts are still reported (with a warning).
 fn info(cli: &Cli, vmcore: &Vmcore) -> Result<ExitCode, ExitCode> {
+    if vmcore.live {
+        return info_live(cli, vmcore);
+    }
     let dump = vmcore.open_dump()?;
     let mut warnings: Vec<Warning> = Vec::new();
     // Without VMCOREINFO (or when debuginfo is given) the kernel is located with the vmlinux.
@@ -526,15 +597,157 @@ fn info(cli: &Cli, vmcore: &Vmcore) -> Result<ExitCode, ExitCode> {
         warnings,
     };
     if cli.json {
+        let (source, live) = source_of(vmcore);
         emit_json(&WithDebuginfo {
             report: &out,
             debuginfo: kernel.as_ref().map(debuginfo_out),
+            source,
+            live,
         })?;
     } else {
         let line = kernel.as_ref().map(debuginfo_line).unwrap_or_default();
         emit_text(&(incomplete_banner(out.complete, &out.warnings) + &line + &human::info(&out)))?;
     }
     Ok(finish(cli, out.complete, &out.warnings))
+}
+
+/// `info --live`: what `/proc/kcore` says of the running kernel.
+fn info_live(cli: &Cli, vmcore: &Vmcore) -> Result<ExitCode, ExitCode> {
+    let k = skbwalk::live::open_kcore(&live::options(cli.live_root.as_ref())).map_err(fail)?;
+    let layout = k.arch().map(|a| a.facts());
+    let arm64 = k.arch().and_then(|a| {
+        a.as_any()
+            .downcast_ref::<skbwalk::vmcore::aarch64::Aarch64Layout>()
+    });
+    let mut warnings: Vec<Warning> = k
+        .warnings()
+        .iter()
+        .map(|m| {
+            Warning::new(
+                WarningKind::Dump,
+                None,
+                format!("{}: {m}", vmcore.display()),
+            )
+        })
+        .collect();
+    if let Some(e) = k.layout_error() {
+        warnings.push(Warning::new(WarningKind::Unsupported, None, e.to_string()));
+    }
+    let page_size = k.page_size();
+    let ram: u64 = k
+        .segments()
+        .iter()
+        .filter(|s| s.paddr.is_some())
+        .map(|s| s.size)
+        .sum();
+    let out = human::InfoOut {
+        format: "/proc/kcore (live)".into(),
+        compression: "none".into(),
+        page_size,
+        pages_present: ram / page_size.max(1),
+        pages_excluded: 0,
+        osrelease: k.vmcoreinfo().and_then(|v| v.osrelease.clone()),
+        kaslr_offset: layout.as_ref().map(|l| format!("{:#x}", l.kaslr_offset)),
+        phys_base: layout
+            .as_ref()
+            .and_then(|l| l.phys_base)
+            .map(|p| format!("{p:#x}")),
+        paging_levels: layout.as_ref().and_then(|l| l.levels),
+        header_version: None,
+        vmcoreinfo: k.vmcoreinfo().is_some(),
+        incomplete: false,
+        cpus: k.notes().prstatus,
+        machine: k.machine().to_string(),
+        arch: layout.as_ref().map(|l| l.machine.to_string()),
+        kernel_page_size: layout.as_ref().map(|l| l.page_size),
+        va_bits: layout.as_ref().and_then(|l| l.va_bits),
+        phys_offset: arm64.map(|l| format!("{:#x}", l.phys_offset)),
+        lpa2: arm64.map(|l| l.lpa2),
+        parts: Vec::new(),
+        missing_pfns: Vec::new(),
+        complete: warnings.is_empty(),
+        warnings,
+    };
+    if cli.json {
+        let (source, live) = source_of(vmcore);
+        emit_json(&WithDebuginfo {
+            report: &out,
+            debuginfo: None,
+            source,
+            live,
+        })?;
+    } else {
+        emit_text(
+            &(incomplete_banner(out.complete, &out.warnings)
+                + &live::line(&vmcore.display())
+                + &human::info(&out)),
+        )?;
+    }
+    Ok(finish(cli, out.complete, &out.warnings))
+}
+
+/// `top --watch`: a sample every `period` seconds of the running kernel, each socket's growth
+/// since the first sample; JSON is one document per sample (NDJSON).
+fn watch(
+    cli: &Cli,
+    vmcore: &Vmcore,
+    n: Option<usize>,
+    period: f64,
+    samples: Option<u64>,
+) -> Result<ExitCode, ExitCode> {
+    if !vmcore.live {
+        return Err(usage(
+            "top --watch samples the running kernel: give --live (a dump does not change)",
+        ));
+    }
+    if !(0.1..=86_400.0).contains(&period) {
+        return Err(usage("top --watch SECONDS: SECONDS is 0.1 to 86400"));
+    }
+    let period = std::time::Duration::from_secs_f64(period);
+    let k = open(cli, vmcore)?;
+    let t0 = std::time::Instant::now();
+    let mut first = None;
+    let mut done = 0u64;
+    let mut complete = true;
+    loop {
+        let keep = if cli.json { n } else { Some(n.unwrap_or(20)) };
+        let opts = skbwalk::top::TopOptions::default().keep(keep);
+        let r = skbwalk::top(&k, opts).map_err(|e| walk_failed(vmcore, e))?;
+        complete &= r.complete;
+        let base = first.get_or_insert_with(|| live::pinned_by_sock(&r));
+        let growth = live::growth(&r, base);
+        done += 1;
+        let elapsed = (t0.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
+        if cli.json {
+            let line = serde_json::to_string(&live::Sample {
+                sample: done,
+                elapsed_seconds: elapsed,
+                report: &r,
+                growth,
+                source: "live",
+            })
+            .map_err(|e| fail(format!("cannot write the output: {e}")))?;
+            emit_text(&(line + "\n"))?;
+        } else {
+            let head = format!(
+                "\x1b[H\x1b[2J── sample {done} at {} (+{elapsed:.1} s, every {:.1} s) ──\n",
+                live::utc(std::time::SystemTime::now()),
+                period.as_secs_f64()
+            );
+            let body = human::top(&r, n.unwrap_or(20), &k);
+            emit_text(
+                &(head
+                    + &incomplete_banner(r.complete, &r.warnings)
+                    + &body
+                    + &live::growth_text(&growth, n.unwrap_or(20))),
+            )?;
+        }
+        if samples.is_some_and(|s| done >= s) {
+            break;
+        }
+        std::thread::sleep(live::until_next(t0, period, done as u32));
+    }
+    Ok(finish(cli, complete, &[]))
 }
 
 fn parse_num(s: &str) -> Option<u64> {
@@ -562,7 +775,10 @@ fn read(
     }
     let mut buf = vec![0u8; len as usize];
     let mut kernel = None;
-    let res = if phys {
+    let res = if phys && vmcore.live {
+        use vmcore::PhysMem;
+        vmcore.open_kcore()?.read_phys(addr, &mut buf)
+    } else if phys {
         let d = vmcore.open_dump()?;
         d.read_phys(addr, &mut buf)
     } else {
@@ -572,9 +788,12 @@ fn read(
     res.map_err(|e| fail(format!("{}: {e}", vmcore.display())))?;
     if cli.json {
         let hex: String = buf.iter().map(|b| format!("{b:02x}")).collect();
+        let (source, live) = source_of(vmcore);
         emit_json(&WithDebuginfo {
             report: &serde_json::json!({ "addr": format!("{addr:#x}"), "physical": phys, "len": len, "hex": hex }),
             debuginfo: kernel.as_ref().map(debuginfo_out),
+            source,
+            live,
         })?;
         return Ok(ExitCode::SUCCESS);
     }

@@ -141,8 +141,8 @@ pub fn open(opts: &LiveOptions) -> Result<Kernel> {
     Kernel::from_memory(Box::new(kcore), types, &name)
 }
 
-/// `/proc/kcore`, or the sentence that says why it cannot be read.
-fn open_kcore(opts: &LiveOptions) -> Result<Kcore> {
+/// `/proc/kcore` as `opts` names it, or the sentence that says why it cannot be read.
+pub fn open_kcore(opts: &LiveOptions) -> Result<Kcore> {
     let path = opts.kcore.display().to_string();
     match Kcore::open(&opts.kcore) {
         Ok(k) => Ok(k),
