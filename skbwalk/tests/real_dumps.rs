@@ -71,14 +71,24 @@ fn btf_answers_every_question_of_the_walk_as_dwarf_does() {
     );
     // The dump's own copy of the BTF, located by its kallsyms (named by VMCOREINFO from 6.0,
     // found in the kernel image before).
-    let own = Kernel::open_with(
-        &dir.join("A").join("vmcore.elf"),
-        &OpenOptions {
-            cache_dir: no_cache,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    // A kernel without CONFIG_KALLSYMS_ALL (Debian's 6.1 arm64) has no data symbols in its
+    // kallsyms: there the dump's BTF is found with the -dbg package's System.map.
+    let alone = OpenOptions {
+        cache_dir: no_cache.clone(),
+        ..Default::default()
+    };
+    let own = match Kernel::open_with(&dir.join("A").join("vmcore.elf"), &alone) {
+        Ok(k) => k,
+        Err(e) if e.to_string().contains("CONFIG_KALLSYMS_ALL") => {
+            let map = testdata::real_tier::system_map(&vmlinux).expect("the -dbg System.map");
+            let with_map = OpenOptions {
+                system_map: Some(map),
+                ..alone
+            };
+            Kernel::open_with(&dir.join("A").join("vmcore.elf"), &with_map).unwrap()
+        }
+        Err(e) => panic!("{e}"),
+    };
     assert!(own.types().path().is_none());
     let (asked2, diffs) = k.types().compare_answers(own.types());
     assert_eq!(asked2, asked);
@@ -176,12 +186,13 @@ fn kallsyms_from_the_dump_equal_the_symtab_plus_kaslr() {
     let vmlinux = PathBuf::from(m["kernel"]["vmlinux"].as_str().unwrap());
     let symtab = SymbolTable::from_elf(&vmlinux).unwrap();
     let pairs: HashSet<(&str, u64)> = symtab.iter().map(|(n, a, _)| (n, a)).collect();
-    for boot in ["A", "B"] {
+    let (_, raw) = testdata::real_tier::capture();
+    for boot in testdata::real_tier::boots(&raw, &["A", "B"]) {
         let dump = skbwalk::vmcore::Dump::open(&dir.join(boot).join("vmcore.elf")).unwrap();
         let Some(vi) = dump.vmcoreinfo() else {
             panic!("boot {boot} has VMCOREINFO")
         };
-        let kaslr = dump.layout().unwrap().kaslr_offset;
+        let kaslr = dump.arch().unwrap().facts().kaslr_offset;
         struct Mem<'a>(&'a skbwalk::vmcore::Dump);
         impl skbwalk::kstructs::Memory for Mem<'_> {
             fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), String> {
@@ -206,7 +217,13 @@ fn kallsyms_from_the_dump_equal_the_symtab_plus_kaslr() {
             .filter(|(n, a, _)| !pairs.contains(&(*n, *a)))
             .map(|(n, a, k)| format!("{k} {n} {a:#x}"))
             .collect();
-        assert!(ks.len() > 50_000, "boot {boot}: only {} kallsyms", ks.len());
+        // without CONFIG_KALLSYMS_ALL (no data symbols: Debian's 6.1 arm64) about 45 000
+        let least = if ks.lookup("init_task").is_some() {
+            50_000
+        } else {
+            30_000
+        };
+        assert!(ks.len() > least, "boot {boot}: only {} kallsyms", ks.len());
         assert!(
             missing.is_empty(),
             "boot {boot}: {} of {} kallsyms are not in .symtab at address - KASLR {kaslr:#x}: {:?}",

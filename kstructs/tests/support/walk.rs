@@ -117,8 +117,10 @@ pub const SIZES: &[&str] = &["sk_buff", "skb_shared_info", "page", "skb_frag_t"]
 pub const SYMBOLS: &[&str] = &[
     "init_task",
     "socket_file_ops",
-    "page_offset_base",
-    "vmemmap_base",
     "linux_banner",
     "init_uts_ns",
 ];
+
+/// Symbols the walk uses on x86-64 only (arm64's direct map and vmemmap are arithmetic on its
+/// layout).
+pub const X86_64_SYMBOLS: &[&str] = &["page_offset_base", "vmemmap_base"];
