@@ -2,6 +2,7 @@
 //! using skbwalk as a library: `cargo run -p skbwalk --example amplified -- VMCORE VMLINUX [N]`.
 //!
 //! The incident's question in ten lines: which sockets keep whole pages alive for small skbs?
+use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -20,6 +21,8 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    // writeln! rather than println!: a reader that goes away (`| head`) ends the run quietly
+    let mut out = std::io::stdout().lock();
     let mut n = 0;
     for s in report
         .sockets
@@ -27,7 +30,8 @@ fn main() -> ExitCode {
         .filter(|s| s.totals.amplification > over)
     {
         n += 1;
-        println!(
+        let line = writeln!(
+            out,
             "pid {:>7} {:<15} fd {:>4}  {} {:<12} pins {:>12} bytes for {:>10} of truesize ({:.1}x)",
             s.pid.map_or("-".into(), |p| p.to_string()),
             s.comm.as_deref().unwrap_or("-"),
@@ -38,11 +42,19 @@ fn main() -> ExitCode {
             s.totals.truesize,
             s.totals.amplification
         );
+        if line.is_err() {
+            return ExitCode::SUCCESS;
+        }
     }
-    println!(
+    if writeln!(
+        out,
         "{n} of {} sockets pin over {over}x their truesize",
         report.sockets.len()
-    );
+    )
+    .is_err()
+    {
+        return ExitCode::SUCCESS;
+    }
     if !report.complete {
         eprintln!(
             "amplified: the dump is damaged; {} warnings",
