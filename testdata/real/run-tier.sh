@@ -19,7 +19,9 @@
 # must refuse to run from the dump alone, in one line (debuginfo-check.py --dump-alone-fails).
 # Last line: "N passed, M failed".   Knobs: SKBWALK_BIN (default <repo>/target/release/skbwalk),
 # SKBWALK_DUMPS_DIR (skip make-dumps.sh, use this dump directory), SKBWALK_TIER_FILTER (regex on test names),
-# SKBWALK_TIMEOUT (seconds per skbwalk run, default 300).
+# SKBWALK_TIMEOUT (seconds per skbwalk run, default 300), SKBWALK_LIVE=0 (no boot L), SKBWALK_RECAPTURE_LIVE=1.
+#   5. boot L (x86-64): skbwalk --live inside a guest booted like A, against skbwalk on that guest's ELF
+#      dump taken right after (make-live.sh, live-check.py; cached under DIR/live/ by the binary's hash)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
@@ -71,6 +73,7 @@ verdicts() {
         case $verdict in
             ok) ok "$rest";;
             FAIL) bad "${rest%%: *}" "${rest#*: }";;
+            note) echo "note $KTAG $rest";;
             *) bad "$2" "$verdict $rest";;
         esac
     done < "$1"
@@ -360,6 +363,23 @@ elif want "split"; then
         --timeout "$TMO" --prefix "A " > "$WORK/split" 2>&1 || true
     verdicts "$WORK/split" "A split (split-check.py)"
     mark "split sets"
+fi
+# boot L: skbwalk --live inside a guest of this kernel (boot A's kernel and initramfs, skbwalk added as a
+# second cpio), against skbwalk on the ELF dump taken right after (make-live.sh, live-check.py; cached
+# by the binary's hash).  x86-64 only: no aarch64 build of skbwalk here.
+if want "L live" && [ "$ARCH" != amd64 ]; then
+    skip "L live" "no aarch64 build of skbwalk on this machine to run in an $ARCH guest"
+elif want "L live" && [ "${SKBWALK_LIVE:-1}" = 0 ]; then
+    skip "L live" "SKBWALK_LIVE=0"
+elif want "L live"; then
+    if ! LDIR=$(bash "$HERE/make-live.sh" "$DIR" "$BIN" | tail -n1) || [ ! -f "$LDIR/live.json" ]; then
+        bad "L live boot" "make-live.sh failed (its output above)"
+    else
+        python3 "$HERE/live-check.py" --live-dir "$LDIR" --bin "$BIN" --vmlinux "$VMLINUX" --timeout "$TMO" \
+            --prefix "L " > "$WORK/live" 2>&1 || true
+        verdicts "$WORK/live" "L live (live-check.py)"
+    fi
+    mark "boot L (live)"
 fi
 for st in "${STAGES[@]}"; do printf 'time %-26s %6.1f s\n' "$st" "${TIME[$st]}"; done
 if [ $FAIL -gt 0 ]; then
