@@ -185,7 +185,11 @@ def main():
         for (pid, fd) in stalled:
             k = ("fd", pid, fd)
             if k not in lr or k not in dr:
-                errs.append(f"pid={pid} fd={fd} {'missing live' if k not in lr else 'missing in the dump'}")
+                where = ""
+                if k not in lr and k in dr:
+                    other = [r for r in lv["sockets"] if r.get("sock") == dr[k].get("sock")]
+                    where = f" (its sock {dr[k].get('sock')} " + (f"reached by {other[0].get('reached_by')} instead)" if other else "not in the live top at all)")
+                errs.append(f"pid={pid} fd={fd} {'missing live' if k not in lr else 'missing in the dump'}{where}")
             elif diff(lr[k], dr[k], top=False):
                 errs.append(f"pid={pid} fd={fd}: " + "; ".join(diff(lr[k], dr[k], top=False)[:3]))
 
@@ -210,7 +214,10 @@ def main():
             elif diff(lr[k], dr[k], top=False):
                 moved.append(f"differs: {label}: {why_moved(r)} ({diff(lr[k], dr[k], top=False)[0]})")
         if errs:
-            bad(name, "stalled rows differ: " + "; ".join(errs[:4]))
+            fdl = {k for k in lr if k[0] == "fd"}
+            fdd = {k for k in dr if k[0] == "fd"}
+            bad(name, f"stalled rows differ (live top: complete {lv.get('complete')}, {len(lv.get('warnings', []))} warnings; "
+                f"fd-reached rows live {len(fdl)}, dump {len(fdd)}, dump only {sorted(k[1:] for k in fdd - fdl)}): " + "; ".join(errs[:6]))
         else:
             ok(name, f"{len(stalled)} stalled rows equal; {len(lv['sockets'])} rows live, {len(dv['sockets'])} in the dump, "
                f"{len(moved)} other rows differ")
