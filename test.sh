@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, the fast tier (unit, synthetic-dump and CLI tests), then the
 # real-dump tier (real Debian 5.10, 6.1, 6.12 and sid x86-64 dumps and 6.1 and 6.12 arm64 dumps made in
-# QEMU, compared field by field with the drgn oracle).
+# QEMU, compared field by field with the drgn oracle; for each x86-64 kernel run-tier.sh also boots L:
+# skbwalk --live inside the guest against a dump of the same moment, SKBWALK_LIVE=0 to skip it).
 #   SKBWALK_SKIP_REAL=1          run only the fast tier
 #   SKBWALK_KERNELS="6.1 ..."    which real kernels (default: 5.10 6.1 6.12 sid arm64-6.1 arm64-6.12
 #                                arm64-6.12-48; sid is the newest cloud kernel Debian unstable ships,
