@@ -5,6 +5,12 @@
 //! system call per structure. The kernel moves while it is read: what a cached block holds is
 //! the moment it was read (a snapshot per block, not per walk).
 //!
+//! Before 6.5, `read_kcore()` copies RAM through one bounce buffer per *open file*
+//! (`file->private_data`): two threads reading one descriptor at once can each get the other's
+//! page (measured in the tier's 5.10 and 6.1 guests: `struct file`s and skbs read as garbage,
+//! sometimes with no warning). So no descriptor is ever read by two threads at once: each read
+//! takes a descriptor of its own from a pool (opened as needed, at most one per reading thread).
+//!
 //! ```no_run
 //! let k = vmcore::kcore::Kcore::open("/proc/kcore".as_ref())?;
 //! let mut word = [0u8; 8];
@@ -70,7 +76,9 @@ impl Source for PreadSource {
 
 /// The running kernel's memory (or a file in `/proc/kcore`'s format).
 pub struct Kcore {
-    src: PreadSource,
+    /// Descriptors of the file not in use: a read takes one (or opens another) and gives it
+    /// back, so no descriptor is read by two threads at once.
+    spare: Mutex<Vec<File>>,
     path: PathBuf,
     /// Segments sorted by `vaddr`.
     segments: Vec<KcoreSegment>,
@@ -166,7 +174,8 @@ impl Kcore {
             warnings.extend(v.warnings.iter().map(|w| format!("VMCOREINFO: {w}")));
         }
         Ok(Kcore {
-            src,
+            // the descriptor the headers were read through is the pool's first
+            spare: Mutex::new(vec![src.file]),
             path: path.to_path_buf(),
             segments,
             ram,
@@ -281,9 +290,27 @@ impl Kcore {
     /// Fill `buf` from file offset `at`; past the end of the file it reads as zeroes (a block
     /// may reach past the last segment, and /proc/kcore ends where its last segment does).
     fn read_block(&self, at: u64, buf: &mut [u8]) -> Result<()> {
+        let taken = self.spare.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let file = match taken {
+            Some(f) => f,
+            None => File::open(&self.path).map_err(|e| Error::Io {
+                path: self.path.display().to_string(),
+                source: e,
+            })?,
+        };
+        let r = Self::pread_all(&file, at, buf);
+        self.spare
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(file);
+        r
+    }
+
+    /// Fill `buf` from `file` at `at`, zeroes past its end.
+    fn pread_all(file: &File, at: u64, buf: &mut [u8]) -> Result<()> {
         let mut done = 0;
         while done < buf.len() {
-            match self.src.file.read_at(&mut buf[done..], at + done as u64) {
+            match file.read_at(&mut buf[done..], at + done as u64) {
                 Ok(0) => break,
                 Ok(n) => done += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -363,5 +390,79 @@ impl PhysMem for Kcore {
             Some(s) if s.paddr.is_some_and(|p| paddr - p < s.size) => PageState::Present,
             _ => PageState::NotPresent,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A kcore-format file: one direct-map segment of `pages` 4 KiB pages at `vaddr`, each
+    /// page filled with its number.
+    fn kcore_file(path: &Path, vaddr: u64, pages: u64) {
+        let mut f = Vec::new();
+        f.extend(b"\x7fELF\x02\x01\x01");
+        f.resize(16, 0);
+        f.extend(4u16.to_le_bytes());
+        f.extend(62u16.to_le_bytes());
+        f.extend(1u32.to_le_bytes());
+        f.extend(0u64.to_le_bytes());
+        f.extend(64u64.to_le_bytes());
+        f.extend(0u64.to_le_bytes());
+        f.extend(0u32.to_le_bytes());
+        f.extend(64u16.to_le_bytes());
+        f.extend(56u16.to_le_bytes());
+        f.extend(1u16.to_le_bytes());
+        f.extend([0u8; 6]);
+        let data = 4096u64;
+        f.extend(PT_LOAD.to_le_bytes());
+        f.extend(7u32.to_le_bytes());
+        f.extend(data.to_le_bytes());
+        f.extend(vaddr.to_le_bytes());
+        f.extend(0x10_0000u64.to_le_bytes());
+        f.extend((pages * 4096).to_le_bytes());
+        f.extend((pages * 4096).to_le_bytes());
+        f.extend(4096u64.to_le_bytes());
+        f.resize(data as usize, 0);
+        for p in 0..pages {
+            f.extend(std::iter::repeat_n(p as u8, 4096));
+        }
+        std::fs::write(path, f).unwrap();
+    }
+
+    /// Threads reading at once each read through a descriptor of their own (before 6.5 a
+    /// shared one mixes their pages up in the kernel): every read gives its own page, and the
+    /// pool never holds more descriptors than there were readers.
+    #[test]
+    fn concurrent_reads_take_descriptors_of_their_own() {
+        let dir = std::env::temp_dir().join(format!("vmcore-kcore-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("kcore");
+        let base = 0xffff_8880_0000_0000;
+        kcore_file(&path, base, 200);
+        let k = Kcore::open(&path).unwrap();
+        assert_eq!(k.segments().len(), 1);
+        assert_eq!(k.translate(base + 0x1234).unwrap(), 0x10_1234);
+        std::thread::scope(|s| {
+            for t in 0..8u64 {
+                let k = &k;
+                s.spawn(move || {
+                    for i in 0..200 {
+                        let p = (i * 7 + t * 13) % 200;
+                        let mut b = [0u8; 16];
+                        k.read_virt(base + p * 4096 + 100, &mut b).unwrap();
+                        assert_eq!(b, [p as u8; 16]);
+                        let mut b = [0u8; 8];
+                        k.read_phys(0x10_0000 + p * 4096, &mut b).unwrap();
+                        assert_eq!(b, [p as u8; 8]);
+                    }
+                });
+            }
+        });
+        let pool = k.spare.lock().unwrap().len();
+        assert!((1..=8).contains(&pool), "{pool} descriptors");
+        // outside the segment: a translation error, not zeroes
+        assert!(k.read_virt(base + 200 * 4096, &mut [0u8; 8]).is_err());
+        std::fs::remove_dir_all(&dir).ok();
     }
 }
