@@ -596,17 +596,32 @@ fn info(cli: &Cli, vmcore: &Vmcore) -> Result<ExitCode, ExitCode> {
         complete: warnings.is_empty(),
         warnings,
     };
+    emit_info(cli, vmcore, &out, kernel.as_ref())
+}
+
+/// Print `info`'s report (JSON with `source`, or text after the banner and the line saying
+/// what answered) and say the exit code.
+fn emit_info(
+    cli: &Cli,
+    vmcore: &Vmcore,
+    out: &human::InfoOut,
+    kernel: Option<&Kernel>,
+) -> Result<ExitCode, ExitCode> {
     if cli.json {
         let (source, live) = source_of(vmcore);
         emit_json(&WithDebuginfo {
-            report: &out,
-            debuginfo: kernel.as_ref().map(debuginfo_out),
+            report: out,
+            debuginfo: kernel.map(debuginfo_out),
             source,
             live,
         })?;
     } else {
-        let line = kernel.as_ref().map(debuginfo_line).unwrap_or_default();
-        emit_text(&(incomplete_banner(out.complete, &out.warnings) + &line + &human::info(&out)))?;
+        let line = if vmcore.live {
+            live::line(&vmcore.display())
+        } else {
+            kernel.map(debuginfo_line).unwrap_or_default()
+        };
+        emit_text(&(incomplete_banner(out.complete, &out.warnings) + &line + &human::info(out)))?;
     }
     Ok(finish(cli, out.complete, &out.warnings))
 }
@@ -668,22 +683,7 @@ fn info_live(cli: &Cli, vmcore: &Vmcore) -> Result<ExitCode, ExitCode> {
         complete: warnings.is_empty(),
         warnings,
     };
-    if cli.json {
-        let (source, live) = source_of(vmcore);
-        emit_json(&WithDebuginfo {
-            report: &out,
-            debuginfo: None,
-            source,
-            live,
-        })?;
-    } else {
-        emit_text(
-            &(incomplete_banner(out.complete, &out.warnings)
-                + &live::line(&vmcore.display())
-                + &human::info(&out)),
-        )?;
-    }
-    Ok(finish(cli, out.complete, &out.warnings))
+    emit_info(cli, vmcore, &out, None)
 }
 
 /// `top --watch`: a sample every `period` seconds of the running kernel, each socket's growth
