@@ -23,7 +23,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from capture import QMP, Serial, TxSink, free_port, send_traffic, wait_txstall_queued  # noqa: E402
+from capture import (QMP, Serial, TxSink, free_port, send_traffic, settle_recvq,  # noqa: E402
+                     stall_txstall, wait_txstall_queued)
 
 
 class Agent:
@@ -138,26 +139,10 @@ def main():
         t1 = time.time()
         host_socks, sent, drained, stalled = send_traffic(port, drain_port, a.writes, a.seed, a.gap)
         facts["traffic"] = {"bytes_sent": sent, "bytes_sent_drain": drained, "sender_stalled": stalled}
-        last_val, last_change, idx = None, time.time(), i_ready
-        while time.time() - last_change < 8:
-            try:
-                idx, line = serial.wait_for(r"^NGINX-RECVQ \d+", 2, start=idx + 1)
-                val = int(line.split()[1])
-                if val != last_val:
-                    last_val, last_change = val, time.time()
-            except TimeoutError:
-                pass
-        facts["traffic"]["guest_recvq"] = last_val
+        facts["traffic"]["guest_recvq"] = settle_recvq(serial, i_ready)
         facts["timings_s"]["traffic"] = round(time.time() - t1, 1)
         t3 = time.time()
-        tx.go()
-        serial.wait_for(r"^TXSTALL-GO$", 60, start=i_ready)
-        deadline = time.time() + 60
-        while tx.received < (1 << 20) and time.time() < deadline:
-            time.sleep(0.05)
-        link_down_at = len(serial.lines)
-        qmp.cmd("set_link", name="n0", up=False)
-        time.sleep(3)
+        _, link_down_at = stall_txstall(serial, qmp, tx, i_ready)
         facts["txstall"] = {"guest_queues": wait_txstall_queued(serial, link_down_at, 30)}
         _, line = serial.wait_for(r"^HASHTAB-TIMEWAIT \d+", 60, start=i_ready)
         facts["timings_s"]["txstall"] = round(time.time() - t3, 1)

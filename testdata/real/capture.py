@@ -199,6 +199,39 @@ def wait_txstall_queued(serial, start, timeout):
             return {"unacked": unacked, "unsent": unsent}
 
 
+def settle_recvq(serial, i_ready):
+    """Wait until the guest's unread byte count stops changing (NGINX-RECVQ printed on change,
+    1/s, 8 s without a change); the last value."""
+    last_val, last_change = None, time.time()
+    idx = i_ready
+    while time.time() - last_change < 8:
+        try:
+            idx, line = serial.wait_for(r"^NGINX-RECVQ \d+", 2, start=idx + 1)
+            val = int(line.split()[1])
+            if val != last_val:
+                last_val, last_change = val, time.time()
+        except TimeoutError:
+            pass
+    return last_val
+
+
+def stall_txstall(serial, qmp, tx, i_ready):
+    """txstall: let the guest stream to the host sink, then take the link down with data in
+    flight: no more ACKs reach the guest, so what it sent stays in tcp_rtx_queue and its next
+    writes queue up. Returns (host bytes received before the link went down, the serial line
+    index where it went down)."""
+    tx.go()
+    serial.wait_for(r"^TXSTALL-GO$", 60, start=i_ready)
+    deadline = time.time() + 60
+    while tx.received < (1 << 20) and time.time() < deadline:
+        time.sleep(0.05)
+    before = tx.received
+    link_down_at = len(serial.lines)
+    qmp.cmd("set_link", name="n0", up=False)
+    time.sleep(3)
+    return before, link_down_at
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--kernel", required=True)
@@ -266,33 +299,13 @@ def main():
         host_socks, sent, drained, stalled = send_traffic(port, drain_port, a.writes, a.seed, a.gap, a.drain_ratio)
         facts["traffic"] = {"writes": a.writes, "drain_ratio": a.drain_ratio, "seed": a.seed, "gap_s": a.gap, "bytes_sent": sent,
                             "bytes_sent_drain": drained, "sender_stalled": stalled}
-        # Wait until the guest's unread byte count stops changing (NGINX-RECVQ printed on change, 1/s).
-        last_val, last_change = None, time.time()
-        idx = i_ready
-        while time.time() - last_change < 8:
-            try:
-                idx, line = serial.wait_for(r"^NGINX-RECVQ \d+", 2, start=idx + 1)
-                val = int(line.split()[1])
-                if val != last_val:
-                    last_val, last_change = val, time.time()
-            except TimeoutError:
-                pass
-        facts["traffic"]["guest_recvq"] = last_val
+        facts["traffic"]["guest_recvq"] = settle_recvq(serial, i_ready)
         facts["timings_s"]["traffic"] = round(time.time() - t1, 1)
 
-        # txstall: let the guest stream to the host sink, then take the link down with data in flight:
-        # no more ACKs reach the guest, so what it sent stays in tcp_rtx_queue and its next writes queue up.
         t3 = time.time()
-        tx.go()
-        serial.wait_for(r"^TXSTALL-GO$", 60, start=i_ready)
-        deadline = time.time() + 60
-        while tx.received < (1 << 20) and time.time() < deadline:
-            time.sleep(0.05)
-        facts["txstall"] = {"host_received_before_link_down": tx.received}
-        link_down_at = len(serial.lines)
-        qmp.cmd("set_link", name="n0", up=False)
-        time.sleep(3)
-        facts["txstall"]["host_received_at_stop"] = tx.received
+        before, link_down_at = stall_txstall(serial, qmp, tx, i_ready)
+        facts["txstall"] = {"host_received_before_link_down": before,
+                            "host_received_at_stop": tx.received}
         # The guest confirms the state the tier checks: data sent and not acknowledged (tcp_rtx_queue)
         # and data queued behind it, never sent (sk_write_queue), in a TXSTALL-Q line printed after the
         # link went down (no ACK arrives after it, so neither can shrink before the stop).
