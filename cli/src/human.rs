@@ -8,7 +8,7 @@ use skbwalk::top::TopReport;
 use skbwalk::{Kernel, SocketReport};
 
 /// What `info` prints (JSON keys of cli.md, then extras).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct InfoOut {
     pub format: String,
     pub compression: String,
@@ -42,6 +42,33 @@ pub struct InfoOut {
     pub missing_pfns: Vec<(String, String)>,
     pub complete: bool,
     pub warnings: Vec<skbwalk::warnings::Warning>,
+}
+
+impl InfoOut {
+    /// An `info` report holding only what the kernel's layout `arch` says (KASLR offset,
+    /// phys_base, paging, architecture, page size, VA bits, arm64's PHYS_OFFSET and LPA2): the
+    /// rest for the caller to fill, dump or running kernel alike.
+    pub fn with_arch(arch: Option<&dyn skbwalk::vmcore::arch::Arch>) -> InfoOut {
+        let layout = arch.map(|a| a.facts());
+        let arm64 = arch.and_then(|a| {
+            a.as_any()
+                .downcast_ref::<skbwalk::vmcore::aarch64::Aarch64Layout>()
+        });
+        InfoOut {
+            kaslr_offset: layout.as_ref().map(|l| format!("{:#x}", l.kaslr_offset)),
+            phys_base: layout
+                .as_ref()
+                .and_then(|l| l.phys_base)
+                .map(|p| format!("{p:#x}")),
+            paging_levels: layout.as_ref().and_then(|l| l.levels),
+            arch: layout.as_ref().map(|l| l.machine.to_string()),
+            kernel_page_size: layout.as_ref().map(|l| l.page_size),
+            va_bits: layout.as_ref().and_then(|l| l.va_bits),
+            phys_offset: arm64.map(|l| format!("{:#x}", l.phys_offset)),
+            lpa2: arm64.map(|l| l.lpa2),
+            ..InfoOut::default()
+        }
+    }
 }
 
 /// One part of a split dump, for `info`.

@@ -539,11 +539,6 @@ fn info(cli: &Cli, vmcore: &Vmcore) -> Result<ExitCode, ExitCode> {
     };
     let dump = kernel.as_ref().and_then(|k| k.dump()).unwrap_or(&dump);
     let i = dump.info();
-    let layout = dump.arch().map(|a| a.facts());
-    let arm64 = dump.arch().and_then(|a| {
-        a.as_any()
-            .downcast_ref::<skbwalk::vmcore::aarch64::Aarch64Layout>()
-    });
     let osrelease = i
         .osrelease
         .clone()
@@ -562,22 +557,11 @@ fn info(cli: &Cli, vmcore: &Vmcore) -> Result<ExitCode, ExitCode> {
         pages_present: i.pages_present,
         pages_excluded: i.pages_excluded,
         osrelease,
-        kaslr_offset: layout.as_ref().map(|l| format!("{:#x}", l.kaslr_offset)),
-        phys_base: layout
-            .as_ref()
-            .and_then(|l| l.phys_base)
-            .map(|p| format!("{p:#x}")),
-        paging_levels: layout.as_ref().and_then(|l| l.levels),
         header_version: i.header_version,
         vmcoreinfo: i.has_vmcoreinfo,
         incomplete: i.incomplete,
         cpus: i.cpus,
         machine: i.machine.clone(),
-        arch: layout.as_ref().map(|l| l.machine.to_string()),
-        kernel_page_size: layout.as_ref().map(|l| l.page_size),
-        va_bits: layout.as_ref().and_then(|l| l.va_bits),
-        phys_offset: arm64.map(|l| format!("{:#x}", l.phys_offset)),
-        lpa2: arm64.map(|l| l.lpa2),
         parts: i
             .parts
             .iter()
@@ -595,6 +579,7 @@ fn info(cli: &Cli, vmcore: &Vmcore) -> Result<ExitCode, ExitCode> {
             .collect(),
         complete: warnings.is_empty(),
         warnings,
+        ..human::InfoOut::with_arch(dump.arch())
     };
     emit_info(cli, vmcore, &out, kernel.as_ref())
 }
@@ -629,11 +614,6 @@ fn emit_info(
 /// `info --live`: what `/proc/kcore` says of the running kernel.
 fn info_live(cli: &Cli, vmcore: &Vmcore) -> Result<ExitCode, ExitCode> {
     let k = skbwalk::live::open_kcore(&live::options(cli.live_root.as_ref())).map_err(fail)?;
-    let layout = k.arch().map(|a| a.facts());
-    let arm64 = k.arch().and_then(|a| {
-        a.as_any()
-            .downcast_ref::<skbwalk::vmcore::aarch64::Aarch64Layout>()
-    });
     let mut warnings: Vec<Warning> = k
         .warnings()
         .iter()
@@ -662,26 +642,16 @@ fn info_live(cli: &Cli, vmcore: &Vmcore) -> Result<ExitCode, ExitCode> {
         pages_present: ram / page_size.max(1),
         pages_excluded: 0,
         osrelease: k.vmcoreinfo().and_then(|v| v.osrelease.clone()),
-        kaslr_offset: layout.as_ref().map(|l| format!("{:#x}", l.kaslr_offset)),
-        phys_base: layout
-            .as_ref()
-            .and_then(|l| l.phys_base)
-            .map(|p| format!("{p:#x}")),
-        paging_levels: layout.as_ref().and_then(|l| l.levels),
         header_version: None,
         vmcoreinfo: k.vmcoreinfo().is_some(),
         incomplete: false,
         cpus: k.notes().prstatus,
         machine: k.machine().to_string(),
-        arch: layout.as_ref().map(|l| l.machine.to_string()),
-        kernel_page_size: layout.as_ref().map(|l| l.page_size),
-        va_bits: layout.as_ref().and_then(|l| l.va_bits),
-        phys_offset: arm64.map(|l| format!("{:#x}", l.phys_offset)),
-        lpa2: arm64.map(|l| l.lpa2),
         parts: Vec::new(),
         missing_pfns: Vec::new(),
         complete: warnings.is_empty(),
         warnings,
+        ..human::InfoOut::with_arch(k.arch())
     };
     emit_info(cli, vmcore, &out, None)
 }
