@@ -186,8 +186,14 @@ fn kallsyms_from_the_dump_equal_the_symtab_plus_kaslr() {
     let vmlinux = PathBuf::from(m["kernel"]["vmlinux"].as_str().unwrap());
     let symtab = SymbolTable::from_elf(&vmlinux).unwrap();
     let pairs: HashSet<(&str, u64)> = symtab.iter().map(|(n, a, _)| (n, a)).collect();
-    let (_, raw) = testdata::real_tier::capture();
-    for boot in testdata::real_tier::boots(&raw, &["A", "B"]) {
+    let made: Vec<&str> = m["boots"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let generation = m["kernel"]["generation"].as_str().unwrap_or("");
+    for boot in testdata::real_tier::boots(&made, generation, &["A", "B"]) {
         let dump = skbwalk::vmcore::Dump::open(&dir.join(boot).join("vmcore.elf")).unwrap();
         let Some(vi) = dump.vmcoreinfo() else {
             panic!("boot {boot} has VMCOREINFO")
