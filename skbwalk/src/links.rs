@@ -103,29 +103,41 @@ pub(crate) struct ListWalk<'k> {
     head: u64,
     /// The next link to follow: `None` once the walk ended.
     cur: Option<u64>,
-    /// Which link is followed: 0 for `next`, 8 for `prev`.
-    dir: u64,
+    /// Where the followed link is in the head (0 for a `list_head`'s `next`, 8 for `prev`).
+    head_link: u64,
+    /// Where it is in each entry.
+    entry_link: u64,
     chain: Chain,
     what: &'k str,
 }
 
 impl<'k> ListWalk<'k> {
-    /// Walk the ring at `head` forwards (`next` links), at most `limit` entries.
+    /// Walk the `list_head` ring at `head` forwards (`next` links), at most `limit` entries.
     pub(crate) fn forward(k: &'k Kernel, head: u64, limit: usize, what: &'k str) -> Self {
-        ListWalk::new(k, head, 0, limit, what)
+        ListWalk::links(k, head, 0, 0, limit, what)
     }
 
-    /// Walk the ring at `head` backwards (`prev` links), at most `limit` entries.
+    /// Walk the `list_head` ring at `head` backwards (`prev` links), at most `limit` entries.
     pub(crate) fn backward(k: &'k Kernel, head: u64, limit: usize, what: &'k str) -> Self {
-        ListWalk::new(k, head, 8, limit, what)
+        ListWalk::links(k, head, 8, 8, limit, what)
     }
 
-    fn new(k: &'k Kernel, head: u64, dir: u64, limit: usize, what: &'k str) -> Self {
+    /// Walk a ring whose head keeps its link at `head_link` and whose entries keep theirs at
+    /// `entry_link` (an `sk_buff_head` and its `sk_buff`s), yielding the entries' addresses.
+    pub(crate) fn links(
+        k: &'k Kernel,
+        head: u64,
+        head_link: u64,
+        entry_link: u64,
+        limit: usize,
+        what: &'k str,
+    ) -> Self {
         ListWalk {
             k,
             head,
             cur: Some(head),
-            dir,
+            head_link,
+            entry_link,
             chain: Chain::new(k.space(), limit, 8),
             what,
         }
@@ -142,7 +154,12 @@ impl Iterator for ListWalk<'_> {
 
     fn next(&mut self) -> Option<Self::Item> {
         let at = self.cur.take()?;
-        let next = match self.k.u64(at + self.dir, self.what) {
+        let link = if at == self.head {
+            self.head_link
+        } else {
+            self.entry_link
+        };
+        let next = match self.k.u64(at + link, self.what) {
             Ok(n) => n,
             Err(e) => return Some(Err(Stop::Unreadable(e))),
         };

@@ -2,7 +2,7 @@
 //! a socket holds them on — list queues and rbtree queues, each cycle-guarded and bounded.
 
 use crate::hash::Set;
-use crate::links::{Chain, Stop};
+use crate::links::{Chain, ListWalk, Stop};
 
 use crate::offsets::{FragPage, Offsets};
 pub use crate::page::Compound;
@@ -681,23 +681,17 @@ impl<'k> Walker<'k> {
         kind: WarningKind,
         out: &mut Vec<Skb>,
     ) {
-        let k = self.k;
-        let mut back = Chain::new(k.space(), MAX_QUEUE_SKBS.saturating_sub(forward.len()), 8);
-        let mut at = head;
-        let mut found = Vec::new();
-        loop {
-            let prev = match at {
-                h if h == head => k.u64(head + self.o.skb_head_prev, "sk_buff_head.prev"),
-                s => k.u64(s + self.o.skb_prev, "sk_buff.prev"),
-            };
-            match prev {
-                Ok(p) if p != head && !forward.contains(p) && back.admit(p).is_ok() => {
-                    found.push(p);
-                    at = p;
-                }
-                _ => break,
-            }
-        }
+        let found: Vec<u64> = ListWalk::links(
+            self.k,
+            head,
+            self.o.skb_head_prev,
+            self.o.skb_prev,
+            MAX_QUEUE_SKBS.saturating_sub(forward.len()),
+            "sk_buff.prev",
+        )
+        .map_while(std::result::Result::ok)
+        .take_while(|&p| !forward.contains(p))
+        .collect();
         if found.is_empty() {
             return;
         }
