@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use kstructs::{KallsymsTables, Prefer, SymbolTable, Types, TypesFrom};
 use vmcore::x86_64::{KernelLayout, LINK_TEXT};
 
-use crate::memory::KernelMemory;
+use crate::memory::{ForKallsyms, KernelMemory};
 use vmcore::Dump;
 
 use crate::offsets::Offsets;
@@ -97,15 +97,6 @@ pub struct OpenOptions {
 /// `kstructs::Debuginfo`, which says where the types and symbols came from).
 #[deprecated(note = "renamed OpenOptions")]
 pub type Debuginfo = OpenOptions;
-
-/// Reads kernel virtual memory of a dump, for the kallsyms decoder.
-struct DumpMemory<'a>(&'a Dump);
-
-impl kstructs::Memory for DumpMemory<'_> {
-    fn read(&self, addr: u64, buf: &mut [u8]) -> std::result::Result<(), String> {
-        self.0.read_virt(addr, buf).map_err(|e| e.to_string())
-    }
-}
 
 fn c_string(b: &[u8]) -> String {
     let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
@@ -211,10 +202,12 @@ impl Kernel {
                     .facts()
                     .kaslr_offset;
                 match (tables, vi.symbol("_stext")) {
-                    (Ok(t), _) => SymbolTable::from_kallsyms(&DumpMemory(&dump), &t, kaslr_offset)?,
+                    (Ok(t), _) => {
+                        SymbolTable::from_kallsyms(&ForKallsyms(&dump), &t, kaslr_offset)?
+                    }
                     // Before 6.0 VMCOREINFO names no tables: they are found in the image.
                     (Err(missing), Some(stext)) => SymbolTable::from_kallsyms_in_image(
-                        &DumpMemory(&dump),
+                        &ForKallsyms(&dump),
                         stext,
                         stext,
                         kaslr_offset,

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use kstructs::{KallsymsTables, Prefer, SymbolTable, Types, TypesFrom};
 use vmcore::kcore::Kcore;
 
-use crate::memory::KernelMemory;
+use crate::memory::{ForKallsyms, KernelMemory};
 use crate::{Error, Kernel, Result};
 
 /// Where [`open`] reads the running kernel from; the defaults are the machine's own files.
@@ -202,7 +202,7 @@ fn symbols(opts: &LiveOptions, kcore: &Kcore, kaslr: u64) -> Result<SymbolTable>
         .vmcoreinfo()
         .map(|v| KallsymsTables::from_lookup(|n| v.symbol(n)));
     match tables {
-        Some(Ok(t)) => Ok(SymbolTable::from_kallsyms(&KcoreMemory(kcore), &t, kaslr)?),
+        Some(Ok(t)) => Ok(SymbolTable::from_kallsyms(&ForKallsyms(kcore), &t, kaslr)?),
         _ => Err(Error::Live {
             problem: LiveProblem::KptrRestrict(path),
         }),
@@ -220,15 +220,6 @@ fn parse_kallsyms(text: &str) -> Vec<(&str, u64, char)> {
             f.next().is_none().then_some((name, addr, kind))
         })
         .collect()
-}
-
-/// Kernel memory for the kallsyms decoder.
-struct KcoreMemory<'a>(&'a Kcore);
-
-impl kstructs::Memory for KcoreMemory<'_> {
-    fn read(&self, addr: u64, buf: &mut [u8]) -> std::result::Result<(), String> {
-        self.0.read_virt(addr, buf).map_err(|e| e.to_string())
-    }
 }
 
 impl KernelMemory for Kcore {

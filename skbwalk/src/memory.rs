@@ -38,6 +38,15 @@ pub trait KernelMemory: Send + Sync + std::fmt::Debug {
     }
 }
 
+/// Any kernel memory (a dump, the running kernel) as the kallsyms decoder reads it.
+pub(crate) struct ForKallsyms<'a>(pub(crate) &'a dyn KernelMemory);
+
+impl kstructs::Memory for ForKallsyms<'_> {
+    fn read(&self, addr: u64, buf: &mut [u8]) -> std::result::Result<(), String> {
+        self.0.read_virt(addr, buf).map_err(|e| e.to_string())
+    }
+}
+
 impl KernelMemory for Dump {
     fn read_virt(&self, vaddr: u64, buf: &mut [u8]) -> vmcore::Result<()> {
         Dump::read_virt(self, vaddr, buf)
