@@ -290,7 +290,11 @@ pub fn html(r: &ExplainReport, k: &Kernel) -> String {
     rows.push(vec![
         "worst case".into(),
         bytes(r.worst_case_bytes),
-        "active skbs x 18 x 32 KiB".into(),
+        format!(
+            "active skbs x {} x {} KiB",
+            r.worst_case_frags,
+            r.worst_case_frag_page_bytes >> 10
+        ),
     ]);
     table(
         &mut s,

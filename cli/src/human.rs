@@ -547,7 +547,8 @@ pub fn explain(r: &skbwalk::explain::ExplainReport, k: &Kernel) -> String {
     }
     let _ = writeln!(
         s,
-        "   worst case (active skbuff_head_cache x (MAX_SKB_FRAGS + 1) x 32 KiB): {}",
+        "   worst case (active skbuff_head_cache x (MAX_SKB_FRAGS + 1) x {} KiB): {}",
+        r.worst_case_frag_page_bytes >> 10,
         bytes(r.worst_case_bytes)
     );
     let _ = writeln!(s, "4. {}", r.summary);

@@ -349,3 +349,53 @@ fn explain_on_the_sample_is_complete_and_tells_the_incident() {
     assert!(r["worst_case_bytes"].as_u64().unwrap() > 0);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// arm64 with 64 KiB pages: `info` names the paging, `explain` tells the incident in the
+/// kernel's own page size (sockstat's pages are 64 KiB, the skbs' frag pages order 0).
+#[test]
+fn arm64_with_64k_pages_info_and_explain() {
+    use testdata::sample::{incident_world, write_qemu_elf};
+    use testdata::world::WorldConfig;
+    let dir = testdata::scratch::root(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("skbwalk-cli-arm64-{}", std::process::id()));
+    let k = testdata::synth::SynthKernel::build(&dir.join("kernel"), 5).unwrap();
+    let mut w = incident_world(k, WorldConfig::arm64_64k(), SampleSize::default());
+    let d = dir.join("vmcore.elf");
+    write_qemu_elf(&mut w, &d, true).unwrap();
+    let v = w.k.vmlinux.clone();
+    let args = |extra: &[&str]| -> Vec<String> {
+        let mut a = vec![
+            "--vmcore".to_string(),
+            d.display().to_string(),
+            "--vmlinux".to_string(),
+            v.display().to_string(),
+        ];
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let run_s = |a: Vec<String>| run(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let info = json(&run_s(args(&["info", "--json"])));
+    assert_eq!(info["arch"], "aarch64", "{info}");
+    assert_eq!(info["kernel_page_size"], 65536, "{info}");
+    assert_eq!(info["va_bits"], 48, "{info}");
+    let out = run_s(args(&["explain", "--json", "--strict"]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = json(&out);
+    assert_eq!(r["complete"], true, "{}", r["warnings"]);
+    let summary = r["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with("The memory is in socket receive and send queues")
+            && summary.contains("146935"),
+        "{summary}"
+    );
+    let sockstat = r["sockstat"]["tcp_memory_allocated_bytes"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(sockstat % 65536, 0, "sockstat counts 64 KiB pages");
+    assert!(sockstat < r["skb_pinned_page_bytes"].as_u64().unwrap());
+    std::fs::remove_dir_all(&dir).ok();
+}

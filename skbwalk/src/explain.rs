@@ -63,8 +63,14 @@ pub struct ExplainReport {
     pub sockstat: Sockstat,
     /// What slabtop showed for the skb caches, by cache name.
     pub skb_slab: BTreeMap<String, SlabUsage>,
-    /// The seed's worst case: active `skbuff_head_cache` objects × (MAX_SKB_FRAGS + 1) × 32 KiB.
+    /// The seed's worst case: active `skbuff_head_cache` objects × `worst_case_frags` ×
+    /// `worst_case_frag_page_bytes`.
     pub worst_case_bytes: u64,
+    /// Pages an skb can pin at most: MAX_SKB_FRAGS + 1 (the head's).
+    pub worst_case_frags: u64,
+    /// The page each can be: [`frag_page_bytes`] of the kernel's page size (32 KiB with 4 KiB
+    /// pages, 64 KiB with 64 KiB ones).
+    pub worst_case_frag_page_bytes: u64,
     /// Where the memory is, in one sentence.
     pub summary: String,
     /// Whether every part could be read.
@@ -165,11 +171,12 @@ pub fn explain(k: &Kernel) -> Result<ExplainReport> {
             Err(e) => w.push(WarningKind::of(&e), None, format!("slab caches: {e}")),
         }
     }
-    let max_frags = k.off().map(|o| o.max_skb_frags).unwrap_or(17);
+    let worst_case_frags = k.off().map(|o| o.max_skb_frags).unwrap_or(17) + 1;
+    let worst_case_frag_page_bytes = frag_page_bytes(k.page_size());
     let worst_case_bytes = skb_slab.get("skbuff_head_cache").map_or(0, |u| {
         u.active_objects
-            .saturating_mul(max_frags + 1)
-            .saturating_mul(frag_page_bytes(k.page_size()))
+            .saturating_mul(worst_case_frags)
+            .saturating_mul(worst_case_frag_page_bytes)
     });
     let b = m.breakdown;
     let allocpage_percent = if b.total > 0 {
@@ -256,6 +263,8 @@ pub fn explain(k: &Kernel) -> Result<ExplainReport> {
         sockstat,
         skb_slab,
         worst_case_bytes,
+        worst_case_frags,
+        worst_case_frag_page_bytes,
         summary,
         complete: warnings.is_empty(),
         warnings,

@@ -31,6 +31,7 @@ fn write(dir: &std::path::Path, w: &mut World) -> std::path::PathBuf {
                 sparse: true,
                 filtered: false,
                 phdrs_late: false,
+                ..Default::default()
             },
         ),
     )

@@ -145,15 +145,22 @@ fn an_unreadable_per_cpu_area_is_a_warning_not_a_wrong_total() {
 
 #[test]
 fn the_census_classifies_every_page_and_names_the_skb_pages() {
-    for gen in [510, 61, 612] {
+    // x86-64 on three layout generations, and arm64 with 64 KiB pages
+    for (gen, cfg, name) in [
+        (510, WorldConfig::kaslr(), "510"),
+        (61, WorldConfig::kaslr(), "61"),
+        (612, WorldConfig::kaslr(), "612"),
+        (61, WorldConfig::arm64_64k(), "61-arm64-64k"),
+    ] {
         let dir = testdata::scratch::root(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("skbwalk-census-{}-{gen}", std::process::id()));
+            .join(format!("skbwalk-census-{}-{name}", std::process::id()));
         let k = SynthKernel::build_gen(&dir.join("k"), 5, gen).unwrap();
         let mut w = testdata::sample::incident_world(
             k,
-            WorldConfig::kaslr(),
+            cfg,
             testdata::sample::SampleSize { stalled_skbs: 300 },
         );
+        let page = w.page_size();
         w.add_vmalloc(37);
         w.add_vmalloc(5);
         let p = dir.join("vmcore.elf");
@@ -161,32 +168,32 @@ fn the_census_classifies_every_page_and_names_the_skb_pages() {
         let k = open_kernel(&p, Some(&w.k.vmlinux)).unwrap();
         let m = meminfo(&k).unwrap();
         let c = m.census.as_ref().expect("census");
-        assert!(m.complete, "gen {gen}: {:?}", m.warnings);
-        assert_eq!(c.other.vmalloc, 42, "gen {gen}");
+        assert!(m.complete, "{name}: {:?}", m.warnings);
+        assert_eq!(c.other.vmalloc, 42, "{name}");
         let t = skbwalk::top(&k, Default::default()).unwrap();
         assert_eq!(
             c.pages,
-            w.cfg.ram_size / 4096,
-            "gen {gen}: every pfn below max_pfn"
+            w.cfg.ram_size / page,
+            "{name}: every pfn below max_pfn"
         );
         assert_eq!(
             c.classes.values().sum::<u64>(),
             c.pages,
-            "gen {gen}: one class per page"
+            "{name}: one class per page"
         );
         assert_eq!(
             c.other.skb,
-            t.totals.page_bytes / 4096,
-            "gen {gen}: every page the queues hold is census other/skb"
+            t.totals.page_bytes / page,
+            "{name}: every page the queues hold is census other/skb"
         );
-        assert!(c.classes["slab"] > 0, "gen {gen}: {:?}", c.classes);
+        assert!(c.classes["slab"] > 0, "{name}: {:?}", c.classes);
         let o = c.classes["other"];
         assert_eq!(
             o,
             c.other.skb + c.other.vmalloc + c.other.unattributed,
-            "gen {gen}"
+            "{name}"
         );
-        assert!(c.checks.iter().any(|x| x.class == "free"), "gen {gen}");
+        assert!(c.checks.iter().any(|x| x.class == "free"), "{name}");
     }
 }
 

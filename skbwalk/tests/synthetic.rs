@@ -53,9 +53,9 @@ fn expected_totals(s: &ExpectedSocket) -> (u64, u64, u64, u64, u64, u64) {
             truesize += skb.truesize as u64;
         }
         other += skb.head_bytes + skb.struct_bytes;
-        pages.extend(skb.pages.iter().map(|(&h, &o)| (h, o)));
+        pages.extend(skb.pages.iter().map(|(&h, &o)| (h, skb.page_size << o)));
     }
-    let page_bytes: u64 = pages.values().map(|&o| 4096u64 << o).sum();
+    let page_bytes: u64 = pages.values().sum();
     (
         s.skbs.len() as u64,
         len,
@@ -133,6 +133,39 @@ fn every_socket_matches_the_fixture_kaslr() {
         r.totals
     );
     assert!(r.skbs.iter().any(|s| s.nr_frags == 17));
+}
+
+/// arm64 with 64 KiB pages (RHEL's and Alibaba Cloud Linux's kernels): the walk finds every
+/// socket as the fixture wrote it, frags on order-0 64 KiB pages (`SKB_FRAG_PAGE_ORDER` is 0),
+/// and `top` ranks the stalled socket first with page bytes counted in 64 KiB pages.
+#[test]
+fn every_socket_matches_the_fixture_on_arm64_with_64k_pages() {
+    let (path, w) = incident("arm64-64k", WorldConfig::arm64_64k(), true, 300);
+    assert_eq!(w.frag_order(), 0);
+    let k = open_kernel(&path, Some(&w.k.vmlinux)).unwrap();
+    assert_eq!(k.page_size(), 65536);
+    assert_eq!(k.kaslr_offset(), w.cfg.kaslr_offset);
+    assert_eq!(k.vmemmap_base(), w.cfg.vmemmap_base);
+    for s in w.sockets.iter().filter(|s| s.pid > 0) {
+        check_socket(&k, s);
+    }
+    let r = socket_report(&k, 146935, 11).unwrap();
+    assert!(r.skbs.iter().any(|s| s.nr_frags == 17));
+    assert!(r
+        .skbs
+        .iter()
+        .flat_map(|s| &s.frags)
+        .all(|f| f.compound.is_none_or(|c| c.order == 0)));
+    let t = top(&k, Default::default()).unwrap();
+    assert!(t.warnings.is_empty(), "{:?}", t.warnings);
+    assert_eq!(t.sockets[0].pid, Some(146935));
+    assert_eq!(t.sockets[0].totals.page_bytes % 65536, 0);
+    let nginx = w
+        .sockets
+        .iter()
+        .find(|s| s.pid == 146935 && s.fd == 11)
+        .unwrap();
+    assert_eq!(figures(&t.sockets[0].totals), expected_totals(nginx));
 }
 
 #[test]

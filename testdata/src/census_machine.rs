@@ -21,7 +21,7 @@ pub fn write_census_machine(dir: &Path, gib: u64, kdump: bool) -> io::Result<Sam
     cfg.ram_size = gib << 30;
     let mut w = World::new(k, cfg);
     w.add_task(1, "init", 8);
-    let pages = w.cfg.ram_size / 4096;
+    let pages = w.cfg.ram_size / w.page_size();
     w.set_vmstat(&VmstatSpec {
         possible: 1,
         online: vec![0],

@@ -16,6 +16,29 @@ pub struct ElfOptions {
     pub filtered: bool,
     /// Put the program headers after the notes instead of right after the ELF header (as QEMU does).
     pub phdrs_late: bool,
+    /// `e_machine`: the dumped machine's architecture.
+    pub machine: ElfMachine,
+}
+
+/// The architectures whose dumps the writer makes (`e_machine`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ElfMachine {
+    /// `EM_X86_64` (62).
+    #[default]
+    X86_64,
+    /// `EM_AARCH64` (183).
+    Aarch64,
+}
+
+impl ElfMachine {
+    /// The `e_machine` value.
+    pub fn e_machine(self) -> u16 {
+        match self {
+            ElfMachine::X86_64 => 62,
+            ElfMachine::Aarch64 => 183,
+        }
+    }
 }
 
 /// One ELF note, padded as Linux writes them.
@@ -172,7 +195,7 @@ pub fn write_elf(img: &PhysImage, opts: &ElfOptions) -> Vec<u8> {
     out.extend(b"\x7fELF\x02\x01\x01");
     out.resize(16, 0);
     out.extend(4u16.to_le_bytes()); // ET_CORE
-    out.extend(62u16.to_le_bytes()); // EM_X86_64
+    out.extend(opts.machine.e_machine().to_le_bytes());
     out.extend(1u32.to_le_bytes());
     out.extend(0u64.to_le_bytes()); // entry
     out.extend(phoff.to_le_bytes());

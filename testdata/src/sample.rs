@@ -7,10 +7,12 @@
 use std::io;
 use std::path::Path;
 
-use crate::elf_writer::{note, qemu_cpu_state, write_elf, ElfOptions};
+use crate::elf_writer::{note, qemu_cpu_state, write_elf, ElfMachine, ElfOptions};
 use crate::synth::SynthKernel;
 use crate::vmstat::VmstatSpec;
-use crate::world::{FragSrc, Head, Queue, SkbSpec, SockKind, SockSpec, World, WorldConfig};
+use crate::world::{
+    FragSrc, Head, Queue, SkbSpec, SockKind, SockSpec, World, WorldArch, WorldConfig,
+};
 
 /// The sample's shape; [`SampleSize::default`] is what the README runs.
 #[derive(Debug, Clone, Copy)]
@@ -154,24 +156,27 @@ pub fn incident_world(kernel: SynthKernel, cfg: WorldConfig, size: SampleSize) -
     // The counters of the incident's shape: what the world handed out is mostly skb pages,
     // which no counter explains (allocpage); a little page cache, anon and slab; two CPUs with
     // deltas not yet folded in.
-    let total = w.cfg.ram_size / 4096 - w.boot_pages();
+    // Counts are of 4 KiB pages' worth of bytes, so that larger pages keep the same bytes.
+    let total = w.cfg.ram_size / w.page_size() - w.boot_pages();
+    let per = (w.page_size() / 4096) as i64;
+    let pages = |n: i64| (n / per).max(1);
     w.set_vmstat(&VmstatSpec {
         possible: 2,
         online: vec![0, 1],
         zone_global: vec![],
         node_global: vec![
-            ("NR_ACTIVE_FILE", 64),
-            ("NR_INACTIVE_FILE", 32),
-            ("NR_FILE_PAGES", 96),
-            ("NR_ACTIVE_ANON", 40),
-            ("NR_ANON_MAPPED", 40),
+            ("NR_ACTIVE_FILE", pages(64)),
+            ("NR_INACTIVE_FILE", pages(32)),
+            ("NR_FILE_PAGES", pages(96)),
+            ("NR_ACTIVE_ANON", pages(40)),
+            ("NR_ANON_MAPPED", pages(40)),
             ("NR_SLAB_UNRECLAIMABLE_B", 100),
         ],
         zone_deltas: vec![(0, 1, "NR_FREE_PAGES", -12), (1, 1, "NR_FREE_PAGES", 3)],
         node_deltas: vec![(1, "NR_ACTIVE_ANON", 9), (1, "NR_ANON_MAPPED", 9)],
         totalram_pages: total,
-        vmalloc_pages: 12,
-        pcpu: (8, 2),
+        vmalloc_pages: pages(12) as u64,
+        pcpu: (pages(8) as u64, 2),
         unmapped_cpus: vec![],
     });
     // when the dump is written: the struct pages of boot memory and of what was never
@@ -192,7 +197,10 @@ pub struct Sample {
 /// The notes a QEMU ELF dump carries for this machine.
 pub fn qemu_notes(w: &World, with_vmcoreinfo: bool, vmcoreinfo: &str) -> Vec<u8> {
     let mut notes = note("CORE", 1, &[0u8; 336]);
-    notes.extend(note("QEMU", 0, &qemu_cpu_state(w.cr3(), 0x3506f0)));
+    if w.cfg.arch == WorldArch::X86_64 {
+        // x86-64's CPU state (CR3, CR4); arm64 dumps are read by their VMCOREINFO alone
+        notes.extend(note("QEMU", 0, &qemu_cpu_state(w.cr3(), 0x3506f0)));
+    }
     if with_vmcoreinfo {
         notes.extend(note("VMCOREINFO", 0, vmcoreinfo.as_bytes()));
     }
@@ -208,6 +216,10 @@ pub fn write_qemu_elf(w: &mut World, path: &Path, with_vmcoreinfo: bool) -> io::
         sparse: true,
         filtered: false,
         phdrs_late: true,
+        machine: match w.cfg.arch {
+            WorldArch::Arm64 { .. } => ElfMachine::Aarch64,
+            _ => ElfMachine::X86_64,
+        },
     };
     std::fs::write(path, write_elf(&w.img, &opts))
 }
@@ -227,8 +239,14 @@ pub fn write_sample(dir: &Path, size: SampleSize) -> io::Result<(Sample, World)>
     ))
 }
 
-/// The world as a zlib kdump (header version 6, VMCOREINFO and notes, zero pages excluded).
+/// The world as a zlib kdump (header version 6, VMCOREINFO and notes, zero pages excluded):
+/// x86-64 worlds only (QEMU writes arm64 kdumps in 64 KiB blocks, which this writer does not).
 pub fn qemu_kdump(w: &World) -> Vec<u8> {
+    assert_eq!(
+        w.cfg.arch,
+        WorldArch::X86_64,
+        "kdump files of x86-64 worlds only"
+    );
     let vi = w.vmcoreinfo();
     let opts = crate::kdump_writer::KdumpOptions {
         compression: crate::kdump_writer::Compression::Zlib,

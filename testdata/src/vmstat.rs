@@ -44,7 +44,7 @@ impl World {
         for _ in 0..pages {
             let p = self.alloc_pages(0);
             self.write_bytes(self.virt(p), b"vmalloc'ed");
-            let sp = self.page_struct(p / 4096);
+            let sp = self.page_struct(p / self.page_size());
             self.write_u32(sp + o("page._refcount"), 1);
             structs.push(sp);
         }
@@ -83,7 +83,7 @@ impl World {
             let sp = self.page_struct(pfn);
             self.write_u64(sp + flags, reserved);
         }
-        let pages = self.cfg.ram_size / 4096;
+        let pages = self.cfg.ram_size / self.page_size();
         let mut pfn = self.used_pages();
         let first = pfn;
         while pfn < pages {

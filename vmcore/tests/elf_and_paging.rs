@@ -51,6 +51,7 @@ fn elf_reads_every_layout_byte_for_byte() {
                 sparse,
                 filtered: false,
                 phdrs_late: late,
+                ..Default::default()
             },
         );
         let d = Dump::open(&tmp(&format!("elf-{sparse}-{late}"), &elf)).unwrap();
@@ -106,6 +107,7 @@ fn page_walk_4_and_5_levels_with_large_pages() {
                 sparse: true,
                 filtered: false,
                 phdrs_late: false,
+                ..Default::default()
             },
         );
         let d = Dump::open(&tmp(&format!("walk{levels}"), &elf)).unwrap();
@@ -155,6 +157,7 @@ fn kaslr_recovered_from_cr3_without_vmcoreinfo() {
             sparse: true,
             filtered: false,
             phdrs_late: true,
+            ..Default::default()
         },
     );
     let mut d = Dump::open(&tmp("cr3", &elf)).unwrap();
@@ -205,6 +208,7 @@ fn kernel_found_from_a_pgd_on_an_odd_page() {
                 sparse: true,
                 filtered: false,
                 phdrs_late: true,
+                ..Default::default()
             },
         );
         let d = Dump::open(&tmp(&format!("cr3-odd-{garbage_below}"), &elf)).unwrap();
@@ -233,6 +237,7 @@ fn kdump_and_elf_of_one_image_read_alike() {
             sparse: true,
             filtered: false,
             phdrs_late: true,
+            ..Default::default()
         },
     );
     let e = Dump::open(&tmp("same-elf", &elf)).unwrap();
@@ -278,6 +283,7 @@ fn truncated_or_corrupt_elf_is_an_error_not_a_panic() {
             sparse: true,
             filtered: false,
             phdrs_late: false,
+            ..Default::default()
         },
     );
     for cut in [
@@ -372,6 +378,7 @@ fn more_than_65535_segments_use_pn_xnum() {
             sparse: true,
             filtered: false,
             phdrs_late: false,
+            ..Default::default()
         },
     );
     assert_eq!(
@@ -434,6 +441,7 @@ fn another_architecture_plugs_in_behind_arch() {
             sparse: true,
             filtered: false,
             phdrs_late: true,
+            ..Default::default()
         },
     );
     let mut d = Dump::open(&tmp("linear-arch", &elf)).unwrap();

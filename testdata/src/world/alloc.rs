@@ -6,7 +6,7 @@ use super::*;
 impl World {
     /// Physical pages from the buddy allocator (bump), naturally aligned.
     pub fn alloc_pages(&mut self, order: u32) -> u64 {
-        let size = PAGE_SIZE << order;
+        let size = self.page_size() << order;
         let p = align(self.heap, size);
         assert!(p + size <= self.cfg.ram_size, "synthetic RAM exhausted");
         self.heap = p + size;
@@ -15,7 +15,7 @@ impl World {
 
     /// Mark `[paddr, +PAGE_SIZE<<order)` as a compound page (head flags, order, tail links).
     pub(super) fn make_compound(&mut self, paddr: u64, order: u32, extra_flag: Option<u64>) -> u64 {
-        let pfn = paddr / PAGE_SIZE;
+        let pfn = paddr / self.page_size();
         let head = self.page_struct(pfn);
         let mut flags = extra_flag.map_or(0, |b| 1 << b);
         if order > 0 {
@@ -69,7 +69,7 @@ impl World {
         let mut names: Vec<String> = self.caches.keys().cloned().collect();
         names.sort();
         // node structures from pages of their own (a kmalloc here would change the caches)
-        let per_page = PAGE_SIZE / o(self, "kmem_cache_node").max(1);
+        let per_page = self.page_size() / o(self, "kmem_cache_node").max(1);
         let mut prev = head;
         for (i, name) in names.iter().enumerate() {
             // per-CPU kmem_cache_cpu at 0x2000 + i·32 of each CPU's area (the zone and node
@@ -142,7 +142,7 @@ impl World {
         self.write_u64(a + self.k.o("percpu_counter.counters"), 0x2f00);
         self.write_u64(
             self.ksym("tcp_memory_allocated"),
-            truesize.div_ceil(PAGE_SIZE),
+            truesize.div_ceil(self.page_size()),
         );
     }
 
@@ -163,6 +163,7 @@ impl World {
         let c = &self.caches[name];
         let (order, size, kc) = (c.order, c.size, c.kmem_cache);
         if c.left == 0 {
+            let page = self.page_size();
             let p = self.alloc_pages(order);
             let flag = self.k.has("PG_slab").then(|| self.k.o("PG_slab"));
             let head = self.make_compound(p, order, flag);
@@ -174,7 +175,7 @@ impl World {
             self.write_u64(head + self.k.o("slab_cache.at"), kc);
             let c = self.caches.get_mut(name).unwrap();
             c.cur = p;
-            c.left = (PAGE_SIZE << order) / size;
+            c.left = (page << order) / size;
             c.slabs += 1;
             c.per_slab = c.left;
             c.cur_head = head;
@@ -189,11 +190,12 @@ impl World {
     /// A kmalloc object of at least `size` bytes; returns (address, slot size).
     pub fn kmalloc(&mut self, size: u64) -> (u64, u64) {
         let slot = size.next_power_of_two().max(64);
-        if slot > 2 * PAGE_SIZE {
-            // large kmalloc: straight from the page allocator, as the kernel does
-            let order = (slot / PAGE_SIZE).trailing_zeros();
+        let page = self.page_size();
+        if slot > 2 * page {
+            // large kmalloc (above KMALLOC_MAX_CACHE_SIZE): straight from the page allocator
+            let order = (slot / page).trailing_zeros();
             let p = self.alloc_pages(order);
-            return (self.virt(p), PAGE_SIZE << order);
+            return (self.virt(p), page << order);
         }
         let name = format!("kmalloc-{slot}");
         let a = self.slab_alloc(&name);
@@ -202,7 +204,7 @@ impl World {
 
     /// Carve `size` bytes from a page-frag cache of `order`; returns (head struct page, offset in compound).
     pub(super) fn frag_alloc(&mut self, cache: &'static str, order: u32, size: u64) -> (u64, u64) {
-        let total = PAGE_SIZE << order;
+        let total = self.page_size() << order;
         let need_new = self
             .frag_caches
             .get(cache)
@@ -223,7 +225,7 @@ impl World {
         let (p, off) = (c.page, c.offset);
         c.offset += size;
         let _ = c.order;
-        let head = self.page_struct(p / PAGE_SIZE);
+        let head = self.page_struct(p / self.page_size());
         *self.refs.entry(head).or_insert(1) += 1;
         (head, off)
     }
@@ -231,9 +233,13 @@ impl World {
     pub(super) fn virtio_frag(&mut self, size: u32) -> (u64, u64) {
         // Slots already consumed by packets of other flows, since freed.
         while self.next_rand() % 256 < self.virtio_skip {
-            let (head, _) = self.frag_alloc("virtio", 3, 1536);
+            let (head, _) = self.frag_alloc("virtio", self.frag_order(), 1536);
             *self.refs.get_mut(&head).unwrap() -= 1;
         }
-        self.frag_alloc("virtio", 3, align(size as u64, 64).max(1536))
+        self.frag_alloc(
+            "virtio",
+            self.frag_order(),
+            align(size as u64, 64).max(1536),
+        )
     }
 }

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use crate::pagetables::PageTables;
-use crate::phys::{PhysImage, PAGE_SIZE};
+use crate::phys::PhysImage;
 use crate::synth::{SynthKernel, LINK_TEXT, RELEASE};
 
 mod alloc;
@@ -104,14 +104,32 @@ impl World {
     /// `init_task` with an empty task list.
     pub fn new(k: SynthKernel, cfg: WorldConfig) -> World {
         let mut img = PhysImage::new(vec![(0, cfg.ram_size)]);
+        // the top table: x86-64's init_top_pgt, and its storage as arm64's swapper_pg_dir
         let top = k.sym("init_top_pgt") - LINK_TEXT + cfg.phys_load;
-        let mut pt = PageTables::new(cfg.levels, top, TABLE_POOL, TABLE_POOL_END);
+        let page = cfg.arch.page_size();
+        let (mut pt, image_page) = match cfg.arch {
+            WorldArch::X86_64 => (
+                PageTables::new(cfg.levels, top, TABLE_POOL, TABLE_POOL_END),
+                2 << 20,
+            ),
+            WorldArch::Arm64 { page_shift } => (
+                PageTables::arm64(page_shift, 48, top, TABLE_POOL, TABLE_POOL_END),
+                page,
+            ),
+        };
         for (addr, bytes) in &k.sections {
             img.write(addr - LINK_TEXT + cfg.phys_load, bytes);
         }
-        // Kernel image: 2 MiB pages from _text (cleanup_highmap leaves nothing below it).
+        // Kernel image: 2 MiB pages from _text on x86-64 (cleanup_highmap leaves nothing below
+        // it), pages of the granule on arm64.
         let text = LINK_TEXT + cfg.kaslr_offset;
-        pt.map(&mut img, text, cfg.phys_load & !0x1f_ffff, 8 << 20, 2 << 20);
+        pt.map(
+            &mut img,
+            text,
+            cfg.phys_load & !(image_page - 1),
+            8 << 20,
+            image_page,
+        );
         pt.map(
             &mut img,
             cfg.page_offset_base,
@@ -119,13 +137,13 @@ impl World {
             align(cfg.ram_size, cfg.direct_map_page),
             cfg.direct_map_page,
         );
-        let vmemmap_len = align(cfg.ram_size / PAGE_SIZE * k.o("page"), 2 << 20);
+        let vmemmap_len = align(cfg.ram_size / page * k.o("page"), 2 << 20);
         pt.map(
             &mut img,
             cfg.vmemmap_base,
             VMEMMAP_PHYS,
             vmemmap_len,
-            2 << 20,
+            image_page,
         );
         // Objects live above the struct page array (bigger machines have a bigger one).
         let heap = HEAP_START.max(align(VMEMMAP_PHYS + vmemmap_len, 2 << 20));
@@ -153,7 +171,7 @@ impl World {
         w.write_u64(w.ksym("page_offset_base"), pob);
         w.write_u64(w.ksym("vmemmap_base"), vmb);
         w.write_u64(w.ksym("vmalloc_base"), 0xffff_c900_0000_0000);
-        let max_pfn = w.cfg.ram_size / PAGE_SIZE;
+        let max_pfn = w.cfg.ram_size / w.page_size();
         w.write_u64(w.ksym("max_pfn"), max_pfn);
         let init = w.ksym("init_task");
         let tasks = init + w.k.o("task_struct.tasks");
@@ -190,14 +208,28 @@ impl World {
 
     /// Bytes of the vmemmap mapping: the struct pages of all RAM, in 2 MiB pages.
     pub fn vmemmap_len(&self) -> u64 {
-        align(self.cfg.ram_size / PAGE_SIZE * self.k.o("page"), 2 << 20)
+        align(
+            self.cfg.ram_size / self.page_size() * self.k.o("page"),
+            2 << 20,
+        )
+    }
+
+    /// The kernel's page size (`PAGE_SIZE`).
+    pub fn page_size(&self) -> u64 {
+        self.cfg.arch.page_size()
+    }
+
+    /// The order of the page-frag caches' pages (`SKB_FRAG_PAGE_ORDER`, 32 KiB:
+    /// `get_order(32768)`): 3 with 4 KiB pages, 0 with 64 KiB.
+    pub fn frag_order(&self) -> u32 {
+        (32768 / self.page_size()).max(1).trailing_zeros()
     }
 
     /// Physical address of a kernel virtual address (image, direct map or vmemmap).
     pub fn phys(&self, vaddr: u64) -> u64 {
         if vaddr >= START_KERNEL_MAP {
             vaddr - (LINK_TEXT + self.cfg.kaslr_offset) + self.cfg.phys_load
-        } else if vaddr >= self.cfg.vmemmap_base && vaddr < self.cfg.vmemmap_base + (1 << 40) {
+        } else if vaddr.wrapping_sub(self.cfg.vmemmap_base) < self.vmemmap_len() {
             vaddr - self.cfg.vmemmap_base + VMEMMAP_PHYS
         } else {
             assert!(
@@ -242,12 +274,12 @@ impl World {
     /// Pages below the allocation cursor: everything the machine has handed out so far
     /// (kernel image, page tables, slabs, skb pages).
     pub fn used_pages(&self) -> u64 {
-        self.heap.div_ceil(PAGE_SIZE)
+        self.heap.div_ceil(self.page_size())
     }
 
     /// Pages below the allocator's start: kernel image, page tables, vmemmap (reserved at boot).
     pub fn boot_pages(&self) -> u64 {
-        self.heap_start / PAGE_SIZE
+        self.heap_start / self.page_size()
     }
 
     /// Read back a u64 written at `vaddr`.
@@ -294,6 +326,9 @@ impl World {
     /// The VMCOREINFO text for this machine.
     pub fn vmcoreinfo(&self) -> String {
         let c = &self.cfg;
+        if let WorldArch::Arm64 { .. } = c.arch {
+            return self.vmcoreinfo_arm64();
+        }
         let hex: String = self.k.build_id.iter().map(|b| format!("{b:02x}")).collect();
         format!(
             "OSRELEASE={RELEASE}\nBUILD-ID={hex}\nPAGESIZE=4096\nSYMBOL(init_uts_ns)={:x}\nSYMBOL(init_top_pgt)={:x}\nSYMBOL(swapper_pg_dir)={:x}\n\
@@ -309,6 +344,27 @@ NUMBER(PG_head_mask)={}\nKERNELOFFSET={:x}\nNUMBER(phys_base)={}\n",
             1u64 << self.k.o("PG_head"),
             c.kaslr_offset,
             c.phys_base() as i64,
+        )
+    }
+
+    /// arm64's VMCOREINFO (arch/arm64/kernel/vmcore_info.c): the layout numbers, no CR3.
+    fn vmcoreinfo_arm64(&self) -> String {
+        let c = &self.cfg;
+        let hex: String = self.k.build_id.iter().map(|b| format!("{b:02x}")).collect();
+        let kimage_voffset = (LINK_TEXT + c.kaslr_offset).wrapping_sub(c.phys_load);
+        format!(
+            "OSRELEASE={RELEASE}\nBUILD-ID={hex}\nPAGESIZE={}\nSYMBOL(init_uts_ns)={:x}\n\
+SYMBOL(swapper_pg_dir)={:x}\nSIZE(page)={}\nOFFSET(page.flags)={}\nOFFSET(page.compound_head)={}\n\
+NUMBER(PG_head_mask)={}\nNUMBER(VA_BITS)=48\nNUMBER(kimage_voffset)={kimage_voffset:#x}\n\
+NUMBER(PHYS_OFFSET)=0x0\nNUMBER(TCR_EL1_T1SZ)=0x10\nKERNELOFFSET={:x}\n",
+            self.page_size(),
+            self.ksym("init_uts_ns"),
+            self.ksym("init_top_pgt"),
+            self.k.o("page"),
+            self.k.o("page.flags"),
+            self.k.o("page.compound_head"),
+            1u64 << self.k.o("PG_head"),
+            c.kaslr_offset,
         )
     }
 

@@ -38,14 +38,14 @@ impl World {
                 let (hp, off) = self.frag_alloc("napi1k", 0, size);
                 let pfn = (hp - self.cfg.vmemmap_base) / k(self, "page");
                 pages.insert(hp, 0);
-                (self.virt(pfn * PAGE_SIZE + off), size, 0, true)
+                (self.virt(pfn * self.page_size() + off), size, 0, true)
             }
             Head::Frag32k => {
                 let size = skb_data_align(HEADROOM + spec.linear as u64) + shinfo_size;
-                let (hp, off) = self.frag_alloc("tx", 3, size);
+                let (hp, off) = self.frag_alloc("tx", self.frag_order(), size);
                 let pfn = (hp - self.cfg.vmemmap_base) / k(self, "page");
-                pages.insert(hp, 3);
-                (self.virt(pfn * PAGE_SIZE + off), size, 0, true)
+                pages.insert(hp, self.frag_order());
+                (self.virt(pfn * self.page_size() + off), size, 0, true)
             }
         };
         let end = head_size - shinfo_size;
@@ -58,16 +58,17 @@ impl World {
                     (hp, off, hp)
                 }
                 FragSrc::Tx => {
-                    let (hp, off) = self.frag_alloc("tx", 3, size as u64);
+                    let (hp, off) = self.frag_alloc("tx", self.frag_order(), size as u64);
                     (hp, off, hp)
                 }
                 FragSrc::TailPage => {
-                    let (hp, off) = self.frag_alloc("tx", 3, size as u64);
-                    let tail = hp + (off / PAGE_SIZE) * k(self, "page");
-                    (hp, off % PAGE_SIZE, tail)
+                    let (hp, off) = self.frag_alloc("tx", self.frag_order(), size as u64);
+                    let page = self.page_size();
+                    let tail = hp + (off / page) * k(self, "page");
+                    (hp, off % page, tail)
                 }
             };
-            pages.insert(hp, 3);
+            pages.insert(hp, self.frag_order());
             let f = shinfo + k(self, "skb_shared_info.frags") + i as u64 * k(self, "frag");
             self.write_u64(f + k(self, "frag.page"), page);
             self.write_u32(f + k(self, "frag.len"), size);
@@ -75,7 +76,7 @@ impl World {
             frags.push(ExpectedFrag {
                 page,
                 head: hp,
-                order: 3,
+                order: self.frag_order(),
                 offset: off as u32,
                 size,
             });
@@ -118,6 +119,7 @@ impl World {
             head_frag,
             frags,
             pages,
+            page_size: self.page_size(),
             head_bytes,
             struct_bytes,
         });

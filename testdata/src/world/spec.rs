@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use super::START_KERNEL_MAP;
-use crate::phys::PAGE_SIZE;
 use crate::synth::LINK_TEXT;
 
 /// Where things are in the synthetic machine.
@@ -18,12 +17,41 @@ pub struct WorldConfig {
     pub page_offset_base: u64,
     /// Start of the `struct page` array.
     pub vmemmap_base: u64,
-    /// 4 or 5 paging levels.
+    /// Paging levels: 4 or 5 on x86-64 (arm64: what its granule and 48 bits give).
     pub levels: u8,
     /// RAM size in bytes.
     pub ram_size: u64,
-    /// Page size of the direct map: 2 MiB or 1 GiB.
+    /// Page size of the direct map: 2 MiB or 1 GiB (arm64: a block of its granule).
     pub direct_map_page: u64,
+    /// The architecture and its page size.
+    pub arch: WorldArch,
+}
+
+/// The machine's architecture: what its dump says it is, how its page tables are built and its
+/// kernel's page size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WorldArch {
+    /// x86-64: 4 KiB pages, `levels` of page tables, `page_offset_base` and `vmemmap_base`.
+    X86_64,
+    /// arm64 with 48-bit virtual addresses and pages of `1 << page_shift` bytes: the linear map
+    /// at `PAGE_OFFSET` (`page_offset_base`), `vmemmap` at `VMEMMAP_START` (`vmemmap_base`), the
+    /// image and vmemmap mapped by `swapper_pg_dir` (`init_top_pgt`'s storage), RAM from physical
+    /// address 0 (`PHYS_OFFSET` 0, as on machines whose DRAM starts there).
+    Arm64 {
+        /// `PAGE_SHIFT`: 12, 14 or 16.
+        page_shift: u32,
+    },
+}
+
+impl WorldArch {
+    /// The kernel's page size.
+    pub fn page_size(self) -> u64 {
+        match self {
+            WorldArch::X86_64 => 4096,
+            WorldArch::Arm64 { page_shift } => 1 << page_shift,
+        }
+    }
 }
 
 impl WorldConfig {
@@ -37,6 +65,7 @@ impl WorldConfig {
             levels: 4,
             ram_size: 512 << 20,
             direct_map_page: 1 << 30,
+            arch: WorldArch::X86_64,
         }
     }
 
@@ -50,6 +79,24 @@ impl WorldConfig {
             levels: 4,
             ram_size: 512 << 20,
             direct_map_page: 2 << 20,
+            arch: WorldArch::X86_64,
+        }
+    }
+
+    /// An arm64 machine with 64 KiB pages and 48-bit addresses (what RHEL's and Alibaba Cloud
+    /// Linux's arm64 kernels run), KASLR on: `PAGE_OFFSET` is `-(1 << 48)`, `VMEMMAP_START`
+    /// `-(1 << (48 - (16 - 6)))` (the kernel's rule before it exported it, so the reader's
+    /// fallback is what is tested), the image moved by `kaslr_offset`.
+    pub fn arm64_64k() -> Self {
+        WorldConfig {
+            kaslr_offset: 0x1c00_0000,
+            phys_load: 0x2a0_0000,
+            page_offset_base: 0xffff_0000_0000_0000,
+            vmemmap_base: 0xffff_ffc0_0000_0000,
+            levels: 3,
+            ram_size: 512 << 20,
+            direct_map_page: 512 << 20,
+            arch: WorldArch::Arm64 { page_shift: 16 },
         }
     }
 
@@ -175,6 +222,8 @@ pub struct ExpectedSkb {
     pub frags: Vec<ExpectedFrag>,
     /// Distinct compound heads this skb references, with orders (frags, and the head if head_frag).
     pub pages: BTreeMap<u64, u32>,
+    /// The kernel's page size (a compound page of order `o` is `page_size << o` bytes).
+    pub page_size: u64,
     /// Slab slot size of the head (0 when head_frag).
     pub head_bytes: u64,
     /// Slab slot size of the sk_buff.
@@ -184,7 +233,10 @@ pub struct ExpectedSkb {
 impl ExpectedSkb {
     /// Pinned bytes of this skb alone.
     pub fn pinned(&self) -> u64 {
-        self.pages.values().map(|o| PAGE_SIZE << o).sum::<u64>()
+        self.pages
+            .values()
+            .map(|o| self.page_size << o)
+            .sum::<u64>()
             + self.head_bytes
             + self.struct_bytes
     }
