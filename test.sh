@@ -13,6 +13,33 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 start=$(date +%s)
+KERNELS=${SKBWALK_KERNELS:-5.10 6.1 6.12 sid arm64-6.1 arm64-6.12 arm64-6.12-48}
+# The real tier's dumps are made by QEMU (one guest at a time, one kernel after the other) in the
+# background from the start, beside the fast tier and then beside the checks of the kernels whose
+# dumps are ready: target/dumps-<kernel>.{log,dir,rc}.
+producer=""
+if [ "${SKBWALK_SKIP_REAL:-0}" != 1 ]; then
+    mkdir -p target
+    for kgen in $KERNELS; do rm -f "target/dumps-$kgen.rc" "target/dumps-$kgen.dir"; done
+    . testdata/real/drgn-env.sh   # capture-check reads the captures with drgn
+    set -m                        # the producer gets a process group of its own, to stop it whole
+    (
+        for kgen in $KERNELS; do
+            recapture=0
+            for k in ${SKBWALK_RECAPTURE_KERNELS:-}; do [ "$k" != "$kgen" ] || recapture=1; done
+            t0=$(date +%s)
+            rc=0
+            SKBWALK_KERNEL=$kgen SKBWALK_RECAPTURE=$recapture bash testdata/real/make-dumps.sh \
+                > "target/dumps-$kgen.out" 2> "target/dumps-$kgen.log" || rc=$?
+            tail -n1 "target/dumps-$kgen.out" > "target/dumps-$kgen.dir"
+            echo "dumps for $kgen ($([ $recapture = 1 ] && echo "captured again" || echo "made or reused")): $(( $(date +%s) - t0 )) s" >> "target/dumps-$kgen.log"
+            echo "$rc" > "target/dumps-$kgen.rc"
+        done
+    ) &
+    producer=$!
+    set +m
+    trap '[ -z "$producer" ] || kill -- -"$producer" 2>/dev/null || true' EXIT
+fi
 echo "== fast tier"
 cargo fmt --all -- --check
 python3 tools/import-circles.py      # no circle of imports inside any crate
@@ -39,15 +66,17 @@ if [ "${SKBWALK_SKIP_REAL:-0}" = 1 ]; then
 fi
 echo "== real-dump tier"
 cargo build --release -p skbwalk-cli
-. testdata/real/drgn-env.sh
 pass=0; fail=0
-for kgen in ${SKBWALK_KERNELS:-5.10 6.1 6.12 sid arm64-6.1 arm64-6.12 arm64-6.12-48}; do
+for kgen in $KERNELS; do
     echo "== real-dump tier: Linux $kgen"
-    recapture=0
-    for k in ${SKBWALK_RECAPTURE_KERNELS:-}; do [ "$k" != "$kgen" ] || recapture=1; done
     t0=$(date +%s)
-    dumps=$(SKBWALK_KERNEL=$kgen SKBWALK_RECAPTURE=$recapture bash testdata/real/make-dumps.sh | tail -n1)
-    echo "dumps for $kgen ($([ $recapture = 1 ] && echo "captured again" || echo "made or reused")): $(( $(date +%s) - t0 )) s"
+    while [ ! -s "target/dumps-$kgen.rc" ] && kill -0 "$producer" 2>/dev/null; do sleep 2; done
+    cat "target/dumps-$kgen.log" 2>/dev/null || true
+    echo "waited $(( $(date +%s) - t0 )) s for them"
+    if [ "$(cat "target/dumps-$kgen.rc" 2>/dev/null)" != 0 ]; then
+        echo "make-dumps.sh failed for $kgen (log above)"; fail=$((fail + 1)); continue
+    fi
+    dumps=$(cat "target/dumps-$kgen.dir")
     SKBWALK_VMLINUX=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kernel"]["vmlinux"])' "$dumps/manifest.json")
     export SKBWALK_VMLINUX
     # Every member the walk uses, on the real Debian vmlinux, against pahole.
@@ -75,6 +104,8 @@ if ! bash bench/run.sh --short > target/bench-short.log 2>&1 || grep -q MISMATCH
     echo "bench/run.sh --short: failed, or skbwalk and drgn disagree"; fail=$((fail + 1))
 fi
 cat target/bench-short.log
+wait "$producer" || true
+producer=""
 echo "all tiers: $(( $(date +%s) - start )) s"
 echo "real-dump tier (all kernels): $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
