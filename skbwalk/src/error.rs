@@ -65,14 +65,16 @@ pub enum Error {
     },
     /// The task list cannot be walked, so no pid can be found and no socket reached.
     #[error(
-        "cannot walk the task list at init_task ({init_task:#x}): {reason}; the kernel's \
-         location in the dump (KERNELOFFSET, phys_base) may be wrong, or its memory damaged"
+        "cannot walk the task list at init_task ({init_task:#x}): {}; the kernel's \
+         location in the dump (KERNELOFFSET, phys_base) may be wrong, or its memory damaged",
+        stop.as_ref().map_or("it is empty", |w| w.message.as_str())
     )]
     TaskList {
         /// `init_task`'s address.
         init_task: u64,
-        /// What stopped the walk.
-        reason: String,
+        /// What stopped the walk (its kind, the address at fault and a sentence), or `None` when
+        /// the list read as empty.
+        stop: Option<Box<crate::warnings::Warning>>,
     },
     /// No task has that pid.
     #[error("no process with pid {pid} in the dump (run `skbwalk ... top` to list the sockets of every process)")]
@@ -84,13 +86,15 @@ pub enum Error {
     /// be on a page the dump left out (or damaged), so "no such process" cannot be said.
     #[error(
         "pid {pid} is not among the tasks that could be read, and the task list is incomplete \
-         ({reason}): whether the process exists cannot be told from this dump"
+         ({}): whether the process exists cannot be told from this dump",
+        gap.message
     )]
     PidNotInReadableTasks {
         /// The pid asked for.
         pid: i32,
-        /// Why the task list is incomplete (the first warning of its walk).
-        reason: String,
+        /// Why the task list is incomplete: the first warning of its walk (e.g. an
+        /// [`Unreadable`](crate::warnings::WarningKind::Unreadable) task a filtered dump left out).
+        gap: Box<crate::warnings::Warning>,
     },
     /// The running kernel cannot be read (`--live`).
     #[error("{problem}")]

@@ -4,9 +4,9 @@
 
 use crate::links::{Chain, Stop};
 
-use crate::offsets::{Listeners, Offsets};
-use crate::warnings::Warnings;
-use crate::Kernel;
+use crate::offsets::{Listeners, Offsets, TcpTables, UdpTable};
+use crate::warnings::{WarningKind, Warnings};
+use crate::{Kernel, Result};
 
 /// Most buckets read from one table.
 const MAX_BUCKETS: u64 = 1 << 26;
@@ -235,79 +235,88 @@ pub(crate) fn hashed_sockets(
         known,
         known_off: o.tcp_tables.as_ref().ok().map(|t| t.ehash_buckets.node_off),
     };
-    // Errors as their messages: the layout's (kept as text in `Offsets`) or a read's.
-    let tcp = (|| -> Result<_, String> {
-        let l = o.tcp_tables.as_ref().map_err(String::clone)?;
-        let hi = k.global("tcp_hashinfo").map_err(|e| e.to_string())?;
-        let u64_at = |a: u64, what: &str| k.u64(a, what).map_err(|e| e.to_string());
-        let u32_at = |a: u64, what: &str| k.u32(a, what).map_err(|e| e.to_string());
-        let table = |base: u64, count: u64, b: crate::offsets::Buckets| TableLayout {
-            base,
-            count,
-            stride: b.stride,
-            head_off: b.head_off,
-            node_off: b.node_off,
-            nulls: true,
-        };
-        let ehash = table(
-            u64_at(hi + l.ehash, "tcp_hashinfo.ehash")?,
-            u64::from(u32_at(hi + l.ehash_mask, "tcp_hashinfo.ehash_mask")?) + 1,
-            l.ehash_buckets,
-        );
-        let listen = match l.listen {
-            Listeners::ListeningHash { offset, count } => (
-                table(hi + offset, count, l.listen_buckets),
-                Table::TcpListeningHash,
+    match &o.tcp_tables {
+        Ok(l) => match tcp_tables(k, l) {
+            Ok((ehash, (listen, ltable))) => {
+                walk.table(ehash, Table::TcpEstablished);
+                walk.table(listen, ltable);
+            }
+            // a read of tcp_hashinfo failed (unreadable, corrupt), or its symbol is missing
+            Err(e) => walk.w.push(
+                WarningKind::of(&e),
+                None,
+                format!("TCP hash tables not walked: {e}"),
             ),
-            Listeners::Lhash2 { lhash2, mask } => (
-                table(
-                    u64_at(hi + lhash2, "tcp_hashinfo.lhash2")?,
-                    u64::from(u32_at(hi + mask, "tcp_hashinfo.lhash2_mask")?) + 1,
-                    l.listen_buckets,
-                ),
-                Table::TcpListen,
-            ),
-        };
-        Ok((ehash, listen))
-    })();
-    match tcp {
-        Ok((ehash, (listen, ltable))) => {
-            walk.table(ehash, Table::TcpEstablished);
-            walk.table(listen, ltable);
-        }
+        },
         Err(e) => walk.w.push(
-            crate::warnings::WarningKind::Unsupported,
+            WarningKind::Unsupported,
             None,
             format!("TCP hash tables not walked: {e}"),
         ),
     }
-    let udp = (|| -> Result<_, String> {
-        let l = o.udp_table.as_ref().map_err(String::clone)?;
-        let ut = k.global("udp_table").map_err(|e| e.to_string())?;
-        let base = k
-            .u64(ut + l.hash, "udp_table.hash")
-            .map_err(|e| e.to_string())?;
-        let mask = k
-            .u32(ut + l.mask, "udp_table.mask")
-            .map_err(|e| e.to_string())?;
-        Ok(TableLayout {
-            base,
-            count: u64::from(mask) + 1,
-            stride: l.buckets.stride,
-            head_off: l.buckets.head_off,
-            node_off: l.buckets.node_off,
-            nulls: false,
-        })
-    })();
-    match udp {
-        Ok(u) => walk.table(u, Table::Udp),
+    match &o.udp_table {
+        Ok(l) => match udp_table(k, l) {
+            Ok(u) => walk.table(u, Table::Udp),
+            Err(e) => walk.w.push(
+                WarningKind::of(&e),
+                None,
+                format!("UDP hash table not walked: {e}"),
+            ),
+        },
         Err(e) => walk.w.push(
-            crate::warnings::WarningKind::Unsupported,
+            WarningKind::Unsupported,
             None,
             format!("UDP hash table not walked: {e}"),
         ),
     }
     walk.out
+}
+
+/// A hash table's buckets as `tcp_hashinfo` or `udp_table` give them.
+fn layout(base: u64, count: u64, b: crate::offsets::Buckets, nulls: bool) -> TableLayout {
+    TableLayout {
+        base,
+        count,
+        stride: b.stride,
+        head_off: b.head_off,
+        node_off: b.node_off,
+        nulls,
+    }
+}
+
+/// `tcp_hashinfo`'s established and listening tables, read from the kernel.
+fn tcp_tables(k: &Kernel, l: &TcpTables) -> Result<(TableLayout, (TableLayout, Table))> {
+    let hi = k.global("tcp_hashinfo")?;
+    let ehash = layout(
+        k.u64(hi + l.ehash, "tcp_hashinfo.ehash")?,
+        u64::from(k.u32(hi + l.ehash_mask, "tcp_hashinfo.ehash_mask")?) + 1,
+        l.ehash_buckets,
+        true,
+    );
+    let listen = match l.listen {
+        Listeners::ListeningHash { offset, count } => (
+            layout(hi + offset, count, l.listen_buckets, true),
+            Table::TcpListeningHash,
+        ),
+        Listeners::Lhash2 { lhash2, mask } => (
+            layout(
+                k.u64(hi + lhash2, "tcp_hashinfo.lhash2")?,
+                u64::from(k.u32(hi + mask, "tcp_hashinfo.lhash2_mask")?) + 1,
+                l.listen_buckets,
+                true,
+            ),
+            Table::TcpListen,
+        ),
+    };
+    Ok((ehash, listen))
+}
+
+/// `udp_table`'s buckets, read from the kernel.
+fn udp_table(k: &Kernel, l: &UdpTable) -> Result<TableLayout> {
+    let ut = k.global("udp_table")?;
+    let base = k.u64(ut + l.hash, "udp_table.hash")?;
+    let mask = k.u32(ut + l.mask, "udp_table.mask")?;
+    Ok(layout(base, u64::from(mask) + 1, l.buckets, false))
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! Every member offset the walk uses, resolved once by name through `kstructs` (never typed in),
 //! with the version-tolerant choices recorded.
 
+use std::sync::Arc;
+
 use kstructs::{Member, Types};
 
 use crate::struct_page::StructPage;
@@ -141,10 +143,10 @@ pub(crate) struct Offsets {
     /// (both overlay the page, so one offset serves).
     pub slab_cache: u64,
     pub kmem_cache_size: u64,
-    /// TCP's hash tables, or why the debuginfo cannot describe them.
-    pub tcp_tables: Result<TcpTables, String>,
-    /// UDP's hash table, or why the debuginfo cannot describe it.
-    pub udp_table: Result<UdpTable, String>,
+    /// TCP's hash tables, or the type or member the debuginfo lacks to describe them.
+    pub tcp_tables: Result<TcpTables, Arc<kstructs::Error>>,
+    /// UDP's hash table, or the type or member the debuginfo lacks to describe it.
+    pub udp_table: Result<UdpTable, Arc<kstructs::Error>>,
 }
 
 /// Where a table's chains are: buckets of `stride` bytes, the list head at `head_off` in a
@@ -346,8 +348,8 @@ impl Offsets {
                 .or_else(|_| t.member("page", "slab_cache"))?
                 .offset,
             kmem_cache_size: off("kmem_cache", "size")?,
-            tcp_tables: TcpTables::resolve(t).map_err(|e| e.to_string()),
-            udp_table: UdpTable::resolve(t).map_err(|e| e.to_string()),
+            tcp_tables: TcpTables::resolve(t).map_err(Arc::new),
+            udp_table: UdpTable::resolve(t).map_err(Arc::new),
         })
     }
 }

@@ -55,14 +55,9 @@ pub(crate) fn tasks(k: &Kernel, w: &mut Warnings) -> Result<Vec<Task>> {
     if leaders.is_empty() {
         // A running kernel always has tasks besides init_task (pid 1 at least): an empty
         // list means it could not be read, and "no such pid" or "0 sockets" would be a lie.
-        let why = lw
-            .into_vec()
-            .into_iter()
-            .next()
-            .map_or_else(|| "it is empty".to_string(), |w| w.message);
         return Err(Error::TaskList {
             init_task: init,
-            reason: why,
+            stop: lw.into_vec().into_iter().next().map(Box::new),
         });
     }
     w.extend(lw);
@@ -148,11 +143,11 @@ pub(crate) fn find_process(k: &Kernel, pid: i32, w: &mut Warnings) -> Result<Tas
             w.append(tw);
             Ok(t)
         }
-        None => match tw.first_message() {
+        None => match tw.first() {
             None => Err(Error::NoSuchPid { pid }),
-            Some(why) => Err(Error::PidNotInReadableTasks {
+            Some(gap) => Err(Error::PidNotInReadableTasks {
                 pid,
-                reason: why.to_string(),
+                gap: Box::new(gap.clone()),
             }),
         },
     }

@@ -31,9 +31,9 @@ pub enum WarningKind {
 }
 
 impl WarningKind {
-    /// The kind of a walk error turned into a warning: a failed read is `Unreadable`, a type or
-    /// member this kernel's debuginfo lacks is `Unsupported` (no damage), any other error found
-    /// in the data is `Corrupt`.
+    /// The kind of a walk error turned into a warning: a failed read is `Unreadable`, a type,
+    /// member or symbol this kernel's debuginfo lacks is `Unsupported` (no damage), any other
+    /// error found in the data is `Corrupt`.
     pub(crate) fn of(e: &crate::Error) -> WarningKind {
         match e {
             crate::Error::Read { source, .. } => match source {
@@ -41,7 +41,8 @@ impl WarningKind {
                 _ => WarningKind::Unreadable,
             },
             crate::Error::Dump { .. } => WarningKind::Dump,
-            crate::Error::Layout { .. } => WarningKind::Unsupported,
+            // a type, member or symbol this kernel's debuginfo lacks
+            crate::Error::Layout { .. } | crate::Error::Types(_) => WarningKind::Unsupported,
             _ => WarningKind::Corrupt,
         }
     }
@@ -109,9 +110,9 @@ impl Warnings {
         }
     }
 
-    /// The first warning's message, if any.
-    pub(crate) fn first_message(&self) -> Option<&str> {
-        self.list.first().map(|w| w.message.as_str())
+    /// The first warning, if any.
+    pub(crate) fn first(&self) -> Option<&Warning> {
+        self.list.first()
     }
 
     /// Whether there are none.

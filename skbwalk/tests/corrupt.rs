@@ -214,13 +214,60 @@ fn a_pid_past_a_break_in_both_directions_is_not_said_to_be_absent() {
     w.write_u64(after + 8, 0xdead_0000_0000_0000);
     let p = write(&dir, &mut w);
     let k = open_kernel(&p, Some(&w.k.vmlinux)).unwrap();
-    let e = socket_report(&k, 146935, 11).unwrap_err().to_string();
+    let err = socket_report(&k, 146935, 11).unwrap_err();
+    let e = err.to_string();
     assert!(
         e.contains("pid 146935 is not among the tasks that could be read")
             && e.contains("init_task.tasks"),
         "{e}"
     );
     assert!(!e.contains("no process with pid"), "{e}");
+    // the gap as data: a garbage link, and where it was read
+    match err {
+        skbwalk::Error::PidNotInReadableTasks { pid, gap } => {
+            assert_eq!(pid, 146935);
+            assert_eq!(gap.kind, skbwalk::warnings::WarningKind::Corrupt, "{gap:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn an_unreadable_tcp_hashinfo_is_unreadable_not_unsupported() {
+    // the page holding tcp_hashinfo left out of a filtered dump: the hash tables cannot be
+    // walked because of the dump, not because the kernel lacks them
+    let (_dir, mut w) = world("hashinfo");
+    let vi = w.finish();
+    let victim = w.phys(w.ksym("tcp_hashinfo")) / 4096;
+    let opts = KdumpOptions {
+        compression: Compression::Zlib,
+        header_version: 6,
+        vmcoreinfo: Some(vi.clone().into_bytes()),
+        notes: Some(qemu_notes(&w, false, &vi)),
+        exclude_pfns: vec![victim],
+        ..Default::default()
+    };
+    let p = testdata::scratch::root(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "skbwalk-corrupt-{}-hashinfo.kdump",
+        std::process::id()
+    ));
+    std::fs::write(&p, write_kdump(&w.img, &opts)).unwrap();
+    let k = open_kernel(&p, Some(&w.k.vmlinux)).unwrap();
+    let t = top(&k, Default::default()).unwrap();
+    let hw = t
+        .warnings
+        .iter()
+        .find(|w| w.message.starts_with("TCP hash tables not walked"))
+        .unwrap_or_else(|| panic!("{:?}", t.warnings));
+    assert_eq!(
+        hw.kind,
+        skbwalk::warnings::WarningKind::Unreadable,
+        "{}",
+        hw.message
+    );
+    assert!(hw.message.contains("excluded"), "{}", hw.message);
+    // the fd sockets are still there
+    assert!(t.sockets.iter().any(|s| s.pid == Some(146935)));
 }
 
 #[test]
