@@ -86,6 +86,21 @@ fn rows(r: &ExplainReport) -> Vec<(String, Vec<Box>)> {
             })
             .collect();
         out.push(("top sockets (pinned)".into(), v));
+        // the same sockets by the cgroup of their holder: which pod or service holds the memory
+        if r.top_sockets
+            .iter()
+            .any(|t| t.cgroup.as_deref().is_some_and(|c| c != "/"))
+        {
+            let mut by: std::collections::BTreeMap<String, u64> = Default::default();
+            for t in &r.top_sockets {
+                *by.entry(t.cgroup.clone().unwrap_or_else(|| "(no process)".into()))
+                    .or_default() += t.totals.pinned_bytes;
+            }
+            let mut v: Vec<(String, u64, &'static str)> =
+                by.into_iter().map(|(c, b)| (c, b, "#a55")).collect();
+            v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            out.push(("top sockets by cgroup (pinned)".into(), v));
+        }
     }
     out
 }
@@ -255,6 +270,7 @@ pub fn html(r: &ExplainReport, k: &Kernel) -> String {
                 ),
                 bytes(t.totals.pinned_bytes),
                 bytes(t.totals.truesize),
+                t.cgroup.clone().unwrap_or_else(|| "-".into()),
             ]
         })
         .collect();
@@ -269,6 +285,7 @@ pub fn html(r: &ExplainReport, k: &Kernel) -> String {
             "addresses",
             "pinned",
             "truesize",
+            "cgroup",
         ],
         &rows,
     );

@@ -215,6 +215,9 @@ pub fn socket(r: &SocketReport, all: bool, k: &Kernel) -> String {
         "pid {} ({}) fd {}: {} {} {} {}",
         r.pid, r.comm, r.fd, r.id.family, r.id.sock_type, r.id.state, peer
     );
+    if let Some(c) = r.cgroup.as_deref().filter(|c| *c != "/") {
+        let _ = writeln!(s, "cgroup {c}");
+    }
     let _ = writeln!(s, "struct sock {:#x}", r.id.sock.0);
     let kv = &r.kernel;
     let _ = writeln!(
@@ -305,15 +308,31 @@ pub fn socket(r: &SocketReport, all: bool, k: &Kernel) -> String {
 
 pub fn top(r: &TopReport, n: usize, k: &Kernel) -> String {
     let mut s = String::from(synthetic_banner(k));
+    // a cgroup column where some holder is in a cgroup below the root (containers, services)
+    let cgroups = r
+        .sockets
+        .iter()
+        .take(n)
+        .any(|t| t.cgroup.as_deref().is_some_and(|c| c != "/"));
     let _ = writeln!(
         s,
-        "{:>8} {:<15} {:>4} {:<9} {:<12} {:>7} {:>11} {:>11} {:>7} {:>7}",
-        "pid", "comm", "fd", "family", "state", "skbs", "truesize", "pinned", "ampl.", "shared"
+        "{:>8} {:<15} {:>4} {:<9} {:<12} {:>7} {:>11} {:>11} {:>7} {:>7}{}",
+        "pid",
+        "comm",
+        "fd",
+        "family",
+        "state",
+        "skbs",
+        "truesize",
+        "pinned",
+        "ampl.",
+        "shared",
+        if cgroups { "  cgroup" } else { "" }
     );
     for t in r.sockets.iter().take(n) {
         let _ = writeln!(
             s,
-            "{:>8} {:<15} {:>4} {:<9} {:<12} {:>7} {:>11} {:>11} {:>6.2}x {:>7}",
+            "{:>8} {:<15} {:>4} {:<9} {:<12} {:>7} {:>11} {:>11} {:>6.2}x {:>7}{}",
             t.pid.map_or("-".into(), |p| p.to_string()),
             t.comm
                 .clone()
@@ -325,7 +344,12 @@ pub fn top(r: &TopReport, n: usize, k: &Kernel) -> String {
             bytes(t.totals.truesize),
             bytes(t.totals.pinned_bytes),
             t.totals.amplification,
-            t.shared_pages
+            t.shared_pages,
+            match (cgroups, t.cgroup.as_deref()) {
+                (true, Some(c)) => format!("  {c}"),
+                (true, None) => "  -".to_string(),
+                _ => String::new(),
+            }
         );
     }
     if r.sockets.len() > n {
@@ -517,7 +541,7 @@ pub fn explain(r: &skbwalk::explain::ExplainReport, k: &Kernel) -> String {
     for t in r.top_sockets.iter().take(5) {
         let _ = writeln!(
             s,
-            "   {:>8} {:<15} fd {:<5} {} {} {} -> {}: pinned {} ({:.1}x truesize)",
+            "   {:>8} {:<15} fd {:<5} {} {} {} -> {}: pinned {} ({:.1}x truesize){}",
             t.pid.map_or("-".into(), |p| p.to_string()),
             t.comm.clone().unwrap_or_default(),
             t.fd.map_or("-".into(), |f| f.to_string()),
@@ -526,7 +550,8 @@ pub fn explain(r: &skbwalk::explain::ExplainReport, k: &Kernel) -> String {
             t.id.local.clone().unwrap_or_default(),
             t.id.remote.clone().unwrap_or_default(),
             bytes(t.totals.pinned_bytes),
-            t.totals.amplification
+            t.totals.amplification,
+            skbwalk::explain::in_cgroup(t.cgroup.as_deref())
         );
     }
     let _ = writeln!(

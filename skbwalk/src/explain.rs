@@ -27,6 +27,15 @@ pub fn frag_page_bytes(page_size: u64) -> u64 {
     FRAG_PAGE_BYTES.max(page_size)
 }
 
+/// " in cgroup PATH" for a holder in a cgroup below the root (a container, a pod, a service),
+/// nothing for the root or an unknown one.
+pub fn in_cgroup(path: Option<&str>) -> String {
+    match path {
+        Some(p) if p != "/" => format!(" in cgroup {p}"),
+        _ => String::new(),
+    }
+}
+
 /// What sockstat shows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
@@ -192,10 +201,11 @@ pub fn explain(k: &Kernel) -> Result<ExplainReport> {
     let allocpage = b.allocpage.max(0) as u64;
     let holder = top_sockets.first().map(|s| {
         format!(
-            "{} {} {} ({} {} {} → {}), which pins {} for {} of truesize",
+            "{} {} {}{} ({} {} {} → {}), which pins {} for {} of truesize",
             s.pid.map_or("no process".into(), |p| format!("pid {p}")),
             s.comm.clone().unwrap_or_default(),
             s.fd.map_or("(no fd)".into(), |f| format!("fd {f}")),
+            in_cgroup(s.cgroup.as_deref()),
             s.id.family,
             s.id.state,
             s.id.local.clone().unwrap_or_default(),

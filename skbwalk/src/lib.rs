@@ -21,6 +21,7 @@
 
 pub mod account;
 pub mod census;
+mod cgroup;
 mod counter;
 mod error;
 pub mod explain;

@@ -147,6 +147,8 @@ pub(crate) struct Offsets {
     pub tcp_tables: Result<TcpTables, Arc<kstructs::Error>>,
     /// UDP's hash table, or the type or member the debuginfo lacks to describe it.
     pub udp_table: Result<UdpTable, Arc<kstructs::Error>>,
+    /// Where a task's cgroup path is, or what the debuginfo lacks (no `CONFIG_CGROUPS`).
+    pub cgroup: Result<crate::cgroup::CgroupLayout, Arc<kstructs::Error>>,
 }
 
 /// Where a table's chains are: buckets of `stride` bytes, the list head at `head_off` in a
@@ -350,6 +352,7 @@ impl Offsets {
             kmem_cache_size: off("kmem_cache", "size")?,
             tcp_tables: TcpTables::resolve(t).map_err(Arc::new),
             udp_table: UdpTable::resolve(t).map_err(Arc::new),
+            cgroup: crate::cgroup::CgroupLayout::resolve(t),
         })
     }
 }

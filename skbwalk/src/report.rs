@@ -72,6 +72,9 @@ pub struct SocketReport {
     pub comm: String,
     /// fd number.
     pub fd: u32,
+    /// The process's cgroup (its v2 path, `/` for the root), `None` where it cannot be read
+    /// or the kernel has no cgroups.
+    pub cgroup: Option<String>,
     /// The socket.
     #[serde(flatten)]
     pub sock: SockReport,
@@ -128,11 +131,15 @@ pub fn socket_report(k: &Kernel, pid: i32, fd: u32) -> Result<SocketReport> {
             what: describe_file(k, file),
         });
     };
+    let cgroup = crate::cgroup::CgroupPaths::new(k)
+        .of_task(task.addr, &mut w.warnings)
+        .map(|p| p.to_string());
     let ws = walk_socket(&mut w, socket)?;
     Ok(SocketReport {
         pid,
         comm: task.comm,
         fd,
+        cgroup,
         sock: sock_of(k, w, ws),
     })
 }

@@ -28,6 +28,11 @@ pub struct Holder {
     pub comm: String,
     /// fd.
     pub fd: u32,
+    /// Its cgroup (v2 path), `None` where it cannot be read or the kernel has no cgroups.
+    pub cgroup: Option<String>,
+    /// The `task_struct`.
+    #[serde(skip)]
+    pub(crate) task: u64,
 }
 
 /// One socket in the ranking.
@@ -40,6 +45,8 @@ pub struct TopSocket {
     pub comm: Option<String>,
     /// Its fd.
     pub fd: Option<u32>,
+    /// Its cgroup (v2 path): which container or pod holds the socket.
+    pub cgroup: Option<String>,
     /// How the socket was found: `fd`, or the hash table holding a socket no fd reaches
     /// (`tcp_ehash`, `tcp_lhash2`, `udp_table`).
     pub reached_by: &'static str,
@@ -365,6 +372,8 @@ impl FdHolders {
                 pid: all[t as usize].tgid,
                 comm: all[t as usize].comm.clone(),
                 fd,
+                cgroup: None,
+                task: all[t as usize].addr,
             })
             .collect()
     }
@@ -519,6 +528,7 @@ impl Builder {
             pid: first.map(|h| h.pid),
             comm: first.map(|h| h.comm.clone()),
             fd: first.map(|h| h.fd),
+            cgroup: None,
             reached_by,
             holders,
             queues: s.queues,
@@ -576,6 +586,15 @@ impl Builder {
         self.rank();
         if let Some(n) = self.keep {
             self.sockets.truncate(n);
+        }
+        // the cgroups of the holders the report keeps
+        let mut warnings = warnings;
+        let mut paths = crate::cgroup::CgroupPaths::new(k);
+        for (s, _) in self.sockets.iter_mut() {
+            for h in s.holders.iter_mut() {
+                h.cgroup = paths.of_task(h.task, &mut warnings).map(|p| p.to_string());
+            }
+            s.cgroup = s.holders.first().and_then(|h| h.cgroup.clone());
         }
         TopReport {
             skb_pages,

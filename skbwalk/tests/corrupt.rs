@@ -233,6 +233,42 @@ fn a_pid_past_a_break_in_both_directions_is_not_said_to_be_absent() {
 }
 
 #[test]
+fn a_garbage_cgroup_link_is_a_warning_and_no_path() {
+    // nginx's css_set → dfl_cgrp → kn chain broken: its sockets are still walked, the
+    // cgroup is unknown (not "/"), and the report says why
+    let (dir, mut w) = world("cgroup");
+    let t = (0..)
+        .map(|i| w.task_addr(i))
+        .find(|&t| w.read_u64(t + w.k.o("task_struct.pid")) as u32 == 146935)
+        .unwrap();
+    let css = w.read_u64(t + w.k.o("task_struct.cgroups"));
+    let cgrp = w.read_u64(css + w.k.o("css_set.dfl_cgrp"));
+    let kn = w.read_u64(cgrp + w.k.o("cgroup.kn"));
+    w.write_u64(kn + w.k.o("kernfs_node.parent"), 0x4141_4141_4141_4141);
+    let p = write(&dir, &mut w);
+    let k = open_kernel(&p, Some(&w.k.vmlinux)).unwrap();
+    let r = socket_report(&k, 146935, 11).unwrap();
+    assert_eq!(r.cgroup, None);
+    assert_eq!(r.totals.skbs, 40);
+    assert!(
+        r.warnings
+            .iter()
+            .any(|x| x.message.contains("cgroup")
+                && x.kind == skbwalk::warnings::WarningKind::Corrupt),
+        "{:?}",
+        r.warnings
+    );
+    // a loop of parents ends too
+    w.write_u64(kn + w.k.o("kernfs_node.parent"), kn);
+    let p = write(&dir, &mut w);
+    let k = open_kernel(&p, Some(&w.k.vmlinux)).unwrap();
+    let t = top(&k, Default::default()).unwrap();
+    let nginx = t.sockets.iter().find(|s| s.pid == Some(146935)).unwrap();
+    assert_eq!(nginx.cgroup, None);
+    assert!(!t.complete);
+}
+
+#[test]
 fn an_unreadable_tcp_hashinfo_is_unreadable_not_unsupported() {
     // the page holding tcp_hashinfo left out of a filtered dump: the hash tables cannot be
     // walked because of the dump, not because the kernel lacks them

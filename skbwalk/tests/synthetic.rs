@@ -122,6 +122,7 @@ fn every_socket_matches_the_fixture_kaslr() {
     }
     let r = socket_report(&k, 146935, 11).unwrap();
     assert_eq!(r.comm, "nginx");
+    assert_eq!(r.cgroup.as_deref(), Some(testdata::sample::POD_A));
     assert_eq!(r.id.family, "AF_INET");
     assert_eq!(r.id.sock_type, "SOCK_STREAM");
     assert_eq!(r.id.state, "ESTABLISHED");
@@ -195,6 +196,21 @@ fn top_ranks_the_stalled_socket_first_and_dedupes_pages() {
     let k = open_kernel(&path, Some(&w.k.vmlinux)).unwrap();
     let t = top(&k, Default::default()).unwrap();
     assert!(t.warnings.is_empty(), "{:?}", t.warnings);
+    // every holder with its cgroup: the pods', the services', none for sockets no fd reaches
+    let cg = |pid: i32| {
+        t.sockets
+            .iter()
+            .find(|s| s.pid == Some(pid))
+            .and_then(|s| s.cgroup.clone())
+    };
+    assert_eq!(cg(146935).as_deref(), Some(testdata::sample::POD_A));
+    assert_eq!(cg(2001).as_deref(), Some(testdata::sample::POD_B));
+    assert_eq!(cg(812).as_deref(), Some("/system.slice/ssh.service"));
+    assert_eq!(cg(1).as_deref(), Some("/init.scope"));
+    for s in &t.sockets {
+        assert_eq!(s.cgroup.is_some(), s.pid.is_some(), "{:?}", s.id);
+        assert!(s.holders.iter().all(|h| h.cgroup == s.cgroup));
+    }
     assert_eq!(t.sockets.len(), w.sockets.len() + w.mini_socks().len());
     assert_eq!(
         (t.sockets[0].pid, t.sockets[0].fd),

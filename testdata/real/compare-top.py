@@ -4,7 +4,7 @@
 usage: compare-top.py ORACLE_ALL.json SKBWALK_TOP.json
 Sockets reached from an fd are matched by (pid, fd); sockets no fd reaches (the oracle's and skbwalk's entries
 with "reached_by" other than "fd": tcp_ehash, tcp_lhash2, udp_table; pid/comm/fd null) by `sock` address.
-Both sides must list the same two sets.  Per socket: pid, comm, fd, reached_by, sock, family, state, local,
+Both sides must list the same two sets.  Per socket: pid, comm, fd, cgroup, reached_by, sock, family, state, local,
 remote, the totals (skbs, len, truesize, unique_pages, page_bytes, pinned_bytes, amplification) and, when
 skbwalk prints it, shared_pages.  System totals (fd and non-fd sockets): sockets, skbs, truesize, unique_pages,
 page_bytes, pinned_bytes (a page referenced by several sockets counts once).  skbwalk's list must be ranked by pinned
@@ -49,7 +49,7 @@ def main():
                 raise cmp.Diff(f"sockets {kind}: missing {show(miss, es)}, unexpected {show(extra, as_)}")
             pairs += [(f"sockets[{fmt(key)}]", es[key], as_[key]) for key in sorted(es)]
         for where, e, a in pairs:
-            for k in ["pid", "comm", "fd", "reached_by", "sock", "family", "state", "local", "remote"]:
+            for k in ["pid", "comm", "fd", "cgroup", "reached_by", "sock", "family", "state", "local", "remote"]:
                 if k == "reached_by" and "reached_by" not in a and e.get(k) == "fd":
                     continue
                 cmp.eq(f"{where}.{k}", e.get(k), a.get(k), set())

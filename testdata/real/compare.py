@@ -2,7 +2,7 @@
 """Compare two skbwalk socket reports (JSON, cli.md's `--pid/--fd --json` document) field by field.
 
 usage: compare.py EXPECTED.json ACTUAL.json [--ignore KEY]... [--no-skbs]
-Compared: pid, comm, fd, sock, family, type, state; every queue's and the totals' skbs, len, truesize,
+Compared: pid, comm, fd, cgroup, sock, family, type, state; every queue's and the totals' skbs, len, truesize,
 unique_pages, page_bytes, pinned_bytes (+ amplification within 1e-9 relative: both sides print the unrounded ratio); and, unless --no-skbs, every skb in
 order: addr, queue, len, data_len, truesize, head_frag, nr_frags, pinned_bytes, parent, and every frag's
 page, head, order, offset, size.  A queue missing on one side equals an empty one.  Extra keys are ignored.
@@ -11,7 +11,7 @@ Prints the first difference (path, expected, actual) and exits 1; prints "same" 
 import json
 import sys
 
-TOP = ["pid", "comm", "fd", "sock", "family", "type", "state"]
+TOP = ["pid", "comm", "fd", "cgroup", "sock", "family", "type", "state"]
 SUMS = ["skbs", "len", "truesize", "unique_pages", "page_bytes", "pinned_bytes"]
 SKB = ["addr", "queue", "len", "data_len", "truesize", "head_frag", "nr_frags", "pinned_bytes", "parent"]
 FRAG = ["page", "head", "order", "offset", "size"]

@@ -34,6 +34,7 @@ import sys
 
 import drgn
 from drgn import Object, cast
+from drgn.helpers.linux.cgroup import cgroup_path
 from drgn.helpers.linux.fs import for_each_file
 from drgn.helpers.linux.pid import find_task, for_each_task
 from drgn.helpers.linux.rbtree import rbtree_inorder_for_each_entry
@@ -379,8 +380,9 @@ def sock_report(k, sk, sock=None, want_skbs=True):
 def socket_report(k, task, fd, file, want_skbs=True):
     sock = cast("struct socket *", file.private_data)
     rep, heads = sock_report(k, sock.sk, sock, want_skbs)
+    # the process's cgroup on the default (v2) hierarchy: drgn's own kernfs path of its css_set's dfl_cgrp
     head = {"pid": task.pid.value_(), "comm": task.comm.string_().decode(errors="replace"), "fd": fd,
-            "reached_by": "fd"}
+            "cgroup": cgroup_path(task.cgroups.dfl_cgrp).decode(errors="replace"), "reached_by": "fd"}
     head.update(rep)
     return head, heads
 
@@ -495,7 +497,7 @@ def unreached_reports(k, fd_socks, want_skbs=True):
         seen.add(addr)
         skc = Object(k.p, "struct sock_common", address=addr)
         st = skc.skc_state.value_()
-        head = {"pid": None, "comm": None, "fd": None, "reached_by": table}
+        head = {"pid": None, "comm": None, "fd": None, "cgroup": None, "reached_by": table}
         if table.startswith("tcp_") and st in MINI_STATES:
             family = skc.skc_family.value_()
             local, remote = endpoints(skc)

@@ -5,6 +5,7 @@
 #      kernel's hash tables reach: tcp ehash incl. TIME_WAIT/NEW_SYN_RECV mini-sockets, lhash2, udp_table) (boot C: on a copy with a grafted VMCOREINFO note),
 #      cached next to the dumps, keyed by the oracle's hash
 #   3. oracle sanity checks (queues the scenario says are full are full, the nginx socket pins order-3 pages,
+#      each process in the cgroup it read from /proc/self/cgroup,
 #      the manifest's no-fd sockets -- orphan with unsent data, TIME_WAIT, NEW_SYN_RECV -- are in the walk),
 #      and the oracle on makedumpfile's kdump files must agree with the oracle on the ELF
 #   4. for every dump file of the capture (ELF, QEMU flattened kdump, rebuilt kdump, makedumpfile zlib/lzo)
@@ -119,16 +120,16 @@ PY
     python3 - "$M" "$boot" > "$WORK/sockets" <<'PY'
 import json, sys
 for s in json.load(open(sys.argv[1]))["boots"][sys.argv[2]]["sockets"]:
-    print(s["pid"], s["fd"], s["comm"], s["scenario"] + "/" + s["role"], s.get("expect", "-"))
+    print(s["pid"], s["fd"], s["comm"], s["scenario"] + "/" + s["role"], s.get("expect", "-"), s.get("cgroup", "-"))
 PY
-    while read -r pid fd comm role expect; do
+    while read -r pid fd comm role expect cgroup; do
         o=$OD/$pid-$fd.json
         if [ ! -s "$o" ]; then
             python3 "$HERE/oracle.py" --vmcore "$ELF" --vmlinux "$VMLINUX" --pid "$pid" --fd "$fd" > "$o.tmp" && mv "$o.tmp" "$o"
         fi
         name="$boot oracle-sanity $role pid=$pid fd=$fd"
         if want "$name"; then
-            if msg=$(python3 "$HERE/sanity.py" socket "$o" "$expect" "$comm" "$role" "$KGEN"); then ok "$name"; else bad "$name" "$msg"; fi
+            if msg=$(python3 "$HERE/sanity.py" socket "$o" "$expect" "$comm" "$role" "$KGEN" "$cgroup"); then ok "$name"; else bad "$name" "$msg"; fi
         fi
     done < "$WORK/sockets"
     # sockets no fd reaches (manifest "nofd_sockets": the orphan with unsent data, TIME_WAIT and NEW_SYN_RECV
@@ -191,7 +192,7 @@ PY
     for D in "$B"/vmcore.mdf-*.kdump; do
         [ -e "$D" ] || continue
         dn=$(basename "$D")
-        while read -r pid fd comm role expect; do
+        while read -r pid fd comm role expect cgroup; do
             name="$boot oracle-consistency $dn $role pid=$pid fd=$fd"
             want "$name" || continue
             o=$OD/$dn.$pid-$fd.json
@@ -308,7 +309,7 @@ PY
             fi
         fi
         mark "skbwalk read vs drgn"
-        while read -r pid fd comm role expect; do
+        while read -r pid fd comm role expect cgroup; do
             name="$boot $dn $role pid=$pid fd=$fd"
             want "$name" || continue
             if [ ! -x "$BIN" ]; then bad "$name" "skbwalk binary not found at $BIN"; continue; fi
@@ -327,7 +328,7 @@ PY
             # the dump alone, but for a dump without VMCOREINFO (boot C): nothing there says
             # where the kernel image is (before 6.0 the kallsyms tables are found in it)
             if ! grep -aq 'SYMBOL(_stext)' <(head -c 16M "$D") 2>/dev/null; then SMAP_ARG=(--system-map "$SMAP"); fi
-            socks=(); while read -r pid fd comm role expect; do [ "$expect" = receive ] && socks+=(--socket "$pid:$fd"); done < "$WORK/sockets"
+            socks=(); while read -r pid fd comm role expect cgroup; do [ "$expect" = receive ] && socks+=(--socket "$pid:$fd"); done < "$WORK/sockets"
             # no KALLSYMS_ALL: the dump alone must refuse in one line; the dump's BTF answers with System.map
             DAF=(); [ -z "$DUMP_ALONE_FAILS" ] || { DAF=(--dump-alone-fails); SMAP_ARG=(--system-map "$SMAP"); }
             python3 "$HERE/debuginfo-check.py" --bin "$BIN" --vmcore "$D" --vmlinux "$VMLINUX" "${SMAP_ARG[@]}" \

@@ -4,8 +4,12 @@
 Used by run-tier.sh (oracle-sanity, on the oracle's report) and by capture-check.py (right after a
 capture, so that a capture missing a state the tier checks is redone, not reported as a failure later).
 
-    sanity.py socket REPORT.json EXPECT COMM ROLE [GENERATION]
+    sanity.py socket REPORT.json EXPECT COMM ROLE [GENERATION [CGROUP]]
         -> prints the errors ("" when none), exit 1 on errors
+
+CGROUP is the cgroup the scenario process read from its own /proc/self/cgroup (guest/init starts the
+processes in nested cgroup v2 groups: pods for nginx and drain, services for the others); "-" or
+absent: not checked.
 
 The incident's shape follows the kernel: to 6.12 virtio_net's mergeable receive buffers are carved from
 order-3 page_frag pages, so nginx's frags must sit on order-3 pages; from 7.x they are order-0 pages
@@ -22,12 +26,14 @@ import sys
 ORDER3_GENERATIONS = ("5.10", "6.1", "6.12", "arm64-6.1", "arm64-6.12", "arm64-6.12-48")
 
 
-def socket_errors(r, expect, comm, role, generation="6.1"):
+def socket_errors(r, expect, comm, role, generation="6.1", cgroup="-"):
     """Errors of one socket report (the oracle's --pid/--fd document) against its manifest entry."""
     t, q = r["totals"], r["queues"]
     errs = []
     if r["comm"] != comm:
         errs.append(f"comm {r['comm']!r} != manifest {comm!r}")
+    if cgroup not in (None, "-") and r.get("cgroup") != cgroup:
+        errs.append(f"cgroup {r.get('cgroup')!r} != the process's own {cgroup!r}")
     if expect == "empty" and t["skbs"] != 0:
         errs.append(f"expected empty queues, found {t['skbs']} skbs")
     if expect in ("receive", "write", "retransmit") and q.get(expect, {}).get("skbs", 0) == 0:
@@ -49,7 +55,7 @@ def socket_errors(r, expect, comm, role, generation="6.1"):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) not in (6, 7) or sys.argv[1] != "socket":
+    if len(sys.argv) not in (6, 7, 8) or sys.argv[1] != "socket":
         sys.exit(__doc__)
     errs = socket_errors(json.load(open(sys.argv[2])), *sys.argv[3:])
     print("; ".join(errs))

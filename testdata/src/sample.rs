@@ -14,6 +14,11 @@ use crate::world::{
     FragSrc, Head, Queue, SkbSpec, SockKind, SockSpec, World, WorldArch, WorldConfig,
 };
 
+/// The cgroup (v2 path) of the incident's nginx: a container of a Kubernetes pod.
+pub const POD_A: &str = "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod7e1f0c.slice/cri-containerd-4b2c9a.scope";
+/// The cgroup of curl: a container of another pod.
+pub const POD_B: &str = "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod91d3aa.slice/cri-containerd-e07b11.scope";
+
 /// The sample's shape; [`SampleSize::default`] is what the README runs.
 #[derive(Debug, Clone, Copy)]
 pub struct SampleSize {
@@ -51,6 +56,7 @@ pub fn incident_world(kernel: SynthKernel, cfg: WorldConfig, size: SampleSize) -
     let mut w = World::new(kernel, cfg);
     // systemd: AF_UNIX stream and datagram sockets with a little unread data.
     let systemd = w.add_task(1, "systemd", 64);
+    w.set_cgroup(systemd, "/init.scope");
     w.add_regular_file(systemd, 0, "null");
     let mut us = SockSpec::tcp(7, ([0; 4], 0), ([0; 4], 0));
     us.kind = SockKind::UnixStream;
@@ -71,6 +77,7 @@ pub fn incident_world(kernel: SynthKernel, cfg: WorldConfig, size: SampleSize) -
     w.queue(s, Queue::Receive, &[SkbSpec::linear(512)]);
     // chronyd: UDP with two unread datagrams.
     let chronyd = w.add_task(640, "chronyd", 64);
+    w.set_cgroup(chronyd, "/system.slice/chrony.service");
     let mut udp = SockSpec::tcp(7, ([127, 0, 0, 1], 323), ([0; 4], 0));
     udp.kind = SockKind::Udp;
     let s = w.add_socket(chronyd, 640, 5, udp);
@@ -81,6 +88,7 @@ pub fn incident_world(kernel: SynthKernel, cfg: WorldConfig, size: SampleSize) -
     );
     // sshd: an established connection with data in flight: write queue and retransmit rbtree.
     let sshd = w.add_task(812, "sshd", 64);
+    w.set_cgroup(sshd, "/system.slice/ssh.service");
     let s = w.add_socket(
         sshd,
         812,
@@ -104,6 +112,7 @@ pub fn incident_world(kernel: SynthKernel, cfg: WorldConfig, size: SampleSize) -
     );
     // curl: a receive queue, and out-of-order segments waiting for a hole, one with a frag_list.
     let curl = w.add_task(2001, "curl", 64);
+    w.set_cgroup(curl, POD_B);
     let s = w.add_socket(
         curl,
         2001,
@@ -136,6 +145,7 @@ pub fn incident_world(kernel: SynthKernel, cfg: WorldConfig, size: SampleSize) -
     w.add_mini_sock(12, ([10, 0, 0, 5], 443), ([10, 0, 0, 79], 40003));
     // nginx: the incident. A listening socket, logs, and fd 11 never read; a worker thread shares files.
     let nginx = w.add_task(146935, "nginx", 256);
+    w.set_cgroup(nginx, POD_A);
     w.add_regular_file(nginx, 2, "error.log");
     w.add_regular_file(nginx, 5, "access.log");
     w.add_socket(

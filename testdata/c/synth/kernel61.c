@@ -454,6 +454,12 @@ struct file {
 struct fdtable { unsigned int max_fds; struct file **fd; unsigned long *close_on_exec; unsigned long *open_fds; unsigned long *full_fds_bits; void *rcu[2]; };
 struct files_struct { atomic_t count; int resize_in_progress; void *resize_wait[3]; struct fdtable *fdt; struct fdtable fdtab; int file_lock; unsigned int next_fd; };
 
+/* cgroups: a task's css_set names its cgroup on the default (v2) hierarchy (dfl_cgrp), whose
+   kernfs node chain up to the root gives the path (kernfs_node.parent; `__parent` from 6.15). */
+struct kernfs_node { int count; int active; struct kernfs_node *parent; const char *name; char kn_pad[80]; };
+struct cgroup { char self_pad[208]; unsigned long flags; int level; struct kernfs_node *kn; char cg_pad[96]; };
+struct css_set { void *subsys[14]; int refcount; struct cgroup *dfl_cgrp; char cs_pad[120]; };
+
 struct task_struct {
 	unsigned int __state;
 	void *stack;
@@ -477,7 +483,9 @@ struct task_struct {
 	char fs_pad[40];
 	void *fs;
 	struct files_struct *files;
-	char tail_pad[300];
+	char signal_pad[200];
+	struct css_set *cgroups;
+	char tail_pad[96];
 };
 
 struct new_utsname { char sysname[65]; char nodename[65]; char release[65]; char version[65]; char machine[65]; char domainname[65]; };
@@ -546,6 +554,7 @@ struct list_head vmap_area_list;
 /* The kernel's globals the walk starts from. Sections and addresses come from the link. */
 void start_kernel(void) { }
 struct task_struct init_task __attribute__((aligned(64)));
+struct css_set init_css_set;
 const struct file_operations socket_file_ops = { .owner = 0 };
 const struct file_operations pipefifo_fops = { .owner = 0 };
 const struct file_operations ext4_file_operations = { .owner = 0 };
@@ -648,6 +657,8 @@ int main(void)
 	O(fdtable, max_fds); O(fdtable, fd); O(files_struct, fdt); O(files_struct, fdtab);
 	O(task_struct, tasks); O(task_struct, pid); O(task_struct, tgid); O(task_struct, group_leader);
 	O(task_struct, thread_group); O(task_struct, comm); O(task_struct, files);
+	O(task_struct, cgroups); O(css_set, dfl_cgrp); O(cgroup, kn); O(kernfs_node, parent);
+	O(kernfs_node, name); S(css_set); S(cgroup); S(kernfs_node);
 	printf("PG_head %d\nMAX_SKB_FRAGS %d\n", PG_head, MAX_SKB_FRAGS);
 	printf("PG_reserved %d\n", PG_reserved);
 #if SYNTH_GEN == 612

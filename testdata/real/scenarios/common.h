@@ -33,11 +33,32 @@ static void set_comm(const char *name)
 		die("prctl");
 }
 
-/* Append one JSON object (one line) describing a socket to the manifest. */
+/* The process's cgroup on the default (v2) hierarchy: the "0::" line of /proc/self/cgroup
+ * ("/" when only the root exists). */
+static void own_cgroup(char *out, size_t n)
+{
+	char line[512];
+	FILE *f = fopen("/proc/self/cgroup", "r");
+	snprintf(out, n, "-");
+	if (!f)
+		return;
+	while (fgets(line, sizeof line, f)) {
+		if (strncmp(line, "0::", 3) == 0) {
+			line[strcspn(line, "\n")] = 0;
+			snprintf(out, n, "%s", line + 3);
+			break;
+		}
+	}
+	fclose(f);
+}
+
+/* Append one JSON object (one line) describing a socket to the manifest, with the process's
+ * own cgroup. */
 static void manifest(const char *scenario, const char *role, int fd, const char *extra_fmt, ...)
 {
-	char comm[17] = {0}, path[256], extra[512] = "";
+	char comm[17] = {0}, path[256], extra[512] = "", cgroup[400];
 	prctl(PR_GET_NAME, comm, 0, 0, 0);
+	own_cgroup(cgroup, sizeof cgroup);
 	if (extra_fmt) {
 		va_list ap;
 		va_start(ap, extra_fmt);
@@ -48,8 +69,8 @@ static void manifest(const char *scenario, const char *role, int fd, const char 
 	FILE *f = fopen(path, "w");
 	if (!f)
 		die("manifest open");
-	fprintf(f, "{\"scenario\":\"%s\",\"role\":\"%s\",\"pid\":%d,\"comm\":\"%s\",\"fd\":%d%s%s}\n",
-		scenario, role, (int)getpid(), comm, fd, extra[0] ? "," : "", extra);
+	fprintf(f, "{\"scenario\":\"%s\",\"role\":\"%s\",\"pid\":%d,\"comm\":\"%s\",\"fd\":%d,\"cgroup\":\"%s\"%s%s}\n",
+		scenario, role, (int)getpid(), comm, fd, cgroup, extra[0] ? "," : "", extra);
 	fclose(f);
 }
 

@@ -88,6 +88,8 @@ pub struct World {
     /// Proportion (per 256) of virtio buffer slots consumed by packets that were freed since.
     pub virtio_skip: u64,
     mini_socks: Vec<(u64, u8)>,
+    /// cgroup path → (its `css_set`, its kernfs node); "/" is `init_css_set` and the root.
+    cgroups: HashMap<String, (u64, u64)>,
 }
 
 fn align(v: u64, a: u64) -> u64 {
@@ -165,6 +167,7 @@ impl World {
             rng: 0x9e37_79b9_7f4a_7c15,
             virtio_skip: 192,
             mini_socks: Vec::new(),
+            cgroups: HashMap::new(),
         };
         w.init_hash_tables();
         let (pob, vmb) = (w.cfg.page_offset_base, w.cfg.vmemmap_base);
@@ -182,6 +185,7 @@ impl World {
         let tg = init + w.k.o("task_struct.thread_group");
         w.write_u64(tg, tg);
         w.write_u64(tg + 8, tg);
+        w.init_cgroups();
         let vl = w.ksym("vmap_area_list");
         w.write_u64(vl, vl);
         w.write_u64(vl + 8, vl);

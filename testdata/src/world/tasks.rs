@@ -31,6 +31,8 @@ impl World {
         self.write_u32(fdt + self.k.o("fdtable.max_fds"), max_fds);
         self.write_u64(fdt + self.k.o("fdtable.fd"), fd_array);
         self.write_u64(t + self.k.o("task_struct.files"), files);
+        let root = self.ksym("init_css_set");
+        self.write_u64(t + self.k.o("task_struct.cgroups"), root);
         self.tasks.push(Task {
             addr: t,
             files,
@@ -38,6 +40,55 @@ impl World {
             max_fds,
         });
         self.tasks.len() - 1
+    }
+
+    /// The root cgroup of the default hierarchy: `init_css_set`'s `dfl_cgrp`, whose kernfs
+    /// node is named "" and has no parent; `init_task` in it.
+    pub(super) fn init_cgroups(&mut self) {
+        let root = self.ksym("init_css_set");
+        let kn = self.new_kernfs_node(0, "");
+        let (cgrp, _) = self.kmalloc(self.k.o("cgroup"));
+        self.write_u64(cgrp + self.k.o("cgroup.kn"), kn);
+        self.write_u64(root + self.k.o("css_set.dfl_cgrp"), cgrp);
+        let init = self.ksym("init_task");
+        self.write_u64(init + self.k.o("task_struct.cgroups"), root);
+        self.cgroups.insert("/".into(), (root, kn));
+    }
+
+    fn new_kernfs_node(&mut self, parent: u64, name: &str) -> u64 {
+        let (kn, _) = self.kmalloc(self.k.o("kernfs_node"));
+        let (s, _) = self.kmalloc(name.len() as u64 + 1);
+        self.write_bytes(s, format!("{name}\0").as_bytes());
+        self.write_u64(kn + self.k.o("kernfs_node.name"), s);
+        self.write_u64(kn + self.k.o("kernfs_node.parent"), parent);
+        kn
+    }
+
+    /// The `css_set` of the cgroup at `path` (`/a/b`), made with its kernfs nodes (and those of
+    /// every ancestor) when first asked for.
+    fn css_set_of(&mut self, path: &str) -> u64 {
+        if let Some(&(css, _)) = self.cgroups.get(path) {
+            return css;
+        }
+        let (parent, name) = path.rsplit_once('/').expect("a cgroup path starts with /");
+        let parent = if parent.is_empty() { "/" } else { parent };
+        self.css_set_of(parent);
+        let parent_kn = self.cgroups[parent].1;
+        let kn = self.new_kernfs_node(parent_kn, name);
+        let (cgrp, _) = self.kmalloc(self.k.o("cgroup"));
+        self.write_u64(cgrp + self.k.o("cgroup.kn"), kn);
+        let (css, _) = self.kmalloc(self.k.o("css_set"));
+        self.write_u64(css + self.k.o("css_set.dfl_cgrp"), cgrp);
+        self.cgroups.insert(path.to_string(), (css, kn));
+        css
+    }
+
+    /// Move a task (and so the sockets it holds) into the cgroup at `path` on the default
+    /// hierarchy (`/kubepods.slice/…/cri-containerd-<id>.scope`).
+    pub fn set_cgroup(&mut self, task: usize, path: &str) {
+        let css = self.css_set_of(path);
+        let t = self.tasks[task].addr;
+        self.write_u64(t + self.k.o("task_struct.cgroups"), css);
     }
 
     /// Add a thread to a task: same `files`, linked on the leader's `thread_group`.
@@ -53,6 +104,8 @@ impl World {
         );
         self.write_u64(t + self.k.o("task_struct.group_leader"), leader);
         self.write_u64(t + self.k.o("task_struct.files"), self.tasks[task].files);
+        let css = self.read_u64(leader + self.k.o("task_struct.cgroups"));
+        self.write_u64(t + self.k.o("task_struct.cgroups"), css);
         let head = leader + self.k.o("task_struct.thread_group");
         let node = t + self.k.o("task_struct.thread_group");
         let last = self.read_u64(head + 8);

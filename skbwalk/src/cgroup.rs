@@ -1,0 +1,160 @@
+//! A task's cgroup: its path on the default (v2) hierarchy, as `/proc/PID/cgroup`'s `0::` line
+//! gives it (`/kubepods.slice/…/cri-containerd-<id>.scope`), so that a holder is named with its
+//! container or pod.
+//!
+//! `task_struct.cgroups` is the task's `css_set`, whose `dfl_cgrp` is its cgroup on the default
+//! hierarchy; the cgroup's `kn` (its kernfs directory) and the chain of `kernfs_node` parents up
+//! to the root (`parent`, `__parent` from 6.15) give the path, the root's own name left out. A
+//! machine that mounts only v1 hierarchies keeps every task in the default hierarchy's root: its
+//! path is `/`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use kstructs::Types;
+
+use crate::warnings::{WarningKind, Warnings};
+use crate::{Kernel, Result};
+
+/// Deepest cgroup nesting followed (the kernel's `cgroup.max.depth` is unlimited by default;
+/// real hierarchies are a handful of levels).
+const MAX_DEPTH: usize = 256;
+/// Longest kernfs name read (`NAME_MAX`).
+const MAX_NAME: u64 = 255;
+
+/// Where the path's links are.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CgroupLayout {
+    task_cgroups: u64,
+    dfl_cgrp: u64,
+    kn: u64,
+    parent: u64,
+    name: u64,
+}
+
+impl CgroupLayout {
+    /// The members the path needs, or the one this kernel's debuginfo lacks (a kernel built
+    /// without `CONFIG_CGROUPS`).
+    pub(crate) fn resolve(t: &Types) -> std::result::Result<CgroupLayout, Arc<kstructs::Error>> {
+        let m = |ty: &str, p: &str| t.member(ty, p).map(|m| m.offset).map_err(Arc::new);
+        Ok(CgroupLayout {
+            task_cgroups: m("task_struct", "cgroups")?,
+            dfl_cgrp: m("css_set", "dfl_cgrp")?,
+            kn: m("cgroup", "kn")?,
+            parent: m("kernfs_node", "parent").or_else(|_| m("kernfs_node", "__parent"))?,
+            name: m("kernfs_node", "name")?,
+        })
+    }
+}
+
+/// cgroup paths of tasks, each `css_set` read once.
+pub(crate) struct CgroupPaths<'k> {
+    k: &'k Kernel,
+    layout: Option<CgroupLayout>,
+    by_css_set: HashMap<u64, Option<Arc<str>>>,
+}
+
+impl<'k> CgroupPaths<'k> {
+    /// Paths on `k` (none where its debuginfo has no cgroups).
+    pub(crate) fn new(k: &'k Kernel) -> Self {
+        CgroupPaths {
+            k,
+            layout: k.off().ok().and_then(|o| o.cgroup.as_ref().ok().copied()),
+            by_css_set: HashMap::new(),
+        }
+    }
+
+    /// The cgroup path of the task at `task`; `None` (with a warning when memory was at fault)
+    /// where it cannot be read, or the kernel has no cgroups.
+    pub(crate) fn of_task(&mut self, task: u64, w: &mut Warnings) -> Option<Arc<str>> {
+        let l = self.layout?;
+        let k = self.k;
+        let css_set = match k.u64(task.wrapping_add(l.task_cgroups), "task_struct.cgroups") {
+            Ok(c) => c,
+            Err(e) => {
+                w.push(
+                    WarningKind::of(&e),
+                    Some(task),
+                    format!("cgroup of the task at {task:#x}: {e}"),
+                );
+                return None;
+            }
+        };
+        if let Some(p) = self.by_css_set.get(&css_set) {
+            return p.clone();
+        }
+        let path = match path_of(k, &l, css_set) {
+            Ok(p) => Some(Arc::<str>::from(p)),
+            Err(e) => {
+                w.push(
+                    WarningKind::of(&e),
+                    Some(css_set),
+                    format!("cgroup of the task at {task:#x}: css_set at {css_set:#x}: {e}"),
+                );
+                None
+            }
+        };
+        self.by_css_set.insert(css_set, path.clone());
+        path
+    }
+}
+
+/// The path of the default-hierarchy cgroup of `css_set`.
+fn path_of(k: &Kernel, l: &CgroupLayout, css_set: u64) -> Result<String> {
+    let corrupt = |what: &str, addr: u64, why: &'static str| crate::Error::Corrupt {
+        what: format!("{what} {addr:#x}"),
+        addr,
+        why,
+    };
+    if !k.is_kernel_ptr(css_set, 8) {
+        return Err(corrupt(
+            "task_struct.cgroups",
+            css_set,
+            "not a kernel pointer",
+        ));
+    }
+    let cgrp = k.u64(css_set + l.dfl_cgrp, "css_set.dfl_cgrp")?;
+    if !k.is_kernel_ptr(cgrp, 8) {
+        return Err(corrupt("css_set.dfl_cgrp", cgrp, "not a kernel pointer"));
+    }
+    let mut kn = k.u64(cgrp + l.kn, "cgroup.kn")?;
+    let mut names = Vec::new();
+    loop {
+        if !k.is_kernel_ptr(kn, 8) {
+            return Err(corrupt("kernfs_node", kn, "not a kernel pointer"));
+        }
+        let parent = k.u64(kn + l.parent, "kernfs_node.parent")?;
+        if parent == 0 {
+            break; // the root, whose own name is not part of the path
+        }
+        if names.len() == MAX_DEPTH {
+            return Err(corrupt(
+                "kernfs_node.parent",
+                kn,
+                "deeper than any cgroup hierarchy (a loop?)",
+            ));
+        }
+        names.push(name(k, k.u64(kn + l.name, "kernfs_node.name")?)?);
+        kn = parent;
+    }
+    names.reverse();
+    Ok(format!("/{}", names.join("/")))
+}
+
+/// A NUL-terminated kernfs name, read up to its page's end first (the next page may be one the
+/// dump left out).
+fn name(k: &Kernel, at: u64) -> Result<String> {
+    let to_page_end = k.page_size() - at % k.page_size().max(1);
+    let first = k.bytes(
+        at,
+        to_page_end.min(MAX_NAME + 1) as usize,
+        "kernfs_node.name",
+    )?;
+    let raw = if first.contains(&0) || first.len() as u64 > MAX_NAME {
+        first
+    } else {
+        k.bytes(at, (MAX_NAME + 1) as usize, "kernfs_node.name")?
+    };
+    let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
+    Ok(String::from_utf8_lossy(&raw[..end]).into_owned())
+}
