@@ -8,13 +8,13 @@
 use std::io;
 use std::path::Path;
 
-use crate::sample::{qemu_kdump, write_qemu_elf, Sample};
+use crate::sample::{kdump_without_zero_pages, write_qemu_elf, Sample};
 use crate::synth::SynthKernel;
 use crate::vmstat::VmstatSpec;
 use crate::world::{World, WorldConfig};
 
 /// Write the dump of a `gib`-GiB machine into `dir` (`vmcore.elf`, `kernel/vmlinux`, and with
-/// `kdump` also `vmcore.kdump`, zlib-compressed).
+/// `kdump` also `vmcore.kdump`, zlib-compressed, its zero pages left out).
 pub fn write_census_machine(dir: &Path, gib: u64, kdump: bool) -> io::Result<Sample> {
     let k = SynthKernel::build(&dir.join("kernel"), 5)?;
     let mut cfg = WorldConfig::kaslr();
@@ -34,7 +34,7 @@ pub fn write_census_machine(dir: &Path, gib: u64, kdump: bool) -> io::Result<Sam
     let vmcore = dir.join("vmcore.elf");
     write_qemu_elf(&mut w, &vmcore, true)?;
     if kdump {
-        std::fs::write(dir.join("vmcore.kdump"), qemu_kdump(&w))?;
+        std::fs::write(dir.join("vmcore.kdump"), kdump_without_zero_pages(&w))?;
     }
     Ok(Sample {
         vmcore,

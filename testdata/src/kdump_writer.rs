@@ -102,7 +102,8 @@ pub struct KdumpOptions {
     pub header_version: i32,
     /// Write makedumpfile's flattened stream instead of the plain file.
     pub flattened: bool,
-    /// Leave zero-filled pages out of bitmap 2 (`makedumpfile -d 1`).
+    /// Leave zero-filled pages out of bitmap 2, so they read as excluded. Off, they are kept as
+    /// one shared zero page, as QEMU and makedumpfile (`-d 1` included) write them.
     pub exclude_zero_pages: bool,
     /// Leave these pfns out of bitmap 2.
     pub exclude_pfns: Vec<u64>,

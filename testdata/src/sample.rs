@@ -249,9 +249,21 @@ pub fn write_sample(dir: &Path, size: SampleSize) -> io::Result<(Sample, World)>
     ))
 }
 
-/// The world as a zlib kdump (header version 6, VMCOREINFO and notes, zero pages excluded):
-/// x86-64 worlds only (QEMU writes arm64 kdumps in 64 KiB blocks, which this writer does not).
+/// The world as a zlib kdump as QEMU writes it (header version 6, VMCOREINFO and notes, zero pages
+/// kept as one shared zero page): x86-64 worlds only (QEMU writes arm64 kdumps in 64 KiB blocks,
+/// which this writer does not).
 pub fn qemu_kdump(w: &World) -> Vec<u8> {
+    kdump_of(w, false)
+}
+
+/// [`qemu_kdump`] with the zero pages left out of the dump (they read as excluded): the large
+/// synthetic machines, whose RAM is mostly never written, would otherwise carry a page
+/// descriptor for each of millions of zero pages.
+pub fn kdump_without_zero_pages(w: &World) -> Vec<u8> {
+    kdump_of(w, true)
+}
+
+fn kdump_of(w: &World, exclude_zero_pages: bool) -> Vec<u8> {
     assert_eq!(
         w.cfg.arch,
         WorldArch::X86_64,
@@ -264,7 +276,7 @@ pub fn qemu_kdump(w: &World) -> Vec<u8> {
         vmcoreinfo: Some(vi.clone().into_bytes()),
         notes: Some(qemu_notes(w, false, &vi)),
         utsname_release: crate::synth::RELEASE.into(),
-        exclude_zero_pages: true,
+        exclude_zero_pages,
         ..Default::default()
     };
     crate::kdump_writer::write_kdump(&w.img, &opts)

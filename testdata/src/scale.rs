@@ -85,7 +85,7 @@ pub fn write_scale_with(
     write_qemu_elf(&mut w, &vmcore, true)?;
     let kdump = if kdump {
         let path = dir.join("vmcore.kdump");
-        std::fs::write(&path, crate::sample::qemu_kdump(&w))?;
+        std::fs::write(&path, crate::sample::kdump_without_zero_pages(&w))?;
         Some(path)
     } else {
         None
