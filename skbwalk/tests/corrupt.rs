@@ -39,6 +39,33 @@ fn write(dir: &std::path::Path, w: &mut World) -> std::path::PathBuf {
     p
 }
 
+/// Finish `w` and write it as a zlib kdump with page `pfn` left out (as makedumpfile filters it).
+fn kdump_without(w: &mut World, pfn: u64, name: &str) -> std::path::PathBuf {
+    let vi = w.finish();
+    let opts = KdumpOptions {
+        compression: Compression::Zlib,
+        header_version: 6,
+        vmcoreinfo: Some(vi.clone().into_bytes()),
+        notes: Some(qemu_notes(w, false, &vi)),
+        exclude_pfns: vec![pfn],
+        ..Default::default()
+    };
+    let p = testdata::scratch::root(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "skbwalk-corrupt-{}-{name}.kdump",
+        std::process::id()
+    ));
+    std::fs::write(&p, write_kdump(&w.img, &opts)).unwrap();
+    p
+}
+
+/// The `task_struct` of nginx (pid 146935).
+fn nginx_task(w: &World) -> u64 {
+    (0..)
+        .map(|i| w.task_addr(i))
+        .find(|&t| w.read_u64(t + w.k.o("task_struct.pid")) as u32 == 146935)
+        .unwrap()
+}
+
 fn nginx_skbs(w: &World) -> Vec<u64> {
     let s = w
         .sockets
@@ -132,20 +159,8 @@ fn a_garbage_next_pointer_and_impossible_nr_frags_are_warnings() {
 fn an_excluded_page_in_a_filtered_dump_is_named() {
     let (_dir, mut w) = world("excluded");
     let skbs = nginx_skbs(&w);
-    let vi = w.finish();
     let victim = w.phys(skbs[30]) / 4096;
-    let opts = KdumpOptions {
-        compression: Compression::Zlib,
-        header_version: 6,
-        vmcoreinfo: Some(vi.clone().into_bytes()),
-        exclude_pfns: vec![victim],
-        ..Default::default()
-    };
-    let p = testdata::scratch::root(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "skbwalk-corrupt-{}-excluded.kdump",
-        std::process::id()
-    ));
-    std::fs::write(&p, write_kdump(&w.img, &opts)).unwrap();
+    let p = kdump_without(&mut w, victim, "excluded");
     let k = open_kernel(&p, Some(&w.k.vmlinux)).unwrap();
     let r = socket_report(&k, 146935, 11).unwrap();
     assert!(
@@ -237,10 +252,7 @@ fn a_garbage_cgroup_link_is_a_warning_and_no_path() {
     // nginx's css_set → dfl_cgrp → kn chain broken: its sockets are still walked, the
     // cgroup is unknown (not "/"), and the report says why
     let (dir, mut w) = world("cgroup");
-    let t = (0..)
-        .map(|i| w.task_addr(i))
-        .find(|&t| w.read_u64(t + w.k.o("task_struct.pid")) as u32 == 146935)
-        .unwrap();
+    let t = nginx_task(&w);
     let css = w.read_u64(t + w.k.o("task_struct.cgroups"));
     let cgrp = w.read_u64(css + w.k.o("css_set.dfl_cgrp"));
     let kn = w.read_u64(cgrp + w.k.o("cgroup.kn"));
@@ -273,21 +285,8 @@ fn an_unreadable_tcp_hashinfo_is_unreadable_not_unsupported() {
     // the page holding tcp_hashinfo left out of a filtered dump: the hash tables cannot be
     // walked because of the dump, not because the kernel lacks them
     let (_dir, mut w) = world("hashinfo");
-    let vi = w.finish();
     let victim = w.phys(w.ksym("tcp_hashinfo")) / 4096;
-    let opts = KdumpOptions {
-        compression: Compression::Zlib,
-        header_version: 6,
-        vmcoreinfo: Some(vi.clone().into_bytes()),
-        notes: Some(qemu_notes(&w, false, &vi)),
-        exclude_pfns: vec![victim],
-        ..Default::default()
-    };
-    let p = testdata::scratch::root(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "skbwalk-corrupt-{}-hashinfo.kdump",
-        std::process::id()
-    ));
-    std::fs::write(&p, write_kdump(&w.img, &opts)).unwrap();
+    let p = kdump_without(&mut w, victim, "hashinfo");
     let k = open_kernel(&p, Some(&w.k.vmlinux)).unwrap();
     let t = top(&k, Default::default()).unwrap();
     let hw = t
@@ -355,10 +354,7 @@ fn an_unreadable_task_list_is_an_error_not_an_empty_machine() {
 #[test]
 fn an_absurd_fd_table_is_bounded_and_named() {
     let (dir, mut w) = world("max-fds");
-    let nginx = (0..)
-        .map(|i| w.task_addr(i))
-        .find(|&t| w.read_u64(t + w.k.o("task_struct.pid")) as u32 == 146935)
-        .unwrap();
+    let nginx = nginx_task(&w);
     let files = w.read_u64(nginx + w.k.o("task_struct.files"));
     let fdt = w.read_u64(files + w.k.o("files_struct.fdt"));
     w.write_u32(fdt + w.k.o("fdtable.max_fds"), u32::MAX);
