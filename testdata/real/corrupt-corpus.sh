@@ -13,8 +13,10 @@ if [ ! -s "$T" ]; then
     python3 "$HERE/corrupt-corpus.py" pick --vmcore "$D/A/vmcore.elf" --vmlinux "$V" --manifest "$D/manifest.json" \
         > "$T.tmp" && mv "$T.tmp" "$T"
 fi
-# a makedumpfile kdump; arm64 sets have none (the host's makedumpfile reads x86-64 dumps only): QEMU's own
-K=$(ls "$D"/A/vmcore.mdf-*-zlib.kdump 2>/dev/null | head -n1 || true)
+# a filtered makedumpfile kdump (-d 31, or -d 17: its first descriptors reach the pages the walk
+# reads, which the damage to "4096 descriptors" needs; sid's unfiltered -d 0 file does not); arm64
+# sets have none (the host's makedumpfile reads x86-64 dumps only): QEMU's own
+K=$(ls "$D"/A/vmcore.mdf-d31-zlib.kdump "$D"/A/vmcore.mdf-d17-zlib.kdump 2>/dev/null | head -n1 || true)
 [ -n "$K" ] || K=$D/A/vmcore.kdump-raw-zlib
 WORK=${TMPDIR:-/tmp}/skbwalk-corrupt-$$
 trap 'rm -rf "$WORK"' EXIT
