@@ -93,7 +93,7 @@ mod tests {
                 TypeKind::Array { elem, .. } => format!("{}[]", c_type(elem)),
             }
         }
-        let (_, m) = crate::testing::capture();
+        let (_, m) = testdata::real_tier::capture();
         let vmlinux = std::path::PathBuf::from(m["kernel"]["vmlinux"].as_str().unwrap());
         let t = Types::open_as(&vmlinux, None, Prefer::Dwarf).unwrap();
         let arm64 = m["kernel"]["generation"]

@@ -378,16 +378,9 @@ mod tests {
     #[test]
     #[ignore = "needs the real-dump tier (SKBWALK_DUMPS_DIR; ./test.sh runs it)"]
     fn every_inet_socket_is_in_its_kernel_hash_table() {
-        let (dir, m) = crate::testing::capture();
+        let (dir, m) = testdata::real_tier::capture();
         let vmlinux = std::path::PathBuf::from(m["kernel"]["vmlinux"].as_str().unwrap());
-        let made: Vec<&str> = m["boots"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
-        let generation = m["kernel"]["generation"].as_str().unwrap_or("");
-        for boot in testdata::real_tier::boots(&made, generation, &["A", "B", "C"]) {
+        for boot in testdata::real_tier::boots(&m, &["A", "B", "C"]) {
             let k = crate::testing::open(&dir.join(boot).join("vmcore.elf"), Some(&vmlinux));
             let mut w = crate::warnings::Warnings::default();
             let hashed = hashed_sockets(&k, k.off().unwrap(), &mut w, &[]);

@@ -1,5 +1,5 @@
-//! What the unit tests share: scratch directories, opening a kernel without a cache, and the
-//! real-dump tier's capture.
+//! What the unit tests share: scratch directories and opening a kernel without a cache (the
+//! real-dump tier's capture is `testdata::real_tier::capture`).
 
 use std::path::{Path, PathBuf};
 
@@ -22,14 +22,4 @@ pub(crate) fn open(vmcore: &Path, vmlinux: Option<&Path>) -> Kernel {
         ..Default::default()
     };
     Kernel::open_with(vmcore, &opts).unwrap()
-}
-
-/// The real-dump tier's capture directory and manifest (`SKBWALK_DUMPS_DIR`); panics without
-/// them (the tests that call it are `#[ignore]`d outside the tier).
-pub(crate) fn capture() -> (PathBuf, serde_json::Value) {
-    let (dir, m) = testdata::real_tier::capture();
-    (
-        dir,
-        serde_json::from_slice(&m).expect("manifest.json is JSON"),
-    )
 }

@@ -10,13 +10,7 @@ use std::path::PathBuf;
 
 use skbwalk::{socket_report, Kernel};
 
-fn capture() -> (PathBuf, serde_json::Value) {
-    let (dir, m) = testdata::real_tier::capture();
-    (
-        dir,
-        serde_json::from_slice(&m).expect("manifest.json is JSON"),
-    )
-}
+use testdata::real_tier::capture;
 
 #[test]
 #[ignore = "needs the real-dump tier (SKBWALK_DUMPS_DIR; ./test.sh runs it)"]
@@ -186,14 +180,7 @@ fn kallsyms_from_the_dump_equal_the_symtab_plus_kaslr() {
     let vmlinux = PathBuf::from(m["kernel"]["vmlinux"].as_str().unwrap());
     let symtab = SymbolTable::from_elf(&vmlinux).unwrap();
     let pairs: HashSet<(&str, u64)> = symtab.iter().map(|(n, a, _)| (n, a)).collect();
-    let made: Vec<&str> = m["boots"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    let generation = m["kernel"]["generation"].as_str().unwrap_or("");
-    for boot in testdata::real_tier::boots(&made, generation, &["A", "B"]) {
+    for boot in testdata::real_tier::boots(&m, &["A", "B"]) {
         let dump = skbwalk::vmcore::Dump::open(&dir.join(boot).join("vmcore.elf")).unwrap();
         let Some(vi) = dump.vmcoreinfo() else {
             panic!("boot {boot} has VMCOREINFO")

@@ -10,22 +10,32 @@ use std::path::PathBuf;
 /// The reason real-dump tests are ignored outside the tier.
 pub const IGNORE: &str = "needs the real-dump tier (SKBWALK_DUMPS_DIR; ./test.sh runs it)";
 
-/// The capture directory and its `manifest.json`'s bytes. Panics when the variable is unset or
-/// the manifest cannot be read: the test was asked to check real dumps.
-pub fn capture() -> (PathBuf, Vec<u8>) {
+/// The capture directory and its parsed `manifest.json`. Panics when the variable is unset or
+/// the manifest cannot be read or is no JSON: the test was asked to check real dumps.
+pub fn capture() -> (PathBuf, serde_json::Value) {
     let dir = std::env::var_os("SKBWALK_DUMPS_DIR")
         .map(PathBuf::from)
         .expect("SKBWALK_DUMPS_DIR names no capture directory (./test.sh sets it)");
     let m = std::fs::read(dir.join("manifest.json"))
         .unwrap_or_else(|e| panic!("{}: no manifest.json: {e}", dir.display()));
+    let m = serde_json::from_slice(&m)
+        .unwrap_or_else(|e| panic!("{}: manifest.json is no JSON: {e}", dir.display()));
     (dir, m)
 }
 
-/// Which of `want` (boot names: A, B, C, D) the capture made, given the boots its manifest
-/// lists (`made`) and its kernel generation. x86-64 sets make every boot the tests ask for (a
-/// missing one fails the test); arm64 sets (`arm64-*`) make boot A only.
-pub fn boots<'a>(made: &[&str], generation: &str, want: &[&'a str]) -> Vec<&'a str> {
-    let have: Vec<&'a str> = want.iter().copied().filter(|b| made.contains(b)).collect();
+/// Which of `want` (boot names: A, B, C, D) the capture of `manifest` made (its `boots`), given
+/// its kernel generation. x86-64 sets make every boot the tests ask for (a missing one fails the
+/// test); arm64 sets (`arm64-*`) make boot A only.
+pub fn boots<'a>(manifest: &serde_json::Value, want: &[&'a str]) -> Vec<&'a str> {
+    let made = manifest["boots"]
+        .as_object()
+        .expect("manifest.json lists its boots");
+    let generation = manifest["kernel"]["generation"].as_str().unwrap_or("");
+    let have: Vec<&'a str> = want
+        .iter()
+        .copied()
+        .filter(|b| made.contains_key(*b))
+        .collect();
     if !generation.starts_with("arm64-") {
         assert_eq!(
             have, want,
