@@ -13,14 +13,15 @@ use std::sync::Arc;
 
 use kstructs::Types;
 
+use crate::links::{Chain, Stop};
 use crate::warnings::{WarningKind, Warnings};
-use crate::{Kernel, Result};
+use crate::Kernel;
 
 /// Deepest cgroup nesting followed (the kernel's `cgroup.max.depth` is unlimited by default;
 /// real hierarchies are a handful of levels).
 const MAX_DEPTH: usize = 256;
 /// Longest kernfs name read (`NAME_MAX`).
-const MAX_NAME: u64 = 255;
+const MAX_NAME: usize = 255;
 
 /// Where the path's links are.
 #[derive(Debug, Clone, Copy)]
@@ -85,11 +86,21 @@ impl<'k> CgroupPaths<'k> {
         }
         let path = match path_of(k, &l, css_set) {
             Ok(p) => Some(Arc::<str>::from(p)),
-            Err(e) => {
+            Err(stop) => {
+                let why = match &stop {
+                    Stop::Unreadable(e) => e.to_string(),
+                    Stop::Bad(at) => format!("{at:#x} is not a kernel pointer"),
+                    Stop::Loop(at) => format!("the links loop at {at:#x}"),
+                    Stop::Limit(n) => format!("more than {n} links (deeper than any hierarchy)"),
+                };
+                let at = match stop {
+                    Stop::Bad(at) | Stop::Loop(at) => at,
+                    _ => css_set,
+                };
                 w.push(
-                    WarningKind::of(&e),
-                    Some(css_set),
-                    format!("cgroup of the task at {task:#x}: css_set at {css_set:#x}: {e}"),
+                    stop.kind(),
+                    Some(at),
+                    format!("cgroup of the task at {task:#x}: css_set at {css_set:#x}: {why}"),
                 );
                 None
             }
@@ -99,62 +110,30 @@ impl<'k> CgroupPaths<'k> {
     }
 }
 
-/// The path of the default-hierarchy cgroup of `css_set`.
-fn path_of(k: &Kernel, l: &CgroupLayout, css_set: u64) -> Result<String> {
-    let corrupt = |what: &str, addr: u64, why: &'static str| crate::Error::Corrupt {
-        what: format!("{what} {addr:#x}"),
-        addr,
-        why,
-    };
-    if !k.is_kernel_ptr(css_set, 8) {
-        return Err(corrupt(
-            "task_struct.cgroups",
-            css_set,
-            "not a kernel pointer",
-        ));
-    }
-    let cgrp = k.u64(css_set + l.dfl_cgrp, "css_set.dfl_cgrp")?;
-    if !k.is_kernel_ptr(cgrp, 8) {
-        return Err(corrupt("css_set.dfl_cgrp", cgrp, "not a kernel pointer"));
-    }
-    let mut kn = k.u64(cgrp + l.kn, "cgroup.kn")?;
+/// The path of the default-hierarchy cgroup of `css_set`, or why the links to it stop: each link
+/// (the `css_set`, its cgroup, every kernfs node up to the root) is admitted by the walk's one
+/// link rule ([`Chain::admit`]: a kernel pointer, not met before, within the depth bound).
+fn path_of(k: &Kernel, l: &CgroupLayout, css_set: u64) -> std::result::Result<String, Stop> {
+    let mut chain = Chain::new(k.space(), MAX_DEPTH + 2, 8);
+    let read = |addr: u64, what: &str| k.u64(addr, what).map_err(Stop::Unreadable);
+    chain.admit(css_set)?;
+    let cgrp = read(css_set + l.dfl_cgrp, "css_set.dfl_cgrp")?;
+    chain.admit(cgrp)?;
+    let mut kn = read(cgrp + l.kn, "cgroup.kn")?;
     let mut names = Vec::new();
     loop {
-        if !k.is_kernel_ptr(kn, 8) {
-            return Err(corrupt("kernfs_node", kn, "not a kernel pointer"));
-        }
-        let parent = k.u64(kn + l.parent, "kernfs_node.parent")?;
+        chain.admit(kn)?;
+        let parent = read(kn + l.parent, "kernfs_node.parent")?;
         if parent == 0 {
             break; // the root, whose own name is not part of the path
         }
-        if names.len() == MAX_DEPTH {
-            return Err(corrupt(
-                "kernfs_node.parent",
-                kn,
-                "deeper than any cgroup hierarchy (a loop?)",
-            ));
-        }
-        names.push(name(k, k.u64(kn + l.name, "kernfs_node.name")?)?);
+        let name = read(kn + l.name, "kernfs_node.name")?;
+        names.push(
+            k.cstr(name, MAX_NAME + 1, "kernfs_node.name")
+                .map_err(Stop::Unreadable)?,
+        );
         kn = parent;
     }
     names.reverse();
     Ok(format!("/{}", names.join("/")))
-}
-
-/// A NUL-terminated kernfs name, read up to its page's end first (the next page may be one the
-/// dump left out).
-fn name(k: &Kernel, at: u64) -> Result<String> {
-    let to_page_end = k.page_size() - at % k.page_size().max(1);
-    let first = k.bytes(
-        at,
-        to_page_end.min(MAX_NAME + 1) as usize,
-        "kernfs_node.name",
-    )?;
-    let raw = if first.contains(&0) || first.len() as u64 > MAX_NAME {
-        first
-    } else {
-        k.bytes(at, (MAX_NAME + 1) as usize, "kernfs_node.name")?
-    };
-    let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
-    Ok(String::from_utf8_lossy(&raw[..end]).into_owned())
 }

@@ -689,8 +689,16 @@ impl Kernel {
         Ok(b[0])
     }
 
-    /// A NUL-terminated string of at most `max` bytes.
+    /// A NUL-terminated string of at most `max` bytes. The bytes up to the end of its page are
+    /// read first: a string that ends there is read even where the next page is one the dump
+    /// left out.
     pub(crate) fn cstr(&self, addr: u64, max: usize, what: &str) -> Result<String> {
+        let page = self.page_size.max(1);
+        let in_page = (page - addr % page).min(max as u64) as usize;
+        let first = self.bytes(addr, in_page, what)?;
+        if in_page == max || first.contains(&0) {
+            return Ok(c_string(&first));
+        }
         Ok(c_string(&self.bytes(addr, max, what)?))
     }
 

@@ -278,6 +278,12 @@ fn a_garbage_cgroup_link_is_a_warning_and_no_path() {
     let nginx = t.sockets.iter().find(|s| s.pid == Some(146935)).unwrap();
     assert_eq!(nginx.cgroup, None);
     assert!(!t.complete);
+    assert!(
+        t.warnings.iter().any(|x| x.message.contains("cgroup")
+            && x.kind == skbwalk::warnings::WarningKind::Loop),
+        "{:?}",
+        t.warnings
+    );
 }
 
 #[test]
