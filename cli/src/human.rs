@@ -512,6 +512,61 @@ pub fn meminfo(r: &skbwalk::meminfo::MeminfoReport, k: &Kernel) -> String {
 }
 
 /// The incident's reasoning, step by step, with this dump's numbers.
+pub fn cgroups(r: &skbwalk::cgroups::CgroupsReport, k: &Kernel) -> String {
+    let mut s = String::from(synthetic_banner(k));
+    let _ = writeln!(
+        s,
+        "{:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}  cgroup (hierarchical; exact, per-CPU parts folded)",
+        "holds", "current", "charged", "anon", "file", "kernel", "sock"
+    );
+    let _ = writeln!(
+        s,
+        "{:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
+        "", "", "pages", "", "", "", "/ pinned"
+    );
+    let row = |c: &skbwalk::cgroups::MemCgroup, name: &str| {
+        c.stat
+            .get(name)
+            .map_or("-".into(), |v| bytes(v.exact.max(0) as u64))
+    };
+    for c in &r.cgroups {
+        let name = c.path.as_deref().unwrap_or("?");
+        let leaf = if c.depth == 0 {
+            name
+        } else {
+            name.rsplit('/').next().unwrap_or(name)
+        };
+        let sock = if c.sockets_subtree.sockets > 0 {
+            format!(
+                "{} / {}",
+                row(c, "sock"),
+                bytes(c.sockets_subtree.pinned_bytes)
+            )
+        } else {
+            row(c, "sock")
+        };
+        let _ = writeln!(
+            s,
+            "{:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}  {}{}{}",
+            bytes(c.holds_bytes),
+            bytes(c.memory_current_bytes),
+            c.charged_subtree.pages,
+            row(c, "anon"),
+            row(c, "file"),
+            row(c, "kernel"),
+            sock,
+            "  ".repeat(c.depth as usize),
+            leaf,
+            if c.state == "online" {
+                String::new()
+            } else {
+                format!(" ({})", c.state)
+            }
+        );
+    }
+    s
+}
+
 pub fn explain(r: &skbwalk::explain::ExplainReport, k: &Kernel) -> String {
     let mut s = String::from(synthetic_banner(k));
     let b = &r.breakdown;
@@ -552,6 +607,16 @@ pub fn explain(r: &skbwalk::explain::ExplainReport, k: &Kernel) -> String {
             bytes(t.totals.pinned_bytes),
             t.totals.amplification,
             skbwalk::explain::in_cgroup(t.cgroup.as_deref())
+        );
+    }
+    if let Some(m) = &r.top_socket_memcg {
+        let _ = writeln!(
+            s,
+            "   its memory cgroup {}: memory.stat sock {} (exact; {} unflushed), while the socket pins {}",
+            m.path.as_deref().unwrap_or("?"),
+            bytes(m.sock.exact.max(0) as u64),
+            bytes(m.sock.global.max(0) as u64),
+            bytes(m.pinned_bytes)
         );
     }
     let _ = writeln!(

@@ -88,6 +88,9 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         svg: Option<std::path::PathBuf>,
     },
+    /// The memory cgroup tree: each cgroup's memory.stat counters (global and exact), the
+    /// pages charged to it and what its sockets pin next to its sock counter.
+    Cgroups,
     /// Every socket of every task, ranked by the memory it pins.
     Top {
         /// Show the first N sockets (all in JSON unless given).
@@ -394,7 +397,7 @@ fn run(cli: &Cli) -> Result<ExitCode, ExitCode> {
     };
     if cli.command.is_some() && (cli.pid.is_some() || cli.fd.is_some()) {
         return Err(usage(
-            "--pid/--fd select one socket; they do not go with a command (info, meminfo, explain, top)",
+            "--pid/--fd select one socket; they do not go with a command (info, meminfo, explain, cgroups, top)",
         ));
     }
     for p in vmcore.paths.iter().filter(|_| !vmcore.live) {
@@ -434,6 +437,13 @@ fn run(cli: &Cli) -> Result<ExitCode, ExitCode> {
                 human::explain(&r, &k)
             })
         }
+        Some(Command::Cgroups) => {
+            let k = open(cli, &vmcore)?;
+            let r = skbwalk::cgroups::cgroups(&k).map_err(|e| walk_failed(&vmcore, e))?;
+            conclude(cli, &vmcore, &k, &r, r.complete, &r.warnings, || {
+                human::cgroups(&r, &k)
+            })
+        }
         Some(Command::Top {
             n,
             watch: Some(period),
@@ -465,7 +475,7 @@ fn run(cli: &Cli) -> Result<ExitCode, ExitCode> {
         None => {
             let (Some(pid), Some(fd)) = (cli.pid, cli.fd) else {
                 return Err(usage(
-                    "give --pid P --fd F for one socket, or a command: info, meminfo, explain, top",
+                    "give --pid P --fd F for one socket, or a command: info, meminfo, explain, cgroups, top",
                 ));
             };
             let k = open(cli, &vmcore)?;

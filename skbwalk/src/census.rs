@@ -116,6 +116,10 @@ pub struct Census {
     pub other: OtherSplit,
     /// Classes against counters.
     pub checks: Vec<Check>,
+    /// Pages charged to a memory cgroup, by what their `struct page` names (a memcg or an
+    /// `obj_cgroup`, see `memcg.rs`) and class: what `cgroups` resolves to each memcg.
+    #[serde(skip)]
+    pub(crate) charged: BTreeMap<(crate::memcg::ChargeKey, &'static str), u64>,
     /// Whether every struct page and owner list could be read.
     pub complete: bool,
     /// What could not.
@@ -277,6 +281,7 @@ fn census_in(
         l,
         skb_pfns: &skb_pfns,
         vmalloc: &vmalloc,
+        charge: crate::memcg::PageCharge::resolve(&k.types).ok(),
     };
     // Stretches of pfns scanned on every core, each from an empty carry. Buddy blocks and
     // compound pages are aligned to their order, so none crosses a stretch boundary in a sane
@@ -311,6 +316,7 @@ fn census_in(
     let Tally {
         classes,
         other,
+        charged,
         pages,
         unreadable_runs,
         bad_orders,
@@ -342,7 +348,52 @@ fn census_in(
             format!("{bad_tails} compound tail pages whose head is not the compound page before them: counted as \"other\""),
         );
     }
-    let get = |c: Class| classes.get(&c).copied().unwrap_or(0);
+    let checks = checks(
+        &classes.iter().map(|(&c, &n)| (c.as_str(), n)).collect(),
+        counters,
+        &[
+            Class::Free,
+            Class::Slab,
+            Class::LruAnon,
+            Class::LruFile,
+            Class::PageTable,
+        ],
+    );
+    let warnings = w.into_vec();
+    Ok(Census {
+        pages,
+        classes: classes.into_iter().map(|(c, v)| (c.as_str(), v)).collect(),
+        other,
+        checks,
+        charged: charged
+            .into_iter()
+            .map(|((key, class), n)| ((key, class.as_str()), n))
+            .collect(),
+        complete: warnings.is_empty(),
+        warnings,
+    })
+}
+
+/// The counters each class should agree with.
+const CHECKED: &[(Class, &[&str])] = &[
+    (Class::Free, &["NR_FREE_PAGES"]),
+    (
+        Class::Slab,
+        &["NR_SLAB_RECLAIMABLE_B", "NR_SLAB_UNRECLAIMABLE_B"],
+    ),
+    (Class::LruAnon, &["NR_INACTIVE_ANON", "NR_ACTIVE_ANON"]),
+    (Class::LruFile, &["NR_INACTIVE_FILE", "NR_ACTIVE_FILE"]),
+    (Class::PageTable, &["NR_PAGETABLE"]),
+];
+
+/// Each class of `which` (pages in `classes`, by name) next to the exact counters it should
+/// agree with, where the counters are there: the census's own checks, and a memory cgroup's
+/// charged pages against its counters.
+pub(crate) fn checks(
+    classes: &BTreeMap<&str, u64>,
+    counters: &BTreeMap<String, Counter>,
+    which: &[Class],
+) -> Vec<Check> {
     let exact = |names: &[&str]| -> Option<i64> {
         let mut sum = 0i64;
         for n in names {
@@ -350,36 +401,20 @@ fn census_in(
         }
         Some(sum)
     };
-    let mut checks = Vec::new();
-    for (class, names) in [
-        (Class::Free, &["NR_FREE_PAGES"][..]),
-        (
-            Class::Slab,
-            &["NR_SLAB_RECLAIMABLE_B", "NR_SLAB_UNRECLAIMABLE_B"][..],
-        ),
-        (Class::LruAnon, &["NR_INACTIVE_ANON", "NR_ACTIVE_ANON"][..]),
-        (Class::LruFile, &["NR_INACTIVE_FILE", "NR_ACTIVE_FILE"][..]),
-        (Class::PageTable, &["NR_PAGETABLE"][..]),
-    ] {
+    let mut out = Vec::new();
+    for &(class, names) in CHECKED.iter().filter(|(c, _)| which.contains(c)) {
+        let census = classes.get(class.as_str()).copied().unwrap_or(0);
         if let Some(v) = exact(names) {
-            checks.push(Check {
+            out.push(Check {
                 class: class.as_str(),
-                census: get(class),
+                census,
                 counter: names.join("+"),
                 counter_pages: v,
-                difference: (get(class) as i64).saturating_sub(v),
+                difference: (census as i64).saturating_sub(v),
             });
         }
     }
-    let warnings = w.into_vec();
-    Ok(Census {
-        pages,
-        classes: classes.into_iter().map(|(c, v)| (c.as_str(), v)).collect(),
-        other,
-        checks,
-        complete: warnings.is_empty(),
-        warnings,
-    })
+    out
 }
 
 /// Struct pages one thread scans at a time: 1 GiB of memory, the largest compound page.
@@ -390,6 +425,8 @@ const STRETCH_PAGES: u64 = 1 << MAX_COMPOUND_ORDER;
 struct Tally {
     classes: BTreeMap<Class, u64>,
     other: OtherSplit,
+    /// Charged pages by (charge, class).
+    charged: BTreeMap<(crate::memcg::ChargeKey, Class), u64>,
     pages: u64,
     unreadable_runs: u64,
     bad_orders: u64,
@@ -400,6 +437,9 @@ impl Tally {
     fn add(&mut self, t: Tally) {
         for (c, n) in t.classes {
             *self.classes.entry(c).or_default() += n;
+        }
+        for (c, n) in t.charged {
+            *self.charged.entry(c).or_default() += n;
         }
         self.other.skb += t.other.skb;
         self.other.vmalloc += t.other.vmalloc;
@@ -418,6 +458,8 @@ struct Carry {
     free_until: u64,
     /// (head pfn, end pfn, class) of the compound page.
     compound: Option<(u64, u64, Class)>,
+    /// The charge its head names.
+    compound_charge: Option<crate::memcg::ChargeKey>,
 }
 
 impl Carry {
@@ -433,6 +475,8 @@ struct Scanner<'a> {
     l: &'a StructPage,
     skb_pfns: &'a Set<u64>,
     vmalloc: &'a Set<u64>,
+    /// How a page names its memcg (`None`: no `CONFIG_MEMCG`).
+    charge: Option<crate::memcg::PageCharge>,
 }
 
 impl Scanner<'_> {
@@ -443,6 +487,8 @@ impl Scanner<'_> {
         let mut buf = vec![0u8; (CHUNK_PAGES * l.size) as usize];
         let mut readable_buf = vec![true; CHUNK_PAGES as usize];
         let mut pfn = range.start;
+        // charged pages run-length counted: neighbours mostly share their memcg
+        let mut run: Option<((crate::memcg::ChargeKey, Class), u64)> = None;
         while pfn < range.end {
             let n = CHUNK_PAGES.min(range.end - pfn);
             let readable = &mut readable_buf[..n as usize];
@@ -453,13 +499,26 @@ impl Scanner<'_> {
                 }
                 let p = pfn + i;
                 t.pages += 1;
-                let class = self.classify(p, &buf, i, n, &mut c, &mut t);
+                let (class, charge) = self.classify(p, &buf, i, n, &mut c, &mut t);
                 *t.classes.entry(class).or_default() += 1;
+                if let Some(key) = charge {
+                    match &mut run {
+                        Some((k, m)) if *k == (key, class) => *m += 1,
+                        _ => {
+                            if let Some((k, m)) = run.replace(((key, class), 1)) {
+                                *t.charged.entry(k).or_default() += m;
+                            }
+                        }
+                    }
+                }
                 if class == Class::Other {
                     self.attribute_other(p, &mut t);
                 }
             }
             pfn += n;
+        }
+        if let Some((k, m)) = run {
+            *t.charged.entry(k).or_default() += m;
         }
         (t, c)
     }
@@ -502,15 +561,23 @@ impl Scanner<'_> {
 
     /// The class of pfn `p` (struct page `i` of the `n` in `buf`), by the first rule that
     /// matches; a free block or a compound head it starts is carried in `c`.
-    fn classify(&self, p: u64, buf: &[u8], i: u64, n: u64, c: &mut Carry, t: &mut Tally) -> Class {
+    fn classify(
+        &self,
+        p: u64,
+        buf: &[u8],
+        i: u64,
+        n: u64,
+        c: &mut Carry,
+        t: &mut Tally,
+    ) -> (Class, Option<crate::memcg::ChargeKey>) {
         let (k, l) = (self.k, self.l);
         if p < c.free_until {
-            return Class::Free;
+            return (Class::Free, None);
         }
         let sp = &buf[(i * l.size) as usize..((i + 1) * l.size) as usize];
         let flags = l.flags(sp);
         if l.is_reserved(flags) {
-            return Class::Reserved;
+            return (Class::Reserved, None);
         }
         if !l.is_tail(sp) && l.is_buddy(sp) {
             let order = l.private(sp);
@@ -519,7 +586,7 @@ impl Scanner<'_> {
             } else {
                 c.free_until = p + (1 << order);
             }
-            return Class::Free;
+            return (Class::Free, None);
         }
         if l.is_tail(sp) {
             let page = k.vmemmap_base.wrapping_add(p * l.size);
@@ -528,10 +595,12 @@ impl Scanner<'_> {
                 .ok()
                 .map(|h| h.wrapping_sub(k.vmemmap_base) / l.size);
             return match c.compound {
-                Some((h, end, head_class)) if Some(h) == head_pfn && p < end => head_class,
+                Some((h, end, head_class)) if Some(h) == head_pfn && p < end => {
+                    (head_class, c.compound_charge)
+                }
                 _ => {
                     t.bad_tails += 1;
-                    Class::Other
+                    (Class::Other, None)
                 }
             };
         }
@@ -550,13 +619,22 @@ impl Scanner<'_> {
         } else {
             Class::Other
         };
+        // a page in use names the memcg it is charged to (a slab page's objects are charged
+        // one by one, and a page no one holds is charged to no one)
+        let charge = match (own, &self.charge) {
+            (Class::Slab | Class::Unused, _) | (_, None) => None,
+            (_, Some(pc)) => pc.key(sp),
+        };
         if l.is_head(flags) {
             match head_order(k, l, p, sp, buf, i, n) {
-                Some(o) if o <= MAX_COMPOUND_ORDER => c.compound = Some((p, p + (1 << o), own)),
+                Some(o) if o <= MAX_COMPOUND_ORDER => {
+                    c.compound = Some((p, p + (1 << o), own));
+                    c.compound_charge = charge;
+                }
                 _ => t.bad_orders += 1,
             }
         }
-        own
+        (own, charge)
     }
 
     /// Who holds an `other` page: a socket queue's skb, a vmalloc area, or no one known.

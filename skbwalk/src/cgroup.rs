@@ -87,16 +87,8 @@ impl<'k> CgroupPaths<'k> {
         let path = match path_of(k, &l, css_set) {
             Ok(p) => Some(Arc::<str>::from(p)),
             Err(stop) => {
-                let why = match &stop {
-                    Stop::Unreadable(e) => e.to_string(),
-                    Stop::Bad(at) => format!("{at:#x} is not a kernel pointer"),
-                    Stop::Loop(at) => format!("the links loop at {at:#x}"),
-                    Stop::Limit(n) => format!("more than {n} links (deeper than any hierarchy)"),
-                };
-                let at = match stop {
-                    Stop::Bad(at) | Stop::Loop(at) => at,
-                    _ => css_set,
-                };
+                let why = stop.why();
+                let at = stop.addr().unwrap_or(css_set);
                 w.push(
                     stop.kind(),
                     Some(at),
@@ -115,9 +107,30 @@ impl<'k> CgroupPaths<'k> {
 /// link rule ([`Chain::admit`]: a kernel pointer, not met before, within the depth bound).
 fn path_of(k: &Kernel, l: &CgroupLayout, css_set: u64) -> std::result::Result<String, Stop> {
     let mut chain = Chain::new(k.space(), MAX_DEPTH + 2, 8);
-    let read = |addr: u64, what: &str| k.u64(addr, what).map_err(Stop::Unreadable);
     chain.admit(css_set)?;
-    let cgrp = read(css_set + l.dfl_cgrp, "css_set.dfl_cgrp")?;
+    let cgrp = k
+        .u64(css_set + l.dfl_cgrp, "css_set.dfl_cgrp")
+        .map_err(Stop::Unreadable)?;
+    path_in(k, l, cgrp, chain)
+}
+
+/// The path of the cgroup at `cgrp` (a memcg's `css.cgroup`), or why its links stop.
+pub(crate) fn cgroup_path(k: &Kernel, cgrp: u64) -> std::result::Result<String, Stop> {
+    let l = k
+        .off()
+        .ok()
+        .and_then(|o| o.cgroup.as_ref().ok().copied())
+        .ok_or(Stop::Bad(cgrp))?;
+    path_in(k, &l, cgrp, Chain::new(k.space(), MAX_DEPTH + 1, 8))
+}
+
+fn path_in(
+    k: &Kernel,
+    l: &CgroupLayout,
+    cgrp: u64,
+    mut chain: Chain,
+) -> std::result::Result<String, Stop> {
+    let read = |addr: u64, what: &str| k.u64(addr, what).map_err(Stop::Unreadable);
     chain.admit(cgrp)?;
     let mut kn = read(cgrp + l.kn, "cgroup.kn")?;
     let mut names = Vec::new();

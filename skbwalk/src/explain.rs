@@ -46,6 +46,44 @@ pub struct Sockstat {
     pub tcp_sockets: i64,
 }
 
+/// The memory cgroup the top socket charges (`sk_memcg`) and its `sock` counter: the pod's own
+/// view of the socket, which charges truesize where the queue pins whole pages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct HolderMemcg {
+    /// Its path (`None` where it cannot be read).
+    pub path: Option<String>,
+    /// `memory.stat`'s `sock` of that memcg in bytes (hierarchical; global and exact).
+    pub sock: crate::counter::Counter,
+    /// What the socket pins.
+    pub pinned_bytes: u64,
+}
+
+/// The memcg the socket at `sk` charges and its `sock` counter; `None` for a socket charging no
+/// memcg (the root's, or a kernel without memory cgroups).
+fn holder_memcg(k: &Kernel, sk: u64, pinned_bytes: u64, w: &mut Warnings) -> Option<HolderMemcg> {
+    let mut ws = Warnings::default();
+    let tree = crate::memcg::Tree::read_subtree(k, sk, &mut ws)?;
+    for x in ws.into_vec() {
+        w.push(
+            x.kind,
+            x.addr.map(|a| a.0),
+            format!("memory cgroup of the top socket: {}", x.message),
+        );
+    }
+    let node = tree.nodes.first()?;
+    let c = tree.counter(0, "MEMCG_SOCK")?;
+    let unit = crate::cgroups::unit("MEMCG_SOCK", k.page_size()) as i64;
+    Some(HolderMemcg {
+        path: crate::cgroup::cgroup_path(k, node.cgroup).ok(),
+        sock: crate::counter::Counter {
+            global: c.global.max(0).saturating_mul(unit),
+            exact: c.exact.max(0).saturating_mul(unit),
+        },
+        pinned_bytes,
+    })
+}
+
 /// The `explain` report.
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
@@ -68,6 +106,8 @@ pub struct ExplainReport {
     pub sockets_truesize: u64,
     /// The top holders, as `top` ranks them.
     pub top_sockets: Vec<TopSocket>,
+    /// The memory cgroup the first of them charges, with its `sock` counter.
+    pub top_socket_memcg: Option<HolderMemcg>,
     /// What sockstat showed.
     pub sockstat: Sockstat,
     /// What slabtop showed for the skb caches, by cache name.
@@ -199,9 +239,12 @@ pub fn explain(k: &Kernel) -> Result<ExplainReport> {
         .as_ref()
         .map_or(0, |c| c.other.skb.saturating_mul(page_size));
     let allocpage = b.allocpage.max(0) as u64;
+    let top_socket_memcg = top_sockets
+        .first()
+        .and_then(|s| holder_memcg(k, s.id.sock.0, s.totals.pinned_bytes, &mut w));
     let holder = top_sockets.first().map(|s| {
         format!(
-            "{} {} {}{} ({} {} {} → {}), which pins {} for {} of truesize",
+            "{} {} {}{} ({} {} {} → {}), which pins {} for {} of truesize{}",
             s.pid.map_or("no process".into(), |p| format!("pid {p}")),
             s.comm.clone().unwrap_or_default(),
             s.fd.map_or("(no fd)".into(), |f| format!("fd {f}")),
@@ -212,6 +255,17 @@ pub fn explain(k: &Kernel) -> Result<ExplainReport> {
             s.id.remote.clone().unwrap_or_default(),
             mib(s.totals.pinned_bytes),
             mib(s.totals.truesize),
+            top_socket_memcg.as_ref().map_or(String::new(), |m| {
+                let whose = if m.path.is_some() && m.path == s.cgroup {
+                    "its cgroup's".to_string()
+                } else {
+                    format!("memory cgroup {}'s", m.path.as_deref().unwrap_or("?"))
+                };
+                format!(
+                    ", while {whose} memory.stat sock shows {}",
+                    mib(m.sock.exact.max(0) as u64)
+                )
+            }),
         )
     });
     let share = if allocpage > 0 {
@@ -270,6 +324,7 @@ pub fn explain(k: &Kernel) -> Result<ExplainReport> {
         sockets_pinned_bytes: pinned,
         sockets_truesize: truesize,
         top_sockets,
+        top_socket_memcg,
         sockstat,
         skb_slab,
         worst_case_bytes,

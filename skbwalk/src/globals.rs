@@ -33,6 +33,7 @@ pub(crate) const GLOBALS: &[Global] = &[
     g("nr_cpu_ids", "unsigned int", ""),
     g("nr_node_ids", "unsigned int", ""),
     g("__cpu_online_mask", "struct cpumask", ""),
+    g("__cpu_possible_mask", "struct cpumask", ""),
     g("__per_cpu_offset", "long unsigned int[]", ""),
     g("pcpu_nr_units", "int", ""),
     g("node_data", "struct pglist_data *[]", ""),
@@ -48,6 +49,7 @@ pub(crate) const GLOBALS: &[Global] = &[
     g("tcp_sockets_allocated", "struct percpu_counter", ""),
     g("sysctl_nr_open", "unsigned int", ""),
     g("socket_file_ops", "struct file_operations", ""),
+    g("root_mem_cgroup", "struct mem_cgroup *", ""),
 ];
 
 /// Linker and assembler labels the walk uses as addresses only (no C type).

@@ -22,6 +22,7 @@
 pub mod account;
 pub mod census;
 mod cgroup;
+pub mod cgroups;
 mod counter;
 mod error;
 pub mod explain;
@@ -33,6 +34,7 @@ pub mod kernel;
 pub mod kind;
 mod links;
 pub mod live;
+mod memcg;
 pub mod meminfo;
 pub mod memory;
 mod offsets;

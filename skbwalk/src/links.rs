@@ -33,6 +33,24 @@ impl Stop {
             Stop::Unreadable(e) => WarningKind::of(e),
         }
     }
+
+    /// Why the walk stopped, for a person.
+    pub(crate) fn why(&self) -> String {
+        match self {
+            Stop::Unreadable(e) => e.to_string(),
+            Stop::Bad(at) => format!("{at:#x} is not a kernel pointer"),
+            Stop::Loop(at) => format!("the links loop at {at:#x}"),
+            Stop::Limit(n) => format!("more than {n} links (deeper than any hierarchy)"),
+        }
+    }
+
+    /// The address at fault, where one is.
+    pub(crate) fn addr(&self) -> Option<u64> {
+        match self {
+            Stop::Bad(at) | Stop::Loop(at) => Some(*at),
+            _ => None,
+        }
+    }
 }
 
 /// The links of one walk so far: admits each next link or says why the walk must stop.

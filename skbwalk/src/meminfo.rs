@@ -136,7 +136,7 @@ impl Layout {
 
 /// The counters of one enum: (name, index) without aliases and the `NR_VM_*_ITEMS` count, and
 /// the count.
-fn items(k: &Kernel, enum_name: &str) -> Result<(Vec<(String, usize)>, usize)> {
+pub(crate) fn items(k: &Kernel, enum_name: &str) -> Result<(Vec<(String, usize)>, usize)> {
     let all = k
         .types
         .enumerators(enum_name)
@@ -173,30 +173,31 @@ fn items(k: &Kernel, enum_name: &str) -> Result<(Vec<(String, usize)>, usize)> {
     Ok((out, count as usize))
 }
 
-/// Online CPUs from `__cpu_online_mask`, bounded by `nr_cpu_ids`.
-fn online_cpus(k: &Kernel, w: &mut Warnings) -> Vec<u32> {
+/// The CPUs set in `mask` (`__cpu_online_mask`, `__cpu_possible_mask`), bounded by
+/// `nr_cpu_ids`.
+fn cpus_in(k: &Kernel, mask: &str, which: &str, w: &mut Warnings) -> Vec<u32> {
     let nr = k
         .global("nr_cpu_ids")
         .and_then(|a| k.u32(a, "nr_cpu_ids"))
         .map(u64::from)
         .unwrap_or(MAX_CPUS)
         .min(MAX_CPUS);
-    let mask = match k
-        .global("__cpu_online_mask")
-        .and_then(|a| k.bytes(a, nr.div_ceil(64) as usize * 8, "__cpu_online_mask"))
+    let bits = match k
+        .global(mask)
+        .and_then(|a| k.bytes(a, nr.div_ceil(64) as usize * 8, mask))
     {
         Ok(m) => m,
         Err(e) => {
             w.push(
                 WarningKind::of(&e),
                 None,
-                format!("online CPUs: {e}; per-CPU deltas of CPU 0 only"),
+                format!("{which} CPUs: {e}; per-CPU deltas of CPU 0 only"),
             );
             return vec![0];
         }
     };
     (0..nr as u32)
-        .filter(|&c| mask[c as usize / 8] >> (c % 8) & 1 == 1)
+        .filter(|&c| bits[c as usize / 8] >> (c % 8) & 1 == 1)
         .collect()
 }
 
@@ -205,7 +206,16 @@ pub(crate) type CpuOffsets = Vec<(u32, u64)>;
 
 /// The online CPUs, and `(cpu, __per_cpu_offset[cpu])` of those whose offset could be read.
 pub(crate) fn cpu_offsets(k: &Kernel, w: &mut Warnings) -> Result<(Vec<u32>, CpuOffsets)> {
-    let cpus = online_cpus(k, w);
+    offsets_of(k, cpus_in(k, "__cpu_online_mask", "online", w), w)
+}
+
+/// As [`cpu_offsets`] for the possible CPUs: where rstat's flush looks (a CPU gone offline
+/// keeps its per-CPU parts).
+pub(crate) fn possible_cpu_offsets(k: &Kernel, w: &mut Warnings) -> Result<(Vec<u32>, CpuOffsets)> {
+    offsets_of(k, cpus_in(k, "__cpu_possible_mask", "possible", w), w)
+}
+
+fn offsets_of(k: &Kernel, cpus: Vec<u32>, w: &mut Warnings) -> Result<(Vec<u32>, CpuOffsets)> {
     let per_cpu_offset = k.global("__per_cpu_offset")?;
     let mut cpu_off = Vec::new();
     for &c in &cpus {
