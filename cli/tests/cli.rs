@@ -395,3 +395,58 @@ fn arm64_with_64k_pages_info_and_explain() {
     assert_eq!(sockstat % 65536, 0, "sockstat counts 64 KiB pages");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `cgroups`: the memcg tree with exact counters, in text and JSON; nginx's pod names a `sock`
+/// counter far below what its socket pins.
+#[test]
+fn cgroups_shows_each_pod_with_its_exact_counters_and_socket_pins() {
+    let (d, v) = sample();
+    let base = [
+        "--vmcore",
+        d.to_str().unwrap(),
+        "--vmlinux",
+        v.to_str().unwrap(),
+    ];
+    let mut a = base.to_vec();
+    a.extend(["cgroups", "--json", "--strict"]);
+    let out = run(&a);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = json(&out);
+    assert_eq!(r["complete"], true, "{r}");
+    let pod = r["cgroups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["path"] == testdata::sample::POD_A)
+        .unwrap();
+    keys(
+        pod,
+        &[
+            "path",
+            "depth",
+            "memcg",
+            "state",
+            "memory_current_bytes",
+            "stat",
+            "counters",
+            "charged",
+            "charged_subtree",
+            "sockets",
+            "sockets_subtree",
+            "checks",
+            "holds_bytes",
+        ],
+    );
+    let sock = pod["stat"]["sock"]["exact"].as_u64().unwrap();
+    assert_eq!(sock, 320 * 4096);
+    assert!(pod["sockets"]["pinned_bytes"].as_u64().unwrap() > sock);
+    let mut a = base.to_vec();
+    a.push("cgroups");
+    let text = String::from_utf8(run(&a).stdout).unwrap();
+    assert!(text.contains("cri-containerd-4b2c9a.scope"), "{text}");
+    assert!(text.contains("1.2 MiB / "), "{text}");
+}

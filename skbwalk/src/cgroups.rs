@@ -354,3 +354,143 @@ fn by_holdings(tree: &Tree, out: &[MemCgroup]) -> Vec<usize> {
     }
     order
 }
+
+#[cfg(test)]
+mod tests {
+    use testdata::sample::{incident_world, write_qemu_elf, SampleSize, POD_A, POD_B};
+    use testdata::sample::{SAMPLE_MEMCG_ANON, SAMPLE_MEMCG_SOCK};
+    use testdata::synth::SynthKernel;
+    use testdata::world::WorldConfig;
+
+    use super::*;
+
+    fn sample(name: &str, skbs: usize) -> (std::path::PathBuf, crate::Kernel) {
+        let dir = crate::testing::scratch(name);
+        let k = SynthKernel::build_gen(&dir.join("k"), 5, 61).unwrap();
+        let mut w = incident_world(k, WorldConfig::kaslr(), SampleSize { stalled_skbs: skbs });
+        let p = dir.join("vmcore.elf");
+        write_qemu_elf(&mut w, &p, true).unwrap();
+        let k = crate::testing::open(&p, Some(&w.k.vmlinux));
+        (dir, k)
+    }
+
+    fn by_path<'r>(r: &'r CgroupsReport, path: &str) -> &'r MemCgroup {
+        r.cgroups
+            .iter()
+            .find(|c| c.path.as_deref() == Some(path))
+            .unwrap_or_else(|| panic!("no cgroup {path}"))
+    }
+
+    /// The fixture splits each counter as rstat leaves it mid-flight (global, pending, per-CPU
+    /// deltas); every memcg's exact value is the one a full flush gives, and its global the
+    /// `state[]` alone. Charged pages, their checks against the counters, and the sockets
+    /// charging each memcg are found; siblings are ordered by what they hold.
+    #[test]
+    fn every_memcg_has_its_exact_counters_charged_pages_and_sockets() {
+        let (dir, k) = sample("cgroups", 300);
+        let r = cgroups(&k).unwrap();
+        assert!(r.complete, "{:?}", r.warnings);
+        assert_eq!(r.cgroups.len(), 9);
+        assert_eq!(r.cgroups[0].path.as_deref(), Some("/"));
+        assert_eq!(r.cgroups[0].depth, 0);
+        let ps = k.page_size() as i64;
+        for &(path, pages) in SAMPLE_MEMCG_SOCK {
+            let c = by_path(&r, path);
+            assert_eq!(c.counters["MEMCG_SOCK"].exact, pages, "{path}");
+            assert_eq!(c.stat["sock"].exact, pages * ps, "{path}");
+            assert_eq!(c.state, "online");
+        }
+        // what memory.stat shows without a flush: the leaf's state[] alone
+        assert_eq!(by_path(&r, POD_A).counters["MEMCG_SOCK"].global, 250);
+        for &(path, pages) in SAMPLE_MEMCG_ANON {
+            let c = by_path(&r, path);
+            assert_eq!(c.counters["NR_ACTIVE_ANON"].exact, pages, "{path}");
+            assert_eq!(
+                c.charged_subtree.by_class["lru_anon"], pages as u64,
+                "{path}"
+            );
+            let lru = c.checks.iter().find(|x| x.class == "lru_anon").unwrap();
+            assert_eq!(lru.difference, 0, "{path}: {lru:?}");
+        }
+        let a = by_path(&r, POD_A);
+        // 3 LRU pages naming the memcg, 2 kernel pages naming its obj_cgroup
+        assert_eq!(a.charged.pages, 5);
+        assert_eq!(a.charged.by_class["other"], 2);
+        assert_eq!(a.charged.bytes, 5 * k.page_size());
+        // nginx's stalled socket charges the pod 320 pages but pins far more
+        let top = crate::top(&k, Default::default()).unwrap();
+        let nginx = top.sockets.iter().find(|s| s.fd == Some(11)).unwrap();
+        assert_eq!(a.sockets.sockets, 1);
+        assert_eq!(a.sockets.pinned_bytes, nginx.totals.pinned_bytes);
+        assert!(a.sockets.pinned_bytes > 2 * a.stat["sock"].exact as u64);
+        assert_eq!(by_path(&r, POD_B).sockets.sockets, 1);
+        // sockets charging no memcg are the root's own; the subtree counts every socket
+        assert_eq!(r.cgroups[0].sockets_subtree.sockets, top.totals.sockets);
+        assert_eq!(r.cgroups[0].charged_subtree.pages, 2 + 1 + 5 + 1);
+        // pre-order, siblings by what they hold: nginx's pod before curl's
+        let order: Vec<&str> = r.cgroups.iter().filter_map(|c| c.path.as_deref()).collect();
+        let pos = |p: &str| order.iter().position(|&q| q == p).unwrap();
+        assert!(pos("/kubepods.slice") < pos(POD_A) && pos(POD_A) < pos(POD_B));
+        assert!(pos("/kubepods.slice") < pos("/system.slice"));
+        for c in &r.cgroups {
+            assert_eq!(
+                c.holds_bytes,
+                c.charged_subtree.bytes + c.sockets_subtree.pinned_bytes
+            );
+        }
+        // explain names the pod's sock counter next to what the socket pins
+        let e = crate::explain::explain(&k).unwrap();
+        let m = e.top_socket_memcg.clone().unwrap();
+        assert_eq!(m.path.as_deref(), Some(POD_A));
+        assert_eq!(m.sock.exact, 320 * ps);
+        assert!(
+            e.summary.contains("memory.stat sock shows 1.2 MiB"),
+            "{}",
+            e.summary
+        );
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    /// A loop in the children lists, a memcg whose counters are unreadable: warnings and the
+    /// rest of the tree, never a hang.
+    #[test]
+    fn a_looping_or_unreadable_tree_is_a_warning() {
+        let dir = crate::testing::scratch("cgroups-bad");
+        let k = SynthKernel::build_gen(&dir.join("k"), 5, 61).unwrap();
+        let mut w = incident_world(k, WorldConfig::kaslr(), SampleSize { stalled_skbs: 2 });
+        let memcg =
+            |w: &testdata::world::World, p: &str| w.memcgs.iter().find(|(q, _)| q == p).unwrap().1;
+        let o = |w: &testdata::world::World, key: &str| w.k.o(key);
+        // POD_B's counters behind a pointer that is no kernel address
+        let b = memcg(&w, POD_B);
+        let at = b + o(&w, "mem_cgroup.vmstats");
+        w.write_u64(at, 0x1234);
+        // POD_A's children ring leads into /kubepods.slice's siblings: back up the tree
+        let (a, kp) = (memcg(&w, POD_A), memcg(&w, "/kubepods.slice"));
+        let children = a + o(&w, "mem_cgroup.css.children");
+        let sibling = kp + o(&w, "mem_cgroup.css.sibling");
+        w.write_u64(children, sibling);
+        let p = dir.join("vmcore.elf");
+        write_qemu_elf(&mut w, &p, true).unwrap();
+        let k = crate::testing::open(&p, Some(&w.k.vmlinux));
+        let r = cgroups(&k).unwrap();
+        assert!(!r.complete);
+        let has = |kind: WarningKind, what: &str| {
+            r.warnings
+                .iter()
+                .any(|x| x.kind == kind && x.message.contains(what))
+        };
+        assert!(has(WarningKind::Corrupt, "left out"), "{:?}", r.warnings);
+        assert!(has(WarningKind::Loop, "reached twice"), "{:?}", r.warnings);
+        assert!(r.cgroups.iter().all(|c| c.path.as_deref() != Some(POD_B)));
+        // the rest is read, and read once
+        assert!(by_path(&r, POD_A).counters["MEMCG_SOCK"].exact == 320);
+        let kubepods = r
+            .cgroups
+            .iter()
+            .filter(|c| c.path.as_deref() == Some("/kubepods.slice"))
+            .count();
+        assert_eq!(kubepods, 1);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

@@ -24,6 +24,7 @@ pub mod census;
 mod cgroup;
 pub mod cgroups;
 mod counter;
+mod cpus;
 mod error;
 pub mod explain;
 mod globals;

@@ -194,7 +194,7 @@ pub(crate) struct Item {
 /// The items this kernel's memcgs track: `node_stat_item` then `memcg_stat_item`, mapped to
 /// their slots.
 fn items(k: &Kernel, l: &MemcgLayout) -> Result<Vec<Item>> {
-    let (mut all, _) = crate::meminfo::items(k, "node_stat_item")?;
+    let (mut all, _) = crate::counter::items(k, "node_stat_item")?;
     let memcg = k
         .types
         .enumerators("memcg_stat_item")
@@ -274,7 +274,7 @@ impl Tree {
             );
         }
         let items = items(k, &layout)?;
-        let (_, cpus) = crate::meminfo::possible_cpu_offsets(k, w)?;
+        let (_, cpus) = crate::cpus::possible_cpu_offsets(k, w)?;
         let root = match top {
             Some(t) => t,
             None => k.u64(k.global("root_mem_cgroup")?, "root_mem_cgroup")?,

@@ -9,16 +9,15 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::counter::items;
+use crate::cpus::{cpu_offsets, CpuOffsets};
 use crate::warnings::{Warning, WarningKind, Warnings};
-use crate::{Error, Kernel, Result};
+use crate::{Kernel, Result};
 
-/// Most NUMA nodes and CPUs looked at (MAX_NUMNODES is 1024 with NODES_SHIFT 10; NR_CPUS 8192).
+/// Most NUMA nodes looked at (MAX_NUMNODES is 1024 with NODES_SHIFT 10).
 const MAX_NODES: u64 = 1 << 10;
-const MAX_CPUS: u64 = 1 << 13;
 /// Most zones in a node (MAX_NR_ZONES is at most 6).
 const MAX_ZONES: u64 = 8;
-/// Most entries of a counter enum.
-const MAX_ITEMS: i64 = 256;
 
 pub use crate::counter::Counter;
 
@@ -132,103 +131,6 @@ impl Layout {
             node_diff: t.member("per_cpu_nodestat", "vm_node_stat_diff")?.offset,
         })
     }
-}
-
-/// The counters of one enum: (name, index) without aliases and the `NR_VM_*_ITEMS` count, and
-/// the count.
-pub(crate) fn items(k: &Kernel, enum_name: &str) -> Result<(Vec<(String, usize)>, usize)> {
-    let all = k
-        .types
-        .enumerators(enum_name)
-        .map_err(|e| k.layout_error(e))?;
-    let count = all
-        .iter()
-        .find(|(n, _)| n.starts_with("NR_VM_") && n.ends_with("_ITEMS"))
-        .map(|&(_, v)| v)
-        .unwrap_or_else(|| all.iter().map(|&(_, v)| v + 1).max().unwrap_or(0));
-    if !(0..=MAX_ITEMS).contains(&count) {
-        return Err(Error::NoLayout {
-            vmcore: k.vmcore_path.clone(),
-            reason: format!("enum {enum_name} counts {count} items"),
-        });
-    }
-    // An alias (`NR_LRU_BASE = 0`, then `NR_INACTIVE_ANON = NR_LRU_BASE`) names a value a real
-    // counter has: the counter keeps the name.
-    let mut by_value: BTreeMap<i64, String> = BTreeMap::new();
-    for (name, v) in all {
-        if (name.starts_with("NR_VM_") && name.ends_with("_ITEMS")) || !(0..count).contains(&v) {
-            continue;
-        }
-        match by_value.get(&v) {
-            Some(old) if !old.ends_with("_BASE") => {}
-            _ => {
-                by_value.insert(v, name);
-            }
-        }
-    }
-    let out = by_value
-        .into_iter()
-        .map(|(v, name)| (name, v as usize))
-        .collect();
-    Ok((out, count as usize))
-}
-
-/// The CPUs set in `mask` (`__cpu_online_mask`, `__cpu_possible_mask`), bounded by
-/// `nr_cpu_ids`.
-fn cpus_in(k: &Kernel, mask: &str, which: &str, w: &mut Warnings) -> Vec<u32> {
-    let nr = k
-        .global("nr_cpu_ids")
-        .and_then(|a| k.u32(a, "nr_cpu_ids"))
-        .map(u64::from)
-        .unwrap_or(MAX_CPUS)
-        .min(MAX_CPUS);
-    let bits = match k
-        .global(mask)
-        .and_then(|a| k.bytes(a, nr.div_ceil(64) as usize * 8, mask))
-    {
-        Ok(m) => m,
-        Err(e) => {
-            w.push(
-                WarningKind::of(&e),
-                None,
-                format!("{which} CPUs: {e}; per-CPU deltas of CPU 0 only"),
-            );
-            return vec![0];
-        }
-    };
-    (0..nr as u32)
-        .filter(|&c| bits[c as usize / 8] >> (c % 8) & 1 == 1)
-        .collect()
-}
-
-/// `(cpu, __per_cpu_offset[cpu])`.
-pub(crate) type CpuOffsets = Vec<(u32, u64)>;
-
-/// The online CPUs, and `(cpu, __per_cpu_offset[cpu])` of those whose offset could be read.
-pub(crate) fn cpu_offsets(k: &Kernel, w: &mut Warnings) -> Result<(Vec<u32>, CpuOffsets)> {
-    offsets_of(k, cpus_in(k, "__cpu_online_mask", "online", w), w)
-}
-
-/// As [`cpu_offsets`] for the possible CPUs: where rstat's flush looks (a CPU gone offline
-/// keeps its per-CPU parts).
-pub(crate) fn possible_cpu_offsets(k: &Kernel, w: &mut Warnings) -> Result<(Vec<u32>, CpuOffsets)> {
-    offsets_of(k, cpus_in(k, "__cpu_possible_mask", "possible", w), w)
-}
-
-fn offsets_of(k: &Kernel, cpus: Vec<u32>, w: &mut Warnings) -> Result<(Vec<u32>, CpuOffsets)> {
-    let per_cpu_offset = k.global("__per_cpu_offset")?;
-    let mut cpu_off = Vec::new();
-    for &c in &cpus {
-        match k.u64(per_cpu_offset + u64::from(c) * 8, "__per_cpu_offset[]") {
-            Ok(o) => cpu_off.push((c, o)),
-            Err(e) => w.push(
-                WarningKind::of(&e),
-                None,
-                format!("__per_cpu_offset[{c}]: {e}; CPU {c}'s per-CPU data is left out"),
-            ),
-        }
-    }
-    Ok((cpus, cpu_off))
 }
 
 /// The `pglist_data` of every node that has one.

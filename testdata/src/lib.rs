@@ -12,6 +12,7 @@ pub mod elf_writer;
 pub mod kallsyms_writer;
 pub mod kcore_writer;
 pub mod kdump_writer;
+pub mod memcg;
 pub mod pagetables;
 pub mod pahole;
 pub mod phys;

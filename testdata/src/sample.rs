@@ -120,6 +120,7 @@ pub fn incident_world(kernel: SynthKernel, cfg: WorldConfig, size: SampleSize) -
         SockSpec::tcp(1, ([10, 0, 0, 5], 40112), ([93, 184, 216, 34], 443)),
     );
     w.queue(s, Queue::Receive, &[rx_skb(1), rx_skb(2)]);
+    let curl_sock = w.sockets[s.0].sock;
     let mut gro = rx_skb(3);
     gro.frag_list = vec![
         rx_skb(4),
@@ -163,6 +164,7 @@ pub fn incident_world(kernel: SynthKernel, cfg: WorldConfig, size: SampleSize) -
     );
     let skbs: Vec<SkbSpec> = (0..size.stalled_skbs).map(rx_skb).collect();
     w.queue(s, Queue::Receive, &skbs);
+    let nginx_sock = w.sockets[s.0].sock;
     // The counters of the incident's shape: what the world handed out is mostly skb pages,
     // which no counter explains (allocpage); a little page cache, anon and slab; two CPUs with
     // deltas not yet folded in.
@@ -189,11 +191,91 @@ pub fn incident_world(kernel: SynthKernel, cfg: WorldConfig, size: SampleSize) -
         pcpu: (pages(8) as u64, 2),
         unmapped_cpus: vec![],
     });
+    w.set_memcgs(&sample_memcgs(nginx_sock, curl_sock));
     // when the dump is written: the struct pages of boot memory and of what was never
     // allocated, and NR_FREE_PAGES to match (the deltas above add -9)
     w.boot_and_free = Some(9);
     w
 }
+
+/// The sample's memory cgroups: the root, the two pods' chains and `system.slice`. The
+/// counters are split as rstat leaves them mid-flight (a leaf's CPUs not yet flushed, a pod
+/// slice holding its child's last flush in `state_pending`); the exact values
+/// ([`SAMPLE_MEMCG_SOCK`], [`SAMPLE_MEMCG_ANON`]) are what a full flush gives. nginx's pod is
+/// charged 320 pages for sockets (its `sock` counter, truesize-based), far below what its
+/// socket pins.
+pub fn sample_memcgs(nginx_sock: u64, curl_sock: u64) -> Vec<crate::memcg::MemcgSpec> {
+    use crate::memcg::MemcgSpec;
+    let (a, b) = (POD_A, POD_B);
+    let up = |p: &str, n: usize| -> String {
+        let mut p = p.to_string();
+        for _ in 0..n {
+            p.truncate(p.rfind('/').unwrap_or(0));
+        }
+        p
+    };
+    // (path, sock: global, pending, per-CPU; anon: global, per-CPU; lru pages, kmem pages, sockets)
+    type Row = (String, [i64; 4], [i64; 3], u64, u64, Vec<u64>);
+    let rows: Vec<Row> = vec![
+        ("/".into(), [216, 0, 0, 0], [4, 0, 0], 2, 1, vec![]),
+        (up(a, 3), [216, 0, 0, 0], [2, 0, 0], 0, 0, vec![]),
+        (up(a, 2), [200, 0, 0, 0], [1, 0, 0], 0, 0, vec![]),
+        (up(a, 1), [200, 50, 0, 0], [1, 0, 0], 0, 0, vec![]),
+        (
+            a.into(),
+            [250, 0, 60, 10],
+            [1, 2, 0],
+            3,
+            2,
+            vec![nginx_sock],
+        ),
+        (up(b, 2), [16, 0, 0, 0], [1, 0, 0], 0, 0, vec![]),
+        (up(b, 1), [16, 0, 0, 0], [1, 0, 0], 0, 0, vec![]),
+        (b.into(), [16, 0, 0, 0], [1, 0, 0], 1, 0, vec![curl_sock]),
+        (
+            "/system.slice".into(),
+            [0, 0, 0, 0],
+            [0, 0, 0],
+            0,
+            0,
+            vec![],
+        ),
+    ];
+    rows.into_iter()
+        .map(
+            |(path, sock, anon, lru_pages, kmem_pages, socks)| MemcgSpec {
+                usage: (sock[0] + sock[1] + sock[2] + sock[3]) as u64 + lru_pages + kmem_pages,
+                path,
+                stats: vec![
+                    ("MEMCG_SOCK", sock[0], sock[1], vec![sock[2], sock[3]]),
+                    ("NR_ACTIVE_ANON", anon[0], 0, vec![anon[1], anon[2]]),
+                ],
+                lru_pages,
+                kmem_pages,
+                socks,
+            },
+        )
+        .collect()
+}
+
+/// The exact hierarchical `MEMCG_SOCK` (pages) of the sample's memcgs: (path, value).
+pub const SAMPLE_MEMCG_SOCK: &[(&str, i64)] = &[
+    ("/", 336),
+    (POD_A, 320),
+    (
+        "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod7e1f0c.slice",
+        320,
+    ),
+    ("/kubepods.slice/kubepods-burstable.slice", 320),
+    ("/kubepods.slice", 336),
+    (POD_B, 16),
+    ("/system.slice", 0),
+];
+
+/// The exact hierarchical `NR_ACTIVE_ANON` of the sample's memcgs, equal to the LRU pages
+/// charged to each subtree: (path, value).
+pub const SAMPLE_MEMCG_ANON: &[(&str, i64)] =
+    &[("/", 6), ("/kubepods.slice", 4), (POD_A, 3), (POD_B, 1)];
 
 /// A written sample: the dump and the vmlinux beside it.
 #[derive(Debug, Clone)]

@@ -5,9 +5,14 @@
 use crate::world::World;
 
 /// Per-CPU pointers are small offsets, as in the kernel: `ptr + __per_cpu_offset[cpu]` is the
-/// CPU's copy. Zone `z`'s stats sit at `ZONE_PCP + z * 0x100`, the node's at `NODE_PCP`.
-const ZONE_PCP: u64 = 0x1000;
+/// CPU's copy. Zone `z`'s stats sit at `ZONE_PCP + z * 0x100`, the node's at `NODE_PCP`; the
+/// slab caches' per-CPU parts from 0x2000, the memcgs' from [`MEMCG_PCP`] to [`PCP_END`].
+pub(crate) const ZONE_PCP: u64 = 0x1000;
 const NODE_PCP: u64 = 0x1400;
+/// Where the memcgs' per-CPU statistics start (`memcg.rs`).
+pub(crate) const MEMCG_PCP: u64 = 0x3000;
+/// The end of each CPU's area (16 KiB from `ZONE_PCP`, whatever the page size).
+pub(crate) const PCP_END: u64 = 0x5000;
 
 /// What to write.
 #[derive(Debug, Clone, Default)]
@@ -148,9 +153,13 @@ impl World {
             mask |= 1 << c;
         }
         self.write_u64(self.ksym("__cpu_online_mask"), mask);
+        let possible = u64::MAX >> (64 - s.possible.clamp(1, 64));
+        self.write_u64(self.ksym("__cpu_possible_mask"), possible);
         let mut areas = Vec::new();
+        // 16 KiB per CPU, whatever the page size
+        let order = (PCP_END - ZONE_PCP).div_ceil(self.page_size()).ilog2();
         for cpu in 0..s.possible {
-            let area_p = self.alloc_pages(1);
+            let area_p = self.alloc_pages(order);
             let area = self.virt(area_p);
             let off = if s.unmapped_cpus.contains(&cpu) {
                 0xffff_8880_0000_0000u64.wrapping_add(0x7f00_0000_0000)

@@ -354,6 +354,7 @@ struct sock {
 	unsigned long sk_lingertime;
 	void *sk_prot_creator;
 	void *sk_socket;
+	struct mem_cgroup *sk_memcg;
 	void *sk_user_data;
 	char sk_tail_pad[64];
 };
@@ -516,6 +517,29 @@ struct per_cpu_pageset { int count, high, batch; struct list_head lists[3]; sign
 struct per_cpu_zonestat { signed char vm_stat_diff[NR_VM_ZONE_STAT_ITEMS]; signed char stat_threshold; };
 #endif
 struct per_cpu_nodestat { signed char stat_threshold; signed char vm_node_stat_diff[NR_VM_NODE_STAT_ITEMS]; };
+/* memory cgroups (6.1's rstat shape): the tree by css children/sibling from root_mem_cgroup;
+   hierarchical counters in memcg_vmstats.state[], what children's flushes left for this one in
+   state_pending[], and per-CPU cumulative state[] against state_prev[] (what a flush took). A
+   page names its memcg in memcg_data (MEMCG_DATA_KMEM: an obj_cgroup). */
+enum memcg_stat_item { MEMCG_SWAP = NR_VM_NODE_STAT_ITEMS, MEMCG_SOCK, MEMCG_PERCPU_B, MEMCG_VMALLOC,
+	MEMCG_KMEM, MEMCG_ZSWAP_B, MEMCG_ZSWAPPED, MEMCG_NR_STAT };
+enum page_memcg_data_flags { MEMCG_DATA_OBJCGS = 1UL << 0, MEMCG_DATA_KMEM = 1UL << 1,
+	__NR_MEMCG_DATA_FLAGS = 1UL << 2 };
+enum { CSS_NO_REF = (1 << 0), CSS_ONLINE = (1 << 1), CSS_RELEASED = (1 << 2), CSS_VISIBLE = (1 << 3),
+	CSS_DYING = (1 << 4) };
+struct cgroup_subsys_state { struct cgroup *cgroup; void *ss; char refcnt[16]; struct list_head sibling;
+	struct list_head children; char rstat_css_node[16]; int id; unsigned int flags; unsigned long serial_nr;
+	char online_cnt_pad[72]; struct cgroup_subsys_state *parent; };
+struct page_counter { atomic_long_t usage; unsigned long min, low, high, max; struct page_counter *parent;
+	char pc_pad[48]; };
+struct memcg_vmstats { long state[MEMCG_NR_STAT]; unsigned long events[4]; long state_pending[MEMCG_NR_STAT];
+	unsigned long events_pending[4]; };
+struct memcg_vmstats_percpu { long state[MEMCG_NR_STAT]; unsigned long events[2]; long state_prev[MEMCG_NR_STAT];
+	unsigned long events_prev[2]; unsigned long nr_page_events; unsigned long targets[2]; };
+struct obj_cgroup { char refcnt[16]; struct mem_cgroup *memcg; atomic_t nr_charged_bytes; char oc_pad[20]; };
+struct mem_cgroup { struct cgroup_subsys_state css; int id[2]; struct page_counter memory; char memcg_pad1[152];
+	struct memcg_vmstats *vmstats; char memcg_pad2[40]; struct obj_cgroup *objcg; char memcg_pad3[24];
+	struct memcg_vmstats_percpu *vmstats_percpu; char memcg_pad4[88]; };
 struct zone {
 	unsigned long _watermark[4];
 	char pad[40];
@@ -532,6 +556,8 @@ struct cpumask { unsigned long bits[1]; };
 struct pglist_data *node_data[64];
 unsigned long __per_cpu_offset[64];
 struct cpumask __cpu_online_mask;
+struct cpumask __cpu_possible_mask;
+struct mem_cgroup *root_mem_cgroup;
 unsigned int nr_cpu_ids;
 unsigned int nr_node_ids;
 atomic_long_t _totalram_pages;
@@ -659,6 +685,13 @@ int main(void)
 	O(task_struct, thread_group); O(task_struct, comm); O(task_struct, files);
 	O(task_struct, cgroups); O(css_set, dfl_cgrp); O(cgroup, kn); O(kernfs_node, parent);
 	O(kernfs_node, name); S(css_set); S(cgroup); S(kernfs_node);
+	O(mem_cgroup, css.cgroup); O(mem_cgroup, css.sibling); O(mem_cgroup, css.children); O(mem_cgroup, css.flags);
+	O(mem_cgroup, css.parent); O(mem_cgroup, memory.usage); O(mem_cgroup, vmstats); O(mem_cgroup, vmstats_percpu);
+	O(mem_cgroup, objcg); O(memcg_vmstats, state); O(memcg_vmstats, state_pending); O(memcg_vmstats_percpu, state);
+	O(memcg_vmstats_percpu, state_prev); O(obj_cgroup, memcg); O(sock, sk_memcg); O(page, memcg_data);
+	S(mem_cgroup); S(memcg_vmstats); S(memcg_vmstats_percpu); S(obj_cgroup);
+	printf("memcg.MEMCG_SOCK %d\nmemcg.MEMCG_KMEM %d\nmemcg.MEMCG_PERCPU_B %d\n", MEMCG_SOCK, MEMCG_KMEM, MEMCG_PERCPU_B);
+	printf("CSS_ONLINE %d\nMEMCG_DATA_KMEM %d\nPG_lru %d\nPG_swapbacked %d\n", CSS_ONLINE, (int)MEMCG_DATA_KMEM, PG_lru, PG_swapbacked);
 	printf("PG_head %d\nMAX_SKB_FRAGS %d\n", PG_head, MAX_SKB_FRAGS);
 	printf("PG_reserved %d\n", PG_reserved);
 #if SYNTH_GEN == 612

@@ -84,6 +84,8 @@ pub struct World {
     tasks: Vec<Task>,
     /// Sockets, in creation order.
     pub sockets: Vec<ExpectedSocket>,
+    /// The memcgs written by `set_memcgs`: (cgroup path, `struct mem_cgroup`).
+    pub memcgs: Vec<(String, u64)>,
     rng: u64,
     /// Proportion (per 256) of virtio buffer slots consumed by packets that were freed since.
     pub virtio_skip: u64,
@@ -164,6 +166,7 @@ impl World {
             refs: HashMap::new(),
             tasks: Vec::new(),
             sockets: Vec::new(),
+            memcgs: Vec::new(),
             rng: 0x9e37_79b9_7f4a_7c15,
             virtio_skip: 192,
             mini_socks: Vec::new(),

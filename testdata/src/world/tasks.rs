@@ -66,7 +66,7 @@ impl World {
 
     /// The `css_set` of the cgroup at `path` (`/a/b`), made with its kernfs nodes (and those of
     /// every ancestor) when first asked for.
-    fn css_set_of(&mut self, path: &str) -> u64 {
+    pub(crate) fn css_set_of(&mut self, path: &str) -> u64 {
         if let Some(&(css, _)) = self.cgroups.get(path) {
             return css;
         }
