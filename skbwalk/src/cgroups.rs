@@ -214,7 +214,10 @@ pub fn cgroups(k: &Kernel) -> Result<CgroupsReport> {
                     format!("census: {}", x.message),
                 );
             }
-            crate::memcg::charged_by_memcg(k, &tree.layout, &c.charged, &mut w)
+            {
+                let known = tree.nodes.iter().map(|n| n.addr).collect();
+                crate::memcg::charged_by_memcg(k, &tree.layout, &c.charged, &known, &mut w)
+            }
         }
         Err(e) => {
             w.push(WarningKind::of(&e), None, format!("the census: {e}"));

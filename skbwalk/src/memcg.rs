@@ -488,32 +488,35 @@ pub(crate) fn sk_memcg(k: &Kernel, l: &MemcgLayout, sk: u64) -> Option<Result<u6
     Some(k.u64(sk + at, "sock.sk_memcg").map(|v| v & !7))
 }
 
-/// Charged pages by memcg: census keys resolved to memcg addresses.
+/// Charged pages by memcg: census keys resolved to the memcgs of the tree (`known`). A page
+/// whose word names none of them (a page in flux when the dump was taken, a damaged struct page)
+/// is counted in none, with one warning giving their number.
 pub(crate) fn charged_by_memcg(
     k: &Kernel,
     l: &MemcgLayout,
     charged: &BTreeMap<(ChargeKey, &'static str), u64>,
+    known: &Set<u64>,
     w: &mut Warnings,
 ) -> Map<u64, BTreeMap<&'static str, u64>> {
     let mut out: Map<u64, BTreeMap<&'static str, u64>> = Map::default();
     let mut memo: Map<ChargeKey, Option<u64>> = Map::default();
-    let mut bad = 0u64;
+    let mut stray = 0u64;
     for (&(key, class), &pages) in charged {
         let m = *memo.entry(key).or_insert_with(|| {
             memcg_of(k, key, l.objcg_memcg)
                 .ok()
-                .filter(|&m| k.is_kernel_ptr(m, 8))
+                .filter(|m| known.contains(m))
         });
         match m {
             Some(m) => *out.entry(m).or_default().entry(class).or_default() += pages,
-            None => bad += pages,
+            None => stray += pages,
         }
     }
-    if bad > 0 {
+    if stray > 0 {
         w.push(
             WarningKind::Corrupt,
             None,
-            format!("{bad} charged pages name an obj_cgroup whose memcg cannot be read: they are counted in no cgroup"),
+            format!("{stray} charged pages name no memory cgroup of the tree (pages in flux when the dump was taken, or damaged struct pages): they are counted in none"),
         );
     }
     out

@@ -165,6 +165,12 @@ def census(p, drgn, counters):
     from drgnkit import compound_word, head_of
     o_ch, mask_mode = compound_word(p)
     o_flags, o_ref, o_priv, o_pt = off("flags"), off("_refcount"), off("private"), off("page_type")
+    # the word naming a page's memcg (5.10: mem_cgroup), for the cgroups oracle's charged pages
+    try:
+        o_memcg = off("memcg_data")
+    except LookupError:
+        o_memcg = off("mem_cgroup")
+    charged = {}
     bit = lambda n: p[n].value_()
     b_res, b_lru, b_swap, b_head = bit("PG_reserved"), bit("PG_lru"), bit("PG_swapbacked"), bit("PG_head")
     try:
@@ -247,6 +253,7 @@ def census(p, drgn, counters):
             elif ch & 1:
                 hp = (head_of(vmemmap + q * size, ch, mask_mode) - vmemmap) // size
                 c = comp[2] if comp and comp[0] == hp and q < comp[1] else "other"
+                key = comp[3] if comp and comp[0] == hp and q < comp[1] else 0
             else:
                 if (b_slab is not None and flags >> b_slab & 1) or is_type(pt, "slab"):
                     c = "slab"
@@ -258,15 +265,22 @@ def census(p, drgn, counters):
                     c = "unused"
                 else:
                     c = "other"
+                # a page in use names the memcg it is charged to; a slab page's word is its
+                # objects' vector (bit 0), not a charge
+                key = 0 if c in ("slab", "unused") else st.unpack_from("<Q", sp, o_memcg)[0]
                 if flags >> b_head & 1:
                     order = p.read(vmemmap + q * size + o_order, 1)[0]
                     if order <= 18:
-                        comp = (q, q + (1 << order), c)
+                        comp = (q, q + (1 << order), c, key)
+            if c not in ("free", "reserved") and key and not key & 1:
+                per = charged.setdefault(key, {})
+                per[c] = per.get(c, 0) + 1
             classes[c] = classes.get(c, 0) + 1
             if c == "other":
                 other["vmalloc" if vmemmap + q * size in vm_pages else "rest"] += 1
         pfn += n
-    return {"pages": pages, "classes": classes, "other_vmalloc": other["vmalloc"], "other_rest": other["rest"]}
+    return {"pages": pages, "classes": classes, "other_vmalloc": other["vmalloc"], "other_rest": other["rest"],
+            "charged": charged}
 
 
 def compare(expect, actual, need_deltas, top=None):

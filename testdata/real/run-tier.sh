@@ -49,6 +49,7 @@ SMAP=$(dirname "$VMLINUX")/System.map-$KREL
 OHASH=$(cat "$HERE/oracle.py" "$HERE/add-vmcoreinfo.py" "$HERE/drgnkit.py" | sha256sum | cut -c1-12)
 RHASH=$(cat "$HERE/readcheck.py" "$HERE/drgnkit.py" | sha256sum | cut -c1-12)
 MHASH=$(cat "$HERE/meminfo-oracle.py" | sha256sum | cut -c1-12)
+CHASH=$(cat "$HERE/cgroups-oracle.py" "$HERE/meminfo-oracle.py" | sha256sum | cut -c1-12)
 PASS=0; FAIL=0; FAILED=()
 WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
 
@@ -66,6 +67,13 @@ skip() { echo "skip $KTAG $1: $2"; }
 ok()   { PASS=$((PASS+1)); echo "ok   $KTAG $1"; }
 bad()  { FAIL=$((FAIL+1)); FAILED+=("$KTAG $1"); echo "FAIL $KTAG $1: $2"; }
 want() { [[ "$1" =~ $FILTER ]]; }
+# the meminfo oracle's answer for the boot's ELF ($ELF, into $MO), once: meminfo, explain and cgroups read it
+meminfo_oracle() {
+    if [ ! -s "$MO" ]; then
+        python3 "$HERE/meminfo-oracle.py" --vmcore "$ELF" --vmlinux "$VMLINUX" > "$MO.tmp" 2> "$WORK/err" \
+            && mv "$MO.tmp" "$MO" || { rm -f "$MO.tmp"; cat "$WORK/err" >&2; }
+    fi
+}
 # verdicts FILE NAME: count a checker's "ok NAME" / "FAIL NAME: why" lines; any other line is a
 # failure of the checker itself, reported as NAME
 verdicts() {
@@ -263,10 +271,7 @@ PY
         name="$boot $dn meminfo"
         MO=$OD/meminfo-$MHASH.json
         if want "$name" || want "$boot $dn explain"; then
-            if [ ! -s "$MO" ]; then
-                python3 "$HERE/meminfo-oracle.py" --vmcore "$ELF" --vmlinux "$VMLINUX" > "$MO.tmp" 2> "$WORK/err" \
-                    && mv "$MO.tmp" "$MO" || { rm -f "$MO.tmp"; cat "$WORK/err" >&2; }
-            fi
+            meminfo_oracle
             if [ ! -s "$MO" ]; then bad "$name" "meminfo-oracle.py failed: $(tail -n1 "$WORK/err")"
             elif ! timeout "$TMO" "$BIN" --vmcore "$D" --vmlinux "$VMLINUX" meminfo --json > "$WORK/mi.json" 2> "$WORK/err"; then
                 bad "$name" "skbwalk exited non-zero: $(head -c 300 "$WORK/err")"
@@ -275,11 +280,32 @@ PY
         fi
         # explain: the skb caches' usage, sockstat and the top holder, against drgn
         name="$boot $dn explain"
+        rm -f "$WORK/ex.json"
         if want "$name"; then
             if [ ! -s "$MO" ]; then bad "$name" "meminfo-oracle.py failed"
             elif ! timeout "$TMO" "$BIN" --vmcore "$D" --vmlinux "$VMLINUX" explain --json > "$WORK/ex.json" 2> "$WORK/err"; then
                 bad "$name" "skbwalk exited non-zero: $(head -c 300 "$WORK/err")"
             elif msg=$(python3 "$HERE/meminfo-oracle.py" --compare-explain "$MO" "$WORK/ex.json" --top "$OD/all.json" \
+                    ${MI_INCIDENT:+--incident}); then ok "$name"
+            else bad "$name" "$msg"; fi
+        fi
+        # cgroups: every memcg's counters (global and exact), memory.current, charged pages and
+        # socket pins against drgn on the ELF; explain's memcg of the top socket against the same
+        name="$boot $dn cgroups"
+        CO=$OD/cgroups-$CHASH.json
+        if want "$name"; then
+            meminfo_oracle
+            if [ ! -s "$CO" ] && [ -s "$MO" ] && [ -s "$OD/all.json" ]; then
+                python3 "$HERE/cgroups-oracle.py" --vmcore "$ELF" --vmlinux "$VMLINUX" --top "$OD/all.json" \
+                    --census "$MO" > "$CO.tmp" 2> "$WORK/err" && mv "$CO.tmp" "$CO" || { rm -f "$CO.tmp"; cat "$WORK/err" >&2; }
+            fi
+            if [ ! -s "$CO" ]; then bad "$name" "cgroups-oracle.py failed: $(tail -n1 "$WORK/err")"
+            elif ! timeout "$TMO" "$BIN" --vmcore "$D" --vmlinux "$VMLINUX" cgroups --json > "$WORK/cg.json" 2> "$WORK/err"; then
+                bad "$name" "skbwalk exited non-zero: $(head -c 300 "$WORK/err")"
+            elif [ ! -s "$WORK/ex.json" ] && ! timeout "$TMO" "$BIN" --vmcore "$D" --vmlinux "$VMLINUX" explain --json \
+                    > "$WORK/ex.json" 2> "$WORK/err"; then
+                bad "$name" "skbwalk explain exited non-zero: $(head -c 300 "$WORK/err")"
+            elif msg=$(python3 "$HERE/cgroups-oracle.py" --compare "$CO" "$WORK/cg.json" --explain "$WORK/ex.json" \
                     ${MI_INCIDENT:+--incident}); then ok "$name"
             else bad "$name" "$msg"; fi
         fi
