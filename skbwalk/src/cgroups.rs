@@ -166,13 +166,7 @@ pub fn cgroups(k: &Kernel) -> Result<CgroupsReport> {
     let mut skb_pages = Vec::new();
     match crate::top(k, Default::default()) {
         Ok(t) => {
-            for x in &t.warnings {
-                w.push(
-                    x.kind,
-                    x.addr.map(|a| a.0),
-                    format!("socket walk: {}", x.message),
-                );
-            }
+            w.adopt(&t.warnings, "socket walk: ");
             let root = tree.nodes.first().map_or(0, |n| n.addr);
             for s in &t.sockets {
                 let m = match crate::memcg::sk_memcg(k, &tree.layout, s.id.sock.0) {
@@ -207,13 +201,7 @@ pub fn cgroups(k: &Kernel) -> Result<CgroupsReport> {
     // what the census finds charged
     let charged = match crate::census::census(k, &skb_pages, &BTreeMap::new()) {
         Ok(c) => {
-            for x in &c.warnings {
-                w.push(
-                    x.kind,
-                    x.addr.map(|a| a.0),
-                    format!("census: {}", x.message),
-                );
-            }
+            w.adopt(&c.warnings, "census: ");
             {
                 let known = tree.nodes.iter().map(|n| n.addr).collect();
                 crate::memcg::charged_by_memcg(k, &tree.layout, &c.charged, &known, &mut w)

@@ -63,14 +63,9 @@ pub struct HolderMemcg {
 /// memcg (the root's, or a kernel without memory cgroups).
 fn holder_memcg(k: &Kernel, sk: u64, pinned_bytes: u64, w: &mut Warnings) -> Option<HolderMemcg> {
     let mut ws = Warnings::default();
-    let tree = crate::memcg::Tree::read_subtree(k, sk, &mut ws)?;
-    for x in ws.into_vec() {
-        w.push(
-            x.kind,
-            x.addr.map(|a| a.0),
-            format!("memory cgroup of the top socket: {}", x.message),
-        );
-    }
+    let tree = crate::memcg::Tree::read_subtree(k, sk, &mut ws);
+    w.adopt(&ws.into_vec(), "memory cgroup of the top socket: ");
+    let tree = tree?;
     let node = tree.nodes.first()?;
     let c = tree.counter(0, "MEMCG_SOCK")?;
     let unit = crate::cgroups::unit("MEMCG_SOCK", k.page_size()) as i64;
@@ -159,19 +154,11 @@ pub fn explain(k: &Kernel) -> Result<ExplainReport> {
     let mut w = Warnings::default();
     let top = crate::top(k, Default::default());
     let m = meminfo_with(k, top.as_ref().ok().map(|t| &t.skb_pages[..]))?;
-    for x in &m.warnings {
-        w.push(x.kind, x.addr.map(|a| a.0), x.message.clone());
-    }
+    w.adopt(&m.warnings, "");
     let (top_sockets, pinned, truesize) = match top {
         Ok(t) => {
             // the socket walk's own gaps make the answer incomplete too
-            for x in &t.warnings {
-                w.push(
-                    x.kind,
-                    x.addr.map(|a| a.0),
-                    format!("socket walk: {}", x.message),
-                );
-            }
+            w.adopt(&t.warnings, "socket walk: ");
             (
                 t.sockets.into_iter().take(TOP_SOCKETS).collect::<Vec<_>>(),
                 t.totals.pinned_bytes,

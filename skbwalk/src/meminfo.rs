@@ -384,13 +384,7 @@ pub(crate) fn meminfo_with(k: &Kernel, skb_pages: Option<&[(u64, u32)]>) -> Resu
     };
     let census = match crate::census::census(k, skb_pages, &counters) {
         Ok(c) => {
-            for x in &c.warnings {
-                w.push(
-                    x.kind,
-                    x.addr.map(|a| a.0),
-                    format!("census: {}", x.message),
-                );
-            }
+            w.adopt(&c.warnings, "census: ");
             Some(c)
         }
         Err(e) => {

@@ -92,6 +92,18 @@ pub(crate) struct Warnings {
 }
 
 impl Warnings {
+    /// Carry the warnings of a part of the answer (the socket walk, the census), each message
+    /// after `prefix` (`"census: "`), or as it is with an empty one.
+    pub(crate) fn adopt(&mut self, from: &[Warning], prefix: &str) {
+        for x in from {
+            self.push(
+                x.kind,
+                x.addr.map(|a| a.0),
+                format!("{prefix}{}", x.message),
+            );
+        }
+    }
+
     /// Add one.
     pub(crate) fn push(
         &mut self,

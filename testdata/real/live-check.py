@@ -14,6 +14,7 @@ as the guest's /sys/kernel/btf/vmlinux.  Compared (keys `source`, `live`, `debug
   meminfo   every counter, the census classes and the breakdown lines: |dump - live| within the
             tolerance (pages; see TOL below), every difference printed
   explain   the same top holder (pid, fd)
+  cgroups   the same memory cgroups; nginx's pod: the same sockets, pinned bytes and sock counter
   churn     top --watch 0.5 --samples 3 --json while sockets open and close: exit 0 or 3, three
             NDJSON documents, each "source": "live"
   not root  exit 1, "needs root" on stderr
@@ -337,6 +338,28 @@ def main():
         else:
             ok(name, f"holder pid={holder(dv)[0]} fd={holder(dv)[1]} on both")
 
+    # cgroups: the tree, and nginx's pod (its stalled socket holds still) read alike
+    name = f"{P}live cgroups"
+    lv, dv, why = pair("cgroups", ["cgroups"])
+    if why:
+        bad(name, why)
+    else:
+        lp = {c["path"]: c for c in lv["cgroups"]}
+        dp = {c["path"]: c for c in dv["cgroups"]}
+        pod = (nginx or {}).get("cgroup")
+        if set(lp) != set(dp):
+            bad(name, f"cgroups live {sorted(set(lp) - set(dp))}, dump {sorted(set(dp) - set(lp))} differ")
+        elif pod and pod in dp:
+            def view(c):
+                return (c["sockets_subtree"]["sockets"], c["sockets_subtree"]["pinned_bytes"],
+                        c["stat"].get("sock", {}).get("exact"))
+            if view(lp[pod]) != view(dp[pod]):
+                bad(name, f"{pod}: (sockets, pinned bytes, sock) live {view(lp[pod])}, dump {view(dp[pod])}")
+            else:
+                ok(name, f"{len(dp)} memcgs on both; {pod}: {view(dp[pod])}")
+        else:
+            ok(name, f"{len(dp)} memcgs on both")
+
     # churn: top --watch while sockets open and close
     name = f"{P}live churn top --watch 0.5 --samples 3"
     r = runs.get("churn-watch")
@@ -423,7 +446,7 @@ def main():
     # on the host (native, from the page cache)
     sock_live = [r["secs"] for n, r in runs.items() if n.startswith("socket-")]
     sock_dump = [v for n, v in dump_secs.items() if n.startswith("socket-")]
-    for n in ("info", "top", "meminfo", "explain"):
+    for n in ("info", "top", "meminfo", "explain", "cgroups"):
         if n in runs and n in dump_secs:
             note(f"{P}time {n}: live {runs[n]['secs']:.2f} s (in the guest, TCG), dump {dump_secs[n]:.2f} s (host)")
     if nginx and f"socket-{nginx['pid']}-{nginx['fd']}" in runs:
