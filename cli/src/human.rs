@@ -485,12 +485,34 @@ pub fn meminfo(r: &skbwalk::meminfo::MeminfoReport, k: &Kernel) -> String {
                 .unwrap_or_default();
             let _ = writeln!(s, "  {class:<26} {n:>10} {:>10}{check}", bytes(n * ps));
             if *class == "other" {
-                for (name, v) in [
-                    ("skb (socket queues)", c.other.skb),
-                    ("vmalloc", c.other.vmalloc),
-                    ("unattributed", c.other.unattributed),
-                ] {
-                    let _ = writeln!(s, "    {name:<24} {v:>10} {:>10}", bytes(v * ps));
+                for (key, v) in c.other.parts() {
+                    let always = ["skb", "vmalloc", "unattributed"].contains(&key);
+                    if v == 0 && !always {
+                        continue;
+                    }
+                    let name = if key == "skb" {
+                        "skb (socket queues)"
+                    } else {
+                        key
+                    };
+                    let top =
+                        c.owners
+                            .get(key)
+                            .and_then(|h| h.first())
+                            .map_or(String::new(), |h| {
+                                let more = c.owners[key].len() - 1;
+                                format!(
+                                    "   most: {} ({} pages){}",
+                                    h.holder,
+                                    h.pages,
+                                    if more > 0 {
+                                        format!(", {more} more holders")
+                                    } else {
+                                        String::new()
+                                    }
+                                )
+                            });
+                    let _ = writeln!(s, "    {name:<24} {v:>10} {:>10}{top}", bytes(v * ps));
                 }
             }
         }

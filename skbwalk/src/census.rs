@@ -10,7 +10,7 @@
 //! | slab | `slab` |
 //! | page table | `page_table` |
 //! | `PG_lru` | `lru_anon` (`PG_swapbacked`) or `lru_file` |
-//! | `_refcount` 0 | `unused` |
+//! | `_refcount` 0, and no page type naming an owner (large kmalloc, offline, zsmalloc) | `unused` |
 //! | anything else | `other`: `skb` (held by a socket queue), `vmalloc`, `unattributed` |
 
 use std::collections::BTreeMap;
@@ -20,6 +20,7 @@ use crate::hash::Set;
 use serde::Serialize;
 
 use crate::counter::Counter;
+use crate::owners::{Named, Owner, OwnerHolder};
 use crate::struct_page::StructPage;
 use crate::warnings::{Warning, WarningKind, Warnings};
 use crate::{Kernel, Result};
@@ -84,6 +85,18 @@ pub struct OtherSplit {
     pub skb: u64,
     /// Pages in some `vm_struct.pages[]`.
     pub vmalloc: u64,
+    /// page_pool pages ([`crate::owners`]).
+    pub page_pool: u64,
+    /// The current pages of page-frag caches.
+    pub page_frag: u64,
+    /// Pipe buffers.
+    pub pipe: u64,
+    /// Large kmalloc pages (typed from 6.15).
+    pub large_kmalloc: u64,
+    /// Offline (balloon, hot-unplugged) pages.
+    pub offline: u64,
+    /// zsmalloc pages.
+    pub zsmalloc: u64,
     /// The rest.
     pub unattributed: u64,
 }
@@ -114,6 +127,8 @@ pub struct Census {
     pub classes: BTreeMap<&'static str, u64>,
     /// `other`, by owner.
     pub other: OtherSplit,
+    /// Who holds each owner's pages (`census.owners.<key>`), most pages first.
+    pub owners: BTreeMap<&'static str, Vec<OwnerHolder>>,
     /// Classes against counters.
     pub checks: Vec<Check>,
     /// Pages charged to a memory cgroup, by what their `struct page` names (a memcg or an
@@ -267,6 +282,7 @@ fn census_in(
         max_pfn
     };
     let vmalloc = vmalloc_pages(k, &mut w);
+    let named = crate::owners::named(k, &mut w);
     // pfn ranges held by skbs
     let mut skb_pfns = Set::default();
     for &(head, order) in skb_pages {
@@ -282,6 +298,7 @@ fn census_in(
         skb_pfns: &skb_pfns,
         vmalloc: &vmalloc,
         charge: crate::memcg::PageCharge::resolve(&k.types).ok(),
+        named: &named,
     };
     // Stretches of pfns scanned on every core, each from an empty carry. Buddy blocks and
     // compound pages are aligned to their order, so none crosses a stretch boundary in a sane
@@ -317,6 +334,7 @@ fn census_in(
         classes,
         other,
         charged,
+        held,
         pages,
         unreadable_runs,
         bad_orders,
@@ -359,11 +377,13 @@ fn census_in(
             Class::PageTable,
         ],
     );
+    let owners = holders(k, named, held, &mut w);
     let warnings = w.into_vec();
     Ok(Census {
         pages,
         classes: classes.into_iter().map(|(c, v)| (c.as_str(), v)).collect(),
         other,
+        owners,
         checks,
         charged: charged
             .into_iter()
@@ -372,6 +392,39 @@ fn census_in(
         complete: warnings.is_empty(),
         warnings,
     })
+}
+
+/// The holders of the owners' pages: each named holder with its pages, each page_pool by pool
+/// (with its device where the pool names one), tasks with their cgroup.
+fn holders(
+    k: &Kernel,
+    named: Named,
+    held: BTreeMap<Held, u64>,
+    w: &mut Warnings,
+) -> BTreeMap<&'static str, Vec<OwnerHolder>> {
+    let mut out: BTreeMap<&'static str, Vec<OwnerHolder>> = BTreeMap::new();
+    let mut named: Vec<Option<(Owner, OwnerHolder)>> =
+        named.holders.into_iter().map(Some).collect();
+    let mut paths = crate::cgroup::CgroupPaths::new(k);
+    for (h, pages) in held {
+        let (owner, mut holder) = match h {
+            Held::Named(i) => match named.get_mut(i as usize).and_then(Option::take) {
+                Some(x) => x,
+                None => continue,
+            },
+            Held::Pool(pool) => (Owner::PagePool, crate::owners::pool_holder(k, pool)),
+            Held::Nobody => continue,
+        };
+        if holder.task != 0 {
+            holder.cgroup = paths.of_task(holder.task, w).map(|p| p.to_string());
+        }
+        holder.pages = pages;
+        out.entry(owner.as_str()).or_default().push(holder);
+    }
+    for v in out.values_mut() {
+        v.sort_by(|a, b| b.pages.cmp(&a.pages).then_with(|| a.holder.cmp(&b.holder)));
+    }
+    out
 }
 
 /// The counters each class should agree with.
@@ -427,10 +480,53 @@ struct Tally {
     other: OtherSplit,
     /// Charged pages by (charge, class).
     charged: BTreeMap<(crate::memcg::ChargeKey, Class), u64>,
+    /// `other` pages by holder.
+    held: BTreeMap<Held, u64>,
     pages: u64,
     unreadable_runs: u64,
     bad_orders: u64,
     bad_tails: u64,
+}
+
+impl OtherSplit {
+    /// Every part by its key (`census.other.<key>`), in the order the census asks them.
+    pub fn parts(&self) -> [(&'static str, u64); 9] {
+        [
+            ("skb", self.skb),
+            ("vmalloc", self.vmalloc),
+            ("page_pool", self.page_pool),
+            ("page_frag", self.page_frag),
+            ("pipe", self.pipe),
+            ("large_kmalloc", self.large_kmalloc),
+            ("offline", self.offline),
+            ("zsmalloc", self.zsmalloc),
+            ("unattributed", self.unattributed),
+        ]
+    }
+
+    /// The pages of `owner`.
+    fn of(&mut self, owner: Owner) -> &mut u64 {
+        match owner {
+            Owner::PagePool => &mut self.page_pool,
+            Owner::PageFrag => &mut self.page_frag,
+            Owner::Pipe => &mut self.pipe,
+            Owner::LargeKmalloc => &mut self.large_kmalloc,
+            Owner::Offline => &mut self.offline,
+            Owner::Zsmalloc => &mut self.zsmalloc,
+        }
+    }
+
+    fn add(&mut self, o: &OtherSplit) {
+        self.skb += o.skb;
+        self.vmalloc += o.vmalloc;
+        self.page_pool += o.page_pool;
+        self.page_frag += o.page_frag;
+        self.pipe += o.pipe;
+        self.large_kmalloc += o.large_kmalloc;
+        self.offline += o.offline;
+        self.zsmalloc += o.zsmalloc;
+        self.unattributed += o.unattributed;
+    }
 }
 
 impl Tally {
@@ -441,9 +537,10 @@ impl Tally {
         for (c, n) in t.charged {
             *self.charged.entry(c).or_default() += n;
         }
-        self.other.skb += t.other.skb;
-        self.other.vmalloc += t.other.vmalloc;
-        self.other.unattributed += t.other.unattributed;
+        self.other.add(&t.other);
+        for (h, n) in t.held {
+            *self.held.entry(h).or_default() += n;
+        }
         self.pages += t.pages;
         self.unreadable_runs += t.unreadable_runs;
         self.bad_orders += t.bad_orders;
@@ -460,6 +557,17 @@ struct Carry {
     compound: Option<(u64, u64, Class)>,
     /// The charge its head names.
     compound_charge: Option<crate::memcg::ChargeKey>,
+    /// The owner its head names.
+    compound_claim: Option<(Owner, Held)>,
+}
+
+/// Who holds an `other` page: a holder the kernel's structures name ([`Named`]), or the pool
+/// a page_pool page names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Held {
+    Named(u32),
+    Pool(u64),
+    Nobody,
 }
 
 impl Carry {
@@ -477,6 +585,8 @@ struct Scanner<'a> {
     vmalloc: &'a Set<u64>,
     /// How a page names its memcg (`None`: no `CONFIG_MEMCG`).
     charge: Option<crate::memcg::PageCharge>,
+    /// The pages the kernel's structures name.
+    named: &'a Named,
 }
 
 impl Scanner<'_> {
@@ -499,7 +609,11 @@ impl Scanner<'_> {
                 }
                 let p = pfn + i;
                 t.pages += 1;
-                let (class, charge) = self.classify(p, &buf, i, n, &mut c, &mut t);
+                let Seen {
+                    class,
+                    charge,
+                    claim,
+                } = self.classify(p, &buf, i, n, &mut c, &mut t);
                 *t.classes.entry(class).or_default() += 1;
                 if let Some(key) = charge {
                     match &mut run {
@@ -512,7 +626,7 @@ impl Scanner<'_> {
                     }
                 }
                 if class == Class::Other {
-                    self.attribute_other(p, &mut t);
+                    self.attribute_other(p, claim, &mut t);
                 }
             }
             pfn += n;
@@ -561,23 +675,15 @@ impl Scanner<'_> {
 
     /// The class of pfn `p` (struct page `i` of the `n` in `buf`), by the first rule that
     /// matches; a free block or a compound head it starts is carried in `c`.
-    fn classify(
-        &self,
-        p: u64,
-        buf: &[u8],
-        i: u64,
-        n: u64,
-        c: &mut Carry,
-        t: &mut Tally,
-    ) -> (Class, Option<crate::memcg::ChargeKey>) {
+    fn classify(&self, p: u64, buf: &[u8], i: u64, n: u64, c: &mut Carry, t: &mut Tally) -> Seen {
         let (k, l) = (self.k, self.l);
         if p < c.free_until {
-            return (Class::Free, None);
+            return Seen::of(Class::Free);
         }
         let sp = &buf[(i * l.size) as usize..((i + 1) * l.size) as usize];
         let flags = l.flags(sp);
         if l.is_reserved(flags) {
-            return (Class::Reserved, None);
+            return Seen::of(Class::Reserved);
         }
         if !l.is_tail(sp) && l.is_buddy(sp) {
             let order = l.private(sp);
@@ -586,7 +692,7 @@ impl Scanner<'_> {
             } else {
                 c.free_until = p + (1 << order);
             }
-            return (Class::Free, None);
+            return Seen::of(Class::Free);
         }
         if l.is_tail(sp) {
             let page = k.vmemmap_base.wrapping_add(p * l.size);
@@ -595,12 +701,14 @@ impl Scanner<'_> {
                 .ok()
                 .map(|h| h.wrapping_sub(k.vmemmap_base) / l.size);
             return match c.compound {
-                Some((h, end, head_class)) if Some(h) == head_pfn && p < end => {
-                    (head_class, c.compound_charge)
-                }
+                Some((h, end, head_class)) if Some(h) == head_pfn && p < end => Seen {
+                    class: head_class,
+                    charge: c.compound_charge,
+                    claim: c.compound_claim,
+                },
                 _ => {
                     t.bad_tails += 1;
-                    (Class::Other, None)
+                    Seen::of(Class::Other)
                 }
             };
         }
@@ -614,7 +722,9 @@ impl Scanner<'_> {
             } else {
                 Class::LruFile
             }
-        } else if l.refcount(sp) == 0 {
+        } else if l.refcount(sp) == 0 && l.typed_owner(sp).is_none() {
+            // (a typed page is in use whatever its count: 7.x allocates large kmalloc pages
+            // frozen, at _refcount 0)
             Class::Unused
         } else {
             Class::Other
@@ -625,27 +735,72 @@ impl Scanner<'_> {
             (Class::Slab | Class::Unused, _) | (_, None) => None,
             (_, Some(pc)) => pc.key(sp),
         };
+        let claim = if own == Class::Other {
+            self.claim(p, sp)
+        } else {
+            None
+        };
         if l.is_head(flags) {
             match head_order(k, l, p, sp, buf, i, n) {
                 Some(o) if o <= MAX_COMPOUND_ORDER => {
                     c.compound = Some((p, p + (1 << o), own));
                     c.compound_charge = charge;
+                    c.compound_claim = claim;
                 }
                 _ => t.bad_orders += 1,
             }
         }
-        (own, charge)
+        Seen {
+            class: own,
+            charge,
+            claim,
+        }
     }
 
-    /// Who holds an `other` page: a socket queue's skb, a vmalloc area, or no one known.
-    fn attribute_other(&self, p: u64, t: &mut Tally) {
+    /// The owner the head or order-0 page `p` (its bytes `sp`) names: the kernel's structures
+    /// ([`Named`]), a page_pool, or its page type.
+    fn claim(&self, p: u64, sp: &[u8]) -> Option<(Owner, Held)> {
+        let page = self.k.vmemmap_base.wrapping_add(p * self.l.size);
+        if let Some(pool) = self.l.page_pool(sp) {
+            return Some((Owner::PagePool, Held::Pool(pool)));
+        }
+        if let Some(&(o, h)) = self.named.by_page.get(&page) {
+            return Some((o, Held::Named(h)));
+        }
+        self.l.typed_owner(sp).map(|o| (o, Held::Nobody))
+    }
+
+    /// Who holds an `other` page: a socket queue's skb, a vmalloc area, the owner its head
+    /// names, or no one known.
+    fn attribute_other(&self, p: u64, claim: Option<(Owner, Held)>, t: &mut Tally) {
         let page = self.k.vmemmap_base.wrapping_add(p * self.l.size);
         if self.skb_pfns.contains(&p) {
             t.other.skb += 1;
         } else if self.vmalloc.contains(&page) {
             t.other.vmalloc += 1;
+        } else if let Some((o, h)) = claim {
+            *t.other.of(o) += 1;
+            *t.held.entry(h).or_default() += 1;
         } else {
             t.other.unattributed += 1;
+        }
+    }
+}
+
+/// What the census makes of one pfn.
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    class: Class,
+    charge: Option<crate::memcg::ChargeKey>,
+    claim: Option<(Owner, Held)>,
+}
+
+impl Seen {
+    fn of(class: Class) -> Seen {
+        Seen {
+            class,
+            charge: None,
+            claim: None,
         }
     }
 }

@@ -79,6 +79,37 @@ fn holder_memcg(k: &Kernel, sk: u64, pinned_bytes: u64, w: &mut Warnings) -> Opt
     })
 }
 
+/// The largest owner of allocpage beyond socket queues (census `other`), by pages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct LargestOwner {
+    /// Its key (`vmalloc`, `page_pool`, `pipe`, …).
+    pub owner: &'static str,
+    /// Its bytes.
+    pub bytes: u64,
+    /// Its largest holder, where the census names holders.
+    pub holder: Option<String>,
+}
+
+/// The largest owner of `other` pages but socket queues and the unattributed rest.
+fn largest_owner(c: &Census, page_size: u64) -> Option<LargestOwner> {
+    let (key, pages) = c
+        .other
+        .parts()
+        .into_iter()
+        .filter(|&(k, p)| p > 0 && k != "skb" && k != "unattributed")
+        .max_by_key(|&(_, p)| p)?;
+    Some(LargestOwner {
+        owner: key,
+        bytes: pages.saturating_mul(page_size),
+        holder: c
+            .owners
+            .get(key)
+            .and_then(|h| h.first())
+            .map(|h| h.holder.clone()),
+    })
+}
+
 /// The `explain` report.
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
@@ -103,6 +134,10 @@ pub struct ExplainReport {
     pub top_sockets: Vec<TopSocket>,
     /// The memory cgroup the first of them charges, with its `sock` counter.
     pub top_socket_memcg: Option<HolderMemcg>,
+    /// The largest owner of allocpage beyond socket queues.
+    pub largest_owner: Option<LargestOwner>,
+    /// Bytes of allocpage no owner was found for (census `other.unattributed`).
+    pub unattributed_bytes: u64,
     /// What sockstat showed.
     pub sockstat: Sockstat,
     /// What slabtop showed for the skb caches, by cache name.
@@ -271,6 +306,35 @@ pub fn explain(k: &Kernel) -> Result<ExplainReport> {
         .iter()
         .filter(|x| x.kind != WarningKind::Unsupported)
         .collect();
+    let largest_owner = m.census.as_ref().and_then(|c| largest_owner(c, page_size));
+    let unattributed_bytes = m
+        .census
+        .as_ref()
+        .map_or(0, |c| c.other.unattributed.saturating_mul(page_size));
+    // what is unexplained matters in bytes, whatever its share: more than the ≤ 2 % of census
+    // "other" (or 64 pages) a named owner leaves on a healthy machine
+    let hidden = m.census.as_ref().is_some_and(|c| {
+        let other: u64 = c.other.parts().iter().map(|p| p.1).sum();
+        c.other.unattributed > (other / 50).max(64)
+    });
+    let largest_said = largest_owner.as_ref().map_or(String::new(), |o| {
+        format!(
+            "the largest owner beyond socket queues is {} ({}{})",
+            o.owner,
+            mib(o.bytes),
+            o.holder
+                .as_ref()
+                .map_or(String::new(), |h| format!(", most held by {h}"))
+        )
+    });
+    let owners_said = if largest_said.is_empty() {
+        format!("{} of it has no owner found", mib(unattributed_bytes))
+    } else {
+        format!(
+            "{largest_said}, and {} has no owner found",
+            mib(unattributed_bytes)
+        )
+    };
     let summary = if let Some(first) = gaps.first() {
         format!(
             "INCOMPLETE: {} part(s) of the dump could not be read (first: {}), so no conclusion is drawn from it: allocpage is {} ({allocpage_percent:.1}% of {}); socket queues pin at least {}{}.",
@@ -289,13 +353,19 @@ pub fn explain(k: &Kernel) -> Result<ExplainReport> {
             mib(sockstat.tcp_memory_allocated_bytes)
         ),
         (true, _) => format!(
-            "allocpage is {} ({allocpage_percent:.1}% of {}), but socket queues pin only {} of it: the pages come from another direct buddy-allocator user (see census \"other\": {} vmalloc, the rest unattributed).",
-            mib(allocpage), mib(b.total as u64), mib(skb_pinned_page_bytes),
-            m.census.as_ref().map_or("?".into(), |c| mib(c.other.vmalloc * page_size))
+            "allocpage is {} ({allocpage_percent:.1}% of {}), but socket queues pin only {} of it: {}.",
+            mib(allocpage), mib(b.total as u64), mib(skb_pinned_page_bytes), owners_said
+        ),
+        (false, h) if !hidden => format!(
+            "Nothing is hidden: allocpage is {} ({allocpage_percent:.1}% of {}, normal); free {}, user {}, kernel {}; {}{}.",
+            mib(allocpage), mib(b.total as u64), mib(b.free as u64), mib(b.user as u64), mib(b.kernel as u64),
+            owners_said,
+            h.map_or(String::new(), |h| format!("; the largest socket holder is {h}"))
         ),
         (false, h) => format!(
-            "Nothing is hidden: allocpage is {} ({allocpage_percent:.1}% of {}, normal); free {}, user {}, kernel {}{}.",
-            mib(allocpage), mib(b.total as u64), mib(b.free as u64), mib(b.user as u64), mib(b.kernel as u64),
+            "allocpage is {} ({allocpage_percent:.1}% of {}, a normal share), but {} of it has no owner found{}{}.",
+            mib(allocpage), mib(b.total as u64), mib(unattributed_bytes),
+            if largest_said.is_empty() { String::new() } else { format!("; {largest_said}") },
             h.map_or(String::new(), |h| format!("; the largest socket holder is {h}"))
         ),
         }
@@ -312,6 +382,8 @@ pub fn explain(k: &Kernel) -> Result<ExplainReport> {
         sockets_truesize: truesize,
         top_sockets,
         top_socket_memcg,
+        largest_owner,
+        unattributed_bytes,
         sockstat,
         skb_slab,
         worst_case_bytes,

@@ -49,6 +49,7 @@ pub(crate) const GLOBALS: &[Global] = &[
     g("tcp_sockets_allocated", "struct percpu_counter", ""),
     g("sysctl_nr_open", "unsigned int", ""),
     g("socket_file_ops", "struct file_operations", ""),
+    g("pipefifo_fops", "struct file_operations", ""),
     g("root_mem_cgroup", "struct mem_cgroup *", ""),
 ];
 

@@ -635,6 +635,19 @@ impl Kernel {
         Ok(self.types.symbol(name)? + self.kaslr_offset)
     }
 
+    /// The address of a per-CPU variable as `per_cpu_ptr` takes it (add `__per_cpu_offset[cpu]`):
+    /// where per-CPU symbols are zero-based (x86-64 to 6.14: `__per_cpu_start` is 0) KASLR does
+    /// not move them.
+    pub(crate) fn percpu_symbol(&self, name: &str) -> Result<u64> {
+        let raw = self.types.symbol(name)?;
+        let zero_based = self.types.symbol("__per_cpu_start").is_ok_and(|s| s == 0);
+        Ok(if zero_based {
+            raw
+        } else {
+            raw.wrapping_add(self.kaslr_offset)
+        })
+    }
+
     /// The symbol containing a runtime address, as `name+0xoff`.
     pub fn symbolize(&self, addr: u64) -> Option<String> {
         let (name, off) = self.types.symbol_at(addr.wrapping_sub(self.kaslr_offset))?;

@@ -76,6 +76,28 @@ pub(crate) enum PageTypes {
 
 const PAGE_TYPE_BASE: u32 = 0xf000_0000;
 
+/// The page types that name an owner, from `enum pagetype` (6.8+); before, `PG_offline`
+/// (0x100 below `PAGE_TYPE_BASE`, a macro: 5.10 and 6.1 alike) alone.
+fn owner_types(t: &Types) -> Vec<(u32, crate::owners::Owner)> {
+    use crate::owners::Owner;
+    if t.enumerator("PGTY_buddy").is_err() {
+        return vec![(0x100, Owner::Offline)];
+    }
+    [
+        ("PGTY_large_kmalloc", Owner::LargeKmalloc),
+        ("PGTY_offline", Owner::Offline),
+        ("PGTY_zsmalloc", Owner::Zsmalloc),
+    ]
+    .iter()
+    .filter_map(|&(n, o)| {
+        t.enumerator(n)
+            .ok()
+            .filter(|v| (0..=255).contains(v))
+            .map(|v| (v as u32, o))
+    })
+    .collect()
+}
+
 /// A tail whose word names no head this layout can believe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct BadTail(pub u64);
@@ -101,6 +123,11 @@ pub(crate) struct StructPage {
     types: PageTypes,
     /// `pp_magic` and `pp_ref_count`, where page_pool pages count their references there.
     page_pool: Option<(u64, u64)>,
+    /// `pp`: the pool of a page_pool page.
+    pp: Option<u64>,
+    /// Page types that name an owner of the page: (top byte value, or the bit cleared below
+    /// `PAGE_TYPE_BASE` before 6.8; the owner).
+    owner_types: Vec<(u32, crate::owners::Owner)>,
 }
 
 /// `PP_SIGNATURE`'s low byte, and `POISON_POINTER_DELTA`'s top 16 bits (x86-64, arm64).
@@ -197,6 +224,8 @@ impl StructPage {
                 (Ok(magic), Ok(refs)) => Some((magic, refs)),
                 _ => None,
             },
+            pp: o("pp").ok(),
+            owner_types: owner_types(t),
         })
     }
 
@@ -207,6 +236,24 @@ impl StructPage {
         let m = u64_at(sp, magic);
         // PP_MAGIC_MASK leaves out bits 0-1 and the DMA index from bit 7 (6.15+)
         (m & 0x7c == PP_SIGNATURE_LOW && m >> 48 == POISON_TOP).then(|| u64_at(sp, refs) as i64)
+    }
+
+    /// The pool of a page_pool head page (`pp_magic` is `PP_SIGNATURE`); `None` for any other.
+    pub(crate) fn page_pool(&self, sp: &[u8]) -> Option<u64> {
+        self.page_pool_refs(sp)?;
+        Some(u64_at(sp, self.pp?))
+    }
+
+    /// The owner `page_type` names (large kmalloc, offline, zsmalloc), if any.
+    pub(crate) fn typed_owner(&self, sp: &[u8]) -> Option<crate::owners::Owner> {
+        let pt = self.page_type(sp);
+        self.owner_types
+            .iter()
+            .find(|&&(v, _)| match self.types {
+                PageTypes::Bits { .. } => pt & (PAGE_TYPE_BASE | v) == PAGE_TYPE_BASE,
+                PageTypes::TopByte { .. } => pt >> 24 == v,
+            })
+            .map(|&(_, o)| o)
     }
 
     /// What the census reads beyond the walk: the first one this kernel's debuginfo lacks is
@@ -379,6 +426,8 @@ mod tests {
                 table: 0xf2,
             },
             page_pool: Some((8, 40)),
+            pp: Some(16),
+            owner_types: vec![(0xf8, crate::owners::Owner::LargeKmalloc)],
         }
     }
 

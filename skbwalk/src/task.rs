@@ -1,5 +1,6 @@
 //! Tasks and their open files: `init_task.tasks`, thread groups, `files → fdt → fd[]`.
 
+use crate::hash::{Map, Set};
 use crate::links::list_entries;
 use crate::offsets::Threads;
 
@@ -301,6 +302,92 @@ pub(crate) fn file_socket(k: &Kernel, file: u64, ops: Option<u64>) -> Result<Opt
     Ok(Some(
         k.u64(file + o.file_private_data, "file.private_data")?,
     ))
+}
+
+/// Which tasks hold each open file, read once per fd table (threads share tables; a
+/// `struct file` may sit in several): compact, so memory per fd stays a few words however many
+/// fds the dump holds; a holder's comm is copied only when its socket joins the ranking (and
+/// freed when the ranking is cut).
+pub(crate) struct FdHolders {
+    /// Each open file, in the order first found.
+    pub files: Vec<u64>,
+    /// (file's index, task's index, fd), grouped by file in the order found.
+    members: Vec<(u32, u32, u32)>,
+    /// Where each file's members start in `members` (one past the end at the end).
+    start: Vec<u32>,
+}
+
+impl FdHolders {
+    pub(crate) fn of(
+        k: &Kernel,
+        all: &[crate::task::Task],
+        threads: usize,
+        warnings: &mut crate::warnings::Warnings,
+    ) -> Self {
+        // Each fd table once (threads share them), read on every core, taken in task order.
+        let mut tables_seen = Set::default();
+        let owners: Vec<usize> = (0..all.len())
+            .filter(|&ti| all[ti].files != 0 && tables_seen.insert(all[ti].files))
+            .collect();
+        let read = crate::parallel::map(owners.len(), threads, |i| {
+            let mut w = crate::warnings::Warnings::default();
+            let open = open_files(k, all[owners[i]].files, &mut w);
+            (open, w)
+        });
+        let mut index: Map<u64, u32> = Map::default();
+        let mut files = Vec::new();
+        let mut members = Vec::new();
+        for (&ti, (open, w)) in owners.iter().zip(read) {
+            let t = &all[ti];
+            warnings.append(w);
+            let open = match open {
+                Ok(f) => f,
+                Err(e) => {
+                    warnings.push(
+                        crate::warnings::WarningKind::of(&e),
+                        None,
+                        format!("pid {} ({}): fd table: {e}", t.tgid, t.comm),
+                    );
+                    continue;
+                }
+            };
+            for (fd, file) in open {
+                let g = *index.entry(file).or_insert_with(|| {
+                    files.push(file);
+                    (files.len() - 1) as u32
+                });
+                members.push((g, ti as u32, fd));
+            }
+        }
+        // Stable: each file's holders stay in the order found.
+        members.sort_by_key(|m| m.0);
+        let mut start = Vec::with_capacity(files.len() + 1);
+        let mut m = 0;
+        for g in 0..files.len() as u32 {
+            start.push(m as u32);
+            while members.get(m).is_some_and(|x| x.0 == g) {
+                m += 1;
+            }
+        }
+        start.push(m as u32);
+        FdHolders {
+            files,
+            members,
+            start,
+        }
+    }
+
+    /// The (task, fd) pairs holding file `g`.
+    pub(crate) fn of_file(&self, g: usize) -> &[(u32, u32, u32)] {
+        &self.members[self.start[g] as usize..self.start[g + 1] as usize]
+    }
+
+    /// pid and fd of the first holder of file `g`.
+    pub(crate) fn first(&self, all: &[crate::task::Task], g: usize) -> (i32, u32) {
+        self.of_file(g)
+            .first()
+            .map_or((0, 0), |&(_, t, fd)| (all[t as usize].tgid, fd))
+    }
 }
 
 #[cfg(test)]

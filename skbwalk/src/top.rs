@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::hash::{Map, Set};
+use crate::hash::Map;
 
 use serde::Serialize;
 
@@ -14,7 +14,7 @@ pub use crate::refs::{PageRef, PageRefs};
 use crate::report::SocketId;
 use crate::skb::{QueueName, Walker};
 use crate::socket::{mini_identity, sock_identity};
-use crate::task::{file_socket, open_files, socket_file_ops, tasks};
+use crate::task::{file_socket, socket_file_ops, tasks, FdHolders};
 use crate::walk::{queue_totals, walk_identified, walk_socket, WalkedSocket};
 use crate::{Kernel, Result};
 
@@ -225,7 +225,7 @@ pub fn top(k: &Kernel, opts: TopOptions<'_>) -> Result<TopReport> {
         match walked {
             Ok(s) => {
                 seen.push((s.id.sock, s.chain));
-                b.add_summary(s, fds.holders(&all, g), "fd")
+                b.add_summary(s, holders(&fds, &all, g), "fd")
             }
             Err(e) => {
                 let (pid, fd) = fds.first(&all, g);
@@ -279,104 +279,18 @@ pub fn top(k: &Kernel, opts: TopOptions<'_>) -> Result<TopReport> {
     Ok(b.finish(k, w.o, threads, w.warnings))
 }
 
-/// Which tasks hold each open file, read once per fd table (threads share tables; a
-/// `struct file` may sit in several): compact, so memory per fd stays a few words however many
-/// fds the dump holds; a holder's comm is copied only when its socket joins the ranking (and
-/// freed when the ranking is cut).
-struct FdHolders {
-    /// Each open file, in the order first found.
-    files: Vec<u64>,
-    /// (file's index, task's index, fd), grouped by file in the order found.
-    members: Vec<(u32, u32, u32)>,
-    /// Where each file's members start in `members` (one past the end at the end).
-    start: Vec<u32>,
-}
-
-impl FdHolders {
-    fn of(
-        k: &Kernel,
-        all: &[crate::task::Task],
-        threads: usize,
-        warnings: &mut crate::warnings::Warnings,
-    ) -> Self {
-        // Each fd table once (threads share them), read on every core, taken in task order.
-        let mut tables_seen = Set::default();
-        let owners: Vec<usize> = (0..all.len())
-            .filter(|&ti| all[ti].files != 0 && tables_seen.insert(all[ti].files))
-            .collect();
-        let read = crate::parallel::map(owners.len(), threads, |i| {
-            let mut w = crate::warnings::Warnings::default();
-            let open = open_files(k, all[owners[i]].files, &mut w);
-            (open, w)
-        });
-        let mut index: Map<u64, u32> = Map::default();
-        let mut files = Vec::new();
-        let mut members = Vec::new();
-        for (&ti, (open, w)) in owners.iter().zip(read) {
-            let t = &all[ti];
-            warnings.append(w);
-            let open = match open {
-                Ok(f) => f,
-                Err(e) => {
-                    warnings.push(
-                        crate::warnings::WarningKind::of(&e),
-                        None,
-                        format!("pid {} ({}): fd table: {e}", t.tgid, t.comm),
-                    );
-                    continue;
-                }
-            };
-            for (fd, file) in open {
-                let g = *index.entry(file).or_insert_with(|| {
-                    files.push(file);
-                    (files.len() - 1) as u32
-                });
-                members.push((g, ti as u32, fd));
-            }
-        }
-        // Stable: each file's holders stay in the order found.
-        members.sort_by_key(|m| m.0);
-        let mut start = Vec::with_capacity(files.len() + 1);
-        let mut m = 0;
-        for g in 0..files.len() as u32 {
-            start.push(m as u32);
-            while members.get(m).is_some_and(|x| x.0 == g) {
-                m += 1;
-            }
-        }
-        start.push(m as u32);
-        FdHolders {
-            files,
-            members,
-            start,
-        }
-    }
-
-    /// The (task, fd) pairs holding file `g`.
-    fn of_file(&self, g: usize) -> &[(u32, u32, u32)] {
-        &self.members[self.start[g] as usize..self.start[g + 1] as usize]
-    }
-
-    /// pid and fd of the first holder of file `g`.
-    fn first(&self, all: &[crate::task::Task], g: usize) -> (i32, u32) {
-        self.of_file(g)
-            .first()
-            .map_or((0, 0), |&(_, t, fd)| (all[t as usize].tgid, fd))
-    }
-
-    /// Every holder of file `g`.
-    fn holders(&self, all: &[crate::task::Task], g: usize) -> Vec<Holder> {
-        self.of_file(g)
-            .iter()
-            .map(|&(_, t, fd)| Holder {
-                pid: all[t as usize].tgid,
-                comm: all[t as usize].comm.clone(),
-                fd,
-                cgroup: None,
-                task: all[t as usize].addr,
-            })
-            .collect()
-    }
+/// Every holder of file `g` of `fds`.
+fn holders(fds: &FdHolders, all: &[crate::task::Task], g: usize) -> Vec<Holder> {
+    fds.of_file(g)
+        .iter()
+        .map(|&(_, t, fd)| Holder {
+            pid: all[t as usize].tgid,
+            comm: all[t as usize].comm.clone(),
+            fd,
+            cgroup: None,
+            task: all[t as usize].addr,
+        })
+        .collect()
 }
 
 /// What `top` keeps of a walked socket: its skbs are gone.

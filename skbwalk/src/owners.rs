@@ -1,0 +1,420 @@
+//! Owners of `other` pages that the kernel's own structures name (`shared/spec/meminfo.md` §5),
+//! each found structurally through BTF/DWARF and globals, never guessed from page contents.
+//!
+//! | owner | how it is recognised | kernels |
+//! |---|---|---|
+//! | `page_pool` | the head page's `pp_magic` is `PP_SIGNATURE` (bits 0-1 and 6.15's DMA index masked); the pool is `page.pp`, its device `pool.slow.netdev` (6.7+) | 5.14+ |
+//! | `page_frag` | the current page of each CPU's `netdev_alloc_cache` and `napi_alloc_cache` (`page`, and `page_small` 6.1–6.13): `va` to 6.12, `encoded_page` from 6.13; each task's `task_frag.page`; each socket's `sk_frag.page` | all |
+//! | `pipe` | every pipe a task holds open (`f_op` = `pipefifo_fops` or an S_IFIFO inode; `file.private_data`): the pages of `bufs[tail..head)` and `tmp_page` (two from 6.15) | all |
+//! | `large_kmalloc` | page type `PGTY_large_kmalloc` | 6.15+ (earlier they are unmarked) |
+//! | `offline` | page type `PGTY_offline` (6.8+), or `PG_offline` (0x100 below `PAGE_TYPE_BASE`) before: balloon and hot-unplugged pages | all |
+//! | `zsmalloc` | page type `PGTY_zsmalloc` | 6.8+ |
+//!
+//! The census asks, for each `other` page, the first owner that claims it: socket queues
+//! (`skb`), `vmalloc`, then these in the order of [`Owner`], and last `unattributed`. A
+//! compound page is claimed by its head.
+
+use serde::Serialize;
+
+use crate::hash::Map;
+use crate::task::FdHolders;
+use crate::warnings::{WarningKind, Warnings};
+use crate::Kernel;
+
+/// Most pipe buffers read per pipe (`pipe-max-size` is 1 MiB by default: 256 buffers; root
+/// may raise it).
+const MAX_PIPE_BUFS: u64 = 1 << 16;
+
+/// An owner of `other` pages, in the order the census asks them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Owner {
+    /// page_pool pages (a NIC's receive pool).
+    PagePool,
+    /// The current page of a page-frag cache (per-CPU skb caches, a task's or a socket's).
+    PageFrag,
+    /// Pipe buffers.
+    Pipe,
+    /// Large kmalloc allocations (page type from 6.15).
+    LargeKmalloc,
+    /// Offline pages: balloon, memory hot-unplug.
+    Offline,
+    /// zsmalloc pages (zram, zswap).
+    Zsmalloc,
+}
+
+impl Owner {
+    /// The spec's key (`census.other.<key>`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Owner::PagePool => "page_pool",
+            Owner::PageFrag => "page_frag",
+            Owner::Pipe => "pipe",
+            Owner::LargeKmalloc => "large_kmalloc",
+            Owner::Offline => "offline",
+            Owner::Zsmalloc => "zsmalloc",
+        }
+    }
+}
+
+/// Who holds pages of an owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct OwnerHolder {
+    /// What holds them, for a person: `pipe 0x… (pid 1234 cat fd 4, …)`,
+    /// `CPU 0 netdev_alloc_cache`, `page_pool 0x… (eth0)`.
+    pub holder: String,
+    /// The first task holding it, where a task does.
+    pub pid: Option<i32>,
+    /// Its comm.
+    pub comm: Option<String>,
+    /// Its fd, where a file holds it.
+    pub fd: Option<u32>,
+    /// Its cgroup (v2 path).
+    pub cgroup: Option<String>,
+    /// The pages of it the census found in `other`.
+    pub pages: u64,
+    /// The task holding it, for its cgroup.
+    #[serde(skip)]
+    pub(crate) task: u64,
+}
+
+impl OwnerHolder {
+    fn named(holder: String) -> OwnerHolder {
+        OwnerHolder {
+            holder,
+            pid: None,
+            comm: None,
+            fd: None,
+            cgroup: None,
+            pages: 0,
+            task: 0,
+        }
+    }
+}
+
+/// The pages the kernel's structures name: a head `struct page` → (owner, holder index).
+#[derive(Debug, Default)]
+pub(crate) struct Named {
+    pub by_page: Map<u64, (Owner, u32)>,
+    pub holders: Vec<(Owner, OwnerHolder)>,
+}
+
+impl Named {
+    fn holder(&mut self, owner: Owner, h: OwnerHolder) -> u32 {
+        self.holders.push((owner, h));
+        (self.holders.len() - 1) as u32
+    }
+
+    /// Claim the page `page` (a `struct page` address) for holder `h`, unless claimed before.
+    fn claim(&mut self, k: &Kernel, page: u64, owner: Owner, h: u32) {
+        if k.is_kernel_ptr(page, 8) {
+            self.by_page.entry(page).or_insert((owner, h));
+        }
+    }
+}
+
+/// Every page the kernel's structures name as a page-frag cache's or a pipe's, with holders;
+/// what cannot be read is a warning.
+pub(crate) fn named(k: &Kernel, w: &mut Warnings) -> Named {
+    let mut n = Named::default();
+    frag_caches(k, &mut n, w);
+    let all = match crate::task::tasks(k, w) {
+        Ok(t) => t,
+        Err(e) => {
+            w.push(
+                WarningKind::of(&e),
+                None,
+                format!("owners of allocpage: the task list: {e}"),
+            );
+            return n;
+        }
+    };
+    task_frags(k, &all, &mut n, w);
+    let fds = FdHolders::of(k, &all, crate::parallel::threads(), w);
+    open_files(k, &all, &fds, &mut n, w);
+    n
+}
+
+/// A page_pool's holder: the pool, and its device's name where the pool names one
+/// (`slow.netdev`, 6.7+).
+pub(crate) fn pool_holder(k: &Kernel, pool: u64) -> OwnerHolder {
+    let t = &k.types;
+    let dev = t
+        .member("page_pool", "slow.netdev")
+        .ok()
+        .and_then(|m| k.u64(pool + m.offset, "page_pool.slow.netdev").ok())
+        .filter(|&d| k.is_kernel_ptr(d, 8))
+        .and_then(|d| {
+            let name = t.member("net_device", "name").ok()?.offset;
+            k.cstr(d + name, 16, "net_device.name").ok()
+        });
+    OwnerHolder::named(match dev {
+        Some(d) => format!("page_pool {pool:#x} ({d})"),
+        None => format!("page_pool {pool:#x}"),
+    })
+}
+
+/// `struct page_frag_cache`'s current page: `va` (to 6.12) or `encoded_page` (6.13+, the
+/// page's address with the order and pfmemalloc in its low bits).
+fn frag_cache_page(k: &Kernel, cache: u64) -> crate::Result<Option<u64>> {
+    let t = &k.types;
+    let va = if let Ok(m) = t.member("page_frag_cache", "va") {
+        k.u64(cache + m.offset, "page_frag_cache.va")?
+    } else {
+        let m = t
+            .member("page_frag_cache", "encoded_page")
+            .map_err(|e| k.layout_error(e))?;
+        k.u64(cache + m.offset, "page_frag_cache.encoded_page")? & !(k.page_size() - 1)
+    };
+    if va == 0 {
+        return Ok(None);
+    }
+    k.virt_to_page(va).map(Some)
+}
+
+/// Each online CPU's skb page-frag caches.
+fn frag_caches(k: &Kernel, n: &mut Named, w: &mut Warnings) {
+    let t = &k.types;
+    let Ok((_, cpus)) = crate::cpus::cpu_offsets(k, w) else {
+        return;
+    };
+    let mut caches = Vec::new();
+    if let Ok(a) = k.percpu_symbol("netdev_alloc_cache") {
+        caches.push(("netdev_alloc_cache", a, "page_frag_cache"));
+    }
+    if let Ok(a) = k.percpu_symbol("napi_alloc_cache") {
+        if let Ok(m) = t.member("napi_alloc_cache", "page") {
+            caches.push(("napi_alloc_cache", a + m.offset, "page_frag_cache"));
+        }
+        // 6.1–6.13: a 1 KiB frag cache beside it (`struct page_frag_1k`: va first)
+        if let Ok(m) = t.member("napi_alloc_cache", "page_small") {
+            caches.push(("napi_alloc_cache.page_small", a + m.offset, "page_frag_1k"));
+        }
+    }
+    for &(cpu, off) in &cpus {
+        for &(name, at, ty) in &caches {
+            let at = at.wrapping_add(off);
+            let page = if ty == "page_frag_1k" {
+                k.u64(at, "page_frag_1k.va").and_then(|va| match va {
+                    0 => Ok(None),
+                    va => k.virt_to_page(va).map(Some),
+                })
+            } else {
+                frag_cache_page(k, at)
+            };
+            match page {
+                Ok(Some(p)) => {
+                    let h = n.holder(
+                        Owner::PageFrag,
+                        OwnerHolder::named(format!("CPU {cpu} {name}")),
+                    );
+                    n.claim(k, head_of(k, p), Owner::PageFrag, h);
+                }
+                Ok(None) => {}
+                Err(e) => w.push(
+                    WarningKind::of(&e),
+                    Some(at),
+                    format!("CPU {cpu} {name}: {e}"),
+                ),
+            }
+        }
+    }
+}
+
+/// The head of the compound page `page` belongs to (itself when none), as the walk reads it.
+fn head_of(k: &Kernel, page: u64) -> u64 {
+    k.off()
+        .ok()
+        .and_then(|o| crate::page::Pages::default().compound(k, o, page).ok())
+        .map_or(page, |c| c.head)
+}
+
+/// `struct page_frag.page` at `at`, if set.
+fn frag_page(k: &Kernel, at: u64, what: &str) -> crate::Result<Option<u64>> {
+    let p = k.u64(at, what)?;
+    Ok((p != 0).then_some(p))
+}
+
+/// Each task's `task_frag` (the page its sendmsg copies into).
+fn task_frags(k: &Kernel, all: &[crate::task::Task], n: &mut Named, w: &mut Warnings) {
+    let Ok(at) = k
+        .types
+        .member("task_struct", "task_frag")
+        .and_then(|m| Ok(m.offset + k.types.member("page_frag", "page")?.offset))
+    else {
+        return;
+    };
+    for t in all {
+        match frag_page(k, t.addr + at, "task_struct.task_frag.page") {
+            Ok(Some(p)) => {
+                let mut hd = OwnerHolder::named(format!("pid {} {} task_frag", t.tgid, t.comm));
+                hd.pid = Some(t.tgid);
+                hd.comm = Some(t.comm.clone());
+                hd.task = t.addr;
+                let h = n.holder(Owner::PageFrag, hd);
+                n.claim(k, head_of(k, p), Owner::PageFrag, h);
+            }
+            Ok(None) => {}
+            Err(e) => w.push(
+                WarningKind::of(&e),
+                Some(t.addr),
+                format!("task_frag of pid {} ({}): {e}", t.tgid, t.comm),
+            ),
+        }
+    }
+}
+
+/// Where a pipe's buffers are.
+struct PipeLayout {
+    head: u64,
+    tail: u64,
+    ring_size: u64,
+    bufs: u64,
+    tmp_page: u64,
+    tmp_pages: u64,
+    buf_size: u64,
+    buf_page: u64,
+    fops: Option<u64>,
+}
+
+impl PipeLayout {
+    fn resolve(k: &Kernel) -> kstructs::Result<PipeLayout> {
+        let t = &k.types;
+        let m = |ty: &str, p: &str| t.member(ty, p);
+        let tmp = m("pipe_inode_info", "tmp_page")?;
+        Ok(PipeLayout {
+            head: m("pipe_inode_info", "head")?.offset,
+            tail: m("pipe_inode_info", "tail")?.offset,
+            ring_size: m("pipe_inode_info", "ring_size")?.offset,
+            bufs: m("pipe_inode_info", "bufs")?.offset,
+            tmp_page: tmp.offset,
+            // 6.15+: tmp_page[2]
+            tmp_pages: (tmp.ty.size / 8).clamp(1, 4),
+            buf_size: t.size_of("pipe_buffer")?,
+            buf_page: m("pipe_buffer", "page")?.offset,
+            fops: k.global("pipefifo_fops").ok(),
+        })
+    }
+}
+
+/// Every open file that is a pipe (its buffers' pages) or a socket (its `sk_frag` page).
+fn open_files(
+    k: &Kernel,
+    all: &[crate::task::Task],
+    fds: &FdHolders,
+    n: &mut Named,
+    w: &mut Warnings,
+) {
+    let Ok(o) = k.off() else { return };
+    let pipe = PipeLayout::resolve(k).ok();
+    let sk_frag = k
+        .types
+        .member("sock", "sk_frag")
+        .and_then(|m| Ok(m.offset + k.types.member("page_frag", "page")?.offset))
+        .ok();
+    let socket_ops = crate::task::socket_file_ops(k);
+    for (g, &file) in fds.files.iter().enumerate() {
+        let members = fds.of_file(g);
+        let Some(&(_, ti, fd)) = members.first() else {
+            continue;
+        };
+        let t = &all[ti as usize];
+        let holder = |what: String| {
+            let mut hd = OwnerHolder::named(what);
+            hd.pid = Some(t.tgid);
+            hd.comm = Some(t.comm.clone());
+            hd.fd = Some(fd);
+            hd.task = t.addr;
+            hd
+        };
+        let res = (|| -> crate::Result<()> {
+            if let Some(pl) = &pipe {
+                let fop = k.u64(file + o.file_f_op, "file.f_op")?;
+                let fifo = if pl.fops.is_some_and(|f| f == fop) {
+                    true
+                } else {
+                    let inode = k.u64(file + o.file_f_inode, "file.f_inode")?;
+                    k.is_kernel_ptr(inode, 8)
+                        && k.u16(inode + o.inode_mode, "inode.i_mode")? & 0o170000 == 0o010000
+                };
+                if fifo {
+                    let p = k.u64(file + o.file_private_data, "file.private_data")?;
+                    let holders: Vec<String> = members
+                        .iter()
+                        .map(|&(_, ti, fd)| {
+                            let t = &all[ti as usize];
+                            format!("pid {} {} fd {fd}", t.tgid, t.comm)
+                        })
+                        .collect();
+                    let h = n.holder(
+                        Owner::Pipe,
+                        holder(format!("pipe {p:#x} ({})", holders.join(", "))),
+                    );
+                    for page in pipe_pages(k, pl, p)? {
+                        n.claim(k, page, Owner::Pipe, h);
+                    }
+                    return Ok(());
+                }
+            }
+            if let (Some(at), Some(sock)) =
+                (sk_frag, crate::task::file_socket(k, file, socket_ops)?)
+            {
+                let sk = k.u64(sock + o.socket_sk, "socket.sk")?;
+                if k.is_kernel_ptr(sk, 8) {
+                    if let Some(p) = frag_page(k, sk + at, "sock.sk_frag.page")? {
+                        let h = n.holder(
+                            Owner::PageFrag,
+                            holder(format!(
+                                "socket {sk:#x} sk_frag (pid {} {} fd {fd})",
+                                t.tgid, t.comm
+                            )),
+                        );
+                        n.claim(k, head_of(k, p), Owner::PageFrag, h);
+                    }
+                }
+            }
+            Ok(())
+        })();
+        if let Err(e) = res {
+            w.push(
+                WarningKind::of(&e),
+                Some(file),
+                format!("owners of allocpage: pid {} fd {fd}: {e}", t.tgid),
+            );
+        }
+    }
+}
+
+/// The pages of the pipe at `p`: its buffers from `tail` to `head` and its spare page(s).
+fn pipe_pages(k: &Kernel, l: &PipeLayout, p: u64) -> crate::Result<Vec<u64>> {
+    let p = k.ptr(p, "pipe_inode_info")?;
+    let head = u64::from(k.u32(p + l.head, "pipe_inode_info.head")?);
+    let tail = u64::from(k.u32(p + l.tail, "pipe_inode_info.tail")?);
+    let ring = u64::from(k.u32(p + l.ring_size, "pipe_inode_info.ring_size")?);
+    let mut out = Vec::new();
+    for i in 0..l.tmp_pages {
+        let tp = k.u64(p + l.tmp_page + i * 8, "pipe_inode_info.tmp_page")?;
+        if tp != 0 {
+            out.push(tp);
+        }
+    }
+    let used = u64::from((head as u32).wrapping_sub(tail as u32));
+    if ring == 0 || !ring.is_power_of_two() || used > ring.min(MAX_PIPE_BUFS) {
+        return Err(crate::Error::Corrupt {
+            what: format!("pipe at {p:#x}"),
+            addr: p,
+            why: "head, tail and ring_size name no ring",
+        });
+    }
+    let bufs = k.ptr(k.u64(p + l.bufs, "pipe_inode_info.bufs")?, "pipe_buffer")?;
+    for i in 0..used {
+        let slot = (tail + i) & (ring - 1);
+        let page = k.u64(bufs + slot * l.buf_size + l.buf_page, "pipe_buffer.page")?;
+        if page != 0 {
+            out.push(page);
+        }
+    }
+    Ok(out)
+}
