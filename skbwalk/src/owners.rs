@@ -315,6 +315,7 @@ fn open_files(
         .and_then(|m| Ok(m.offset + k.types.member("page_frag", "page")?.offset))
         .ok();
     let socket_ops = crate::task::socket_file_ops(k);
+    let mut pipes: Map<u64, (u32, Vec<String>)> = Map::default();
     for (g, &file) in fds.files.iter().enumerate() {
         let members = fds.of_file(g);
         let Some(&(_, ti, fd)) = members.first() else {
@@ -341,17 +342,17 @@ fn open_files(
                 };
                 if fifo {
                     let p = k.u64(file + o.file_private_data, "file.private_data")?;
-                    let holders: Vec<String> = members
-                        .iter()
-                        .map(|&(_, ti, fd)| {
-                            let t = &all[ti as usize];
-                            format!("pid {} {} fd {fd}", t.tgid, t.comm)
-                        })
-                        .collect();
-                    let h = n.holder(
-                        Owner::Pipe,
-                        holder(format!("pipe {p:#x} ({})", holders.join(", "))),
-                    );
+                    // a pipe's two ends are two files: one holder, every end named
+                    let ends = members.iter().map(|&(_, ti, fd)| {
+                        let t = &all[ti as usize];
+                        format!("pid {} {} fd {fd}", t.tgid, t.comm)
+                    });
+                    if let Some((_, names)) = pipes.get_mut(&p) {
+                        names.extend(ends);
+                        return Ok(());
+                    }
+                    let h = n.holder(Owner::Pipe, holder(String::new()));
+                    pipes.insert(p, (h, ends.collect()));
                     for page in pipe_pages(k, pl, p)? {
                         n.claim(k, page, Owner::Pipe, h);
                     }
@@ -383,6 +384,11 @@ fn open_files(
                 Some(file),
                 format!("owners of allocpage: pid {} fd {fd}: {e}", t.tgid),
             );
+        }
+    }
+    for (p, (h, ends)) in pipes {
+        if let Some((_, hd)) = n.holders.get_mut(h as usize) {
+            hd.holder = format!("pipe {p:#x} ({})", ends.join(", "));
         }
     }
 }
@@ -417,4 +423,85 @@ fn pipe_pages(k: &Kernel, l: &PipeLayout, p: u64) -> crate::Result<Vec<u64>> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use testdata::sample::{incident_world, write_qemu_elf, SampleSize};
+    use testdata::synth::SynthKernel;
+    use testdata::world::{SockSpec, World, WorldConfig};
+
+    use crate::census::Census;
+
+    fn census_of(name: &str, add: impl FnOnce(&mut World)) -> Census {
+        let dir = crate::testing::scratch(name);
+        let k = SynthKernel::build_gen(&dir.join("k"), 5, 61).unwrap();
+        let mut w = incident_world(k, WorldConfig::kaslr(), SampleSize { stalled_skbs: 4 });
+        add(&mut w);
+        let p = dir.join("vmcore.elf");
+        write_qemu_elf(&mut w, &p, true).unwrap();
+        let k = crate::testing::open(&p, Some(&w.k.vmlinux));
+        let c = crate::meminfo::meminfo(&k).unwrap().census.unwrap();
+        std::fs::remove_dir_all(&dir).ok();
+        c
+    }
+
+    /// Each owner claims exactly the pages the fixture gave it, with its holder: what was
+    /// unattributed before stays so, every added page is named.
+    #[test]
+    fn pipes_frag_pages_page_pools_and_offline_pages_are_named() {
+        let base = census_of("owners-base", |_| {});
+        let mut pool = 0;
+        let c = census_of("owners", |w| {
+            let t = w.add_task(4242, "piper", 16);
+            w.set_cgroup(t, "/system.slice/piper.service");
+            w.add_pipe(t, 3, 4, 5);
+            w.set_task_frag(t, 3);
+            let s = w.add_socket(
+                t,
+                4242,
+                5,
+                SockSpec::tcp(1, ([10, 0, 0, 5], 2000), ([10, 0, 0, 6], 80)),
+            );
+            w.set_sk_frag(s, 2);
+            let (p, _) = w.kmalloc(256);
+            pool = p;
+            for _ in 0..3 {
+                w.add_page_pool_page(p);
+            }
+            w.add_offline_page();
+        });
+        assert!(c.complete, "{:?}", c.warnings);
+        assert_eq!(c.other.unattributed, base.other.unattributed);
+        assert_eq!(c.other.pipe, 5 + 1);
+        assert_eq!(c.other.page_frag, 8 + 4);
+        assert_eq!(c.other.page_pool, 3);
+        assert_eq!(c.other.offline, 1);
+        let pipe = &c.owners["pipe"][0];
+        assert_eq!(pipe.pages, 6);
+        assert_eq!((pipe.pid, pipe.fd), (Some(4242), Some(3)));
+        assert_eq!(pipe.cgroup.as_deref(), Some("/system.slice/piper.service"));
+        assert!(
+            pipe.holder
+                .contains("pid 4242 piper fd 3, pid 4242 piper fd 4"),
+            "{}",
+            pipe.holder
+        );
+        let frags: Vec<(&str, u64)> = c.owners["page_frag"]
+            .iter()
+            .map(|h| (h.holder.as_str(), h.pages))
+            .collect();
+        assert_eq!(frags[0], ("pid 4242 piper task_frag", 8));
+        assert!(
+            frags[1].0.contains("sk_frag (pid 4242 piper fd 5)") && frags[1].1 == 4,
+            "{frags:?}"
+        );
+        assert_eq!(
+            c.owners["page_pool"][0].holder,
+            format!("page_pool {pool:#x}")
+        );
+        // the census's other parts add up to its "other" class
+        let parts: u64 = c.other.parts().iter().map(|p| p.1).sum();
+        assert_eq!(parts, c.classes["other"]);
+    }
 }

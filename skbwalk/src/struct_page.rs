@@ -121,8 +121,9 @@ pub(crate) struct StructPage {
     slab: SlabMark,
     /// Buddy and page-table types.
     types: PageTypes,
-    /// `pp_magic` and `pp_ref_count`, where page_pool pages count their references there.
-    page_pool: Option<(u64, u64)>,
+    /// `pp_magic`, and `pp_ref_count` where page_pool pages count their references there
+    /// (6.6+).
+    page_pool: Option<(u64, Option<u64>)>,
     /// `pp`: the pool of a page_pool page.
     pp: Option<u64>,
     /// Page types that name an owner of the page: (top byte value, or the bit cleared below
@@ -220,10 +221,9 @@ impl StructPage {
             pg_swapbacked: bit("PG_swapbacked").unwrap_or(0),
             slab,
             types,
-            page_pool: match (o("pp_magic"), o("pp_ref_count")) {
-                (Ok(magic), Ok(refs)) => Some((magic, refs)),
-                _ => None,
-            },
+            page_pool: o("pp_magic")
+                .ok()
+                .map(|magic| (magic, o("pp_ref_count").ok())),
             pp: o("pp").ok(),
             owner_types: owner_types(t),
         })
@@ -232,16 +232,24 @@ impl StructPage {
     /// For a page_pool page, its `pp_ref_count` (the references its frags hold); `None` for
     /// any other page.
     pub(crate) fn page_pool_refs(&self, sp: &[u8]) -> Option<i64> {
-        let (magic, refs) = self.page_pool?;
+        let refs = self.page_pool?.1?;
+        self.is_page_pool(sp).then(|| u64_at(sp, refs) as i64)
+    }
+
+    /// Whether `pp_magic` says page_pool (5.14+).
+    fn is_page_pool(&self, sp: &[u8]) -> bool {
+        let Some((magic, _)) = self.page_pool else {
+            return false;
+        };
         let m = u64_at(sp, magic);
         // PP_MAGIC_MASK leaves out bits 0-1 and the DMA index from bit 7 (6.15+)
-        (m & 0x7c == PP_SIGNATURE_LOW && m >> 48 == POISON_TOP).then(|| u64_at(sp, refs) as i64)
+        m & 0x7c == PP_SIGNATURE_LOW && m >> 48 == POISON_TOP
     }
 
     /// The pool of a page_pool head page (`pp_magic` is `PP_SIGNATURE`); `None` for any other.
     pub(crate) fn page_pool(&self, sp: &[u8]) -> Option<u64> {
-        self.page_pool_refs(sp)?;
-        Some(u64_at(sp, self.pp?))
+        self.is_page_pool(sp)
+            .then(|| self.pp.map(|pp| u64_at(sp, pp)))?
     }
 
     /// The owner `page_type` names (large kmalloc, offline, zsmalloc), if any.
@@ -425,7 +433,7 @@ mod tests {
                 buddy: 0xf0,
                 table: 0xf2,
             },
-            page_pool: Some((8, 40)),
+            page_pool: Some((8, Some(40))),
             pp: Some(16),
             owner_types: vec![(0xf8, crate::owners::Owner::LargeKmalloc)],
         }

@@ -85,6 +85,9 @@ typedef enum { SS_FREE = 0, SS_UNCONNECTED, SS_CONNECTING, SS_CONNECTED, SS_DISC
 
 struct kmem_cache;
 struct address_space;
+struct page;
+/* a page-frag cache of a task (task_frag) or a socket (sk_frag): the page being carved */
+struct page_frag { struct page *page; unsigned int offset; unsigned int size; };
 
 struct page {
 	unsigned long flags;
@@ -355,6 +358,7 @@ struct sock {
 	void *sk_prot_creator;
 	void *sk_socket;
 	struct mem_cgroup *sk_memcg;
+	struct page_frag sk_frag;
 	void *sk_user_data;
 	char sk_tail_pad[64];
 };
@@ -426,6 +430,14 @@ struct qstr { union { struct { u32 hash; u32 len; }; u64 hash_len; }; const unsi
 struct dentry { unsigned int d_flags; int d_seq; struct hlist_node d_hash; struct dentry *d_parent; struct qstr d_name; void *d_inode; unsigned char d_iname[32]; };
 struct vfsmount { struct dentry *mnt_root; void *mnt_sb; int mnt_flags; };
 struct path { struct vfsmount *mnt; struct dentry *dentry; };
+/* pipes: a pipe file's private_data is its pipe_inode_info, a ring of ring_size (a power of two)
+   pipe_buffers used from tail to head (free-running counters), and a spare tmp_page. */
+struct pipe_buffer { struct page *page; unsigned int offset, len; const void *ops; unsigned int flags;
+	unsigned long private; };
+struct pipe_inode_info { char mutex_pad[32]; char rd_wait[24]; char wr_wait[24]; unsigned int head; unsigned int tail;
+	unsigned int max_usage; unsigned int ring_size; unsigned int nr_accounted; unsigned int readers, writers, files;
+	unsigned int r_counter, w_counter; _Bool poll_usage; struct page *tmp_page; void *fasync_readers;
+	void *fasync_writers; struct pipe_buffer *bufs; void *user; };
 struct inode { umode_t i_mode; unsigned short i_opflags; unsigned int i_uid, i_gid; unsigned int i_flags; char inode_pad[80]; unsigned long i_ino; };
 
 struct socket {
@@ -486,7 +498,9 @@ struct task_struct {
 	struct files_struct *files;
 	char signal_pad[200];
 	struct css_set *cgroups;
-	char tail_pad[96];
+	char frag_pad[40];
+	struct page_frag task_frag;
+	char tail_pad[56];
 };
 
 struct new_utsname { char sysname[65]; char nodename[65]; char release[65]; char version[65]; char machine[65]; char domainname[65]; };
@@ -690,6 +704,9 @@ int main(void)
 	O(mem_cgroup, objcg); O(memcg_vmstats, state); O(memcg_vmstats, state_pending); O(memcg_vmstats_percpu, state);
 	O(memcg_vmstats_percpu, state_prev); O(obj_cgroup, memcg); O(sock, sk_memcg); O(page, memcg_data);
 	S(mem_cgroup); S(memcg_vmstats); S(memcg_vmstats_percpu); S(obj_cgroup);
+	O(task_struct, task_frag.page); O(sock, sk_frag.page); O(pipe_inode_info, head); O(pipe_inode_info, tail);
+	O(pipe_inode_info, ring_size); O(pipe_inode_info, tmp_page); O(pipe_inode_info, bufs); O(pipe_buffer, page);
+	S(pipe_inode_info); S(pipe_buffer); O(page, pp_magic); O(page, pp);
 	printf("memcg.MEMCG_SOCK %d\nmemcg.MEMCG_KMEM %d\nmemcg.MEMCG_PERCPU_B %d\n", MEMCG_SOCK, MEMCG_KMEM, MEMCG_PERCPU_B);
 	printf("CSS_ONLINE %d\nMEMCG_DATA_KMEM %d\nPG_lru %d\nPG_swapbacked %d\n", CSS_ONLINE, (int)MEMCG_DATA_KMEM, PG_lru, PG_swapbacked);
 	printf("PG_head %d\nMAX_SKB_FRAGS %d\n", PG_head, MAX_SKB_FRAGS);

@@ -13,6 +13,7 @@ use crate::phys::PhysImage;
 use crate::synth::{SynthKernel, LINK_TEXT, RELEASE};
 
 mod alloc;
+mod owners;
 mod skbs;
 mod sockets;
 mod spec;
