@@ -285,7 +285,7 @@ capture() { # capture NAME DIR: one boot of the scenario guest, dumps into DIR
         *-A) python3 "$HERE/capture.py" --vmcoreinfo --smp 2 --append "$APPEND_BASE" \
                --formats elf,kdump-zlib,kdump-lzo,kdump-snappy,kdump-raw-zlib,kdump-raw-lzo,kdump-raw-snappy \
                "${common[@]}" --mem "$MEM" ;;
-        *-B) python3 "$HERE/capture.py" --vmcoreinfo --append "$APPEND_BASE nokaslr" --formats elf "${common[@]}" --mem "$MEM" ;;
+        *-B) python3 "$HERE/capture.py" --vmcoreinfo --append "$APPEND_BASE nokaslr skbw.pipes=big" --formats elf "${common[@]}" --mem "$MEM" ;;
         *-C) python3 "$HERE/capture.py" --append "$APPEND_BASE" --formats elf "${common[@]}" --mem "$MEM" ;;
         # D: the incident's shape — a small guest whose stalled nginx (autotuned receive buffer, see
         # scenarios/nginx.c) pins a large share of memory: 14 writes to the draining neighbour per
@@ -387,7 +387,7 @@ for k, v in m["last_run_timings_s"].items():
     if v >= 0.5 or k not in m["timings_s"]:
         m["timings_s"][k] = v
 desc = {"A": "KASLR on, -device vmcoreinfo; all formats of one capture (VM stopped across dumps)",
-        "B": "nokaslr, -device vmcoreinfo; ELF", "C": "KASLR on, no vmcoreinfo device (no VMCOREINFO note); ELF"}
+        "B": "nokaslr, -device vmcoreinfo, skbw.pipes=big (16 MiB of unread pipes); ELF", "C": "KASLR on, no vmcoreinfo device (no VMCOREINFO note); ELF"}
 for b in sorted(os.listdir(out)):
     d = os.path.join(out, b)
     if b.endswith(".tmp") or not os.path.isfile(os.path.join(d, "capture.json")):
@@ -401,7 +401,8 @@ for b in sorted(os.listdir(out)):
             if os.path.exists(chk):
                 files[f]["check"] = json.load(open(chk))
     m["boots"][b] = {"description": desc.get(b, ""), "dir": d, "sockets": cap["sockets"],
-                     "nofd_sockets": cap.get("nofd", []), "capture": cap["capture"], "files": files}
+                     "nofd_sockets": cap.get("nofd", []), "pipes": cap.get("pipes", []),
+                     "capture": cap["capture"], "files": files}
     retries = os.path.join(d, "retries.log")
     if os.path.exists(retries):  # captures made again, and why (make-dumps.sh boot())
         m["boots"][b]["capture_retries"] = open(retries).read().splitlines()

@@ -50,6 +50,7 @@ OHASH=$(cat "$HERE/oracle.py" "$HERE/add-vmcoreinfo.py" "$HERE/drgnkit.py" | sha
 RHASH=$(cat "$HERE/readcheck.py" "$HERE/drgnkit.py" | sha256sum | cut -c1-12)
 MHASH=$(cat "$HERE/meminfo-oracle.py" | sha256sum | cut -c1-12)
 CHASH=$(cat "$HERE/cgroups-oracle.py" "$HERE/meminfo-oracle.py" | sha256sum | cut -c1-12)
+WHASH=$(cat "$HERE/owners-oracle.py" | sha256sum | cut -c1-12)
 PASS=0; FAIL=0; FAILED=()
 WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
 
@@ -269,6 +270,7 @@ PY
         fi
         # meminfo: counters (global and exact), globals and the breakdown, against drgn on the ELF
         name="$boot $dn meminfo"
+        rm -f "$WORK/mi.json"
         MO=$OD/meminfo-$MHASH.json
         if want "$name" || want "$boot $dn explain"; then
             meminfo_oracle
@@ -287,6 +289,27 @@ PY
                 bad "$name" "skbwalk exited non-zero: $(head -c 300 "$WORK/err")"
             elif msg=$(python3 "$HERE/meminfo-oracle.py" --compare-explain "$MO" "$WORK/ex.json" --top "$OD/all.json" \
                     ${MI_INCIDENT:+--incident}); then ok "$name"
+            else bad "$name" "$msg"; fi
+        fi
+        # owners of allocpage the kernel's structures name: every pipe against drgn and the
+        # manifest (what each pipe's process wrote); boot B's 16 MiB of pipes named by explain
+        name="$boot $dn owners"
+        OWN=$OD/owners-$WHASH.json
+        if want "$name"; then
+            if [ ! -s "$OWN" ]; then
+                python3 "$HERE/owners-oracle.py" --vmcore "$ELF" --vmlinux "$VMLINUX" > "$OWN.tmp" 2> "$WORK/err" \
+                    && mv "$OWN.tmp" "$OWN" || { rm -f "$OWN.tmp"; cat "$WORK/err" >&2; }
+            fi
+            big=; [ "$boot" = B ] && big=1
+            if [ ! -s "$OWN" ]; then bad "$name" "owners-oracle.py failed: $(tail -n1 "$WORK/err")"
+            elif [ ! -s "$WORK/mi.json" ] && ! timeout "$TMO" "$BIN" --vmcore "$D" --vmlinux "$VMLINUX" meminfo --json \
+                    > "$WORK/mi.json" 2> "$WORK/err"; then
+                bad "$name" "skbwalk meminfo exited non-zero: $(head -c 300 "$WORK/err")"
+            elif [ -n "$big" ] && [ ! -s "$WORK/ex.json" ] && ! timeout "$TMO" "$BIN" --vmcore "$D" --vmlinux "$VMLINUX" \
+                    explain --json > "$WORK/ex.json" 2> "$WORK/err"; then
+                bad "$name" "skbwalk explain exited non-zero: $(head -c 300 "$WORK/err")"
+            elif msg=$(python3 "$HERE/owners-oracle.py" --compare "$OWN" "$WORK/mi.json" --manifest "$M" --boot "$boot" \
+                    ${big:+--big --explain "$WORK/ex.json"}); then ok "$name"
             else bad "$name" "$msg"; fi
         fi
         # cgroups: every memcg's counters (global and exact), memory.current, charged pages and
