@@ -142,9 +142,19 @@ pub struct Census {
 }
 
 /// Every `struct page` of the vmalloc areas (`vmap_area_list`, or 6.9+'s `vmap_nodes[].busy`).
-fn vmalloc_pages(k: &Kernel, w: &mut Warnings) -> Set<u64> {
-    let mut out = Set::default();
+/// The pages of the vmalloc areas, each with the caller that asked for its area.
+#[derive(Debug, Default)]
+struct Vmalloc {
+    /// `struct page` → the index of its caller.
+    pages: crate::hash::Map<u64, u32>,
+    callers: Vec<String>,
+    by_caller: crate::hash::Map<String, u32>,
+}
+
+fn vmalloc_pages(k: &Kernel, w: &mut Warnings) -> Vmalloc {
+    let mut out = Vmalloc::default();
     let t = &k.types;
+    let caller = t.member("vm_struct", "caller").ok().map(|m| m.offset);
     let (Ok(va_list), Ok(va_vm), Ok(vm_pages), Ok(vm_nr)) = (
         t.member("vmap_area", "list"),
         t.member("vmap_area", "vm"),
@@ -215,10 +225,23 @@ fn vmalloc_pages(k: &Kernel, w: &mut Warnings) -> Set<u64> {
                 );
                 return out;
             }
+            // the area's holder: the function that asked for it (vm_struct.caller)
+            let by = caller
+                .and_then(|at| k.u64(vm + at, "vm_struct.caller").ok())
+                .and_then(|c| k.symbolize(c))
+                .map_or_else(
+                    || "an unknown caller".to_string(),
+                    |s| s.split('+').next().unwrap_or(&s).to_string(),
+                );
+            let n = out.callers.len() as u32;
+            let h = *out.by_caller.entry(by.clone()).or_insert_with(|| n);
+            if h == n {
+                out.callers.push(by);
+            }
             match k.bytes(pages, nr as usize * 8, "vm_struct.pages[]") {
-                Ok(raw) => out.extend(
+                Ok(raw) => out.pages.extend(
                     raw.chunks_exact(8)
-                        .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default())),
+                        .map(|c| (u64::from_le_bytes(c.try_into().unwrap_or_default()), h)),
                 ),
                 Err(e) => w.push(
                     WarningKind::of(&e),
@@ -377,7 +400,7 @@ fn census_in(
             Class::PageTable,
         ],
     );
-    let owners = holders(k, named, held, &mut w);
+    let owners = holders(k, named, &vmalloc, held, &mut w);
     let warnings = w.into_vec();
     Ok(Census {
         pages,
@@ -399,6 +422,7 @@ fn census_in(
 fn holders(
     k: &Kernel,
     named: Named,
+    vmalloc: &Vmalloc,
     held: BTreeMap<Held, u64>,
     w: &mut Warnings,
 ) -> BTreeMap<&'static str, Vec<OwnerHolder>> {
@@ -408,18 +432,28 @@ fn holders(
     let mut paths = crate::cgroup::CgroupPaths::new(k);
     for (h, pages) in held {
         let (owner, mut holder) = match h {
+            Held::Vmalloc(i) => (
+                "vmalloc",
+                crate::owners::OwnerHolder::named(format!(
+                    "{}'s vmalloc areas",
+                    vmalloc.callers.get(i as usize).map_or("?", String::as_str)
+                )),
+            ),
             Held::Named(i) => match named.get_mut(i as usize).and_then(Option::take) {
-                Some(x) => x,
+                Some((o, h)) => (o.as_str(), h),
                 None => continue,
             },
-            Held::Pool(pool) => (Owner::PagePool, crate::owners::pool_holder(k, pool)),
+            Held::Pool(pool) => (
+                Owner::PagePool.as_str(),
+                crate::owners::pool_holder(k, pool),
+            ),
             Held::Nobody => continue,
         };
         if holder.task != 0 {
             holder.cgroup = paths.of_task(holder.task, w).map(|p| p.to_string());
         }
         holder.pages = pages;
-        out.entry(owner.as_str()).or_default().push(holder);
+        out.entry(owner).or_default().push(holder);
     }
     for v in out.values_mut() {
         v.sort_by(|a, b| b.pages.cmp(&a.pages).then_with(|| a.holder.cmp(&b.holder)));
@@ -565,6 +599,7 @@ struct Carry {
 /// a page_pool page names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Held {
+    Vmalloc(u32),
     Named(u32),
     Pool(u64),
     Nobody,
@@ -582,7 +617,7 @@ struct Scanner<'a> {
     k: &'a Kernel,
     l: &'a StructPage,
     skb_pfns: &'a Set<u64>,
-    vmalloc: &'a Set<u64>,
+    vmalloc: &'a Vmalloc,
     /// How a page names its memcg (`None`: no `CONFIG_MEMCG`).
     charge: Option<crate::memcg::PageCharge>,
     /// The pages the kernel's structures name.
@@ -776,8 +811,9 @@ impl Scanner<'_> {
         let page = self.k.vmemmap_base.wrapping_add(p * self.l.size);
         if self.skb_pfns.contains(&p) {
             t.other.skb += 1;
-        } else if self.vmalloc.contains(&page) {
+        } else if let Some(&h) = self.vmalloc.pages.get(&page) {
             t.other.vmalloc += 1;
+            *t.held.entry(Held::Vmalloc(h)).or_default() += 1;
         } else if let Some((o, h)) = claim {
             *t.other.of(o) += 1;
             *t.held.entry(h).or_default() += 1;

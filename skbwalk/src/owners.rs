@@ -81,7 +81,7 @@ pub struct OwnerHolder {
 }
 
 impl OwnerHolder {
-    fn named(holder: String) -> OwnerHolder {
+    pub(crate) fn named(holder: String) -> OwnerHolder {
         OwnerHolder {
             holder,
             pid: None,
