@@ -91,6 +91,8 @@ pub struct OtherSplit {
     pub page_frag: u64,
     /// Pipe buffers.
     pub pipe: u64,
+    /// The kernel's own page tables (no `PG_table`).
+    pub kernel_page_table: u64,
     /// Large kmalloc pages (typed from 6.15).
     pub large_kmalloc: u64,
     /// Offline (balloon, hot-unplugged) pages.
@@ -524,13 +526,14 @@ struct Tally {
 
 impl OtherSplit {
     /// Every part by its key (`census.other.<key>`), in the order the census asks them.
-    pub fn parts(&self) -> [(&'static str, u64); 9] {
+    pub fn parts(&self) -> [(&'static str, u64); 10] {
         [
             ("skb", self.skb),
             ("vmalloc", self.vmalloc),
             ("page_pool", self.page_pool),
             ("page_frag", self.page_frag),
             ("pipe", self.pipe),
+            ("kernel_page_table", self.kernel_page_table),
             ("large_kmalloc", self.large_kmalloc),
             ("offline", self.offline),
             ("zsmalloc", self.zsmalloc),
@@ -544,6 +547,7 @@ impl OtherSplit {
             Owner::PagePool => &mut self.page_pool,
             Owner::PageFrag => &mut self.page_frag,
             Owner::Pipe => &mut self.pipe,
+            Owner::KernelPageTable => &mut self.kernel_page_table,
             Owner::LargeKmalloc => &mut self.large_kmalloc,
             Owner::Offline => &mut self.offline,
             Owner::Zsmalloc => &mut self.zsmalloc,
@@ -556,6 +560,7 @@ impl OtherSplit {
         self.page_pool += o.page_pool;
         self.page_frag += o.page_frag;
         self.pipe += o.pipe;
+        self.kernel_page_table += o.kernel_page_table;
         self.large_kmalloc += o.large_kmalloc;
         self.offline += o.offline;
         self.zsmalloc += o.zsmalloc;

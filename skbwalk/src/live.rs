@@ -247,6 +247,9 @@ impl KernelMemory for Kcore {
     fn is_live(&self) -> bool {
         true
     }
+    fn kernel_table_pages(&self, limit: usize) -> Option<vmcore::arch::TablePages> {
+        Kcore::arch(self)?.table_pages(self, limit)
+    }
 }
 
 #[cfg(test)]

@@ -36,6 +36,12 @@ pub trait KernelMemory: Send + Sync + std::fmt::Debug {
     fn is_live(&self) -> bool {
         false
     }
+    /// The page-table pages of the kernel's address space, at most `limit`; `None` where this
+    /// memory cannot walk them.
+    fn kernel_table_pages(&self, limit: usize) -> Option<vmcore::arch::TablePages> {
+        let _ = limit;
+        None
+    }
 }
 
 /// Any kernel memory (a dump, the running kernel) as the kallsyms decoder reads it.
@@ -71,6 +77,9 @@ impl KernelMemory for Dump {
     }
     fn as_dump(&self) -> Option<&Dump> {
         Some(self)
+    }
+    fn kernel_table_pages(&self, limit: usize) -> Option<vmcore::arch::TablePages> {
+        Dump::kernel_table_pages(self, limit)
     }
 }
 

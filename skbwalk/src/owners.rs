@@ -5,6 +5,7 @@
 //! |---|---|---|
 //! | `page_pool` | the head page's `pp_magic` is `PP_SIGNATURE` (bits 0-1 and 6.15's DMA index masked); the pool is `page.pp`, its device `pool.slow.netdev` (6.7+) | 5.14+ |
 //! | `page_frag` | the current page of each CPU's `netdev_alloc_cache` and `napi_alloc_cache` (`page`, and `page_small` 6.1–6.13): `va` to 6.12, `encoded_page` from 6.13; each task's `task_frag.page`; each socket's `sk_frag.page` | all |
+//! | `kernel_page_table` | every table page a walk of the kernel's half of the page tables reaches (`init_top_pgt`, `swapper_pg_dir`): the kernel allocates those for vmalloc, vmemmap and split direct-map ranges without `PG_table` | all |
 //! | `pipe` | every pipe a task holds open (`f_op` = `pipefifo_fops` or an S_IFIFO inode; `file.private_data`): the pages of `bufs[tail..head)` and `tmp_page` (two from 6.15) | all |
 //! | `large_kmalloc` | page type `PGTY_large_kmalloc` | 6.15+ (earlier they are unmarked) |
 //! | `offline` | page type `PGTY_offline` (6.8+), or `PG_offline` (0x100 below `PAGE_TYPE_BASE`) before: balloon and hot-unplugged pages | all |
@@ -36,6 +37,9 @@ pub enum Owner {
     PageFrag,
     /// Pipe buffers.
     Pipe,
+    /// The kernel's own page tables (vmalloc, vmemmap, split direct-map tables): no
+    /// `PG_table`, counted by no counter.
+    KernelPageTable,
     /// Large kmalloc allocations (page type from 6.15).
     LargeKmalloc,
     /// Offline pages: balloon, memory hot-unplug.
@@ -51,6 +55,7 @@ impl Owner {
             Owner::PagePool => "page_pool",
             Owner::PageFrag => "page_frag",
             Owner::Pipe => "pipe",
+            Owner::KernelPageTable => "kernel_page_table",
             Owner::LargeKmalloc => "large_kmalloc",
             Owner::Offline => "offline",
             Owner::Zsmalloc => "zsmalloc",
@@ -120,6 +125,7 @@ impl Named {
 pub(crate) fn named(k: &Kernel, w: &mut Warnings) -> Named {
     let mut n = Named::default();
     frag_caches(k, &mut n, w);
+    kernel_tables(k, &mut n, w);
     let all = match crate::task::tasks(k, w) {
         Ok(t) => t,
         Err(e) => {
@@ -154,6 +160,44 @@ pub(crate) fn pool_holder(k: &Kernel, pool: u64) -> OwnerHolder {
         Some(d) => format!("page_pool {pool:#x} ({d})"),
         None => format!("page_pool {pool:#x}"),
     })
+}
+
+/// Most kernel page-table pages believed (a 64 GiB machine has a few thousand).
+const MAX_TABLE_PAGES: usize = 1 << 22;
+
+/// The kernel's page-table pages.
+fn kernel_tables(k: &Kernel, n: &mut Named, w: &mut Warnings) {
+    let Some(t) = k.memory().kernel_table_pages(MAX_TABLE_PAGES) else {
+        return;
+    };
+    if t.unreadable > 0 {
+        w.push(
+            WarningKind::Unreadable,
+            None,
+            format!(
+                "{} kernel page-table pages could not be read: the tables below them are not named",
+                t.unreadable
+            ),
+        );
+    }
+    if t.truncated {
+        w.push(
+            WarningKind::Limit,
+            None,
+            format!("more than {MAX_TABLE_PAGES} kernel page-table pages: the rest are not named"),
+        );
+    }
+    let Ok(size) = k.off().map(|o| o.page.size) else {
+        return;
+    };
+    let h = n.holder(
+        Owner::KernelPageTable,
+        OwnerHolder::named("the kernel's page tables".into()),
+    );
+    for pa in t.pages {
+        let page = k.vmemmap_base.wrapping_add(pa / k.page_size() * size);
+        n.claim(k, page, Owner::KernelPageTable, h);
+    }
 }
 
 /// `struct page_frag_cache`'s current page: `va` (to 6.12) or `encoded_page` (6.13+, the

@@ -28,6 +28,7 @@ pub struct PageTables {
     /// Physical address of the top-level table.
     pub top: u64,
     format: Format,
+    first_table: u64,
     next_table: u64,
     table_end: u64,
 }
@@ -40,6 +41,7 @@ impl PageTables {
         PageTables {
             top,
             format: Format::X86_64 { levels },
+            first_table: pool,
             next_table: pool,
             table_end: pool_end,
         }
@@ -55,9 +57,17 @@ impl PageTables {
                 page_shift,
                 va_bits,
             },
+            first_table: pool.next_multiple_of(1 << page_shift),
             next_table: pool.next_multiple_of(1 << page_shift),
             table_end: pool_end,
         }
+    }
+
+    /// Every table made so far below the top one, in the order made.
+    pub fn tables(&self) -> Vec<u64> {
+        (self.first_table..self.next_table)
+            .step_by(self.table_size() as usize)
+            .collect()
     }
 
     /// Bytes of one (non-top) table.

@@ -254,6 +254,37 @@ impl Arch for Aarch64Layout {
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
+
+    /// `swapper_pg_dir` from the first entry of the kernel's space (TTBR1 holds nothing
+    /// else); a descriptor names a table when bits 1:0 are 0b11 above level 3.
+    fn table_pages(&self, mem: &dyn PhysMem, limit: usize) -> Option<crate::arch::TablePages> {
+        let stride = self.page_shift - 3;
+        let levels = self.levels();
+        let shift = self.page_shift + stride * (levels - 1);
+        let top_bits = if self.levels_for(self.config_va_bits) == levels {
+            self.config_va_bits
+        } else {
+            self.va_bits
+        };
+        let bits = u32::from(top_bits) - shift;
+        let first = (self.kernel_start() >> shift) & ((1u64 << bits) - 1);
+        // level -1 at the top with 5 levels (LPA2), 0 with 4
+        let first_level = 4 - levels as i32;
+        let child = move |e: u64, depth: u32| {
+            (e & 3 == 3 && first_level + (depth as i32) < 3).then(|| self.output(e))
+        };
+        Some(crate::arch::walk_tables(
+            mem,
+            &crate::arch::Tables {
+                top: self.top_table,
+                top_entries: first..(1u64 << bits),
+                entries: 1u64 << stride,
+                levels: levels - 1,
+                child: &child,
+            },
+            limit,
+        ))
+    }
 }
 
 #[cfg(test)]

@@ -51,6 +51,80 @@ pub trait Arch: Send + Sync + std::fmt::Debug {
     /// The layout as `Any`, for a caller that needs one architecture's own (e.g. x86-64's
     /// page-table root): `downcast_ref` it.
     fn as_any(&self) -> &dyn std::any::Any;
+
+    /// Every page-table page of the kernel's half of the address space below the top table,
+    /// found by walking it, at most `limit` of them; `None` where this layout cannot walk its
+    /// tables.
+    fn table_pages(&self, mem: &dyn PhysMem, limit: usize) -> Option<TablePages> {
+        let _ = (mem, limit);
+        None
+    }
+}
+
+/// The page-table pages a walk from the top table reached.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TablePages {
+    /// Physical address of each table page (each once).
+    pub pages: Vec<u64>,
+    /// Tables that could not be read (filtered from the dump, or not in it): what they point
+    /// to is not in `pages`.
+    pub unreadable: u64,
+    /// The walk stopped at its limit.
+    pub truncated: bool,
+}
+
+/// One paging scheme, for [`walk_tables`].
+pub(crate) struct Tables<'a> {
+    /// The top table and how many of its entries to follow from which (the kernel's half).
+    pub top: u64,
+    pub top_entries: std::ops::Range<u64>,
+    /// Entries in a table below the top, and its bytes.
+    pub entries: u64,
+    /// Levels below the top that hold tables: a table at depth `levels` holds leaves only.
+    pub levels: u32,
+    /// The next table an entry at `depth` (0: the top) names, if it names one.
+    pub child: &'a dyn Fn(u64, u32) -> Option<u64>,
+}
+
+/// Walk the tables of `t` from its top, each table page once.
+pub(crate) fn walk_tables(mem: &dyn PhysMem, t: &Tables<'_>, limit: usize) -> TablePages {
+    let mut out = TablePages::default();
+    let mut seen = std::collections::HashSet::new();
+    let mut stack = vec![(t.top, 0u32)];
+    let mut buf = vec![0u8; (t.entries.max(t.top_entries.end) * 8) as usize];
+    while let Some((table, depth)) = stack.pop() {
+        let range = if depth == 0 {
+            t.top_entries.clone()
+        } else {
+            0..t.entries
+        };
+        let bytes = &mut buf[..(range.end * 8) as usize];
+        if mem.read_phys(table, bytes).is_err() {
+            out.unreadable += 1;
+            continue;
+        }
+        if depth >= t.levels {
+            continue;
+        }
+        for i in range {
+            let at = (i * 8) as usize;
+            let e = u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or_default());
+            let Some(child) = (t.child)(e, depth) else {
+                continue;
+            };
+            if !seen.insert(child) {
+                continue;
+            }
+            if out.pages.len() >= limit {
+                out.truncated = true;
+                return out;
+            }
+            out.pages.push(child);
+            stack.push((child, depth + 1));
+        }
+    }
+    out
 }
 
 /// Entries of each thread's translation cache (direct-mapped by page number).
@@ -117,5 +191,82 @@ impl Translator {
             }
         });
         Ok(paddr | (vaddr & 0xfff))
+    }
+}
+
+#[cfg(test)]
+mod table_tests {
+    use super::*;
+    use crate::{PageState, Result};
+    use testdata::pagetables::PageTables;
+    use testdata::phys::PhysImage;
+
+    struct Img(PhysImage);
+
+    impl PhysMem for Img {
+        fn read_phys(&self, paddr: u64, buf: &mut [u8]) -> Result<()> {
+            self.0.read(paddr, buf);
+            Ok(())
+        }
+        fn page_state(&self, _: u64) -> PageState {
+            PageState::Present
+        }
+    }
+
+    /// The walk finds exactly the tables the kernel's half needed (a 4 KiB mapping's PTE table,
+    /// a 2 MiB mapping's PMD table, every table above them), none of the user half's, each
+    /// once; a limit cuts it short and says so.
+    #[test]
+    fn the_kernel_half_tables_are_found_on_x86_64_and_arm64() {
+        let mut img = PhysImage::new(vec![(0, 64 << 20)]);
+        let mut pt = PageTables::new(4, 0x10_0000, 0x20_0000, 0x40_0000);
+        pt.map(&mut img, 0x40_0000, 0x80_0000, 0x3000, 4096); // user half
+        let user = pt.tables().len();
+        pt.map(&mut img, 0xffff_c900_0000_0000, 0x90_0000, 0x3000, 4096);
+        pt.map(&mut img, 0xffff_ea00_0000_0000, 0xc0_0000, 4 << 20, 2 << 20);
+        let layout = crate::x86_64::KernelLayout {
+            top_table: pt.top,
+            levels: 4,
+            phys_base: 0,
+            kaslr_offset: 0,
+        };
+        let mem = Img(img);
+        let t = layout.table_pages(&mem, 1000).unwrap();
+        let mut got = t.pages.clone();
+        got.sort_unstable();
+        assert_eq!(got, pt.tables()[user..].to_vec());
+        assert_eq!((t.unreadable, t.truncated), (0, false));
+        assert!(layout.table_pages(&mem, 2).unwrap().truncated);
+
+        for (shift, levels_want) in [(12u32, 4usize), (16, 3)] {
+            let mut img = PhysImage::new(vec![(0, 64 << 20)]);
+            let mut pt = PageTables::arm64(shift, 48, 0x10_0000, 0x20_0000, 0x100_0000);
+            let granule = 1u64 << shift;
+            pt.map(
+                &mut img,
+                0xffff_8000_1000_0000,
+                0x120_0000,
+                3 * granule,
+                granule,
+            );
+            let l = crate::aarch64::Aarch64Layout {
+                page_shift: shift,
+                va_bits: 48,
+                config_va_bits: 48,
+                lpa2: false,
+                top_table: pt.top,
+                kimage_voffset: 0,
+                phys_offset: 0,
+                kaslr_offset: 0,
+                vmemmap_start: 0,
+            };
+            let mem = Img(img);
+            let t = l.table_pages(&mem, 1000).unwrap();
+            let mut got = t.pages.clone();
+            got.sort_unstable();
+            assert_eq!(got, pt.tables(), "{shift}");
+            // one table per level below the top
+            assert_eq!(got.len(), levels_want - 1, "{shift}");
+        }
     }
 }

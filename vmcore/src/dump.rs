@@ -455,6 +455,12 @@ impl Dump {
         self.translator = Some(Translator::new(arch));
     }
 
+    /// Every page-table page of the kernel's address space (below the top table), by a walk of
+    /// its tables: `None` where no layout translates this dump.
+    pub fn kernel_table_pages(&self, limit: usize) -> Option<crate::arch::TablePages> {
+        self.arch()?.table_pages(self.phys(), limit)
+    }
+
     /// The physical memory of the dump.
     pub fn phys(&self) -> &dyn PhysMem {
         self.backend.mem()

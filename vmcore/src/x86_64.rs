@@ -238,4 +238,26 @@ impl Arch for KernelLayout {
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
+
+    /// The kernel's half: the top table's entries 256-511 (4 and 5 levels alike); an entry
+    /// names a table when present and, at the PUD and PMD levels, not a 1 GiB or 2 MiB page.
+    fn table_pages(&self, mem: &dyn PhysMem, limit: usize) -> Option<crate::arch::TablePages> {
+        let levels = u32::from(self.levels);
+        let child = move |e: u64, depth: u32| {
+            let level = levels - depth; // 4 (or 5) at the top, 1 for PTE tables
+            let leaf = level == 1 || ((level == 2 || level == 3) && e & PAGE_SIZE_BIT != 0);
+            (e & PRESENT != 0 && !leaf).then_some(e & ENTRY_ADDR_MASK)
+        };
+        Some(crate::arch::walk_tables(
+            mem,
+            &crate::arch::Tables {
+                top: self.top_table,
+                top_entries: 256..512,
+                entries: 512,
+                levels: levels - 1,
+                child: &child,
+            },
+            limit,
+        ))
+    }
 }
