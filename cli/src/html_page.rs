@@ -59,14 +59,41 @@ fn rows(r: &ExplainReport) -> Vec<(String, Vec<Box>)> {
             .filter(|(k, _)| **k != "other")
             .map(|(k, &n)| (k.to_string(), n * ps, "#aab"))
             .collect();
-        v.push(("other: skb".into(), c.other.skb * ps, "#c33"));
-        v.push(("other: vmalloc".into(), c.other.vmalloc * ps, "#d88"));
         v.push((
-            "other: unattributed".into(),
-            c.other.unattributed * ps,
-            "#ebb",
+            "other (allocpage)".into(),
+            c.classes.get("other").copied().unwrap_or(0) * ps,
+            "#c55",
         ));
         out.push(("page census".into(), v));
+        // the owners level: who holds the pages no counter explains
+        let colour = |key: &str| match key {
+            "skb" => "#c33",
+            "vmalloc" => "#d88",
+            "unattributed" => "#ebb",
+            _ => "#b66",
+        };
+        let owners: Vec<Box> = c
+            .other
+            .parts()
+            .into_iter()
+            .filter(|&(_, n)| n > 0)
+            .map(|(k, n)| (format!("other: {k}"), n * ps, colour(k)))
+            .collect();
+        out.push(("allocpage by owner".into(), owners));
+        // the largest holders of the owners the kernel's structures name
+        let mut holders: Vec<Box> = c
+            .owners
+            .iter()
+            .flat_map(|(k, hs)| {
+                hs.iter()
+                    .map(move |h| (format!("{k}: {}", h.holder), h.pages * ps, "#a66"))
+            })
+            .collect();
+        holders.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        holders.truncate(8);
+        if !holders.is_empty() {
+            out.push(("largest holders beyond socket queues".into(), holders));
+        }
     }
     if !r.top_sockets.is_empty() {
         let v = r
@@ -232,21 +259,19 @@ pub fn html(r: &ExplainReport, k: &Kernel) -> String {
                 vec![k.to_string(), n.to_string(), check]
             })
             .collect();
-        rows.push(vec![
-            "other: skb".into(),
-            c.other.skb.to_string(),
-            String::new(),
-        ]);
-        rows.push(vec![
-            "other: vmalloc".into(),
-            c.other.vmalloc.to_string(),
-            String::new(),
-        ]);
-        rows.push(vec![
-            "other: unattributed".into(),
-            c.other.unattributed.to_string(),
-            String::new(),
-        ]);
+        for (key, n) in c.other.parts() {
+            if n == 0 && !["skb", "vmalloc", "unattributed"].contains(&key) {
+                continue;
+            }
+            let top = c
+                .owners
+                .get(key)
+                .and_then(|h| h.first())
+                .map_or(String::new(), |h| {
+                    format!("most: {} ({} pages)", h.holder, h.pages)
+                });
+            rows.push(vec![format!("other: {key}"), n.to_string(), top]);
+        }
         table(
             &mut s,
             "page census (pages)",
