@@ -91,6 +91,8 @@ pub struct OtherSplit {
     pub page_frag: u64,
     /// Pipe buffers.
     pub pipe: u64,
+    /// The kernel's large hash tables made after boot.
+    pub hash_table: u64,
     /// The kernel's own page tables (no `PG_table`).
     pub kernel_page_table: u64,
     /// Large kmalloc pages (typed from 6.15).
@@ -526,13 +528,14 @@ struct Tally {
 
 impl OtherSplit {
     /// Every part by its key (`census.other.<key>`), in the order the census asks them.
-    pub fn parts(&self) -> [(&'static str, u64); 10] {
+    pub fn parts(&self) -> [(&'static str, u64); 11] {
         [
             ("skb", self.skb),
             ("vmalloc", self.vmalloc),
             ("page_pool", self.page_pool),
             ("page_frag", self.page_frag),
             ("pipe", self.pipe),
+            ("hash_table", self.hash_table),
             ("kernel_page_table", self.kernel_page_table),
             ("large_kmalloc", self.large_kmalloc),
             ("offline", self.offline),
@@ -547,6 +550,7 @@ impl OtherSplit {
             Owner::PagePool => &mut self.page_pool,
             Owner::PageFrag => &mut self.page_frag,
             Owner::Pipe => &mut self.pipe,
+            Owner::HashTable => &mut self.hash_table,
             Owner::KernelPageTable => &mut self.kernel_page_table,
             Owner::LargeKmalloc => &mut self.large_kmalloc,
             Owner::Offline => &mut self.offline,
@@ -560,6 +564,7 @@ impl OtherSplit {
         self.page_pool += o.page_pool;
         self.page_frag += o.page_frag;
         self.pipe += o.pipe;
+        self.hash_table += o.hash_table;
         self.kernel_page_table += o.kernel_page_table;
         self.large_kmalloc += o.large_kmalloc;
         self.offline += o.offline;

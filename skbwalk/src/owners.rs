@@ -6,6 +6,7 @@
 //! | `page_pool` | the head page's `pp_magic` is `PP_SIGNATURE` (bits 0-1 and 6.15's DMA index masked); the pool is `page.pp`, its device `pool.slow.netdev` (6.7+) | 5.14+ |
 //! | `page_frag` | the current page of each CPU's `netdev_alloc_cache` and `napi_alloc_cache` (`page`, and `page_small` 6.1–6.13): `va` to 6.12, `encoded_page` from 6.13; each task's `task_frag.page`; each socket's `sk_frag.page` | all |
 //! | `kernel_page_table` | every table page a walk of the kernel's half of the page tables reaches (`init_top_pgt`, `swapper_pg_dir`): the kernel allocates those for vmalloc, vmemmap and split direct-map ranges without `PG_table` | all |
+//! | `hash_table` | the large system hash tables made after boot by `alloc_large_system_hash` (pages from the buddy allocator where not vmalloc'ed): TCP's `ehash`, `bhash`, `bhash2` (6.1+), `lhash2`; UDP's and UDP-Lite's `hash` (with `hash2`, and `hash4` where present); the futex hash (`__futex_data`); the mount and mountpoint hashes — each from its global pointer and its size | all |
 //! | `pipe` | every pipe a task holds open (`f_op` = `pipefifo_fops` or an S_IFIFO inode; `file.private_data`): the pages of `bufs[tail..head)` and `tmp_page` (two from 6.15) | all |
 //! | `large_kmalloc` | page type `PGTY_large_kmalloc` | 6.15+ (earlier they are unmarked) |
 //! | `offline` | page type `PGTY_offline` (6.8+), or `PG_offline` (0x100 below `PAGE_TYPE_BASE`) before: balloon and hot-unplugged pages | all |
@@ -37,6 +38,9 @@ pub enum Owner {
     PageFrag,
     /// Pipe buffers.
     Pipe,
+    /// The kernel's large hash tables made after boot (`alloc_large_system_hash` without
+    /// `HASH_EARLY`: whole pages from the buddy allocator).
+    HashTable,
     /// The kernel's own page tables (vmalloc, vmemmap, split direct-map tables): no
     /// `PG_table`, counted by no counter.
     KernelPageTable,
@@ -55,6 +59,7 @@ impl Owner {
             Owner::PagePool => "page_pool",
             Owner::PageFrag => "page_frag",
             Owner::Pipe => "pipe",
+            Owner::HashTable => "hash_table",
             Owner::KernelPageTable => "kernel_page_table",
             Owner::LargeKmalloc => "large_kmalloc",
             Owner::Offline => "offline",
@@ -126,6 +131,7 @@ pub(crate) fn named(k: &Kernel, w: &mut Warnings) -> Named {
     let mut n = Named::default();
     frag_caches(k, &mut n, w);
     kernel_tables(k, &mut n, w);
+    hash_tables(k, &mut n, w);
     let all = match crate::task::tasks(k, w) {
         Ok(t) => t,
         Err(e) => {
@@ -160,6 +166,156 @@ pub(crate) fn pool_holder(k: &Kernel, pool: u64) -> OwnerHolder {
         Some(d) => format!("page_pool {pool:#x} ({d})"),
         None => format!("page_pool {pool:#x}"),
     })
+}
+
+/// Largest hash table believed (alloc_large_system_hash caps at a fraction of memory).
+const MAX_HASH_BYTES: u64 = 1 << 34;
+
+/// The kernel's large hash tables: (name, start, bytes).
+fn hash_tables(k: &Kernel, n: &mut Named, w: &mut Warnings) {
+    let t = &k.types;
+    let mut tables: Vec<(String, u64, u64)> = Vec::new();
+    let mut err = None;
+    let elem = |ty: &str| t.size_of(ty).ok();
+    // one table: `count` entries of `ty` at the pointer `base + member`
+    let one =
+        |name: &str,
+         ptr_at: u64,
+         count: u64,
+         ty: &str|
+         -> crate::Result<Option<(String, u64, u64)>> {
+            let Some(size) = elem(ty) else {
+                return Ok(None);
+            };
+            let start = k.u64(ptr_at, name)?;
+            Ok((start != 0 && count > 0)
+                .then(|| (name.to_string(), start, count.saturating_mul(size))))
+        };
+    let u32_at = |a: u64, what: &str| k.u32(a, what).map(u64::from);
+    let res = (|| -> crate::Result<()> {
+        if let Ok(h) = k.global("tcp_hashinfo") {
+            let m = |p: &str| t.member("inet_hashinfo", p).map(|m| m.offset);
+            if let (Ok(e), Ok(mask)) = (m("ehash"), m("ehash_mask")) {
+                let count = u32_at(h + mask, "inet_hashinfo.ehash_mask")? + 1;
+                tables.extend(one(
+                    "TCP established hash (tcp_hashinfo.ehash)",
+                    h + e,
+                    count,
+                    "inet_ehash_bucket",
+                )?);
+            }
+            if let Ok(size) = m("bhash_size") {
+                let count = u32_at(h + size, "inet_hashinfo.bhash_size")?;
+                if let Ok(b) = m("bhash") {
+                    tables.extend(one(
+                        "TCP bind hash (tcp_hashinfo.bhash)",
+                        h + b,
+                        count,
+                        "inet_bind_hashbucket",
+                    )?);
+                }
+                if let Ok(b) = m("bhash2") {
+                    tables.extend(one(
+                        "TCP bind2 hash (tcp_hashinfo.bhash2)",
+                        h + b,
+                        count,
+                        "inet_bind_hashbucket",
+                    )?);
+                }
+            }
+            if let (Ok(l), Ok(mask)) = (m("lhash2"), m("lhash2_mask")) {
+                let count = u32_at(h + mask, "inet_hashinfo.lhash2_mask")? + 1;
+                tables.extend(one(
+                    "TCP listen hash (tcp_hashinfo.lhash2)",
+                    h + l,
+                    count,
+                    "inet_listen_hashbucket",
+                )?);
+            }
+        }
+        // UDP's slots: `hash`, then `hash2` (and 6.13+'s `hash4`) in the same allocation
+        for name in ["udp_table", "udplite_table"] {
+            let Ok(u) = k.symbol(name) else { continue };
+            let (Ok(mask), Ok(hash)) =
+                (t.member("udp_table", "mask"), t.member("udp_table", "hash"))
+            else {
+                continue;
+            };
+            let count = u32_at(u + mask.offset, "udp_table.mask")? + 1;
+            let start = k.u64(u + hash.offset, "udp_table.hash")?;
+            let mut end = start;
+            for (member, ty) in [
+                ("hash", "udp_hslot"),
+                ("hash2", "udp_hslot_main"),
+                ("hash2", "udp_hslot"),
+                ("hash4", "udp_hslot"),
+            ] {
+                let (Ok(m), Some(size)) = (t.member("udp_table", member), elem(ty)) else {
+                    continue;
+                };
+                if member == "hash2" && ty == "udp_hslot" && elem("udp_hslot_main").is_some() {
+                    continue;
+                }
+                let p = k.u64(u + m.offset, "udp_table slots")?;
+                if p >= start && p - start < MAX_HASH_BYTES {
+                    end = end.max(p + count * size);
+                }
+            }
+            if start != 0 {
+                tables.push((format!("UDP hash ({name}.hash)"), start, end - start));
+            }
+        }
+        if let (Ok(f), Ok(q), Ok(size)) = (
+            k.symbol("__futex_data"),
+            t.member("futex_data", "queues")
+                .or_else(|_| t.member("struct futex_data", "queues")),
+            t.member("futex_data", "hashsize")
+                .or_else(|_| t.member("struct futex_data", "hashsize")),
+        ) {
+            let count = k.u64(f + size.offset, "__futex_data.hashsize")?;
+            tables.extend(one(
+                "futex hash (__futex_data.queues)",
+                f + q.offset,
+                count,
+                "futex_hash_bucket",
+            )?);
+        }
+        for (name, mask) in [
+            ("mount_hashtable", "m_hash_mask"),
+            ("mountpoint_hashtable", "mp_hash_mask"),
+        ] {
+            if let (Ok(a), Ok(m)) = (k.symbol(name), k.symbol(mask)) {
+                let count = u32_at(m, mask)? + 1;
+                tables.extend(one(name, a, count, "hlist_head")?);
+            }
+        }
+        Ok(())
+    })();
+    if let Err(e) = res {
+        err = Some(e);
+    }
+    if let Some(e) = err {
+        w.push(
+            WarningKind::of(&e),
+            None,
+            format!("the kernel's hash tables: {e}"),
+        );
+    }
+    let page_size = k.page_size();
+    for (name, start, bytes) in tables {
+        if bytes == 0 || bytes > MAX_HASH_BYTES || !k.is_kernel_ptr(start, 8) {
+            continue;
+        }
+        let h = n.holder(Owner::HashTable, OwnerHolder::named(name));
+        let mut va = start & !(page_size - 1);
+        while va < start + bytes {
+            // the direct map only: a vmalloc'ed table is the census's vmalloc already
+            if let Ok(page) = k.virt_to_page(va) {
+                n.claim(k, page, Owner::HashTable, h);
+            }
+            va += page_size;
+        }
+    }
 }
 
 /// Most kernel page-table pages believed (a 64 GiB machine has a few thousand).

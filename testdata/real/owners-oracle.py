@@ -53,7 +53,73 @@ def oracle(a):
                 if pg:
                     pages.append(pg)
             ent["pages"] = len(pages)
-    json.dump({"pipes": pipes}, sys.stdout, indent=1)
+    # the large system hash tables made after boot: their pages, by drgn's types and sizes
+    from drgn.helpers.linux.mm import virt_to_page, PageReserved
+    from drgn import sizeof
+    tables = {}
+
+    def table(name, ptr, count):
+        if ptr.value_() and count:
+            tables[name] = -(-(count * sizeof(ptr[0])) // p["PAGE_SIZE"].value_()) if "PAGE_SIZE" in p \
+                else -(-(count * sizeof(ptr[0])) // 4096)
+
+    h = p["tcp_hashinfo"]
+    table("tcp ehash", h.ehash, h.ehash_mask.value_() + 1)
+    table("tcp bhash", h.bhash, h.bhash_size.value_())
+    if hasattr(h, "bhash2"):
+        table("tcp bhash2", h.bhash2, h.bhash_size.value_())
+    table("tcp lhash2", h.lhash2, h.lhash2_mask.value_() + 1)
+    for name in ("udp_table", "udplite_table"):
+        if name in p:
+            u = p[name]
+            n = u.mask.value_() + 1
+            end = u.hash.value_() + n * sizeof(u.hash[0])
+            for m in ("hash2", "hash4"):
+                if hasattr(u, m):
+                    end = max(end, getattr(u, m).value_() + n * sizeof(getattr(u, m)[0]))
+            ps = p["PAGE_SIZE"].value_() if "PAGE_SIZE" in p else 4096
+            start = u.hash.value_()
+            tables[name] = (end - (start & ~(ps - 1)) + ps - 1) // ps
+    for name, mask in (("mount_hashtable", "m_hash_mask"), ("mountpoint_hashtable", "mp_hash_mask")):
+        table(name, p[name], p[mask].value_() + 1)
+    # the kernel's page tables (x86-64): every table below the top reached from the kernel half,
+    # not PG_reserved (boot's tables are) and not typed as a page table
+    ktables = None
+    if p.platform.arch == drgn.Architecture.X86_64:
+        import struct as st
+        from drgn.helpers.linux.mm import pfn_to_page
+        found = set()
+        vi = p["VMCOREINFO"].string_().decode()
+        levels = 5 if "NUMBER(pgtable_l5_enabled)=1" in vi else 4
+
+        def walk(addr, depth, virt):
+            raw = p.read(addr, 4096, not virt)
+            for i, e in enumerate(st.unpack("<512Q", raw)):
+                if depth == 0 and i < 256 or not e & 1:
+                    continue
+                level = levels - depth
+                if level == 1 or (level in (2, 3) and e & 0x80):
+                    continue
+                pa = e & 0x000ffffffffff000
+                if pa in found:
+                    continue
+                found.add(pa)
+                if depth + 1 < levels - 1:
+                    try:
+                        walk(pa, depth + 1, False)
+                    except drgn.FaultError:
+                        pass
+        walk(p["init_mm"].pgd.value_(), 0, True)
+        if "PGTY_table" in p:
+            typed = lambda pt: pt >> 24 == p["PGTY_table"].value_()
+        else:
+            rel = p["init_uts_ns"].name.release.string_().decode()
+            bit = 0x400 if tuple(int(x) for x in rel.split(".")[:2]) < (5, 11) else 0x200
+            typed = lambda pt: (pt & (0xf0000000 | bit)) == 0xf0000000
+        ktables = sum(1 for pa in found
+                      if not PageReserved(pfn_to_page(p, pa >> 12))
+                      and not typed(pfn_to_page(p, pa >> 12).page_type.value_()))
+    json.dump({"pipes": pipes, "hash_tables": tables, "kernel_page_tables": ktables}, sys.stdout, indent=1)
 
 
 def compare(a):
@@ -82,6 +148,15 @@ def compare(a):
             errs.append(f"pipe {k}: drgn {x['pages']} pages held by {x['ends']}, skbwalk {h['pages']} by pid {h['pid']} fd {h['fd']}")
     if census.get("other", {}).get("pipe") != total:
         errs.append(f"census other.pipe {census.get('other', {}).get('pipe')} != drgn's pipe pages {total}")
+    # the kernel's hash tables: as many tables of as many pages (all taken from the buddy
+    # allocator on these guests), and their sum
+    ht = json.load(open(a.compare[0])).get("hash_tables", {})
+    got = sorted(h["pages"] for h in census.get("owners", {}).get("hash_table", []))
+    if got != sorted(ht.values()) or census.get("other", {}).get("hash_table") != sum(ht.values()):
+        errs.append(f"hash tables: drgn {ht}, skbwalk {[(h['holder'], h['pages']) for h in census.get('owners', {}).get('hash_table', [])]}")
+    kt = json.load(open(a.compare[0])).get("kernel_page_tables")
+    if kt is not None and census.get("other", {}).get("kernel_page_table") != kt:
+        errs.append(f"kernel page tables: drgn {kt} not reserved, skbwalk other.kernel_page_table {census.get('other', {}).get('kernel_page_table')}")
     if a.explain:
         r = json.load(open(a.explain))
         lo = r.get("largest_owner") or {}
