@@ -348,21 +348,29 @@ fn by_holdings(tree: &Tree, out: &[MemCgroup]) -> Vec<usize> {
 
 #[cfg(test)]
 mod tests {
+    use testdata::sample::{charged_pages, sample_memcg_sock, SAMPLE_MEMCG_ANON};
     use testdata::sample::{incident_world, write_qemu_elf, SampleSize, POD_A, POD_B};
-    use testdata::sample::{SAMPLE_MEMCG_ANON, SAMPLE_MEMCG_SOCK};
     use testdata::synth::SynthKernel;
     use testdata::world::WorldConfig;
 
     use super::*;
 
-    fn sample(name: &str, skbs: usize) -> (std::path::PathBuf, crate::Kernel) {
+    /// The sample and what its pods' sockets charge (nginx's, curl's: pages).
+    fn sample(name: &str, skbs: usize) -> (std::path::PathBuf, crate::Kernel, (i64, i64)) {
         let dir = crate::testing::scratch(name);
         let k = SynthKernel::build_gen(&dir.join("k"), 5, 61).unwrap();
         let mut w = incident_world(k, WorldConfig::kaslr(), SampleSize { stalled_skbs: skbs });
+        let charge = |fd: u32| {
+            let s = w.sockets.iter().find(|s| {
+                s.fd == fd && (s.pid == 146935 || s.pid == 2001) && s.spec.tcp_state == 1
+            });
+            charged_pages(&w, s.unwrap().sock)
+        };
+        let charges = (charge(11), charge(5));
         let p = dir.join("vmcore.elf");
         write_qemu_elf(&mut w, &p, true).unwrap();
         let k = crate::testing::open(&p, Some(&w.k.vmlinux));
-        (dir, k)
+        (dir, k, charges)
     }
 
     fn by_path<'r>(r: &'r CgroupsReport, path: &str) -> &'r MemCgroup {
@@ -378,21 +386,24 @@ mod tests {
     /// charging each memcg are found; siblings are ordered by what they hold.
     #[test]
     fn every_memcg_has_its_exact_counters_charged_pages_and_sockets() {
-        let (dir, k) = sample("cgroups", 300);
+        let (dir, k, (nginx_pages, curl_pages)) = sample("cgroups", 300);
         let r = cgroups(&k).unwrap();
         assert!(r.complete, "{:?}", r.warnings);
         assert_eq!(r.cgroups.len(), 9);
         assert_eq!(r.cgroups[0].path.as_deref(), Some("/"));
         assert_eq!(r.cgroups[0].depth, 0);
         let ps = k.page_size() as i64;
-        for &(path, pages) in SAMPLE_MEMCG_SOCK {
+        for (path, pages) in sample_memcg_sock(nginx_pages, curl_pages) {
             let c = by_path(&r, path);
             assert_eq!(c.counters["MEMCG_SOCK"].exact, pages, "{path}");
             assert_eq!(c.stat["sock"].exact, pages * ps, "{path}");
             assert_eq!(c.state, "online");
         }
         // what memory.stat shows without a flush: the leaf's state[] alone
-        assert_eq!(by_path(&r, POD_A).counters["MEMCG_SOCK"].global, 250);
+        assert_eq!(
+            by_path(&r, POD_A).counters["MEMCG_SOCK"].global,
+            nginx_pages - 70
+        );
         for &(path, pages) in SAMPLE_MEMCG_ANON {
             let c = by_path(&r, path);
             assert_eq!(c.counters["NR_ACTIVE_ANON"].exact, pages, "{path}");
@@ -408,7 +419,7 @@ mod tests {
         assert_eq!(a.charged.pages, 5);
         assert_eq!(a.charged.by_class["other"], 2);
         assert_eq!(a.charged.bytes, 5 * k.page_size());
-        // nginx's stalled socket charges the pod 320 pages but pins far more
+        // nginx's stalled socket charges the pod its truesize but pins far more
         let top = crate::top(&k, Default::default()).unwrap();
         let nginx = top.sockets.iter().find(|s| s.fd == Some(11)).unwrap();
         assert_eq!(a.sockets.sockets, 1);
@@ -433,12 +444,12 @@ mod tests {
         let e = crate::explain::explain(&k).unwrap();
         let m = e.top_socket_memcg.clone().unwrap();
         assert_eq!(m.path.as_deref(), Some(POD_A));
-        assert_eq!(m.sock.exact, 320 * ps);
-        assert!(
-            e.summary.contains("memory.stat sock shows 1.2 MiB"),
-            "{}",
-            e.summary
+        assert_eq!(m.sock.exact, nginx_pages * ps);
+        let said = format!(
+            "memory.stat sock shows {:.1} MiB",
+            (nginx_pages * ps) as f64 / 1048576.0
         );
+        assert!(e.summary.contains(&said), "{}", e.summary);
         std::fs::remove_dir_all(&dir).ok();
     }
 
@@ -475,7 +486,8 @@ mod tests {
         assert!(has(WarningKind::Loop, "reached twice"), "{:?}", r.warnings);
         assert!(r.cgroups.iter().all(|c| c.path.as_deref() != Some(POD_B)));
         // the rest is read, and read once
-        assert!(by_path(&r, POD_A).counters["MEMCG_SOCK"].exact == 320);
+        let nginx = by_path(&r, POD_A).counters["MEMCG_SOCK"];
+        assert_eq!(nginx.exact, nginx.global + 70);
         let kubepods = r
             .cgroups
             .iter()

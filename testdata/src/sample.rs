@@ -191,22 +191,44 @@ pub fn incident_world(kernel: SynthKernel, cfg: WorldConfig, size: SampleSize) -
         pcpu: (pages(8) as u64, 2),
         unmapped_cpus: vec![],
     });
-    w.set_memcgs(&sample_memcgs(nginx_sock, curl_sock));
+    let memcgs = sample_memcgs(&w, nginx_sock, curl_sock);
+    w.set_memcgs(&memcgs);
     // when the dump is written: the struct pages of boot memory and of what was never
     // allocated, and NR_FREE_PAGES to match (the deltas above add -9)
     w.boot_and_free = Some(9);
     w
 }
 
+/// The pages a socket charges its memcg for (`MEMCG_SOCK`): its queued skbs' truesize, in
+/// pages, as `__sk_mem_raise_allocated` charges it.
+pub fn charged_pages(w: &World, sock: u64) -> i64 {
+    let s = w
+        .sockets
+        .iter()
+        .find(|s| s.sock == sock)
+        .expect("a socket of the world");
+    let truesize: u64 = s
+        .skbs
+        .iter()
+        .filter(|k| k.parent.is_none())
+        .map(|k| u64::from(k.truesize))
+        .sum();
+    truesize.div_ceil(w.page_size()) as i64
+}
+
 /// The sample's memory cgroups: the root, the two pods' chains and `system.slice`. The
 /// counters are split as rstat leaves them mid-flight (a leaf's CPUs not yet flushed, a pod
 /// slice holding its child's last flush in `state_pending`); the exact values
-/// ([`SAMPLE_MEMCG_SOCK`], [`SAMPLE_MEMCG_ANON`]) are what a full flush gives. nginx's pod is
-/// charged 320 pages for sockets (its `sock` counter, truesize-based), far below what its
-/// socket pins.
-pub fn sample_memcgs(nginx_sock: u64, curl_sock: u64) -> Vec<crate::memcg::MemcgSpec> {
+/// ([`sample_memcg_sock`], [`SAMPLE_MEMCG_ANON`]) are what a full flush gives. Each pod's
+/// `sock` counter is what its socket charges, its truesize — for nginx's far below the whole
+/// pages its queue pins.
+pub fn sample_memcgs(w: &World, nginx_sock: u64, curl_sock: u64) -> Vec<crate::memcg::MemcgSpec> {
     use crate::memcg::MemcgSpec;
     let (a, b) = (POD_A, POD_B);
+    let (ta, tb) = (
+        charged_pages(w, nginx_sock).max(120),
+        charged_pages(w, curl_sock),
+    );
     let up = |p: &str, n: usize| -> String {
         let mut p = p.to_string();
         for _ in 0..n {
@@ -214,24 +236,32 @@ pub fn sample_memcgs(nginx_sock: u64, curl_sock: u64) -> Vec<crate::memcg::Memcg
         }
         p
     };
-    // (path, sock: global, pending, per-CPU; anon: global, per-CPU; lru pages, kmem pages, sockets)
+    // (path, sock: global, pending, per-CPU; anon: global, per-CPU; lru pages, kmem pages,
+    // sockets): the leaf's CPUs hold 70 pages back, its pod slice 50 it has not taken
     type Row = (String, [i64; 4], [i64; 3], u64, u64, Vec<u64>);
     let rows: Vec<Row> = vec![
-        ("/".into(), [216, 0, 0, 0], [4, 0, 0], 2, 1, vec![]),
-        (up(a, 3), [216, 0, 0, 0], [2, 0, 0], 0, 0, vec![]),
-        (up(a, 2), [200, 0, 0, 0], [1, 0, 0], 0, 0, vec![]),
-        (up(a, 1), [200, 50, 0, 0], [1, 0, 0], 0, 0, vec![]),
+        (
+            "/".into(),
+            [ta - 120 + tb, 0, 0, 0],
+            [4, 0, 0],
+            2,
+            1,
+            vec![],
+        ),
+        (up(a, 3), [ta - 120 + tb, 0, 0, 0], [2, 0, 0], 0, 0, vec![]),
+        (up(a, 2), [ta - 120, 0, 0, 0], [1, 0, 0], 0, 0, vec![]),
+        (up(a, 1), [ta - 120, 50, 0, 0], [1, 0, 0], 0, 0, vec![]),
         (
             a.into(),
-            [250, 0, 60, 10],
+            [ta - 70, 0, 60, 10],
             [1, 2, 0],
             3,
             2,
             vec![nginx_sock],
         ),
-        (up(b, 2), [16, 0, 0, 0], [1, 0, 0], 0, 0, vec![]),
-        (up(b, 1), [16, 0, 0, 0], [1, 0, 0], 0, 0, vec![]),
-        (b.into(), [16, 0, 0, 0], [1, 0, 0], 1, 0, vec![curl_sock]),
+        (up(b, 2), [tb, 0, 0, 0], [1, 0, 0], 0, 0, vec![]),
+        (up(b, 1), [tb, 0, 0, 0], [1, 0, 0], 0, 0, vec![]),
+        (b.into(), [tb, 0, 0, 0], [1, 0, 0], 1, 0, vec![curl_sock]),
         (
             "/system.slice".into(),
             [0, 0, 0, 0],
@@ -258,19 +288,23 @@ pub fn sample_memcgs(nginx_sock: u64, curl_sock: u64) -> Vec<crate::memcg::Memcg
         .collect()
 }
 
-/// The exact hierarchical `MEMCG_SOCK` (pages) of the sample's memcgs: (path, value).
-pub const SAMPLE_MEMCG_SOCK: &[(&str, i64)] = &[
-    ("/", 336),
-    (POD_A, 320),
-    (
-        "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod7e1f0c.slice",
-        320,
-    ),
-    ("/kubepods.slice/kubepods-burstable.slice", 320),
-    ("/kubepods.slice", 336),
-    (POD_B, 16),
-    ("/system.slice", 0),
-];
+/// The exact hierarchical `MEMCG_SOCK` (pages) of the sample's memcgs, given what nginx's and
+/// curl's sockets charge ([`charged_pages`]): (path, value).
+pub fn sample_memcg_sock(nginx: i64, curl: i64) -> Vec<(&'static str, i64)> {
+    let nginx = nginx.max(120);
+    vec![
+        ("/", nginx + curl),
+        (POD_A, nginx),
+        (
+            "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod7e1f0c.slice",
+            nginx,
+        ),
+        ("/kubepods.slice/kubepods-burstable.slice", nginx),
+        ("/kubepods.slice", nginx + curl),
+        (POD_B, curl),
+        ("/system.slice", 0),
+    ]
+}
 
 /// The exact hierarchical `NR_ACTIVE_ANON` of the sample's memcgs, equal to the LRU pages
 /// charged to each subtree: (path, value).
