@@ -20,7 +20,8 @@ use crate::hash::Set;
 use serde::Serialize;
 
 use crate::counter::Counter;
-use crate::owners::{Named, Owner, OwnerHolder};
+use crate::owner::Owner;
+use crate::owners::{Named, OwnerHolder};
 use crate::struct_page::StructPage;
 use crate::warnings::{Warning, WarningKind, Warnings};
 use crate::{Kernel, Result};

@@ -39,6 +39,7 @@ mod memcg;
 pub mod meminfo;
 pub mod memory;
 mod offsets;
+mod owner;
 pub mod owners;
 mod page;
 mod parallel;

@@ -18,6 +18,8 @@
 
 use serde::Serialize;
 
+pub use crate::owner::Owner;
+
 use crate::hash::Map;
 use crate::task::FdHolders;
 use crate::warnings::{WarningKind, Warnings};
@@ -26,47 +28,6 @@ use crate::Kernel;
 /// Most pipe buffers read per pipe (`pipe-max-size` is 1 MiB by default: 256 buffers; root
 /// may raise it).
 const MAX_PIPE_BUFS: u64 = 1 << 16;
-
-/// An owner of `other` pages, in the order the census asks them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum Owner {
-    /// page_pool pages (a NIC's receive pool).
-    PagePool,
-    /// The current page of a page-frag cache (per-CPU skb caches, a task's or a socket's).
-    PageFrag,
-    /// Pipe buffers.
-    Pipe,
-    /// The kernel's large hash tables made after boot (`alloc_large_system_hash` without
-    /// `HASH_EARLY`: whole pages from the buddy allocator).
-    HashTable,
-    /// The kernel's own page tables (vmalloc, vmemmap, split direct-map tables): no
-    /// `PG_table`, counted by no counter.
-    KernelPageTable,
-    /// Large kmalloc allocations (page type from 6.15).
-    LargeKmalloc,
-    /// Offline pages: balloon, memory hot-unplug.
-    Offline,
-    /// zsmalloc pages (zram, zswap).
-    Zsmalloc,
-}
-
-impl Owner {
-    /// The spec's key (`census.other.<key>`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Owner::PagePool => "page_pool",
-            Owner::PageFrag => "page_frag",
-            Owner::Pipe => "pipe",
-            Owner::HashTable => "hash_table",
-            Owner::KernelPageTable => "kernel_page_table",
-            Owner::LargeKmalloc => "large_kmalloc",
-            Owner::Offline => "offline",
-            Owner::Zsmalloc => "zsmalloc",
-        }
-    }
-}
 
 /// Who holds pages of an owner.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -78,8 +78,8 @@ const PAGE_TYPE_BASE: u32 = 0xf000_0000;
 
 /// The page types that name an owner, from `enum pagetype` (6.8+); before, `PG_offline`
 /// (0x100 below `PAGE_TYPE_BASE`, a macro: 5.10 and 6.1 alike) alone.
-fn owner_types(t: &Types) -> Vec<(u32, crate::owners::Owner)> {
-    use crate::owners::Owner;
+fn owner_types(t: &Types) -> Vec<(u32, crate::owner::Owner)> {
+    use crate::owner::Owner;
     if t.enumerator("PGTY_buddy").is_err() {
         return vec![(0x100, Owner::Offline)];
     }
@@ -128,7 +128,7 @@ pub(crate) struct StructPage {
     pp: Option<u64>,
     /// Page types that name an owner of the page: (top byte value, or the bit cleared below
     /// `PAGE_TYPE_BASE` before 6.8; the owner).
-    owner_types: Vec<(u32, crate::owners::Owner)>,
+    owner_types: Vec<(u32, crate::owner::Owner)>,
 }
 
 /// `PP_SIGNATURE`'s low byte, and `POISON_POINTER_DELTA`'s top 16 bits (x86-64, arm64).
@@ -253,7 +253,7 @@ impl StructPage {
     }
 
     /// The owner `page_type` names (large kmalloc, offline, zsmalloc), if any.
-    pub(crate) fn typed_owner(&self, sp: &[u8]) -> Option<crate::owners::Owner> {
+    pub(crate) fn typed_owner(&self, sp: &[u8]) -> Option<crate::owner::Owner> {
         let pt = self.page_type(sp);
         self.owner_types
             .iter()
@@ -435,7 +435,7 @@ mod tests {
             },
             page_pool: Some((8, Some(40))),
             pp: Some(16),
-            owner_types: vec![(0xf8, crate::owners::Owner::LargeKmalloc)],
+            owner_types: vec![(0xf8, crate::owner::Owner::LargeKmalloc)],
         }
     }
 

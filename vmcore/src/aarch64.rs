@@ -537,4 +537,51 @@ mod tests {
             assert!(Aarch64Layout::from_vmcoreinfo(&vi(&bad)).is_err(), "{bad}");
         }
     }
+
+    /// The walk of `swapper_pg_dir` finds exactly the tables a mapping needed, one per level
+    /// below the top, for 4 and 64 KiB granules.
+    #[test]
+    fn the_kernel_tables_are_found() {
+        use testdata::pagetables::PageTables;
+        use testdata::phys::PhysImage;
+        struct Img(PhysImage);
+        impl PhysMem for Img {
+            fn read_phys(&self, paddr: u64, buf: &mut [u8]) -> Result<()> {
+                self.0.read(paddr, buf);
+                Ok(())
+            }
+            fn page_state(&self, _: u64) -> PageState {
+                PageState::Present
+            }
+        }
+        for (shift, levels_want) in [(12u32, 4usize), (16, 3)] {
+            let mut img = PhysImage::new(vec![(0, 64 << 20)]);
+            let mut pt = PageTables::arm64(shift, 48, 0x10_0000, 0x20_0000, 0x100_0000);
+            let granule = 1u64 << shift;
+            pt.map(
+                &mut img,
+                0xffff_8000_1000_0000,
+                0x120_0000,
+                3 * granule,
+                granule,
+            );
+            let l = Aarch64Layout {
+                page_shift: shift,
+                va_bits: 48,
+                config_va_bits: 48,
+                lpa2: false,
+                top_table: pt.top,
+                kimage_voffset: 0,
+                phys_offset: 0,
+                kaslr_offset: 0,
+                vmemmap_start: 0,
+            };
+            let mem = Img(img);
+            let t = crate::arch::Arch::table_pages(&l, &mem, 1000).unwrap();
+            let mut got = t.pages.clone();
+            got.sort_unstable();
+            assert_eq!(got, pt.tables(), "{shift}");
+            assert_eq!(got.len(), levels_want - 1, "{shift}");
+        }
+    }
 }

@@ -261,3 +261,49 @@ impl Arch for KernelLayout {
         ))
     }
 }
+
+#[cfg(test)]
+mod table_tests {
+    use super::*;
+    use crate::PageState;
+    use testdata::pagetables::PageTables;
+    use testdata::phys::PhysImage;
+
+    struct Img(PhysImage);
+
+    impl PhysMem for Img {
+        fn read_phys(&self, paddr: u64, buf: &mut [u8]) -> Result<()> {
+            self.0.read(paddr, buf);
+            Ok(())
+        }
+        fn page_state(&self, _: u64) -> PageState {
+            PageState::Present
+        }
+    }
+
+    /// The walk finds exactly the tables the kernel's half needed (a 4 KiB mapping's PTE table,
+    /// a 2 MiB mapping's PMD table, every table above them), none of the user half's, each
+    /// once; a limit cuts it short and says so.
+    #[test]
+    fn the_kernel_half_tables_are_found() {
+        let mut img = PhysImage::new(vec![(0, 64 << 20)]);
+        let mut pt = PageTables::new(4, 0x10_0000, 0x20_0000, 0x40_0000);
+        pt.map(&mut img, 0x40_0000, 0x80_0000, 0x3000, 4096); // user half
+        let user = pt.tables().len();
+        pt.map(&mut img, 0xffff_c900_0000_0000, 0x90_0000, 0x3000, 4096);
+        pt.map(&mut img, 0xffff_ea00_0000_0000, 0xc0_0000, 4 << 20, 2 << 20);
+        let layout = KernelLayout {
+            top_table: pt.top,
+            levels: 4,
+            phys_base: 0,
+            kaslr_offset: 0,
+        };
+        let mem = Img(img);
+        let t = layout.table_pages(&mem, 1000).unwrap();
+        let mut got = t.pages.clone();
+        got.sort_unstable();
+        assert_eq!(got, pt.tables()[user..].to_vec());
+        assert_eq!((t.unreadable, t.truncated), (0, false));
+        assert!(layout.table_pages(&mem, 2).unwrap().truncated);
+    }
+}
