@@ -542,18 +542,9 @@ mod tests {
     /// below the top, for 4 and 64 KiB granules.
     #[test]
     fn the_kernel_tables_are_found() {
+        use crate::testing::Img;
         use testdata::pagetables::PageTables;
         use testdata::phys::PhysImage;
-        struct Img(PhysImage);
-        impl PhysMem for Img {
-            fn read_phys(&self, paddr: u64, buf: &mut [u8]) -> Result<()> {
-                self.0.read(paddr, buf);
-                Ok(())
-            }
-            fn page_state(&self, _: u64) -> PageState {
-                PageState::Present
-            }
-        }
         for (shift, levels_want) in [(12u32, 4usize), (16, 3)] {
             let mut img = PhysImage::new(vec![(0, 64 << 20)]);
             let mut pt = PageTables::arm64(shift, 48, 0x10_0000, 0x20_0000, 0x100_0000);

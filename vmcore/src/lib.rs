@@ -35,6 +35,8 @@ pub mod notes;
 mod pod;
 pub mod source;
 mod split;
+#[cfg(test)]
+mod testing;
 mod threads;
 pub mod vmcoreinfo;
 pub mod x86_64;

@@ -265,21 +265,9 @@ impl Arch for KernelLayout {
 #[cfg(test)]
 mod table_tests {
     use super::*;
-    use crate::PageState;
+    use crate::testing::Img;
     use testdata::pagetables::PageTables;
     use testdata::phys::PhysImage;
-
-    struct Img(PhysImage);
-
-    impl PhysMem for Img {
-        fn read_phys(&self, paddr: u64, buf: &mut [u8]) -> Result<()> {
-            self.0.read(paddr, buf);
-            Ok(())
-        }
-        fn page_state(&self, _: u64) -> PageState {
-            PageState::Present
-        }
-    }
 
     /// The walk finds exactly the tables the kernel's half needed (a 4 KiB mapping's PTE table,
     /// a 2 MiB mapping's PMD table, every table above them), none of the user half's, each

@@ -98,6 +98,19 @@ static void manifest_nofd(const char *scenario, const char *role, int idx, const
 	fclose(f);
 }
 
+/* Whether the kernel's command line holds `word` (a boot's scenario switch, e.g. skbw.incident=1). */
+static int cmdline_has(const char *word)
+{
+	char line[4096] = "";
+	FILE *f = fopen("/proc/cmdline", "r");
+	if (f) {
+		if (!fgets(line, sizeof line, f))
+			line[0] = 0;
+		fclose(f);
+	}
+	return strstr(line, word) != NULL;
+}
+
 static void mark_ready(const char *scenario)
 {
 	char path[256];

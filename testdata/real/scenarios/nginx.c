@@ -13,14 +13,7 @@ int main(void)
 	/* skbw.incident=1 (boot D): the incident's shape. No SO_RCVBUF: receive-buffer autotuning up to
 	   tcp_rmem's max (init sets 16 MiB default, 32 MiB max), so the queue is never collapsed into linear
 	   skbs and keeps the driver's pages (a fixed buffer gets pruned and collapsed when it fills). */
-	char cmdline[4096] = "";
-	FILE *cf = fopen("/proc/cmdline", "r");
-	if (cf) {
-		if (!fgets(cmdline, sizeof cmdline, cf))
-			cmdline[0] = 0;
-		fclose(cf);
-	}
-	int incident = strstr(cmdline, "skbw.incident=1") != NULL;
+	int incident = cmdline_has("skbw.incident=1");
 	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	/* A big receive buffer so the queue is not pruned/collapsed: we want the driver's pages queued. */
 	if (!incident && setsockopt(l, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0)

@@ -10,24 +10,12 @@
 #define MAX_PIPES 16
 #define PAGE_BYTES 4096
 
-static int big(void)
-{
-	char line[1024] = "";
-	FILE *f = fopen("/proc/cmdline", "r");
-	if (f) {
-		if (!fgets(line, sizeof line, f))
-			line[0] = 0;
-		fclose(f);
-	}
-	return strstr(line, "skbw.pipes=big") != NULL;
-}
-
 int main(void)
 {
 	set_comm("pipes");
 	static char page[PAGE_BYTES];
 	memset(page, 'p', sizeof page);
-	int pipes = big() ? MAX_PIPES : 4;
+	int pipes = cmdline_has("skbw.pipes=big") ? MAX_PIPES : 4;
 	int fds[MAX_PIPES][2];
 	for (int i = 0; i < pipes; i++) {
 		int p[2];
