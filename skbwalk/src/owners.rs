@@ -7,7 +7,7 @@
 //! | `page_frag` | the current page of each CPU's `netdev_alloc_cache` and `napi_alloc_cache` (`page`, and `page_small` 6.1–6.13): `va` to 6.12, `encoded_page` from 6.13; each task's `task_frag.page`; each socket's `sk_frag.page` | all |
 //! | `kernel_page_table` | every table page a walk of the kernel's half of the page tables reaches (`init_top_pgt`, `swapper_pg_dir`): the kernel allocates those for vmalloc, vmemmap and split direct-map ranges without `PG_table` | all |
 //! | `hash_table` | the large system hash tables made after boot by `alloc_large_system_hash` (pages from the buddy allocator where not vmalloc'ed): TCP's `ehash`, `bhash`, `bhash2` (6.1+), `lhash2`; UDP's and UDP-Lite's `hash` (with `hash2`, and `hash4` where present); the futex hash (`__futex_data`); the mount and mountpoint hashes — each from its global pointer and its size | all |
-//! | `pipe` | every pipe a task holds open (`f_op` = `pipefifo_fops` or an S_IFIFO inode; `file.private_data`): the pages of `bufs[tail..head)` and `tmp_page` (two from 6.15) | all |
+//! | `pipe` | every pipe a task holds open (`f_op` = `pipefifo_fops`, or an S_IFIFO inode: 6.15+ anonymous pipes have `pipeanon_fops`; `file.private_data`): the pages of `bufs[tail..head)` and `tmp_page` (two from 6.15) | all |
 //! | `large_kmalloc` | page type `PGTY_large_kmalloc` | 6.15+ (earlier they are unmarked) |
 //! | `offline` | page type `PGTY_offline` (6.8+), or `PG_offline` (0x100 below `PAGE_TYPE_BASE`) before: balloon and hot-unplugged pages | all |
 //! | `zsmalloc` | page type `PGTY_zsmalloc` | 6.8+ |

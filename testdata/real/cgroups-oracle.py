@@ -20,6 +20,10 @@ import json
 import struct
 import sys
 
+# pages a dump may catch in flux between a cgroup's counters and its pages' flags (a vCPU stopped
+# between setting PG_lru and adding to the LRU counters): sid's boot C had one
+IN_FLUX = 8
+
 
 def items(p):
     consts = p.type("enum node_stat_item").enumerators
@@ -172,10 +176,11 @@ def compare(expect, actual, explain=None, incident=False):
         s = {k: c["sockets"][k] for k in ("sockets", "pinned_bytes", "truesize")}
         if s != x["sockets"]:
             errs.append(f"{path} sockets: expected {x['sockets']}, got {s}")
-        # one structure read two ways: the pages charged to the subtree against its counters
+        # one structure read two ways: the pages charged to the subtree against its counters (a
+        # vCPU stopped mid-update may leave a folio counted on one side only: a few pages)
         if a["complete"]:
             for chk in c["checks"]:
-                if chk["difference"]:
+                if abs(chk["difference"]) > IN_FLUX:
                     errs.append(f"{path}: census {chk['class']} {chk['census']} != {chk['counter']} {chk['counter_pages']}")
     if explain:
         r = json.load(open(explain))

@@ -5,7 +5,7 @@
   owners-oracle.py --compare OWNERS.json MEMINFO.json --manifest M --boot B [--explain EX.json --big]
 
 Pipes: every task (drgn's for_each_task), every open file (for_each_file) whose f_op is
-&pipefifo_fops: its pipe_inode_info (private_data), the pages of bufs[] from tail to head (ring_size
+&pipefifo_fops or (6.15+) &pipeanon_fops: its pipe_inode_info (private_data), the pages of bufs[] from tail to head (ring_size
 a power of two, free-running u32 counters) and tmp_page. Compared: each pipe of the boot's
 manifest (its process wrote that many whole pages and never read) is a pipe drgn finds with those
 pages; skbwalk's census names each pipe drgn finds pages in, with the same pages and a holder
@@ -26,7 +26,8 @@ def oracle(a):
     p = drgn.Program()
     p.set_core_dump(a.vmcore)
     p.load_debug_info([a.vmlinux])
-    fops = p["pipefifo_fops"].address_of_().value_()
+    # pipe files: pipefifo_fops, and 6.15+'s pipeanon_fops for anonymous pipes
+    fops = {p[n].address_of_().value_() for n in ("pipefifo_fops", "pipeanon_fops") if n in p}
     pipes = {}
     for t in for_each_task(p):
         try:
@@ -34,7 +35,7 @@ def oracle(a):
         except drgn.FaultError:
             continue
         for fd, f in files:
-            if f.f_op.value_() != fops:
+            if f.f_op.value_() not in fops:
                 continue
             pipe = cast("struct pipe_inode_info *", f.private_data)
             key = hex(pipe.value_())
