@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use crate::types::{Bitfield, Member, TypeInfo, TypeKind};
 
 const MAGIC: &[u8; 8] = b"SKBWKLC\0";
-const VERSION: u32 = 4;
+const VERSION: u32 = 5;
 /// The largest cache file read (real ones are a few KiB).
 pub(crate) const MAX_FILE: u64 = 16 << 20;
 const MAX_DEPTH: u32 = 64;
@@ -36,10 +36,13 @@ pub(crate) enum Answer {
     /// A symbol's link-time address.
     Symbol(u64),
     NoSymbol,
+    /// The symbol containing a link-time address, and the offset in it.
+    At(String, u64),
 }
 
 /// Query keys: `s\x1f<type>`, `m\x1f<type>\x1f<path>`, `e\x1f<name>`, `v\x1f<enum>\x1f<name>`,
-/// `l\x1f<enum>` (every enumerator), `y\x1f<symbol>` (a `.symtab` symbol).
+/// `l\x1f<enum>` (every enumerator), `y\x1f<symbol>` (a `.symtab` symbol), `a\x1f<address>` (the
+/// `.symtab` symbol containing a link-time address, in hex).
 pub(crate) fn key(kind: char, parts: &[&str]) -> String {
     let mut k = String::from(kind);
     for p in parts {
@@ -229,6 +232,11 @@ fn encode(answers: &HashMap<String, Answer>, build_id: &[u8], fingerprint: u64) 
                 w.u64(*a);
             }
             Answer::NoSymbol => w.u8(9),
+            Answer::At(name, off) => {
+                w.u8(10);
+                w.bytes(name.as_bytes());
+                w.u64(*off);
+            }
             Answer::Enumerators(v) => {
                 w.u8(7);
                 w.u32(v.len() as u32);
@@ -385,6 +393,7 @@ fn decode(data: &[u8], build_id: &[u8], fingerprint: u64) -> Option<HashMap<Stri
             }
             8 => Answer::Symbol(r.u64()?),
             9 => Answer::NoSymbol,
+            10 => Answer::At(r.string()?, r.u64()?),
             _ => return None,
         };
         answers.insert(k, a);
@@ -439,6 +448,10 @@ mod tests {
             Answer::Symbol(0xffff_ffff_82a0_c940),
         );
         m.insert(key('y', &["nope"]), Answer::NoSymbol);
+        m.insert(
+            key('a', &["ffffffff81234567"]),
+            Answer::At("kernel_clone".into(), 0x67),
+        );
         m.insert(key('m', &["x", "y"]), Answer::NotAggregate("y".into()));
         m.insert(key('m', &["x", "z"]), Answer::NoMember);
         m

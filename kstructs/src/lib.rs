@@ -684,6 +684,32 @@ impl Types {
         self.symbols().at(addr)
     }
 
+    /// [`symbol_at`](Self::symbol_at), owned, and for `.symtab` symbols remembered in the layout
+    /// cache: a warm run names the same addresses without building the symbol table.
+    ///
+    /// ```no_run
+    /// let t = kstructs::Types::open("vmlinux".as_ref())?;
+    /// if let Some((name, off)) = t.symbol_name_at(0xffff_ffff_8100_0000) {
+    ///     println!("{name}+{off:#x}");
+    /// }
+    /// # Ok::<(), kstructs::Error>(())
+    /// ```
+    pub fn symbol_name_at(&self, addr: u64) -> Option<(String, u64)> {
+        let owned = || self.symbols().at(addr).map(|(n, o)| (n.to_string(), o));
+        if self.symbols_from != SymbolsFrom::Symtab {
+            return owned();
+        }
+        let (a, _) = self
+            .ask(key('a', &[&format!("{addr:x}")]), || {
+                Ok(owned().map_or(Answer::NoSymbol, |(n, o)| Answer::At(n, o)))
+            })
+            .ok()?;
+        match a {
+            Answer::At(n, o) => Some((n, o)),
+            _ => None,
+        }
+    }
+
     /// `len` bytes of an initialized, allocated section at link-time address `addr`, read from
     /// the vmlinux file (e.g. `linux_banner`, `init_uts_ns`). `None` when not entirely inside one
     /// such section (`.bss` has no bytes in the file).

@@ -428,7 +428,7 @@ fn holders(
     k: &Kernel,
     named: Named,
     vmalloc: &Vmalloc,
-    held: BTreeMap<Held, u64>,
+    held: crate::hash::Map<Held, u64>,
     w: &mut Warnings,
 ) -> BTreeMap<&'static str, Vec<OwnerHolder>> {
     let mut out: BTreeMap<&'static str, Vec<OwnerHolder>> = BTreeMap::new();
@@ -520,7 +520,7 @@ struct Tally {
     /// Charged pages by (charge, class).
     charged: BTreeMap<(crate::memcg::ChargeKey, Class), u64>,
     /// `other` pages by holder.
-    held: BTreeMap<Held, u64>,
+    held: crate::hash::Map<Held, u64>,
     pages: u64,
     unreadable_runs: u64,
     bad_orders: u64,
@@ -608,7 +608,7 @@ struct Carry {
 
 /// Who holds an `other` page: a holder the kernel's structures name ([`Named`]), or the pool
 /// a page_pool page names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum Held {
     Vmalloc(u32),
     Named(u32),

@@ -650,9 +650,12 @@ impl Kernel {
 
     /// The symbol containing a runtime address, as `name+0xoff`.
     pub fn symbolize(&self, addr: u64) -> Option<String> {
-        let (name, off) = self.types.symbol_at(addr.wrapping_sub(self.kaslr_offset))?;
+        // (remembered in the layout cache: a warm run does not build the symbol table)
+        let (name, off) = self
+            .types
+            .symbol_name_at(addr.wrapping_sub(self.kaslr_offset))?;
         Some(if off == 0 {
-            name.to_string()
+            name
         } else {
             format!("{name}+{off:#x}")
         })
