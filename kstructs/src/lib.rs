@@ -794,6 +794,12 @@ impl Types {
             ("v", [e, c]) => self.ask(key('v', p), || b.enum_value(e, c).map(Answer::Value)),
             ("l", [e]) => self.ask(key('l', p), || b.enumerators(e).map(Answer::Enumerators)),
             ("y", [n]) => return Ok(self.symbol(n).map_or(Answer::NoSymbol, Answer::Symbol)),
+            ("a", [a]) => {
+                return Ok(u64::from_str_radix(a, 16)
+                    .ok()
+                    .and_then(|a| self.symbol_name_at(a))
+                    .map_or(Answer::NoSymbol, |(n, o)| Answer::At(n, o)))
+            }
             _ => return Ok(Answer::NoType),
         };
         r.map(|(a, _)| a)
