@@ -6,7 +6,7 @@
 //! | `page_pool` | the head page's `pp_magic` is `PP_SIGNATURE` (bits 0-1 and 6.15's DMA index masked); the pool is `page.pp`, its device `pool.slow.netdev` (6.7+) | 5.14+ |
 //! | `page_frag` | the current page of each CPU's `netdev_alloc_cache` and `napi_alloc_cache` (`page`, and `page_small` 6.1–6.13): `va` to 6.12, `encoded_page` from 6.13; each task's `task_frag.page`; each socket's `sk_frag.page` | all |
 //! | `kernel_page_table` | every table page a walk of the kernel's half of the page tables reaches (`init_top_pgt`, `swapper_pg_dir`): the kernel allocates those for vmalloc, vmemmap and split direct-map ranges without `PG_table` | all |
-//! | `hash_table` | the large system hash tables made after boot by `alloc_large_system_hash` (pages from the buddy allocator where not vmalloc'ed): TCP's `ehash`, `bhash`, `bhash2` (6.1+), `lhash2`; UDP's and UDP-Lite's `hash` (with `hash2`, and `hash4` where present); the futex hash (`__futex_data`); the mount and mountpoint hashes — each from its global pointer and its size | all |
+//! | `hash_table` | the large system hash tables made after boot by `alloc_large_system_hash` (pages from the buddy allocator where not vmalloc'ed): TCP's `ehash`, `bhash`, `bhash2` (6.1+), `lhash2`; UDP's and UDP-Lite's `hash` (with `hash2`, and `hash4` where present); the IP ID generator (`ip_idents` with `ip_tstamps`); the TCP metrics hash (`tcp_metrics_hash`, 1 << `tcp_metrics_hash_log` buckets); the mount and mountpoint hashes — each from its global pointer and its size | all |
 //! | `pipe` | every pipe a task holds open (`f_op` = `pipefifo_fops`, or an S_IFIFO inode: 6.15+ anonymous pipes have `pipeanon_fops`; `file.private_data`): the pages of `bufs[tail..head)` and `tmp_page` (two from 6.15) | all |
 //! | `large_kmalloc` | page type `PGTY_large_kmalloc` | 6.15+ (earlier they are unmarked) |
 //! | `offline` | page type `PGTY_offline` (6.8+), or `PG_offline` (0x100 below `PAGE_TYPE_BASE`) before: balloon and hot-unplugged pages | all |
@@ -240,6 +240,39 @@ fn hash_tables(k: &Kernel, n: &mut Named, w: &mut Warnings) {
                 count,
                 "futex_hash_bucket",
             )?);
+        }
+        // the IP ID generator: ip_idents (atomic_t), and where the kernel has them ip_tstamps
+        // (u32) in the same allocation, ip_idents_mask + 1 of each
+        if let (Ok(a), Ok(m), Ok(id)) = (
+            k.symbol("ip_idents"),
+            k.symbol("ip_idents_mask"),
+            t.size_of("atomic_t"),
+        ) {
+            let count = u32_at(m, "ip_idents_mask")? + 1;
+            let per = id + if k.symbol("ip_tstamps").is_ok() { 4 } else { 0 };
+            let start = k.u64(a, "ip_idents")?;
+            if start != 0 {
+                tables.push((
+                    "IP ID hash (ip_idents, ip_tstamps)".into(),
+                    start,
+                    count * per,
+                ));
+            }
+        }
+        // TCP metrics: 1 << tcp_metrics_hash_log buckets
+        if let (Ok(a), Ok(l)) = (
+            k.symbol("tcp_metrics_hash"),
+            k.symbol("tcp_metrics_hash_log"),
+        ) {
+            let log = u32_at(l, "tcp_metrics_hash_log")?;
+            if log < 32 {
+                tables.extend(one(
+                    "TCP metrics hash (tcp_metrics_hash)",
+                    a,
+                    1 << log,
+                    "tcpm_hash_bucket",
+                )?);
+            }
         }
         for (name, mask) in [
             ("mount_hashtable", "m_hash_mask"),

@@ -81,6 +81,19 @@ def oracle(a):
             ps = p["PAGE_SIZE"].value_() if "PAGE_SIZE" in p else 4096
             start = u.hash.value_()
             tables[name] = (end - (start & ~(ps - 1)) + ps - 1) // ps
+    ps_ = p["PAGE_SIZE"].value_() if "PAGE_SIZE" in p else 4096
+
+    def span(start, nbytes):
+        return (start + nbytes - 1) // ps_ - start // ps_ + 1 if start and nbytes else 0
+    if "ip_idents" in p and "ip_idents_mask" in p:
+        n = p["ip_idents_mask"].value_() + 1
+        per = sizeof(p.type("atomic_t")) + (4 if "ip_tstamps" in p else 0)
+        if p["ip_idents"].value_():
+            tables["ip idents"] = span(p["ip_idents"].value_(), n * per)
+    if "tcp_metrics_hash" in p and "tcp_metrics_hash_log" in p:
+        h = p["tcp_metrics_hash"]
+        if h.value_():
+            tables["tcp metrics"] = span(h.value_(), (1 << p["tcp_metrics_hash_log"].value_()) * sizeof(h[0]))
     for name, mask in (("mount_hashtable", "m_hash_mask"), ("mountpoint_hashtable", "mp_hash_mask")):
         table(name, p[name], p[mask].value_() + 1)
     # the kernel's page tables (x86-64): every table below the top reached from the kernel half,
