@@ -598,12 +598,8 @@ impl Tally {
 struct Carry {
     /// The free buddy block ends before this pfn.
     free_until: u64,
-    /// (head pfn, end pfn, class) of the compound page.
-    compound: Option<(u64, u64, Class)>,
-    /// The charge its head names.
-    compound_charge: Option<crate::memcg::ChargeKey>,
-    /// The owner its head names.
-    compound_claim: Option<(Owner, Held)>,
+    /// (head pfn, end pfn, what its head is) of the compound page: its tails are the same.
+    compound: Option<(u64, u64, Seen)>,
 }
 
 /// Who holds an `other` page: a holder the kernel's structures name ([`Named`]), or the pool
@@ -747,11 +743,7 @@ impl Scanner<'_> {
                 .ok()
                 .map(|h| h.wrapping_sub(k.vmemmap_base) / l.size);
             return match c.compound {
-                Some((h, end, head_class)) if Some(h) == head_pfn && p < end => Seen {
-                    class: head_class,
-                    charge: c.compound_charge,
-                    claim: c.compound_claim,
-                },
+                Some((h, end, head)) if Some(h) == head_pfn && p < end => head,
                 _ => {
                     t.bad_tails += 1;
                     Seen::of(Class::Other)
@@ -786,21 +778,18 @@ impl Scanner<'_> {
         } else {
             None
         };
-        if l.is_head(flags) {
-            match head_order(k, l, p, sp, buf, i, n) {
-                Some(o) if o <= MAX_COMPOUND_ORDER => {
-                    c.compound = Some((p, p + (1 << o), own));
-                    c.compound_charge = charge;
-                    c.compound_claim = claim;
-                }
-                _ => t.bad_orders += 1,
-            }
-        }
-        Seen {
+        let seen = Seen {
             class: own,
             charge,
             claim,
+        };
+        if l.is_head(flags) {
+            match head_order(k, l, p, sp, buf, i, n) {
+                Some(o) if o <= MAX_COMPOUND_ORDER => c.compound = Some((p, p + (1 << o), seen)),
+                _ => t.bad_orders += 1,
+            }
         }
+        seen
     }
 
     /// The owner the head or order-0 page `p` (its bytes `sp`) names: the kernel's structures

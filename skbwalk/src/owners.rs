@@ -52,6 +52,17 @@ pub struct OwnerHolder {
 }
 
 impl OwnerHolder {
+    /// A holder that is a task (its file `fd`, where a file holds the pages).
+    fn of_task(holder: String, t: &crate::task::Task, fd: Option<u32>) -> OwnerHolder {
+        OwnerHolder {
+            pid: Some(t.tgid),
+            comm: Some(t.comm.clone()),
+            fd,
+            task: t.addr,
+            ..OwnerHolder::named(holder)
+        }
+    }
+
     pub(crate) fn named(holder: String) -> OwnerHolder {
         OwnerHolder {
             holder,
@@ -136,7 +147,6 @@ const MAX_HASH_BYTES: u64 = 1 << 34;
 fn hash_tables(k: &Kernel, n: &mut Named, w: &mut Warnings) {
     let t = &k.types;
     let mut tables: Vec<(String, u64, u64)> = Vec::new();
-    let mut err = None;
     let elem = |ty: &str| t.size_of(ty).ok();
     // one table: `count` entries of `ty` at the pointer `base + member`
     let one =
@@ -226,21 +236,6 @@ fn hash_tables(k: &Kernel, n: &mut Named, w: &mut Warnings) {
                 tables.push((format!("UDP hash ({name}.hash)"), start, end - start));
             }
         }
-        if let (Ok(f), Ok(q), Ok(size)) = (
-            k.symbol("__futex_data"),
-            t.member("futex_data", "queues")
-                .or_else(|_| t.member("struct futex_data", "queues")),
-            t.member("futex_data", "hashsize")
-                .or_else(|_| t.member("struct futex_data", "hashsize")),
-        ) {
-            let count = k.u64(f + size.offset, "__futex_data.hashsize")?;
-            tables.extend(one(
-                "futex hash (__futex_data.queues)",
-                f + q.offset,
-                count,
-                "futex_hash_bucket",
-            )?);
-        }
         // the IP ID generator: ip_idents (atomic_t), and where the kernel has them ip_tstamps
         // (u32) in the same allocation, ip_idents_mask + 1 of each
         if let (Ok(a), Ok(m), Ok(id)) = (
@@ -286,9 +281,6 @@ fn hash_tables(k: &Kernel, n: &mut Named, w: &mut Warnings) {
         Ok(())
     })();
     if let Err(e) = res {
-        err = Some(e);
-    }
-    if let Some(e) = err {
         w.push(
             WarningKind::of(&e),
             None,
@@ -443,10 +435,8 @@ fn task_frags(k: &Kernel, all: &[crate::task::Task], n: &mut Named, w: &mut Warn
     for t in all {
         match frag_page(k, t.addr + at, "task_struct.task_frag.page") {
             Ok(Some(p)) => {
-                let mut hd = OwnerHolder::named(format!("pid {} {} task_frag", t.tgid, t.comm));
-                hd.pid = Some(t.tgid);
-                hd.comm = Some(t.comm.clone());
-                hd.task = t.addr;
+                let hd =
+                    OwnerHolder::of_task(format!("pid {} {} task_frag", t.tgid, t.comm), t, None);
                 let h = n.holder(Owner::PageFrag, hd);
                 n.claim(k, head_of(k, p), Owner::PageFrag, h);
             }
@@ -516,25 +506,10 @@ fn open_files(
             continue;
         };
         let t = &all[ti as usize];
-        let holder = |what: String| {
-            let mut hd = OwnerHolder::named(what);
-            hd.pid = Some(t.tgid);
-            hd.comm = Some(t.comm.clone());
-            hd.fd = Some(fd);
-            hd.task = t.addr;
-            hd
-        };
+        let holder = |what: String| OwnerHolder::of_task(what, t, Some(fd));
         let res = (|| -> crate::Result<()> {
             if let Some(pl) = &pipe {
-                let fop = k.u64(file + o.file_f_op, "file.f_op")?;
-                let fifo = if pl.fops.is_some_and(|f| f == fop) {
-                    true
-                } else {
-                    let inode = k.u64(file + o.file_f_inode, "file.f_inode")?;
-                    k.is_kernel_ptr(inode, 8)
-                        && k.u16(inode + o.inode_mode, "inode.i_mode")? & 0o170000 == 0o010000
-                };
-                if fifo {
+                if crate::task::file_is(k, file, pl.fops, crate::task::S_IFIFO)? {
                     let p = k.u64(file + o.file_private_data, "file.private_data")?;
                     // a pipe's two ends are two files: one holder, every end named
                     let ends = members.iter().map(|&(_, ti, fd)| {

@@ -278,6 +278,25 @@ pub(crate) fn describe_file(k: &Kernel, file: u64) -> String {
     }
 }
 
+/// `S_IFSOCK` and `S_IFIFO`: an inode's file type (`i_mode & S_IFMT`).
+pub(crate) const S_IFSOCK: u16 = 0o140000;
+pub(crate) const S_IFIFO: u16 = 0o010000;
+
+/// Whether the open file at `file` is of the kind whose `f_op` is `ops` (as looked up once
+/// for every file of a walk) or whose inode has file type `mode`.
+pub(crate) fn file_is(k: &Kernel, file: u64, ops: Option<u64>, mode: u16) -> Result<bool> {
+    let o = k.off()?;
+    let fop = k.u64(file + o.file_f_op, "file.f_op")?;
+    if ops == Some(fop) {
+        return Ok(true);
+    }
+    let inode = k.u64(file + o.file_f_inode, "file.f_inode")?;
+    Ok(
+        k.is_kernel_ptr(inode, 8)
+            && k.u16(inode + o.inode_mode, "inode.i_mode")? & 0o170000 == mode,
+    )
+}
+
 /// `&socket_file_ops`, for [`file_socket`] (looked up once for every file of a walk).
 pub(crate) fn socket_file_ops(k: &Kernel) -> Option<u64> {
     k.global("socket_file_ops").ok()
@@ -286,19 +305,10 @@ pub(crate) fn socket_file_ops(k: &Kernel) -> Option<u64> {
 /// The `struct socket` behind a file, if it is a socket (`f_op == &socket_file_ops`, as
 /// [`socket_file_ops`] found it, or an S_IFSOCK inode).
 pub(crate) fn file_socket(k: &Kernel, file: u64, ops: Option<u64>) -> Result<Option<u64>> {
-    let o = k.off()?;
-    let fop = k.u64(file + o.file_f_op, "file.f_op")?;
-    let is_sock = match ops {
-        Some(s) if fop == s => true,
-        _ => {
-            let inode = k.u64(file + o.file_f_inode, "file.f_inode")?;
-            k.is_kernel_ptr(inode, 8)
-                && k.u16(inode + o.inode_mode, "inode.i_mode")? & 0o170000 == 0o140000
-        }
-    };
-    if !is_sock {
+    if !file_is(k, file, ops, S_IFSOCK)? {
         return Ok(None);
     }
+    let o = k.off()?;
     Ok(Some(
         k.u64(file + o.file_private_data, "file.private_data")?,
     ))
