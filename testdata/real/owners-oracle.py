@@ -28,6 +28,20 @@ def oracle(a):
     p.load_debug_info([a.vmlinux])
     # pipe files: pipefifo_fops, and 6.15+'s pipeanon_fops for anonymous pipes
     fops = {p[n].address_of_().value_() for n in ("pipefifo_fops", "pipeanon_fops") if n in p}
+
+    def pipe_pages(pipe):
+        """the pages a pipe holds: tmp_page and bufs[] from tail to head"""
+        head, tail, ring = pipe.head.value_(), pipe.tail.value_(), pipe.ring_size.value_()
+        pages = 0
+        tmp = pipe.tmp_page
+        for tp in (tmp if tmp.type_.unaliased_kind() == drgn.TypeKind.ARRAY else [tmp]):
+            if tp.value_():
+                pages += 1
+        for i in range((head - tail) & 0xffffffff):
+            if pipe.bufs[(tail + i) & (ring - 1)].page.value_():
+                pages += 1
+        return pages
+
     pipes = {}
     for t in for_each_task(p):
         try:
@@ -35,25 +49,20 @@ def oracle(a):
         except drgn.FaultError:
             continue
         for fd, f in files:
-            if f.f_op.value_() not in fops:
+            # a snapshot of a running guest can catch a task's table mid-change: a file
+            # that cannot be read is skipped (the manifest's pipes are long-lived)
+            try:
+                if f.f_op.value_() not in fops:
+                    continue
+                pipe = cast("struct pipe_inode_info *", f.private_data)
+                key = hex(pipe.value_())
+                pages = pipe_pages(pipe)
+            except drgn.FaultError:
                 continue
-            pipe = cast("struct pipe_inode_info *", f.private_data)
-            key = hex(pipe.value_())
             ent = pipes.setdefault(key, {"ends": [], "pages": None})
             ent["ends"].append([t.tgid.value_(), fd, t.comm.string_().decode()])
-            if ent["pages"] is not None:
-                continue
-            head, tail, ring = pipe.head.value_(), pipe.tail.value_(), pipe.ring_size.value_()
-            pages = []
-            tmp = pipe.tmp_page
-            for tp in (tmp if tmp.type_.unaliased_kind() == drgn.TypeKind.ARRAY else [tmp]):
-                if tp.value_():
-                    pages.append(tp.value_())
-            for i in range((head - tail) & 0xffffffff):
-                pg = pipe.bufs[(tail + i) & (ring - 1)].page.value_()
-                if pg:
-                    pages.append(pg)
-            ent["pages"] = len(pages)
+            if ent["pages"] is None:
+                ent["pages"] = pages
     # the large system hash tables made after boot: their pages, by drgn's types and sizes
     from drgn.helpers.linux.mm import virt_to_page, PageReserved
     from drgn import sizeof
