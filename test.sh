@@ -131,6 +131,12 @@ if ! bash bench/run.sh --short > target/bench-short.log 2>&1 || grep -q MISMATCH
 fi
 cat target/bench-short.log
 producer=""   # done: the lanes' wait above waited for it too
+# every failure again, last: a CI log shows only its tail
+if [ "$fail" -gt 0 ]; then
+    echo "failed checks:"
+    { for kgen in $KERNELS; do grep -h -e '^FAIL ' -e 'stopped before' -e '^corrupt corpus for' -e 'printed no result' "target/checks-$kgen.log" 2>/dev/null; done
+      grep -h MISMATCH target/bench-short.log 2>/dev/null; } | cut -c1-300 | head -n 40 | sed 's/^/  /'
+fi
 echo "all tiers: $(( $(date +%s) - start )) s"
 echo "real-dump tier (all kernels): $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
