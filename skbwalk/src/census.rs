@@ -35,6 +35,9 @@ const MAX_COMPOUND_ORDER: u32 = 18;
 /// Most vmalloc areas and pages followed.
 const MAX_VMAP_AREAS: usize = 1 << 22;
 const MAX_VMALLOC_PAGES: u64 = 1 << 28;
+/// Most unattributed allocations the reverse-reference scan looks for, and most slabs it reads
+/// (16 bytes each).
+const MAX_UNITS: usize = 1 << 22;
 
 /// A census class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -102,6 +105,9 @@ pub struct OtherSplit {
     pub offline: u64,
     /// zsmalloc pages.
     pub zsmalloc: u64,
+    /// Pages no rule names, but a pointer the reverse-reference scan found does
+    /// ([`Census::referrers`]).
+    pub referenced: u64,
     /// The rest.
     pub unattributed: u64,
 }
@@ -140,6 +146,11 @@ pub struct Census {
     /// `obj_cgroup`, see `memcg.rs`) and class: what `cgroups` resolves to each memcg.
     #[serde(skip)]
     pub(crate) charged: BTreeMap<(crate::memcg::ChargeKey, &'static str), u64>,
+    /// The allocations of `other` only a pointer names (`other.referenced`): each with the
+    /// first word the reverse-reference scan found pointing at it, in pfn order.
+    pub referrers: Vec<crate::referrers::Referrer>,
+    /// Bytes of kernel memory the reverse-reference scan read.
+    pub referrer_scan_bytes: u64,
     /// Whether every struct page and owner list could be read.
     pub complete: bool,
     /// What could not.
@@ -154,12 +165,15 @@ struct Vmalloc {
     pages: crate::hash::Map<u64, u32>,
     callers: Vec<String>,
     by_caller: crate::hash::Map<String, u32>,
+    /// Each area with pages: (address, its `struct page`s, caller), for the referrer scan.
+    areas: Vec<crate::referrers::Area>,
 }
 
 fn vmalloc_pages(k: &Kernel, w: &mut Warnings) -> Vmalloc {
     let mut out = Vmalloc::default();
     let t = &k.types;
     let caller = t.member("vm_struct", "caller").ok().map(|m| m.offset);
+    let vm_addr = t.member("vm_struct", "addr").ok().map(|m| m.offset);
     let (Ok(va_list), Ok(va_vm), Ok(vm_pages), Ok(vm_nr)) = (
         t.member("vmap_area", "list"),
         t.member("vmap_area", "vm"),
@@ -244,10 +258,20 @@ fn vmalloc_pages(k: &Kernel, w: &mut Warnings) -> Vmalloc {
                 out.callers.push(by);
             }
             match k.bytes(pages, nr as usize * 8, "vm_struct.pages[]") {
-                Ok(raw) => out.pages.extend(
-                    raw.chunks_exact(8)
-                        .map(|c| (u64::from_le_bytes(c.try_into().unwrap_or_default()), h)),
-                ),
+                Ok(raw) => {
+                    let pages: Vec<u64> = raw
+                        .chunks_exact(8)
+                        .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
+                        .collect();
+                    out.pages.extend(pages.iter().map(|&p| (p, h)));
+                    if let Some(a) = vm_addr.and_then(|at| k.u64(vm + at, "vm_struct.addr").ok()) {
+                        out.areas.push(crate::referrers::Area {
+                            addr: a,
+                            pages,
+                            caller: h,
+                        });
+                    }
+                }
                 Err(e) => w.push(
                     WarningKind::of(&e),
                     Some(vm),
@@ -367,7 +391,29 @@ fn census_in(
         unreadable_runs,
         bad_orders,
         bad_tails,
+        unattributed,
+        slabs,
+        units_dropped,
     } = t;
+    let mut other = other;
+    if units_dropped > 0 {
+        w.push(
+            WarningKind::Limit,
+            None,
+            format!("referrer scan: more than {MAX_UNITS} unattributed allocations or slabs; {units_dropped} are not looked for or read"),
+        );
+    }
+    let found = crate::referrers::scan(
+        k,
+        &unattributed,
+        max_pfn,
+        (&vmalloc.areas, &vmalloc.callers),
+        &slabs,
+        &mut w,
+    );
+    let referenced: u64 = found.referrers.iter().map(|r| r.pages).sum();
+    other.referenced = referenced;
+    other.unattributed = other.unattributed.saturating_sub(referenced);
     if unreadable_runs > 0 {
         w.push(
             WarningKind::Unreadable,
@@ -405,7 +451,22 @@ fn census_in(
             Class::PageTable,
         ],
     );
-    let owners = holders(k, named, &vmalloc, held, &mut w);
+    let mut owners = holders(k, named, &vmalloc, held, &mut w);
+    let mut by_group: BTreeMap<&str, u64> = BTreeMap::new();
+    for r in &found.referrers {
+        *by_group.entry(&r.group).or_default() += r.pages;
+    }
+    if !by_group.is_empty() {
+        let mut v: Vec<OwnerHolder> = by_group
+            .into_iter()
+            .map(|(g, pages)| OwnerHolder {
+                pages,
+                ..OwnerHolder::named(g.to_string())
+            })
+            .collect();
+        v.sort_by(|a, b| b.pages.cmp(&a.pages).then_with(|| a.holder.cmp(&b.holder)));
+        owners.insert(Owner::Referenced.as_str(), v);
+    }
     let warnings = w.into_vec();
     Ok(Census {
         pages,
@@ -413,6 +474,8 @@ fn census_in(
         other,
         owners,
         checks,
+        referrers: found.referrers,
+        referrer_scan_bytes: found.scanned,
         charged: charged
             .into_iter()
             .map(|((key, class), n)| ((key, class.as_str()), n))
@@ -525,11 +588,17 @@ struct Tally {
     unreadable_runs: u64,
     bad_orders: u64,
     bad_tails: u64,
+    /// The `unattributed` pages as allocations: (head pfn, pages), in pfn order.
+    unattributed: Vec<(u64, u32)>,
+    /// The slabs: (first pfn, pages), in pfn order.
+    slabs: Vec<(u64, u32)>,
+    /// Allocations past [`MAX_UNITS`], not recorded.
+    units_dropped: u64,
 }
 
 impl OtherSplit {
     /// Every part by its key (`census.other.<key>`), in the order the census asks them.
-    pub fn parts(&self) -> [(&'static str, u64); 11] {
+    pub fn parts(&self) -> [(&'static str, u64); 12] {
         [
             ("skb", self.skb),
             ("vmalloc", self.vmalloc),
@@ -541,6 +610,7 @@ impl OtherSplit {
             ("large_kmalloc", self.large_kmalloc),
             ("offline", self.offline),
             ("zsmalloc", self.zsmalloc),
+            ("referenced", self.referenced),
             ("unattributed", self.unattributed),
         ]
     }
@@ -556,6 +626,7 @@ impl OtherSplit {
             Owner::LargeKmalloc => &mut self.large_kmalloc,
             Owner::Offline => &mut self.offline,
             Owner::Zsmalloc => &mut self.zsmalloc,
+            Owner::Referenced => &mut self.referenced,
         }
     }
 
@@ -570,6 +641,7 @@ impl OtherSplit {
         self.large_kmalloc += o.large_kmalloc;
         self.offline += o.offline;
         self.zsmalloc += o.zsmalloc;
+        self.referenced += o.referenced;
         self.unattributed += o.unattributed;
     }
 }
@@ -590,6 +662,29 @@ impl Tally {
         self.unreadable_runs += t.unreadable_runs;
         self.bad_orders += t.bad_orders;
         self.bad_tails += t.bad_tails;
+        self.units_dropped += t.units_dropped;
+        for (head, n) in t.unattributed {
+            unit_page(&mut self.unattributed, head, n, &mut self.units_dropped);
+        }
+        for (head, n) in t.slabs {
+            unit_page(&mut self.slabs, head, n, &mut self.units_dropped);
+        }
+    }
+}
+
+/// Record `n` pages of the allocation whose head is pfn `head` in `units` (in pfn order), or
+/// count it in `dropped` past [`MAX_UNITS`].
+fn unit_page(units: &mut Vec<(u64, u32)>, head: u64, n: u32, dropped: &mut u64) {
+    if let Some((h, m)) = units.last_mut() {
+        if *h == head {
+            *m += n;
+            return;
+        }
+    }
+    if units.len() >= MAX_UNITS {
+        *dropped += 1;
+    } else {
+        units.push((head, n));
     }
 }
 
@@ -667,8 +762,15 @@ impl Scanner<'_> {
                         }
                     }
                 }
-                if class == Class::Other {
-                    self.attribute_other(p, claim, &mut t);
+                // one allocation: a compound page's tails go with their head
+                let head = match c.compound {
+                    Some((h, end, _)) if (h..end).contains(&p) => h,
+                    _ => p,
+                };
+                if class == Class::Other && !self.attribute_other(p, claim, &mut t) {
+                    unit_page(&mut t.unattributed, head, 1, &mut t.units_dropped);
+                } else if class == Class::Slab {
+                    unit_page(&mut t.slabs, head, 1, &mut t.units_dropped);
                 }
             }
             pfn += n;
@@ -806,8 +908,8 @@ impl Scanner<'_> {
     }
 
     /// Who holds an `other` page: a socket queue's skb, a vmalloc area, the owner its head
-    /// names, or no one known.
-    fn attribute_other(&self, p: u64, claim: Option<(Owner, Held)>, t: &mut Tally) {
+    /// names, or no one known (`false`).
+    fn attribute_other(&self, p: u64, claim: Option<(Owner, Held)>, t: &mut Tally) -> bool {
         let page = self.k.vmemmap_base.wrapping_add(p * self.l.size);
         if self.skb_pfns.contains(&p) {
             t.other.skb += 1;
@@ -819,7 +921,9 @@ impl Scanner<'_> {
             *t.held.entry(h).or_default() += 1;
         } else {
             t.other.unattributed += 1;
+            return false;
         }
+        true
     }
 }
 

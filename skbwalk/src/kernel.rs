@@ -20,6 +20,8 @@ const DEFAULT_VMEMMAP: u64 = 0xffff_ea00_0000_0000;
 
 /// Largest `.BTF` read from a dump (6.12 cloud: 4.5 MiB; a kernel with every option: ~10 MiB).
 const MAX_BTF: u64 = 64 << 20;
+/// The bound of an x86-64 direct map: 4 PiB, 5-level tables' (64 TiB with 4 levels).
+const MAX_DIRECT_MAP: u64 = 1 << 52;
 
 /// An open dump with the kernel types that describe it.
 ///
@@ -648,6 +650,29 @@ impl Kernel {
         })
     }
 
+    /// The per-CPU variable containing `rel`, an offset into a CPU's area as
+    /// [`Kernel::percpu_symbol`] gives them, as `name+0xoff`.
+    pub(crate) fn percpu_symbolize(&self, rel: u64) -> Option<String> {
+        let zero_based = self.types.symbol("__per_cpu_start").is_ok_and(|s| s == 0);
+        let (start, end) = (
+            self.percpu_symbol("__per_cpu_start").ok()?,
+            self.percpu_symbol("__per_cpu_end").ok()?,
+        );
+        if !(start..end).contains(&rel) {
+            return None;
+        }
+        if zero_based {
+            let (name, off) = self.types.symbol_name_at(rel)?;
+            Some(if off == 0 {
+                name
+            } else {
+                format!("{name}+{off:#x}")
+            })
+        } else {
+            self.symbolize(rel)
+        }
+    }
+
     /// The symbol containing a runtime address, as `name+0xoff`.
     pub fn symbolize(&self, addr: u64) -> Option<String> {
         // (remembered in the layout cache: a warm run does not build the symbol table)
@@ -733,6 +758,28 @@ impl Kernel {
                 addr: vaddr,
                 why: "garbage vmemmap_base",
             })
+    }
+
+    /// The pfn a direct-map (linear-map) address is in, by arithmetic: `vaddr` −
+    /// `page_offset_base` on x86-64, `__lm_to_phys` on arm64; `None` outside the direct map.
+    pub(crate) fn direct_pfn(&self, vaddr: u64) -> Option<u64> {
+        let pa = match self.arm64() {
+            Some(a) => a.linear(vaddr)?,
+            None => vaddr
+                .checked_sub(self.page_offset_base)
+                .filter(|&d| d < MAX_DIRECT_MAP)?,
+        };
+        Some(pa / self.page_size.max(1))
+    }
+
+    /// The direct-map address of pfn `pfn` (`pfn_to_virt`), the inverse of
+    /// [`Kernel::direct_pfn`].
+    pub(crate) fn pfn_va(&self, pfn: u64) -> Option<u64> {
+        let pa = pfn.checked_mul(self.page_size)?;
+        match self.arm64() {
+            Some(a) => a.linear_va(pa),
+            None => (pa < MAX_DIRECT_MAP).then(|| self.page_offset_base.wrapping_add(pa)),
+        }
     }
 
     /// `v`, read from the dump as a pointer to `what`, when it is a kernel pointer

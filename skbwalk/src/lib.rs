@@ -43,6 +43,7 @@ mod owner;
 pub mod owners;
 mod page;
 mod parallel;
+pub mod referrers;
 mod refs;
 pub mod report;
 pub mod skb;

@@ -26,6 +26,9 @@ pub enum Owner {
     Offline,
     /// zsmalloc pages (zram, zswap).
     Zsmalloc,
+    /// Pages no rule names but a pointer does: the reverse-reference scan's
+    /// (`census.referrers`), grouped by where the pointer is.
+    Referenced,
 }
 
 impl Owner {
@@ -40,6 +43,7 @@ impl Owner {
             Owner::LargeKmalloc => "large_kmalloc",
             Owner::Offline => "offline",
             Owner::Zsmalloc => "zsmalloc",
+            Owner::Referenced => "referenced",
         }
     }
 }

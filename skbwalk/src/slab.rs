@@ -10,6 +10,7 @@
 //! period and count as active, as drgn counts them. The nodes are `kmem_cache.node[]`, or the
 //! `node` of each `per_node[]` entry (7.1+), whose `barn` is there too (in the node before).
 
+use crate::hash::Set;
 use crate::links::{Chain, Stop};
 
 use serde::Serialize;
@@ -54,6 +55,8 @@ struct Layout {
     s_objects: Bit,
     s_next: Option<u64>,
     s_list: u64,
+    /// `slab.freelist` (`page.freelist` before 5.17).
+    s_freelist: Option<u64>,
     n_partial: u64,
     n_total: u64,
 }
@@ -72,6 +75,8 @@ struct Sheaves {
     main: u64,
     spare: u64,
     size: u64,
+    /// `slab_sheaf.objects[]`.
+    objects: Option<u64>,
 }
 
 /// A node's `node_barn` and its list of full sheaves.
@@ -110,6 +115,7 @@ impl Layout {
                 main: m("slub_percpu_sheaves", "main")?,
                 spare: m("slub_percpu_sheaves", "spare")?,
                 size: m("slab_sheaf", "size")?,
+                objects: m("slab_sheaf", "objects").ok(),
             }),
             Err(_) => None,
         };
@@ -157,6 +163,7 @@ impl Layout {
             s_objects: bit(t.member(slab, "objects")?),
             s_next: m(slab, "next").ok(),
             s_list: m(slab, "slab_list")?,
+            s_freelist: m(slab, "freelist").ok(),
             n_partial: m("kmem_cache_node", "partial")?,
             n_total: m("kmem_cache_node", "total_objects")?,
         })
@@ -202,11 +209,7 @@ fn cpu_slab_free(
                 }
                 free += 1;
                 let at = p.wrapping_add(fp_offset);
-                let raw = k.u64(at, "freelist pointer")?;
-                p = match random {
-                    Some(r) => raw ^ r ^ at.swap_bytes(),
-                    None => raw,
-                };
+                p = decode(k.u64(at, "freelist pointer")?, at, random);
             }
         }
         if let (Some(pl), Some(next)) = (cl.c_partial, l.s_next) {
@@ -234,6 +237,15 @@ fn cpu_slab_free(
         }
     }
     Ok(free)
+}
+
+/// A freelist's next pointer `raw`, stored at `at`: with `CONFIG_SLAB_FREELIST_HARDENED` (a
+/// cache's `random`) it is `ptr ^ random ^ swab(at)` (`freelist_ptr_decode`).
+fn decode(raw: u64, at: u64, random: Option<u64>) -> u64 {
+    match random {
+        Some(r) => raw ^ r ^ at.swap_bytes(),
+        None => raw,
+    }
 }
 
 /// The `kmem_cache` called `name` on `slab_caches`.
@@ -348,4 +360,219 @@ pub(crate) fn usage(
         total_objects: total,
         active_objects: total.saturating_sub(free),
     })
+}
+
+/// What the referrer scan needs of one cache.
+#[derive(Debug, Clone)]
+pub(crate) struct CacheFacts {
+    pub name: String,
+    /// Bytes per slot.
+    pub size: u64,
+    fp_offset: u64,
+    random: Option<u64>,
+}
+
+/// A slab: its cache, its objects and the head of its own freelist.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Slab {
+    pub cache: u64,
+    pub objects: u64,
+    freelist: u64,
+}
+
+/// The objects of slabs, allocated or free: what the referrer scan reads.
+pub(crate) struct Objects {
+    l: Layout,
+    s_freelist: u64,
+}
+
+impl Objects {
+    /// The layout, where the kernel's slabs name their freelist.
+    pub(crate) fn resolve(k: &Kernel) -> Result<Objects> {
+        let l = Layout::resolve(k).map_err(|e| k.layout_error(e))?;
+        let s_freelist = match l.s_freelist {
+            Some(f) => f,
+            None => {
+                k.types
+                    .member("slab", "freelist")
+                    .map_err(|e| k.layout_error(e))?;
+                0
+            }
+        };
+        Ok(Objects { l, s_freelist })
+    }
+
+    /// The slab whose head `struct page` is at `page`.
+    pub(crate) fn slab(&self, k: &Kernel, page: u64) -> Result<Slab> {
+        let l = &self.l;
+        let raw = k.bytes(page.wrapping_add(l.s_objects.byte), 8, "slab objects")?;
+        Ok(Slab {
+            cache: k.u64(page.wrapping_add(l.s_cache), "slab.slab_cache")?,
+            objects: Bit {
+                byte: 0,
+                ..l.s_objects
+            }
+            .get(&raw),
+            freelist: k.u64(page.wrapping_add(self.s_freelist), "slab.freelist")?,
+        })
+    }
+
+    /// The facts of the cache at `cache`.
+    pub(crate) fn cache(&self, k: &Kernel, cache: u64) -> Result<CacheFacts> {
+        let l = &self.l;
+        let name = k.u64(cache.wrapping_add(l.name), "kmem_cache.name")?;
+        Ok(CacheFacts {
+            name: k.cstr(name, 64, "kmem_cache name")?,
+            size: u64::from(k.u32(cache.wrapping_add(l.size), "kmem_cache.size")?),
+            fp_offset: u64::from(k.u32(cache.wrapping_add(l.offset), "kmem_cache.offset")?),
+            random: match l.random {
+                Some(r) => Some(k.u64(cache.wrapping_add(r), "kmem_cache.random")?),
+                None => None,
+            },
+        })
+    }
+
+    /// The free objects on `slab`'s own freelist (the slab's memory `mem`, read from `va`):
+    /// the chain stops, with the objects found so far, at a pointer outside the slab or a loop.
+    pub(crate) fn slab_free(&self, slab: &Slab, f: &CacheFacts, va: u64, mem: &[u8]) -> Set<u64> {
+        let mut out = Set::default();
+        let mut p = slab.freelist;
+        let end = va + mem.len() as u64;
+        while p != 0 && (va..end).contains(&p) && out.len() < MAX_FREELIST {
+            if !out.insert(p) {
+                break;
+            }
+            let at = p.wrapping_add(f.fp_offset);
+            let Some(raw) = at
+                .checked_sub(va)
+                .and_then(|o| mem.get(o as usize..o as usize + 8))
+            else {
+                break;
+            };
+            p = decode(
+                u64::from_le_bytes(raw.try_into().unwrap_or_default()),
+                at,
+                f.random,
+            );
+        }
+        out
+    }
+
+    /// Every cache's free objects held per CPU (over the possible CPUs `cpu_offsets`): each
+    /// lockless freelist (to 7.0), each `main` and `spare` sheaf and each node barn's full
+    /// sheaves (6.18+). What cannot be read is a warning: those objects are read as allocated.
+    pub(crate) fn cpu_free(
+        &self,
+        k: &Kernel,
+        cpu_offsets: &[(u32, u64)],
+        w: &mut Warnings,
+    ) -> Set<u64> {
+        let l = &self.l;
+        let mut out = Set::default();
+        let Ok(head) = k.global("slab_caches") else {
+            return out;
+        };
+        let mut failed = 0u32;
+        for cache in crate::links::list_entries(k, head, l.list, MAX_CACHES, "slab_caches", w) {
+            if self
+                .cpu_free_of(k, cache, cpu_offsets, w, &mut out)
+                .is_err()
+            {
+                failed += 1;
+            }
+        }
+        if failed > 0 {
+            w.push(
+                WarningKind::Unreadable,
+                None,
+                format!("referrer scan: the per-CPU free objects of {failed} caches could not be read; they are read as allocated"),
+            );
+        }
+        out
+    }
+
+    fn cpu_free_of(
+        &self,
+        k: &Kernel,
+        cache: u64,
+        cpu_offsets: &[(u32, u64)],
+        w: &mut Warnings,
+        out: &mut Set<u64>,
+    ) -> Result<()> {
+        let l = &self.l;
+        let f = self.cache(k, cache)?;
+        if let Some(cl) = &l.cpu {
+            let cpu_slab = k.u64(cache.wrapping_add(cl.cpu_slab), "kmem_cache.cpu_slab")?;
+            for &(_, off) in cpu_offsets {
+                let c = cpu_slab.wrapping_add(off);
+                let mut p = k.u64(c.wrapping_add(cl.c_freelist), "kmem_cache_cpu.freelist")?;
+                let mut n = 0;
+                while p != 0 && k.is_kernel_ptr(p, 8) && n < MAX_FREELIST && out.insert(p) {
+                    n += 1;
+                    let at = p.wrapping_add(f.fp_offset);
+                    p = decode(k.u64(at, "freelist pointer")?, at, f.random);
+                }
+            }
+        }
+        let Some(sh) = &l.sheaves else {
+            return Ok(());
+        };
+        let Some(objects) = sh.objects else {
+            return Ok(());
+        };
+        let sheaf_objects = |sheaf: u64, out: &mut Set<u64>| -> Result<()> {
+            let n =
+                u64::from(k.u32(sheaf.wrapping_add(sh.size), "slab_sheaf.size")?).min(MAX_SHEAF);
+            let raw = k.bytes(
+                sheaf.wrapping_add(objects),
+                n as usize * 8,
+                "slab_sheaf.objects",
+            )?;
+            out.extend(
+                raw.chunks_exact(8)
+                    .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default())),
+            );
+            Ok(())
+        };
+        let pcs = k.u64(cache.wrapping_add(sh.cpu_sheaves), "kmem_cache.cpu_sheaves")?;
+        if pcs != 0 {
+            for &(_, off) in cpu_offsets {
+                for at in [sh.main, sh.spare] {
+                    let sheaf = k.u64(pcs.wrapping_add(off).wrapping_add(at), "sheaf")?;
+                    if sheaf != 0 {
+                        sheaf_objects(sheaf, out)?;
+                    }
+                }
+            }
+        }
+        if let Some(b) = &l.barn {
+            let nr_nodes = k
+                .global("nr_node_ids")
+                .and_then(|a| k.u32(a, "nr_node_ids"))
+                .unwrap_or(1)
+                .clamp(1, 1024);
+            for n in 0..u64::from(nr_nodes) {
+                let entry = cache.wrapping_add(l.node + n * l.node_stride);
+                let node = k.u64(entry.wrapping_add(l.node_ptr), "kmem_cache node pointer")?;
+                let holder = if b.in_entry { entry } else { node };
+                if !k.is_kernel_ptr(holder, 8) {
+                    continue;
+                }
+                let barn = k.u64(holder.wrapping_add(b.at), "node_barn pointer")?;
+                if k.is_kernel_ptr(barn, 8) {
+                    for sheaf in crate::links::list_entries(
+                        k,
+                        barn.wrapping_add(b.full),
+                        b.sheaf_link,
+                        MAX_PARTIAL,
+                        "node_barn.sheaves_full",
+                        w,
+                    ) {
+                        sheaf_objects(sheaf, out)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
 }

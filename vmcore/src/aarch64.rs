@@ -148,6 +148,23 @@ impl Aarch64Layout {
         Some(low.wrapping_add(self.phys_offset))
     }
 
+    /// The linear-map address of physical address `paddr` (`__phys_to_virt`), the inverse of
+    /// [`Aarch64Layout::linear`]; `None` where no linear address maps it.
+    ///
+    /// ```
+    /// # use vmcore::{aarch64::Aarch64Layout, VmcoreInfo};
+    /// # let vi = VmcoreInfo::parse(b"PAGESIZE=4096\nNUMBER(VA_BITS)=48\nNUMBER(TCR_EL1_T1SZ)=0x10\n\
+    /// #     NUMBER(kimage_voffset)=0xffff7fffc0000000\nNUMBER(PHYS_OFFSET)=0x40000000\n\
+    /// #     SYMBOL(swapper_pg_dir)=ffff800009a3c000\nKERNELOFFSET=0\n");
+    /// # let l = Aarch64Layout::from_vmcoreinfo(&vi).unwrap();
+    /// assert_eq!(l.linear_va(0x4123_4000), Some(0xffff_0000_0123_4000));
+    /// ```
+    pub fn linear_va(&self, paddr: u64) -> Option<u64> {
+        let mask = (1u64 << self.config_va_bits) - 1;
+        let va = (paddr.wrapping_sub(self.phys_offset) & mask) | !mask;
+        (self.linear(va) == Some(paddr)).then_some(va)
+    }
+
     /// The output address of a table, block or page descriptor.
     fn output(&self, entry: u64) -> u64 {
         let low_mask = |top: u32| ((1u64 << top) - 1) & !((1u64 << self.page_shift) - 1);
@@ -500,6 +517,12 @@ mod tests {
         let mut l = layout(12, 48, 52);
         l.phys_offset = 0xfff1_0000_4000_0000;
         assert_eq!(l.linear(0xffff_0000_0123_4000), Some(0x4123_4000));
+        assert_eq!(l.linear_va(0x4123_4000), Some(0xffff_0000_0123_4000));
+        assert_eq!(
+            l.linear_va(0x3fff_f000),
+            None,
+            "below PHYS_OFFSET's first address"
+        );
         let mem = Mem::default();
         assert_eq!(
             l.translate_sized(&mem, 0xffff_0000_0123_4000).unwrap(),
