@@ -151,6 +151,9 @@ pub struct Census {
     pub referrers: Vec<crate::referrers::Referrer>,
     /// Bytes of kernel memory the reverse-reference scan read.
     pub referrer_scan_bytes: u64,
+    /// The largest allocations still `unattributed` (at most [`LARGEST_UNATTRIBUTED`], by
+    /// pages, then pfn): where to look next, with `crash` or drgn.
+    pub unattributed_largest: Vec<Allocation>,
     /// Whether every struct page and owner list could be read.
     pub complete: bool,
     /// What could not.
@@ -333,6 +336,13 @@ fn census_in(
     } else {
         max_pfn
     };
+    // the first pfn of memory (`min_low_pfn`: arm64's RAM starts at PHYS_OFFSET, and the
+    // vmemmap below its struct page is other memory; 0 on x86-64)
+    let min_pfn = k
+        .global("min_low_pfn")
+        .and_then(|a| k.u64(a, "min_low_pfn"))
+        .unwrap_or(0)
+        .min(max_pfn);
     let vmalloc = vmalloc_pages(k, &mut w);
     let named = crate::owners::named(k, &mut w);
     // pfn ranges held by skbs
@@ -361,10 +371,12 @@ fn census_in(
     let stretch = stretch.max(1);
     let count = max_pfn.div_ceil(stretch);
     let batch = (threads.max(1) * 4) as u64;
-    let range = |i: u64| i.saturating_mul(stretch)..(i + 1).saturating_mul(stretch).min(max_pfn);
+    let range = |i: u64| {
+        i.saturating_mul(stretch).max(min_pfn)..(i + 1).saturating_mul(stretch).min(max_pfn)
+    };
     let mut t = Tally::default();
     let mut carry = Carry::default();
-    let mut first = 0u64;
+    let mut first = min_pfn / stretch;
     while first < count {
         let n = batch.min(count - first);
         let scanned = crate::parallel::map(n as usize, threads, |i| {
@@ -412,6 +424,21 @@ fn census_in(
         &mut w,
     );
     let referenced: u64 = found.referrers.iter().map(|r| r.pages).sum();
+    let unattributed_largest = {
+        let named: Set<u64> = found.referrers.iter().map(|r| r.pfn).collect();
+        let mut v: Vec<Allocation> = unattributed
+            .iter()
+            .filter(|(pfn, _)| !named.contains(pfn))
+            .map(|&(pfn, n)| Allocation {
+                pfn,
+                page: k.vmemmap_base.wrapping_add(pfn * l.size),
+                pages: u64::from(n),
+            })
+            .collect();
+        v.sort_by(|a, b| b.pages.cmp(&a.pages).then(a.pfn.cmp(&b.pfn)));
+        v.truncate(LARGEST_UNATTRIBUTED);
+        v
+    };
     other.referenced = referenced;
     other.unattributed = other.unattributed.saturating_sub(referenced);
     if unreadable_runs > 0 {
@@ -476,6 +503,7 @@ fn census_in(
         checks,
         referrers: found.referrers,
         referrer_scan_bytes: found.scanned,
+        unattributed_largest,
         charged: charged
             .into_iter()
             .map(|((key, class), n)| ((key, class.as_str()), n))
@@ -570,6 +598,21 @@ pub(crate) fn checks(
         }
     }
     out
+}
+
+/// Most allocations listed in [`Census::unattributed_largest`].
+pub const LARGEST_UNATTRIBUTED: usize = 32;
+
+/// An allocation of pages: a compound page with its tails, or one page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Allocation {
+    /// Its first pfn.
+    pub pfn: u64,
+    /// Its head `struct page`.
+    pub page: u64,
+    /// Its pages.
+    pub pages: u64,
 }
 
 /// Struct pages one thread scans at a time: 1 GiB of memory, the largest compound page.

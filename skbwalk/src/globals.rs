@@ -30,6 +30,7 @@ pub(crate) const GLOBALS: &[Global] = &[
     g("vmemmap_base", "long unsigned int", "arm64"),
     g("vmalloc_base", "long unsigned int", "arm64"),
     g("max_pfn", "long unsigned int", ""),
+    g("min_low_pfn", "long unsigned int", ""),
     g("nr_cpu_ids", "unsigned int", ""),
     g("nr_node_ids", "unsigned int", ""),
     g("__cpu_online_mask", "struct cpumask", ""),

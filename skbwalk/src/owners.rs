@@ -6,7 +6,7 @@
 //! | `page_pool` | the head page's `pp_magic` is `PP_SIGNATURE` (bits 0-1 and 6.15's DMA index masked); the pool is `page.pp`, its device `pool.slow.netdev` (6.7+) | 5.14+ |
 //! | `page_frag` | the current page of each CPU's `netdev_alloc_cache` and `napi_alloc_cache` (`page`, and `page_small` 6.1–6.13): `va` to 6.12, `encoded_page` from 6.13; each task's `task_frag.page`; each socket's `sk_frag.page` | all |
 //! | `kernel_page_table` | every table page a walk of the kernel's half of the page tables reaches (`init_top_pgt`, `swapper_pg_dir`): the kernel allocates those for vmalloc, vmemmap and split direct-map ranges without `PG_table` | all |
-//! | `hash_table` | the large system hash tables made after boot by `alloc_large_system_hash` (pages from the buddy allocator where not vmalloc'ed): TCP's `ehash`, `bhash`, `bhash2` (6.1+), `lhash2`; UDP's and UDP-Lite's `hash` (with `hash2`, and `hash4` where present); the IP ID generator (`ip_idents` with `ip_tstamps`); the TCP metrics hash (`tcp_metrics_hash`, 1 << `tcp_metrics_hash_log` buckets); the mount and mountpoint hashes — each from its global pointer and its size | all |
+//! | `hash_table` | the large system hash tables made after boot by `alloc_large_system_hash` (pages from the buddy allocator where not vmalloc'ed): TCP's `ehash`, `bhash`, `bhash2` (6.1+), `lhash2`; UDP's and UDP-Lite's `hash` (with `hash2`, and `hash4` where present); the IP ID generator (`ip_idents` with `ip_tstamps`); the TCP metrics hash (`tcp_metrics_hash`, 1 << `tcp_metrics_hash_log` buckets); MPTCP's token hash (`token_hash`, `token_mask` + 1 buckets); the source-port perturbation table (`table_perturb`, 2^16 u32s where it is a pointer: allocated since 5.19 and its stable backports); the mount and mountpoint hashes — each from its global pointer and its size | all |
 //! | `pipe` | every pipe a task holds open (`f_op` = `pipefifo_fops`, or an S_IFIFO inode: 6.15+ anonymous pipes have `pipeanon_fops`; `file.private_data`): the pages of `bufs[tail..head)` and `tmp_page` (two from 6.15) | all |
 //! | `large_kmalloc` | page type `PGTY_large_kmalloc` | 6.15+ (earlier they are unmarked) |
 //! | `offline` | page type `PGTY_offline` (6.8+), or `PG_offline` (0x100 below `PAGE_TYPE_BASE`) before: balloon and hot-unplugged pages | all |
@@ -267,6 +267,29 @@ fn hash_tables(k: &Kernel, n: &mut Named, w: &mut Warnings) {
                     1 << log,
                     "tcpm_hash_bucket",
                 )?);
+            }
+        }
+        // MPTCP's token hash: token_mask + 1 buckets
+        if let (Ok(a), Ok(m)) = (k.symbol("token_hash"), k.symbol("token_mask")) {
+            let count = u32_at(m, "token_mask")? + 1;
+            tables.extend(one(
+                "MPTCP token hash (token_hash)",
+                a,
+                count,
+                "token_bucket",
+            )?);
+        }
+        // the source-port perturbation table: a pointer to INET_TABLE_PERTURB_SIZE (1 << 16)
+        // u32s since it is allocated ("tcp: dynamically allocate the perturb table used by
+        // source ports", 5.19 and its stable backports to 4.9+); an array in bss before
+        if let Ok(a) = k.symbol("table_perturb") {
+            let start = k.u64(a, "table_perturb")?;
+            if k.direct_pfn(start).is_some() {
+                tables.push((
+                    "source port perturbation (table_perturb)".into(),
+                    start,
+                    4 << 16,
+                ));
             }
         }
         for (name, mask) in [

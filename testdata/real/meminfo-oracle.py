@@ -230,7 +230,7 @@ def census(p, drgn, counters):
     classes, other = {}, {"vmalloc": 0, "rest": 0}
     pages, free_until, comp = 0, 0, None
     step = (1 << 20) // size
-    pfn = 0
+    pfn = p["min_low_pfn"].value_()  # as drgn's for_each_page: arm64's RAM starts at PHYS_OFFSET
     while pfn < max_pfn:
         n = min(step, max_pfn - pfn)
         try:

@@ -103,6 +103,13 @@ def oracle(a):
         h = p["tcp_metrics_hash"]
         if h.value_():
             tables["tcp metrics"] = span(h.value_(), (1 << p["tcp_metrics_hash_log"].value_()) * sizeof(h[0]))
+    if "token_hash" in p and "token_mask" in p:
+        table("mptcp token", p["token_hash"], p["token_mask"].value_() + 1)
+    # table_perturb: drgn's type says whether it is allocated (a pointer: 1 << 16 u32s,
+    # INET_TABLE_PERTURB_SIZE) or an array in the image
+    if "table_perturb" in p and p["table_perturb"].type_.unaliased_kind() == drgn.TypeKind.POINTER \
+            and p["table_perturb"].value_():
+        tables["table perturb"] = span(p["table_perturb"].value_(), (1 << 16) * sizeof(p["table_perturb"][0]))
     for name, mask in (("mount_hashtable", "m_hash_mask"), ("mountpoint_hashtable", "mp_hash_mask")):
         table(name, p[name], p[mask].value_() + 1)
     # the kernel's page tables (x86-64): every table below the top reached from the kernel half,
