@@ -212,6 +212,18 @@ fn vmalloc_pages(k: &Kernel, w: &mut Warnings) -> Vmalloc {
         );
         return out;
     }
+    // the area's holder: the function that asked for it (vm_struct.caller)
+    let caller_name = |vm: u64| {
+        caller
+            .and_then(|at| k.u64(vm + at, "vm_struct.caller").ok())
+            .and_then(|c| k.symbolize(c))
+            .map_or_else(
+                || "an unknown caller".to_string(),
+                |s| s.split('+').next().unwrap_or(&s).to_string(),
+            )
+    };
+    let flags = t.member("vm_struct", "flags").ok().map(|m| m.offset);
+    let size = t.member("vm_struct", "size").ok().map(|m| m.offset);
     let mut total = 0u64;
     for head in heads {
         let areas = crate::links::list_entries(
@@ -236,6 +248,12 @@ fn vmalloc_pages(k: &Kernel, w: &mut Warnings) -> Vmalloc {
                 continue;
             };
             if pages == 0 || nr == 0 {
+                // a vmap'ed area with no pages[] (6.x's dma_common_contiguous_remap: arm64's
+                // DMA atomic pools): its pages by translation, RAM only, ioremaps left out
+                if let Some(mapped) = mapped_pages(k, vm, flags, size, &mut total) {
+                    let h = caller_index(&mut out, caller_name(vm));
+                    out.pages.extend(mapped.into_iter().map(|p| (p, h)));
+                }
                 continue;
             }
             total += u64::from(nr);
@@ -247,19 +265,7 @@ fn vmalloc_pages(k: &Kernel, w: &mut Warnings) -> Vmalloc {
                 );
                 return out;
             }
-            // the area's holder: the function that asked for it (vm_struct.caller)
-            let by = caller
-                .and_then(|at| k.u64(vm + at, "vm_struct.caller").ok())
-                .and_then(|c| k.symbolize(c))
-                .map_or_else(
-                    || "an unknown caller".to_string(),
-                    |s| s.split('+').next().unwrap_or(&s).to_string(),
-                );
-            let n = out.callers.len() as u32;
-            let h = *out.by_caller.entry(by.clone()).or_insert_with(|| n);
-            if h == n {
-                out.callers.push(by);
-            }
+            let h = caller_index(&mut out, caller_name(vm));
             match k.bytes(pages, nr as usize * 8, "vm_struct.pages[]") {
                 Ok(raw) => {
                     let pages: Vec<u64> = raw
@@ -284,6 +290,56 @@ fn vmalloc_pages(k: &Kernel, w: &mut Warnings) -> Vmalloc {
         }
     }
     out
+}
+
+/// The index of caller `by` in `out.callers`, added where new.
+fn caller_index(out: &mut Vmalloc, by: String) -> u32 {
+    let n = out.callers.len() as u32;
+    let h = *out.by_caller.entry(by.clone()).or_insert(n);
+    if h == n {
+        out.callers.push(by);
+    }
+    h
+}
+
+/// `VM_IOREMAP` (the same bit in every kernel): an area mapping device memory.
+const VM_IOREMAP: u64 = 1;
+/// Largest vmap'ed area without pages[] translated page by page.
+const MAX_MAPPED_AREA: u64 = 1 << 30;
+
+/// The `struct page`s of the RAM a vmap'ed area without `pages[]` maps (vm_struct at `vm`,
+/// its `flags` and `size` at those offsets), found by translating each of its pages; `None`
+/// for an ioremap, an area past [`MAX_MAPPED_AREA`] or one that cannot be read. `total` counts
+/// the pages, as for the other areas.
+fn mapped_pages(
+    k: &Kernel,
+    vm: u64,
+    flags: Option<u64>,
+    size: Option<u64>,
+    total: &mut u64,
+) -> Option<Vec<u64>> {
+    let f = k.u64(vm + flags?, "vm_struct.flags").ok()?;
+    let len = k.u64(vm + size?, "vm_struct.size").ok()?;
+    if f & VM_IOREMAP != 0 || len > MAX_MAPPED_AREA {
+        return None;
+    }
+    let at = k.types.member("vm_struct", "addr").ok()?.offset;
+    let addr = k.u64(vm + at, "vm_struct.addr").ok()?;
+    let (ps, sp) = (k.page_size().max(1), k.off().ok()?.page.size);
+    let max_pfn = k.memory().phys_end() / ps;
+    let mut out = Vec::new();
+    let mut va = addr;
+    while va < addr.saturating_add(len) {
+        // (the guard page, and any hole, does not translate)
+        if let Ok(pa) = k.memory().translate(va) {
+            if pa / ps < max_pfn {
+                out.push(k.vmemmap_base.wrapping_add(pa / ps * sp));
+            }
+        }
+        va += ps;
+    }
+    *total += out.len() as u64;
+    Some(out)
 }
 
 /// Take the census of `k`. `skb_pages`: compound heads (struct page address, order) held by

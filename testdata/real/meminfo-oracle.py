@@ -211,6 +211,8 @@ def census(p, drgn, counters):
     max_pfn = p["max_pfn"].value_()
     # vmalloc pages
     from drgn.helpers.linux.list import list_for_each_entry
+    from drgn.helpers.linux.mm import follow_pfn
+    ps_ = p["PAGE_SIZE"].value_() if "PAGE_SIZE" in p else 4096
     heads = []
     if "vmap_area_list" in p:
         heads.append(p["vmap_area_list"].address_of_())
@@ -227,6 +229,16 @@ def census(p, drgn, counters):
             if vm.pages.value_() and n:
                 raw = p.read(vm.pages.value_(), 8 * n)
                 vm_pages.update(st.unpack_from(f"<{n}Q", raw))
+            elif not vm.flags.value_() & 1 and vm.size.value_() <= 1 << 30:
+                # vmap'ed without pages[] (not VM_IOREMAP): the RAM it maps, by drgn's walk of
+                # init_mm's tables
+                for a in range(vm.addr.value_(), vm.addr.value_() + vm.size.value_(), ps_):
+                    try:
+                        q = follow_pfn(p["init_mm"].address_of_(), a).value_()
+                    except drgn.FaultError:
+                        continue
+                    if q < max_pfn:
+                        vm_pages.add(vmemmap + q * size)
     classes, other = {}, {"vmalloc": 0, "rest": 0}
     pages, free_until, comp = 0, 0, None
     step = (1 << 20) // size

@@ -3,6 +3,7 @@
 
   owners-oracle.py --vmcore ELF --vmlinux V > owners.json
   owners-oracle.py --compare OWNERS.json MEMINFO.json --manifest M --boot B [--explain EX.json --big]
+  owners-oracle.py --referrers MEMINFO.json --vmcore ELF --vmlinux V
 
 Pipes: every task (drgn's for_each_task), every open file (for_each_file) whose f_op is
 &pipefifo_fops or (6.15+) &pipeanon_fops: its pipe_inode_info (private_data), the pages of bufs[] from tail to head (ring_size
@@ -11,6 +12,15 @@ manifest (its process wrote that many whole pages and never read) is a pipe drgn
 pages; skbwalk's census names each pipe drgn finds pages in, with the same pages and a holder
 naming a pid and fd holding it, and other.pipe is their sum; with --big (boot B: 16 MiB of pipes)
 explain names pipes as the largest owner and the pipes process as its holder.
+
+Referrers (the reverse-reference scan, --referrers): drgn reads each word skbwalk names
+(census.referrers) and finds its value there, pointing into the allocation (as a direct-map
+address, drgn's pfn_to_virt, or a struct page, drgn's pfn_to_page), whose head drgn finds in use
+and neither LRU nor slab (nor free: refcount 0); an image referrer's symbol is drgn's symbol at that address. And
+no referrer was missed in the image: drgn scans the image's data, ro_after_init and bss itself for
+words pointing into each allocation skbwalk lists as still unattributed
+(census.unattributed_largest) and finds none. The unattributed share of other is at most 2 %
+(or 64 pages), the issue's bar.
 """
 import argparse
 import json
@@ -200,6 +210,80 @@ def compare(a):
         sys.exit(1)
 
 
+def referrers(a):
+    import drgn
+    import struct as st
+    from drgn.helpers.linux.mm import pfn_to_page, pfn_to_virt, PageLRU, PageSlab
+
+    p = drgn.Program()
+    p.set_core_dump(a.vmcore)
+    p.load_debug_info([a.vmlinux])
+    census = json.load(open(a.referrers))["census"]
+    ps = p["PAGE_SIZE"].value_() if "PAGE_SIZE" in p else 4096
+    spsize = drgn.sizeof(p.type("struct page"))
+    errs = []
+
+    def ranges(pfn, n):
+        virt = pfn_to_virt(p, pfn).value_()
+        page = pfn_to_page(p, pfn).value_()
+        return (virt, virt + n * ps), (page, page + n * spsize)
+
+    refs = census.get("referrers", [])
+    for r in refs:
+        where = f"referrer {r['name']} at {r['at']:#x} of pfn {r['pfn']}"
+        try:
+            v = p.read_u64(r["at"])
+        except drgn.FaultError as e:
+            errs.append(f"{where}: drgn cannot read it ({e})")
+            continue
+        (v0, v1), (s0, s1) = ranges(r["pfn"], r["pages"])
+        inside = v0 <= v < v1 if r["via"] == "direct_map" else s0 <= v < s1 and (v - s0) % spsize == 0
+        if v != r["value"] or not inside:
+            errs.append(f"{where}: drgn reads {v:#x} (skbwalk {r['value']:#x}), not into pfns {r['pfn']}+{r['pages']} by {r['via']}")
+            continue
+        head = pfn_to_page(p, r["pfn"])
+        if PageLRU(head) or PageSlab(head) or head._refcount.counter.value_() == 0:
+            errs.append(f"{where}: drgn finds its head on the LRU, slab, or at refcount 0 (free or unused)")
+        if r["region"] == "image":
+            sym = p.symbol(r["at"]).name if r["at"] else None
+            if sym != r["group"]:
+                errs.append(f"{where}: drgn's symbol there is {sym}, skbwalk's group {r['group']}")
+    # nothing in the image points into an allocation skbwalk leaves unattributed
+    left = [ranges(u["pfn"], u["pages"]) + (u["pfn"],) for u in census.get("unattributed_largest", [])]
+    spans = []
+    for a_, b_ in (("_sdata", "_edata"), ("__start_ro_after_init", "__end_ro_after_init"), ("__bss_start", "__bss_stop")):
+        try:
+            spans.append((p.symbol(a_).address, p.symbol(b_).address))
+        except LookupError:
+            pass
+    for s0, s1 in spans:
+        at = s0 & ~7
+        while at < s1:
+            n = min(1 << 20, s1 - at) & ~7
+            try:
+                raw = p.read(at, n)
+            except drgn.FaultError:
+                at += n
+                continue
+            words = st.unpack(f"<{n // 8}Q", raw)
+            for (v0, v1), (g0, g1), pfn in left:
+                for i, v in enumerate(words):
+                    if v0 <= v < v1 or (g0 <= v < g1 and (v - g0) % spsize == 0):
+                        errs.append(f"pfn {pfn}: skbwalk leaves it unattributed, drgn finds {p.symbol(at + 8 * i).name} "
+                                    f"at {at + 8 * i:#x} pointing into it")
+                        break
+            at += n
+    o = census.get("other", {})
+    total = sum(o.values())
+    if total and o.get("unattributed", 0) > max(64, 0.02 * total):
+        errs.append(f"other.unattributed is {o['unattributed']} pages, {100 * o['unattributed'] / total:.1f}% of other "
+                    f"({total} pages): more than 2% and 64 pages")
+    if errs:
+        print("; ".join(errs[:6]) + (f" (+{len(errs) - 6} more)" if len(errs) > 6 else ""))
+        sys.exit(1)
+    print(f"{len(refs)} referrers verified, {len(left)} unattributed allocations have no image referrer")
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--vmcore")
@@ -209,8 +293,11 @@ if __name__ == "__main__":
     ap.add_argument("--boot")
     ap.add_argument("--explain")
     ap.add_argument("--big", action="store_true")
+    ap.add_argument("--referrers")
     a = ap.parse_args()
-    if a.compare:
+    if a.referrers:
+        referrers(a)
+    elif a.compare:
         compare(a)
     else:
         oracle(a)
