@@ -50,6 +50,24 @@ if command -v crash >/dev/null; then
     rm -f /tmp/skbwalk-crash-cmds.$$
 fi
 bash "$REPO/bench/census-vs-drgn.sh" "$REAL"
+# the reverse-reference scan: skbwalk's census looks for a pointer to every unnamed allocation
+# in one pass; crash's `search -k` looks for one page's addresses in all kernel memory, per page
+if command -v crash >/dev/null; then
+    T=$(mktemp -d)
+    "$BIN" --vmcore "$D" --vmlinux "$V" meminfo --json > "$T/mi.json"
+    read -r n va < <(python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["census"]; r=c["referrers"]
+u=[x for x in r if x["via"] == "direct_map"][0]; print(len(r) + len(c["unattributed_largest"]), hex(u["value"] & ~0xfff))' "$T/mi.json")
+    printf 'search -k -m 0xfff %s\nquit\n' "$va" > "$T/cmds"
+    if read -r ct cm < <(python3 "$REPO/bench/measure.py" 3 -- crash -s -i "$T/cmds" "$V" "$D" 2>/dev/null); then
+        read -r st sm < <(python3 "$REPO/bench/measure.py" 3 -- "$BIN" --vmcore "$D" --vmlinux "$V" meminfo --json)
+        awk -v st="$st" -v sm="$sm" -v ct="$ct" -v cm="$cm" -v n="$n" 'BEGIN{
+            printf "%-36s skbwalk %8.4f s %7.1f MiB | crash %7.3f s %7.1f MiB | %6.1fx faster for %d pages than crash for 1\n",
+                   "referrers (crash: open + search -k)", st, sm/1024, ct, cm/1024, ct/st, n }'
+    else
+        echo "crash could not open $D with $V (skipped)"
+    fi
+    rm -rf "$T"
+fi
 echo "== synthetic scale dumps"
 bash "$REPO/bench/scale.sh" 10000 100000
 KDUMP=1 bash "$REPO/bench/scale.sh" 100000 1000000

@@ -11,7 +11,10 @@
 //! | page table | `page_table` |
 //! | `PG_lru` | `lru_anon` (`PG_swapbacked`) or `lru_file` |
 //! | `_refcount` 0, and no page type naming an owner (large kmalloc, offline, zsmalloc) | `unused` |
-//! | anything else | `other`: `skb` (held by a socket queue), `vmalloc`, `unattributed` |
+//! | anything else | `other`: `skb` (held by a socket queue), `vmalloc`, the owners the kernel's structures name (`owners.rs`), `referenced` (a pointer names it: `referrers.rs`), `unattributed` |
+//!
+//! The pfns are `min_low_pfn` to `max_pfn`: arm64's RAM starts at `PHYS_OFFSET`, and what the
+//! vmemmap holds below its first struct page is other memory.
 
 use std::collections::BTreeMap;
 
@@ -349,12 +352,55 @@ pub fn census(
     skb_pages: &[(u64, u32)],
     counters: &BTreeMap<String, Counter>,
 ) -> Result<Census> {
+    census_with(k, skb_pages, counters, &CensusOptions::default())
+}
+
+/// What a census does beyond classifying every page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CensusOptions {
+    /// Run the reverse-reference scan ([`Census::referrers`]; default: yes). Without it the
+    /// pages it would name stay `unattributed`.
+    pub referrers: bool,
+}
+
+impl Default for CensusOptions {
+    fn default() -> Self {
+        CensusOptions { referrers: true }
+    }
+}
+
+impl CensusOptions {
+    /// The census without the reverse-reference scan.
+    pub fn without_referrers() -> Self {
+        CensusOptions { referrers: false }
+    }
+}
+
+/// [`census`] with `opts`.
+///
+/// ```no_run
+/// # fn main() -> skbwalk::Result<()> {
+/// use skbwalk::census::{census_with, CensusOptions};
+/// let k = skbwalk::Kernel::open("vmcore".as_ref(), None)?;
+/// let c = census_with(&k, &[], &Default::default(), &CensusOptions::without_referrers())?;
+/// println!("{} pages unattributed", c.other.unattributed);
+/// # Ok(())
+/// # }
+/// ```
+pub fn census_with(
+    k: &Kernel,
+    skb_pages: &[(u64, u32)],
+    counters: &BTreeMap<String, Counter>,
+    opts: &CensusOptions,
+) -> Result<Census> {
     census_in(
         k,
         skb_pages,
         counters,
         STRETCH_PAGES,
         crate::parallel::threads(),
+        opts,
     )
 }
 
@@ -366,6 +412,7 @@ fn census_in(
     counters: &BTreeMap<String, Counter>,
     stretch: u64,
     threads: usize,
+    opts: &CensusOptions,
 ) -> Result<Census> {
     let mut w = Warnings::default();
     let l = &k.off()?.page;
@@ -471,14 +518,18 @@ fn census_in(
             format!("referrer scan: more than {MAX_UNITS} unattributed allocations or slabs; {units_dropped} are not looked for or read"),
         );
     }
-    let found = crate::referrers::scan(
-        k,
-        &unattributed,
-        max_pfn,
-        (&vmalloc.areas, &vmalloc.callers),
-        &slabs,
-        &mut w,
-    );
+    let found = if opts.referrers {
+        crate::referrers::scan(
+            k,
+            &unattributed,
+            max_pfn,
+            (&vmalloc.areas, &vmalloc.callers),
+            &slabs,
+            &mut w,
+        )
+    } else {
+        crate::referrers::Found::default()
+    };
     let referenced: u64 = found.referrers.iter().map(|r| r.pages).sum();
     let unattributed_largest = {
         let named: Set<u64> = found.referrers.iter().map(|r| r.pfn).collect();
@@ -1097,7 +1148,15 @@ mod tests {
         let k = crate::Kernel::open_with(&p, &opts).unwrap();
         let skb_pages = crate::top(&k, Default::default()).unwrap().skb_pages;
         let counters = crate::meminfo::meminfo(&k).unwrap().counters;
-        let one = super::census_in(&k, &skb_pages, &counters, u64::MAX / 2, 1).unwrap();
+        let one = super::census_in(
+            &k,
+            &skb_pages,
+            &counters,
+            u64::MAX / 2,
+            1,
+            &Default::default(),
+        )
+        .unwrap();
         assert!(one.complete, "{:?}", one.warnings);
         assert!(one.classes["free"] > 1024, "{:?}", one.classes);
         for (stretch, threads) in [
@@ -1107,7 +1166,15 @@ mod tests {
             (1000, 2),
             (1, 2),
         ] {
-            let c = super::census_in(&k, &skb_pages, &counters, stretch, threads).unwrap();
+            let c = super::census_in(
+                &k,
+                &skb_pages,
+                &counters,
+                stretch,
+                threads,
+                &Default::default(),
+            )
+            .unwrap();
             assert_eq!(c, one, "stretch {stretch}, {threads} threads");
         }
         std::fs::remove_dir_all(&dir).ok();

@@ -199,7 +199,13 @@ pub fn cgroups(k: &Kernel) -> Result<CgroupsReport> {
         Err(e) => w.push(WarningKind::of(&e), None, format!("the socket walk: {e}")),
     }
     // what the census finds charged
-    let charged = match crate::census::census(k, &skb_pages, &BTreeMap::new()) {
+    // (the charges only: no reverse-reference scan)
+    let charged = match crate::census::census_with(
+        k,
+        &skb_pages,
+        &BTreeMap::new(),
+        &crate::census::CensusOptions::without_referrers(),
+    ) {
         Ok(c) => {
             w.adopt(&c.warnings, "census: ");
             {

@@ -318,13 +318,18 @@ pub fn explain(k: &Kernel) -> Result<ExplainReport> {
         c.other.unattributed > (other / 50).max(64)
     });
     let largest_said = largest_owner.as_ref().map_or(String::new(), |o| {
+        // pages only a pointer names are said as such, with where the most pointers are
+        let (what, by) = if o.owner == crate::owner::Owner::Referenced.as_str() {
+            ("pages only a pointer names", "most pointed at from")
+        } else {
+            (o.owner, "most held by")
+        };
         format!(
-            "the largest owner beyond socket queues is {} ({}{})",
-            o.owner,
+            "the largest owner beyond socket queues is {what} ({}{})",
             mib(o.bytes),
             o.holder
                 .as_ref()
-                .map_or(String::new(), |h| format!(", most held by {h}"))
+                .map_or(String::new(), |h| format!(", {by} {h}"))
         )
     });
     let owners_said = if largest_said.is_empty() {

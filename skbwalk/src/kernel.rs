@@ -23,6 +23,28 @@ const MAX_BTF: u64 = 64 << 20;
 /// The bound of an x86-64 direct map: 4 PiB, 5-level tables' (64 TiB with 4 levels).
 const MAX_DIRECT_MAP: u64 = 1 << 52;
 
+/// The direct map's layout: [`DirectMap::pfn`] is `__pa()` / `PAGE_SIZE` by arithmetic.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DirectMap {
+    arm64: Option<vmcore::aarch64::Aarch64Layout>,
+    base: u64,
+    page_size: u64,
+}
+
+impl DirectMap {
+    /// The pfn of direct-map address `vaddr`: `vaddr` − `page_offset_base` on x86-64,
+    /// `__lm_to_phys` on arm64; `None` outside the direct map.
+    pub(crate) fn pfn(&self, vaddr: u64) -> Option<u64> {
+        let pa = match &self.arm64 {
+            Some(a) => a.linear(vaddr)?,
+            None => vaddr
+                .checked_sub(self.base)
+                .filter(|&d| d < MAX_DIRECT_MAP)?,
+        };
+        Some(pa / self.page_size)
+    }
+}
+
 /// An open dump with the kernel types that describe it.
 ///
 /// ```no_run
@@ -763,13 +785,16 @@ impl Kernel {
     /// The pfn a direct-map (linear-map) address is in, by arithmetic: `vaddr` −
     /// `page_offset_base` on x86-64, `__lm_to_phys` on arm64; `None` outside the direct map.
     pub(crate) fn direct_pfn(&self, vaddr: u64) -> Option<u64> {
-        let pa = match self.arm64() {
-            Some(a) => a.linear(vaddr)?,
-            None => vaddr
-                .checked_sub(self.page_offset_base)
-                .filter(|&d| d < MAX_DIRECT_MAP)?,
-        };
-        Some(pa / self.page_size.max(1))
+        self.direct_map().pfn(vaddr)
+    }
+
+    /// How this kernel's direct map is laid out, for a caller that converts many addresses.
+    pub(crate) fn direct_map(&self) -> DirectMap {
+        DirectMap {
+            arm64: self.arm64().copied(),
+            base: self.page_offset_base,
+            page_size: self.page_size.max(1),
+        }
     }
 
     /// The direct-map address of pfn `pfn` (`pfn_to_virt`), the inverse of

@@ -13,8 +13,9 @@
 //! | `zsmalloc` | page type `PGTY_zsmalloc` | 6.8+ |
 //!
 //! The census asks, for each `other` page, the first owner that claims it: socket queues
-//! (`skb`), `vmalloc`, then these in the order of [`Owner`], and last `unattributed`. A
-//! compound page is claimed by its head.
+//! (`skb`), `vmalloc`, then these in the order of [`Owner`], then the reverse-reference scan
+//! (`referenced`: a word of kernel memory points at it, `crate::referrers`), and last
+//! `unattributed`. A compound page is claimed by its head.
 
 use serde::Serialize;
 

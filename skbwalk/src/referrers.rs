@@ -17,7 +17,7 @@
 //! and DMA addresses are not looked for: a small number is too often one by chance.
 //!
 //! Memory stays bounded: the allocations looked for (at most the census's
-//! `MAX_UNITS`) and a coarse bitmap of 2^k-page regions of at most 2^26
+//! `MAX_UNITS`) and a bitmap of pfns (of 2^k-pfn regions past 256 GiB) of at most 2^26
 //! bits (8 MiB); reads are 1 MiB at a time.
 
 use serde::Serialize;
@@ -27,7 +27,7 @@ use crate::Kernel;
 
 /// Bytes read at a time.
 const CHUNK: usize = 1 << 20;
-/// The coarse filter's size in bits (8 MiB).
+/// The filter's size in bits (8 MiB): one bit per pfn up to 256 GiB of RAM, per 2^k pfns beyond.
 const MAX_COARSE_BITS: u64 = 1 << 26;
 /// Most bytes of vmalloc areas scanned (a machine's vmalloc space in use is far less).
 const MAX_VMALLOC_BYTES: u64 = 64 << 30;
@@ -94,11 +94,13 @@ struct Targets<'a> {
     max_pfn: u64,
     vmemmap: u64,
     page_size_of_struct: u64,
+    direct: crate::kernel::DirectMap,
+    space: crate::space::KernelSpace,
 }
 
 impl<'a> Targets<'a> {
     fn new(k: &Kernel, units: &'a [(u64, u32)], max_pfn: u64, struct_page: u64) -> Targets<'a> {
-        let mut shift = 9;
+        let mut shift = 0;
         while max_pfn >> shift > MAX_COARSE_BITS {
             shift += 1;
         }
@@ -117,6 +119,8 @@ impl<'a> Targets<'a> {
             max_pfn,
             vmemmap: k.vmemmap_base(),
             page_size_of_struct: struct_page.max(1),
+            direct: k.direct_map(),
+            space: k.space(),
         }
     }
 
@@ -138,7 +142,7 @@ impl<'a> Targets<'a> {
     }
 
     /// The unit word `v` points into, and how.
-    fn of(&self, k: &Kernel, v: u64) -> Option<(usize, Via)> {
+    fn of(&self, v: u64) -> Option<(usize, Via)> {
         let d = v.wrapping_sub(self.vmemmap);
         if d < self.max_pfn.saturating_mul(self.page_size_of_struct) {
             return d
@@ -149,7 +153,8 @@ impl<'a> Targets<'a> {
                 })
                 .flatten();
         }
-        k.direct_pfn(v)
+        self.direct
+            .pfn(v)
             .and_then(|pfn| self.unit(pfn))
             .map(|u| (u, Via::DirectMap))
     }
@@ -171,8 +176,8 @@ struct Hit {
     value: u64,
     via: Via,
     region: Region,
-    /// For a per-CPU hit, (cpu, its offset); for a vmalloc or slab hit, the index of its
-    /// area's or cache's name and the start of the area or object.
+    /// For a per-CPU hit, (cpu, its offset); for a vmalloc hit, the index of its caller's
+    /// name and the area's start; for a slab hit, its cache and its object.
     ctx: (u64, u64),
 }
 
@@ -185,34 +190,44 @@ struct Scan<'a, 'k> {
     names: Vec<String>,
 }
 
-impl Scan<'_, '_> {
-    /// Look at the words of `buf`, read from `addr`; words for which `skip` says so are not
-    /// looked at.
-    fn words(&mut self, addr: u64, buf: &[u8], region: Region, ctx: (u64, u64)) {
-        self.scanned += buf.len() as u64;
+impl Targets<'_> {
+    /// Each word of `buf` (read from `addr`) that points into an allocation from outside it:
+    /// `hit(unit, word address, value, how)`, in address order.
+    fn words(&self, addr: u64, buf: &[u8], mut hit: impl FnMut(usize, u64, u64, Via)) {
         for (i, c) in buf.chunks_exact(8).enumerate() {
             let v = u64::from_le_bytes(c.try_into().unwrap_or_default());
-            if v == 0 || !self.k.space().contains(v, 1) {
+            if v == 0 || !self.space.contains(v, 1) {
                 continue;
             }
-            if let Some((u, via)) = self.t.of(self.k, v) {
-                if self.hits[u].is_none() {
-                    let at = addr + (i as u64) * 8;
-                    // a word inside the allocation itself refers to nothing
-                    if self.t.of(self.k, at).map(|x| x.0) == Some(u) {
-                        continue;
-                    }
-                    self.hits[u] = Some(Hit {
-                        at,
-                        value: v,
-                        via,
-                        region,
-                        ctx,
-                    });
-                    self.left -= 1;
+            if let Some((u, via)) = self.of(v) {
+                let at = addr + (i as u64) * 8;
+                // a word inside the allocation itself refers to nothing
+                if self.of(at).map(|x| x.0) != Some(u) {
+                    hit(u, at, v, via);
                 }
             }
         }
+    }
+}
+
+impl Scan<'_, '_> {
+    /// Look at the words of `buf`, read from `addr`: each allocation not yet referred to takes
+    /// the first word found pointing at it.
+    fn words(&mut self, addr: u64, buf: &[u8], region: Region, ctx: (u64, u64)) {
+        self.scanned += buf.len() as u64;
+        let (hits, left) = (&mut self.hits, &mut self.left);
+        self.t.words(addr, buf, |u, at, value, via| {
+            if hits[u].is_none() {
+                hits[u] = Some(Hit {
+                    at,
+                    value,
+                    via,
+                    region,
+                    ctx,
+                });
+                *left -= 1;
+            }
+        });
     }
 
     /// Scan `len` bytes of kernel virtual memory from `addr`; what cannot be read is counted in
@@ -393,7 +408,20 @@ fn percpu(s: &mut Scan<'_, '_>, w: &mut Warnings, unreadable: &mut u64) {
     }
 }
 
-/// The allocated objects of the slabs `slab_units` ((first pfn, pages)).
+/// Slabs one thread reads at a time.
+const SLAB_BATCH: usize = 256;
+
+/// What one thread found in a run of slabs: the first hit of each allocation, in order.
+#[derive(Default)]
+struct SlabHits {
+    hits: crate::hash::Map<usize, Hit>,
+    scanned: u64,
+    unreadable: u64,
+    unknown: u64,
+}
+
+/// The allocated objects of the slabs `slab_units` ((first pfn, pages)), on every core: runs of
+/// slabs read in parallel, their hits taken in pfn order (the answer one pass gives).
 fn slabs(s: &mut Scan<'_, '_>, slab_units: &[(u64, u32)], w: &mut Warnings, unreadable: &mut u64) {
     let k = s.k;
     let l = match crate::slab::Objects::resolve(k) {
@@ -414,44 +442,29 @@ fn slabs(s: &mut Scan<'_, '_>, slab_units: &[(u64, u32)], w: &mut Warnings, unre
         .map(|(_, c)| c)
         .unwrap_or_default();
     let free = l.cpu_free(k, &cpus, w);
-    let mut caches: crate::hash::Map<u64, Option<(u64, crate::slab::CacheFacts)>> =
-        crate::hash::Map::default();
-    let ps = k.page_size().max(1);
-    let mut buf = Vec::new();
+    let threads = crate::parallel::threads();
+    let batches: Vec<&[(u64, u32)]> = slab_units.chunks(SLAB_BATCH).collect();
     let mut unknown = 0u64;
-    for &(pfn, pages) in slab_units {
+    for group in batches.chunks(threads.max(1) * 4) {
         if s.left == 0 {
             break;
         }
-        let page = k.vmemmap_base().wrapping_add(pfn * struct_page);
-        let (Ok(slab), Some(va)) = (l.slab(k, page), k.pfn_va(pfn)) else {
-            unknown += 1;
-            continue;
-        };
-        let facts = caches.entry(slab.cache).or_insert_with(|| {
-            let f = l.cache(k, slab.cache).ok()?;
-            s.names.push(format!("slab {}", f.name));
-            Some(((s.names.len() - 1) as u64, f))
+        let t = &s.t;
+        let found = crate::parallel::map(group.len(), threads, |i| {
+            slab_run(k, &l, &free, t, group[i], struct_page)
         });
-        let Some((ni, f)) = facts.clone() else {
-            unknown += 1;
-            continue;
-        };
-        buf.resize((u64::from(pages) * ps) as usize, 0);
-        if k.read(va, &mut buf, "slab").is_err() {
-            *unreadable += u64::from(pages);
-            continue;
-        }
-        let freed = l.slab_free(&slab, &f, va, &buf);
-        let size = f.size.max(8) as usize;
-        let n = (slab.objects as usize).min(buf.len() / size);
-        for i in 0..n {
-            let obj = va + (i * size) as u64;
-            if freed.contains(&obj) || free.contains(&obj) {
-                continue;
+        for f in found {
+            s.scanned += f.scanned;
+            *unreadable += f.unreadable;
+            unknown += f.unknown;
+            let mut hits: Vec<(usize, Hit)> = f.hits.into_iter().collect();
+            hits.sort_by_key(|(_, h)| h.at);
+            for (u, h) in hits {
+                if s.hits[u].is_none() {
+                    s.hits[u] = Some(h);
+                    s.left -= 1;
+                }
             }
-            let b = &buf[i * size..(i + 1) * size];
-            s.words(obj, b, Region::Slab, (ni, obj));
         }
     }
     if unknown > 0 {
@@ -463,10 +476,70 @@ fn slabs(s: &mut Scan<'_, '_>, slab_units: &[(u64, u32)], w: &mut Warnings, unre
     }
 }
 
+/// The allocated objects of the slabs `run`, in order; a slab hit's context is (its cache,
+/// its object).
+fn slab_run(
+    k: &Kernel,
+    l: &crate::slab::Objects,
+    free: &crate::hash::Set<u64>,
+    t: &Targets<'_>,
+    run: &[(u64, u32)],
+    struct_page: u64,
+) -> SlabHits {
+    let mut out = SlabHits::default();
+    let mut caches: crate::hash::Map<u64, Option<crate::slab::CacheFacts>> =
+        crate::hash::Map::default();
+    let ps = k.page_size().max(1);
+    let mut buf = Vec::new();
+    for &(pfn, pages) in run {
+        let page = k.vmemmap_base().wrapping_add(pfn * struct_page);
+        let (Ok(slab), Some(va)) = (l.slab(k, page), k.pfn_va(pfn)) else {
+            out.unknown += 1;
+            continue;
+        };
+        let Some(f) = caches
+            .entry(slab.cache)
+            .or_insert_with(|| l.cache(k, slab.cache).ok())
+            .clone()
+        else {
+            out.unknown += 1;
+            continue;
+        };
+        buf.resize((u64::from(pages) * ps) as usize, 0);
+        if k.read(va, &mut buf, "slab").is_err() {
+            out.unreadable += u64::from(pages);
+            continue;
+        }
+        out.scanned += buf.len() as u64;
+        let freed = l.slab_free(&slab, &f, va, &buf);
+        let size = f.size.max(8) as usize;
+        let n = (slab.objects as usize).min(buf.len() / size);
+        for i in 0..n {
+            let obj = va + (i * size) as u64;
+            if freed.contains(&obj) || free.contains(&obj) {
+                continue;
+            }
+            let hits = &mut out.hits;
+            t.words(obj, &buf[i * size..(i + 1) * size], |u, at, value, via| {
+                hits.entry(u).or_insert(Hit {
+                    at,
+                    value,
+                    via,
+                    region: Region::Slab,
+                    ctx: (slab.cache, obj),
+                });
+            });
+        }
+    }
+    out
+}
+
 /// The referrers found, named.
 fn named(s: &Scan<'_, '_>, struct_page: u64) -> Vec<Referrer> {
     let k = s.k;
     let mut out = Vec::new();
+    let objects = crate::slab::Objects::resolve(k).ok();
+    let mut cache_names: crate::hash::Map<u64, String> = crate::hash::Map::default();
     for (u, h) in s.hits.iter().enumerate() {
         let Some(h) = h else { continue };
         let (head, n) = s.t.units[u];
@@ -489,14 +562,25 @@ fn named(s: &Scan<'_, '_>, struct_page: u64) -> Vec<Referrer> {
                     ),
                 }
             }
-            Region::Vmalloc | Region::Slab => {
+            Region::Vmalloc => {
                 let (i, start) = h.ctx;
                 let what = s.names.get(i as usize).map_or("?", String::as_str);
-                let group = match h.region {
-                    Region::Vmalloc => format!("vmalloc {what}"),
-                    _ => what.to_string(),
-                };
+                let group = format!("vmalloc {what}");
                 (format!("{group} {start:#x}+{:#x}", h.at - start), group)
+            }
+            Region::Slab => {
+                let (cache, obj) = h.ctx;
+                let group = cache_names
+                    .entry(cache)
+                    .or_insert_with(|| {
+                        let name = objects.as_ref().and_then(|l| l.cache(k, cache).ok());
+                        format!(
+                            "slab {}",
+                            name.map_or_else(|| format!("{cache:#x}"), |f| f.name)
+                        )
+                    })
+                    .clone();
+                (format!("{group} {obj:#x}+{:#x}", h.at - obj), group)
             }
         };
         out.push(Referrer {
@@ -571,5 +655,15 @@ mod tests {
         assert!(c.owners["referenced"]
             .iter()
             .any(|h| h.holder == "slab kmalloc-128" && h.pages >= 2));
+        // the only owner beyond socket queues: explain says what it is and where the pointers are
+        let ex = crate::explain::explain(&k).unwrap();
+        let lo = ex.largest_owner.expect("a largest owner");
+        assert_eq!(lo.owner, "referenced");
+        assert!(
+            ex.summary.contains("pages only a pointer names")
+                && ex.summary.contains("most pointed at from slab kmalloc-128"),
+            "{}",
+            ex.summary
+        );
     }
 }

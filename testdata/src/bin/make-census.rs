@@ -1,4 +1,5 @@
-//! Build a SYNTHETIC dump of a large machine for the census benchmark: `make-census DIR GIB [--kdump]`
+//! Build a SYNTHETIC dump of a large machine for the census benchmark:
+//! `make-census DIR GIB [--kdump] [--slab MIB]`
 //! (see `testdata::census_machine`).
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,13 +10,19 @@ fn main() -> ExitCode {
         args.first().map(PathBuf::from),
         args.get(1).and_then(|s| s.parse::<u64>().ok()),
     ) else {
-        eprintln!("usage: make-census DIR GIB");
+        eprintln!("usage: make-census DIR GIB [--kdump] [--slab MIB]");
         return ExitCode::from(2);
     };
-    match testdata::census_machine::write_census_machine(
+    let slab = args
+        .iter()
+        .position(|a| a == "--slab")
+        .and_then(|i| args.get(i + 1)?.parse().ok())
+        .unwrap_or(0);
+    match testdata::census_machine::write_census_machine_with(
         &dir,
         gib,
         args.iter().any(|a| a == "--kdump"),
+        slab,
     ) {
         Ok(s) => {
             println!("vmcore  {}", s.vmcore.display());

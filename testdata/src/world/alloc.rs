@@ -173,9 +173,18 @@ impl World {
                 self.write_u32(head + self.k.o("page.page_type"), ty);
             }
             self.write_u64(head + self.k.o("slab_cache.at"), kc);
+            // every slab says how many objects it has (inuse: all, as a full slab; the slab
+            // being filled gets its real inuse in write_slab_caches)
+            let per_slab = (page << order) / size;
+            if self.k.has("slabobj.counters") {
+                self.write_u64(
+                    head + self.k.o("slabobj.counters"),
+                    per_slab | per_slab << 16,
+                );
+            }
             let c = self.caches.get_mut(name).unwrap();
             c.cur = p;
-            c.left = (page << order) / size;
+            c.left = per_slab;
             c.slabs += 1;
             c.per_slab = c.left;
             c.cur_head = head;
