@@ -490,10 +490,10 @@ pub fn meminfo(r: &skbwalk::meminfo::MeminfoReport, k: &Kernel) -> String {
                     if v == 0 && !always {
                         continue;
                     }
-                    let name = if key == "skb" {
-                        "skb (socket queues)"
-                    } else {
-                        key
+                    let name = match key {
+                        "skb" => "skb (socket queues)",
+                        "referenced" => "referenced (a pointer)",
+                        _ => key,
                     };
                     let top =
                         c.owners

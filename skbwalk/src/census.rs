@@ -98,6 +98,10 @@ pub struct OtherSplit {
     pub page_frag: u64,
     /// Pipe buffers.
     pub pipe: u64,
+    /// AF_PACKET rings.
+    pub packet_ring: u64,
+    /// Tracing ring buffers.
+    pub trace_ring: u64,
     /// The kernel's large hash tables made after boot.
     pub hash_table: u64,
     /// The kernel's own page tables (no `PG_table`).
@@ -748,13 +752,15 @@ struct Tally {
 
 impl OtherSplit {
     /// Every part by its key (`census.other.<key>`), in the order the census asks them.
-    pub fn parts(&self) -> [(&'static str, u64); 12] {
+    pub fn parts(&self) -> [(&'static str, u64); 14] {
         [
             ("skb", self.skb),
             ("vmalloc", self.vmalloc),
             ("page_pool", self.page_pool),
             ("page_frag", self.page_frag),
             ("pipe", self.pipe),
+            ("packet_ring", self.packet_ring),
+            ("trace_ring", self.trace_ring),
             ("hash_table", self.hash_table),
             ("kernel_page_table", self.kernel_page_table),
             ("large_kmalloc", self.large_kmalloc),
@@ -771,6 +777,8 @@ impl OtherSplit {
             Owner::PagePool => &mut self.page_pool,
             Owner::PageFrag => &mut self.page_frag,
             Owner::Pipe => &mut self.pipe,
+            Owner::PacketRing => &mut self.packet_ring,
+            Owner::TraceRing => &mut self.trace_ring,
             Owner::HashTable => &mut self.hash_table,
             Owner::KernelPageTable => &mut self.kernel_page_table,
             Owner::LargeKmalloc => &mut self.large_kmalloc,
@@ -786,6 +794,8 @@ impl OtherSplit {
         self.page_pool += o.page_pool;
         self.page_frag += o.page_frag;
         self.pipe += o.pipe;
+        self.packet_ring += o.packet_ring;
+        self.trace_ring += o.trace_ring;
         self.hash_table += o.hash_table;
         self.kernel_page_table += o.kernel_page_table;
         self.large_kmalloc += o.large_kmalloc;

@@ -37,6 +37,8 @@ pub(crate) const GLOBALS: &[Global] = &[
     g("__cpu_possible_mask", "struct cpumask", ""),
     g("__per_cpu_offset", "long unsigned int[]", ""),
     g("pcpu_nr_units", "int", ""),
+    g("pcpu_unit_size", "int", ""),
+    g("ftrace_trace_arrays", "struct list_head", ""),
     g("node_data", "struct pglist_data *[]", ""),
     g("contig_page_data", "struct pglist_data", "NUMA kernels"),
     g("slab_caches", "struct list_head", ""),

@@ -14,6 +14,11 @@ pub enum Owner {
     PageFrag,
     /// Pipe buffers.
     Pipe,
+    /// The blocks of AF_PACKET sockets' receive and transmit rings (`PACKET_RX_RING`,
+    /// `PACKET_TX_RING`).
+    PacketRing,
+    /// The tracing ring buffers (ftrace's, per instance).
+    TraceRing,
     /// The kernel's large hash tables made after boot (`alloc_large_system_hash` without
     /// `HASH_EARLY`: whole pages from the buddy allocator).
     HashTable,
@@ -38,6 +43,8 @@ impl Owner {
             Owner::PagePool => "page_pool",
             Owner::PageFrag => "page_frag",
             Owner::Pipe => "pipe",
+            Owner::PacketRing => "packet_ring",
+            Owner::TraceRing => "trace_ring",
             Owner::HashTable => "hash_table",
             Owner::KernelPageTable => "kernel_page_table",
             Owner::LargeKmalloc => "large_kmalloc",

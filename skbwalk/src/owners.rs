@@ -8,6 +8,8 @@
 //! | `kernel_page_table` | every table page a walk of the kernel's half of the page tables reaches (`init_top_pgt`, `swapper_pg_dir`): the kernel allocates those for vmalloc, vmemmap and split direct-map ranges without `PG_table` | all |
 //! | `hash_table` | the large system hash tables made after boot by `alloc_large_system_hash` (pages from the buddy allocator where not vmalloc'ed): TCP's `ehash`, `bhash`, `bhash2` (6.1+), `lhash2`; UDP's and UDP-Lite's `hash` (with `hash2`, and `hash4` where present); the IP ID generator (`ip_idents` with `ip_tstamps`); the TCP metrics hash (`tcp_metrics_hash`, 1 << `tcp_metrics_hash_log` buckets); MPTCP's token hash (`token_hash`, `token_mask` + 1 buckets); the source-port perturbation table (`table_perturb`, 2^16 u32s where it is a pointer: allocated since 5.19 and its stable backports); the mount and mountpoint hashes — each from its global pointer and its size | all |
 //! | `pipe` | every pipe a task holds open (`f_op` = `pipefifo_fops`, or an S_IFIFO inode: 6.15+ anonymous pipes have `pipeanon_fops`; `file.private_data`): the pages of `bufs[tail..head)` and `tmp_page` (two from 6.15) | all |
+//! | `packet_ring` | every AF_PACKET socket a task holds open (`sk_family` 17; `struct packet_sock` begins with its `struct sock`): the blocks of its `rx_ring` and `tx_ring` (`pg_vec_len` blocks, each `pg_vec[i].buffer`, 2^`pg_vec_order` pages, a compound page from the buddy allocator; vzalloc'ed blocks are `vmalloc`'s) | all |
+//! | `trace_ring` | the tracing ring buffers: every instance on `ftrace_trace_arrays`, its `array_buffer` and snapshot (`max_buffer`, 7.1+ `snapshot_buffer`): each possible CPU's ring of `buffer_page`s (from `pages`, flag bits masked) and reader page, each `buffer_page.page` (2^`subbuf_order` pages from 6.8) | all |
 //! | `large_kmalloc` | page type `PGTY_large_kmalloc` | 6.15+ (earlier they are unmarked) |
 //! | `offline` | page type `PGTY_offline` (6.8+), or `PG_offline` (0x100 below `PAGE_TYPE_BASE`) before: balloon and hot-unplugged pages | all |
 //! | `zsmalloc` | page type `PGTY_zsmalloc` | 6.8+ |
@@ -103,6 +105,7 @@ impl Named {
 pub(crate) fn named(k: &Kernel, w: &mut Warnings) -> Named {
     let mut n = Named::default();
     frag_caches(k, &mut n, w);
+    trace_rings(k, &mut n, w);
     kernel_tables(k, &mut n, w);
     hash_tables(k, &mut n, w);
     let all = match crate::task::tasks(k, w) {
@@ -441,6 +444,217 @@ fn head_of(k: &Kernel, page: u64) -> u64 {
         .map_or(page, |c| c.head)
 }
 
+/// Most trace instances followed, and pages of one CPU's ring (a ring of 2^24 4 KiB pages is
+/// 64 GiB).
+const MAX_TRACE_ARRAYS: usize = 1 << 12;
+const MAX_RING_PAGES: usize = 1 << 24;
+
+/// Where the tracing ring buffers keep their pages.
+struct TraceLayout {
+    tr_list: u64,
+    tr_name: u64,
+    /// `array_buffer` and the snapshot's (`max_buffer`, `snapshot_buffer` from 7.1), where the
+    /// kernel has one.
+    buffers: Vec<(u64, &'static str)>,
+    ab_buffer: u64,
+    tb_buffers: u64,
+    cpu_pages: u64,
+    cpu_reader: u64,
+    bp_list: u64,
+    bp_page: u64,
+}
+
+impl TraceLayout {
+    fn resolve(k: &Kernel) -> std::result::Result<TraceLayout, kstructs::Error> {
+        let t = &k.types;
+        let m = |ty: &str, f: &str| t.member(ty, f).map(|m| m.offset);
+        let mut buffers = vec![(m("trace_array", "array_buffer")?, "buffer")];
+        if let Ok((_, s)) = t.first_member("trace_array", &["max_buffer", "snapshot_buffer"]) {
+            buffers.push((s.offset, "snapshot"));
+        }
+        Ok(TraceLayout {
+            tr_list: m("trace_array", "list")?,
+            tr_name: m("trace_array", "name")?,
+            buffers,
+            ab_buffer: m("array_buffer", "buffer")?,
+            tb_buffers: m("trace_buffer", "buffers")?,
+            cpu_pages: m("ring_buffer_per_cpu", "pages")?,
+            cpu_reader: m("ring_buffer_per_cpu", "reader_page")?,
+            bp_list: m("buffer_page", "list")?,
+            bp_page: m("buffer_page", "page")?,
+        })
+    }
+}
+
+/// The tracing ring buffers: every trace instance on `ftrace_trace_arrays` (the global one has
+/// no name), its buffer and its snapshot buffer; for each possible CPU with a
+/// `ring_buffer_per_cpu`, the ring of `buffer_page`s from `pages` (whose links carry the
+/// RB_PAGE_HEAD/RB_PAGE_UPDATE flags in their two low bits) and the reader page, each
+/// `buffer_page.page` a sub-buffer in the direct map (2^`subbuf_order` pages from 6.8, a compound
+/// page). One holder per instance and buffer.
+fn trace_rings(k: &Kernel, n: &mut Named, w: &mut Warnings) {
+    let (Ok(l), Ok(head)) = (TraceLayout::resolve(k), k.global("ftrace_trace_arrays")) else {
+        return;
+    };
+    let cpus = match crate::cpus::possible_cpu_offsets(k, w) {
+        Ok((c, _)) => c,
+        Err(_) => return,
+    };
+    let sp = match k.off() {
+        Ok(o) => o.page.size,
+        Err(_) => return,
+    };
+    for tr in crate::links::list_entries(
+        k,
+        head,
+        l.tr_list,
+        MAX_TRACE_ARRAYS,
+        "ftrace_trace_arrays",
+        w,
+    ) {
+        let name = k
+            .u64(tr + l.tr_name, "trace_array.name")
+            .ok()
+            .filter(|&p| p != 0)
+            .and_then(|p| k.cstr(p, 64, "trace_array.name").ok())
+            .unwrap_or_else(|| "global".to_string());
+        for &(at, what) in &l.buffers {
+            let res = (|| -> crate::Result<Vec<u64>> {
+                let tb = k.u64(tr + at + l.ab_buffer, "array_buffer.buffer")?;
+                if tb == 0 {
+                    return Ok(Vec::new());
+                }
+                let per_cpu = k.u64(
+                    k.ptr(tb, "trace_buffer")? + l.tb_buffers,
+                    "trace_buffer.buffers",
+                )?;
+                let mut pages = Vec::new();
+                for &cpu in &cpus {
+                    let cb = k.u64(
+                        k.ptr(per_cpu, "trace_buffer.buffers")? + u64::from(cpu) * 8,
+                        "buffers[cpu]",
+                    )?;
+                    if cb == 0 {
+                        continue;
+                    }
+                    pages.extend(cpu_ring(k, &l, cb, w)?);
+                }
+                Ok(pages)
+            })();
+            match res {
+                Ok(pages) if !pages.is_empty() => {
+                    let h = n.holder(
+                        Owner::TraceRing,
+                        OwnerHolder::named(format!("trace instance {name} {what} ({tr:#x})")),
+                    );
+                    for data in pages {
+                        if let Some(pfn) = k.direct_pfn(data) {
+                            n.claim(
+                                k,
+                                k.vmemmap_base().wrapping_add(pfn * sp),
+                                Owner::TraceRing,
+                                h,
+                            );
+                        }
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => w.push(
+                    WarningKind::of(&e),
+                    Some(tr),
+                    format!("owners of allocpage: trace instance {name} {what}: {e}"),
+                ),
+            }
+        }
+    }
+}
+
+/// The sub-buffers (`buffer_page.page`) of one CPU's ring buffer at `cb`: the ring from `pages`
+/// and the reader page.
+fn cpu_ring(k: &Kernel, l: &TraceLayout, cb: u64, w: &mut Warnings) -> crate::Result<Vec<u64>> {
+    let mut out = Vec::new();
+    let reader = k.u64(cb + l.cpu_reader, "ring_buffer_per_cpu.reader_page")?;
+    if reader != 0 {
+        out.push(k.u64(
+            k.ptr(reader, "reader_page")? + l.bp_page,
+            "buffer_page.page",
+        )?);
+    }
+    let start = k.u64(cb + l.cpu_pages, "ring_buffer_per_cpu.pages")? & !3;
+    if start == 0 {
+        return Ok(out);
+    }
+    let mut chain = crate::links::Chain::new(k.space(), MAX_RING_PAGES, 8);
+    let mut link = start;
+    loop {
+        if let Err(stop) = chain.admit(link) {
+            w.push(
+                stop.kind(),
+                Some(link),
+                format!("a trace ring buffer's page list stops at {link:#x}: its pages after are not named"),
+            );
+            break;
+        }
+        let bpage = link.wrapping_sub(l.bp_list);
+        out.push(k.u64(bpage + l.bp_page, "buffer_page.page")?);
+        link = k.u64(link, "buffer_page.list.next")? & !3;
+        if link == start {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// `AF_PACKET` (`sk_family` of a packet socket).
+const AF_PACKET: u16 = 17;
+/// Most blocks of one packet ring (`tp_block_nr` is an unsigned int; rings of 2^16 blocks are
+/// far past any real one).
+const MAX_RING_BLOCKS: u64 = 1 << 16;
+
+/// Where a packet socket keeps its rings (`struct packet_sock`, whose first member is its
+/// `struct sock`): `rx_ring` and `tx_ring`, each a `packet_ring_buffer`.
+struct PacketRings {
+    rx: u64,
+    tx: u64,
+    pg_vec: u64,
+    len: u64,
+}
+
+impl PacketRings {
+    fn resolve(k: &Kernel) -> std::result::Result<PacketRings, kstructs::Error> {
+        let m = |ty: &str, f: &str| k.types.member(ty, f).map(|m| m.offset);
+        Ok(PacketRings {
+            rx: m("packet_sock", "rx_ring")?,
+            tx: m("packet_sock", "tx_ring")?,
+            pg_vec: m("packet_ring_buffer", "pg_vec")?,
+            len: m("packet_ring_buffer", "pg_vec_len")?,
+        })
+    }
+}
+
+/// The head `struct page` of each block of the packet ring at `ring` (a `packet_ring_buffer`):
+/// `pg_vec_len` blocks of 2^`pg_vec_order` pages, each `pg_vec[i].buffer` (`struct pgv` is one
+/// pointer) a compound page from the buddy allocator (`alloc_one_pg_vec_page`); a block the
+/// kernel had to vzalloc is a vmalloc area's, and counted there.
+fn packet_ring(k: &Kernel, l: &PacketRings, ring: u64) -> crate::Result<Vec<u64>> {
+    let vec = k.u64(ring + l.pg_vec, "packet_ring_buffer.pg_vec")?;
+    let len = u64::from(k.u32(ring + l.len, "packet_ring_buffer.pg_vec_len")?);
+    if vec == 0 || len == 0 {
+        return Ok(Vec::new());
+    }
+    let raw = k.bytes(
+        k.ptr(vec, "packet_ring_buffer.pg_vec")?,
+        (len.min(MAX_RING_BLOCKS) * 8) as usize,
+        "pg_vec[]",
+    )?;
+    let sp = k.off()?.page.size;
+    Ok(raw
+        .chunks_exact(8)
+        .filter_map(|c| k.direct_pfn(u64::from_le_bytes(c.try_into().unwrap_or_default())))
+        .map(|pfn| k.vmemmap_base().wrapping_add(pfn * sp))
+        .collect())
+}
+
 /// `struct page_frag.page` at `at`, if set.
 fn frag_page(k: &Kernel, at: u64, what: &str) -> crate::Result<Option<u64>> {
     let p = k.u64(at, what)?;
@@ -523,6 +737,7 @@ fn open_files(
         .and_then(|m| Ok(m.offset + k.types.member("page_frag", "page")?.offset))
         .ok();
     let socket_ops = crate::task::socket_file_ops(k);
+    let rings = PacketRings::resolve(k).ok();
     let mut pipes: Map<u64, (u32, Vec<String>)> = Map::default();
     for (g, &file) in fds.files.iter().enumerate() {
         let members = fds.of_file(g);
@@ -556,6 +771,28 @@ fn open_files(
                 (sk_frag, crate::task::file_socket(k, file, socket_ops)?)
             {
                 let sk = k.u64(sock + o.socket_sk, "socket.sk")?;
+                if k.is_kernel_ptr(sk, 8)
+                    && k.u16(sk + o.sk_family, "sock.skc_family")? == AF_PACKET
+                {
+                    if let Some(rl) = &rings {
+                        for (ring, what) in [(rl.rx, "rx"), (rl.tx, "tx")] {
+                            let blocks = packet_ring(k, rl, sk + ring)?;
+                            if blocks.is_empty() {
+                                continue;
+                            }
+                            let h = n.holder(
+                                Owner::PacketRing,
+                                holder(format!(
+                                    "AF_PACKET socket {sk:#x} {what} ring (pid {} {} fd {fd})",
+                                    t.tgid, t.comm
+                                )),
+                            );
+                            for page in blocks {
+                                n.claim(k, page, Owner::PacketRing, h);
+                            }
+                        }
+                    }
+                }
                 if k.is_kernel_ptr(sk, 8) {
                     if let Some(p) = frag_page(k, sk + at, "sock.sk_frag.page")? {
                         let h = n.holder(

@@ -239,6 +239,45 @@ fn cpu_slab_free(
     Ok(free)
 }
 
+/// The NUMA nodes a cache has entries for (`nr_node_ids`, 1 where unreadable).
+fn nr_nodes(k: &Kernel) -> u64 {
+    k.global("nr_node_ids")
+        .and_then(|a| k.u32(a, "nr_node_ids"))
+        .map_or(1, |n| u64::from(n.clamp(1, 1024)))
+}
+
+impl Layout {
+    /// The full sheaves of the barn of a cache's node (`entry` its `node[]`/`per_node[]` entry,
+    /// `node` the `kmem_cache_node`; 6.18+); none where the kernel has no barns.
+    fn full_sheaves(
+        &self,
+        k: &Kernel,
+        entry: u64,
+        node: u64,
+        w: &mut Warnings,
+    ) -> Result<Vec<u64>> {
+        let Some(b) = &self.barn else {
+            return Ok(Vec::new());
+        };
+        let holder = if b.in_entry { entry } else { node };
+        if !k.is_kernel_ptr(holder, 8) {
+            return Ok(Vec::new());
+        }
+        let barn = k.u64(holder.wrapping_add(b.at), "node_barn pointer")?;
+        if !k.is_kernel_ptr(barn, 8) {
+            return Ok(Vec::new());
+        }
+        Ok(crate::links::list_entries(
+            k,
+            barn.wrapping_add(b.full),
+            b.sheaf_link,
+            MAX_PARTIAL,
+            "node_barn.sheaves_full",
+            w,
+        ))
+    }
+}
+
 /// A freelist's next pointer `raw`, stored at `at`: with `CONFIG_SLAB_FREELIST_HARDENED` (a
 /// cache's `random`) it is `ptr ^ random ^ swab(at)` (`freelist_ptr_decode`).
 fn decode(raw: u64, at: u64, random: Option<u64>) -> u64 {
@@ -312,13 +351,8 @@ pub(crate) fn usage(
             }
         }
     }
-    let nr_nodes = k
-        .global("nr_node_ids")
-        .and_then(|a| k.u32(a, "nr_node_ids"))
-        .unwrap_or(1)
-        .clamp(1, 1024);
     let mut total = 0u64;
-    for n in 0..u64::from(nr_nodes) {
+    for n in 0..nr_nodes(k) {
         let entry = cache.wrapping_add(l.node + n * l.node_stride);
         let node = k.u64(entry.wrapping_add(l.node_ptr), "kmem_cache node pointer")?;
         if !k.is_kernel_ptr(node, 8) {
@@ -338,20 +372,9 @@ pub(crate) fn usage(
         ) {
             free = free.saturating_add(slab_free(s)?);
         }
-        if let (Some(b), Some(sh)) = (&l.barn, &l.sheaves) {
-            let holder = if b.in_entry { entry } else { node };
-            let barn = k.u64(holder.wrapping_add(b.at), "node_barn pointer")?;
-            if k.is_kernel_ptr(barn, 8) {
-                for sheaf in crate::links::list_entries(
-                    k,
-                    barn.wrapping_add(b.full),
-                    b.sheaf_link,
-                    MAX_PARTIAL,
-                    "node_barn.sheaves_full",
-                    w,
-                ) {
-                    free = free.saturating_add(sheaf_free(sheaf, sh.size)?);
-                }
+        if let Some(sh) = &l.sheaves {
+            for sheaf in l.full_sheaves(k, entry, node, w)? {
+                free = free.saturating_add(sheaf_free(sheaf, sh.size)?);
             }
         }
     }
@@ -545,32 +568,11 @@ impl Objects {
                 }
             }
         }
-        if let Some(b) = &l.barn {
-            let nr_nodes = k
-                .global("nr_node_ids")
-                .and_then(|a| k.u32(a, "nr_node_ids"))
-                .unwrap_or(1)
-                .clamp(1, 1024);
-            for n in 0..u64::from(nr_nodes) {
-                let entry = cache.wrapping_add(l.node + n * l.node_stride);
-                let node = k.u64(entry.wrapping_add(l.node_ptr), "kmem_cache node pointer")?;
-                let holder = if b.in_entry { entry } else { node };
-                if !k.is_kernel_ptr(holder, 8) {
-                    continue;
-                }
-                let barn = k.u64(holder.wrapping_add(b.at), "node_barn pointer")?;
-                if k.is_kernel_ptr(barn, 8) {
-                    for sheaf in crate::links::list_entries(
-                        k,
-                        barn.wrapping_add(b.full),
-                        b.sheaf_link,
-                        MAX_PARTIAL,
-                        "node_barn.sheaves_full",
-                        w,
-                    ) {
-                        sheaf_objects(sheaf, out)?;
-                    }
-                }
+        for n in 0..nr_nodes(k) {
+            let entry = cache.wrapping_add(l.node + n * l.node_stride);
+            let node = k.u64(entry.wrapping_add(l.node_ptr), "kmem_cache node pointer")?;
+            for sheaf in l.full_sheaves(k, entry, node, w)? {
+                sheaf_objects(sheaf, out)?;
             }
         }
         Ok(())

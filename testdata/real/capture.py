@@ -289,7 +289,10 @@ def main():
         e = lines.index("SKBW-MANIFEST-END")
         entries = [json.loads(l) for l in lines[b + 1:e] if l.strip().startswith("{")]
         pipes = [s for s in entries if s.get("pipe")]  # pipes filled and never read (#28)
-        sockets = [s for s in entries if not s.get("nofd") and not s.get("pipe")]
+        packet_rings = [s for s in entries if s.get("packet")]  # an AF_PACKET socket's rings (#28)
+        trace = [s for s in entries if s.get("trace")]  # the resized tracing ring buffer (#28)
+        sockets = [s for s in entries if not s.get("nofd") and not s.get("pipe") and not s.get("packet")
+                   and not s.get("trace")]
         nofd = [s for s in entries if s.get("nofd")]  # reached only through the kernel's hash tables
         facts["guest_info"] = [l[len("SKBW-INFO "):] for l in lines if l.startswith("SKBW-INFO ")]
         warns = [l for l in lines if l.startswith("SKBW-WARN") or l.startswith("SKBW-ERROR")]
@@ -345,7 +348,8 @@ def main():
             proc.wait()
         shutil.rmtree(rundir, ignore_errors=True)
     facts["timings_s"]["total"] = round(time.time() - t0, 1)
-    out = {"sockets": sockets, "nofd": nofd, "pipes": pipes, "capture": facts}
+    out = {"sockets": sockets, "nofd": nofd, "pipes": pipes, "packet_rings": packet_rings, "trace": trace,
+           "capture": facts}
     with open(os.path.join(a.outdir, "capture.json"), "w") as f:
         json.dump(out, f, indent=2)
     print(json.dumps(facts["timings_s"]))

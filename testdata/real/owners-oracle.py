@@ -13,6 +13,18 @@ pages; skbwalk's census names each pipe drgn finds pages in, with the same pages
 naming a pid and fd holding it, and other.pipe is their sum; with --big (boot B: 16 MiB of pipes)
 explain names pipes as the largest owner and the pipes process as its holder.
 
+Tracing ring buffers: every trace_array on ftrace_trace_arrays, its array_buffer and snapshot,
+each possible CPU's ring of buffer_pages and reader page (sub-buffers of 2^subbuf_order pages):
+skbwalk names each instance's buffer with its pages, other.trace_ring is their sum, and the
+guest's resized global buffer (1024 KiB per CPU) has ceil(1 MiB / data bytes per sub-buffer)
+sub-buffers and a reader page on every CPU.
+
+AF_PACKET rings: every open file whose f_op is &socket_file_ops and whose sock is AF_PACKET (17),
+cast to struct packet_sock: the pages of rx_ring and tx_ring (pg_vec_len blocks of
+2^pg_vec_order pages). The manifest's socket (its geometry) is what drgn
+finds; skbwalk names each ring with its pages and a pid and fd holding it, and other.packet_ring
+is their sum.
+
 Referrers (the reverse-reference scan, --referrers): drgn reads each word skbwalk names
 (census.referrers) and finds its value there, pointing into the allocation (as a direct-map
 address, drgn's pfn_to_virt, or a struct page, drgn's pfn_to_page), whose head drgn finds in use
@@ -53,6 +65,16 @@ def oracle(a):
         return pages
 
     pipes = {}
+    packet = {}  # AF_PACKET sockets with rings: sk -> {"ends", "rx", "tx"} (pages of each ring)
+    sock_fops = p["socket_file_ops"].address_of_().value_()
+    pkt = p.type("struct packet_sock *")
+
+    def ring_pages(r):
+        # pg_vec_len blocks of 2^pg_vec_order pages (on these guests every block comes from the
+        # buddy allocator, none vzalloc'ed: a vmalloc'ed block would be skbwalk's vmalloc and differ)
+        if not r.pg_vec.value_():
+            return 0
+        return sum(1 << r.pg_vec_order.value_() for i in range(r.pg_vec_len.value_()) if r.pg_vec[i].buffer.value_())
     for t in for_each_task(p):
         try:
             files = list(for_each_file(t))
@@ -62,6 +84,14 @@ def oracle(a):
             # a snapshot of a running guest can catch a task's table mid-change: a file
             # that cannot be read is skipped (the manifest's pipes are long-lived)
             try:
+                if f.f_op.value_() == sock_fops:
+                    sk = cast("struct socket *", f.private_data).sk
+                    if sk.value_() and sk.__sk_common.skc_family.value_() == 17:
+                        ps = cast(pkt, sk)
+                        e = packet.setdefault(hex(sk.value_()), {"ends": [], "rx": ring_pages(ps.rx_ring),
+                                                                 "tx": ring_pages(ps.tx_ring)})
+                        e["ends"].append([t.tgid.value_(), fd, t.comm.string_().decode()])
+                    continue
                 if f.f_op.value_() not in fops:
                     continue
                 pipe = cast("struct pipe_inode_info *", f.private_data)
@@ -73,6 +103,38 @@ def oracle(a):
             ent["ends"].append([t.tgid.value_(), fd, t.comm.string_().decode()])
             if ent["pages"] is None:
                 ent["pages"] = pages
+    # the tracing ring buffers: every instance, its buffer and snapshot, each CPU's ring of
+    # buffer_pages (links with flag bits in the low 2 bits) and its reader page
+    from drgn.helpers.linux.list import list_for_each_entry
+    from drgn.helpers.linux.cpumask import for_each_possible_cpu
+    trace = {}
+    for tr in list_for_each_entry("struct trace_array", p["ftrace_trace_arrays"].address_of_(), "list"):
+        name = tr.name.string_().decode() if tr.name.value_() else "global"
+        for what, m in (("buffer", "array_buffer"), ("snapshot", "max_buffer"), ("snapshot", "snapshot_buffer")):
+            if not hasattr(tr, m) or not getattr(tr, m).buffer.value_():
+                continue
+            tb = getattr(tr, m).buffer
+            order = tb.subbuf_order.value_() if hasattr(tb, "subbuf_order") else 0
+            per_cpu = []
+            for cpu in for_each_possible_cpu(p):
+                cb = tb.buffers[cpu]
+                if not cb.value_():
+                    continue
+                data = set()
+                if cb.reader_page.value_():
+                    data.add(cb.reader_page.page.value_())
+                start = cb.pages.value_() & ~3
+                link, n = start, 0
+                while link and n < 1 << 24:
+                    bp = drgn.Object(p, "struct buffer_page *", value=link - drgn.offsetof(p.type("struct buffer_page"), "list"))
+                    data.add(bp.page.value_())
+                    link = p.read_u64(link) & ~3
+                    n += 1
+                    if link == start:
+                        break
+                per_cpu.append({"cpu": cpu, "nr_pages": cb.nr_pages.value_(), "subbufs": len(data),
+                                "pages": len(data) << order})
+            trace[f"trace instance {name} {what} ({tr.value_():#x})"] = per_cpu
     # the large system hash tables made after boot: their pages, by drgn's types and sizes
     from drgn.helpers.linux.mm import virt_to_page, PageReserved
     from drgn import sizeof
@@ -159,7 +221,8 @@ def oracle(a):
         ktables = sum(1 for pa in found
                       if not PageReserved(pfn_to_page(p, pa >> 12))
                       and not typed(pfn_to_page(p, pa >> 12).page_type.value_()))
-    json.dump({"pipes": pipes, "hash_tables": tables, "kernel_page_tables": ktables}, sys.stdout, indent=1)
+    json.dump({"pipes": pipes, "packet": packet, "trace": trace, "hash_tables": tables, "kernel_page_tables": ktables},
+              sys.stdout, indent=1)
 
 
 def compare(a):
@@ -175,6 +238,46 @@ def compare(a):
         elif got[1]["pages"] != mp["pages"]:
             errs.append(f"manifest pipe pid {mp['pid']} fd {mp['fd']}: {mp['pages']} pages written, drgn finds {got[1]['pages']}")
     census = m.get("census") or {}
+    # AF_PACKET rings: the manifest's geometry is what drgn finds, and skbwalk names each ring
+    # drgn finds pages in, with them, held by that pid and fd; other.packet_ring is their sum
+    pk = json.load(open(a.compare[0])).get("packet", {})
+    pk_end = {(pid, fd): x for x in pk.values() for pid, fd, _ in x["ends"]}
+    for mp in boot.get("packet_rings", []):
+        x = pk_end.get((mp["pid"], mp["fd"]))
+        want = (mp["rx_blocks"] * mp["rx_block_pages"], mp["tx_blocks"] * mp["tx_block_pages"])
+        if x is None or (x["rx"], x["tx"]) != want:
+            errs.append(f"manifest packet socket pid {mp['pid']} fd {mp['fd']}: rings of {want} pages, drgn finds {x}")
+    rings = census.get("owners", {}).get("packet_ring", [])
+    ptotal = 0
+    for sk, x in pk.items():
+        for what in ("rx", "tx"):
+            if not x[what]:
+                continue
+            ptotal += x[what]
+            h = next((h for h in rings if h["holder"].startswith(f"AF_PACKET socket {sk} {what} ring")), None)
+            if h is None or h["pages"] != x[what] or [h["pid"], h["fd"]] not in [e[:2] for e in x["ends"]]:
+                errs.append(f"AF_PACKET {sk} {what} ring: drgn {x[what]} pages held by {x['ends']}, skbwalk {h}")
+    if census.get("other", {}).get("packet_ring", 0) != ptotal:
+        errs.append(f"census other.packet_ring {census.get('other', {}).get('packet_ring')} != drgn's {ptotal}")
+    # the tracing ring buffers: each instance's buffer drgn finds pages in is a holder with them,
+    # other.trace_ring their sum; the manifest's resized global buffer has, on every CPU,
+    # ceil(written / sub-buffer data size) sub-buffers and a reader page
+    tr = json.load(open(a.compare[0])).get("trace", {})
+    th = {h["holder"]: h["pages"] for h in census.get("owners", {}).get("trace_ring", [])}
+    ttotal = 0
+    for name, per_cpu in tr.items():
+        pages = sum(c["pages"] for c in per_cpu)
+        ttotal += pages
+        if pages and th.get(name) != pages:
+            errs.append(f"{name}: drgn {pages} pages, skbwalk {th.get(name)}")
+    if census.get("other", {}).get("trace_ring", 0) != ttotal:
+        errs.append(f"census other.trace_ring {census.get('other', {}).get('trace_ring')} != drgn's {ttotal}")
+    for mt in boot.get("trace", []):
+        per_cpu = next((v for k, v in tr.items() if k.startswith("trace instance global buffer")), [])
+        want = -(-mt["written_kb"] * 1024 // (mt["subbuf_kb"] * 1024 - 16)) + 1
+        if len(per_cpu) != mt["cpus"] or any(c["subbufs"] != want for c in per_cpu):
+            errs.append(f"global trace buffer: {mt['cpus']} CPUs of {want} sub-buffers written, drgn finds "
+                        f"{[(c['cpu'], c['subbufs']) for c in per_cpu]}")
     holders = census.get("owners", {}).get("pipe", [])
     total = 0
     for k, x in e.items():

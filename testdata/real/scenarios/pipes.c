@@ -1,11 +1,17 @@
-/* Scenario (pipes, #28): pipes filled and never read — pages taken straight from the buddy
+/* Scenario (pipes, #28): pipes filled and never read, and an AF_PACKET socket with rings — pages taken straight from the buddy
  * allocator for pipe buffers, which no /proc counter names. Four pipes, each enlarged to 1 MiB
  * (F_SETPIPE_SZ), get (i+1) x 64 writes of one page each: every write of a whole page takes a
  * buffer of its own, so pipe i holds exactly (i+1) x 64 pages. With skbw.pipes=big on the
  * kernel's command line (boot B), sixteen pipes of 256 pages (16 MiB): more than any other owner
  * of allocpage, so explain names them. The read ends stay open and unread. Each pipe is a manifest line (not a socket): "pipe":true, its read fd "fd", write fd
- * "wfd", and its pages. */
+ * "wfd", and its pages.
+ *
+ * The same process opens an AF_PACKET socket (protocol 0: it receives nothing, so its ring stays
+ * as it was made) with a receive ring of 8 blocks of 64 KiB (16 pages each, one order-4 compound
+ * page per block: 128 pages) and a transmit ring of 4 blocks of 16 KiB (16 pages), at fd 50: the
+ * manifest line "packet":true with the geometry. */
 #include "common.h"
+#include <linux/if_packet.h>
 
 #define MAX_PIPES 16
 #define PAGE_BYTES 4096
@@ -35,6 +41,21 @@ int main(void)
 		manifest("pipes", "pipe", r, "\"pipe\":true,\"wfd\":%d,\"pages\":%d,\"page_bytes\":%d", w, pages,
 			 PAGE_BYTES);
 	}
+	int ps = socket(AF_PACKET, SOCK_RAW, 0);
+	if (ps < 0)
+		die("socket(AF_PACKET)");
+	ps = move_fd(ps, 50);
+	struct tpacket_req rx = {.tp_block_size = 16 * PAGE_BYTES, .tp_block_nr = 8, .tp_frame_size = 2048,
+				 .tp_frame_nr = 8 * (16 * PAGE_BYTES / 2048)};
+	struct tpacket_req tx = {.tp_block_size = 4 * PAGE_BYTES, .tp_block_nr = 4, .tp_frame_size = 2048,
+				 .tp_frame_nr = 4 * (4 * PAGE_BYTES / 2048)};
+	if (setsockopt(ps, SOL_PACKET, PACKET_RX_RING, &rx, sizeof rx) < 0)
+		die("PACKET_RX_RING");
+	if (setsockopt(ps, SOL_PACKET, PACKET_TX_RING, &tx, sizeof tx) < 0)
+		die("PACKET_TX_RING");
+	manifest("pipes", "packet", ps,
+		 "\"packet\":true,\"rx_blocks\":%u,\"rx_block_pages\":%u,\"tx_blocks\":%u,\"tx_block_pages\":%u",
+		 rx.tp_block_nr, rx.tp_block_size / PAGE_BYTES, tx.tp_block_nr, tx.tp_block_size / PAGE_BYTES);
 	mark_ready("pipes");
 	sleep_forever();
 }
