@@ -148,5 +148,22 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// Whether this is a read of a page the dump left out as filtered (`makedumpfile -d`). Of
+    /// the kernel's own memory (the image, per-CPU areas, vmalloc areas, slabs) only the
+    /// zero-page filter leaves pages out — the others drop page cache, user and free pages — so
+    /// there such a page most likely held zeros: where "no pointer here" errs safe (the
+    /// reverse-reference scan: an allocation stays unattributed) a caller may read it so.
+    pub fn is_filtered(&self) -> bool {
+        matches!(
+            self,
+            Error::Read {
+                source: vmcore::Error::Excluded { .. },
+                ..
+            }
+        )
+    }
+}
+
 /// The result type of this crate.
 pub type Result<T> = std::result::Result<T, Error>;

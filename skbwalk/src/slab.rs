@@ -524,11 +524,16 @@ impl Objects {
     ) -> Result<()> {
         let l = &self.l;
         let f = self.cache(k, cache)?;
+        // (a per-CPU word on a page the dump filtered as zero is 0: no freelist, no sheaf)
+        let word = |a: u64, what: &str| match k.u64(a, what) {
+            Err(e) if e.is_filtered() => Ok(0),
+            r => r,
+        };
         if let Some(cl) = &l.cpu {
             let cpu_slab = k.u64(cache.wrapping_add(cl.cpu_slab), "kmem_cache.cpu_slab")?;
             for &(_, off) in cpu_offsets {
                 let c = cpu_slab.wrapping_add(off);
-                let mut p = k.u64(c.wrapping_add(cl.c_freelist), "kmem_cache_cpu.freelist")?;
+                let mut p = word(c.wrapping_add(cl.c_freelist), "kmem_cache_cpu.freelist")?;
                 let mut n = 0;
                 while p != 0 && k.is_kernel_ptr(p, 8) && n < MAX_FREELIST && out.insert(p) {
                     n += 1;
@@ -561,7 +566,7 @@ impl Objects {
         if pcs != 0 {
             for &(_, off) in cpu_offsets {
                 for at in [sh.main, sh.spare] {
-                    let sheaf = k.u64(pcs.wrapping_add(off).wrapping_add(at), "sheaf")?;
+                    let sheaf = word(pcs.wrapping_add(off).wrapping_add(at), "sheaf")?;
                     if sheaf != 0 {
                         sheaf_objects(sheaf, out)?;
                     }
