@@ -334,16 +334,20 @@ fn mapped_pages(
     let addr = k.u64(vm + at, "vm_struct.addr").ok()?;
     let (ps, sp) = (k.page_size().max(1), k.off().ok()?.page.size);
     let max_pfn = k.memory().phys_end() / ps;
+    let end = addr.checked_add(len)?;
     let mut out = Vec::new();
     let mut va = addr;
-    while va < addr.saturating_add(len) {
+    while va < end {
         // (the guard page, and any hole, does not translate)
         if let Ok(pa) = k.memory().translate(va) {
             if pa / ps < max_pfn {
                 out.push(k.vmemmap_base.wrapping_add(pa / ps * sp));
             }
         }
-        va += ps;
+        let Some(next) = va.checked_add(ps) else {
+            break;
+        };
+        va = next;
     }
     *total += out.len() as u64;
     Some(out)

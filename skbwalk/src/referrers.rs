@@ -200,7 +200,7 @@ impl Targets<'_> {
                 continue;
             }
             if let Some((u, via)) = self.of(v) {
-                let at = addr + (i as u64) * 8;
+                let at = addr.wrapping_add((i as u64) * 8);
                 // a word inside the allocation itself refers to nothing
                 if self.of(at).map(|x| x.0) != Some(u) {
                     hit(u, at, v, via);
@@ -372,7 +372,7 @@ fn vmalloc(
             };
             match k.read(va, &mut buf, "vmalloc page") {
                 Ok(()) => s.words(
-                    a.addr + i as u64 * ps,
+                    a.addr.wrapping_add(i as u64 * ps),
                     &buf,
                     Region::Vmalloc,
                     (base + u64::from(a.caller), a.addr),
@@ -413,6 +413,8 @@ fn percpu(s: &mut Scan<'_, '_>, w: &mut Warnings, unreadable: &mut u64) {
     }
 }
 
+/// Most pages of one slab read (the buddy allocator's largest block: 4 MiB of 4 KiB pages).
+const MAX_SLAB_PAGES: u64 = 1 << 10;
 /// Slabs one thread reads at a time.
 const SLAB_BATCH: usize = 256;
 
@@ -476,7 +478,7 @@ fn slabs(s: &mut Scan<'_, '_>, slab_units: &[(u64, u32)], w: &mut Warnings, unre
         w.push(
             WarningKind::Corrupt,
             None,
-            format!("referrer scan: {unknown} slabs name no readable cache; their objects are not scanned"),
+            format!("referrer scan: {unknown} slabs name no readable cache or have an impossible size; their objects are not scanned"),
         );
     }
 }
@@ -497,6 +499,11 @@ fn slab_run(
     let ps = k.page_size().max(1);
     let mut buf = Vec::new();
     for &(pfn, pages) in run {
+        if u64::from(pages) > MAX_SLAB_PAGES {
+            // no slab is larger than the buddy allocator's largest block: a corrupt order
+            out.unknown += 1;
+            continue;
+        }
         let page = k.vmemmap_base().wrapping_add(pfn * struct_page);
         let (Ok(slab), Some(va)) = (l.slab(k, page), k.pfn_va(pfn)) else {
             out.unknown += 1;
