@@ -11,8 +11,8 @@ times, each with an empty layout cache (a fresh XDG_CACHE_HOME) and nothing inst
   btf    --vmlinux V                      (the default: the vmlinux's .BTF, symbols from .symtab)
   dump   nothing but the dump             (its own BTF and kallsyms), or --system-map MAP when
                                           the dump's VMCOREINFO has no kallsyms (5.10, no VMCOREINFO)
-and requires the three documents to be equal but for "debuginfo", and "debuginfo" to name what
-was used. Prints "ok NAME" or "FAIL NAME: why" per check.
+and requires the three documents to be equal but for "debuginfo" and the symbol labels of image
+referrers (compared by address: see same_labels), and "debuginfo" to name what was used. Prints "ok NAME" or "FAIL NAME: why" per check.
 
 --dump-alone-fails: a kernel whose dump cannot answer alone (arm64 6.1: no CONFIG_KALLSYMS_ALL, so its
 kallsyms hold no data symbols): each command with nothing but the dump must exit 1 with one line on
@@ -49,6 +49,30 @@ def first_diff(a, b, path=""):
     elif a != b:
         return f"{path}: {a!r:.80} vs {b!r:.80}"
     return None
+
+
+def same_labels(doc):
+    """The reverse-reference scan names an image referrer by the symbol containing it, or else the
+    nearest below: the vmlinux's .symtab (with sizes and compiler-local symbols such as __key.0)
+    and the dump's kallsyms or a System.map (no sizes, other symbols) can label the same word
+    differently. The word, its value and the allocation must agree; the label is the source's.
+    Image referrers are compared by address, and census.owners.referenced by those labels."""
+    if isinstance(doc, dict):
+        refs = doc.get("referrers")
+        if isinstance(refs, list):
+            groups = {}
+            for r in refs:
+                if r.get("region") == "image":
+                    r["name"] = r["group"] = "image"
+                groups[r["group"]] = groups.get(r["group"], 0) + r["pages"]
+            owners = doc.get("owners", {})
+            if "referenced" in owners:
+                owners["referenced"] = sorted(groups.items())
+        for v in doc.values():
+            same_labels(v)
+    elif isinstance(doc, list):
+        for v in doc:
+            same_labels(v)
 
 
 def main():
@@ -94,6 +118,7 @@ def main():
             # their kinds and addresses, not their text
             for w in d.get("warnings", []) if isinstance(d, dict) else []:
                 w.pop("message", None)
+            same_labels(d)
             di = d.pop("debuginfo", "missing")
             if cmd == ["info"] and v == "dump" and di is None:
                 continue  # info needs no kernel types when the dump has VMCOREINFO
