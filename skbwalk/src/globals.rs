@@ -39,6 +39,12 @@ pub(crate) const GLOBALS: &[Global] = &[
     g("pcpu_nr_units", "int", ""),
     g("pcpu_unit_size", "int", ""),
     g("ftrace_trace_arrays", "struct list_head", ""),
+    g("init_net", "struct net", ""),
+    g(
+        "virtio_bus",
+        "struct bus_type",
+        "the virtio core built in (6.12+ Debian)",
+    ),
     g("node_data", "struct pglist_data *[]", ""),
     g("contig_page_data", "struct pglist_data", "NUMA kernels"),
     g("slab_caches", "struct list_head", ""),

@@ -38,6 +38,7 @@ pub mod live;
 mod memcg;
 pub mod meminfo;
 pub mod memory;
+mod nic_rings;
 mod offsets;
 mod owner;
 pub mod owners;

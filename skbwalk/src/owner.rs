@@ -19,6 +19,8 @@ pub enum Owner {
     PacketRing,
     /// The tracing ring buffers (ftrace's, per instance).
     TraceRing,
+    /// NIC rings: the buffers posted to a virtio NIC's queues, and the rings' memory.
+    NicRing,
     /// The kernel's large hash tables made after boot (`alloc_large_system_hash` without
     /// `HASH_EARLY`: whole pages from the buddy allocator).
     HashTable,
@@ -45,6 +47,7 @@ impl Owner {
             Owner::Pipe => "pipe",
             Owner::PacketRing => "packet_ring",
             Owner::TraceRing => "trace_ring",
+            Owner::NicRing => "nic_ring",
             Owner::HashTable => "hash_table",
             Owner::KernelPageTable => "kernel_page_table",
             Owner::LargeKmalloc => "large_kmalloc",

@@ -10,6 +10,7 @@
 //! | `pipe` | every pipe a task holds open (`f_op` = `pipefifo_fops`, or an S_IFIFO inode: 6.15+ anonymous pipes have `pipeanon_fops`; `file.private_data`): the pages of `bufs[tail..head)` and `tmp_page` (two from 6.15) | all |
 //! | `packet_ring` | every AF_PACKET socket a task holds open (`sk_family` 17; `struct packet_sock` begins with its `struct sock`): the blocks of its `rx_ring` and `tx_ring` (`pg_vec_len` blocks, each `pg_vec[i].buffer`, 2^`pg_vec_order` pages, a compound page from the buddy allocator; vzalloc'ed blocks are `vmalloc`'s) | all |
 //! | `trace_ring` | the tracing ring buffers: every instance on `ftrace_trace_arrays`, its `array_buffer` and snapshot (`max_buffer`, 7.1+ `snapshot_buffer`): each possible CPU's ring of `buffer_page`s (from `pages`, flag bits masked) and reader page, each `buffer_page.page` (2^`subbuf_order` pages from 6.8) | all |
+//! | `nic_ring` | the buffers posted to every virtio NIC's queues and the rings' memory (`nic_rings.rs`) | where `vring_virtqueue` is in the kernel's types (Debian 6.12+) |
 //! | `large_kmalloc` | page type `PGTY_large_kmalloc` | 6.15+ (earlier they are unmarked) |
 //! | `offline` | page type `PGTY_offline` (6.8+), or `PG_offline` (0x100 below `PAGE_TYPE_BASE`) before: balloon and hot-unplugged pages | all |
 //! | `zsmalloc` | page type `PGTY_zsmalloc` | 6.8+ |
@@ -106,6 +107,12 @@ pub(crate) fn named(k: &Kernel, w: &mut Warnings) -> Named {
     let mut n = Named::default();
     frag_caches(k, &mut n, w);
     trace_rings(k, &mut n, w);
+    for q in crate::nic_rings::nic_rings(k, w) {
+        let h = n.holder(Owner::NicRing, OwnerHolder::named(q.holder));
+        for page in q.pages {
+            n.claim(k, page, Owner::NicRing, h);
+        }
+    }
     kernel_tables(k, &mut n, w);
     hash_tables(k, &mut n, w);
     let all = match crate::task::tasks(k, w) {
@@ -423,7 +430,7 @@ fn frag_caches(k: &Kernel, n: &mut Named, w: &mut Warnings) {
                         Owner::PageFrag,
                         OwnerHolder::named(format!("CPU {cpu} {name}")),
                     );
-                    n.claim(k, head_of(k, p), Owner::PageFrag, h);
+                    n.claim(k, crate::page::head_of(k, p), Owner::PageFrag, h);
                 }
                 Ok(None) => {}
                 Err(e) => w.push(
@@ -434,14 +441,6 @@ fn frag_caches(k: &Kernel, n: &mut Named, w: &mut Warnings) {
             }
         }
     }
-}
-
-/// The head of the compound page `page` belongs to (itself when none), as the walk reads it.
-fn head_of(k: &Kernel, page: u64) -> u64 {
-    k.off()
-        .ok()
-        .and_then(|o| crate::page::Pages::default().compound(k, o, page).ok())
-        .map_or(page, |c| c.head)
 }
 
 /// Most trace instances followed, and pages of one CPU's ring (a ring of 2^24 4 KiB pages is
@@ -676,7 +675,7 @@ fn task_frags(k: &Kernel, all: &[crate::task::Task], n: &mut Named, w: &mut Warn
                 let hd =
                     OwnerHolder::of_task(format!("pid {} {} task_frag", t.tgid, t.comm), t, None);
                 let h = n.holder(Owner::PageFrag, hd);
-                n.claim(k, head_of(k, p), Owner::PageFrag, h);
+                n.claim(k, crate::page::head_of(k, p), Owner::PageFrag, h);
             }
             Ok(None) => {}
             Err(e) => w.push(
@@ -802,7 +801,7 @@ fn open_files(
                                 t.tgid, t.comm
                             )),
                         );
-                        n.claim(k, head_of(k, p), Owner::PageFrag, h);
+                        n.claim(k, crate::page::head_of(k, p), Owner::PageFrag, h);
                     }
                 }
             }

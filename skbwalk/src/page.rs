@@ -156,3 +156,12 @@ impl Pages {
         Ok(slot)
     }
 }
+
+/// The head of the compound page `page` belongs to (itself when none, or when its struct page
+/// cannot be read), as the walk reads it.
+pub(crate) fn head_of(k: &Kernel, page: u64) -> u64 {
+    k.off()
+        .ok()
+        .and_then(|o| Pages::default().compound(k, o, page).ok())
+        .map_or(page, |c| c.head)
+}

@@ -19,6 +19,11 @@ skbwalk names each instance's buffer with its pages, other.trace_ring is their s
 guest's resized global buffer (1024 KiB per CPU) has ceil(1 MiB / data bytes per sub-buffer)
 sub-buffers and a reader page on every CPU.
 
+NIC rings (6.12+, where vring_virtqueue is in vmlinux): every virtio net device on init_net,
+its split queues: the ring memory (queue_size_in_bytes from vring.desc) page for page, and the
+heads of the pages the posted descriptors point at (desc_state[i].data set, chains, indirect
+tables); skbwalk's buffers are at most drgn's (a page a queued skb holds is the census's skb).
+
 AF_PACKET rings: every open file whose f_op is &socket_file_ops and whose sock is AF_PACKET (17),
 cast to struct packet_sock: the pages of rx_ring and tx_ring (pg_vec_len blocks of
 2^pg_vec_order pages). The manifest's socket (its geometry) is what drgn
@@ -135,6 +140,59 @@ def oracle(a):
                 per_cpu.append({"cpu": cpu, "nr_pages": cb.nr_pages.value_(), "subbufs": len(data),
                                 "pages": len(data) << order})
             trace[f"trace instance {name} {what} ({tr.value_():#x})"] = per_cpu
+    # NIC rings (where the virtio core's types are in vmlinux, 6.12+): every virtio net device's
+    # split queues, the heads of the pages its posted descriptors point at (guest-physical
+    # addresses, chains and indirect tables), and the pages of its ring memory
+    from drgn.helpers.linux.mm import pfn_to_page, compound_head, compound_order, virt_to_pfn, pfn_to_virt
+    nic = {}
+    try:
+        p.type("struct vring_virtqueue")
+    except LookupError:
+        nic = None
+    if nic is not None:
+        ps = p["PAGE_SIZE"].value_() if "PAGE_SIZE" in p else 4096
+        bus = p["virtio_bus"].address_of_().value_()
+        for nd in list_for_each_entry("struct net_device", p["init_net"].dev_base_head.address_of_(), "dev_list"):
+            parent = nd.dev.parent
+            if not parent.value_() or parent.bus.value_() != bus:
+                continue
+            vdev = drgn.container_of(parent, "struct virtio_device", "dev")
+            for vq in list_for_each_entry("struct virtqueue", vdev.vqs.address_of_(), "list"):
+                vvq = drgn.container_of(vq, "struct vring_virtqueue", "vq")
+                what = f"{nd.name.string_().decode()} {vq.name.string_().decode()}"
+                packed = vvq.packed_ring.value_() if hasattr(vvq, "packed_ring") else vvq.layout.value_() in (1, 3)
+                if packed:
+                    continue
+                sp = vvq.split
+                num, desc = sp.vring.num.value_(), sp.vring.desc
+                first = virt_to_pfn(desc).value_()
+                last = (desc.value_() + sp.queue_size_in_bytes.value_() - 1) // ps - desc.value_() // ps + first
+                nic[f"{what} ring"] = last - first + 1
+                heads = {}
+
+                def add(addr, ln):
+                    for pfn in range(addr // ps, (addr + ln - 1) // ps + 1) if ln else ():
+                        h = compound_head(pfn_to_page(p, pfn))
+                        heads[h.value_()] = 1 << compound_order(h).value_()
+                for i in range(num):
+                    if not sp.desc_state[i].data.value_():
+                        continue
+                    j = i
+                    for _ in range(num):
+                        d = desc[j]
+                        if d.flags.value_() & 4:
+                            a = d.addr.value_()
+                            tbl = drgn.Object(p, "struct vring_desc *", value=pfn_to_virt(p, a // ps).value_() + a % ps)
+                            for t in range(d.len.value_() // 16):
+                                add(tbl[t].addr.value_(), tbl[t].len.value_())
+                        else:
+                            add(d.addr.value_(), d.len.value_())
+                        if not d.flags.value_() & 1:
+                            break
+                        j = d.next.value_()
+                        if j >= num:
+                            break
+                nic[f"{what} buffers"] = sum(heads.values())
     # the large system hash tables made after boot: their pages, by drgn's types and sizes
     from drgn.helpers.linux.mm import virt_to_page, PageReserved
     from drgn import sizeof
@@ -221,7 +279,8 @@ def oracle(a):
         ktables = sum(1 for pa in found
                       if not PageReserved(pfn_to_page(p, pa >> 12))
                       and not typed(pfn_to_page(p, pa >> 12).page_type.value_()))
-    json.dump({"pipes": pipes, "packet": packet, "trace": trace, "hash_tables": tables, "kernel_page_tables": ktables},
+    json.dump({"pipes": pipes, "packet": packet, "trace": trace, "nic": nic, "hash_tables": tables,
+               "kernel_page_tables": ktables},
               sys.stdout, indent=1)
 
 
@@ -278,6 +337,23 @@ def compare(a):
         if len(per_cpu) != mt["cpus"] or any(c["subbufs"] != want for c in per_cpu):
             errs.append(f"global trace buffer: {mt['cpus']} CPUs of {want} sub-buffers written, drgn finds "
                         f"{[(c['cpu'], c['subbufs']) for c in per_cpu]}")
+    # NIC rings: each queue's ring memory is drgn's to the page; its posted buffers at most
+    # drgn's (a buffer's page that a queued skb also holds is the census's skb), and
+    # other.nic_ring at most drgn's sum. Kernels without the virtio core's types: none named.
+    nic = json.load(open(a.compare[0])).get("nic")
+    nh = {h["holder"]: h["pages"] for h in census.get("owners", {}).get("nic_ring", [])}
+    if nic is None:
+        if nh:
+            errs.append(f"nic rings: drgn has no vring_virtqueue type, skbwalk names {nh}")
+    else:
+        for name, pages in nic.items():
+            got = nh.get(name, 0)
+            if (got != pages) if name.endswith(" ring") else not 0 <= got <= pages:
+                errs.append(f"{name}: drgn {pages} pages, skbwalk {got}")
+        for name in set(nh) - set(nic):
+            errs.append(f"{name}: skbwalk names {nh[name]} pages, drgn finds no such queue")
+        if census.get("other", {}).get("nic_ring", 0) > sum(nic.values()):
+            errs.append(f"census other.nic_ring {census.get('other', {}).get('nic_ring')} > drgn's {sum(nic.values())}")
     holders = census.get("owners", {}).get("pipe", [])
     total = 0
     for k, x in e.items():
