@@ -79,6 +79,45 @@ struct Sheaves {
     objects: Option<u64>,
 }
 
+impl Sheaves {
+    /// The non-null `main` and `spare` sheaves of `cache` on each CPU of `cpu_offsets`, their
+    /// pointers read with `read`.
+    fn per_cpu(
+        &self,
+        k: &Kernel,
+        cache: u64,
+        cpu_offsets: &[(u32, u64)],
+        read: &dyn Fn(u64, &str) -> Result<u64>,
+    ) -> Result<Vec<u64>> {
+        let pcs = k.u64(
+            cache.wrapping_add(self.cpu_sheaves),
+            "kmem_cache.cpu_sheaves",
+        )?;
+        // 6.18–6.19 give sheaves only to caches made with a sheaf_capacity: NULL elsewhere (a
+        // per-CPU pointer is an offset, so only 0 says "none")
+        let cpus = if pcs == 0 { &[][..] } else { cpu_offsets };
+        let mut out = Vec::new();
+        for &(_, off) in cpus {
+            let c = pcs.wrapping_add(off);
+            for (at, what) in [
+                (self.main, "slub_percpu_sheaves.main"),
+                (self.spare, "slub_percpu_sheaves.spare"),
+            ] {
+                let sheaf = read(c.wrapping_add(at), what)?;
+                if sheaf != 0 {
+                    out.push(sheaf);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// How many free objects the sheaf at `sheaf` holds (`size`, at most [`MAX_SHEAF`]).
+    fn len(&self, k: &Kernel, sheaf: u64) -> Result<u64> {
+        Ok(u64::from(k.u32(sheaf.wrapping_add(self.size), "slab_sheaf.size")?).min(MAX_SHEAF))
+    }
+}
+
 /// A node's `node_barn` and its list of full sheaves.
 struct Barn {
     /// The barn pointer's offset in the `per_node[]` entry, or in `kmem_cache_node`.
@@ -195,21 +234,17 @@ fn cpu_slab_free(
         let c = cpu_slab.wrapping_add(off);
         let slab = k.u64(c.wrapping_add(cl.c_slab), "kmem_cache_cpu.slab")?;
         if slab != 0 && k.u64(slab.wrapping_add(l.s_cache), "slab.slab_cache").ok() == Some(cache) {
-            // the lockless freelist: next pointers at object + offset, hardened if `random`
-            let mut p = k.u64(c.wrapping_add(cl.c_freelist), "kmem_cache_cpu.freelist")?;
-            let mut chain = Chain::new(k.space(), MAX_FREELIST, 1);
-            while p != 0 {
-                if chain.admit(p).is_err() {
-                    w.push(
-                        WarningKind::Corrupt,
-                        Some(p),
-                        format!("kmem_cache at {cache:#x}: CPU {cpu}'s freelist is corrupt at {p:#x}; stopped"),
-                    );
-                    break;
-                }
+            let head = k.u64(c.wrapping_add(cl.c_freelist), "kmem_cache_cpu.freelist")?;
+            let bad = walk_freelist(k, head, (fp_offset, random), 1, |_| {
                 free += 1;
-                let at = p.wrapping_add(fp_offset);
-                p = decode(k.u64(at, "freelist pointer")?, at, random);
+                true
+            })?;
+            if let Some(p) = bad {
+                w.push(
+                    WarningKind::Corrupt,
+                    Some(p),
+                    format!("kmem_cache at {cache:#x}: CPU {cpu}'s freelist is corrupt at {p:#x}; stopped"),
+                );
             }
         }
         if let (Some(pl), Some(next)) = (cl.c_partial, l.s_next) {
@@ -278,6 +313,32 @@ impl Layout {
     }
 }
 
+/// Walk a lockless freelist from `head`: next pointers at object + `fp_offset`, hardened with
+/// `random` ([`decode`]). `each(object)` is called for each object until it says stop (`false`),
+/// the list ends, or a link is not a kernel pointer aligned to `align`, repeats, or passes
+/// `MAX_FREELIST`: that link is returned.
+fn walk_freelist(
+    k: &Kernel,
+    head: u64,
+    (fp_offset, random): (u64, Option<u64>),
+    align: u64,
+    mut each: impl FnMut(u64) -> bool,
+) -> Result<Option<u64>> {
+    let mut chain = Chain::new(k.space(), MAX_FREELIST, align);
+    let mut p = head;
+    while p != 0 {
+        if chain.admit(p).is_err() {
+            return Ok(Some(p));
+        }
+        if !each(p) {
+            break;
+        }
+        let at = p.wrapping_add(fp_offset);
+        p = decode(k.u64(at, "freelist pointer")?, at, random);
+    }
+    Ok(None)
+}
+
 /// A freelist's next pointer `raw`, stored at `at`: with `CONFIG_SLAB_FREELIST_HARDENED` (a
 /// cache's `random`) it is `ptr ^ random ^ swab(at)` (`freelist_ptr_decode`).
 fn decode(raw: u64, at: u64, random: Option<u64>) -> u64 {
@@ -330,25 +391,9 @@ pub(crate) fn usage(
         free = free.saturating_add(cpu_slab_free(k, cache, cl, &l, cpu_offsets, &slab_free, w)?);
     }
     // a sheaf's `size` objects are free ones (at most a page of pointers, as the kernel sizes them)
-    let sheaf_free = |sheaf: u64, size_off: u64| -> Result<u64> {
-        Ok(u64::from(k.u32(sheaf.wrapping_add(size_off), "slab_sheaf.size")?).min(MAX_SHEAF))
-    };
     if let Some(sh) = &l.sheaves {
-        let pcs = k.u64(cache.wrapping_add(sh.cpu_sheaves), "kmem_cache.cpu_sheaves")?;
-        // 6.18–6.19 give sheaves only to caches made with a sheaf_capacity: NULL elsewhere (a
-        // per-CPU pointer is an offset, so only 0 says "none")
-        let cpus = if pcs == 0 { &[][..] } else { cpu_offsets };
-        for &(_, off) in cpus {
-            let c = pcs.wrapping_add(off);
-            for (at, what) in [
-                (sh.main, "slub_percpu_sheaves.main"),
-                (sh.spare, "slub_percpu_sheaves.spare"),
-            ] {
-                let sheaf = k.u64(c.wrapping_add(at), what)?;
-                if sheaf != 0 {
-                    free = free.saturating_add(sheaf_free(sheaf, sh.size)?);
-                }
-            }
+        for sheaf in sh.per_cpu(k, cache, cpu_offsets, &|a, what| k.u64(a, what))? {
+            free = free.saturating_add(sh.len(k, sheaf)?);
         }
     }
     let mut total = 0u64;
@@ -374,7 +419,7 @@ pub(crate) fn usage(
         }
         if let Some(sh) = &l.sheaves {
             for sheaf in l.full_sheaves(k, entry, node, w)? {
-                free = free.saturating_add(sheaf_free(sheaf, sh.size)?);
+                free = free.saturating_add(sh.len(k, sheaf)?);
             }
         }
     }
@@ -533,13 +578,9 @@ impl Objects {
             let cpu_slab = k.u64(cache.wrapping_add(cl.cpu_slab), "kmem_cache.cpu_slab")?;
             for &(_, off) in cpu_offsets {
                 let c = cpu_slab.wrapping_add(off);
-                let mut p = word(c.wrapping_add(cl.c_freelist), "kmem_cache_cpu.freelist")?;
-                let mut n = 0;
-                while p != 0 && k.is_kernel_ptr(p, 8) && n < MAX_FREELIST && out.insert(p) {
-                    n += 1;
-                    let at = p.wrapping_add(f.fp_offset);
-                    p = decode(k.u64(at, "freelist pointer")?, at, f.random);
-                }
+                // (silently cut where the list goes bad, or reaches an object already taken)
+                let head = word(c.wrapping_add(cl.c_freelist), "kmem_cache_cpu.freelist")?;
+                walk_freelist(k, head, (f.fp_offset, f.random), 8, |p| out.insert(p))?;
             }
         }
         let Some(sh) = &l.sheaves else {
@@ -549,8 +590,7 @@ impl Objects {
             return Ok(());
         };
         let sheaf_objects = |sheaf: u64, out: &mut Set<u64>| -> Result<()> {
-            let n =
-                u64::from(k.u32(sheaf.wrapping_add(sh.size), "slab_sheaf.size")?).min(MAX_SHEAF);
+            let n = sh.len(k, sheaf)?;
             let raw = k.bytes(
                 sheaf.wrapping_add(objects),
                 n as usize * 8,
@@ -562,16 +602,8 @@ impl Objects {
             );
             Ok(())
         };
-        let pcs = k.u64(cache.wrapping_add(sh.cpu_sheaves), "kmem_cache.cpu_sheaves")?;
-        if pcs != 0 {
-            for &(_, off) in cpu_offsets {
-                for at in [sh.main, sh.spare] {
-                    let sheaf = word(pcs.wrapping_add(off).wrapping_add(at), "sheaf")?;
-                    if sheaf != 0 {
-                        sheaf_objects(sheaf, out)?;
-                    }
-                }
-            }
+        for sheaf in sh.per_cpu(k, cache, cpu_offsets, &word)? {
+            sheaf_objects(sheaf, out)?;
         }
         for n in 0..nr_nodes(k) {
             let entry = cache.wrapping_add(l.node + n * l.node_stride);
