@@ -188,6 +188,8 @@ struct Scan<'a, 'k> {
     left: usize,
     scanned: u64,
     names: Vec<String>,
+    /// Each slab cache read, `slab <name>` by `kmem_cache` address.
+    cache_names: crate::hash::Map<u64, String>,
 }
 
 impl Targets<'_> {
@@ -291,6 +293,9 @@ pub(crate) fn scan(
     let Ok(off) = k.off() else {
         return Found::default();
     };
+    if units.is_empty() {
+        return Found::default();
+    }
     let mut s = Scan {
         k,
         t: Targets::new(k, units, max_pfn, off.page.size),
@@ -298,10 +303,8 @@ pub(crate) fn scan(
         left: units.len(),
         scanned: 0,
         names: Vec::new(),
+        cache_names: crate::hash::Map::default(),
     };
-    if units.is_empty() {
-        return Found::default();
-    }
     let mut unreadable = 0u64;
     // the image
     for (a, b) in [
@@ -315,10 +318,14 @@ pub(crate) fn scan(
             }
         }
     }
-    percpu(&mut s, w, &mut unreadable);
+    // the possible CPUs, for their per-CPU areas and their slab caches' free objects
+    let cpus = crate::cpus::possible_cpu_offsets(k, w)
+        .map(|(_, c)| c)
+        .unwrap_or_default();
+    percpu(&mut s, &cpus, &mut unreadable);
     vmalloc(&mut s, areas, callers, w, &mut unreadable);
     if s.left > 0 {
-        slabs(&mut s, slab_units, w, &mut unreadable);
+        slabs(&mut s, slab_units, &cpus, w, &mut unreadable);
     }
     if unreadable > 0 {
         w.push(
@@ -384,8 +391,8 @@ fn vmalloc(
     }
 }
 
-/// Each possible CPU's first per-CPU chunk.
-fn percpu(s: &mut Scan<'_, '_>, w: &mut Warnings, unreadable: &mut u64) {
+/// Each possible CPU's first per-CPU chunk (`cpus`: `(cpu, __per_cpu_offset[cpu])`).
+fn percpu(s: &mut Scan<'_, '_>, cpus: &[(u32, u64)], unreadable: &mut u64) {
     let k = s.k;
     let (Ok(start), Ok(end)) = (
         k.percpu_symbol("__per_cpu_start"),
@@ -399,10 +406,7 @@ fn percpu(s: &mut Scan<'_, '_>, w: &mut Warnings, unreadable: &mut u64) {
         .map(u64::from)
         .unwrap_or(end.wrapping_sub(start))
         .min(64 << 20);
-    let Ok((_, cpus)) = crate::cpus::possible_cpu_offsets(k, w) else {
-        return;
-    };
-    for (cpu, o) in cpus {
+    for &(cpu, o) in cpus {
         s.range(
             start.wrapping_add(o),
             unit,
@@ -422,6 +426,8 @@ const SLAB_BATCH: usize = 256;
 #[derive(Default)]
 struct SlabHits {
     hits: crate::hash::Map<usize, Hit>,
+    /// The names of the caches it read (`slab <name>`), by `kmem_cache` address.
+    names: crate::hash::Map<u64, String>,
     scanned: u64,
     unreadable: u64,
     unknown: u64,
@@ -429,7 +435,13 @@ struct SlabHits {
 
 /// The allocated objects of the slabs `slab_units` ((first pfn, pages)), on every core: runs of
 /// slabs read in parallel, their hits taken in pfn order (the answer one pass gives).
-fn slabs(s: &mut Scan<'_, '_>, slab_units: &[(u64, u32)], w: &mut Warnings, unreadable: &mut u64) {
+fn slabs(
+    s: &mut Scan<'_, '_>,
+    slab_units: &[(u64, u32)],
+    cpus: &[(u32, u64)],
+    w: &mut Warnings,
+    unreadable: &mut u64,
+) {
     let k = s.k;
     let l = match crate::slab::Objects::resolve(k) {
         Ok(l) => l,
@@ -445,10 +457,7 @@ fn slabs(s: &mut Scan<'_, '_>, slab_units: &[(u64, u32)], w: &mut Warnings, unre
     let Ok(struct_page) = k.off().map(|o| o.page.size) else {
         return;
     };
-    let cpus = crate::cpus::possible_cpu_offsets(k, w)
-        .map(|(_, c)| c)
-        .unwrap_or_default();
-    let free = l.cpu_free(k, &cpus, w);
+    let free = l.cpu_free(k, cpus, w);
     let threads = crate::parallel::threads();
     let batches: Vec<&[(u64, u32)]> = slab_units.chunks(SLAB_BATCH).collect();
     let mut unknown = 0u64;
@@ -464,6 +473,7 @@ fn slabs(s: &mut Scan<'_, '_>, slab_units: &[(u64, u32)], w: &mut Warnings, unre
             s.scanned += f.scanned;
             *unreadable += f.unreadable;
             unknown += f.unknown;
+            s.cache_names.extend(f.names);
             let mut hits: Vec<(usize, Hit)> = f.hits.into_iter().collect();
             hits.sort_by_key(|(_, h)| h.at);
             for (u, h) in hits {
@@ -517,6 +527,9 @@ fn slab_run(
             out.unknown += 1;
             continue;
         };
+        out.names
+            .entry(slab.cache)
+            .or_insert_with(|| format!("slab {}", f.name));
         buf.resize((u64::from(pages) * ps) as usize, 0);
         if let Err(e) = k.read(va, &mut buf, "slab") {
             // a slab whose pages the dump filtered as zero holds no pointer; read page by page,
@@ -564,8 +577,6 @@ fn slab_run(
 fn named(s: &Scan<'_, '_>, struct_page: u64) -> Vec<Referrer> {
     let k = s.k;
     let mut out = Vec::new();
-    let objects = crate::slab::Objects::resolve(k).ok();
-    let mut cache_names: crate::hash::Map<u64, String> = crate::hash::Map::default();
     for (u, h) in s.hits.iter().enumerate() {
         let Some(h) = h else { continue };
         let (head, n) = s.t.units[u];
@@ -596,16 +607,12 @@ fn named(s: &Scan<'_, '_>, struct_page: u64) -> Vec<Referrer> {
             }
             Region::Slab => {
                 let (cache, obj) = h.ctx;
-                let group = cache_names
-                    .entry(cache)
-                    .or_insert_with(|| {
-                        let name = objects.as_ref().and_then(|l| l.cache(k, cache).ok());
-                        format!(
-                            "slab {}",
-                            name.map_or_else(|| format!("{cache:#x}"), |f| f.name)
-                        )
-                    })
-                    .clone();
+                // (a slab is scanned only once its cache was read, its name with it)
+                let group = s
+                    .cache_names
+                    .get(&cache)
+                    .cloned()
+                    .unwrap_or_else(|| format!("slab {cache:#x}"));
                 (format!("{group} {obj:#x}+{:#x}", h.at - obj), group)
             }
         };
