@@ -259,7 +259,7 @@ fn vmalloc_pages(k: &Kernel, w: &mut Warnings) -> Vmalloc {
             if pages == 0 || nr == 0 {
                 // a vmap'ed area with no pages[] (6.x's dma_common_contiguous_remap: arm64's
                 // DMA atomic pools): its pages by translation, RAM only, ioremaps left out
-                if let Some(mapped) = mapped_pages(k, vm, flags, size, &mut total) {
+                if let Some(mapped) = mapped_pages(k, vm, (flags, size, vm_addr), &mut total) {
                     let h = caller_index(&mut out, caller_name(vm));
                     out.pages.extend(mapped.into_iter().map(|p| (p, h)));
                 }
@@ -317,14 +317,13 @@ const VM_IOREMAP: u64 = 1;
 const MAX_MAPPED_AREA: u64 = 1 << 30;
 
 /// The `struct page`s of the RAM a vmap'ed area without `pages[]` maps (vm_struct at `vm`,
-/// its `flags` and `size` at those offsets), found by translating each of its pages; `None`
-/// for an ioremap, an area past [`MAX_MAPPED_AREA`] or one that cannot be read. `total` counts
-/// the pages, as for the other areas.
+/// its `flags`, `size` and `addr` at those offsets), found by translating each of its pages;
+/// `None` for an ioremap, an area past [`MAX_MAPPED_AREA`] or one that cannot be read. `total`
+/// counts the pages, as for the other areas.
 fn mapped_pages(
     k: &Kernel,
     vm: u64,
-    flags: Option<u64>,
-    size: Option<u64>,
+    (flags, size, addr): (Option<u64>, Option<u64>, Option<u64>),
     total: &mut u64,
 ) -> Option<Vec<u64>> {
     let f = k.u64(vm + flags?, "vm_struct.flags").ok()?;
@@ -332,9 +331,8 @@ fn mapped_pages(
     if f & VM_IOREMAP != 0 || len > MAX_MAPPED_AREA {
         return None;
     }
-    let at = k.types.member("vm_struct", "addr").ok()?.offset;
-    let addr = k.u64(vm + at, "vm_struct.addr").ok()?;
-    let (ps, sp) = (k.page_size().max(1), k.off().ok()?.page.size);
+    let addr = k.u64(vm + addr?, "vm_struct.addr").ok()?;
+    let ps = k.page_size().max(1);
     let max_pfn = k.memory().phys_end() / ps;
     let end = addr.checked_add(len)?;
     let mut out = Vec::new();
@@ -343,7 +341,7 @@ fn mapped_pages(
         // (the guard page, and any hole, does not translate)
         if let Ok(pa) = k.memory().translate(va) {
             if pa / ps < max_pfn {
-                out.push(k.vmemmap_base.wrapping_add(pa / ps * sp));
+                out.extend(k.pfn_to_page(pa / ps).ok()?);
             }
         }
         let Some(next) = va.checked_add(ps) else {

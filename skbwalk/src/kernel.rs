@@ -772,14 +772,25 @@ impl Kernel {
             addr: vaddr,
             source,
         })?;
-        (paddr / self.page_size.max(1))
-            .checked_mul(self.off()?.page.size)
-            .and_then(|o| self.vmemmap_base.checked_add(o))
+        self.pfn_to_page(paddr / self.page_size.max(1))?
             .ok_or_else(|| Error::Corrupt {
                 what: format!("struct page of physical {paddr:#x}: vmemmap_base {:#x} is not a kernel address", self.vmemmap_base),
                 addr: vaddr,
                 why: "garbage vmemmap_base",
             })
+    }
+
+    /// `pfn_to_page`: the `struct page` of pfn `pfn` in the vmemmap (`None` past the address
+    /// space: a garbage pfn); an error when the layout of `struct page` is unknown.
+    pub(crate) fn pfn_to_page(&self, pfn: u64) -> Result<Option<u64>> {
+        Ok(pfn
+            .checked_mul(self.off()?.page.size)
+            .and_then(|o| self.vmemmap_base.checked_add(o)))
+    }
+
+    /// The `struct page` of a direct-map address ([`Kernel::direct_pfn`]), where it is one.
+    pub(crate) fn direct_page(&self, vaddr: u64) -> Option<u64> {
+        self.pfn_to_page(self.direct_pfn(vaddr)?).ok()?
     }
 
     /// The pfn a direct-map (linear-map) address is in, by arithmetic: `vaddr` −

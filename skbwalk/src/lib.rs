@@ -33,6 +33,7 @@ mod hashtables;
 mod hex;
 pub mod kernel;
 pub mod kind;
+mod le;
 mod links;
 pub mod live;
 mod memcg;

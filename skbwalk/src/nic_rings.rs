@@ -13,6 +13,7 @@
 //! it is a module (Debian 5.10, 6.1) its types are not, and the rings are not named (their pages
 //! stay with the reverse-reference scan).
 
+use crate::le::{u16_at, u32_at, u64_at};
 use crate::warnings::{WarningKind, Warnings};
 use crate::Kernel;
 
@@ -186,8 +187,6 @@ fn queue(
     let num = u64::from(k.u32(vvq + l.num, "split.vring.num")?).min(MAX_DESCS);
     let desc = k.ptr(k.u64(vvq + l.desc, "split.vring.desc")?, "split.vring.desc")?;
     let ps = k.page_size().max(1);
-    let sp = k.off()?.page.size;
-    let page_of = |pfn: u64| k.vmemmap_base().wrapping_add(pfn * sp);
     // the ring memory: queue_size_in_bytes from desc, in the direct map
     let bytes = k
         .u64(vvq + l.queue_bytes, "split.queue_size_in_bytes")?
@@ -196,7 +195,7 @@ fn queue(
         n.push(Held {
             holder: format!("{what} ring"),
             pages: (first..=(desc + bytes.max(1) - 1) / ps - desc / ps + first)
-                .map(page_of)
+                .filter_map(|pfn| k.pfn_to_page(pfn).ok().flatten())
                 .collect(),
         });
     }
@@ -217,11 +216,15 @@ fn queue(
         "desc_state[]",
     )?;
     let ring = k.bytes(desc, (num * 16) as usize, "split.vring.desc[]")?;
+    // a `struct vring_desc` (16 bytes, little-endian: virtio 1.0): addr, len, flags, next
     let entry = |table: &[u8], i: u64| -> Option<(u64, u64, u16, u16)> {
         let e = table.get((i * 16) as usize..(i * 16 + 16) as usize)?;
-        let u =
-            |r: std::ops::Range<usize>| e[r].iter().rev().fold(0u64, |a, &b| a << 8 | u64::from(b));
-        Some((u(0..8), u(8..12), u(12..14) as u16, u(14..16) as u16))
+        Some((
+            u64_at(e, 0),
+            u64::from(u32_at(e, 8)),
+            u16_at(e, 12),
+            u16_at(e, 14),
+        ))
     };
     let mut buffers = Vec::new();
     let claim = |addr: u64, len: u64, out: &mut Vec<u64>| {
@@ -230,13 +233,15 @@ fn queue(
             return;
         }
         for pfn in addr / ps..=(addr + len - 1) / ps {
-            out.push(crate::page::head_of(k, page_of(pfn)));
+            if let Ok(Some(page)) = k.pfn_to_page(pfn) {
+                out.push(crate::page::head_of(k, page));
+            }
         }
     };
     for i in 0..num {
         let data = states
             .get((i * l.state_size) as usize..(i * l.state_size + 8) as usize)
-            .map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap_or_default()));
+            .map_or(0, |b| u64_at(b, 0));
         if data == 0 {
             continue;
         }

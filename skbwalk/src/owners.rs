@@ -499,10 +499,6 @@ fn trace_rings(k: &Kernel, n: &mut Named, w: &mut Warnings) {
         Ok((c, _)) => c,
         Err(_) => return,
     };
-    let sp = match k.off() {
-        Ok(o) => o.page.size,
-        Err(_) => return,
-    };
     for tr in crate::links::list_entries(
         k,
         head,
@@ -546,15 +542,8 @@ fn trace_rings(k: &Kernel, n: &mut Named, w: &mut Warnings) {
                         Owner::TraceRing,
                         OwnerHolder::named(format!("trace instance {name} {what} ({tr:#x})")),
                     );
-                    for data in pages {
-                        if let Some(pfn) = k.direct_pfn(data) {
-                            n.claim(
-                                k,
-                                k.vmemmap_base().wrapping_add(pfn * sp),
-                                Owner::TraceRing,
-                                h,
-                            );
-                        }
+                    for page in pages.into_iter().filter_map(|data| k.direct_page(data)) {
+                        n.claim(k, page, Owner::TraceRing, h);
                     }
                 }
                 Ok(_) => {}
@@ -646,11 +635,9 @@ fn packet_ring(k: &Kernel, l: &PacketRings, ring: u64) -> crate::Result<Vec<u64>
         (len.min(MAX_RING_BLOCKS) * 8) as usize,
         "pg_vec[]",
     )?;
-    let sp = k.off()?.page.size;
     Ok(raw
         .chunks_exact(8)
-        .filter_map(|c| k.direct_pfn(u64::from_le_bytes(c.try_into().unwrap_or_default())))
-        .map(|pfn| k.vmemmap_base().wrapping_add(pfn * sp))
+        .filter_map(|c| k.direct_page(crate::le::u64_at(c, 0)))
         .collect())
 }
 

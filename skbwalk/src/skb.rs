@@ -2,6 +2,7 @@
 //! a socket holds them on — list queues and rbtree queues, each cycle-guarded and bounded.
 
 use crate::hash::Set;
+use crate::le::{u32_at, u64_at};
 use crate::links::{Chain, ListWalk, Stop};
 
 use crate::offsets::{FragPage, Offsets};
@@ -215,15 +216,6 @@ fn keep<T>(pool: &mut Vec<Vec<T>>, mut v: Vec<T>) {
 /// of 2 KiB skbs has 512M; real queues hold thousands), far fewer than garbage can ask for.
 pub(crate) const WALK_BUDGET: u64 = 1 << 25;
 
-fn le_u32(b: &[u8], o: u64) -> u32 {
-    b.get(o as usize..o as usize + 4)
-        .map_or(0, |s| u32::from_le_bytes(s.try_into().unwrap_or_default()))
-}
-fn le_u64(b: &[u8], o: u64) -> u64 {
-    b.get(o as usize..o as usize + 8)
-        .map_or(0, |s| u64::from_le_bytes(s.try_into().unwrap_or_default()))
-}
-
 impl<'k> Walker<'k> {
     /// A walker over `k`; fails when the debuginfo lacks a layout the walk needs.
     pub(crate) fn new(k: &'k Kernel) -> Result<Self> {
@@ -337,7 +329,7 @@ impl<'k> Walker<'k> {
         self.read_frags(&mut skb, &shinfo);
         self.size_head(&mut skb, head_len);
         self.size_struct(&mut skb);
-        let frag_list = le_u64(&shinfo, self.o.shinfo_frag_list);
+        let frag_list = u64_at(&shinfo, self.o.shinfo_frag_list);
         self.raw_shinfo = shinfo;
         out.push(skb);
         if frag_list != 0 {
@@ -359,20 +351,20 @@ impl<'k> Walker<'k> {
         let mut raw = std::mem::take(&mut self.raw_skb);
         raw.resize(o.skb_size as usize, 0);
         self.k.read(addr, &mut raw, "sk_buff")?;
-        let next = le_u64(&raw, o.skb_next);
-        let head = le_u64(&raw, o.skb_head);
+        let next = u64_at(&raw, o.skb_next);
+        let head = u64_at(&raw, o.skb_head);
         let end = if o.skb_end_is_offset {
-            head.wrapping_add(u64::from(le_u32(&raw, o.skb_end)))
+            head.wrapping_add(u64::from(u32_at(&raw, o.skb_end)))
         } else {
-            le_u64(&raw, o.skb_end)
+            u64_at(&raw, o.skb_end)
         };
         let skb = Skb {
             addr,
             queue,
             parent,
-            len: le_u32(&raw, o.skb_len),
-            data_len: le_u32(&raw, o.skb_data_len),
-            truesize: le_u32(&raw, o.skb_truesize),
+            len: u32_at(&raw, o.skb_len),
+            data_len: u32_at(&raw, o.skb_data_len),
+            truesize: u32_at(&raw, o.skb_truesize),
             head_frag: o.skb_head_frag.get(&raw) != 0,
             fclone: o.skb_fclone.get(&raw) as u8,
             head,
@@ -421,14 +413,14 @@ impl<'k> Walker<'k> {
         for i in 0..n {
             let f = o.shinfo_frags + i * o.frag_size;
             let (page, net_iov) = match o.frag_page {
-                FragPage::Page(p) => (le_u64(shinfo, f + p), false),
+                FragPage::Page(p) => (u64_at(shinfo, f + p), false),
                 FragPage::Netmem(p) => {
-                    let v = le_u64(shinfo, f + p);
+                    let v = u64_at(shinfo, f + p);
                     (v & !1, v & 1 != 0)
                 }
             };
-            let offset = le_u32(shinfo, f + o.frag_offset);
-            let size = le_u32(shinfo, f + o.frag_len);
+            let offset = u32_at(shinfo, f + o.frag_offset);
+            let size = u32_at(shinfo, f + o.frag_len);
             let compound = if net_iov {
                 self.warnings.push(
                     WarningKind::Unsupported,

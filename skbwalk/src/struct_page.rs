@@ -13,6 +13,7 @@
 //! | `PG_head`, `PG_reserved`, `PG_lru`, `PG_swapbacked` | `enum pageflags` |
 //! | a page_pool page, and its references | `struct page` has `pp_magic` and `pp_ref_count` (6.7+): `pp_magic` holds `PP_SIGNATURE` (0x40 + `POISON_POINTER_DELTA`, 0xdead000000000000 on x86-64 and arm64; the kernel's `PP_MAGIC_MASK` ignores bits 0–1 and the DMA-index bits in between), and the page's frag references are counted in `pp_ref_count`, its `_refcount` staying 1 |
 
+use crate::le::{u32_at, u64_at};
 use kstructs::Types;
 
 /// Largest `struct page` believed (64 bytes on x86-64 and arm64; debug builds add a little).
@@ -134,20 +135,6 @@ pub(crate) struct StructPage {
 /// `PP_SIGNATURE`'s low byte, and `POISON_POINTER_DELTA`'s top 16 bits (x86-64, arm64).
 const PP_SIGNATURE_LOW: u64 = 0x40;
 const POISON_TOP: u64 = 0xdead;
-
-fn u64_at(b: &[u8], at: u64) -> u64 {
-    usize::try_from(at)
-        .ok()
-        .and_then(|a| b.get(a..a.checked_add(8)?))
-        .map_or(0, |s| u64::from_le_bytes(s.try_into().unwrap_or_default()))
-}
-
-fn u32_at(b: &[u8], at: u64) -> u32 {
-    usize::try_from(at)
-        .ok()
-        .and_then(|a| b.get(a..a.checked_add(4)?))
-        .map_or(0, |s| u32::from_le_bytes(s.try_into().unwrap_or_default()))
-}
 
 impl StructPage {
     /// Resolve from the debuginfo; the first missing mandatory member is the error.
