@@ -42,6 +42,13 @@ if [ "${SKBWALK_SKIP_REAL:-0}" != 1 ]; then
     set +m
     trap '[ -z "$producer" ] || kill -- -"$producer" 2>/dev/null || true' EXIT
 fi
+# The disk: the tier's cache and QEMU's dumps share it; a full disk fails dumps and copies midway. Its
+# free space is sampled every 10 s (target/disk.log) and the least of it printed at the end.
+CACHE=${SKBWALK_TESTDATA_CACHE:-$HOME/.cache/skbwalk-testdata}
+mkdir -p target "$CACHE"
+( while :; do df -B1M --output=avail "$CACHE" | tail -n1; sleep 10; done ) > target/disk.log 2>/dev/null &
+disk_sampler=$!
+trap '[ -z "$producer" ] || kill -- -"$producer" 2>/dev/null || true; kill $disk_sampler 2>/dev/null || true' EXIT
 echo "== fast tier"
 cargo fmt --all -- --check
 python3 tools/import-circles.py      # no circle of imports inside any crate
@@ -134,9 +141,11 @@ producer=""   # done: the lanes' wait above waited for it too
 # every failure again, last: a CI log shows only its tail
 if [ "$fail" -gt 0 ]; then
     echo "failed checks:"
-    { for kgen in $KERNELS; do grep -h -e '^FAIL ' -e 'stopped before' -e '^corrupt corpus for' -e 'printed no result' "target/checks-$kgen.log" 2>/dev/null; done
+    { for kgen in $KERNELS; do grep -h -e '^FAIL ' -e 'Error' -e 'stopped before' -e '^corrupt corpus for' -e 'printed no result' "target/checks-$kgen.log" 2>/dev/null; done
       grep -h MISMATCH target/bench-short.log 2>/dev/null; } | cut -c1-300 | head -n 40 | sed 's/^/  /'
 fi
+kill $disk_sampler 2>/dev/null || true
+echo "disk: tier cache $(du -sm "$CACHE" | cut -f1) MiB, target/ $(du -sm target | cut -f1) MiB, least free $(sort -n target/disk.log | head -n1) MiB"
 echo "all tiers: $(( $(date +%s) - start )) s"
 echo "real-dump tier (all kernels): $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

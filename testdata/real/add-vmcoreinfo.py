@@ -13,6 +13,9 @@ import os
 import struct
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sparse  # noqa: E402
+
 EHDR = struct.Struct("<16sHHIQQQIHHHHHH")
 PHDR = struct.Struct("<IIQQQQQQ")
 MAGIC = b"VMCOREINFO\x00\x00OSRELEASE="
@@ -85,12 +88,10 @@ def main():
             fo.write(PHDR.pack(*ph))
         fo.truncate(pos)
         for old, new, size in plan:
-            done = 0
-            while done < size:
-                n = os.copy_file_range(fi.fileno(), fo.fileno(), size - done, old + done, new + done)
-                if n <= 0:
-                    sys.exit("short copy")
-                done += n
+            try:
+                sparse.copy_range(fi, fo, old, new, size)
+            except EOFError as e:
+                sys.exit(f"{src}: {e}")
         fo.seek(pos)
         fo.write(note)
     os.rename(dst + ".tmp", dst)

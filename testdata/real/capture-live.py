@@ -23,6 +23,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sparse  # noqa: E402
 from capture import (QMP, Serial, TxSink, free_port, send_traffic, settle_recvq,  # noqa: E402
                      stall_txstall, wait_txstall_queued)
 
@@ -166,6 +167,7 @@ def main():
         st = qmp.cmd("query-dump")
         if st["status"] != "completed":
             raise RuntimeError(f"dump elf: {st}")
+        sparse.dig_holes(path)
         facts["dumps"] = {"elf": {"file": "vmcore.elf", "bytes": os.path.getsize(path),
                                   "seconds": round(time.time() - t2, 1)}}
 

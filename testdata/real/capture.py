@@ -18,6 +18,9 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sparse  # noqa: E402
+
 FORMAT_FILES = {
     "elf": "vmcore.elf",
     "kdump-zlib": "vmcore.kdump-zlib.flat",
@@ -333,6 +336,8 @@ def main():
             st = qmp.cmd("query-dump")
             if st["status"] != "completed":
                 raise RuntimeError(f"dump {fmt}: {st}")
+            if fmt == "elf":
+                sparse.dig_holes(path)
             facts["dumps"][fmt] = {"file": os.path.basename(path), "bytes": os.path.getsize(path),
                                    "seconds": round(time.time() - t2, 1)}
         try:

@@ -18,11 +18,13 @@ import argparse
 import json
 import os
 import resource
-import shutil
 import struct
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sparse  # noqa: E402
 
 START_KERNEL_MAP = 0xFFFFFFFF80000000
 LIMIT_S = 10
@@ -425,7 +427,7 @@ def run(a):
     os.makedirs(a.work, exist_ok=True)
     work_elf = os.path.join(a.work, "work.elf")
     if not os.path.exists(work_elf) or os.path.getsize(work_elf) != os.path.getsize(a.elf):
-        shutil.copyfile(a.elf, work_elf)
+        sparse.copy_file(a.elf, work_elf)
     wel = Elf(work_elf)
     pid, fd = str(tg["pid"]), str(tg["fd"])
     base = {}
@@ -452,17 +454,10 @@ def run(a):
                 continue
         elif kind == "elf-trunc":
             target = os.path.join(a.work, name + ".elf")
-            with open(src, "rb") as s, open(target, "wb") as d:
-                left = build
-                while left > 0:
-                    chunk = s.read(min(left, 64 << 20))
-                    if not chunk:
-                        break
-                    d.write(chunk)
-                    left -= len(chunk)
+            sparse.copy_file(src, target, length=build)
         else:
             target = os.path.join(a.work, name + ".dump")
-            shutil.copyfile(src, target)
+            sparse.copy_file(src, target)
             build(target)
         why = None
         cmds = [

@@ -2,14 +2,17 @@
 """Copy an ELF64 core so its program headers follow the ELF header directly (e_phoff = 64).
 
 QEMU's dump-guest-memory puts the program headers after the notes; makedumpfile 1.7.x assumes the
-/proc/vmcore layout (phdrs right after the ELF header).  Segment data is copied with copy_file_range and
-each p_offset is rewritten; section headers (QEMU uses one only for > 65535 phdrs) are carried over.
+/proc/vmcore layout (phdrs right after the ELF header).  Segment data is copied sparsely (sparse.py: zero
+blocks stay holes) and each p_offset is rewritten; section headers (QEMU uses one only for > 65535 phdrs) are carried over.
 
 usage: fix-elf-phdrs.py IN OUT
 """
 import os
 import struct
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sparse  # noqa: E402
 
 EHDR = struct.Struct("<16sHHIQQQIHHHHHH")
 PHDR = struct.Struct("<IIQQQQQQ")
@@ -61,12 +64,10 @@ def main():
             fo.write(SHDR.pack(*shdr0))
         fo.truncate(pos)
         for old, new, size in plan:
-            done = 0
-            while done < size:
-                n = os.copy_file_range(fi.fileno(), fo.fileno(), size - done, old + done, new + done)
-                if n <= 0:
-                    sys.exit(f"{src}: short read at {old + done:#x}")
-                done += n
+            try:
+                sparse.copy_range(fi, fo, old, new, size)
+            except EOFError as e:
+                sys.exit(f"{src}: {e}")
 
 
 if __name__ == "__main__":

@@ -150,7 +150,7 @@ KVER=""
 PIN=$CACHE/pins/$KGEN
 if [ "$KGEN" = sid ] && [ -z "$KPKG" ] && [ -s "$PIN" ] && [ "${SKBWALK_REFRESH_SID:-0}" != 1 ]; then
     read -r pkg ver < "$PIN"
-    if [ -f "$CACHE/debs/${pkg}-dbg_${ver}_$ARCH.deb" ] || apt-cache "${APT[@]}" show "$pkg-dbg=$ver" >/dev/null 2>&1; then
+    if [ -f "$CACHE/kernel/${pkg#linux-image-}-$ver/.done" ] || apt-cache "${APT[@]}" show "$pkg-dbg=$ver" >/dev/null 2>&1; then
         KPKG=$pkg; KVER=$ver; log "sid kernel pinned: $KPKG $KVER ($PIN)"
     else
         log "pinned sid kernel $pkg $ver: gone from the cache and the archive; resolving the newest"
@@ -167,6 +167,7 @@ KREL=${KPKG#linux-image-}                                   # e.g. 6.1.0-56-clou
 [ -n "$KVER" ] || KVER=$(apt-cache "${APT[@]}" policy "$KPKG" | awk '/Candidate:/{print $2}')  # e.g. 6.1.192-2
 [ -n "$KVER" ] && [ "$KVER" != "(none)" ] || { echo "apt has no candidate for $KPKG" >&2; exit 1; }
 if [ "$KGEN" = sid ]; then mkdir -p "$CACHE/pins"; echo "$KPKG $KVER" > "$PIN"; fi
+KDIR=$CACHE/kernel/$KREL-$KVER
 fetch_debs() {
     cd "$CACHE/debs"
     # The image: whichever of -unsigned / signed (or sid's linux-binary-[unsigned-]<abi>) holds vmlinuz.
@@ -181,7 +182,7 @@ fetch_debs() {
     done
     [ -n "$IMG_DEB" ] || { echo "no package of $KPKG $KVER holds /boot/vmlinuz" >&2; exit 1; }
     DBG_DEB=$CACHE/debs/${KPKG}-dbg_${KVER}_$ARCH.deb
-    [ -f "$DBG_DEB" ] || apt-get "${APT[@]}" download -q "$KPKG-dbg=$KVER" >&2
+    [ -f "$DBG_DEB" ] || [ -f "$KDIR/.done" ] || apt-get "${APT[@]}" download -q "$KPKG-dbg=$KVER" >&2
     # the modules, when the image package does not carry them (sid: linux-modules-<abi>)
     if ! dpkg-deb -c "$IMG_DEB" | grep -F "modules/$KREL/kernel/drivers/net/virtio_net" >/dev/null; then
         local mp=linux-modules-$KREL
@@ -203,16 +204,14 @@ fetch_debs() {
 }
 timed fetch fetch_debs
 
-KDIR=$CACHE/kernel/$KREL-$KVER
 extract() {
     if [ -f "$KDIR/.done" ]; then return; fi
     rm -rf "$KDIR"; mkdir -p "$KDIR"
     dpkg-deb -x "$IMG_DEB" "$KDIR"
-    if [ $ARCH = amd64 ]; then
-        dpkg-deb -x "$DBG_DEB" "$KDIR"
-    else
-        # only the vmlinux and System.map (the modules' debug info is ~1.5 GB unpacked, never read)
-        dpkg-deb --fsys-tarfile "$DBG_DEB" | tar -x -C "$KDIR" --wildcards './usr/lib/debug/boot/*'
+    # the -dbg package without its modules' debug info (~1.2 GB unpacked per kernel, never read: drgn and
+    # skbwalk load the vmlinux only): vmlinux, System.map and their links
+    dpkg-deb --fsys-tarfile "$DBG_DEB" | tar -x -C "$KDIR" --exclude='*.ko' --exclude='*.ko.*'
+    if [ $ARCH != amd64 ]; then
         # QEMU -kernel takes the plain Image (Debian's arm64 vmlinuz may be gzip-compressed)
         local z; z=$(ls "$KDIR/boot/vmlinuz-$KREL" "$KDIR/usr/lib/modules/$KREL/vmlinuz"* 2>/dev/null | head -n1 || true)
         if gzip -t "$z" 2>/dev/null; then gzip -dc "$z" > "$KDIR/Image"; else cp "$z" "$KDIR/Image"; fi
@@ -220,6 +219,8 @@ extract() {
     fi
     [ -z "$MODS_DEB" ] || dpkg-deb -x "$MODS_DEB" "$KDIR"
     touch "$KDIR/.done"
+    # unpacked, the -dbg package (250-340 MB) is not needed again: fetch_debs skips it while $KDIR is done
+    rm -f "$DBG_DEB"
 }
 timed extract extract
 VMLINUZ=$KDIR/boot/vmlinuz-$KREL
