@@ -4,7 +4,7 @@
 //! | owner | how it is recognised | kernels |
 //! |---|---|---|
 //! | `page_pool` | the head page's `pp_magic` is `PP_SIGNATURE` (bits 0-1 and 6.15's DMA index masked); the pool is `page.pp`, its device `pool.slow.netdev` (6.7+) | 5.14+ |
-//! | `page_frag` | the current page of each CPU's `netdev_alloc_cache` and `napi_alloc_cache` (`page`, and `page_small` 6.1–6.13): `va` to 6.12, `encoded_page` from 6.13; each task's `task_frag.page`; each socket's `sk_frag.page` | all |
+//! | `page_frag` | the current page of each CPU's `netdev_alloc_cache` and `napi_alloc_cache` (`page`, and `page_small` 6.1–6.13 while its `offset` is not 0: at 0 the 1 KiB cache holds no reference and `va` is stale): `va` to 6.12, `encoded_page` from 6.13; each task's `task_frag.page`; each socket's `sk_frag.page` | all |
 //! | `kernel_page_table` | every table page a walk of the kernel's half of the page tables reaches (`init_top_pgt`, `swapper_pg_dir`): the kernel allocates those for vmalloc, vmemmap and split direct-map ranges without `PG_table` | all |
 //! | `hash_table` | the large system hash tables made after boot by `alloc_large_system_hash` (pages from the buddy allocator where not vmalloc'ed): TCP's `ehash`, `bhash`, `bhash2` (6.1+), `lhash2`; UDP's and UDP-Lite's `hash` (with `hash2`, and `hash4` where present); the IP ID generator (`ip_idents` with `ip_tstamps`); the TCP metrics hash (`tcp_metrics_hash`, 1 << `tcp_metrics_hash_log` buckets); MPTCP's token hash (`token_hash`, `token_mask` + 1 buckets); the source-port perturbation table (`table_perturb`, 2^16 u32s where it is a pointer: allocated since 5.19 and its stable backports); the mount and mountpoint hashes — each from its global pointer and its size | all |
 //! | `pipe` | every pipe a task holds open (`f_op` = `pipefifo_fops`, or an S_IFIFO inode: 6.15+ anonymous pipes have `pipeanon_fops`; `file.private_data`): the pages of `bufs[tail..head)` and `tmp_page` (two from 6.15) | all |
@@ -394,6 +394,30 @@ fn frag_cache_page(k: &Kernel, cache: u64) -> crate::Result<Option<u64>> {
     k.virt_to_page(va).map(Some)
 }
 
+/// `struct page_frag_1k`'s page (6.1–6.13's `napi_alloc_cache.page_small`), while the cache
+/// holds it. `page_frag_alloc_1k` takes a reference for each 1 KiB frag when it takes a page
+/// and hands one out with each frag, from the top down: the cache keeps `offset / 1 KiB` of
+/// them. At `offset` 0 it keeps none and `va` is stale — the page goes back to the buddy
+/// allocator with its last frag and may be anyone's by the dump.
+fn frag_1k_page(k: &Kernel, at: u64) -> crate::Result<Option<u64>> {
+    let t = &k.types;
+    let va = k.u64(
+        at + t
+            .member("page_frag_1k", "va")
+            .map_err(|e| k.layout_error(e))?
+            .offset,
+        "page_frag_1k.va",
+    )?;
+    let m = t
+        .member("page_frag_1k", "offset")
+        .map_err(|e| k.layout_error(e))?;
+    let offset = k.u16(at + m.offset, "page_frag_1k.offset")?;
+    if va == 0 || offset == 0 {
+        return Ok(None);
+    }
+    k.virt_to_page(va).map(Some)
+}
+
 /// Each online CPU's skb page-frag caches.
 fn frag_caches(k: &Kernel, n: &mut Named, w: &mut Warnings) {
     let t = &k.types;
@@ -417,10 +441,7 @@ fn frag_caches(k: &Kernel, n: &mut Named, w: &mut Warnings) {
         for &(name, at, ty) in &caches {
             let at = at.wrapping_add(off);
             let page = if ty == "page_frag_1k" {
-                k.u64(at, "page_frag_1k.va").and_then(|va| match va {
-                    0 => Ok(None),
-                    va => k.virt_to_page(va).map(Some),
-                })
+                frag_1k_page(k, at)
             } else {
                 frag_cache_page(k, at)
             };

@@ -604,7 +604,9 @@ def main():
     tot = {"sockets": len(out), "skbs": sum(r["totals"]["skbs"] for r in uniq),
            "truesize": sum(r["totals"]["truesize"] for r in uniq), "unique_pages": len(owners),
            "page_bytes": page_bytes, "pinned_bytes": page_bytes + extra}
-    print(json.dumps({"sockets": out, "totals": tot, "warnings": k.warnings}, indent=1))
+    # the head pages (struct page addresses) the queues hold: the census's skb pages, which no
+    # later owner claims (owners-oracle.py's page_pool and page_frag checks)
+    print(json.dumps({"sockets": out, "totals": tot, "held_heads": sorted(owners), "warnings": k.warnings}, indent=1))
 
 
 def _socket_page_bytes(rep, k):

@@ -2,7 +2,7 @@
 """drgn's answer for the owners of allocpage skbwalk names from the kernel's structures (#28).
 
   owners-oracle.py --vmcore ELF --vmlinux V > owners.json
-  owners-oracle.py --compare OWNERS.json MEMINFO.json --manifest M --boot B [--explain EX.json --big]
+  owners-oracle.py --compare OWNERS.json MEMINFO.json --manifest M --boot B --top ALL.json [--explain EX.json --big]
   owners-oracle.py --referrers MEMINFO.json --vmcore ELF --vmlinux V
 
 Pipes: every task (drgn's for_each_task), every open file (for_each_file) whose f_op is
@@ -22,7 +22,21 @@ sub-buffers and a reader page on every CPU.
 NIC rings (6.12+, where vring_virtqueue is in vmlinux): every virtio net device on init_net,
 its split queues: the ring memory (queue_size_in_bytes from vring.desc) page for page, and the
 heads of the pages the posted descriptors point at (desc_state[i].data set, chains, indirect
-tables); skbwalk's buffers are at most drgn's (a page a queued skb holds is the census's skb).
+tables); skbwalk's buffers are drgn's less the pages an earlier owner holds (below).
+
+An owner's pages are drgn's less those an owner the census asks earlier holds: socket queues
+(the heads drgn's own socket walk finds, oracle.py --all's held_heads, given as --top), then
+page_pool, page_frag, ... nic_ring, in skbwalk's order.
+
+page_pool: every page in use whose pp_magic is PP_SIGNATURE under the kernel's mask (see
+page_pools), by pool (page.pp) and device (pool.slow.netdev, 6.7+): skbwalk names each pool with
+its pages and device, other.page_pool is their sum.
+
+page_frag: each online CPU's netdev_alloc_cache and napi_alloc_cache (page, page_small: only at
+a non-zero offset, where the 1 KiB cache still holds references) current page (drgn's per_cpu, va
+or 6.13's encoded_page), each task's task_frag.page, each fd socket's
+sk_frag.page, as compound heads: skbwalk names each with its pages (at most, where two holders
+share a page), other.page_frag is their sum.
 
 AF_PACKET rings: every open file whose f_op is &socket_file_ops and whose sock is AF_PACKET (17),
 cast to struct packet_sock: the pages of rx_ring and tx_ring (pg_vec_len blocks of
@@ -192,7 +206,58 @@ def oracle(a):
                         j = d.next.value_()
                         if j >= num:
                             break
-                nic[f"{what} buffers"] = sum(heads.values())
+                nic[f"{what} buffers"] = sorted(heads.items())
+    # page_pool pages: every head page whose pp_magic passes the kernel's own test, by its pool
+    pool = page_pools(p, drgn)
+    # page_frag caches: the current page of each online CPU's skb frag caches, each task's
+    # task_frag and each fd socket's sk_frag (skbwalk's holder names, the socket's without its
+    # "(pid … fd …)")
+    from drgn.helpers.linux.cpumask import for_each_online_cpu
+    from drgn.helpers.linux.percpu import per_cpu
+    from drgn.helpers.linux.mm import virt_to_page
+    frag = {}
+
+    def frag_add(name, page):
+        if page:
+            h = compound_head(drgn.Object(p, "struct page *", value=page))
+            frag.setdefault(name, {})[h.value_()] = 1 << compound_order(h).value_()
+
+    def cache_page(c):
+        if hasattr(c, "va"):
+            va = c.va.value_()
+        else:  # 6.13+: the page's address with its order and pfmemalloc in the low bits
+            va = c.encoded_page.value_() & ~(p["PAGE_SIZE"].value_() - 1 if "PAGE_SIZE" in p else 4095)
+        return virt_to_page(p, va).value_() if va else 0
+    caches = []
+    if "netdev_alloc_cache" in p:
+        caches.append(("netdev_alloc_cache", lambda o: cache_page(o)))
+    if "napi_alloc_cache" in p:
+        nc = p["napi_alloc_cache"]
+        if any(m.name == "page" for m in nc.type_.members):
+            caches.append(("napi_alloc_cache", lambda o: cache_page(o.page)))
+        if any(m.name == "page_small" for m in nc.type_.members):
+            # page_frag_alloc_1k: the cache keeps offset / 1 KiB references to its page; at
+            # offset 0 none (the page left with its last frag, va is stale)
+            caches.append(("napi_alloc_cache.page_small",
+                           lambda o: virt_to_page(p, o.page_small.va).value_()
+                           if o.page_small.va.value_() and o.page_small.offset.value_() else 0))
+    for cpu in for_each_online_cpu(p):
+        for name, get in caches:
+            frag_add(f"CPU {cpu} {name}", get(per_cpu(p[name.split(".")[0]], cpu)))
+    for t in for_each_task(p):
+        try:
+            frag_add(f"pid {t.tgid.value_()} {t.comm.string_().decode()} task_frag", t.task_frag.page.value_())
+            files = list(for_each_file(t))
+        except drgn.FaultError:
+            continue
+        for fd, f in files:
+            try:
+                if f.f_op.value_() == sock_fops:
+                    sk = cast("struct socket *", f.private_data).sk
+                    if sk.value_():
+                        frag_add(f"socket {sk.value_():#x} sk_frag", sk.sk_frag.page.value_())
+            except drgn.FaultError:
+                continue
     # the large system hash tables made after boot: their pages, by drgn's types and sizes
     from drgn.helpers.linux.mm import virt_to_page, PageReserved
     from drgn import sizeof
@@ -280,8 +345,66 @@ def oracle(a):
                       if not PageReserved(pfn_to_page(p, pa >> 12))
                       and not typed(pfn_to_page(p, pa >> 12).page_type.value_()))
     json.dump({"pipes": pipes, "packet": packet, "trace": trace, "nic": nic, "hash_tables": tables,
+               "page_pool": pool, "page_frag": {k: sorted(v.items()) for k, v in frag.items()},
                "kernel_page_tables": ktables},
               sys.stdout, indent=1)
+
+
+def page_pools(p, drgn):
+    """{pool: {"dev", "heads": [[struct page, pages], ...]}}: every page in use whose pp_magic is
+    PP_SIGNATURE (0x40 + POISON_POINTER_DELTA, 0xdead000000000000 on x86-64 and arm64) under the
+    kernel's mask: bits 0-1 ignored; from 6.15 (page_pool_page_is_pp, PP_MAGIC_MASK) also the DMA
+    index in bits 7-38 (PP_DMA_INDEX_SHIFT 7, 32 bits where the poison delta leaves room). A
+    tail's word is its compound_head (bit 0 set, never the signature). The vmemmap is read in
+    1 MiB pieces; the pool is page.pp (netmem_desc's on 7.x), its device pool.slow.netdev (6.7+)."""
+    import struct as st
+    from drgn.helpers.linux.mm import pfn_to_page, compound_order
+
+    page = p.type("struct page")
+    size = drgn.sizeof(page)
+
+    def off(m):
+        for t in (page, "struct netmem_desc"):
+            try:
+                return drgn.offsetof(p.type(t) if isinstance(t, str) else t, m)
+            except LookupError:
+                continue
+        return None
+    o_magic, o_pp, o_ref = off("pp_magic"), off("pp"), drgn.offsetof(page, "_refcount")
+    if o_magic is None or o_pp is None:
+        return {}  # before 5.14: no page_pool signature
+    rel = p["init_uts_ns"].name.release.string_().decode()
+    major, minor = (int(x) for x in rel.split("-")[0].split(".")[:2])
+    mask = ~0x3 if (major, minor) < (6, 15) else ~(0x3 | (0xffffffff << 7))
+    sig = 0xdead000000000000 + 0x40
+    base = pfn_to_page(p, 0).value_()
+    pfn, end = p["min_low_pfn"].value_(), p["max_pfn"].value_()
+    step = (1 << 20) // size
+    pools = {}
+    while pfn < end:
+        n = min(step, end - pfn)
+        at = (base + pfn * size) & (1 << 64) - 1
+        try:
+            buf = p.read(at, n * size)
+        except drgn.FaultError:
+            pfn += n
+            continue
+        for i in range(n):
+            magic, = st.unpack_from("<Q", buf, i * size + o_magic)
+            if magic & mask != sig or not st.unpack_from("<i", buf, i * size + o_ref)[0]:
+                continue
+            pp, = st.unpack_from("<Q", buf, i * size + o_pp)
+            head = drgn.Object(p, "struct page *", value=at + i * size)
+            e = pools.setdefault(hex(pp), {"dev": None, "heads": []})
+            e["heads"].append([head.value_(), 1 << compound_order(head).value_()])
+        pfn += n
+    for k, e in pools.items():
+        try:
+            nd = drgn.Object(p, "struct page_pool *", value=int(k, 16)).slow.netdev
+            e["dev"] = nd.name.string_().decode() if nd.value_() else None
+        except (AttributeError, LookupError, drgn.FaultError, UnicodeDecodeError):
+            pass
+    return pools
 
 
 def compare(a):
@@ -337,23 +460,72 @@ def compare(a):
         if len(per_cpu) != mt["cpus"] or any(c["subbufs"] != want for c in per_cpu):
             errs.append(f"global trace buffer: {mt['cpus']} CPUs of {want} sub-buffers written, drgn finds "
                         f"{[(c['cpu'], c['subbufs']) for c in per_cpu]}")
-    # NIC rings: each queue's ring memory is drgn's to the page; its posted buffers at most
-    # drgn's (a buffer's page that a queued skb also holds is the census's skb), and
-    # other.nic_ring at most drgn's sum. Kernels without the virtio core's types: none named.
-    nic = json.load(open(a.compare[0])).get("nic")
+    # The census gives a page to the first owner that claims it: socket queues (skb: the heads
+    # drgn's socket walk finds, oracle.py --all), then page_pool, page_frag, ..., nic_ring. So
+    # each owner below is drgn's pages less those an earlier owner holds.
+    own = json.load(open(a.compare[0]))
+    held = set(json.load(open(a.top))["held_heads"])
+    other = census.get("other", {})
+    # page_pool: each pool drgn finds pages of is a holder with them (and its device's name)
+    ph = {}
+    for h in census.get("owners", {}).get("page_pool", []):
+        ph[h["holder"]] = ph.get(h["holder"], 0) + h["pages"]
+    pp_heads, pp_total, pp_names = set(), 0, set()
+    for pool, x in own.get("page_pool", {}).items():
+        pp_heads.update(h for h, _ in x["heads"])
+        pages = sum(n for h, n in x["heads"] if h not in held)
+        name = f"page_pool {pool}" + (f" ({x['dev']})" if x["dev"] else "")
+        pp_names.add(name)
+        pp_total += pages
+        if pages and ph.get(name) != pages:
+            errs.append(f"{name}: drgn {pages} pages (not in socket queues), skbwalk {ph.get(name)}")
+    for name in set(ph) - pp_names:
+        errs.append(f"{name}: skbwalk names {ph[name]} page_pool pages, drgn finds no such pool")
+    if other.get("page_pool", 0) != pp_total:
+        errs.append(f"census other.page_pool {other.get('page_pool', 0)} != drgn's {pp_total}")
+    # page_frag: each cache, task and socket drgn finds a current page of is a holder with it; a
+    # page two holders share goes to the first skbwalk asks, so there at most
+    claimed = held | pp_heads
+    fr = {k: [(h, n) for h, n in v] for k, v in own.get("page_frag", {}).items()}
+    sharers = {}
+    for name, heads in fr.items():
+        for h, _ in heads:
+            sharers.setdefault(h, set()).add(name)
+    fh = {}
+    for h in census.get("owners", {}).get("page_frag", []):
+        name = h["holder"].split(" (pid ")[0] if h["holder"].startswith("socket ") else h["holder"]
+        fh[name] = fh.get(name, 0) + h["pages"]
+    for name, heads in fr.items():
+        pages = sum(n for h, n in heads if h not in claimed)
+        shared = any(len(sharers[h]) > 1 for h, _ in heads)
+        got = fh.get(name, 0)
+        if (got > pages) if shared else (got != pages):
+            errs.append(f"page_frag {name}: drgn {pages} pages (not in socket queues or page_pool), skbwalk {got}")
+    for name in set(fh) - set(fr):
+        errs.append(f"page_frag {name}: skbwalk names {fh[name]} pages, drgn finds no such page")
+    frag_heads = {h: n for heads in fr.values() for h, n in heads}
+    frag_total = sum(n for h, n in frag_heads.items() if h not in claimed)
+    if other.get("page_frag", 0) != frag_total:
+        errs.append(f"census other.page_frag {other.get('page_frag', 0)} != drgn's {frag_total}")
+    claimed |= set(frag_heads)
+    # NIC rings: each queue's ring memory is drgn's to the page, its posted buffers drgn's less
+    # the pages an earlier owner holds (on 7.x virtio_net posts page_pool pages), and
+    # other.nic_ring their sum. Kernels without the virtio core's types: none named.
+    nic = own.get("nic")
     nh = {h["holder"]: h["pages"] for h in census.get("owners", {}).get("nic_ring", [])}
     if nic is None:
         if nh:
             errs.append(f"nic rings: drgn has no vring_virtqueue type, skbwalk names {nh}")
     else:
-        for name, pages in nic.items():
-            got = nh.get(name, 0)
-            if (got != pages) if name.endswith(" ring") else not 0 <= got <= pages:
-                errs.append(f"{name}: drgn {pages} pages, skbwalk {got}")
+        want = {name: x if name.endswith(" ring") else sum(n for h, n in x if h not in claimed)
+                for name, x in nic.items()}
+        for name, pages in want.items():
+            if nh.get(name, 0) != pages:
+                errs.append(f"{name}: drgn {pages} pages, skbwalk {nh.get(name, 0)}")
         for name in set(nh) - set(nic):
             errs.append(f"{name}: skbwalk names {nh[name]} pages, drgn finds no such queue")
-        if census.get("other", {}).get("nic_ring", 0) > sum(nic.values()):
-            errs.append(f"census other.nic_ring {census.get('other', {}).get('nic_ring')} > drgn's {sum(nic.values())}")
+        if other.get("nic_ring", 0) != sum(want.values()):
+            errs.append(f"census other.nic_ring {other.get('nic_ring', 0)} != drgn's {sum(want.values())}")
     holders = census.get("owners", {}).get("pipe", [])
     total = 0
     for k, x in e.items():
@@ -469,6 +641,7 @@ if __name__ == "__main__":
     ap.add_argument("--vmlinux")
     ap.add_argument("--compare", nargs=2)
     ap.add_argument("--manifest")
+    ap.add_argument("--top", help="oracle.py --all's answer (with --compare): the heads socket queues hold")
     ap.add_argument("--boot")
     ap.add_argument("--explain")
     ap.add_argument("--big", action="store_true")

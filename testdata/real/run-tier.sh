@@ -308,7 +308,8 @@ PY
             elif [ -n "$big" ] && [ ! -s "$WORK/ex.json" ] && ! timeout "$TMO" "$BIN" --vmcore "$D" --vmlinux "$VMLINUX" \
                     explain --json > "$WORK/ex.json" 2> "$WORK/err"; then
                 bad "$name" "skbwalk explain exited non-zero: $(head -c 300 "$WORK/err")"
-            elif msg=$(python3 "$HERE/owners-oracle.py" --compare "$OWN" "$WORK/mi.json" --manifest "$M" --boot "$boot" \
+            elif [ ! -s "$OD/all.json" ]; then bad "$name" "oracle --all failed"
+            elif msg=$(python3 "$HERE/owners-oracle.py" --compare "$OWN" "$WORK/mi.json" --manifest "$M" --boot "$boot" --top "$OD/all.json" \
                     ${big:+--big --explain "$WORK/ex.json"}); then ok "$name"
             else bad "$name" "$msg"; fi
         fi
