@@ -102,6 +102,8 @@ pub struct OtherSplit {
     pub packet_ring: u64,
     /// Tracing ring buffers.
     pub trace_ring: u64,
+    /// perf events' ring buffers.
+    pub perf_ring: u64,
     /// NIC rings: posted receive/transmit buffers and ring memory.
     pub nic_ring: u64,
     /// The kernel's large hash tables made after boot.
@@ -756,7 +758,7 @@ struct Tally {
 
 impl OtherSplit {
     /// Every part by its key (`census.other.<key>`), in the order the census asks them.
-    pub fn parts(&self) -> [(&'static str, u64); 15] {
+    pub fn parts(&self) -> [(&'static str, u64); 16] {
         [
             ("skb", self.skb),
             ("vmalloc", self.vmalloc),
@@ -765,6 +767,7 @@ impl OtherSplit {
             ("pipe", self.pipe),
             ("packet_ring", self.packet_ring),
             ("trace_ring", self.trace_ring),
+            ("perf_ring", self.perf_ring),
             ("nic_ring", self.nic_ring),
             ("hash_table", self.hash_table),
             ("kernel_page_table", self.kernel_page_table),
@@ -784,6 +787,7 @@ impl OtherSplit {
             Owner::Pipe => &mut self.pipe,
             Owner::PacketRing => &mut self.packet_ring,
             Owner::TraceRing => &mut self.trace_ring,
+            Owner::PerfRing => &mut self.perf_ring,
             Owner::NicRing => &mut self.nic_ring,
             Owner::HashTable => &mut self.hash_table,
             Owner::KernelPageTable => &mut self.kernel_page_table,
@@ -802,6 +806,7 @@ impl OtherSplit {
         self.pipe += o.pipe;
         self.packet_ring += o.packet_ring;
         self.trace_ring += o.trace_ring;
+        self.perf_ring += o.perf_ring;
         self.nic_ring += o.nic_ring;
         self.hash_table += o.hash_table;
         self.kernel_page_table += o.kernel_page_table;

@@ -45,6 +45,7 @@ mod owner;
 pub mod owners;
 mod page;
 mod parallel;
+mod perf_rings;
 pub mod referrers;
 mod refs;
 pub mod report;

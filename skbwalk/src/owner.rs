@@ -19,6 +19,8 @@ pub enum Owner {
     PacketRing,
     /// The tracing ring buffers (ftrace's, per instance).
     TraceRing,
+    /// perf events' ring buffers (`perf_mmap`), per event file.
+    PerfRing,
     /// NIC rings: the buffers posted to a virtio NIC's queues, and the rings' memory.
     NicRing,
     /// The kernel's large hash tables made after boot (`alloc_large_system_hash` without
@@ -47,6 +49,7 @@ impl Owner {
             Owner::Pipe => "pipe",
             Owner::PacketRing => "packet_ring",
             Owner::TraceRing => "trace_ring",
+            Owner::PerfRing => "perf_ring",
             Owner::NicRing => "nic_ring",
             Owner::HashTable => "hash_table",
             Owner::KernelPageTable => "kernel_page_table",

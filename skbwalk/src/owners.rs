@@ -10,6 +10,7 @@
 //! | `pipe` | every pipe a task holds open (`f_op` = `pipefifo_fops`, or an S_IFIFO inode: 6.15+ anonymous pipes have `pipeanon_fops`; `file.private_data`): the pages of `bufs[tail..head)` and `tmp_page` (two from 6.15) | all |
 //! | `packet_ring` | every AF_PACKET socket a task holds open (`sk_family` 17; `struct packet_sock` begins with its `struct sock`): the blocks of its `rx_ring` and `tx_ring` (`pg_vec_len` blocks, each `pg_vec[i].buffer`, 2^`pg_vec_order` pages, a compound page from the buddy allocator; vzalloc'ed blocks are `vmalloc`'s) | all |
 //! | `trace_ring` | the tracing ring buffers: every instance on `ftrace_trace_arrays`, its `array_buffer` and snapshot (`max_buffer`, 7.1+ `snapshot_buffer`): each possible CPU's ring of `buffer_page`s (from `pages`, flag bits masked) and reader page, each `buffer_page.page` (2^`subbuf_order` pages from 6.8) | all |
+//! | `perf_ring` | every perf event file a task holds open (`f_op` = `perf_fops`): its ring's user page, data pages and AUX pages (`perf_rings.rs`) | 5.8+ (`struct perf_buffer`) |
 //! | `nic_ring` | the buffers posted to every virtio NIC's queues and the rings' memory (`nic_rings.rs`) | where `vring_virtqueue` is in the kernel's types (Debian 6.12+) |
 //! | `large_kmalloc` | page type `PGTY_large_kmalloc` | 6.15+ (earlier they are unmarked) |
 //! | `offline` | page type `PGTY_offline` (6.8+), or `PG_offline` (0x100 below `PAGE_TYPE_BASE`) before: balloon and hot-unplugged pages | all |
@@ -728,7 +729,8 @@ impl PipeLayout {
     }
 }
 
-/// Every open file that is a pipe (its buffers' pages) or a socket (its `sk_frag` page).
+/// Every open file that is a pipe (its buffers' pages), a socket (its `sk_frag` page, an
+/// AF_PACKET socket's rings) or a perf event (its ring).
 fn open_files(
     k: &Kernel,
     all: &[crate::task::Task],
@@ -745,6 +747,7 @@ fn open_files(
         .ok();
     let socket_ops = crate::task::socket_file_ops(k);
     let rings = PacketRings::resolve(k).ok();
+    let mut perf = crate::perf_rings::PerfRings::resolve(k);
     let mut pipes: Map<u64, (u32, Vec<String>)> = Map::default();
     for (g, &file) in fds.files.iter().enumerate() {
         let members = fds.of_file(g);
@@ -754,6 +757,22 @@ fn open_files(
         let t = &all[ti as usize];
         let holder = |what: String| OwnerHolder::of_task(what, t, Some(fd));
         let res = (|| -> crate::Result<()> {
+            if let Some(ring) = perf
+                .as_mut()
+                .map(|p| p.of_file(k, file))
+                .transpose()?
+                .flatten()
+            {
+                let what = format!(
+                    "perf ring {:#x} (pid {} {} fd {fd})",
+                    ring.rb, t.tgid, t.comm
+                );
+                let h = n.holder(Owner::PerfRing, holder(what));
+                for page in ring.pages {
+                    n.claim(k, page, Owner::PerfRing, h);
+                }
+                return Ok(());
+            }
             if let Some(pl) = &pipe {
                 if crate::task::file_is(k, file, pl.fops, crate::task::S_IFIFO)? {
                     let p = k.u64(file + o.file_private_data, "file.private_data")?;
@@ -885,6 +904,33 @@ mod tests {
 
     /// Each owner claims exactly the pages the fixture gave it, with its holder: what was
     /// unattributed before stays so, every added page is named.
+    #[test]
+    fn perf_rings_are_named_once_with_every_page() {
+        let base = census_of("perf-base", |_| {});
+        let mut ring = 0;
+        let c = census_of("perf", |w| {
+            let t = w.add_task(777, "perf", 16);
+            let (rb, pages) = w.add_perf_ring(t, 7, 8, 2);
+            assert_eq!(pages.len(), 1 + 8 + 2);
+            // a second event whose output is the same ring: not a second holder
+            w.add_perf_output(t, 8, rb);
+            ring = rb;
+        });
+        assert!(c.complete, "{:?}", c.warnings);
+        assert_eq!(c.other.perf_ring, 1 + 8 + 2);
+        assert_eq!(c.other.unattributed, base.other.unattributed);
+        let rings = &c.owners["perf_ring"];
+        assert_eq!(rings.len(), 1, "{rings:?}");
+        assert_eq!(
+            rings[0].holder,
+            format!("perf ring {ring:#x} (pid 777 perf fd 7)")
+        );
+        assert_eq!(
+            (rings[0].pid, rings[0].fd, rings[0].pages),
+            (Some(777), Some(7), 11)
+        );
+    }
+
     #[test]
     fn pipes_frag_pages_page_pools_and_offline_pages_are_named() {
         let base = census_of("owners-base", |_| {});

@@ -403,7 +403,7 @@ for b in sorted(os.listdir(out)):
                 files[f]["check"] = json.load(open(chk))
     m["boots"][b] = {"description": desc.get(b, ""), "dir": d, "sockets": cap["sockets"],
                      "nofd_sockets": cap.get("nofd", []), "pipes": cap.get("pipes", []), "packet_rings": cap.get("packet_rings", []),
-                     "trace": cap.get("trace", []),
+                     "trace": cap.get("trace", []), "perf_rings": cap.get("perf_rings", []),
                      "capture": cap["capture"], "files": files}
     retries = os.path.join(d, "retries.log")
     if os.path.exists(retries):  # captures made again, and why (make-dumps.sh boot())

@@ -38,6 +38,11 @@ or 6.13's encoded_page), each task's task_frag.page, each fd socket's
 sk_frag.page, as compound heads: skbwalk names each with its pages (at most, where two holders
 share a page), other.page_frag is their sum.
 
+perf rings: every open file whose f_op is &perf_fops, its struct perf_event's rb (once, however
+many events share it): the user page, data_pages[0..nr_pages) and aux_pages[0..aux_nr_pages).
+The manifest's event (pipes scenario: 64 data pages) is what drgn finds at its pid and fd;
+skbwalk names each ring with its pages and a pid and fd holding it, other.perf_ring their sum.
+
 AF_PACKET rings: every open file whose f_op is &socket_file_ops and whose sock is AF_PACKET (17),
 cast to struct packet_sock: the pages of rx_ring and tx_ring (pg_vec_len blocks of
 2^pg_vec_order pages). The manifest's socket (its geometry) is what drgn
@@ -86,6 +91,8 @@ def oracle(a):
     pipes = {}
     packet = {}  # AF_PACKET sockets with rings: sk -> {"ends", "rx", "tx"} (pages of each ring)
     sock_fops = p["socket_file_ops"].address_of_().value_()
+    perf_fops = p["perf_fops"].address_of_().value_()
+    perf = {}  # perf rings: rb -> {"ends", "data", "aux", "pages"}
     pkt = p.type("struct packet_sock *")
 
     def ring_pages(r):
@@ -103,6 +110,15 @@ def oracle(a):
             # a snapshot of a running guest can catch a task's table mid-change: a file
             # that cannot be read is skipped (the manifest's pipes are long-lived)
             try:
+                if f.f_op.value_() == perf_fops:
+                    rb = cast("struct perf_event *", f.private_data).rb
+                    if rb.value_():
+                        data = sum(1 for i in range(rb.nr_pages.value_()) if rb.data_pages[i].value_())
+                        aux = sum(1 for i in range(rb.aux_nr_pages.value_()) if rb.aux_pages[i].value_())
+                        e = perf.setdefault(hex(rb.value_()), {"ends": [], "data": data, "aux": aux,
+                                                               "pages": int(bool(rb.user_page.value_())) + data + aux})
+                        e["ends"].append([t.tgid.value_(), fd, t.comm.string_().decode()])
+                    continue
                 if f.f_op.value_() == sock_fops:
                     sk = cast("struct socket *", f.private_data).sk
                     if sk.value_() and sk.__sk_common.skc_family.value_() == 17:
@@ -345,7 +361,7 @@ def oracle(a):
                       if not PageReserved(pfn_to_page(p, pa >> 12))
                       and not typed(pfn_to_page(p, pa >> 12).page_type.value_()))
     json.dump({"pipes": pipes, "packet": packet, "trace": trace, "nic": nic, "hash_tables": tables,
-               "page_pool": pool, "page_frag": {k: sorted(v.items()) for k, v in frag.items()},
+               "page_pool": pool, "perf": perf, "page_frag": {k: sorted(v.items()) for k, v in frag.items()},
                "kernel_page_tables": ktables},
               sys.stdout, indent=1)
 
@@ -441,6 +457,24 @@ def compare(a):
                 errs.append(f"AF_PACKET {sk} {what} ring: drgn {x[what]} pages held by {x['ends']}, skbwalk {h}")
     if census.get("other", {}).get("packet_ring", 0) != ptotal:
         errs.append(f"census other.packet_ring {census.get('other', {}).get('packet_ring')} != drgn's {ptotal}")
+    # perf rings: the manifest's event (its data pages) is what drgn finds at its pid and fd;
+    # skbwalk names each ring drgn finds, with its pages (control, data, AUX), held by one of
+    # the ring's event files; other.perf_ring is their sum
+    pf = json.load(open(a.compare[0])).get("perf", {})
+    pf_end = {(pid, fd): x for x in pf.values() for pid, fd, _ in x["ends"]}
+    for mp in boot.get("perf_rings", []):
+        x = pf_end.get((mp["pid"], mp["fd"]))
+        if x is None or x["data"] != mp["data_pages"] or x["pages"] != mp["data_pages"] + 1:
+            errs.append(f"manifest perf event pid {mp['pid']} fd {mp['fd']}: {mp['data_pages']} data pages and the "
+                        f"control page, drgn finds {x}")
+    prings = census.get("owners", {}).get("perf_ring", [])
+    for rb, x in pf.items():
+        h = next((h for h in prings if h["holder"].startswith(f"perf ring {rb} ")), None)
+        if h is None or h["pages"] != x["pages"] or [h["pid"], h["fd"]] not in [e[:2] for e in x["ends"]]:
+            errs.append(f"perf ring {rb}: drgn {x['pages']} pages held by {x['ends']}, skbwalk {h}")
+    if census.get("other", {}).get("perf_ring", 0) != sum(x["pages"] for x in pf.values()):
+        errs.append(f"census other.perf_ring {census.get('other', {}).get('perf_ring')} != drgn's "
+                    f"{sum(x['pages'] for x in pf.values())}")
     # the tracing ring buffers: each instance's buffer drgn finds pages in is a holder with them,
     # other.trace_ring their sum; the manifest's resized global buffer has, on every CPU,
     # ceil(written / sub-buffer data size) sub-buffers and a reader page

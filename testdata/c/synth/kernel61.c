@@ -438,6 +438,11 @@ struct pipe_inode_info { char mutex_pad[32]; char rd_wait[24]; char wr_wait[24];
 	unsigned int max_usage; unsigned int ring_size; unsigned int nr_accounted; unsigned int readers, writers, files;
 	unsigned int r_counter, w_counter; _Bool poll_usage; struct page *tmp_page; void *fasync_readers;
 	void *fasync_writers; struct pipe_buffer *bufs; void *user; };
+/* perf ring buffers (kernel/events/internal.h): an event file's private_data is its perf_event,
+   whose rb holds the control page, nr_pages data pages and the AUX pages, each a direct-map address */
+struct perf_buffer { int refcount; int nr_pages; int overwrite; int paused; char pb_pad[96]; int aux_nr_pages;
+	void **aux_pages; void *aux_priv; void *user_page; void *data_pages[]; };
+struct perf_event { char pe_pad[200]; struct perf_buffer *rb; };
 struct inode { umode_t i_mode; unsigned short i_opflags; unsigned int i_uid, i_gid; unsigned int i_flags; char inode_pad[80]; unsigned long i_ino; };
 
 struct socket {
@@ -597,6 +602,7 @@ struct task_struct init_task __attribute__((aligned(64)));
 struct css_set init_css_set;
 const struct file_operations socket_file_ops = { .owner = 0 };
 const struct file_operations pipefifo_fops = { .owner = 0 };
+const struct file_operations perf_fops = { .owner = 0 };
 const struct file_operations ext4_file_operations = { .owner = 0 };
 unsigned long page_offset_base;
 unsigned long vmemmap_base;
@@ -707,6 +713,8 @@ int main(void)
 	O(task_struct, task_frag.page); O(sock, sk_frag.page); O(pipe_inode_info, head); O(pipe_inode_info, tail);
 	O(pipe_inode_info, ring_size); O(pipe_inode_info, tmp_page); O(pipe_inode_info, bufs); O(pipe_buffer, page);
 	S(pipe_inode_info); S(pipe_buffer); O(page, pp_magic); O(page, pp);
+	O(perf_event, rb); O(perf_buffer, nr_pages); O(perf_buffer, aux_nr_pages); O(perf_buffer, aux_pages);
+	O(perf_buffer, user_page); O(perf_buffer, data_pages); S(perf_event); S(perf_buffer);
 	printf("memcg.MEMCG_SOCK %d\nmemcg.MEMCG_KMEM %d\nmemcg.MEMCG_PERCPU_B %d\n", MEMCG_SOCK, MEMCG_KMEM, MEMCG_PERCPU_B);
 	printf("CSS_ONLINE %d\nMEMCG_DATA_KMEM %d\nPG_lru %d\nPG_swapbacked %d\n", CSS_ONLINE, (int)MEMCG_DATA_KMEM, PG_lru, PG_swapbacked);
 	printf("PG_head %d\nMAX_SKB_FRAGS %d\n", PG_head, MAX_SKB_FRAGS);

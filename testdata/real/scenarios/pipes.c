@@ -9,9 +9,18 @@
  * The same process opens an AF_PACKET socket (protocol 0: it receives nothing, so its ring stays
  * as it was made) with a receive ring of 8 blocks of 64 KiB (16 pages each, one order-4 compound
  * page per block: 128 pages) and a transmit ring of 4 blocks of 16 KiB (16 pages), at fd 50: the
- * manifest line "packet":true with the geometry. */
+ * manifest line "packet":true with the geometry.
+ *
+ * And a perf ring buffer: a software event (PERF_COUNT_SW_DUMMY: it counts nothing, so its ring
+ * stays as it was made) mapped with 64 data pages and the user page, at fd 51: the manifest
+ * line "perf":true with "data_pages". */
 #include "common.h"
 #include <linux/if_packet.h>
+#include <linux/perf_event.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#define PERF_DATA_PAGES 64
 
 #define MAX_PIPES 16
 #define PAGE_BYTES 4096
@@ -56,6 +65,15 @@ int main(void)
 	manifest("pipes", "packet", ps,
 		 "\"packet\":true,\"rx_blocks\":%u,\"rx_block_pages\":%u,\"tx_blocks\":%u,\"tx_block_pages\":%u",
 		 rx.tp_block_nr, rx.tp_block_size / PAGE_BYTES, tx.tp_block_nr, tx.tp_block_size / PAGE_BYTES);
+	struct perf_event_attr pa = {.type = PERF_TYPE_SOFTWARE, .size = sizeof pa, .config = PERF_COUNT_SW_DUMMY,
+				     .disabled = 1};
+	int pf = syscall(SYS_perf_event_open, &pa, 0, -1, -1, 0);
+	if (pf < 0)
+		die("perf_event_open");
+	pf = move_fd(pf, 51);
+	if (mmap(NULL, (1 + PERF_DATA_PAGES) * PAGE_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, pf, 0) == MAP_FAILED)
+		die("mmap(perf)");
+	manifest("pipes", "perf", pf, "\"perf\":true,\"data_pages\":%d", PERF_DATA_PAGES);
 	mark_ready("pipes");
 	sleep_forever();
 }

@@ -1,5 +1,5 @@
 //! Owners of allocpage in the synthetic kernel: pipes with buffers, tasks' and sockets'
-//! page-frag pages, page_pool pages and offline pages (`skbwalk::owners`).
+//! page-frag pages, page_pool pages, perf rings and offline pages (`skbwalk::owners`).
 
 use super::*;
 
@@ -42,12 +42,65 @@ impl World {
         (pipe, structs)
     }
 
+    /// A perf event file held by `task` at `fd`, its ring mapped with `data` data pages and
+    /// `aux` AUX pages besides the control page (each an order-0 page, as `rb_alloc` takes
+    /// them). Returns the ring and its pages (struct page addresses).
+    pub fn add_perf_ring(&mut self, task: usize, fd: u32, data: u32, aux: u32) -> (u64, Vec<u64>) {
+        let k = Arc::clone(&self.k);
+        let o = |key: &str| k.o(key);
+        let (rb, _) = self.kmalloc(o("perf_buffer") + 8 * u64::from(data));
+        let mut structs = Vec::new();
+        let mut page = |w: &mut World| {
+            let (sp, va) = w.owned_page_mapped();
+            structs.push(sp);
+            va
+        };
+        let user = page(self);
+        self.write_u64(rb + o("perf_buffer.user_page"), user);
+        for i in 0..u64::from(data) {
+            let va = page(self);
+            self.write_u64(rb + o("perf_buffer.data_pages") + 8 * i, va);
+        }
+        self.write_u32(rb + o("perf_buffer.nr_pages"), data);
+        if aux > 0 {
+            let (arr, _) = self.kmalloc(8 * u64::from(aux));
+            for i in 0..u64::from(aux) {
+                let va = page(self);
+                self.write_u64(arr + 8 * i, va);
+            }
+            self.write_u64(rb + o("perf_buffer.aux_pages"), arr);
+            self.write_u32(rb + o("perf_buffer.aux_nr_pages"), aux);
+        }
+        self.add_perf_output(task, fd, rb);
+        (rb, structs)
+    }
+
+    /// Another perf event file held by `task` at `fd` whose output goes to the ring `rb`
+    /// (`PERF_EVENT_IOC_SET_OUTPUT`).
+    pub fn add_perf_output(&mut self, task: usize, fd: u32, rb: u64) {
+        let k = Arc::clone(&self.k);
+        let o = |key: &str| k.o(key);
+        let (event, _) = self.kmalloc(o("perf_event"));
+        self.write_u64(event + o("perf_event.rb"), rb);
+        let file = self.slab_alloc("filp");
+        let fop = self.ksym("perf_fops");
+        self.write_u64(file + o("file.f_op"), fop);
+        self.write_u64(file + o("file.f_count"), 1);
+        self.write_u64(file + o("file.private_data"), event);
+        self.install_fd(task, fd, file);
+    }
+
     /// An order-0 page in use by its owner (`_refcount` 1, no flags): its struct page.
     fn owned_page(&mut self) -> u64 {
+        self.owned_page_mapped().0
+    }
+
+    /// An order-0 page in use by its owner: its struct page and its direct-map address.
+    fn owned_page_mapped(&mut self) -> (u64, u64) {
         let p = self.alloc_pages(0);
         let sp = self.page_struct(p / self.page_size());
         self.write_u32(sp + self.k.o("page._refcount"), 1);
-        sp
+        (sp, self.virt(p))
     }
 
     /// Give `task` a `task_frag` page of `order` (compound): its head.
