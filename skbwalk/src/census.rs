@@ -104,6 +104,8 @@ pub struct OtherSplit {
     pub trace_ring: u64,
     /// perf events' ring buffers.
     pub perf_ring: u64,
+    /// io_uring rings and SQE arrays.
+    pub io_uring: u64,
     /// NIC rings: posted receive/transmit buffers and ring memory.
     pub nic_ring: u64,
     /// The kernel's large hash tables made after boot.
@@ -758,7 +760,7 @@ struct Tally {
 
 impl OtherSplit {
     /// Every part by its key (`census.other.<key>`), in the order the census asks them.
-    pub fn parts(&self) -> [(&'static str, u64); 16] {
+    pub fn parts(&self) -> [(&'static str, u64); 17] {
         [
             ("skb", self.skb),
             ("vmalloc", self.vmalloc),
@@ -768,6 +770,7 @@ impl OtherSplit {
             ("packet_ring", self.packet_ring),
             ("trace_ring", self.trace_ring),
             ("perf_ring", self.perf_ring),
+            ("io_uring", self.io_uring),
             ("nic_ring", self.nic_ring),
             ("hash_table", self.hash_table),
             ("kernel_page_table", self.kernel_page_table),
@@ -788,6 +791,7 @@ impl OtherSplit {
             Owner::PacketRing => &mut self.packet_ring,
             Owner::TraceRing => &mut self.trace_ring,
             Owner::PerfRing => &mut self.perf_ring,
+            Owner::IoUring => &mut self.io_uring,
             Owner::NicRing => &mut self.nic_ring,
             Owner::HashTable => &mut self.hash_table,
             Owner::KernelPageTable => &mut self.kernel_page_table,
@@ -807,6 +811,7 @@ impl OtherSplit {
         self.packet_ring += o.packet_ring;
         self.trace_ring += o.trace_ring;
         self.perf_ring += o.perf_ring;
+        self.io_uring += o.io_uring;
         self.nic_ring += o.nic_ring;
         self.hash_table += o.hash_table;
         self.kernel_page_table += o.kernel_page_table;

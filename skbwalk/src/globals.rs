@@ -60,6 +60,7 @@ pub(crate) const GLOBALS: &[Global] = &[
     g("socket_file_ops", "struct file_operations", ""),
     g("pipefifo_fops", "struct file_operations", ""),
     g("perf_fops", "struct file_operations", ""),
+    g("io_uring_fops", "struct file_operations", ""),
     g("root_mem_cgroup", "struct mem_cgroup *", ""),
 ];
 

@@ -31,6 +31,7 @@ mod globals;
 mod hash;
 mod hashtables;
 mod hex;
+mod io_uring;
 pub mod kernel;
 pub mod kind;
 mod le;

@@ -21,6 +21,8 @@ pub enum Owner {
     TraceRing,
     /// perf events' ring buffers (`perf_mmap`), per event file.
     PerfRing,
+    /// io_uring instances' submission and completion rings and SQE arrays.
+    IoUring,
     /// NIC rings: the buffers posted to a virtio NIC's queues, and the rings' memory.
     NicRing,
     /// The kernel's large hash tables made after boot (`alloc_large_system_hash` without
@@ -50,6 +52,7 @@ impl Owner {
             Owner::PacketRing => "packet_ring",
             Owner::TraceRing => "trace_ring",
             Owner::PerfRing => "perf_ring",
+            Owner::IoUring => "io_uring",
             Owner::NicRing => "nic_ring",
             Owner::HashTable => "hash_table",
             Owner::KernelPageTable => "kernel_page_table",

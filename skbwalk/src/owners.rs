@@ -11,6 +11,7 @@
 //! | `packet_ring` | every AF_PACKET socket a task holds open (`sk_family` 17; `struct packet_sock` begins with its `struct sock`): the blocks of its `rx_ring` and `tx_ring` (`pg_vec_len` blocks, each `pg_vec[i].buffer`, 2^`pg_vec_order` pages, a compound page from the buddy allocator; vzalloc'ed blocks are `vmalloc`'s) | all |
 //! | `trace_ring` | the tracing ring buffers: every instance on `ftrace_trace_arrays`, its `array_buffer` and snapshot (`max_buffer`, 7.1+ `snapshot_buffer`): each possible CPU's ring of `buffer_page`s (from `pages`, flag bits masked) and reader page, each `buffer_page.page` (2^`subbuf_order` pages from 6.8) | all |
 //! | `perf_ring` | every perf event file a task holds open (`f_op` = `perf_fops`): its ring's user page, data pages and AUX pages (`perf_rings.rs`) | 5.8+ (`struct perf_buffer`) |
+//! | `io_uring` | every io_uring instance a task holds open (`f_op` = `io_uring_fops`): its rings and SQE array, kernel-allocated only (`io_uring.rs`) | all |
 //! | `nic_ring` | the buffers posted to every virtio NIC's queues and the rings' memory (`nic_rings.rs`) | where `vring_virtqueue` is in the kernel's types (Debian 6.12+) |
 //! | `large_kmalloc` | page type `PGTY_large_kmalloc` | 6.15+ (earlier they are unmarked) |
 //! | `offline` | page type `PGTY_offline` (6.8+), or `PG_offline` (0x100 below `PAGE_TYPE_BASE`) before: balloon and hot-unplugged pages | all |
@@ -730,7 +731,7 @@ impl PipeLayout {
 }
 
 /// Every open file that is a pipe (its buffers' pages), a socket (its `sk_frag` page, an
-/// AF_PACKET socket's rings) or a perf event (its ring).
+/// AF_PACKET socket's rings), a perf event (its ring) or an io_uring instance (its rings).
 fn open_files(
     k: &Kernel,
     all: &[crate::task::Task],
@@ -748,6 +749,7 @@ fn open_files(
     let socket_ops = crate::task::socket_file_ops(k);
     let rings = PacketRings::resolve(k).ok();
     let mut perf = crate::perf_rings::PerfRings::resolve(k);
+    let mut uring = crate::io_uring::IoUrings::resolve(k);
     let mut pipes: Map<u64, (u32, Vec<String>)> = Map::default();
     for (g, &file) in fds.files.iter().enumerate() {
         let members = fds.of_file(g);
@@ -770,6 +772,22 @@ fn open_files(
                 let h = n.holder(Owner::PerfRing, holder(what));
                 for page in ring.pages {
                     n.claim(k, page, Owner::PerfRing, h);
+                }
+                return Ok(());
+            }
+            if let Some(ring) = uring
+                .as_mut()
+                .map(|u| u.of_file(k, file))
+                .transpose()?
+                .flatten()
+            {
+                let what = format!(
+                    "io_uring {:#x} (pid {} {} fd {fd})",
+                    ring.ctx, t.tgid, t.comm
+                );
+                let h = n.holder(Owner::IoUring, holder(what));
+                for page in ring.pages {
+                    n.claim(k, page, Owner::IoUring, h);
                 }
                 return Ok(());
             }
@@ -929,6 +947,28 @@ mod tests {
             (rings[0].pid, rings[0].fd, rings[0].pages),
             (Some(777), Some(7), 11)
         );
+    }
+
+    #[test]
+    fn io_uring_rings_are_named_whole_once() {
+        let base = census_of("uring-base", |_| {});
+        let mut ctx = 0;
+        let c = census_of("uring", |w| {
+            let t = w.add_task(778, "uring", 16);
+            let (x, _) = w.add_io_uring(t, 9, 2, 1);
+            ctx = x;
+        });
+        assert!(c.complete, "{:?}", c.warnings);
+        // the rings' order-2 page and the SQEs' order-1 page, each claimed whole by its head
+        assert_eq!(c.other.io_uring, 4 + 2);
+        assert_eq!(c.other.unattributed, base.other.unattributed);
+        let h = &c.owners["io_uring"];
+        assert_eq!(h.len(), 1, "{h:?}");
+        assert_eq!(
+            h[0].holder,
+            format!("io_uring {ctx:#x} (pid 778 uring fd 9)")
+        );
+        assert_eq!((h[0].pid, h[0].fd, h[0].pages), (Some(778), Some(9), 6));
     }
 
     #[test]

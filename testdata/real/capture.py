@@ -295,8 +295,9 @@ def main():
         packet_rings = [s for s in entries if s.get("packet")]  # an AF_PACKET socket's rings (#28)
         trace = [s for s in entries if s.get("trace")]  # the resized tracing ring buffer (#28)
         perf_rings = [s for s in entries if s.get("perf")]  # a perf event's ring buffer (#28)
+        io_urings = [s for s in entries if s.get("io_uring")]  # an io_uring instance's rings (#28)
         sockets = [s for s in entries if not s.get("nofd") and not s.get("pipe") and not s.get("packet")
-                   and not s.get("trace") and not s.get("perf")]
+                   and not s.get("trace") and not s.get("perf") and not s.get("io_uring")]
         nofd = [s for s in entries if s.get("nofd")]  # reached only through the kernel's hash tables
         facts["guest_info"] = [l[len("SKBW-INFO "):] for l in lines if l.startswith("SKBW-INFO ")]
         warns = [l for l in lines if l.startswith("SKBW-WARN") or l.startswith("SKBW-ERROR")]
@@ -355,7 +356,7 @@ def main():
         shutil.rmtree(rundir, ignore_errors=True)
     facts["timings_s"]["total"] = round(time.time() - t0, 1)
     out = {"sockets": sockets, "nofd": nofd, "pipes": pipes, "packet_rings": packet_rings, "trace": trace,
-           "perf_rings": perf_rings,
+           "perf_rings": perf_rings, "io_urings": io_urings,
            "capture": facts}
     with open(os.path.join(a.outdir, "capture.json"), "w") as f:
         json.dump(out, f, indent=2)

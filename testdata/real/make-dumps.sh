@@ -404,6 +404,7 @@ for b in sorted(os.listdir(out)):
     m["boots"][b] = {"description": desc.get(b, ""), "dir": d, "sockets": cap["sockets"],
                      "nofd_sockets": cap.get("nofd", []), "pipes": cap.get("pipes", []), "packet_rings": cap.get("packet_rings", []),
                      "trace": cap.get("trace", []), "perf_rings": cap.get("perf_rings", []),
+                     "io_urings": cap.get("io_urings", []),
                      "capture": cap["capture"], "files": files}
     retries = os.path.join(d, "retries.log")
     if os.path.exists(retries):  # captures made again, and why (make-dumps.sh boot())

@@ -43,6 +43,13 @@ many events share it): the user page, data_pages[0..nr_pages) and aux_pages[0..a
 The manifest's event (pipes scenario: 64 data pages) is what drgn finds at its pid and fd;
 skbwalk names each ring with its pages and a pid and fd holding it, other.perf_ring their sum.
 
+io_uring: every open file whose f_op is &io_uring_fops, its struct io_ring_ctx (once): the
+kernel-allocated pages of its rings and SQE array as compound heads (6.14+'s ring_region and
+sq_region unless user-provided, 6.12's ring_pages and sqe_pages unless IORING_SETUP_NO_MMAP, before
+the compound pages rings and sq_sqes point into). The manifest's instance (pipes scenario: 256
+SQEs) is what drgn finds at its pid and fd; skbwalk names each with its pages, other.io_uring
+their sum.
+
 AF_PACKET rings: every open file whose f_op is &socket_file_ops and whose sock is AF_PACKET (17),
 cast to struct packet_sock: the pages of rx_ring and tx_ring (pg_vec_len blocks of
 2^pg_vec_order pages). The manifest's socket (its geometry) is what drgn
@@ -93,6 +100,33 @@ def oracle(a):
     sock_fops = p["socket_file_ops"].address_of_().value_()
     perf_fops = p["perf_fops"].address_of_().value_()
     perf = {}  # perf rings: rb -> {"ends", "data", "aux", "pages"}
+    uring_fops = p["io_uring_fops"].address_of_().value_() if "io_uring_fops" in p else None
+    uring = {}  # io_uring instances: ctx -> {"ends", "sq_entries", "pages"}
+
+    def uring_pages(ctx):
+        """the pages of an io_uring's rings and SQE array the kernel allocated, as compound
+        heads: 6.14+'s regions (not user-provided), 6.12's page arrays (not NO_MMAP), else the
+        compound pages rings and sq_sqes point into"""
+        from drgn.helpers.linux.mm import compound_head, compound_order, virt_to_page
+        heads = {}
+
+        def add(pg):
+            h = compound_head(pg)
+            heads[h.value_()] = 1 << compound_order(h).value_()
+        if hasattr(ctx, "ring_region"):
+            for r in (ctx.ring_region, ctx.sq_region):
+                if not r.flags.value_() & 2:  # IO_REGION_F_USER_PROVIDED
+                    for i in range(r.nr_pages.value_()):
+                        add(r.pages[i])
+        elif hasattr(ctx, "ring_pages") and ctx.ring_pages.value_() and not ctx.flags.value_() & (1 << 14):
+            for arr, n in ((ctx.ring_pages, ctx.n_ring_pages), (ctx.sqe_pages, ctx.n_sqe_pages)):
+                for i in range(n.value_()):
+                    add(arr[i])
+        elif not ctx.flags.value_() & (1 << 14):  # IORING_SETUP_NO_MMAP (6.5+): user pages
+            for va in (ctx.rings, ctx.sq_sqes):
+                if va.value_():
+                    add(virt_to_page(va))
+        return sum(heads.values())
     pkt = p.type("struct packet_sock *")
 
     def ring_pages(r):
@@ -110,6 +144,12 @@ def oracle(a):
             # a snapshot of a running guest can catch a task's table mid-change: a file
             # that cannot be read is skipped (the manifest's pipes are long-lived)
             try:
+                if uring_fops is not None and f.f_op.value_() == uring_fops:
+                    ctx = cast("struct io_ring_ctx *", f.private_data)
+                    e = uring.setdefault(hex(ctx.value_()), {"ends": [], "sq_entries": ctx.sq_entries.value_(),
+                                                             "pages": uring_pages(ctx)})
+                    e["ends"].append([t.tgid.value_(), fd, t.comm.string_().decode()])
+                    continue
                 if f.f_op.value_() == perf_fops:
                     rb = cast("struct perf_event *", f.private_data).rb
                     if rb.value_():
@@ -361,7 +401,7 @@ def oracle(a):
                       if not PageReserved(pfn_to_page(p, pa >> 12))
                       and not typed(pfn_to_page(p, pa >> 12).page_type.value_()))
     json.dump({"pipes": pipes, "packet": packet, "trace": trace, "nic": nic, "hash_tables": tables,
-               "page_pool": pool, "perf": perf, "page_frag": {k: sorted(v.items()) for k, v in frag.items()},
+               "page_pool": pool, "perf": perf, "io_uring": uring, "page_frag": {k: sorted(v.items()) for k, v in frag.items()},
                "kernel_page_tables": ktables},
               sys.stdout, indent=1)
 
@@ -475,6 +515,23 @@ def compare(a):
     if census.get("other", {}).get("perf_ring", 0) != sum(x["pages"] for x in pf.values()):
         errs.append(f"census other.perf_ring {census.get('other', {}).get('perf_ring')} != drgn's "
                     f"{sum(x['pages'] for x in pf.values())}")
+    # io_uring: the manifest's instance (its SQ entries) is what drgn finds at its pid and fd,
+    # with pages; skbwalk names each instance drgn finds pages of, with them, held by one of its
+    # files; other.io_uring is their sum
+    ur = json.load(open(a.compare[0])).get("io_uring", {})
+    ur_end = {(pid, fd): x for x in ur.values() for pid, fd, _ in x["ends"]}
+    for mp in boot.get("io_urings", []):
+        x = ur_end.get((mp["pid"], mp["fd"]))
+        if x is None or x["sq_entries"] != mp["sq_entries"] or not x["pages"]:
+            errs.append(f"manifest io_uring pid {mp['pid']} fd {mp['fd']}: {mp['sq_entries']} SQ entries, drgn finds {x}")
+    uh = census.get("owners", {}).get("io_uring", [])
+    for ctx, x in ur.items():
+        h = next((h for h in uh if h["holder"].startswith(f"io_uring {ctx} ")), None)
+        if x["pages"] and (h is None or h["pages"] != x["pages"] or [h["pid"], h["fd"]] not in [e[:2] for e in x["ends"]]):
+            errs.append(f"io_uring {ctx}: drgn {x['pages']} pages held by {x['ends']}, skbwalk {h}")
+    if census.get("other", {}).get("io_uring", 0) != sum(x["pages"] for x in ur.values()):
+        errs.append(f"census other.io_uring {census.get('other', {}).get('io_uring')} != drgn's "
+                    f"{sum(x['pages'] for x in ur.values())}")
     # the tracing ring buffers: each instance's buffer drgn finds pages in is a holder with them,
     # other.trace_ring their sum; the manifest's resized global buffer has, on every CPU,
     # ceil(written / sub-buffer data size) sub-buffers and a reader page

@@ -443,6 +443,12 @@ struct pipe_inode_info { char mutex_pad[32]; char rd_wait[24]; char wr_wait[24];
 struct perf_buffer { int refcount; int nr_pages; int overwrite; int paused; char pb_pad[96]; int aux_nr_pages;
 	void **aux_pages; void *aux_priv; void *user_page; void *data_pages[]; };
 struct perf_event { char pe_pad[200]; struct perf_buffer *rb; };
+/* io_uring (6.1): an io_uring file's private_data is its io_ring_ctx, whose rings and SQE array
+   are direct-map addresses of compound pages (io_mem_alloc) */
+struct io_rings { unsigned int sq_head, sq_tail; };
+struct io_uring_sqe { unsigned char opcode; char sqe_pad[63]; };
+struct io_ring_ctx { struct { unsigned int flags; unsigned int ctx_bits; struct io_rings *rings; };
+	struct { char sub_pad[40]; unsigned int *sq_array; struct io_uring_sqe *sq_sqes; }; };
 struct inode { umode_t i_mode; unsigned short i_opflags; unsigned int i_uid, i_gid; unsigned int i_flags; char inode_pad[80]; unsigned long i_ino; };
 
 struct socket {
@@ -603,6 +609,7 @@ struct css_set init_css_set;
 const struct file_operations socket_file_ops = { .owner = 0 };
 const struct file_operations pipefifo_fops = { .owner = 0 };
 const struct file_operations perf_fops = { .owner = 0 };
+const struct file_operations io_uring_fops = { .owner = 0 };
 const struct file_operations ext4_file_operations = { .owner = 0 };
 unsigned long page_offset_base;
 unsigned long vmemmap_base;
@@ -715,6 +722,7 @@ int main(void)
 	S(pipe_inode_info); S(pipe_buffer); O(page, pp_magic); O(page, pp);
 	O(perf_event, rb); O(perf_buffer, nr_pages); O(perf_buffer, aux_nr_pages); O(perf_buffer, aux_pages);
 	O(perf_buffer, user_page); O(perf_buffer, data_pages); S(perf_event); S(perf_buffer);
+	O(io_ring_ctx, flags); O(io_ring_ctx, rings); O(io_ring_ctx, sq_sqes); S(io_ring_ctx);
 	printf("memcg.MEMCG_SOCK %d\nmemcg.MEMCG_KMEM %d\nmemcg.MEMCG_PERCPU_B %d\n", MEMCG_SOCK, MEMCG_KMEM, MEMCG_PERCPU_B);
 	printf("CSS_ONLINE %d\nMEMCG_DATA_KMEM %d\nPG_lru %d\nPG_swapbacked %d\n", CSS_ONLINE, (int)MEMCG_DATA_KMEM, PG_lru, PG_swapbacked);
 	printf("PG_head %d\nMAX_SKB_FRAGS %d\n", PG_head, MAX_SKB_FRAGS);

@@ -13,9 +13,13 @@
  *
  * And a perf ring buffer: a software event (PERF_COUNT_SW_DUMMY: it counts nothing, so its ring
  * stays as it was made) mapped with 64 data pages and the user page, at fd 51: the manifest
- * line "perf":true with "data_pages". */
+ * line "perf":true with "data_pages".
+ *
+ * And an io_uring instance of 256 SQEs (its rings and SQE array, allocated by the kernel at
+ * io_uring_setup), at fd 52: the manifest line "io_uring":true with its sq and cq entries. */
 #include "common.h"
 #include <linux/if_packet.h>
+#include <linux/io_uring.h>
 #include <linux/perf_event.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -74,6 +78,13 @@ int main(void)
 	if (mmap(NULL, (1 + PERF_DATA_PAGES) * PAGE_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, pf, 0) == MAP_FAILED)
 		die("mmap(perf)");
 	manifest("pipes", "perf", pf, "\"perf\":true,\"data_pages\":%d", PERF_DATA_PAGES);
+	struct io_uring_params up = {0};
+	int ur = syscall(SYS_io_uring_setup, 256, &up);
+	if (ur < 0)
+		die("io_uring_setup");
+	ur = move_fd(ur, 52);
+	manifest("pipes", "io_uring", ur, "\"io_uring\":true,\"sq_entries\":%u,\"cq_entries\":%u", up.sq_entries,
+		 up.cq_entries);
 	mark_ready("pipes");
 	sleep_forever();
 }

@@ -1,5 +1,5 @@
 //! Owners of allocpage in the synthetic kernel: pipes with buffers, tasks' and sockets'
-//! page-frag pages, page_pool pages, perf rings and offline pages (`skbwalk::owners`).
+//! page-frag pages, page_pool pages, perf rings, io_uring rings and offline pages (`skbwalk::owners`).
 
 use super::*;
 
@@ -88,6 +88,34 @@ impl World {
         self.write_u64(file + o("file.f_count"), 1);
         self.write_u64(file + o("file.private_data"), event);
         self.install_fd(task, fd, file);
+    }
+
+    /// An io_uring instance held by `task` at `fd` (the 6.1 layout): its rings and SQE array
+    /// compound pages of `2^rings` and `2^sqes` pages, as `io_mem_alloc` takes them. Returns
+    /// the ctx and the two heads.
+    pub fn add_io_uring(&mut self, task: usize, fd: u32, rings: u32, sqes: u32) -> (u64, [u64; 2]) {
+        let k = Arc::clone(&self.k);
+        let o = |key: &str| k.o(key);
+        let (ctx, _) = self.kmalloc(o("io_ring_ctx"));
+        let mut heads = [0; 2];
+        for (i, (order, at)) in [(rings, "io_ring_ctx.rings"), (sqes, "io_ring_ctx.sq_sqes")]
+            .into_iter()
+            .enumerate()
+        {
+            let p = self.alloc_pages(order);
+            heads[i] = self.make_compound(p, order, None);
+            let sp = heads[i];
+            self.write_u32(sp + o("page._refcount"), 1);
+            let va = self.virt(p) + 64;
+            self.write_u64(ctx + o(at), va);
+        }
+        let file = self.slab_alloc("filp");
+        let fop = self.ksym("io_uring_fops");
+        self.write_u64(file + o("file.f_op"), fop);
+        self.write_u64(file + o("file.f_count"), 1);
+        self.write_u64(file + o("file.private_data"), ctx);
+        self.install_fd(task, fd, file);
+        (ctx, heads)
     }
 
     /// An order-0 page in use by its owner (`_refcount` 1, no flags): its struct page.

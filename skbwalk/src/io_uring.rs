@@ -1,0 +1,181 @@
+//! io_uring rings: the pages the kernel takes for an io_uring instance's submission and
+//! completion rings and its SQE array, found from the instance's file.
+//!
+//! | kernels | where the pages are (`struct io_ring_ctx`) |
+//! |---|---|
+//! | to 6.11 | `rings` and `sq_sqes`: direct-map addresses of compound pages `io_mem_alloc` took with `__get_free_pages(…__GFP_COMP…)` (6.5–6.11's `ring_pages` hold only `IORING_SETUP_NO_MMAP`'s user pages) |
+//! | 6.12–6.13 | `ring_pages[0..n_ring_pages)` and `sqe_pages[0..n_sqe_pages)` (`io_pages_map`: one compound page, or order-0 pages vmap'ed), unless `flags` has `IORING_SETUP_NO_MMAP` |
+//! | 6.14+ | `ring_region` and `sq_region` (`struct io_mapped_region`): `pages[0..nr_pages)`, unless the region's flags say `IO_REGION_F_USER_PROVIDED` |
+//!
+//! The layout is told by the members the kernel has, not by its version. User-provided rings
+//! (`IORING_SETUP_NO_MMAP`) are a task's own pinned pages — LRU pages, not allocpage — and are
+//! not named. Every page is claimed through its compound head, so a compound ring counts whole.
+//! Provided-buffer rings (`io_bl_xa`) and zero-copy receive areas are not followed.
+
+use crate::hash::Set;
+use crate::Kernel;
+
+/// `IORING_SETUP_NO_MMAP` (`ctx->flags`, 6.5+).
+const SETUP_NO_MMAP: u64 = 1 << 14;
+/// `IO_REGION_F_USER_PROVIDED` (`io_uring/memmap.c`).
+const REGION_USER_PROVIDED: u64 = 2;
+/// Most pages read from one ring's page array (a ring of 32768 entries fits in a few hundred).
+const MAX_PAGES: u64 = 1 << 16;
+
+/// A member's offset and size.
+type Field = (u64, u64);
+
+/// Where a ring's pages are named.
+enum Layout {
+    /// 6.14+: `ring_region`, `sq_region`.
+    Regions {
+        regions: [u64; 2],
+        pages: u64,
+        nr_pages: Field,
+        flags: Field,
+    },
+    /// 6.12–6.13: page arrays, and the direct-map pointers for older layouts that have
+    /// `ring_pages` only for user memory.
+    Pages {
+        arrays: [(u64, Field); 2],
+        direct: [u64; 2],
+    },
+    /// To 6.11: `rings` and `sq_sqes`.
+    Direct { direct: [u64; 2] },
+}
+
+/// What finds io_uring instances' rings.
+pub(crate) struct IoUrings {
+    fops: u64,
+    ctx_flags: Field,
+    layout: Layout,
+    /// The instances named already (a ring file may sit in several fd tables).
+    seen: Set<u64>,
+}
+
+/// One instance: its `struct io_ring_ctx` and the `struct page` addresses of its rings.
+pub(crate) struct IoRing {
+    pub ctx: u64,
+    pub pages: Vec<u64>,
+}
+
+impl IoUrings {
+    /// The layout, or `None` where the kernel has no io_uring (`io_uring_fops`,
+    /// `struct io_ring_ctx`).
+    pub(crate) fn resolve(k: &Kernel) -> Option<IoUrings> {
+        let t = &k.types;
+        let f = |ty: &str, m: &str| t.member(ty, m).ok().map(|m| (m.offset, m.ty.size));
+        let o = |ty: &str, m: &str| f(ty, m).map(|m| m.0);
+        let direct = [o("io_ring_ctx", "rings")?, o("io_ring_ctx", "sq_sqes")?];
+        let layout = if let Some(ring) = o("io_ring_ctx", "ring_region") {
+            Layout::Regions {
+                regions: [ring, o("io_ring_ctx", "sq_region")?],
+                pages: o("io_mapped_region", "pages")?,
+                nr_pages: f("io_mapped_region", "nr_pages")?,
+                flags: f("io_mapped_region", "flags")?,
+            }
+        } else if let Some(ring) = o("io_ring_ctx", "ring_pages") {
+            Layout::Pages {
+                arrays: [
+                    (ring, f("io_ring_ctx", "n_ring_pages")?),
+                    (
+                        o("io_ring_ctx", "sqe_pages")?,
+                        f("io_ring_ctx", "n_sqe_pages")?,
+                    ),
+                ],
+                direct,
+            }
+        } else {
+            Layout::Direct { direct }
+        };
+        Some(IoUrings {
+            fops: k.global("io_uring_fops").ok()?,
+            ctx_flags: f("io_ring_ctx", "flags")?,
+            layout,
+            seen: Set::default(),
+        })
+    }
+
+    /// The rings behind `file` when it is an io_uring instance not named before.
+    pub(crate) fn of_file(&mut self, k: &Kernel, file: u64) -> crate::Result<Option<IoRing>> {
+        let o = k.off()?;
+        if k.u64(file + o.file_f_op, "file.f_op")? != self.fops {
+            return Ok(None);
+        }
+        let ctx = k.u64(file + o.file_private_data, "file.private_data")?;
+        if !k.is_kernel_ptr(ctx, 8) || !self.seen.insert(ctx) {
+            return Ok(None);
+        }
+        let no_mmap = field(k, ctx, self.ctx_flags, "io_ring_ctx.flags")? & SETUP_NO_MMAP != 0;
+        let mut pages = Vec::new();
+        match &self.layout {
+            Layout::Regions {
+                regions,
+                pages: at,
+                nr_pages,
+                flags,
+            } => {
+                for &r in regions {
+                    let r = ctx + r;
+                    if field(k, r, *flags, "io_mapped_region.flags")? & REGION_USER_PROVIDED != 0 {
+                        continue;
+                    }
+                    let n = field(k, r, *nr_pages, "io_mapped_region.nr_pages")?;
+                    let arr = k.u64(r + at, "io_mapped_region.pages")?;
+                    heads(k, arr, n, "io_mapped_region.pages[]", &mut pages)?;
+                }
+            }
+            Layout::Pages { arrays, direct } => {
+                let ring = k.u64(ctx + arrays[0].0, "io_ring_ctx.ring_pages")?;
+                if ring == 0 || no_mmap {
+                    // 6.5–6.11: the arrays name NO_MMAP's user pages only
+                    if !no_mmap {
+                        direct_heads(k, ctx, direct, &mut pages)?;
+                    }
+                } else {
+                    for &(at, n) in arrays {
+                        let arr = k.u64(ctx + at, "io_ring_ctx.ring_pages")?;
+                        let n = field(k, ctx, n, "io_ring_ctx.n_ring_pages")?;
+                        heads(k, arr, n, "io_ring_ctx.ring_pages[]", &mut pages)?;
+                    }
+                }
+            }
+            Layout::Direct { direct } => direct_heads(k, ctx, direct, &mut pages)?,
+        }
+        Ok(Some(IoRing { ctx, pages }))
+    }
+}
+
+/// An unsigned member of 1, 2, 4 or 8 bytes at `base`.
+fn field(k: &Kernel, base: u64, (at, size): Field, what: &str) -> crate::Result<u64> {
+    let b = k.bytes(base + at, size.clamp(1, 8) as usize, what)?;
+    let mut v = [0u8; 8];
+    v[..b.len()].copy_from_slice(&b);
+    Ok(u64::from_le_bytes(v))
+}
+
+/// The compound heads of the `n` struct pages in the array at `arr`.
+fn heads(k: &Kernel, arr: u64, n: u64, what: &str, out: &mut Vec<u64>) -> crate::Result<()> {
+    if n == 0 || !k.is_kernel_ptr(arr, 8) {
+        return Ok(());
+    }
+    let raw = k.bytes(arr, (n.min(MAX_PAGES) * 8) as usize, what)?;
+    for c in raw.chunks_exact(8) {
+        let p = crate::le::u64_at(c, 0);
+        if k.is_kernel_ptr(p, 8) {
+            out.push(crate::page::head_of(k, p));
+        }
+    }
+    Ok(())
+}
+
+/// The compound heads of the pages `rings` and `sq_sqes` point into (direct-map addresses).
+fn direct_heads(k: &Kernel, ctx: u64, at: &[u64; 2], out: &mut Vec<u64>) -> crate::Result<()> {
+    for &m in at {
+        let va = k.u64(ctx + m, "io_ring_ctx.rings")?;
+        if let Some(p) = k.direct_page(va) {
+            out.push(crate::page::head_of(k, p));
+        }
+    }
+    Ok(())
+}
