@@ -412,7 +412,8 @@ def page_pools(p, drgn):
     kernel's mask: bits 0-1 ignored; from 6.15 (page_pool_page_is_pp, PP_MAGIC_MASK) also the DMA
     index in bits 7-38 (PP_DMA_INDEX_SHIFT 7, 32 bits where the poison delta leaves room). A
     tail's word is its compound_head (bit 0 set, never the signature). The vmemmap is read in
-    1 MiB pieces; the pool is page.pp (netmem_desc's on 7.x), its device pool.slow.netdev (6.7+)."""
+    1 MiB pieces; the pool is page.pp (netmem_desc's on 7.x), its device pool.slow.netdev (6.7+;
+    NET_PTR_POISON, 0x801 + the delta, once it unregistered: "device gone")."""
     import struct as st
     from drgn.helpers.linux.mm import pfn_to_page, compound_order
 
@@ -457,7 +458,10 @@ def page_pools(p, drgn):
     for k, e in pools.items():
         try:
             nd = drgn.Object(p, "struct page_pool *", value=int(k, 16)).slow.netdev
-            e["dev"] = nd.name.string_().decode() if nd.value_() else None
+            if nd.value_() == 0xdead000000000000 + 0x801:  # NET_PTR_POISON: unregistered (6.8+)
+                e["dev"] = "device gone"
+            else:
+                e["dev"] = nd.name.string_().decode() if nd.value_() else None
         except (AttributeError, LookupError, drgn.FaultError, UnicodeDecodeError):
             pass
     return pools

@@ -443,6 +443,9 @@ struct pipe_inode_info { char mutex_pad[32]; char rd_wait[24]; char wr_wait[24];
 struct perf_buffer { int refcount; int nr_pages; int overwrite; int paused; char pb_pad[96]; int aux_nr_pages;
 	void **aux_pages; void *aux_priv; void *user_page; void *data_pages[]; };
 struct perf_event { char pe_pad[200]; struct perf_buffer *rb; };
+/* page_pool (6.8): the pool's device, NET_PTR_POISON once it unregistered */
+struct net_device { char name[16]; char nd_pad[48]; };
+struct page_pool { char pp_fast[192]; struct { void *pp_params_slow; struct net_device *netdev; } slow; };
 /* io_uring (6.1): an io_uring file's private_data is its io_ring_ctx, whose rings and SQE array
    are direct-map addresses of compound pages (io_mem_alloc) */
 struct io_rings { unsigned int sq_head, sq_tail; };
@@ -722,6 +725,7 @@ int main(void)
 	S(pipe_inode_info); S(pipe_buffer); O(page, pp_magic); O(page, pp);
 	O(perf_event, rb); O(perf_buffer, nr_pages); O(perf_buffer, aux_nr_pages); O(perf_buffer, aux_pages);
 	O(perf_buffer, user_page); O(perf_buffer, data_pages); S(perf_event); S(perf_buffer);
+	O(page_pool, slow.netdev); S(page_pool); O(net_device, name); S(net_device);
 	O(io_ring_ctx, flags); O(io_ring_ctx, rings); O(io_ring_ctx, sq_sqes); S(io_ring_ctx);
 	printf("memcg.MEMCG_SOCK %d\nmemcg.MEMCG_KMEM %d\nmemcg.MEMCG_PERCPU_B %d\n", MEMCG_SOCK, MEMCG_KMEM, MEMCG_PERCPU_B);
 	printf("CSS_ONLINE %d\nMEMCG_DATA_KMEM %d\nPG_lru %d\nPG_swapbacked %d\n", CSS_ONLINE, (int)MEMCG_DATA_KMEM, PG_lru, PG_swapbacked);

@@ -149,6 +149,22 @@ impl World {
         head
     }
 
+    /// A page_pool whose device is named `dev`, or gone (`NET_PTR_POISON`) for `None`.
+    pub fn add_page_pool(&mut self, dev: Option<&str>) -> u64 {
+        let k = Arc::clone(&self.k);
+        let (pool, _) = self.kmalloc(k.o("page_pool"));
+        let netdev = match dev {
+            Some(name) => {
+                let (nd, _) = self.kmalloc(k.o("net_device"));
+                self.write_bytes(nd + k.o("net_device.name"), name.as_bytes());
+                nd
+            }
+            None => 0xdead_0000_0000_0801,
+        };
+        self.write_u64(pool + k.o("page_pool.slow.netdev"), netdev);
+        pool
+    }
+
     /// A page_pool page of the pool at `pool` (`pp_magic` = PP_SIGNATURE): its struct page.
     pub fn add_page_pool_page(&mut self, pool: u64) -> u64 {
         let sp = self.owned_page();
