@@ -10,7 +10,12 @@
 //! The layout is told by the members the kernel has, not by its version. User-provided rings
 //! (`IORING_SETUP_NO_MMAP`) are a task's own pinned pages — LRU pages, not allocpage — and are
 //! not named. Every page is claimed through its compound head, so a compound ring counts whole.
-//! Provided-buffer rings (`io_bl_xa`) and zero-copy receive areas are not followed.
+//!
+//! Provided-buffer rings (`IORING_REGISTER_PBUF_RING`), each `struct io_buffer_list` in the
+//! instance's `io_bl_xa`: on 6.12–6.13 those with `IOBL_MMAP` in `flags` (the kernel's own
+//! pages, `buf_pages[0..buf_nr_pages)`, as the rings); from 6.14 those with `IOBL_BUF_RING` whose
+//! `region` is not user-provided. Before 6.12 they are the task's pinned pages (6.1) or not
+//! followed (6.7–6.11: `is_mmap`). Zero-copy receive areas are user or dma-buf memory.
 
 use crate::hash::Set;
 use crate::Kernel;
@@ -22,18 +27,58 @@ const REGION_USER_PROVIDED: u64 = 2;
 /// Most pages read from one ring's page array (a ring of 32768 entries fits in a few hundred).
 const MAX_PAGES: u64 = 1 << 16;
 
+/// `IOBL_BUF_RING` (6.14+) and `IOBL_MMAP` (6.12–6.13) in `io_buffer_list.flags`.
+const IOBL_BUF_RING: u64 = 1;
+const IOBL_MMAP: u64 = 2;
+
 /// A member's offset and size.
 type Field = (u64, u64);
+
+/// `struct io_mapped_region` (6.14+).
+struct Region {
+    pages: u64,
+    nr_pages: Field,
+    flags: Field,
+}
+
+impl Region {
+    fn resolve(k: &Kernel) -> Option<Region> {
+        let f = |m: &str| {
+            k.types
+                .member("io_mapped_region", m)
+                .ok()
+                .map(|m| (m.offset, m.ty.size))
+        };
+        Some(Region {
+            pages: f("pages")?.0,
+            nr_pages: f("nr_pages")?,
+            flags: f("flags")?,
+        })
+    }
+
+    /// The compound heads of the region at `r`, unless user-provided.
+    fn heads(&self, k: &Kernel, r: u64, out: &mut Vec<u64>) -> crate::Result<()> {
+        if field(k, r, self.flags, "io_mapped_region.flags")? & REGION_USER_PROVIDED != 0 {
+            return Ok(());
+        }
+        let n = field(k, r, self.nr_pages, "io_mapped_region.nr_pages")?;
+        let arr = k.u64(r + self.pages, "io_mapped_region.pages")?;
+        heads(k, arr, n, "io_mapped_region.pages[]", out)
+    }
+}
+
+/// Where provided-buffer rings keep their pages (`struct io_buffer_list`).
+enum BufRings {
+    /// 6.12–6.13: `buf_pages[0..buf_nr_pages)` where `flags` has `IOBL_MMAP`.
+    Pages { flags: Field, pages: u64, nr: Field },
+    /// 6.14+: `region` where `flags` has `IOBL_BUF_RING`.
+    Region { flags: Field, region: u64 },
+}
 
 /// Where a ring's pages are named.
 enum Layout {
     /// 6.14+: `ring_region`, `sq_region`.
-    Regions {
-        regions: [u64; 2],
-        pages: u64,
-        nr_pages: Field,
-        flags: Field,
-    },
+    Regions { regions: [u64; 2], region: Region },
     /// 6.12–6.13: page arrays, and the direct-map pointers for older layouts that have
     /// `ring_pages` only for user memory.
     Pages {
@@ -49,6 +94,8 @@ pub(crate) struct IoUrings {
     fops: u64,
     ctx_flags: Field,
     layout: Layout,
+    /// `io_ring_ctx.io_bl_xa` and the buffer lists' layout, where followed.
+    bufs: Option<(u64, BufRings)>,
     /// The instances named already (a ring file may sit in several fd tables).
     seen: Set<u64>,
 }
@@ -70,9 +117,7 @@ impl IoUrings {
         let layout = if let Some(ring) = o("io_ring_ctx", "ring_region") {
             Layout::Regions {
                 regions: [ring, o("io_ring_ctx", "sq_region")?],
-                pages: o("io_mapped_region", "pages")?,
-                nr_pages: f("io_mapped_region", "nr_pages")?,
-                flags: f("io_mapped_region", "flags")?,
+                region: Region::resolve(k)?,
             }
         } else if let Some(ring) = o("io_ring_ctx", "ring_pages") {
             Layout::Pages {
@@ -88,9 +133,20 @@ impl IoUrings {
         } else {
             Layout::Direct { direct }
         };
+        let lists = if let Some(region) = o("io_buffer_list", "region") {
+            Region::resolve(k)
+                .and(f("io_buffer_list", "flags"))
+                .map(|flags| BufRings::Region { flags, region })
+        } else {
+            f("io_buffer_list", "flags")
+                .zip(o("io_buffer_list", "buf_pages"))
+                .zip(f("io_buffer_list", "buf_nr_pages"))
+                .map(|((flags, pages), nr)| BufRings::Pages { flags, pages, nr })
+        };
         Some(IoUrings {
             fops: k.global("io_uring_fops").ok()?,
             ctx_flags: f("io_ring_ctx", "flags")?,
+            bufs: o("io_ring_ctx", "io_bl_xa").zip(lists),
             layout,
             seen: Set::default(),
         })
@@ -109,20 +165,9 @@ impl IoUrings {
         let no_mmap = field(k, ctx, self.ctx_flags, "io_ring_ctx.flags")? & SETUP_NO_MMAP != 0;
         let mut pages = Vec::new();
         match &self.layout {
-            Layout::Regions {
-                regions,
-                pages: at,
-                nr_pages,
-                flags,
-            } => {
+            Layout::Regions { regions, region } => {
                 for &r in regions {
-                    let r = ctx + r;
-                    if field(k, r, *flags, "io_mapped_region.flags")? & REGION_USER_PROVIDED != 0 {
-                        continue;
-                    }
-                    let n = field(k, r, *nr_pages, "io_mapped_region.nr_pages")?;
-                    let arr = k.u64(r + at, "io_mapped_region.pages")?;
-                    heads(k, arr, n, "io_mapped_region.pages[]", &mut pages)?;
+                    region.heads(k, ctx + r, &mut pages)?;
                 }
             }
             Layout::Pages { arrays, direct } => {
@@ -141,6 +186,30 @@ impl IoUrings {
                 }
             }
             Layout::Direct { direct } => direct_heads(k, ctx, direct, &mut pages)?,
+        }
+        if let Some((xa, lists)) = &self.bufs {
+            for bl in crate::xarray::pointers(k, ctx + xa)? {
+                match lists {
+                    BufRings::Pages {
+                        flags,
+                        pages: at,
+                        nr,
+                    } => {
+                        if field(k, bl, *flags, "io_buffer_list.flags")? & IOBL_MMAP != 0 {
+                            let arr = k.u64(bl + at, "io_buffer_list.buf_pages")?;
+                            let n = field(k, bl, *nr, "io_buffer_list.buf_nr_pages")?;
+                            heads(k, arr, n, "io_buffer_list.buf_pages[]", &mut pages)?;
+                        }
+                    }
+                    BufRings::Region { flags, region } => {
+                        if field(k, bl, *flags, "io_buffer_list.flags")? & IOBL_BUF_RING != 0 {
+                            if let Layout::Regions { region: r, .. } = &self.layout {
+                                r.heads(k, bl + region, &mut pages)?;
+                            }
+                        }
+                    }
+                }
+            }
         }
         Ok(Some(IoRing { ctx, pages }))
     }

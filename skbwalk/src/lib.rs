@@ -61,6 +61,7 @@ mod testing;
 pub mod top;
 mod walk;
 pub mod warnings;
+mod xarray;
 
 pub use error::{Error, Result};
 pub use kernel::Kernel;

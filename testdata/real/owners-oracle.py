@@ -46,8 +46,10 @@ skbwalk names each ring with its pages and a pid and fd holding it, other.perf_r
 io_uring: every open file whose f_op is &io_uring_fops, its struct io_ring_ctx (once): the
 kernel-allocated pages of its rings and SQE array as compound heads (6.14+'s ring_region and
 sq_region unless user-provided, 6.12's ring_pages and sqe_pages unless IORING_SETUP_NO_MMAP, before
-the compound pages rings and sq_sqes point into). The manifest's instance (pipes scenario: 256
-SQEs) is what drgn finds at its pid and fd; skbwalk names each with its pages, other.io_uring
+the compound pages rings and sq_sqes point into), and its provided-buffer rings the kernel
+allocated (io_bl_xa by drgn's xa_for_each: 6.12's IOBL_MMAP buf_pages, 6.14's IOBL_BUF_RING
+regions not user-provided). The manifest's instance (pipes scenario: 256 SQEs, a 1024-entry
+buffer ring where the kernel takes IOU_PBUF_RING_MMAP: 4 pages) is what drgn finds at its pid and fd; skbwalk names each with its pages, other.io_uring
 their sum.
 
 AF_PACKET rings: every open file whose f_op is &socket_file_ops and whose sock is AF_PACKET (17),
@@ -126,7 +128,23 @@ def oracle(a):
             for va in (ctx.rings, ctx.sq_sqes):
                 if va.value_():
                     add(virt_to_page(va))
-        return sum(heads.values())
+        # provided-buffer rings the kernel allocated: 6.12's IOBL_MMAP page arrays, 6.14's
+        # IOBL_BUF_RING regions not user-provided (drgn's own xarray walk)
+        bufs = 0
+        if hasattr(ctx, "io_bl_xa"):
+            from drgn.helpers.linux.xarray import xa_for_each
+            for _, entry in xa_for_each(ctx.io_bl_xa.address_of_()):
+                bl = cast("struct io_buffer_list *", entry)
+                before = sum(heads.values())
+                if hasattr(bl, "region"):
+                    if bl.flags.value_() & 1 and not bl.region.flags.value_() & 2:
+                        for i in range(bl.region.nr_pages.value_()):
+                            add(bl.region.pages[i])
+                elif hasattr(bl, "flags") and bl.flags.value_() & 2:
+                    for i in range(bl.buf_nr_pages.value_()):
+                        add(bl.buf_pages[i])
+                bufs += sum(heads.values()) - before
+        return sum(heads.values()), bufs
     pkt = p.type("struct packet_sock *")
 
     def ring_pages(r):
@@ -146,8 +164,11 @@ def oracle(a):
             try:
                 if uring_fops is not None and f.f_op.value_() == uring_fops:
                     ctx = cast("struct io_ring_ctx *", f.private_data)
-                    e = uring.setdefault(hex(ctx.value_()), {"ends": [], "sq_entries": ctx.sq_entries.value_(),
-                                                             "pages": uring_pages(ctx)})
+                    if hex(ctx.value_()) not in uring:
+                        pages, bufs = uring_pages(ctx)
+                        uring[hex(ctx.value_())] = {"ends": [], "sq_entries": ctx.sq_entries.value_(),
+                                                    "pages": pages, "buf_ring_pages": bufs}
+                    e = uring[hex(ctx.value_())]
                     e["ends"].append([t.tgid.value_(), fd, t.comm.string_().decode()])
                     continue
                 if f.f_op.value_() == perf_fops:
@@ -526,8 +547,11 @@ def compare(a):
     ur_end = {(pid, fd): x for x in ur.values() for pid, fd, _ in x["ends"]}
     for mp in boot.get("io_urings", []):
         x = ur_end.get((mp["pid"], mp["fd"]))
-        if x is None or x["sq_entries"] != mp["sq_entries"] or not x["pages"]:
-            errs.append(f"manifest io_uring pid {mp['pid']} fd {mp['fd']}: {mp['sq_entries']} SQ entries, drgn finds {x}")
+        # a ring of 1024 16-byte entries: 4 pages where the kernel allocated one
+        want_bufs = 4 if mp.get("buf_ring_entries") else 0
+        if x is None or x["sq_entries"] != mp["sq_entries"] or not x["pages"] or x["buf_ring_pages"] != want_bufs:
+            errs.append(f"manifest io_uring pid {mp['pid']} fd {mp['fd']}: {mp['sq_entries']} SQ entries and "
+                        f"{want_bufs} buffer-ring pages, drgn finds {x}")
     uh = census.get("owners", {}).get("io_uring", [])
     for ctx, x in ur.items():
         h = next((h for h in uh if h["holder"].startswith(f"io_uring {ctx} ")), None)

@@ -443,6 +443,10 @@ struct pipe_inode_info { char mutex_pad[32]; char rd_wait[24]; char wr_wait[24];
 struct perf_buffer { int refcount; int nr_pages; int overwrite; int paused; char pb_pad[96]; int aux_nr_pages;
 	void **aux_pages; void *aux_priv; void *user_page; void *data_pages[]; };
 struct perf_event { char pe_pad[200]; struct perf_buffer *rb; };
+/* xarray (include/linux/xarray.h): 64-slot nodes, internal entries tagged 2 in the low bits */
+struct xarray { unsigned int xa_lock; unsigned int xa_flags; void *xa_head; };
+struct xa_node { unsigned char shift, offset, count, nr_values; struct xa_node *parent; struct xarray *array;
+	char xa_priv[16]; void *slots[64]; unsigned long marks[3]; };
 /* page_pool (6.8): the pool's device, NET_PTR_POISON once it unregistered */
 struct net_device { char name[16]; char nd_pad[48]; };
 struct page_pool { char pp_fast[192]; struct { void *pp_params_slow; struct net_device *netdev; } slow; };
@@ -725,6 +729,7 @@ int main(void)
 	S(pipe_inode_info); S(pipe_buffer); O(page, pp_magic); O(page, pp);
 	O(perf_event, rb); O(perf_buffer, nr_pages); O(perf_buffer, aux_nr_pages); O(perf_buffer, aux_pages);
 	O(perf_buffer, user_page); O(perf_buffer, data_pages); S(perf_event); S(perf_buffer);
+	O(xarray, xa_head); O(xa_node, shift); O(xa_node, slots); S(xarray); S(xa_node);
 	O(page_pool, slow.netdev); S(page_pool); O(net_device, name); S(net_device);
 	O(io_ring_ctx, flags); O(io_ring_ctx, rings); O(io_ring_ctx, sq_sqes); S(io_ring_ctx);
 	printf("memcg.MEMCG_SOCK %d\nmemcg.MEMCG_KMEM %d\nmemcg.MEMCG_PERCPU_B %d\n", MEMCG_SOCK, MEMCG_KMEM, MEMCG_PERCPU_B);

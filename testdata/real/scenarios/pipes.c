@@ -16,7 +16,9 @@
  * line "perf":true with "data_pages".
  *
  * And an io_uring instance of 256 SQEs (its rings and SQE array, allocated by the kernel at
- * io_uring_setup), at fd 52: the manifest line "io_uring":true with its sq and cq entries. */
+ * io_uring_setup), at fd 52, and where the kernel has them (6.4+: IOU_PBUF_RING_MMAP) a provided-buffer
+ * ring of 1024 entries (16 KiB) the kernel allocates: the manifest line "io_uring":true with its sq
+ * and cq entries and "buf_ring_entries" (0 where the kernel refused it). */
 #include "common.h"
 #include <linux/if_packet.h>
 #include <linux/io_uring.h>
@@ -83,8 +85,18 @@ int main(void)
 	if (ur < 0)
 		die("io_uring_setup");
 	ur = move_fd(ur, 52);
-	manifest("pipes", "io_uring", ur, "\"io_uring\":true,\"sq_entries\":%u,\"cq_entries\":%u", up.sq_entries,
-		 up.cq_entries);
+	/* struct io_uring_buf_reg with 6.4's flags (older headers call them pad) */
+	struct {
+		unsigned long long ring_addr;
+		unsigned int ring_entries;
+		unsigned short bgid, flags;
+		unsigned long long resv[3];
+	} reg = {.ring_entries = 1024, .bgid = 7, .flags = 1 /* IOU_PBUF_RING_MMAP */};
+	unsigned int buf_ring = syscall(SYS_io_uring_register, ur, 22 /* IORING_REGISTER_PBUF_RING */, &reg, 1) == 0
+					? reg.ring_entries
+					: 0;
+	manifest("pipes", "io_uring", ur, "\"io_uring\":true,\"sq_entries\":%u,\"cq_entries\":%u,\"buf_ring_entries\":%u",
+		 up.sq_entries, up.cq_entries, buf_ring);
 	mark_ready("pipes");
 	sleep_forever();
 }
