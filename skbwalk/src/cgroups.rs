@@ -122,7 +122,8 @@ pub struct MemCgroup {
     pub charged: Charged,
     /// Pages charged to it and every memcg below it.
     pub charged_subtree: Charged,
-    /// The sockets charging this memcg itself (for the root: sockets charging none).
+    /// The sockets charging this memcg itself (for the root: sockets charging none;
+    /// `TIME_WAIT` and `NEW_SYN_RECV` mini-sockets charge no memcg and count in none).
     pub sockets: SocketPins,
     /// The sockets charging it or any memcg below it.
     pub sockets_subtree: SocketPins,
@@ -169,6 +170,11 @@ pub fn cgroups(k: &Kernel) -> Result<CgroupsReport> {
             w.adopt(&t.warnings, "socket walk: ");
             let root = tree.nodes.first().map_or(0, |n| n.addr);
             for s in &t.sockets {
+                // a mini-socket has no sk_memcg (the word there is the next object's): it
+                // charges no memcg, and holds no queue
+                if s.id.state.is_mini() {
+                    continue;
+                }
                 let m = match crate::memcg::sk_memcg(k, &tree.layout, s.id.sock.0) {
                     Some(Ok(0)) => root,
                     Some(Ok(m)) => m,

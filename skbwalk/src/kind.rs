@@ -172,6 +172,18 @@ pub enum State {
     Socket(SocketState),
 }
 
+impl State {
+    /// Whether the kernel keeps a socket in this state as a mini-socket: `TIME_WAIT`'s
+    /// `inet_timewait_sock`, `NEW_SYN_RECV`'s `request_sock` — only `sock_common`, none of
+    /// `struct sock`'s later members (queues, buffers, `sk_memcg`).
+    pub fn is_mini(self) -> bool {
+        matches!(
+            self,
+            State::Tcp(TcpState::TimeWait) | State::Tcp(TcpState::NewSynRecv)
+        )
+    }
+}
+
 impl fmt::Display for State {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -13,7 +13,8 @@ state_pending[] + per_cpu_ptr(vmstats_percpu).state[] - state_prev[] (5.10: the 
 Charged pages: the meminfo oracle's census keeps each page's memcg word by class; a word names a
 memcg when it is one of the tree's memcgs, else an obj_cgroup the tree's memcgs own (their objcg,
 orig_objcg and objcg_list, per node from 7.x), whose memcg field names it. Sockets: each socket
-of the oracle's own --all walk charges sk_memcg (null: the root's own).
+of the oracle's own --all walk charges sk_memcg (null: the root's own); TIME_WAIT and NEW_SYN_RECV
+mini-sockets, which have none, charge nothing.
 """
 import argparse
 import json
@@ -126,6 +127,10 @@ def oracle(a):
     sockets = {m: {"sockets": 0, "pinned_bytes": 0, "truesize": 0} for m in addrs}
     for s in json.load(open(a.top))["sockets"]:
         sk = Object(p, "struct sock *", int(s["sock"], 16))
+        # TIME_WAIT (6) and NEW_SYN_RECV (12) mini-sockets are only a sock_common: no sk_memcg,
+        # no charge
+        if sk.__sk_common.skc_state.value_() in (6, 12):
+            continue
         m = sk.sk_memcg.value_() & ~7 or root.value_()
         if m in sockets:
             sockets[m]["sockets"] += 1
