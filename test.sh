@@ -120,8 +120,12 @@ lane1=(); lane2=()
 while [ $# -gt 0 ]; do lane1+=("$1"); shift; [ $# -eq 0 ] || { lane2+=("$1"); shift; }; done
 for kgen in $KERNELS; do rm -f "target/checks-$kgen.result" "target/checks-$kgen.log"; done
 lane "${lane1[@]}" & l1=$!
-[ ${#lane2[@]} -eq 0 ] || { lane "${lane2[@]}" & }
-wait "$l1" || true; wait || true   # both lanes, and the producer
+l2=""
+if [ ${#lane2[@]} -gt 0 ]; then lane "${lane2[@]}" & l2=$!; fi
+# both lanes, and the producer (by pid: a bare wait would wait for the disk sampler too)
+wait "$l1" || true
+[ -z "$l2" ] || wait "$l2" || true
+[ -z "$producer" ] || wait "$producer" 2>/dev/null || true
 pass=0; fail=0
 for kgen in $KERNELS; do
     cat "target/checks-$kgen.log" 2>/dev/null || true
@@ -141,11 +145,13 @@ producer=""   # done: the lanes' wait above waited for it too
 # every failure again, last: a CI log shows only its tail
 if [ "$fail" -gt 0 ]; then
     echo "failed checks:"
-    { for kgen in $KERNELS; do grep -h -e '^FAIL ' -e 'Error' -e 'stopped before' -e '^corrupt corpus for' -e 'printed no result' "target/checks-$kgen.log" 2>/dev/null; done
-      grep -h MISMATCH target/bench-short.log 2>/dev/null; } | cut -c1-300 | head -n 40 | sed 's/^/  /'
+    # (a grep finding nothing fails, and with pipefail set -e would end the script right here)
+    { for kgen in $KERNELS; do grep -h -e '^FAIL ' -e 'Errno' -e 'stopped before' -e '^corrupt corpus for' -e 'printed no result' "target/checks-$kgen.log" 2>/dev/null || true; done
+      grep -h MISMATCH target/bench-short.log 2>/dev/null || true; } | cut -c1-300 | head -n 40 | sed 's/^/  /' || true
 fi
 kill $disk_sampler 2>/dev/null || true
-echo "disk: tier cache $(du -sm "$CACHE" | cut -f1) MiB, target/ $(du -sm target | cut -f1) MiB, least free $(sort -n target/disk.log | head -n1) MiB"
+least=$(sort -n target/disk.log 2>/dev/null | head -n1 || true)
+echo "disk: tier cache $(du -sm "$CACHE" 2>/dev/null | cut -f1 || true) MiB, target/ $(du -sm target 2>/dev/null | cut -f1 || true) MiB, least free ${least:-?} MiB"
 echo "all tiers: $(( $(date +%s) - start )) s"
 echo "real-dump tier (all kernels): $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
