@@ -95,10 +95,19 @@ impl Named {
         (self.holders.len() - 1) as u32
     }
 
-    /// Claim the page `page` (a `struct page` address) for holder `h`, unless claimed before.
+    /// Claim the page `page` (a `struct page` address) for holder `h`. A page two owners name
+    /// goes to the one first in [`Owner`]'s order (the census's), whichever walk reached it
+    /// first; between two holders of one owner, to the first claim.
     fn claim(&mut self, k: &Kernel, page: u64, owner: Owner, h: u32) {
         if k.is_kernel_ptr(page, 8) {
-            self.by_page.entry(page).or_insert((owner, h));
+            self.by_page
+                .entry(page)
+                .and_modify(|e| {
+                    if owner < e.0 {
+                        *e = (owner, h);
+                    }
+                })
+                .or_insert((owner, h));
         }
     }
 }
@@ -914,6 +923,7 @@ mod tests {
     use testdata::synth::SynthKernel;
     use testdata::world::{SockSpec, World, WorldConfig};
 
+    use super::{Named, Owner, OwnerHolder};
     use crate::census::Census;
 
     fn census_of(name: &str, add: impl FnOnce(&mut World)) -> Census {
@@ -931,6 +941,29 @@ mod tests {
 
     /// Each owner claims exactly the pages the fixture gave it, with its holder: what was
     /// unattributed before stays so, every added page is named.
+    #[test]
+    fn a_page_two_owners_name_goes_to_the_first_in_owner_order() {
+        let dir = crate::testing::scratch("claim-order");
+        let k = SynthKernel::build_gen(&dir.join("k"), 5, 61).unwrap();
+        let mut w = incident_world(k, WorldConfig::kaslr(), SampleSize { stalled_skbs: 1 });
+        let p = dir.join("vmcore.elf");
+        write_qemu_elf(&mut w, &p, true).unwrap();
+        let k = crate::testing::open(&p, Some(&w.k.vmlinux));
+        let page = w.page_struct(1);
+        let mut n = Named::default();
+        let pipe = n.holder(Owner::Pipe, OwnerHolder::named("pipe".into()));
+        let frag = n.holder(Owner::PageFrag, OwnerHolder::named("frag".into()));
+        let frag2 = n.holder(Owner::PageFrag, OwnerHolder::named("frag2".into()));
+        n.claim(&k, page, Owner::Pipe, pipe);
+        // page_frag comes before pipe in the census's order: it takes the page
+        n.claim(&k, page, Owner::PageFrag, frag);
+        // a second holder of the same owner does not; nor does a later owner
+        n.claim(&k, page, Owner::PageFrag, frag2);
+        n.claim(&k, page, Owner::IoUring, pipe);
+        assert_eq!(n.by_page[&page], (Owner::PageFrag, frag));
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
     #[test]
     fn perf_rings_are_named_once_with_every_page() {
         let base = census_of("perf-base", |_| {});
