@@ -154,12 +154,10 @@ impl IoUrings {
 
     /// The rings behind `file` when it is an io_uring instance not named before.
     pub(crate) fn of_file(&mut self, k: &Kernel, file: u64) -> crate::Result<Option<IoRing>> {
-        let o = k.off()?;
-        if k.u64(file + o.file_f_op, "file.f_op")? != self.fops {
+        let Some(ctx) = crate::task::private_of(k, file, self.fops)? else {
             return Ok(None);
-        }
-        let ctx = k.u64(file + o.file_private_data, "file.private_data")?;
-        if !k.is_kernel_ptr(ctx, 8) || !self.seen.insert(ctx) {
+        };
+        if !self.seen.insert(ctx) {
             return Ok(None);
         }
         let no_mmap = field(k, ctx, self.ctx_flags, "io_ring_ctx.flags")? & SETUP_NO_MMAP != 0;

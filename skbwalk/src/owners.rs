@@ -95,6 +95,14 @@ impl Named {
         (self.holders.len() - 1) as u32
     }
 
+    /// A new holder of `owner` claiming every page of `pages`.
+    fn claim_all(&mut self, k: &Kernel, owner: Owner, h: OwnerHolder, pages: Vec<u64>) {
+        let h = self.holder(owner, h);
+        for page in pages {
+            self.claim(k, page, owner, h);
+        }
+    }
+
     /// Claim the page `page` (a `struct page` address) for holder `h`. A page two owners name
     /// goes to the one first in [`Owner`]'s order (the census's), whichever walk reached it
     /// first; between two holders of one owner, to the first claim.
@@ -119,10 +127,7 @@ pub(crate) fn named(k: &Kernel, w: &mut Warnings) -> Named {
     frag_caches(k, &mut n, w);
     trace_rings(k, &mut n, w);
     for q in crate::nic_rings::nic_rings(k, w) {
-        let h = n.holder(Owner::NicRing, OwnerHolder::named(q.holder));
-        for page in q.pages {
-            n.claim(k, page, Owner::NicRing, h);
-        }
+        n.claim_all(k, Owner::NicRing, OwnerHolder::named(q.holder), q.pages);
     }
     kernel_tables(k, &mut n, w);
     hash_tables(k, &mut n, w);
@@ -787,10 +792,7 @@ fn open_files(
                     "perf ring {:#x} (pid {} {} fd {fd})",
                     ring.rb, t.tgid, t.comm
                 );
-                let h = n.holder(Owner::PerfRing, holder(what));
-                for page in ring.pages {
-                    n.claim(k, page, Owner::PerfRing, h);
-                }
+                n.claim_all(k, Owner::PerfRing, holder(what), ring.pages);
                 return Ok(());
             }
             if let Some(ring) = uring
@@ -803,10 +805,7 @@ fn open_files(
                     "io_uring {:#x} (pid {} {} fd {fd})",
                     ring.ctx, t.tgid, t.comm
                 );
-                let h = n.holder(Owner::IoUring, holder(what));
-                for page in ring.pages {
-                    n.claim(k, page, Owner::IoUring, h);
-                }
+                n.claim_all(k, Owner::IoUring, holder(what), ring.pages);
                 return Ok(());
             }
             if let Some(pl) = &pipe {

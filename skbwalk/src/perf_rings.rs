@@ -56,14 +56,9 @@ impl PerfRings {
 
     /// The ring behind `file` when it is a perf event's with a ring not named before.
     pub(crate) fn of_file(&mut self, k: &Kernel, file: u64) -> crate::Result<Option<PerfRing>> {
-        let o = k.off()?;
-        if k.u64(file + o.file_f_op, "file.f_op")? != self.fops {
+        let Some(event) = crate::task::private_of(k, file, self.fops)? else {
             return Ok(None);
-        }
-        let event = k.u64(file + o.file_private_data, "file.private_data")?;
-        if !k.is_kernel_ptr(event, 8) {
-            return Ok(None);
-        }
+        };
         let rb = k.u64(event + self.event_rb, "perf_event.rb")?;
         if !k.is_kernel_ptr(rb, 8) || !self.seen.insert(rb) {
             return Ok(None);

@@ -297,6 +297,17 @@ pub(crate) fn file_is(k: &Kernel, file: u64, ops: Option<u64>, mode: u16) -> Res
     )
 }
 
+/// `file.private_data` of `file` when its `f_op` is `fops` and the word is a kernel pointer
+/// (a perf event's `struct perf_event`, an io_uring's `struct io_ring_ctx`).
+pub(crate) fn private_of(k: &Kernel, file: u64, fops: u64) -> Result<Option<u64>> {
+    let o = k.off()?;
+    if k.u64(file + o.file_f_op, "file.f_op")? != fops {
+        return Ok(None);
+    }
+    let p = k.u64(file + o.file_private_data, "file.private_data")?;
+    Ok(k.is_kernel_ptr(p, 8).then_some(p))
+}
+
 /// `&socket_file_ops`, for [`file_socket`] (looked up once for every file of a walk).
 pub(crate) fn socket_file_ops(k: &Kernel) -> Option<u64> {
     k.global("socket_file_ops").ok()
