@@ -84,45 +84,76 @@ impl Class {
     }
 }
 
-/// `other` split by owner.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-#[non_exhaustive]
-pub struct OtherSplit {
+/// `OtherSplit`, its parts in order and the field of each [`Owner`], from one list: a new owner
+/// is one line here (and a missing one a compile error in `of`).
+macro_rules! other_split {
+    ($( $(#[$doc:meta])* $field:ident $(=> $owner:ident)?, )*) => {
+        /// `other` split by owner.
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+        #[non_exhaustive]
+        pub struct OtherSplit {
+            $( $(#[$doc])* pub $field: u64, )*
+        }
+
+        impl OtherSplit {
+            /// How many parts there are.
+            pub const PARTS: usize = [$(stringify!($field)),*].len();
+
+            /// Every part by its key (`census.other.<key>`), in the order the census asks them.
+            pub fn parts(&self) -> [(&'static str, u64); Self::PARTS] {
+                [$((stringify!($field), self.$field)),*]
+            }
+
+            /// The pages of `owner`.
+            fn of(&mut self, owner: Owner) -> &mut u64 {
+                match owner {
+                    $($(Owner::$owner => &mut self.$field,)?)*
+                }
+            }
+
+            fn add(&mut self, o: &OtherSplit) {
+                $(self.$field += o.$field;)*
+            }
+        }
+    };
+}
+
+other_split! {
     /// Compound pages a socket queue's skb references (frag or `head_frag` head).
-    pub skb: u64,
+    skb,
     /// Pages in some `vm_struct.pages[]`.
-    pub vmalloc: u64,
+    vmalloc,
     /// page_pool pages ([`crate::owners`]).
-    pub page_pool: u64,
+    page_pool => PagePool,
     /// The current pages of page-frag caches.
-    pub page_frag: u64,
+    page_frag => PageFrag,
     /// Pipe buffers.
-    pub pipe: u64,
+    pipe => Pipe,
     /// AF_PACKET rings.
-    pub packet_ring: u64,
+    packet_ring => PacketRing,
     /// Tracing ring buffers.
-    pub trace_ring: u64,
+    trace_ring => TraceRing,
     /// perf events' ring buffers.
-    pub perf_ring: u64,
+    perf_ring => PerfRing,
     /// io_uring rings and SQE arrays.
-    pub io_uring: u64,
+    io_uring => IoUring,
     /// NIC rings: posted receive/transmit buffers and ring memory.
-    pub nic_ring: u64,
+    nic_ring => NicRing,
     /// The kernel's large hash tables made after boot.
-    pub hash_table: u64,
+    hash_table => HashTable,
     /// The kernel's own page tables (no `PG_table`).
-    pub kernel_page_table: u64,
+    kernel_page_table => KernelPageTable,
     /// Large kmalloc pages (typed from 6.15).
-    pub large_kmalloc: u64,
+    large_kmalloc => LargeKmalloc,
     /// Offline (balloon, hot-unplugged) pages.
-    pub offline: u64,
+    offline => Offline,
     /// zsmalloc pages.
-    pub zsmalloc: u64,
+    zsmalloc => Zsmalloc,
     /// Pages no rule names, but a pointer the reverse-reference scan found does
     /// ([`Census::referrers`]).
-    pub referenced: u64,
+    referenced => Referenced,
     /// The rest.
-    pub unattributed: u64,
+    unattributed,
 }
 
 /// One class next to the counter it should agree with.
@@ -756,71 +787,6 @@ struct Tally {
     slabs: Vec<(u64, u32)>,
     /// Allocations past [`MAX_UNITS`], not recorded.
     units_dropped: u64,
-}
-
-impl OtherSplit {
-    /// Every part by its key (`census.other.<key>`), in the order the census asks them.
-    pub fn parts(&self) -> [(&'static str, u64); 17] {
-        [
-            ("skb", self.skb),
-            ("vmalloc", self.vmalloc),
-            ("page_pool", self.page_pool),
-            ("page_frag", self.page_frag),
-            ("pipe", self.pipe),
-            ("packet_ring", self.packet_ring),
-            ("trace_ring", self.trace_ring),
-            ("perf_ring", self.perf_ring),
-            ("io_uring", self.io_uring),
-            ("nic_ring", self.nic_ring),
-            ("hash_table", self.hash_table),
-            ("kernel_page_table", self.kernel_page_table),
-            ("large_kmalloc", self.large_kmalloc),
-            ("offline", self.offline),
-            ("zsmalloc", self.zsmalloc),
-            ("referenced", self.referenced),
-            ("unattributed", self.unattributed),
-        ]
-    }
-
-    /// The pages of `owner`.
-    fn of(&mut self, owner: Owner) -> &mut u64 {
-        match owner {
-            Owner::PagePool => &mut self.page_pool,
-            Owner::PageFrag => &mut self.page_frag,
-            Owner::Pipe => &mut self.pipe,
-            Owner::PacketRing => &mut self.packet_ring,
-            Owner::TraceRing => &mut self.trace_ring,
-            Owner::PerfRing => &mut self.perf_ring,
-            Owner::IoUring => &mut self.io_uring,
-            Owner::NicRing => &mut self.nic_ring,
-            Owner::HashTable => &mut self.hash_table,
-            Owner::KernelPageTable => &mut self.kernel_page_table,
-            Owner::LargeKmalloc => &mut self.large_kmalloc,
-            Owner::Offline => &mut self.offline,
-            Owner::Zsmalloc => &mut self.zsmalloc,
-            Owner::Referenced => &mut self.referenced,
-        }
-    }
-
-    fn add(&mut self, o: &OtherSplit) {
-        self.skb += o.skb;
-        self.vmalloc += o.vmalloc;
-        self.page_pool += o.page_pool;
-        self.page_frag += o.page_frag;
-        self.pipe += o.pipe;
-        self.packet_ring += o.packet_ring;
-        self.trace_ring += o.trace_ring;
-        self.perf_ring += o.perf_ring;
-        self.io_uring += o.io_uring;
-        self.nic_ring += o.nic_ring;
-        self.hash_table += o.hash_table;
-        self.kernel_page_table += o.kernel_page_table;
-        self.large_kmalloc += o.large_kmalloc;
-        self.offline += o.offline;
-        self.zsmalloc += o.zsmalloc;
-        self.referenced += o.referenced;
-        self.unattributed += o.unattributed;
-    }
 }
 
 impl Tally {
