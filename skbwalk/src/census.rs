@@ -310,12 +310,8 @@ fn vmalloc_pages(k: &Kernel, w: &mut Warnings) -> Vmalloc {
                 return out;
             }
             let h = caller_index(&mut out, caller_name(vm));
-            match k.bytes(pages, nr as usize * 8, "vm_struct.pages[]") {
-                Ok(raw) => {
-                    let pages: Vec<u64> = raw
-                        .chunks_exact(8)
-                        .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
-                        .collect();
+            match k.u64s(pages, nr as usize, "vm_struct.pages[]") {
+                Ok(pages) => {
                     out.pages.extend(pages.iter().map(|&p| (p, h)));
                     if let Some(a) = vm_addr.and_then(|at| k.u64(vm + at, "vm_struct.addr").ok()) {
                         out.areas.push(crate::referrers::Area {

@@ -71,22 +71,33 @@ impl Region {
 enum BufRings {
     /// 6.12–6.13: `buf_pages[0..buf_nr_pages)` where `flags` has `IOBL_MMAP`.
     Pages { flags: Field, pages: u64, nr: Field },
-    /// 6.14+: `region` where `flags` has `IOBL_BUF_RING`.
+    /// 6.14+: `region` (a [`Region`]) where `flags` has `IOBL_BUF_RING`.
     Region { flags: Field, region: u64 },
 }
+
+/// `io_ring_ctx`'s page arrays (6.12–6.13): `ring_pages`/`n_ring_pages`, then
+/// `sqe_pages`/`n_sqe_pages`.
+type Arrays = [(u64, Field, &'static str); 2];
 
 /// Where a ring's pages are named.
 enum Layout {
     /// 6.14+: `ring_region`, `sq_region`.
-    Regions { regions: [u64; 2], region: Region },
-    /// 6.12–6.13: page arrays, and the direct-map pointers for older layouts that have
-    /// `ring_pages` only for user memory.
-    Pages {
-        arrays: [(u64, Field); 2],
-        direct: [u64; 2],
-    },
-    /// To 6.11: `rings` and `sq_sqes`.
-    Direct { direct: [u64; 2] },
+    Regions([u64; 2], Region),
+    /// 6.12–6.13: the page arrays; 6.5–6.11 have them too, for `IORING_SETUP_NO_MMAP`'s user
+    /// pages only (empty otherwise: the rings are `rings` and `sq_sqes`, as `Direct`'s).
+    Pages(Arrays, [u64; 2]),
+    /// To 6.4: `rings` and `sq_sqes`.
+    Direct([u64; 2]),
+}
+
+impl Layout {
+    /// `struct io_mapped_region`'s layout, where the kernel has regions (6.14+).
+    fn region(&self) -> Option<&Region> {
+        match self {
+            Layout::Regions(_, r) => Some(r),
+            _ => None,
+        }
+    }
 }
 
 /// What finds io_uring instances' rings.
@@ -115,28 +126,29 @@ impl IoUrings {
         let o = |ty: &str, m: &str| f(ty, m).map(|m| m.0);
         let direct = [o("io_ring_ctx", "rings")?, o("io_ring_ctx", "sq_sqes")?];
         let layout = if let Some(ring) = o("io_ring_ctx", "ring_region") {
-            Layout::Regions {
-                regions: [ring, o("io_ring_ctx", "sq_region")?],
-                region: Region::resolve(k)?,
-            }
+            Layout::Regions([ring, o("io_ring_ctx", "sq_region")?], Region::resolve(k)?)
         } else if let Some(ring) = o("io_ring_ctx", "ring_pages") {
-            Layout::Pages {
-                arrays: [
-                    (ring, f("io_ring_ctx", "n_ring_pages")?),
-                    (
-                        o("io_ring_ctx", "sqe_pages")?,
-                        f("io_ring_ctx", "n_sqe_pages")?,
-                    ),
-                ],
-                direct,
-            }
+            let arrays = [
+                (
+                    ring,
+                    f("io_ring_ctx", "n_ring_pages")?,
+                    "io_ring_ctx.ring_pages",
+                ),
+                (
+                    o("io_ring_ctx", "sqe_pages")?,
+                    f("io_ring_ctx", "n_sqe_pages")?,
+                    "io_ring_ctx.sqe_pages",
+                ),
+            ];
+            Layout::Pages(arrays, direct)
         } else {
-            Layout::Direct { direct }
+            Layout::Direct(direct)
         };
-        let lists = if let Some(region) = o("io_buffer_list", "region") {
-            Region::resolve(k)
+        let lists = if let Some(at) = o("io_buffer_list", "region") {
+            layout
+                .region()
                 .and(f("io_buffer_list", "flags"))
-                .map(|flags| BufRings::Region { flags, region })
+                .map(|flags| BufRings::Region { flags, region: at })
         } else {
             f("io_buffer_list", "flags")
                 .zip(o("io_buffer_list", "buf_pages"))
@@ -163,27 +175,26 @@ impl IoUrings {
         let no_mmap = field(k, ctx, self.ctx_flags, "io_ring_ctx.flags")? & SETUP_NO_MMAP != 0;
         let mut pages = Vec::new();
         match &self.layout {
-            Layout::Regions { regions, region } => {
+            Layout::Regions(regions, region) => {
                 for &r in regions {
                     region.heads(k, ctx + r, &mut pages)?;
                 }
             }
-            Layout::Pages { arrays, direct } => {
-                let ring = k.u64(ctx + arrays[0].0, "io_ring_ctx.ring_pages")?;
-                if ring == 0 || no_mmap {
-                    // 6.5–6.11: the arrays name NO_MMAP's user pages only
-                    if !no_mmap {
-                        direct_heads(k, ctx, direct, &mut pages)?;
-                    }
+            // NO_MMAP: the task's own pinned pages, whichever pointers name them
+            Layout::Pages(..) if no_mmap => {}
+            Layout::Pages(arrays, direct) => {
+                if k.u64(ctx + arrays[0].0, arrays[0].2)? == 0 {
+                    // 6.5–6.11: no arrays unless NO_MMAP
+                    direct_heads(k, ctx, direct, &mut pages)?;
                 } else {
-                    for &(at, n) in arrays {
-                        let arr = k.u64(ctx + at, "io_ring_ctx.ring_pages")?;
-                        let n = field(k, ctx, n, "io_ring_ctx.n_ring_pages")?;
-                        heads(k, arr, n, "io_ring_ctx.ring_pages[]", &mut pages)?;
+                    for &(at, n, what) in arrays {
+                        let arr = k.u64(ctx + at, what)?;
+                        let n = field(k, ctx, n, what)?;
+                        heads(k, arr, n, what, &mut pages)?;
                     }
                 }
             }
-            Layout::Direct { direct } => direct_heads(k, ctx, direct, &mut pages)?,
+            Layout::Direct(direct) => direct_heads(k, ctx, direct, &mut pages)?,
         }
         if let Some((xa, lists)) = &self.bufs {
             for bl in crate::xarray::pointers(k, ctx + xa)? {
@@ -200,10 +211,11 @@ impl IoUrings {
                         }
                     }
                     BufRings::Region { flags, region } => {
+                        let Some(r) = self.layout.region() else {
+                            continue; // resolve() names it only with the rings' regions
+                        };
                         if field(k, bl, *flags, "io_buffer_list.flags")? & IOBL_BUF_RING != 0 {
-                            if let Layout::Regions { region: r, .. } = &self.layout {
-                                r.heads(k, bl + region, &mut pages)?;
-                            }
+                            r.heads(k, bl + region, &mut pages)?;
                         }
                     }
                 }
@@ -226,9 +238,7 @@ fn heads(k: &Kernel, arr: u64, n: u64, what: &str, out: &mut Vec<u64>) -> crate:
     if n == 0 || !k.is_kernel_ptr(arr, 8) {
         return Ok(());
     }
-    let raw = k.bytes(arr, (n.min(MAX_PAGES) * 8) as usize, what)?;
-    for c in raw.chunks_exact(8) {
-        let p = crate::le::u64_at(c, 0);
+    for p in k.u64s(arr, n.min(MAX_PAGES) as usize, what)? {
         if k.is_kernel_ptr(p, 8) {
             out.push(crate::page::head_of(k, p));
         }
@@ -238,8 +248,8 @@ fn heads(k: &Kernel, arr: u64, n: u64, what: &str, out: &mut Vec<u64>) -> crate:
 
 /// The compound heads of the pages `rings` and `sq_sqes` point into (direct-map addresses).
 fn direct_heads(k: &Kernel, ctx: u64, at: &[u64; 2], out: &mut Vec<u64>) -> crate::Result<()> {
-    for &m in at {
-        let va = k.u64(ctx + m, "io_ring_ctx.rings")?;
+    for (&m, what) in at.iter().zip(["io_ring_ctx.rings", "io_ring_ctx.sq_sqes"]) {
+        let va = k.u64(ctx + m, what)?;
         if let Some(p) = k.direct_page(va) {
             out.push(crate::page::head_of(k, p));
         }

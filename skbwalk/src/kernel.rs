@@ -724,6 +724,15 @@ impl Kernel {
         Ok(v)
     }
 
+    /// Read `n` u64s (an array of pointers or longs).
+    pub(crate) fn u64s(&self, addr: u64, n: usize, what: &str) -> Result<Vec<u64>> {
+        let raw = self.bytes(addr, n.saturating_mul(8), what)?;
+        Ok(raw
+            .chunks_exact(8)
+            .map(|c| crate::le::u64_at(c, 0))
+            .collect())
+    }
+
     /// Read a u64.
     pub fn u64(&self, addr: u64, what: &str) -> Result<u64> {
         let mut b = [0u8; 8];

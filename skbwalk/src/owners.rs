@@ -148,10 +148,10 @@ pub(crate) fn named(k: &Kernel, w: &mut Warnings) -> Named {
     n
 }
 
-/// `NET_PTR_POISON` (`include/linux/poison.h`, 6.8+): 0x801 + `POISON_POINTER_DELTA`
-/// (0xdead000000000000 on x86-64 and arm64), what `page_pool_unlist` leaves in
-/// `pool.slow.netdev` when the pool's device unregisters while its pages are still out.
-const NET_PTR_POISON: u64 = 0xdead_0000_0000_0801;
+/// `NET_PTR_POISON` (`include/linux/poison.h`, 6.8+): 0x801 + `POISON_POINTER_DELTA`, what
+/// `page_pool_unlist` leaves in `pool.slow.netdev` when the pool's device unregisters while
+/// its pages are still out.
+const NET_PTR_POISON: u64 = crate::struct_page::POISON_POINTER_DELTA + 0x801;
 
 /// A page_pool's holder: the pool, and its device's name where the pool names one
 /// (`slow.netdev`, 6.7+) — or "device gone" where the device unregistered with pages still
@@ -676,14 +676,14 @@ fn packet_ring(k: &Kernel, l: &PacketRings, ring: u64) -> crate::Result<Vec<u64>
     if vec == 0 || len == 0 {
         return Ok(Vec::new());
     }
-    let raw = k.bytes(
+    let blocks = k.u64s(
         k.ptr(vec, "packet_ring_buffer.pg_vec")?,
-        (len.min(MAX_RING_BLOCKS) * 8) as usize,
+        len.min(MAX_RING_BLOCKS) as usize,
         "pg_vec[]",
     )?;
-    Ok(raw
-        .chunks_exact(8)
-        .filter_map(|c| k.direct_page(crate::le::u64_at(c, 0)))
+    Ok(blocks
+        .into_iter()
+        .filter_map(|b| k.direct_page(b))
         .collect())
 }
 
@@ -938,8 +938,6 @@ mod tests {
         c
     }
 
-    /// Each owner claims exactly the pages the fixture gave it, with its holder: what was
-    /// unattributed before stays so, every added page is named.
     #[test]
     fn a_page_two_owners_name_goes_to_the_first_in_owner_order() {
         let dir = crate::testing::scratch("claim-order");
@@ -1012,6 +1010,8 @@ mod tests {
         assert_eq!((h[0].pid, h[0].fd, h[0].pages), (Some(778), Some(9), 6));
     }
 
+    /// Each owner claims exactly the pages the fixture gave it, with its holder: what was
+    /// unattributed before stays so, every added page is named.
     #[test]
     fn pipes_frag_pages_page_pools_and_offline_pages_are_named() {
         let base = census_of("owners-base", |_| {});

@@ -91,11 +91,8 @@ impl PerfRings {
         if n == 0 || n > u32::MAX as u64 / 2 {
             return Ok(Vec::new());
         }
-        let raw = k.bytes(at, (n.min(MAX_PAGES) * 8) as usize, what)?;
-        Ok(raw
-            .chunks_exact(8)
-            .map(|c| crate::le::u64_at(c, 0))
-            .filter(|&va| va != 0)
-            .collect())
+        let mut v = k.u64s(at, n.min(MAX_PAGES) as usize, what)?;
+        v.retain(|&va| va != 0);
+        Ok(v)
     }
 }

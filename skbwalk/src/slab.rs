@@ -591,15 +591,11 @@ impl Objects {
         };
         let sheaf_objects = |sheaf: u64, out: &mut Set<u64>| -> Result<()> {
             let n = sh.len(k, sheaf)?;
-            let raw = k.bytes(
+            out.extend(k.u64s(
                 sheaf.wrapping_add(objects),
-                n as usize * 8,
+                n as usize,
                 "slab_sheaf.objects",
-            )?;
-            out.extend(
-                raw.chunks_exact(8)
-                    .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default())),
-            );
+            )?);
             Ok(())
         };
         for sheaf in sh.per_cpu(k, cache, cpu_offsets, &word)? {

@@ -132,9 +132,13 @@ pub(crate) struct StructPage {
     owner_types: Vec<(u32, crate::owner::Owner)>,
 }
 
-/// `PP_SIGNATURE`'s low byte, and `POISON_POINTER_DELTA`'s top 16 bits (x86-64, arm64).
+/// `POISON_POINTER_DELTA` (`CONFIG_ILLEGAL_POINTER_VALUE` on x86-64 and arm64): the kernel's
+/// poison values (`PP_SIGNATURE`, `NET_PTR_POISON`) are small offsets above it.
+pub(crate) const POISON_POINTER_DELTA: u64 = 0xdead_0000_0000_0000;
+
+/// `PP_SIGNATURE`'s low byte, and `POISON_POINTER_DELTA`'s top 16 bits.
 const PP_SIGNATURE_LOW: u64 = 0x40;
-const POISON_TOP: u64 = 0xdead;
+const POISON_TOP: u64 = POISON_POINTER_DELTA >> 48;
 
 impl StructPage {
     /// Resolve from the debuginfo; the first missing mandatory member is the error.
