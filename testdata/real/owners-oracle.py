@@ -488,6 +488,22 @@ def page_pools(p, drgn):
     return pools
 
 
+def file_holders(errs, census, owner, found, skip_empty=False):
+    """Each object drgn finds through task files (found: skbwalk's holder prefix -> {"ends": [[pid,
+    fd, comm], ...], "pages"}) is a holder of census.owners[owner] with those pages, held by one of
+    its files (with skip_empty, only those with pages); census.other[owner] is their sum."""
+    hs = census.get("owners", {}).get(owner, [])
+    for prefix, x in found.items():
+        if skip_empty and not x["pages"]:
+            continue
+        h = next((h for h in hs if h["holder"].startswith(prefix)), None)
+        if h is None or h["pages"] != x["pages"] or [h["pid"], h["fd"]] not in [e[:2] for e in x["ends"]]:
+            errs.append(f"{prefix.strip()}: drgn {x['pages']} pages held by {x['ends']}, skbwalk {h}")
+    total = sum(x["pages"] for x in found.values())
+    if census.get("other", {}).get(owner, 0) != total:
+        errs.append(f"census other.{owner} {census.get('other', {}).get(owner)} != drgn's {total}")
+
+
 def compare(a):
     e = json.load(open(a.compare[0]))["pipes"]
     m = json.load(open(a.compare[1]))
@@ -510,18 +526,8 @@ def compare(a):
         want = (mp["rx_blocks"] * mp["rx_block_pages"], mp["tx_blocks"] * mp["tx_block_pages"])
         if x is None or (x["rx"], x["tx"]) != want:
             errs.append(f"manifest packet socket pid {mp['pid']} fd {mp['fd']}: rings of {want} pages, drgn finds {x}")
-    rings = census.get("owners", {}).get("packet_ring", [])
-    ptotal = 0
-    for sk, x in pk.items():
-        for what in ("rx", "tx"):
-            if not x[what]:
-                continue
-            ptotal += x[what]
-            h = next((h for h in rings if h["holder"].startswith(f"AF_PACKET socket {sk} {what} ring")), None)
-            if h is None or h["pages"] != x[what] or [h["pid"], h["fd"]] not in [e[:2] for e in x["ends"]]:
-                errs.append(f"AF_PACKET {sk} {what} ring: drgn {x[what]} pages held by {x['ends']}, skbwalk {h}")
-    if census.get("other", {}).get("packet_ring", 0) != ptotal:
-        errs.append(f"census other.packet_ring {census.get('other', {}).get('packet_ring')} != drgn's {ptotal}")
+    file_holders(errs, census, "packet_ring", {f"AF_PACKET socket {sk} {what} ring": {"ends": x["ends"], "pages": x[what]}
+                                                for sk, x in pk.items() for what in ("rx", "tx")}, skip_empty=True)
     # perf rings: the manifest's event (its data pages) is what drgn finds at its pid and fd;
     # skbwalk names each ring drgn finds, with its pages (control, data, AUX), held by one of
     # the ring's event files; other.perf_ring is their sum
@@ -532,14 +538,7 @@ def compare(a):
         if x is None or x["data"] != mp["data_pages"] or x["pages"] != mp["data_pages"] + 1:
             errs.append(f"manifest perf event pid {mp['pid']} fd {mp['fd']}: {mp['data_pages']} data pages and the "
                         f"control page, drgn finds {x}")
-    prings = census.get("owners", {}).get("perf_ring", [])
-    for rb, x in pf.items():
-        h = next((h for h in prings if h["holder"].startswith(f"perf ring {rb} ")), None)
-        if h is None or h["pages"] != x["pages"] or [h["pid"], h["fd"]] not in [e[:2] for e in x["ends"]]:
-            errs.append(f"perf ring {rb}: drgn {x['pages']} pages held by {x['ends']}, skbwalk {h}")
-    if census.get("other", {}).get("perf_ring", 0) != sum(x["pages"] for x in pf.values()):
-        errs.append(f"census other.perf_ring {census.get('other', {}).get('perf_ring')} != drgn's "
-                    f"{sum(x['pages'] for x in pf.values())}")
+    file_holders(errs, census, "perf_ring", {f"perf ring {rb} ": x for rb, x in pf.items()})
     # io_uring: the manifest's instance (its SQ entries) is what drgn finds at its pid and fd,
     # with pages; skbwalk names each instance drgn finds pages of, with them, held by one of its
     # files; other.io_uring is their sum
@@ -552,14 +551,7 @@ def compare(a):
         if x is None or x["sq_entries"] != mp["sq_entries"] or not x["pages"] or x["buf_ring_pages"] != want_bufs:
             errs.append(f"manifest io_uring pid {mp['pid']} fd {mp['fd']}: {mp['sq_entries']} SQ entries and "
                         f"{want_bufs} buffer-ring pages, drgn finds {x}")
-    uh = census.get("owners", {}).get("io_uring", [])
-    for ctx, x in ur.items():
-        h = next((h for h in uh if h["holder"].startswith(f"io_uring {ctx} ")), None)
-        if x["pages"] and (h is None or h["pages"] != x["pages"] or [h["pid"], h["fd"]] not in [e[:2] for e in x["ends"]]):
-            errs.append(f"io_uring {ctx}: drgn {x['pages']} pages held by {x['ends']}, skbwalk {h}")
-    if census.get("other", {}).get("io_uring", 0) != sum(x["pages"] for x in ur.values()):
-        errs.append(f"census other.io_uring {census.get('other', {}).get('io_uring')} != drgn's "
-                    f"{sum(x['pages'] for x in ur.values())}")
+    file_holders(errs, census, "io_uring", {f"io_uring {ctx} ": x for ctx, x in ur.items()}, skip_empty=True)
     # the tracing ring buffers: each instance's buffer drgn finds pages in is a holder with them,
     # other.trace_ring their sum; the manifest's resized global buffer has, on every CPU,
     # ceil(written / sub-buffer data size) sub-buffers and a reader page
