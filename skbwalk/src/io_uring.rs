@@ -24,7 +24,7 @@ use crate::Kernel;
 const SETUP_NO_MMAP: u64 = 1 << 14;
 /// `IO_REGION_F_USER_PROVIDED` (`io_uring/memmap.c`).
 const REGION_USER_PROVIDED: u64 = 2;
-/// Most pages read from one ring's page array (a ring of 32768 entries fits in a few hundred).
+/// Most pages believed in one ring's page array (a ring of 32768 entries fits in a few hundred).
 const MAX_PAGES: u64 = 1 << 16;
 
 /// `IOBL_BUF_RING` (6.14+) and `IOBL_MMAP` (6.12–6.13) in `io_buffer_list.flags`.
@@ -233,15 +233,22 @@ fn field(k: &Kernel, base: u64, (at, size): Field, what: &str) -> crate::Result<
     Ok(u64::from_le_bytes(v))
 }
 
-/// The compound heads of the `n` struct pages in the array at `arr`.
+/// The compound heads of the `n` struct pages in the array at `arr`. A count past
+/// [`MAX_PAGES`], or an array or entry that is not a kernel pointer, is a damaged ring: an
+/// error, never a count read past the array.
 fn heads(k: &Kernel, arr: u64, n: u64, what: &str, out: &mut Vec<u64>) -> crate::Result<()> {
-    if n == 0 || !k.is_kernel_ptr(arr, 8) {
+    if n == 0 {
         return Ok(());
     }
-    for p in k.u64s(arr, n.min(MAX_PAGES) as usize, what)? {
-        if k.is_kernel_ptr(p, 8) {
-            out.push(crate::page::head_of(k, p));
-        }
+    if n > MAX_PAGES {
+        return Err(crate::Error::Corrupt {
+            what: format!("{what}: {n} pages"),
+            addr: arr,
+            why: "more pages than an io_uring ring has",
+        });
+    }
+    for p in k.u64s(k.ptr(arr, what)?, n as usize, what)? {
+        out.push(crate::page::head_of(k, k.ptr(p, what)?));
     }
     Ok(())
 }
@@ -250,8 +257,16 @@ fn heads(k: &Kernel, arr: u64, n: u64, what: &str, out: &mut Vec<u64>) -> crate:
 fn direct_heads(k: &Kernel, ctx: u64, at: &[u64; 2], out: &mut Vec<u64>) -> crate::Result<()> {
     for (&m, what) in at.iter().zip(["io_ring_ctx.rings", "io_ring_ctx.sq_sqes"]) {
         let va = k.u64(ctx + m, what)?;
-        if let Some(p) = k.direct_page(va) {
-            out.push(crate::page::head_of(k, p));
+        match k.direct_page(va) {
+            Some(p) => out.push(crate::page::head_of(k, p)),
+            None if va == 0 => {}
+            None => {
+                return Err(crate::Error::Corrupt {
+                    what: format!("{what} {va:#x}"),
+                    addr: ctx,
+                    why: "not a direct-map address",
+                })
+            }
         }
     }
     Ok(())

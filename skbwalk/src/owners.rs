@@ -988,6 +988,32 @@ mod tests {
         );
     }
 
+    /// A perf ring whose data-page count no ring can have, an io_uring whose rings pointer is
+    /// outside the direct map: each a warning, the census incomplete, none of their pages
+    /// counted from what lies past their arrays.
+    #[test]
+    fn damaged_perf_and_io_uring_rings_make_the_census_incomplete() {
+        let c = census_of("rings-damaged", |w| {
+            let t = w.add_task(779, "rings", 16);
+            let (rb, _) = w.add_perf_ring(t, 7, 8, 0);
+            let at = rb + w.k.o("perf_buffer.nr_pages");
+            w.write_u32(at, 3);
+            let (ctx, _) = w.add_io_uring(t, 9, 2, 1);
+            let at = ctx + w.k.o("io_ring_ctx.rings");
+            w.write_u64(at, 0x4141_4141_4141_4141);
+        });
+        assert!(!c.complete);
+        assert_eq!((c.other.perf_ring, c.other.io_uring), (0, 0));
+        let said: Vec<&str> = c.warnings.iter().map(|w| w.message.as_str()).collect();
+        assert!(
+            said.iter().any(|m| m.contains("perf_buffer.nr_pages 3"))
+                && said
+                    .iter()
+                    .any(|m| m.contains("io_ring_ctx.rings 0x4141414141414141")),
+            "{said:?}"
+        );
+    }
+
     #[test]
     fn io_uring_rings_are_named_whole_once() {
         let base = census_of("uring-base", |_| {});

@@ -13,7 +13,9 @@
 use crate::hash::Set;
 use crate::Kernel;
 
-/// Most data or AUX pages read for one ring (2^24 4 KiB pages is 64 GiB).
+/// Most data or AUX pages believed for one ring (2^24 4 KiB pages is 64 GiB): a count above
+/// it, or data pages not a power of two, or a page outside the direct map, is a damaged ring
+/// (an error, so a warning and an incomplete census), never a count read past its array.
 const MAX_PAGES: u64 = 1 << 24;
 
 /// Where a perf event's ring keeps its pages.
@@ -63,36 +65,52 @@ impl PerfRings {
         if !k.is_kernel_ptr(rb, 8) || !self.seen.insert(rb) {
             return Ok(None);
         }
+        let corrupt =
+            |what: String, addr: u64, why: &'static str| crate::Error::Corrupt { what, addr, why };
         let mut pages = Vec::new();
-        let mut add = |va: u64| {
-            if let Some(p) = k.direct_page(va) {
-                pages.push(p);
+        let mut add = |va: u64, what: &str| -> crate::Result<()> {
+            match k.direct_page(va) {
+                Some(p) => pages.push(p),
+                None if va == 0 => {}
+                None => {
+                    return Err(corrupt(
+                        format!("{what} {va:#x}"),
+                        rb,
+                        "not a direct-map address",
+                    ))
+                }
             }
+            Ok(())
         };
-        add(k.u64(rb + self.user_page, "perf_buffer.user_page")?);
+        add(
+            k.u64(rb + self.user_page, "perf_buffer.user_page")?,
+            "perf_buffer.user_page",
+        )?;
+        // perf_mmap takes a power of two of data pages (or none)
         let n = k.u32(rb + self.nr_pages, "perf_buffer.nr_pages")? as u64;
-        for va in self.array(k, rb + self.data_pages, n, "perf_buffer.data_pages[]")? {
-            add(va);
+        if n > MAX_PAGES || (n != 0 && !n.is_power_of_two()) {
+            let why = "not a power of two a ring can have";
+            return Err(corrupt(format!("perf_buffer.nr_pages {n}"), rb, why));
+        }
+        for va in k.u64s(rb + self.data_pages, n as usize, "perf_buffer.data_pages[]")? {
+            add(va, "perf_buffer.data_pages[]")?;
         }
         if let Some((nr, at)) = self.aux {
             let n = k.u32(rb + nr, "perf_buffer.aux_nr_pages")? as u64;
-            let arr = k.u64(rb + at, "perf_buffer.aux_pages")?;
-            if n > 0 && k.is_kernel_ptr(arr, 8) {
-                for va in self.array(k, arr, n, "perf_buffer.aux_pages[]")? {
-                    add(va);
+            if n > MAX_PAGES {
+                let why = "more pages than an AUX area can have";
+                return Err(corrupt(format!("perf_buffer.aux_nr_pages {n}"), rb, why));
+            }
+            if n > 0 {
+                let arr = k.ptr(
+                    k.u64(rb + at, "perf_buffer.aux_pages")?,
+                    "perf_buffer.aux_pages",
+                )?;
+                for va in k.u64s(arr, n as usize, "perf_buffer.aux_pages[]")? {
+                    add(va, "perf_buffer.aux_pages[]")?;
                 }
             }
         }
         Ok(Some(PerfRing { rb, pages }))
-    }
-
-    /// `n` pointers at `at` (at most [`MAX_PAGES`]; a negative count reads none).
-    fn array(&self, k: &Kernel, at: u64, n: u64, what: &str) -> crate::Result<Vec<u64>> {
-        if n == 0 || n > u32::MAX as u64 / 2 {
-            return Ok(Vec::new());
-        }
-        let mut v = k.u64s(at, n.min(MAX_PAGES) as usize, what)?;
-        v.retain(|&va| va != 0);
-        Ok(v)
     }
 }
