@@ -7,13 +7,15 @@
 //! | a value | `entry & 1`: not a pointer, left out |
 //! | a pointer | anything else not 0 |
 //!
-//! Bounded: at most [`MAX_NODES`] nodes, and a node's `shift` must be below its parent's.
+//! Bounded: past [`MAX_NODES`] nodes, or at a node whose `shift` is not below its parent's (a
+//! loop or garbage), the walk is an error, never a partial answer given as whole.
 
 use crate::Kernel;
 
 /// `XA_CHUNK_SIZE` (`CONFIG_BASE_SMALL` off, as on every distribution kernel).
 const CHUNK: u64 = 64;
-/// Most nodes read from one array (2^16 nodes hold up to 4 M entries).
+/// Most nodes believed in one array (2^16 nodes hold up to 4 M entries): more is a damaged
+/// array, an error rather than a walk cut short in silence.
 const MAX_NODES: usize = 1 << 16;
 
 /// The pointer entries of the xarray at `xa`, in index order. A node that cannot be read ends
@@ -33,13 +35,21 @@ pub(crate) fn pointers(k: &Kernel, xa: u64) -> crate::Result<Vec<u64>> {
             0 => {}
             e if e & 3 == 2 && e > 4096 => {
                 nodes += 1;
-                if nodes > MAX_NODES {
-                    break;
-                }
                 let node = e - 2;
+                if nodes > MAX_NODES {
+                    return Err(crate::Error::Corrupt {
+                        what: format!("xarray at {xa:#x}: over {MAX_NODES} nodes"),
+                        addr: node,
+                        why: "more nodes than its entries can fill",
+                    });
+                }
                 let s = u64::from(k.u8(node + shift, "xa_node.shift")?);
                 if s >= below || s > 60 {
-                    continue; // not shallower than its parent: a loop or garbage
+                    return Err(crate::Error::Corrupt {
+                        what: format!("xarray at {xa:#x}: a node of shift {s}"),
+                        addr: node,
+                        why: "not shallower than its parent: a loop or garbage",
+                    });
                 }
                 let raw = k.bytes(node + slots, (CHUNK * 8) as usize, "xa_node.slots")?;
                 // pushed last to first, so popped in index order
@@ -61,7 +71,7 @@ mod tests {
     use testdata::world::WorldConfig;
 
     /// A two-level array: its pointers in index order; values, siblings and retry entries
-    /// left out; a node naming itself (a loop) read once.
+    /// left out. Then a node naming itself (a loop): an error, not a partial list.
     #[test]
     fn pointers_in_index_order_and_bounded() {
         let dir = crate::testing::scratch("xarray");
@@ -76,10 +86,9 @@ mod tests {
         w.write_bytes(root + o(&w, "xa_node.shift"), &[6]);
         w.write_bytes(leaf + o(&w, "xa_node.shift"), &[0]);
         w.write_u64(xa + o(&w, "xarray.xa_head"), root + 2);
-        // root: the leaf at index 0-63, a pointer covering 64-127, itself at 128-191 (a loop)
+        // root: the leaf at index 0-63, a pointer covering 64-127
         w.write_u64(slot(&w, root, 0), leaf + 2);
         w.write_u64(slot(&w, root, 1), 0xffff_8880_0000_1000);
-        w.write_u64(slot(&w, root, 2), root + 2);
         // leaf: pointers at 3 and 9, a value at 4, a sibling of 3 at 5, a retry entry at 6
         w.write_u64(slot(&w, leaf, 3), 0xffff_8880_0000_3000);
         w.write_u64(slot(&w, leaf, 4), (7 << 1) | 1);
@@ -98,6 +107,13 @@ mod tests {
                 0xffff_8880_0000_1000
             ]
         );
+        // the root naming itself at 128-191
+        w.write_u64(slot(&w, root, 2), root + 2);
+        let p = dir.join("loop.elf");
+        write_qemu_elf(&mut w, &p, true).unwrap();
+        let k = crate::testing::open(&p, Some(&w.k.vmlinux));
+        let e = super::pointers(&k, xa).unwrap_err().to_string();
+        assert!(e.contains("not shallower than its parent"), "{e}");
         std::fs::remove_dir_all(&dir).ok();
     }
 }
