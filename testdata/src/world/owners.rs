@@ -29,14 +29,10 @@ impl World {
         self.write_u32(pipe + o("pipe_inode_info.ring_size"), ring);
         self.write_u64(pipe + o("pipe_inode_info.bufs"), bufs);
         for fd in [read, write] {
-            let file = self.slab_alloc("filp");
+            let file = self.new_file("pipefifo_fops", pipe);
             let inode = self.slab_alloc("inode_cache");
             self.write_u16(inode + o("inode.i_mode"), 0o010600);
             self.write_u64(file + o("file.f_inode"), inode);
-            let fop = self.ksym("pipefifo_fops");
-            self.write_u64(file + o("file.f_op"), fop);
-            self.write_u64(file + o("file.f_count"), 1);
-            self.write_u64(file + o("file.private_data"), pipe);
             self.install_fd(task, fd, file);
         }
         (pipe, structs)
@@ -82,11 +78,7 @@ impl World {
         let o = |key: &str| k.o(key);
         let (event, _) = self.kmalloc(o("perf_event"));
         self.write_u64(event + o("perf_event.rb"), rb);
-        let file = self.slab_alloc("filp");
-        let fop = self.ksym("perf_fops");
-        self.write_u64(file + o("file.f_op"), fop);
-        self.write_u64(file + o("file.f_count"), 1);
-        self.write_u64(file + o("file.private_data"), event);
+        let file = self.new_file("perf_fops", event);
         self.install_fd(task, fd, file);
     }
 
@@ -109,11 +101,7 @@ impl World {
             let va = self.virt(p) + 64;
             self.write_u64(ctx + o(at), va);
         }
-        let file = self.slab_alloc("filp");
-        let fop = self.ksym("io_uring_fops");
-        self.write_u64(file + o("file.f_op"), fop);
-        self.write_u64(file + o("file.f_count"), 1);
-        self.write_u64(file + o("file.private_data"), ctx);
+        let file = self.new_file("io_uring_fops", ctx);
         self.install_fd(task, fd, file);
         (ctx, heads)
     }

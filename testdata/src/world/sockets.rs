@@ -19,14 +19,10 @@ impl World {
         self.write_u16(socket + k("socket.type"), stype);
         self.write_u64(socket + k("socket.sk"), sk);
         self.write_u64(sk + k("sock.sk_socket"), socket);
-        let file = self.slab_alloc("filp");
+        let file = self.new_file("socket_file_ops", socket);
         let inode = self.slab_alloc("inode_cache");
         self.write_u16(inode + k("inode.i_mode"), 0o140777);
         self.write_u64(file + k("file.f_inode"), inode);
-        let fop = self.ksym("socket_file_ops");
-        self.write_u64(file + k("file.f_op"), fop);
-        self.write_u64(file + k("file.private_data"), socket);
-        self.write_u64(file + k("file.f_count"), 1);
         self.write_u64(socket + k("socket.file"), file);
         self.install_fd(task, fd, file);
         self.sockets.push(ExpectedSocket {

@@ -121,6 +121,17 @@ impl World {
         self.tasks[task].addr
     }
 
+    /// A new `struct file` (from `filp`) with `f_op` = `&fops`, one reference and
+    /// `private_data`: its address.
+    pub(super) fn new_file(&mut self, fops: &str, private_data: u64) -> u64 {
+        let file = self.slab_alloc("filp");
+        let fop = self.ksym(fops);
+        self.write_u64(file + self.k.o("file.f_op"), fop);
+        self.write_u64(file + self.k.o("file.f_count"), 1);
+        self.write_u64(file + self.k.o("file.private_data"), private_data);
+        file
+    }
+
     pub(super) fn install_fd(&mut self, task: usize, fd: u32, file: u64) {
         assert!(fd < self.tasks[task].max_fds);
         let slot = self.tasks[task].fd_array + fd as u64 * 8;
