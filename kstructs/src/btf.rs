@@ -111,7 +111,13 @@ fn extra_len(kind: u8, vlen: u16) -> Option<usize> {
 struct Parsed {
     types: Range<usize>,
     strs: Range<usize>,
-    /// `offs[id - 1]`: start of type `id` in the type section.
+    /// The id of the blob's first type: 1, or for split BTF (a module's, on the kernel's) one
+    /// past the base's last.
+    first_id: u32,
+    /// Where the blob's strings start in the offsets its records use: 0, or for split BTF the
+    /// base's string section length.
+    str_start: u32,
+    /// `offs[id - first_id]`: start of type `id` in the type section.
     offs: Vec<u32>,
     /// First complete definition of each name per namespace ([`Ns`] order).
     names: FxMap<Box<[u8]>, [Option<u32>; 6]>,
@@ -138,7 +144,8 @@ fn bad_type<T>(id: u32, reason: impl std::fmt::Display) -> Result<T, Fail> {
 }
 
 impl Parsed {
-    fn parse(b: &[u8]) -> Result<Parsed, Fail> {
+    /// Parse `b`, on its `base` when it is split BTF (a module's).
+    fn parse(b: &[u8], base: Option<Layer<'_>>) -> Result<Parsed, Fail> {
         if b.len() < 24 {
             return Err(malformed(format!(
                 "{} bytes is shorter than a BTF header (24)",
@@ -178,8 +185,21 @@ impl Parsed {
         };
         let types = section("type", type_off, type_len)?;
         let strs = section("string", str_off, str_len)?;
+        let (first_id, str_start) = match base {
+            // Split BTF on split BTF (a module's module) does not exist.
+            Some(l) if l.p.first_id != 1 => {
+                return Err(malformed("a split BTF's base is itself split"));
+            }
+            Some(l) => (
+                l.p.offs.len() as u32 + 1,
+                u32::try_from(l.p.strs.len()).map_err(|_| malformed("base strings over 4 GiB"))?,
+            ),
+            None => (1, 0),
+        };
         let mut p = Parsed {
             offs: Vec::with_capacity(types.len() / RECORD_MIN),
+            first_id,
+            str_start,
             types,
             strs,
             names: FxMap::default(),
@@ -189,7 +209,7 @@ impl Parsed {
         let tb = &b[p.types.clone()];
         let mut at = 0usize;
         while at < tb.len() {
-            let id = p.offs.len() as u32 + 1;
+            let id = p.first_id + p.offs.len() as u32;
             let (Some(info), Some(_)) = (u32_at(tb, at + 4), u32_at(tb, at + 8)) else {
                 return bad_type(id, "record truncated at the end of the type section");
             };
@@ -205,55 +225,26 @@ impl Parsed {
             p.offs.push(at as u32);
             at = end;
         }
-        // The name index, in id order: the first complete definition wins, as in DWARF.
-        for id in 1..=p.offs.len() as u32 {
-            let r = p.rec(b, id)?;
-            let ns = match r.kind {
-                STRUCT => Some((Ns::Struct, true)),
-                UNION => Some((Ns::Union, true)),
-                FWD if r.kflag => Some((Ns::Union, false)),
-                FWD => Some((Ns::Struct, false)),
-                ENUM | ENUM64 => Some((Ns::Enum, r.vlen > 0)),
-                TYPEDEF => Some((Ns::Typedef, true)),
-                INT | FLOAT => Some((Ns::Base, true)),
-                VAR => Some((Ns::Var, true)),
-                _ => None,
-            };
-            if matches!(r.kind, ENUM | ENUM64) {
-                for i in 0..usize::from(r.vlen) {
-                    let (name, v) = p.enumerator_at(b, &r, i)?;
-                    if !name.is_empty() && !p.enumerators.contains_key(name) {
-                        p.enumerators.insert(name.into(), v);
-                    }
-                }
-            }
-            let Some((ns, complete)) = ns else { continue };
-            if r.name_off == 0 || !complete {
-                continue;
-            }
-            let name = p.str(b, r.name_off, id)?;
-            if r.kind == INT
-                && name == SIGNED_CHAR.as_bytes()
-                && u32_at(r.extra, 0).unwrap_or(0) >> 24 & INT_SIGNED == 0
-            {
-                p.lost_char_sign = true;
-            }
-            if let Some(slots) = p.names.get_mut(name) {
-                slots[ns as usize].get_or_insert(id);
-            } else {
-                let mut slots = [None; 6];
-                slots[ns as usize] = Some(id);
-                p.names.insert(name.into(), slots);
-            }
-        }
+        let top = Layer { b, p: &p };
+        let (names, enumerators, lost_char_sign) = View { top, base }.index()?;
+        p.names = names;
+        p.enumerators = enumerators;
+        p.lost_char_sign = lost_char_sign;
         Ok(p)
     }
 
     fn rec<'a>(&self, b: &'a [u8], id: u32) -> Result<Rec<'a>, Fail> {
-        let Some(&off) = id.checked_sub(1).and_then(|i| self.offs.get(i as usize)) else {
+        let Some(&off) = id
+            .checked_sub(self.first_id)
+            .and_then(|i| self.offs.get(i as usize))
+        else {
             return bad_type(
                 id,
-                format!("out of range (the blob has {} types)", self.offs.len()),
+                format!(
+                    "out of range (the blob has types {} to {})",
+                    self.first_id,
+                    self.first_id as usize + self.offs.len() - 1
+                ),
             );
         };
         let tb = &b[self.types.clone()];
@@ -296,14 +287,211 @@ impl Parsed {
             None => bad_type(id, format!("name at {off:#x} is not NUL-terminated")),
         }
     }
+}
+
+/// A blob and, once asked, what parsing it found: shared by a kernel's backend and the module
+/// BTFs split on it.
+pub(crate) struct Core {
+    blob: Blob,
+    /// Names the blob in messages (`/boot/vmlinux .BTF`, `the dump's .BTF`, `module virtio_ring's BTF`).
+    origin: String,
+    parsed: OnceLock<Result<Parsed, (Option<u64>, String)>>,
+}
+
+impl Core {
+    /// The parsed blob (parsed now, on `base` for split BTF, or the earlier result).
+    fn layer(&self, base: Option<Layer<'_>>) -> Res<Layer<'_>> {
+        let b = self.blob.bytes();
+        let parsed = self.parsed.get_or_init(|| {
+            Parsed::parse(b, base).map_err(|f| match f {
+                Fail::Bad { at, reason } => (at, reason),
+                other => (None, format!("{other:?}")),
+            })
+        });
+        match parsed {
+            Ok(p) => Ok(Layer { b, p }),
+            Err((at, reason)) => Err(Fail::Bad {
+                at: *at,
+                reason: reason.clone(),
+            }),
+        }
+    }
+}
+
+/// Types from a BTF blob, parsed on the first question: a kernel's, or a module's split on the
+/// kernel's (its type ids and string offsets continue the base's, and its types refer to the
+/// base's).
+pub(crate) struct BtfBackend {
+    core: Arc<Core>,
+    base: Option<Arc<Core>>,
+}
+
+type Res<T> = Result<T, Fail>;
+
+/// A type after typedefs and qualifiers (None = void), and the first typedef name seen.
+type Stripped<'a> = (Option<Rec<'a>>, Option<String>);
+
+impl BtfBackend {
+    pub(crate) fn new(blob: Blob, origin: String) -> Self {
+        BtfBackend {
+            core: Arc::new(Core {
+                blob,
+                origin,
+                parsed: OnceLock::new(),
+            }),
+            base: None,
+        }
+    }
+
+    /// A module's BTF, split on `base` (the kernel's).
+    pub(crate) fn split(blob: Vec<u8>, origin: String, base: Arc<Core>) -> Self {
+        BtfBackend {
+            base: Some(base),
+            ..BtfBackend::new(Blob::Owned(blob), origin)
+        }
+    }
+
+    /// The blob, for module BTFs to be split on (none for a split one: modules split on the
+    /// kernel's only).
+    pub(crate) fn core(&self) -> Option<Arc<Core>> {
+        self.base.is_none().then(|| self.core.clone())
+    }
+
+    /// Parse the blob now (or return the earlier result): for the caller that wants a damaged
+    /// blob reported at open time.
+    pub(crate) fn check(&self) -> Result<(), crate::Error> {
+        match self.view() {
+            Ok(_) => Ok(()),
+            Err(f) => match self.wrap(f) {
+                Fail::Other(e) => Err(*e),
+                f => Err(crate::Error::MalformedBtf {
+                    blob: self.core.origin.clone(),
+                    type_id: None,
+                    reason: format!("{f:?}"),
+                }),
+            },
+        }
+    }
+
+    /// Turn a malformation into the crate error that names this blob.
+    fn wrap(&self, f: Fail) -> Fail {
+        match f {
+            Fail::Bad { at, reason } => Fail::Other(Box::new(crate::Error::MalformedBtf {
+                blob: self.core.origin.clone(),
+                type_id: at.and_then(|a| u32::try_from(a).ok()),
+                reason,
+            })),
+            f => f,
+        }
+    }
+
+    fn view(&self) -> Res<View<'_>> {
+        let base = match &self.base {
+            Some(b) => Some(b.layer(None)?),
+            None => None,
+        };
+        Ok(View {
+            top: self.core.layer(base)?,
+            base,
+        })
+    }
+}
+
+/// One parsed blob.
+#[derive(Clone, Copy)]
+struct Layer<'a> {
+    b: &'a [u8],
+    p: &'a Parsed,
+}
+
+/// A parsed blob (on its base, when it is split), borrowed for one question.
+struct View<'a> {
+    top: Layer<'a>,
+    base: Option<Layer<'a>>,
+}
+
+/// What a blob's name index holds: first definition per name and namespace, first value per
+/// enumerator name, and whether character signedness was lost.
+type Index = (
+    FxMap<Box<[u8]>, [Option<u32>; 6]>,
+    FxMap<Box<[u8]>, i64>,
+    bool,
+);
+
+fn is_aggregate(kind: u8) -> bool {
+    matches!(kind, STRUCT | UNION)
+}
+
+impl<'a> View<'a> {
+    fn rec(&self, id: u32) -> Res<Rec<'a>> {
+        match self.base {
+            Some(l) if id < self.top.p.first_id => l.p.rec(l.b, id),
+            _ => self.top.p.rec(self.top.b, id),
+        }
+    }
+
+    /// The string at `off`: in the base's section below the blob's own, else in its own.
+    fn str(&self, off: u32, id: u32) -> Res<&'a [u8]> {
+        match self.base {
+            Some(l) if off < self.top.p.str_start => l.p.str(l.b, off, id),
+            _ => self.top.p.str(self.top.b, off - self.top.p.str_start, id),
+        }
+    }
+
+    fn lost_char_sign(&self) -> bool {
+        self.top.p.lost_char_sign || self.base.is_some_and(|l| l.p.lost_char_sign)
+    }
+
+    /// The first value of enumerator `name`: the blob's own, else its base's.
+    fn enumerator(&self, name: &str) -> Option<i64> {
+        let own = self.top.p.enumerators.get(name.as_bytes()).copied();
+        own.or_else(|| self.base?.p.enumerators.get(name.as_bytes()).copied())
+    }
+
+    /// Index the top blob's names, in id order: the first complete definition wins, as in DWARF.
+    fn index(&self) -> Res<Index> {
+        let (mut names, mut enumerators, mut lost) = (FxMap::default(), FxMap::default(), false);
+        let p = self.top.p;
+        for id in p.first_id..p.first_id + p.offs.len() as u32 {
+            let r = self.rec(id)?;
+            let ns = match r.kind {
+                STRUCT => Some((Ns::Struct, true)),
+                UNION => Some((Ns::Union, true)),
+                FWD if r.kflag => Some((Ns::Union, false)),
+                FWD => Some((Ns::Struct, false)),
+                ENUM | ENUM64 => Some((Ns::Enum, r.vlen > 0)),
+                TYPEDEF => Some((Ns::Typedef, true)),
+                INT | FLOAT => Some((Ns::Base, true)),
+                VAR => Some((Ns::Var, true)),
+                _ => None,
+            };
+            if matches!(r.kind, ENUM | ENUM64) {
+                for i in 0..usize::from(r.vlen) {
+                    let (name, v) = self.enumerator_at(&r, i)?;
+                    if !name.is_empty() && !enumerators.contains_key(name) {
+                        enumerators.insert(name.into(), v);
+                    }
+                }
+            }
+            let Some((ns, complete)) = ns else { continue };
+            if r.name_off == 0 || !complete {
+                continue;
+            }
+            let name = self.str(r.name_off, id)?;
+            if r.kind == INT
+                && name == SIGNED_CHAR.as_bytes()
+                && u32_at(r.extra, 0).unwrap_or(0) >> 24 & INT_SIGNED == 0
+            {
+                lost = true;
+            }
+            let slots: &mut [Option<u32>; 6] = names.entry(name.into()).or_default();
+            slots[ns as usize].get_or_insert(id);
+        }
+        Ok((names, enumerators, lost))
+    }
 
     /// Enumerator `i` of an ENUM or ENUM64 record: its name and value (sign by `kind_flag`).
-    fn enumerator_at<'a>(
-        &self,
-        b: &'a [u8],
-        r: &Rec<'_>,
-        i: usize,
-    ) -> Result<(&'a [u8], i64), Fail> {
+    fn enumerator_at(&self, r: &Rec<'_>, i: usize) -> Res<(&'a [u8], i64)> {
         let (stride, wide) = if r.kind == ENUM64 {
             (12, true)
         } else {
@@ -321,104 +509,24 @@ impl Parsed {
         } else {
             i64::from(lo)
         };
-        Ok((self.str(b, name_off, r.id)?, v))
-    }
-}
-
-/// Types from a BTF blob, parsed on the first question.
-pub(crate) struct BtfBackend {
-    blob: Blob,
-    /// Names the blob in messages (`/boot/vmlinux .BTF`, `the dump's .BTF`).
-    origin: String,
-    parsed: OnceLock<Result<Parsed, (Option<u64>, String)>>,
-}
-
-type Res<T> = Result<T, Fail>;
-
-/// A type after typedefs and qualifiers (None = void), and the first typedef name seen.
-type Stripped<'a> = (Option<Rec<'a>>, Option<String>);
-
-impl BtfBackend {
-    pub(crate) fn new(blob: Blob, origin: String) -> Self {
-        BtfBackend {
-            blob,
-            origin,
-            parsed: OnceLock::new(),
-        }
-    }
-
-    /// Parse the blob now (or return the earlier result): for the caller that wants a damaged
-    /// blob reported at open time.
-    pub(crate) fn check(&self) -> Result<(), crate::Error> {
-        match self.view() {
-            Ok(_) => Ok(()),
-            Err(f) => match self.wrap(f) {
-                Fail::Other(e) => Err(*e),
-                f => Err(crate::Error::MalformedBtf {
-                    blob: self.origin.clone(),
-                    type_id: None,
-                    reason: format!("{f:?}"),
-                }),
-            },
-        }
-    }
-
-    /// Turn a malformation into the crate error that names this blob.
-    fn wrap(&self, f: Fail) -> Fail {
-        match f {
-            Fail::Bad { at, reason } => Fail::Other(Box::new(crate::Error::MalformedBtf {
-                blob: self.origin.clone(),
-                type_id: at.and_then(|a| u32::try_from(a).ok()),
-                reason,
-            })),
-            f => f,
-        }
-    }
-
-    fn view(&self) -> Res<View<'_>> {
-        let b = self.blob.bytes();
-        let parsed = self.parsed.get_or_init(|| {
-            Parsed::parse(b).map_err(|f| match f {
-                Fail::Bad { at, reason } => (at, reason),
-                other => (None, format!("{other:?}")),
-            })
-        });
-        match parsed {
-            Ok(p) => Ok(View { b, p }),
-            Err((at, reason)) => Err(Fail::Bad {
-                at: *at,
-                reason: reason.clone(),
-            }),
-        }
-    }
-}
-
-/// A parsed blob, borrowed for one question.
-struct View<'a> {
-    b: &'a [u8],
-    p: &'a Parsed,
-}
-
-fn is_aggregate(kind: u8) -> bool {
-    matches!(kind, STRUCT | UNION)
-}
-
-impl<'a> View<'a> {
-    fn rec(&self, id: u32) -> Res<Rec<'a>> {
-        self.p.rec(self.b, id)
+        Ok((self.str(name_off, r.id)?, v))
     }
 
     fn name(&self, r: &Rec<'_>) -> Res<Option<String>> {
         if r.name_off == 0 {
             return Ok(None);
         }
-        let s = self.p.str(self.b, r.name_off, r.id)?;
+        let s = self.str(r.name_off, r.id)?;
         Ok(Some(String::from_utf8_lossy(s).into_owned()))
     }
 
+    /// A name's first definition in the given namespaces: the blob's own, else its base's.
     fn lookup(&self, name: &str, spaces: &[Ns]) -> Option<u32> {
-        let slots = self.p.names.get(name.as_bytes())?;
-        spaces.iter().find_map(|&ns| slots[ns as usize])
+        let find = |l: Layer<'_>| {
+            let slots = l.p.names.get(name.as_bytes())?;
+            spaces.iter().find_map(|&ns| slots[ns as usize])
+        };
+        find(self.top).or_else(|| find(self.base?))
     }
 
     /// As the DWARF backend: `struct x`, `union x`, `enum x`, or a bare name (struct/union,
@@ -488,7 +596,7 @@ impl<'a> View<'a> {
                 let enc = u32_at(r.extra, 0).unwrap_or(0) >> 24;
                 let signed = enc & INT_SIGNED != 0
                     || self.name(&r)?.is_some_and(|n| {
-                        n == SIGNED_CHAR || (n == "char" && self.p.lost_char_sign)
+                        n == SIGNED_CHAR || (n == "char" && self.lost_char_sign())
                     });
                 (TypeKind::Base { signed }, size)
             }
@@ -585,7 +693,7 @@ impl<'a> View<'a> {
         for i in 0..usize::from(agg.vlen) {
             let (name_off, ty, pos, bits) = self.member_at(agg, i)?;
             if name_off != 0 {
-                if self.p.str(self.b, name_off, agg.id)? == name {
+                if self.str(name_off, agg.id)? == name {
                     return Ok(Some((pos, ty, bits)));
                 }
                 continue;
@@ -654,7 +762,7 @@ impl<'a> View<'a> {
         let r = self.find_enum(enum_name)?;
         (0..usize::from(r.vlen))
             .map(|i| {
-                let (n, v) = self.p.enumerator_at(self.b, &r, i)?;
+                let (n, v) = self.enumerator_at(&r, i)?;
                 Ok((String::from_utf8_lossy(n).into_owned(), v))
             })
             .collect()
@@ -662,8 +770,11 @@ impl<'a> View<'a> {
 }
 
 impl Backend for BtfBackend {
+    fn btf_core(&self) -> Option<Arc<Core>> {
+        self.core()
+    }
     fn is_loaded(&self) -> bool {
-        self.parsed.get().is_some()
+        self.core.parsed.get().is_some()
     }
     fn size_of(&self, type_name: &str) -> Res<u64> {
         let r = self.view().and_then(|v| {
@@ -678,19 +789,16 @@ impl Backend for BtfBackend {
             .map_err(|f| self.wrap(f))
     }
     fn enumerator(&self, name: &str) -> Res<i64> {
-        let r = self.view().and_then(|v| {
-            v.p.enumerators
-                .get(name.as_bytes())
-                .copied()
-                .ok_or(Fail::NoEnumerator)
-        });
+        let r = self
+            .view()
+            .and_then(|v| v.enumerator(name).ok_or(Fail::NoEnumerator));
         r.map_err(|f| self.wrap(f))
     }
     fn enum_value(&self, enum_name: &str, constant: &str) -> Res<i64> {
         let r = self.view().and_then(|v| {
             let r = v.find_enum(enum_name)?;
             for i in 0..usize::from(r.vlen) {
-                let (n, val) = v.p.enumerator_at(v.b, &r, i)?;
+                let (n, val) = v.enumerator_at(&r, i)?;
                 if n == constant.as_bytes() {
                     return Ok(val);
                 }

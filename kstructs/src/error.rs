@@ -52,6 +52,18 @@ pub enum Error {
         /// The file.
         path: PathBuf,
     },
+    /// A module's BTF was given, and the kernel's types do not come from BTF: split BTF can only
+    /// be read on the kernel's BTF.
+    #[error(
+        "module {module}'s BTF is split on the kernel's BTF, and the kernel's types come from \
+         {origin}: use the kernel's BTF (--types btf) to read module types"
+    )]
+    NoBtfBase {
+        /// The module.
+        module: String,
+        /// What the kernel's types come from.
+        origin: String,
+    },
     /// The dump's kallsyms tables could not be decoded.
     #[error("the dump's kallsyms tables: {reason}")]
     Kallsyms {

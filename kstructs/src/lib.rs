@@ -37,7 +37,7 @@ mod symbols;
 mod types;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 pub use error::{Error, Result};
 pub use kallsyms::{KallsymsTables, Memory};
@@ -66,6 +66,10 @@ pub(crate) trait Backend: Send + Sync {
     fn enum_value(&self, enum_name: &str, constant: &str) -> std::result::Result<i64, Fail>;
     fn enumerators(&self, enum_name: &str) -> std::result::Result<Vec<(String, i64)>, Fail>;
     fn variable_type(&self, name: &str) -> std::result::Result<TypeInfo, Fail>;
+    /// The kernel's BTF, for module BTFs to be split on (none when types come from DWARF).
+    fn btf_core(&self) -> Option<Arc<btf::Core>> {
+        None
+    }
 }
 
 /// A symbol table: a vmlinux's `.symtab`, a `System.map`, or the kernel's kallsyms. Addresses
@@ -225,6 +229,10 @@ pub struct Types {
     symbols: OnceLock<symbols::Symbols>,
     symbols_from: SymbolsFrom,
     system_map: Option<PathBuf>,
+    /// Loaded modules' BTF, split on the kernel's ([`add_module_btf`](Self::add_module_btf)):
+    /// asked, in the order added, for a type the kernel's types do not have. Never cached: which
+    /// modules a dump has loaded is not a property of the kernel build the cache is keyed by.
+    modules: RwLock<Vec<(String, btf::BtfBackend)>>,
 }
 
 impl std::fmt::Debug for Types {
@@ -360,6 +368,7 @@ impl Types {
             symbols: OnceLock::new(),
             symbols_from: SymbolsFrom::Symtab,
             system_map: None,
+            modules: RwLock::default(),
         })
     }
 
@@ -387,6 +396,7 @@ impl Types {
             symbols: OnceLock::new(),
             symbols_from: symbols.from,
             system_map: None,
+            modules: RwLock::default(),
         };
         Ok(t.with_symbols(symbols))
     }
@@ -462,31 +472,92 @@ impl Types {
         }
     }
 
+    /// Answer question `k` by `q`: from the layout cache, else from the kernel's types (the
+    /// answer then cached); a type the kernel's types do not have is then asked of the modules'.
+    /// The flag says the answer came from the cache.
     fn ask(
         &self,
         k: String,
-        compute: impl FnOnce() -> std::result::Result<Answer, Fail>,
+        q: impl Fn(&dyn Backend) -> std::result::Result<Answer, Fail>,
     ) -> Result<(Answer, bool)> {
+        let k_kind = k.chars().next().unwrap_or(' ');
         let hit = self.lock_cache().answers.get(&k).cloned();
-        if let Some(a) = hit {
-            return Ok((a, true));
-        }
-        let a = match compute() {
-            Ok(a) => a,
-            Err(Fail::NoType) => Answer::NoType,
-            Err(Fail::NoMember) => Answer::NoMember,
-            Err(Fail::NotAggregate(c)) => Answer::NotAggregate(c),
-            Err(Fail::NoEnumerator) => Answer::NoEnumerator,
-            Err(f) => {
-                // Answers from a DWARF that gave an error are never written to the cache.
-                self.lock_cache().poisoned = true;
-                return Err(self.fail(f));
-            }
+        let (a, cached) = match hit {
+            Some(a) => (a, true),
+            None => match Self::negative(q(self.backend.as_ref())) {
+                Ok(a) => {
+                    let mut c = self.lock_cache();
+                    c.answers.insert(k, a.clone());
+                    c.dirty = true;
+                    (a, false)
+                }
+                Err(f) => {
+                    // Answers from a DWARF that gave an error are never written to the cache.
+                    self.lock_cache().poisoned = true;
+                    return Err(self.fail(f));
+                }
+            },
         };
-        let mut c = self.lock_cache();
-        c.answers.insert(k, a.clone());
-        c.dirty = true;
-        Ok((a, false))
+        // Not in the kernel's types: a type, or an enumerator looked for by its bare name.
+        let absent =
+            matches!(a, Answer::NoType) || (matches!(a, Answer::NoEnumerator) && k_kind == 'e');
+        if absent {
+            let modules = self.modules.read().unwrap_or_else(|p| p.into_inner());
+            for (_, m) in modules.iter() {
+                match Self::negative(q(m)) {
+                    Ok(Answer::NoType) => continue,
+                    Ok(Answer::NoEnumerator) if k_kind == 'e' => continue,
+                    Ok(a) => return Ok((a, false)),
+                    Err(f) => return Err(self.fail(f)),
+                }
+            }
+        }
+        Ok((a, cached))
+    }
+
+    /// A "not found" failure as the answer it is.
+    fn negative(r: std::result::Result<Answer, Fail>) -> std::result::Result<Answer, Fail> {
+        match r {
+            Err(Fail::NoType) => Ok(Answer::NoType),
+            Err(Fail::NoMember) => Ok(Answer::NoMember),
+            Err(Fail::NotAggregate(c)) => Ok(Answer::NotAggregate(c)),
+            Err(Fail::NoEnumerator) => Ok(Answer::NoEnumerator),
+            r => r,
+        }
+    }
+
+    /// Add the BTF of a module loaded in the kernel (`module`: its name, for messages), split on
+    /// the kernel's BTF: a type the kernel's types do not have is then looked for in each module
+    /// added, in order (`vring_virtqueue`, where the virtio core is a module). The blob is parsed
+    /// here: a damaged one is [`Error::MalformedBtf`] and is not added. The kernel's types must
+    /// come from BTF ([`Error::NoBtfBase`] otherwise).
+    ///
+    /// ```no_run
+    /// let types = kstructs::Types::open("vmlinux".as_ref())?;
+    /// types.add_module_btf("virtio_ring", std::fs::read("/sys/kernel/btf/virtio_ring")?)?;
+    /// println!("{}", types.size_of("vring_virtqueue")?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn add_module_btf(&self, module: &str, blob: Vec<u8>) -> Result<()> {
+        let Some(base) = self.backend.btf_core() else {
+            return Err(Error::NoBtfBase {
+                module: module.to_owned(),
+                origin: self.origin.clone(),
+            });
+        };
+        let m = btf::BtfBackend::split(blob, format!("module {module}'s BTF"), base);
+        m.check()?;
+        self.modules
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((module.to_owned(), m));
+        Ok(())
+    }
+
+    /// The modules whose BTF was added, in order.
+    pub fn modules(&self) -> Vec<String> {
+        let m = self.modules.read().unwrap_or_else(|p| p.into_inner());
+        m.iter().map(|(n, _)| n.clone()).collect()
     }
 
     /// Where an answer came from, for "not found" errors: the BTF or DWARF, or the layout cache
@@ -521,8 +592,8 @@ impl Types {
     /// `sizeof` a type: `"sk_buff"` (struct/union first, then typedef, then base type, then
     /// enum), `"struct page"`, `"union x"`, `"enum y"`, `"skb_frag_t"` (typedef, followed).
     pub fn size_of(&self, type_name: &str) -> Result<u64> {
-        match self.ask(key('s', &[type_name]), || {
-            self.backend.size_of(type_name).map(Answer::Size)
+        match self.ask(key('s', &[type_name]), |b| {
+            b.size_of(type_name).map(Answer::Size)
         })? {
             (Answer::Size(s), _) => Ok(s),
             (_, cached) => Err(Self::type_not_found(type_name, self.answered_by(cached))),
@@ -534,8 +605,8 @@ impl Types {
     /// `member("page", "compound_head")` works although it sits in an anonymous union of
     /// anonymous structs. The offset is from the start of `type_name`.
     pub fn member(&self, type_name: &str, path: &str) -> Result<Member> {
-        let (a, cached) = self.ask(key('m', &[type_name, path]), || {
-            self.backend.member(type_name, path).map(Answer::Member)
+        let (a, cached) = self.ask(key('m', &[type_name, path]), |b| {
+            b.member(type_name, path).map(Answer::Member)
         })?;
         if let Answer::Member(m) = a {
             return Ok(m);
@@ -589,9 +660,7 @@ impl Types {
     /// `TCP_ESTABLISHED`, `SS_CONNECTED`). With several enums defining the name, the first in
     /// `.debug_info` order wins.
     pub fn enumerator(&self, name: &str) -> Result<i64> {
-        match self.ask(key('e', &[name]), || {
-            self.backend.enumerator(name).map(Answer::Value)
-        })? {
+        match self.ask(key('e', &[name]), |b| b.enumerator(name).map(Answer::Value))? {
             (Answer::Value(v), _) => Ok(v),
             (_, cached) => Err(Error::EnumeratorNotFound {
                 name: name.to_owned(),
@@ -604,10 +673,8 @@ impl Types {
     /// The value of `constant` in the enum named `enum_name` (`"pageflags"` or
     /// `"enum pageflags"`).
     pub fn enum_value(&self, enum_name: &str, constant: &str) -> Result<i64> {
-        match self.ask(key('v', &[enum_name, constant]), || {
-            self.backend
-                .enum_value(enum_name, constant)
-                .map(Answer::Value)
+        match self.ask(key('v', &[enum_name, constant]), |b| {
+            b.enum_value(enum_name, constant).map(Answer::Value)
         })? {
             (Answer::Value(v), _) => Ok(v),
             (Answer::NoType, cached) => {
@@ -636,8 +703,8 @@ impl Types {
     /// `"enum zone_stat_item"`), in declaration order: for tables indexed by an enum whose
     /// members move between kernels (`vm_zone_stat[]`, `vm_node_stat[]`).
     pub fn enumerators(&self, enum_name: &str) -> Result<Vec<(String, i64)>> {
-        match self.ask(key('l', &[enum_name]), || {
-            self.backend.enumerators(enum_name).map(Answer::Enumerators)
+        match self.ask(key('l', &[enum_name]), |b| {
+            b.enumerators(enum_name).map(Answer::Enumerators)
         })? {
             (Answer::Enumerators(v), _) => Ok(v),
             (_, cached) => Err(Self::type_not_found(enum_name, self.answered_by(cached))),
@@ -665,7 +732,7 @@ impl Types {
             let s = self.symbols();
             return s.lookup(name).ok_or_else(|| not_found(s.source.clone()));
         }
-        let (a, cached) = self.ask(key('y', &[name]), || {
+        let (a, cached) = self.ask(key('y', &[name]), |_| {
             Ok(self
                 .symbols()
                 .lookup(name)
@@ -700,7 +767,7 @@ impl Types {
             return owned();
         }
         let (a, _) = self
-            .ask(key('a', &[&format!("{addr:x}")]), || {
+            .ask(key('a', &[&format!("{addr:x}")]), |_| {
                 Ok(owned().map_or(Answer::NoSymbol, |(n, o)| Answer::At(n, o)))
             })
             .ok()?;
@@ -786,13 +853,12 @@ impl Types {
 
     /// The answer to one cache-keyed question (see [`cache::key`]).
     fn answer(&self, kind: &str, p: &[&str]) -> Result<Answer> {
-        let b = &self.backend;
         let r = match (kind, p) {
-            ("s", [t]) => self.ask(key('s', p), || b.size_of(t).map(Answer::Size)),
-            ("m", [t, path]) => self.ask(key('m', p), || b.member(t, path).map(Answer::Member)),
-            ("e", [n]) => self.ask(key('e', p), || b.enumerator(n).map(Answer::Value)),
-            ("v", [e, c]) => self.ask(key('v', p), || b.enum_value(e, c).map(Answer::Value)),
-            ("l", [e]) => self.ask(key('l', p), || b.enumerators(e).map(Answer::Enumerators)),
+            ("s", [t]) => self.ask(key('s', p), |b| b.size_of(t).map(Answer::Size)),
+            ("m", [t, path]) => self.ask(key('m', p), |b| b.member(t, path).map(Answer::Member)),
+            ("e", [n]) => self.ask(key('e', p), |b| b.enumerator(n).map(Answer::Value)),
+            ("v", [e, c]) => self.ask(key('v', p), |b| b.enum_value(e, c).map(Answer::Value)),
+            ("l", [e]) => self.ask(key('l', p), |b| b.enumerators(e).map(Answer::Enumerators)),
             ("y", [n]) => return Ok(self.symbol(n).map_or(Answer::NoSymbol, Answer::Symbol)),
             ("a", [a]) => {
                 return Ok(u64::from_str_radix(a, 16)

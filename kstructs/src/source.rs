@@ -121,6 +121,12 @@ impl Fallback {
 }
 
 impl Backend for Fallback {
+    fn btf_core(&self) -> Option<std::sync::Arc<crate::btf::Core>> {
+        if self.fell_back() {
+            return None;
+        }
+        self.btf.core()
+    }
     fn is_loaded(&self) -> bool {
         self.btf.is_loaded() || self.dwarf.as_ref().is_some_and(|d| d.is_loaded())
     }

@@ -376,3 +376,76 @@ fn character_signedness() {
     let t = types(w.finish()).unwrap();
     assert!(signed(&t, "c") && signed(&t, "sc") && !signed(&t, "uc"));
 }
+
+/// A module's BTF split on the kernel's: its types answer once added, refer to the kernel's by
+/// id, never shadow them; a damaged one is a typed error and is not added.
+#[test]
+fn module_btf_is_split_on_the_kernels() {
+    let mut base = BtfWriter::new();
+    let int = base.int("int", 4, true);
+    let long = base.int("long unsigned int", 8, false);
+    let dev = base.structure(
+        "device",
+        16,
+        false,
+        &[("parent", long, 0, 0), ("id", int, 64, 0)],
+    );
+    let mut m = BtfWriter::split_on(&base);
+    let pdev = m.ptr(dev);
+    let fdev = m.fwd("device", false);
+    let pfwd = m.ptr(fdev);
+    let arr = m.array(long, int, 4);
+    let state = m.enumeration(
+        "vq_layout",
+        4,
+        false,
+        &[("VQ_LAYOUT_SPLIT", 0), ("VQ_LAYOUT_PACKED", 1)],
+    );
+    let vvq = m.structure(
+        "vring_virtqueue",
+        64,
+        false,
+        &[
+            ("dev", pdev, 0, 0),
+            ("owner", pfwd, 64, 0),
+            ("num", int, 128, 0),
+            ("layout", state, 160, 0),
+            ("desc", arr, 192, 0),
+        ],
+    );
+    // The module's own copy of a kernel type does not shadow the kernel's.
+    m.structure("device", 8, false, &[("other", int, 0, 0)]);
+    assert_eq!(vvq, dev + 6, "ids continue the base's");
+    let t = types(base.finish()).unwrap();
+    assert!(matches!(
+        t.size_of("vring_virtqueue"),
+        Err(Error::TypeNotFound { .. })
+    ));
+
+    let mut bad = m.finish();
+    bad[0] = 0;
+    match t.add_module_btf("broken", bad) {
+        Err(Error::MalformedBtf { blob, .. }) => assert!(blob.contains("broken"), "{blob}"),
+        other => panic!("a damaged module blob: {other:?}"),
+    }
+    assert!(t.modules().is_empty());
+
+    t.add_module_btf("virtio_ring", m.finish()).unwrap();
+    assert_eq!(t.modules(), ["virtio_ring"]);
+    assert_eq!(t.size_of("vring_virtqueue").unwrap(), 64);
+    assert_eq!(t.member("vring_virtqueue", "num").unwrap().offset, 16);
+    assert_eq!(t.member("vring_virtqueue", "desc").unwrap().ty.size, 32);
+    // A member whose type is the kernel's, by id or through a declaration, is the kernel's.
+    let dev_ty = t.member("vring_virtqueue", "dev").unwrap().ty;
+    let TypeKind::Pointer { target: Some(to) } = dev_ty.kind else {
+        panic!("dev: {dev_ty:?}")
+    };
+    assert_eq!((to.name.as_deref(), to.size), (Some("device"), 16));
+    assert_eq!(t.size_of("device").unwrap(), 16, "the kernel's device");
+    assert_eq!(t.enum_value("vq_layout", "VQ_LAYOUT_PACKED").unwrap(), 1);
+    assert_eq!(t.enumerator("VQ_LAYOUT_PACKED").unwrap(), 1);
+    assert!(matches!(
+        t.member("vring_virtqueue", "nothing"),
+        Err(Error::MemberNotFound { .. })
+    ));
+}

@@ -44,6 +44,9 @@ pub struct BtfWriter {
     types: Vec<u8>,
     strs: Vec<u8>,
     next: u32,
+    /// Where this blob's strings start in its offsets: 0, or for split BTF the base's string
+    /// section length.
+    str_start: u32,
 }
 
 impl Default for BtfWriter {
@@ -59,6 +62,19 @@ impl BtfWriter {
             types: Vec::new(),
             strs: vec![0],
             next: 1,
+            str_start: 0,
+        }
+    }
+
+    /// An empty split blob on `base` (a module's BTF on the kernel's, as the kernel builds
+    /// them): its type ids continue the base's, its string offsets continue past the base's
+    /// strings, and its own string section has no leading empty string (offset 0 is the base's).
+    pub fn split_on(base: &BtfWriter) -> Self {
+        BtfWriter {
+            types: Vec::new(),
+            strs: Vec::new(),
+            next: base.next,
+            str_start: base.str_start + base.strs.len() as u32,
         }
     }
 
@@ -67,7 +83,7 @@ impl BtfWriter {
         if s.is_empty() {
             return 0;
         }
-        let off = self.strs.len() as u32;
+        let off = self.str_start + self.strs.len() as u32;
         self.strs.extend_from_slice(s.as_bytes());
         self.strs.push(0);
         off
