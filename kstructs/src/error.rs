@@ -52,11 +52,11 @@ pub enum Error {
         /// The file.
         path: PathBuf,
     },
-    /// A module's BTF was given, and the kernel's types do not come from BTF: split BTF can only
-    /// be read on the kernel's BTF.
+    /// A module's BTF was given, and there is no kernel BTF to read it on (types from the DWARF
+    /// of a vmlinux without `.BTF`).
     #[error(
         "module {module}'s BTF is split on the kernel's BTF, and the kernel's types come from \
-         {origin}: use the kernel's BTF (--types btf) to read module types"
+         {origin}, which has none: run without --vmlinux to use the dump's own BTF"
     )]
     NoBtfBase {
         /// The module.

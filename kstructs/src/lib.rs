@@ -529,8 +529,9 @@ impl Types {
     /// Add the BTF of a module loaded in the kernel (`module`: its name, for messages), split on
     /// the kernel's BTF: a type the kernel's types do not have is then looked for in each module
     /// added, in order (`vring_virtqueue`, where the virtio core is a module). The blob is parsed
-    /// here: a damaged one is [`Error::MalformedBtf`] and is not added. The kernel's types must
-    /// come from BTF ([`Error::NoBtfBase`] otherwise).
+    /// here: a damaged one is [`Error::MalformedBtf`] and is not added. It is read on the
+    /// kernel's BTF: the types' own, or where types come from DWARF the vmlinux's `.BTF`
+    /// ([`Error::NoBtfBase`] when it has none).
     ///
     /// ```no_run
     /// let types = kstructs::Types::open("vmlinux".as_ref())?;
@@ -539,7 +540,13 @@ impl Types {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn add_module_btf(&self, module: &str, blob: Vec<u8>) -> Result<()> {
-        let Some(base) = self.backend.btf_core() else {
+        let base = self.backend.btf_core().or_else(|| {
+            // types from DWARF: the vmlinux's own BTF, when it has one, is the base
+            let elf = self.elf.as_ref()?;
+            let blob = btf::Blob::Mapped(elf.clone(), elf.btf.clone()?);
+            btf::BtfBackend::new(blob, format!("the BTF of {}", elf.path.display())).core()
+        });
+        let Some(base) = base else {
             return Err(Error::NoBtfBase {
                 module: module.to_owned(),
                 origin: self.origin.clone(),

@@ -41,9 +41,9 @@ pub(crate) const GLOBALS: &[Global] = &[
     g("ftrace_trace_arrays", "struct list_head", ""),
     g("init_net", "struct net", ""),
     g(
-        "virtio_bus",
-        "struct bus_type",
-        "the virtio core built in (6.12+ Debian)",
+        "btf_modules",
+        "struct list_head",
+        "kernels without module BTF (before 5.11, or CONFIG_DEBUG_INFO_BTF_MODULES off)",
     ),
     g("node_data", "struct pglist_data *[]", ""),
     g("contig_page_data", "struct pglist_data", "NUMA kernels"),

@@ -74,6 +74,8 @@ pub struct Kernel {
     pub(crate) vmcore_path: String,
     /// Things worth knowing that did not stop the open (e.g. how the layout was found).
     pub(crate) notes: Vec<String>,
+    /// The modules whose BTF was added to `types`, once read (`module_btf::load`).
+    pub(crate) module_types: OnceLock<Vec<String>>,
 }
 
 /// Where distributions install debuginfo for `release`.
@@ -488,6 +490,7 @@ impl Kernel {
             page_size: layout.page_size,
             vmcore_path: vmcore_path.clone(),
             notes,
+            module_types: OnceLock::new(),
         };
         k.check_banner().map_err(mismatch)?;
         let unreadable = |e: Error| Error::NoLayout {

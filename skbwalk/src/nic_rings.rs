@@ -4,14 +4,16 @@
 //!
 //! | step | how |
 //! |---|---|
-//! | the NICs | every `net_device` on `init_net.dev_base_head` whose parent device is on `virtio_bus` (its `virtio_device` embeds the `struct device`) |
+//! | the NICs | every `net_device` on `init_net.dev_base_head` whose parent device is on the bus named "virtio" (its `virtio_device` embeds the `struct device`) |
 //! | the queues | the device's `vqs` list of `struct virtqueue`, each embedded at the start of a `vring_virtqueue` (split rings; packed rings are left out with a note) |
 //! | posted buffers | each head `i` with `split.desc_state[i].data` set: the chain of `split.vring.desc[]` from it (`VRING_DESC_F_NEXT`), an indirect table (`VRING_DESC_F_INDIRECT`) read entry by entry; each descriptor's `addr` is a guest-physical address when the queue does not use the DMA API (`use_dma_api` false: QEMU's devices without `VIRTIO_F_ACCESS_PLATFORM`) |
 //! | ring memory | `split.vring.desc` for `split.queue_size_in_bytes` bytes, in the direct map |
 //!
 //! `vring_virtqueue` is in vmlinux's BTF where the virtio core is built in (Debian 6.12+); where
-//! it is a module (Debian 5.10, 6.1) its types are not, and the rings are not named (their pages
-//! stay with the reverse-reference scan).
+//! it is a module (Debian 6.1) it is in the `virtio_ring` module's BTF, which the kernel keeps
+//! (`module_btf`). A kernel without module BTF whose virtio core is a module (Debian 5.10) has
+//! the type nowhere the dump holds: the rings are not named and their pages stay with the
+//! reverse-reference scan.
 
 use crate::le::{u16_at, u32_at, u64_at};
 use crate::warnings::{WarningKind, Warnings};
@@ -41,6 +43,7 @@ struct Layout {
     nd_name: u64,
     dev_parent: u64,
     dev_bus: u64,
+    bus_name: u64,
     vdev_dev: u64,
     vdev_vqs: u64,
     vq_list: u64,
@@ -68,6 +71,7 @@ impl Layout {
             nd_name: m("net_device", "name")?,
             dev_parent: m("device", "parent")?,
             dev_bus: m("device", "bus")?,
+            bus_name: m("bus_type", "name")?,
             vdev_dev: m("virtio_device", "dev")?,
             vdev_vqs: m("virtio_device", "vqs")?,
             vq_list: m("virtqueue", "list")?,
@@ -96,6 +100,16 @@ impl Layout {
     }
 }
 
+/// Whether `dev` is on the virtio bus: its `bus` is the `bus_type` named "virtio" (the bus's
+/// own name; its symbol, `virtio_bus`, is a module's where the virtio core is one).
+fn on_virtio_bus(k: &Kernel, l: &Layout, dev: u64) -> bool {
+    k.u64(dev + l.dev_bus, "device.bus")
+        .and_then(|bus| k.ptr(bus, "device.bus"))
+        .and_then(|bus| k.u64(bus + l.bus_name, "bus_type.name"))
+        .and_then(|name| k.cstr(name, 16, "bus_type.name"))
+        .is_ok_and(|name| name == "virtio")
+}
+
 /// What one queue holds: `holder` (`eth0 input.0 buffers`, `eth0 input.0 ring`) and the head
 /// `struct page`s of its pages.
 pub(crate) struct Held {
@@ -112,11 +126,9 @@ pub(crate) fn nic_rings(k: &Kernel, w: &mut Warnings) -> Vec<Held> {
 }
 
 fn rings(k: &Kernel, n: &mut Vec<Held>, w: &mut Warnings) {
-    let (Ok(l), Ok(net), Ok(bus)) = (
-        Layout::resolve(k),
-        k.global("init_net"),
-        k.global("virtio_bus"),
-    ) else {
+    // where the virtio core is a module, its types are in the modules' BTF
+    crate::module_btf::load(k, w);
+    let (Ok(l), Ok(net)) = (Layout::resolve(k), k.global("init_net")) else {
         return;
     };
     let Ok(head) = k
@@ -130,7 +142,7 @@ fn rings(k: &Kernel, n: &mut Vec<Held>, w: &mut Warnings) {
         let parent = k
             .u64(nd + l.nd_dev + l.dev_parent, "net_device.dev.parent")
             .unwrap_or(0);
-        if parent == 0 || k.u64(parent + l.dev_bus, "device.bus").ok() != Some(bus) {
+        if parent == 0 || !on_virtio_bus(k, &l, parent) {
             continue;
         }
         let name = k

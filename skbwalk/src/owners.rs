@@ -12,7 +12,7 @@
 //! | `trace_ring` | the tracing ring buffers: every instance on `ftrace_trace_arrays`, its `array_buffer` and snapshot (`max_buffer`, 7.1+ `snapshot_buffer`): each possible CPU's ring of `buffer_page`s (from `pages`, flag bits masked) and reader page, each `buffer_page.page` (2^`subbuf_order` pages from 6.8) | all |
 //! | `perf_ring` | every perf event file a task holds open (`f_op` = `perf_fops`): its ring's user page, data pages and AUX pages (`perf_rings.rs`) | 5.8+ (`struct perf_buffer`) |
 //! | `io_uring` | every io_uring instance a task holds open (`f_op` = `io_uring_fops`): its rings and SQE array, kernel-allocated only (`io_uring.rs`) | all |
-//! | `nic_ring` | the buffers posted to every virtio NIC's queues and the rings' memory (`nic_rings.rs`) | where `vring_virtqueue` is in the kernel's types (Debian 6.12+) |
+//! | `nic_ring` | the buffers posted to every virtio NIC's queues and the rings' memory (`nic_rings.rs`) | where `vring_virtqueue` is in the kernel's types (Debian 6.12+) or a module's BTF (`btf_modules`, Debian 6.1) |
 //! | `large_kmalloc` | page type `PGTY_large_kmalloc` | 6.15+ (earlier they are unmarked) |
 //! | `offline` | page type `PGTY_offline` (6.8+), or `PG_offline` (0x100 below `PAGE_TYPE_BASE`) before: balloon and hot-unplugged pages | all |
 //! | `zsmalloc` | page type `PGTY_zsmalloc` | 6.8+ |

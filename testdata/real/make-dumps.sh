@@ -168,6 +168,10 @@ KREL=${KPKG#linux-image-}                                   # e.g. 6.1.0-56-clou
 [ -n "$KVER" ] && [ "$KVER" != "(none)" ] || { echo "apt has no candidate for $KPKG" >&2; exit 1; }
 if [ "$KGEN" = sid ]; then mkdir -p "$CACHE/pins"; echo "$KPKG $KVER" > "$PIN"; fi
 KDIR=$CACHE/kernel/$KREL-$KVER
+# what an unpacked kernel holds changes with the rule extract() follows: a tree unpacked by an older
+# rule is unpacked again (2: the virtio core's module debug files are kept)
+EXTRACTED=2
+extracted() { [ "$(cat "$KDIR/.done" 2>/dev/null)" = "$EXTRACTED" ]; }
 fetch_debs() {
     cd "$CACHE/debs"
     # The image: whichever of -unsigned / signed (or sid's linux-binary-[unsigned-]<abi>) holds vmlinuz.
@@ -182,7 +186,7 @@ fetch_debs() {
     done
     [ -n "$IMG_DEB" ] || { echo "no package of $KPKG $KVER holds /boot/vmlinuz" >&2; exit 1; }
     DBG_DEB=$CACHE/debs/${KPKG}-dbg_${KVER}_$ARCH.deb
-    [ -f "$DBG_DEB" ] || [ -f "$KDIR/.done" ] || apt-get "${APT[@]}" download -q "$KPKG-dbg=$KVER" >&2
+    [ -f "$DBG_DEB" ] || extracted || apt-get "${APT[@]}" download -q "$KPKG-dbg=$KVER" >&2
     # the modules, when the image package does not carry them (sid: linux-modules-<abi>)
     if ! dpkg-deb -c "$IMG_DEB" | grep -F "modules/$KREL/kernel/drivers/net/virtio_net" >/dev/null; then
         local mp=linux-modules-$KREL
@@ -205,12 +209,15 @@ fetch_debs() {
 timed fetch fetch_debs
 
 extract() {
-    if [ -f "$KDIR/.done" ]; then return; fi
+    if extracted; then return; fi
     rm -rf "$KDIR"; mkdir -p "$KDIR"
     dpkg-deb -x "$IMG_DEB" "$KDIR"
     # the -dbg package without its modules' debug info (~1.2 GB unpacked per kernel, never read: drgn and
-    # skbwalk load the vmlinux only): vmlinux, System.map and their links
-    dpkg-deb --fsys-tarfile "$DBG_DEB" | tar -x -C "$KDIR" --exclude='*.ko' --exclude='*.ko.*'
+    # skbwalk load the vmlinux only): vmlinux, System.map and their links; but the virtio core's modules
+    # (virtio, virtio_ring) where it is one (5.10, 6.1): owners-oracle.py reads their types for the NIC rings
+    dpkg-deb --fsys-tarfile "$DBG_DEB" | tar -x -C "$KDIR"
+    find "$KDIR/usr/lib/debug" \( -name '*.ko' -o -name '*.ko.*' \) \
+        ! -name 'virtio.ko*' ! -name 'virtio_ring.ko*' -delete
     if [ $ARCH != amd64 ]; then
         # QEMU -kernel takes the plain Image (Debian's arm64 vmlinuz may be gzip-compressed)
         local z; z=$(ls "$KDIR/boot/vmlinuz-$KREL" "$KDIR/usr/lib/modules/$KREL/vmlinuz"* 2>/dev/null | head -n1 || true)
@@ -218,7 +225,7 @@ extract() {
         mkdir -p "$KDIR/busybox"; dpkg-deb -x "$BUSYBOX_DEB" "$KDIR/busybox"
     fi
     [ -z "$MODS_DEB" ] || dpkg-deb -x "$MODS_DEB" "$KDIR"
-    touch "$KDIR/.done"
+    echo "$EXTRACTED" > "$KDIR/.done"
     # unpacked, the -dbg package (250-340 MB) is not needed again: fetch_debs skips it while $KDIR is done
     rm -f "$DBG_DEB"
 }

@@ -72,6 +72,16 @@ import json
 import sys
 
 
+def virtio_module_debug(vmlinux):
+    """the virtio core's module debug files (virtio, virtio_ring) of the -dbg package vmlinux came
+    from, where the core is a module (Debian 5.10, 6.1): make-dumps.sh keeps them"""
+    import glob
+    import os
+    root = os.path.dirname(os.path.dirname(vmlinux))  # .../usr/lib/debug
+    return sorted(f for n in ("virtio", "virtio_ring")
+                  for f in glob.glob(f"{root}/lib/modules/*/kernel/drivers/virtio/{n}.ko*"))
+
+
 def oracle(a):
     import drgn
     from drgn import cast
@@ -80,7 +90,8 @@ def oracle(a):
 
     p = drgn.Program()
     p.set_core_dump(a.vmcore)
-    p.load_debug_info([a.vmlinux])
+    mods = virtio_module_debug(a.vmlinux)
+    p.load_debug_info([a.vmlinux] + mods)
     # pipe files: pipefifo_fops, and 6.15+'s pipeanon_fops for anonymous pipes
     fops = {p[n].address_of_().value_() for n in ("pipefifo_fops", "pipeanon_fops") if n in p}
 
@@ -231,9 +242,11 @@ def oracle(a):
                 per_cpu.append({"cpu": cpu, "nr_pages": cb.nr_pages.value_(), "subbufs": len(data),
                                 "pages": len(data) << order})
             trace[f"trace instance {name} {what} ({tr.value_():#x})"] = per_cpu
-    # NIC rings (where the virtio core's types are in vmlinux, 6.12+): every virtio net device's
-    # split queues, the heads of the pages its posted descriptors point at (guest-physical
-    # addresses, chains and indirect tables), and the pages of its ring memory
+    # NIC rings: every virtio net device's split queues, the heads of the pages its posted
+    # descriptors point at (guest-physical addresses, chains and indirect tables), and the pages
+    # of its ring memory. The virtio core's types: vmlinux's where it is built in (6.12+), else
+    # its modules' debug files. skbwalk reads a module's types from the BTF the kernel keeps of
+    # it (btf_modules, 5.11+): on a kernel without, it can name none (nic_unnamed says drgn's).
     from drgn.helpers.linux.mm import pfn_to_page, compound_head, compound_order, virt_to_pfn, pfn_to_virt
     nic = {}
     try:
@@ -242,10 +255,9 @@ def oracle(a):
         nic = None
     if nic is not None:
         ps = p["PAGE_SIZE"].value_() if "PAGE_SIZE" in p else 4096
-        bus = p["virtio_bus"].address_of_().value_()
         for nd in list_for_each_entry("struct net_device", p["init_net"].dev_base_head.address_of_(), "dev_list"):
             parent = nd.dev.parent
-            if not parent.value_() or parent.bus.value_() != bus:
+            if not parent.value_() or not parent.bus.value_() or parent.bus.name.string_() != b"virtio":
                 continue
             vdev = drgn.container_of(parent, "struct virtio_device", "dev")
             for vq in list_for_each_entry("struct virtqueue", vdev.vqs.address_of_(), "list"):
@@ -284,6 +296,9 @@ def oracle(a):
                         if j >= num:
                             break
                 nic[f"{what} buffers"] = sorted(heads.items())
+    nic_unnamed = None
+    if nic is not None and mods and "btf_modules" not in p:
+        nic_unnamed, nic = {k: v if k.endswith(" ring") else sum(n for _, n in v) for k, v in nic.items()}, None
     # page_pool pages: every head page whose pp_magic passes the kernel's own test, by its pool
     pool = page_pools(p, drgn)
     # page_frag caches: the current page of each online CPU's skb frag caches, each task's
@@ -421,7 +436,7 @@ def oracle(a):
         ktables = sum(1 for pa in found
                       if not PageReserved(pfn_to_page(p, pa >> 12))
                       and not typed(pfn_to_page(p, pa >> 12).page_type.value_()))
-    json.dump({"pipes": pipes, "packet": packet, "trace": trace, "nic": nic, "hash_tables": tables,
+    json.dump({"pipes": pipes, "packet": packet, "trace": trace, "nic": nic, "nic_unnamed": nic_unnamed, "hash_tables": tables,
                "page_pool": pool, "perf": perf, "io_uring": uring, "page_frag": {k: sorted(v.items()) for k, v in frag.items()},
                "kernel_page_tables": ktables},
               sys.stdout, indent=1)
@@ -626,7 +641,10 @@ def compare(a):
     nh = {h["holder"]: h["pages"] for h in census.get("owners", {}).get("nic_ring", [])}
     if nic is None:
         if nh:
-            errs.append(f"nic rings: drgn has no vring_virtqueue type, skbwalk names {nh}")
+            errs.append(f"nic rings: no module BTF or no vring_virtqueue type, skbwalk names {nh}")
+        if own.get("nic_unnamed"):
+            print(f"note: the virtio core is a module and the kernel keeps no module BTF: skbwalk "
+                  f"names no NIC ring, drgn (with the modules' debug files) finds {own['nic_unnamed']}")
     else:
         want = {name: x if name.endswith(" ring") else sum(n for h, n in x if h not in claimed)
                 for name, x in nic.items()}
