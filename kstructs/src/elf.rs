@@ -195,6 +195,7 @@ impl ElfFile {
     /// Locate (and decompress if needed) the debug sections.
     pub(crate) fn debug_sections(&self) -> Result<DebugSections> {
         let obj = object::File::parse(&*self.map).map_err(|e| not_elf(&self.path, e))?;
+        let relocatable = obj.kind() == object::ObjectKind::Relocatable;
         let mut sections = HashMap::new();
         for &name in DEBUG_SECTIONS {
             let Some(s) = obj.section_by_name(name) else {
@@ -226,10 +227,76 @@ impl ElfFile {
                 })?;
                 SectionBytes::Owned(data.into_owned())
             };
+            let bytes = match relocatable {
+                true => {
+                    let data = match &bytes {
+                        SectionBytes::Mapped(r) => &self.map[r.clone()],
+                        SectionBytes::Owned(v) => v.as_slice(),
+                    };
+                    relocated(&obj, &s, data, self.little_endian).map_or(bytes, SectionBytes::Owned)
+                }
+                false => bytes,
+            };
             sections.insert(name, bytes);
         }
         Ok(DebugSections { sections })
     }
+}
+
+/// A relocatable file's debug section (a module's `.ko`) with its relocations applied, or `None`
+/// when it has none. In such a file a section's offsets into the others (`.debug_str`,
+/// `.debug_abbrev`, `.debug_line`) are relocations against those sections' symbols, and the
+/// bytes hold zero: read unrelocated, every name would be the first string. Only absolute
+/// relocations of 32 and 64 bits are applied (what debug sections hold); a relocation outside the
+/// section or of another kind is left alone.
+fn relocated(
+    obj: &object::File<'_>,
+    s: &object::Section<'_, '_>,
+    data: &[u8],
+    little_endian: bool,
+) -> Option<Vec<u8>> {
+    use object::{ObjectSymbol, RelocationKind, RelocationTarget};
+    let mut relocs = s.relocations().peekable();
+    relocs.peek()?;
+    let mut out = data.to_vec();
+    for (at, r) in relocs {
+        let (RelocationKind::Absolute, RelocationTarget::Symbol(i)) = (r.kind(), r.target()) else {
+            continue;
+        };
+        let Ok(sym) = obj.symbol_by_index(i) else {
+            continue;
+        };
+        let n = usize::from(r.size() / 8);
+        let Some(field) = usize::try_from(at)
+            .ok()
+            .and_then(|a| out.get_mut(a..a.checked_add(n)?))
+            .filter(|_| n == 4 || n == 8)
+        else {
+            continue;
+        };
+        let implicit = if r.has_implicit_addend() {
+            let mut b = [0u8; 8];
+            if little_endian {
+                b[..n].copy_from_slice(field);
+                u64::from_le_bytes(b)
+            } else {
+                b[8 - n..].copy_from_slice(field);
+                u64::from_be_bytes(b)
+            }
+        } else {
+            0
+        };
+        let v = sym
+            .address()
+            .wrapping_add(r.addend() as u64)
+            .wrapping_add(implicit);
+        if little_endian {
+            field.copy_from_slice(&v.to_le_bytes()[..n]);
+        } else {
+            field.copy_from_slice(&v.to_be_bytes()[8 - n..]);
+        }
+    }
+    Some(out)
 }
 
 impl DebugSections {

@@ -232,7 +232,15 @@ pub struct Types {
     /// Loaded modules' BTF, split on the kernel's ([`add_module_btf`](Self::add_module_btf)):
     /// asked, in the order added, for a type the kernel's types do not have. Never cached: which
     /// modules a dump has loaded is not a property of the kernel build the cache is keyed by.
-    modules: RwLock<Vec<(String, btf::BtfBackend)>>,
+    modules: RwLock<Vec<Module>>,
+}
+
+/// One loaded module's types: its BTF (split on the kernel's) or the DWARF of its `.ko`.
+struct Module {
+    name: String,
+    /// The `.ko` the DWARF is read from (named in its errors); none for BTF.
+    path: Option<PathBuf>,
+    types: Box<dyn Backend>,
 }
 
 impl std::fmt::Debug for Types {
@@ -503,11 +511,18 @@ impl Types {
             matches!(a, Answer::NoType) || (matches!(a, Answer::NoEnumerator) && k_kind == 'e');
         if absent {
             let modules = self.modules.read().unwrap_or_else(|p| p.into_inner());
-            for (_, m) in modules.iter() {
-                match Self::negative(q(m)) {
+            for m in modules.iter() {
+                match Self::negative(q(m.types.as_ref())) {
                     Ok(Answer::NoType) => continue,
                     Ok(Answer::NoEnumerator) if k_kind == 'e' => continue,
                     Ok(a) => return Ok((a, false)),
+                    Err(Fail::Bad { at, reason }) => {
+                        return Err(Error::MalformedDwarf {
+                            path: m.path.clone().unwrap_or_default(),
+                            at,
+                            reason,
+                        })
+                    }
                     Err(f) => return Err(self.fail(f)),
                 }
             }
@@ -554,17 +569,53 @@ impl Types {
         };
         let m = btf::BtfBackend::split(blob, format!("module {module}'s BTF"), base);
         m.check()?;
-        self.modules
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .push((module.to_owned(), m));
+        self.add_module(module, None, Box::new(m));
         Ok(())
     }
 
-    /// The modules whose BTF was added, in order.
+    /// Add the DWARF of a module loaded in the kernel: its `.ko` with debug information (a
+    /// `-dbg` package's `/usr/lib/debug/lib/modules/<release>/kernel/…/<module>.ko`), for a
+    /// kernel that keeps no module BTF (before 5.11). As [`add_module_btf`](Self::add_module_btf)
+    /// otherwise; only the ELF headers are read here, the DWARF on the first question it answers
+    /// (its relocations applied: a module's `.ko` is a relocatable file).
+    ///
+    /// ```no_run
+    /// let types = kstructs::Types::open("vmlinux-5.10".as_ref())?;
+    /// types.add_module_debuginfo(
+    ///     "virtio_ring",
+    ///     "/usr/lib/debug/lib/modules/5.10.0-32-cloud-amd64/kernel/drivers/virtio/virtio_ring.ko"
+    ///         .as_ref(),
+    /// )?;
+    /// println!("{}", types.size_of("vring_virtqueue")?);
+    /// # Ok::<(), kstructs::Error>(())
+    /// ```
+    pub fn add_module_debuginfo(&self, module: &str, path: &Path) -> Result<()> {
+        let elf = Arc::new(elf::ElfFile::open(path)?);
+        if !elf.has_dwarf {
+            return Err(Error::NoDebugInfo {
+                path: path.to_owned(),
+            });
+        }
+        let types = Box::new(dwarf::DwarfBackend::new(elf));
+        self.add_module(module, Some(path.to_owned()), types);
+        Ok(())
+    }
+
+    fn add_module(&self, name: &str, path: Option<PathBuf>, types: Box<dyn Backend>) {
+        self.modules
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Module {
+                name: name.to_owned(),
+                path,
+                types,
+            });
+    }
+
+    /// The modules whose types were added, in order.
     pub fn modules(&self) -> Vec<String> {
         let m = self.modules.read().unwrap_or_else(|p| p.into_inner());
-        m.iter().map(|(n, _)| n.clone()).collect()
+        m.iter().map(|m| m.name.clone()).collect()
     }
 
     /// Where an answer came from, for "not found" errors: the BTF or DWARF, or the layout cache

@@ -149,3 +149,59 @@ fn warm_cache_answers_without_index() {
     assert!(!t.is_index_built(), "the warm run read the DWARF");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Where the virtio core is a module (Debian 5.10, 6.1), its types come from the `virtio_ring.ko`
+/// debug file the tier keeps beside the vmlinux: each member the NIC-ring walk reads is at the
+/// offset pahole gives of the same file (read unrelocated, every name would be the first
+/// string and no type would be found). Where it is built in, vmlinux has them.
+#[test]
+#[ignore = "needs the real-dump tier (SKBWALK_VMLINUX; ./test.sh runs it)"]
+fn module_debuginfo_matches_pahole() {
+    let v = vmlinux();
+    let types = Types::open_with_cache(&v, None).expect("open vmlinux");
+    let debug = v
+        .ancestors()
+        .find(|a| a.ends_with("usr/lib/debug"))
+        .expect("the vmlinux of a -dbg package");
+    let ko = std::fs::read_dir(debug.join("lib/modules"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|release| release.path().join("kernel/drivers/virtio/virtio_ring.ko"))
+        .find(|p| p.is_file());
+    let Some(ko) = ko else {
+        assert!(
+            types.size_of("vring_virtqueue").is_ok(),
+            "no virtio_ring.ko: the virtio core is built in, and vmlinux has its types"
+        );
+        return;
+    };
+    assert!(types.size_of("vring_virtqueue").is_err(), "a module's type");
+    types.add_module_debuginfo("virtio_ring", &ko).unwrap();
+    assert_eq!(types.modules(), ["virtio_ring"]);
+    let mut pahole = Pahole::new(&ko);
+    for (ty, path) in [
+        ("vring_virtqueue", "vq"),
+        ("vring_virtqueue", "split.vring.num"),
+        ("vring_virtqueue", "split.vring.desc"),
+        ("vring_virtqueue", "split.desc_state"),
+        ("vring_virtqueue", "split.queue_size_in_bytes"),
+        ("vring_virtqueue", "use_dma_api"),
+        ("virtqueue", "list"),
+        ("virtqueue", "name"),
+        ("virtio_device", "dev"),
+        ("virtio_device", "vqs"),
+    ] {
+        let m = types.member(ty, path).unwrap();
+        let bits = m.offset * 8 + m.bitfield.map_or(0, |b| u64::from(b.bit_offset));
+        assert_eq!(Some(bits), pahole.offset(ty, path), "{ty}.{path}");
+    }
+    pahole.load(&["vring_virtqueue", "vring_desc_state_split"]);
+    for t in ["vring_virtqueue", "vring_desc_state_split"] {
+        assert_eq!(
+            Some(types.size_of(t).unwrap()),
+            pahole.types[t].size,
+            "sizeof {t}"
+        );
+    }
+}

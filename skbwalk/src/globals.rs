@@ -40,6 +40,7 @@ pub(crate) const GLOBALS: &[Global] = &[
     g("pcpu_unit_size", "int", ""),
     g("ftrace_trace_arrays", "struct list_head", ""),
     g("init_net", "struct net", ""),
+    g("modules", "struct list_head", ""),
     g(
         "btf_modules",
         "struct list_head",

@@ -74,7 +74,7 @@ pub struct Kernel {
     pub(crate) vmcore_path: String,
     /// Things worth knowing that did not stop the open (e.g. how the layout was found).
     pub(crate) notes: Vec<String>,
-    /// The modules whose BTF was added to `types`, once read (`module_btf::load`).
+    /// The modules whose BTF was added to `types`, once read (`module_types::load`).
     pub(crate) module_types: OnceLock<Vec<String>>,
 }
 

@@ -40,7 +40,7 @@ pub mod live;
 mod memcg;
 pub mod meminfo;
 pub mod memory;
-mod module_btf;
+mod module_types;
 mod nic_rings;
 mod offsets;
 mod owner;

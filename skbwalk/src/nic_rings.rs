@@ -11,7 +11,7 @@
 //!
 //! `vring_virtqueue` is in vmlinux's BTF where the virtio core is built in (Debian 6.12+); where
 //! it is a module (Debian 6.1) it is in the `virtio_ring` module's BTF, which the kernel keeps
-//! (`module_btf`). A kernel without module BTF whose virtio core is a module (Debian 5.10) has
+//! (`module_types`). A kernel without module BTF whose virtio core is a module (Debian 5.10) has
 //! the type nowhere the dump holds: the rings are not named and their pages stay with the
 //! reverse-reference scan.
 
@@ -127,7 +127,7 @@ pub(crate) fn nic_rings(k: &Kernel, w: &mut Warnings) -> Vec<Held> {
 
 fn rings(k: &Kernel, n: &mut Vec<Held>, w: &mut Warnings) {
     // where the virtio core is a module, its types are in the modules' BTF
-    crate::module_btf::load(k, w);
+    crate::module_types::load(k, w);
     let (Ok(l), Ok(net)) = (Layout::resolve(k), k.global("init_net")) else {
         return;
     };

@@ -19,7 +19,8 @@ skbwalk names each instance's buffer with its pages, other.trace_ring is their s
 guest's resized global buffer (1024 KiB per CPU) has ceil(1 MiB / data bytes per sub-buffer)
 sub-buffers and a reader page on every CPU.
 
-NIC rings (6.12+, where vring_virtqueue is in vmlinux): every virtio net device on init_net,
+NIC rings (vring_virtqueue from vmlinux, 6.12+, or the virtio modules' debug files the tier keeps,
+5.10 and 6.1): every virtio net device on init_net,
 its split queues: the ring memory (queue_size_in_bytes from vring.desc) page for page, and the
 heads of the pages the posted descriptors point at (desc_state[i].data set, chains, indirect
 tables); skbwalk's buffers are drgn's less the pages an earlier owner holds (below).
@@ -245,8 +246,8 @@ def oracle(a):
     # NIC rings: every virtio net device's split queues, the heads of the pages its posted
     # descriptors point at (guest-physical addresses, chains and indirect tables), and the pages
     # of its ring memory. The virtio core's types: vmlinux's where it is built in (6.12+), else
-    # its modules' debug files. skbwalk reads a module's types from the BTF the kernel keeps of
-    # it (btf_modules, 5.11+): on a kernel without, it can name none (nic_unnamed says drgn's).
+    # its modules' debug files (skbwalk reads the BTF the kernel keeps of each module, 6.1, or
+    # the same debug files beside the vmlinux, 5.10).
     from drgn.helpers.linux.mm import pfn_to_page, compound_head, compound_order, virt_to_pfn, pfn_to_virt
     nic = {}
     try:
@@ -296,9 +297,6 @@ def oracle(a):
                         if j >= num:
                             break
                 nic[f"{what} buffers"] = sorted(heads.items())
-    nic_unnamed = None
-    if nic is not None and mods and "btf_modules" not in p:
-        nic_unnamed, nic = {k: v if k.endswith(" ring") else sum(n for _, n in v) for k, v in nic.items()}, None
     # page_pool pages: every head page whose pp_magic passes the kernel's own test, by its pool
     pool = page_pools(p, drgn)
     # page_frag caches: the current page of each online CPU's skb frag caches, each task's
@@ -436,7 +434,7 @@ def oracle(a):
         ktables = sum(1 for pa in found
                       if not PageReserved(pfn_to_page(p, pa >> 12))
                       and not typed(pfn_to_page(p, pa >> 12).page_type.value_()))
-    json.dump({"pipes": pipes, "packet": packet, "trace": trace, "nic": nic, "nic_unnamed": nic_unnamed, "hash_tables": tables,
+    json.dump({"pipes": pipes, "packet": packet, "trace": trace, "nic": nic, "hash_tables": tables,
                "page_pool": pool, "perf": perf, "io_uring": uring, "page_frag": {k: sorted(v.items()) for k, v in frag.items()},
                "kernel_page_tables": ktables},
               sys.stdout, indent=1)
@@ -641,10 +639,7 @@ def compare(a):
     nh = {h["holder"]: h["pages"] for h in census.get("owners", {}).get("nic_ring", [])}
     if nic is None:
         if nh:
-            errs.append(f"nic rings: no module BTF or no vring_virtqueue type, skbwalk names {nh}")
-        if own.get("nic_unnamed"):
-            print(f"note: the virtio core is a module and the kernel keeps no module BTF: skbwalk "
-                  f"names no NIC ring, drgn (with the modules' debug files) finds {own['nic_unnamed']}")
+            errs.append(f"nic rings: drgn has no vring_virtqueue type, skbwalk names {nh}")
     else:
         want = {name: x if name.endswith(" ring") else sum(n for h, n in x if h not in claimed)
                 for name, x in nic.items()}
