@@ -113,6 +113,17 @@ def pick(a):
     t["files_fdt"] = field(task.files.fdt)[0]
     t["fdt_max_fds"] = field(task.files.fdt.max_fds)[0]
     t["skb_values"] = [s.value_() for s in skbs]
+    # the first module BTF the kernel keeps (btf_modules, 5.11+): skbwalk's census reads them all
+    if "btf_modules" in p:
+        from drgn.helpers.linux.list import list_for_each_entry
+        from drgn.helpers.linux.mm import follow_phys
+        bm = next(iter(list_for_each_entry("struct btf_module", p["btf_modules"].address_of_(), "list")), None)
+        if bm is not None:
+            b = bm.btf
+            t["btf_module"] = bm.module.name.string_().decode()
+            t["btf_data"] = field(b.data)[0]
+            t["btf_data_size"] = field(b.data_size)[0]
+            t["btf_blob"] = follow_phys(p["init_mm"].address_of_(), b.data).value_()
     json.dump(t, sys.stdout, indent=1)
 
 
@@ -357,6 +368,15 @@ def cases(tg, files):
     ]
     for name, what, patches in mem:
         out.append((name, what, "mem", E, patches, False))
+    # a module's BTF (read by the census: meminfo)
+    if "btf_module" in tg:
+        m = tg["btf_module"]
+        for name, what, patches in [
+            ("mem-btf-module-data-garbage", f"module {m}'s btf.data is garbage", [(tg["btf_data"], u64(0xDEAD00000000F00D))]),
+            ("mem-btf-module-size-huge", f"module {m}'s btf.data_size 0xffffffff", [(tg["btf_data_size"], u32(0xFFFFFFFF))]),
+            ("mem-btf-module-blob-garbage", f"module {m}'s BTF blob: its first 256 bytes garbage", [(tg["btf_blob"], xorshift(256, 5))]),
+        ]:
+            out.append((name, what, "mem-meminfo", E, patches, False))
     return out
 
 
@@ -443,10 +463,10 @@ def run(a):
     for name, what, kind, src, build, recoverable in all_cases:
         saved = []
         target = work_elf
-        if kind in ("mem", "elf-patch"):
+        if kind in ("mem", "mem-meminfo", "elf-patch"):
             try:
                 for at, b in build:
-                    off = wel.off_of(at) if kind == "mem" else at
+                    off = wel.off_of(at) if kind.startswith("mem") else at
                     saved.append((off, wel.read(off, len(b))))
                     wel.write(off, b)
             except KeyError as e:
@@ -467,6 +487,8 @@ def run(a):
         ]
         if kind == "mem":
             cmds = cmds[1:]
+        elif kind == "mem-meminfo":
+            cmds = [[a.bin, "--vmcore", target, "--vmlinux", a.vmlinux, "meminfo", "--json"]]
         for cmd in cmds:
             r = judge(cmd, target, baseline(src, "top" in cmd) if recoverable else None)
             if r is None:
