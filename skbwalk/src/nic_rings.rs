@@ -128,7 +128,22 @@ pub(crate) fn nic_rings(k: &Kernel, w: &mut Warnings) -> Vec<Held> {
 fn rings(k: &Kernel, n: &mut Vec<Held>, w: &mut Warnings) {
     // where the virtio core is a module, its types are in the modules' BTF
     crate::module_types::load(k, w);
-    let (Ok(l), Ok(net)) = (Layout::resolve(k), k.global("init_net")) else {
+    let l = match Layout::resolve(k) {
+        Ok(l) => l,
+        // no virtio core in the kernel's or its modules' types: no ring to name
+        Err(kstructs::Error::TypeNotFound { .. }) => return,
+        // a layout this walk does not know, or damaged debug information
+        Err(e) => {
+            let e = k.layout_error(e);
+            w.push(
+                WarningKind::of(&e),
+                None,
+                format!("NIC rings: {e}: not named"),
+            );
+            return;
+        }
+    };
+    let Ok(net) = k.global("init_net") else {
         return;
     };
     let Ok(head) = k
