@@ -3,7 +3,7 @@
 //! | source | where | kernels |
 //! |---|---|---|
 //! | the dump | a `struct btf_module` on the `btf_modules` list for every loaded module with a `.BTF` section: its `module` and its `struct btf`, whose `data` holds the module's BTF (`data_size` bytes, split on the kernel's) | `CONFIG_DEBUG_INFO_BTF_MODULES`: 5.11 and later (Debian's from 6.1) |
-//! | the `-dbg` package | each module on the kernel's `modules` list whose `<name>.ko` is under `lib/modules/<release>/` beside the vmlinux given (`<root>/boot/vmlinux-<release>` or `<root>/lib/modules/<release>/vmlinux`, Debian's `/usr/lib/debug` layout) | any, with `--vmlinux` (Debian 5.10) |
+//! | the `-dbg` package | each module on the kernel's `modules` list whose `<name>.ko` is under `lib/modules/<release>/` beside the vmlinux or `System.map` given (`<root>/boot/vmlinux-<release>` or `<root>/lib/modules/<release>/vmlinux`, Debian's `/usr/lib/debug` layout), else under `/usr/lib/debug/lib/modules/<release>/` | any (Debian 5.10) |
 //!
 //! Each is added to the kernel's types ([`kstructs::Types::add_module_btf`],
 //! [`kstructs::Types::add_module_debuginfo`]), so a walk asks for a module's type —
@@ -142,17 +142,28 @@ fn from_debuginfo(k: &Kernel, w: &mut Warnings) -> Vec<String> {
     added
 }
 
-/// `lib/modules/<release>` of the debug tree the vmlinux is in, when there is one.
+/// `lib/modules/<release>` of a debug tree holding the modules' debug files: the one the vmlinux
+/// (or the `System.map`) given is in — `<root>/boot/vmlinux-<release>` or
+/// `<root>/lib/modules/<release>/vmlinux` — else the system's, `/usr/lib/debug/lib/modules/<release>`.
 fn debug_dir(k: &Kernel) -> Option<PathBuf> {
-    let vmlinux = k.types.path()?;
     let release = k.release()?;
-    let parent = vmlinux.parent()?;
-    let beside = if parent.file_name()? == "boot" {
-        parent.parent()?.join("lib/modules").join(&release)
-    } else {
-        parent.to_path_buf()
+    let tail = Path::new("lib/modules").join(&release);
+    let di = k.types.debuginfo();
+    let beside = |file: &Path| -> Option<PathBuf> {
+        let parent = file.parent()?;
+        Some(if parent.file_name()? == "boot" {
+            parent.parent()?.join(&tail)
+        } else {
+            parent.to_path_buf()
+        })
     };
-    (beside.ends_with(Path::new("lib/modules").join(&release)) && beside.is_dir()).then_some(beside)
+    let found = [di.file.as_deref(), di.system_map.as_deref()]
+        .into_iter()
+        .flatten()
+        .filter_map(beside)
+        .chain([Path::new("/usr/lib/debug").join(&tail)])
+        .find(|d| d.ends_with(&tail) && d.is_dir());
+    found
 }
 
 /// Every `<name>.ko` (`.ko.xz` and the like are not read) under `dir`, by its name with `-` as

@@ -65,6 +65,8 @@ impl Layout {
     fn resolve(k: &Kernel) -> std::result::Result<Layout, kstructs::Error> {
         let t = &k.types;
         let m = |ty: &str, f: &str| t.member(ty, f).map(|m| m.offset);
+        // first the virtio core's own type: a kernel without it has no ring to name
+        t.size_of("vring_virtqueue")?;
         Ok(Layout {
             dev_list: m("net_device", "dev_list")?,
             nd_dev: m("net_device", "dev")?,

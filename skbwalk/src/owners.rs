@@ -3,7 +3,7 @@
 //!
 //! | owner | how it is recognised | kernels |
 //! |---|---|---|
-//! | `page_pool` | the head page's `pp_magic` is `PP_SIGNATURE` (bits 0-1 and 6.15's DMA index masked); the pool is `page.pp`, its device `pool.slow.netdev` (6.7+; `NET_PTR_POISON` from 6.8 once the device is gone: "device gone") | 5.14+ |
+//! | `page_pool` | the head page's `pp_magic` is `PP_SIGNATURE` (bits 0-1 and 6.15's DMA index masked); the pool is `page.pp`, its device `pool.slow.netdev` (6.7+); from 6.8 "destroyed" once its driver destroyed it with pages out (`user.detach_time`), "device gone" once its device unregistered (moved to `lo`, or `NET_PTR_POISON` with its namespace) | 5.14+ |
 //! | `page_frag` | the current page of each CPU's `netdev_alloc_cache` and `napi_alloc_cache` (`page`, and `page_small` 6.1–6.13 while its `offset` is not 0: at 0 the 1 KiB cache holds no reference and `va` is stale): `va` to 6.12, `encoded_page` from 6.13; each task's `task_frag.page`; each socket's `sk_frag.page` | all |
 //! | `kernel_page_table` | every table page a walk of the kernel's half of the page tables reaches (`init_top_pgt`, `swapper_pg_dir`): the kernel allocates those for vmalloc, vmemmap and split direct-map ranges without `PG_table` | all |
 //! | `hash_table` | the large system hash tables made after boot by `alloc_large_system_hash` (pages from the buddy allocator where not vmalloc'ed): TCP's `ehash`, `bhash`, `bhash2` (6.1+), `lhash2`; UDP's and UDP-Lite's `hash` (with `hash2`, and `hash4` where present); the IP ID generator (`ip_idents` with `ip_tstamps`); the TCP metrics hash (`tcp_metrics_hash`, 1 << `tcp_metrics_hash_log` buckets); MPTCP's token hash (`token_hash`, `token_mask` + 1 buckets); the source-port perturbation table (`table_perturb`, 2^16 u32s where it is a pointer: allocated since 5.19 and its stable backports); the mount and mountpoint hashes — each from its global pointer and its size | all |
@@ -149,30 +149,51 @@ pub(crate) fn named(k: &Kernel, w: &mut Warnings) -> Named {
 }
 
 /// `NET_PTR_POISON` (`include/linux/poison.h`, 6.8+): 0x801 + `POISON_POINTER_DELTA`, what
-/// `page_pool_unlist` leaves in `pool.slow.netdev` when the pool's device unregisters while
-/// its pages are still out.
+/// `page_pool_unreg_netdev_wipe` leaves in `pool.slow.netdev` when the pool's namespace goes
+/// away (its loopback device unregisters) while the pool is still listed.
 const NET_PTR_POISON: u64 = crate::struct_page::POISON_POINTER_DELTA + 0x801;
+/// `LOOPBACK_IFINDEX`.
+const LOOPBACK_IFINDEX: u32 = 1;
 
 /// A page_pool's holder: the pool, and its device's name where the pool names one
-/// (`slow.netdev`, 6.7+) — or "device gone" where the device unregistered with pages still
-/// out (the leak drgn's `pp_leak` script hunts).
+/// (`slow.netdev`, 6.7+), with ", destroyed" once its driver destroyed it with pages still out
+/// (`user.detach_time` set, 6.8+: the leak drgn's `pp_leak` script hunts). "device gone" where
+/// its device unregistered: the kernel then moves a listed pool to the loopback device
+/// (`page_pool_unreg_netdev`: a destroyed pool on `lo`, which makes none of its own), and wipes
+/// it to `NET_PTR_POISON` when the namespace goes.
 pub(crate) fn pool_holder(k: &Kernel, pool: u64) -> OwnerHolder {
     let t = &k.types;
-    let netdev = t
-        .member("page_pool", "slow.netdev")
-        .ok()
-        .and_then(|m| k.u64(pool + m.offset, "page_pool.slow.netdev").ok());
+    let word = |ty: &str, path: &str, at: u64| {
+        let m = t.member(ty, path).ok()?;
+        k.u64(at + m.offset, path).ok()
+    };
+    let netdev = word("page_pool", "slow.netdev", pool);
+    let destroyed = word("page_pool", "user.detach_time", pool).is_some_and(|d| d != 0);
     let dev = match netdev {
         Some(NET_PTR_POISON) => Some("device gone".to_string()),
-        Some(d) if k.is_kernel_ptr(d, 8) => t
-            .member("net_device", "name")
-            .ok()
-            .and_then(|m| k.cstr(d + m.offset, 16, "net_device.name").ok()),
+        Some(d) if k.is_kernel_ptr(d, 8) => {
+            let ifindex = t
+                .member("net_device", "ifindex")
+                .ok()
+                .and_then(|m| k.u32(d + m.offset, "net_device.ifindex").ok());
+            if destroyed && ifindex == Some(LOOPBACK_IFINDEX) {
+                Some("device gone".to_string())
+            } else {
+                t.member("net_device", "name")
+                    .ok()
+                    .and_then(|m| k.cstr(d + m.offset, 16, "net_device.name").ok())
+            }
+        }
         _ => None,
     };
-    OwnerHolder::named(match dev {
-        Some(d) => format!("page_pool {pool:#x} ({d})"),
-        None => format!("page_pool {pool:#x}"),
+    let state = [dev, destroyed.then(|| "destroyed".to_string())]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(", ");
+    OwnerHolder::named(match state.is_empty() {
+        false => format!("page_pool {pool:#x} ({state})"),
+        true => format!("page_pool {pool:#x}"),
     })
 }
 
@@ -1041,7 +1062,7 @@ mod tests {
     #[test]
     fn pipes_frag_pages_page_pools_and_offline_pages_are_named() {
         let base = census_of("owners-base", |_| {});
-        let (mut pool, mut gone) = (0, 0);
+        let (mut pool, mut gone, mut orphan, mut destroyed) = (0, 0, 0, 0);
         let c = census_of("owners", |w| {
             let t = w.add_task(4242, "piper", 16);
             w.set_cgroup(t, "/system.slice/piper.service");
@@ -1058,16 +1079,24 @@ mod tests {
             for _ in 0..3 {
                 w.add_page_pool_page(pool);
             }
-            // a pool whose device unregistered with a page still out
+            // a pool whose namespace went away with a page still out (NET_PTR_POISON)
             gone = w.add_page_pool(None);
             w.add_page_pool_page(gone);
+            // a pool its driver destroyed, then its device unregistered: moved to lo
+            orphan = w.add_page_pool(Some("eth1"));
+            w.destroy_page_pool(orphan, true);
+            w.add_page_pool_page(orphan);
+            // a pool its driver destroyed, its device still there
+            destroyed = w.add_page_pool(Some("eth2"));
+            w.destroy_page_pool(destroyed, false);
+            w.add_page_pool_page(destroyed);
             w.add_offline_page();
         });
         assert!(c.complete, "{:?}", c.warnings);
         assert_eq!(c.other.unattributed, base.other.unattributed);
         assert_eq!(c.other.pipe, 5 + 1);
         assert_eq!(c.other.page_frag, 8 + 4);
-        assert_eq!(c.other.page_pool, 3 + 1);
+        assert_eq!(c.other.page_pool, 3 + 1 + 1 + 1);
         assert_eq!(c.other.offline, 1);
         let pipe = &c.owners["pipe"][0];
         assert_eq!(pipe.pages, 6);
@@ -1092,11 +1121,17 @@ mod tests {
             .iter()
             .map(|h| (h.holder.as_str(), h.pages))
             .collect();
-        assert!(
-            pools.contains(&(format!("page_pool {pool:#x} (eth0)").as_str(), 3))
-                && pools.contains(&(format!("page_pool {gone:#x} (device gone)").as_str(), 1)),
-            "{pools:?}"
-        );
+        for want in [
+            (format!("page_pool {pool:#x} (eth0)"), 3),
+            (format!("page_pool {gone:#x} (device gone)"), 1),
+            (format!("page_pool {orphan:#x} (device gone, destroyed)"), 1),
+            (format!("page_pool {destroyed:#x} (eth2, destroyed)"), 1),
+        ] {
+            assert!(
+                pools.contains(&(want.0.as_str(), want.1)),
+                "{want:?} in {pools:?}"
+            );
+        }
         // the census's other parts add up to its "other" class
         let parts: u64 = c.other.parts().iter().map(|p| p.1).sum();
         assert_eq!(parts, c.classes["other"]);

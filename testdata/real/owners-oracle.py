@@ -447,7 +447,8 @@ def page_pools(p, drgn):
     index in bits 7-38 (PP_DMA_INDEX_SHIFT 7, 32 bits where the poison delta leaves room). A
     tail's word is its compound_head (bit 0 set, never the signature). The vmemmap is read in
     1 MiB pieces; the pool is page.pp (netmem_desc's on 7.x), its device pool.slow.netdev (6.7+;
-    NET_PTR_POISON, 0x801 + the delta, once it unregistered: "device gone")."""
+    NET_PTR_POISON, 0x801 + the delta, or lo for a destroyed pool, once it unregistered: "device
+    gone"; ", destroyed" once its driver destroyed it, user.detach_time)."""
     import struct as st
     from drgn.helpers.linux.mm import pfn_to_page, compound_order
 
@@ -491,11 +492,18 @@ def page_pools(p, drgn):
         pfn += n
     for k, e in pools.items():
         try:
-            nd = drgn.Object(p, "struct page_pool *", value=int(k, 16)).slow.netdev
-            if nd.value_() == 0xdead000000000000 + 0x801:  # NET_PTR_POISON: unregistered (6.8+)
-                e["dev"] = "device gone"
+            pool = drgn.Object(p, "struct page_pool *", value=int(k, 16))
+            nd = pool.slow.netdev
+            # 6.8+: detach_time once the driver destroyed the pool; its device unregistered: the
+            # pool moved to lo (LOOPBACK_IFINDEX 1), or NET_PTR_POISON once the namespace went
+            destroyed = hasattr(pool.user, "detach_time") and pool.user.detach_time.value_() != 0
+            if nd.value_() == 0xdead000000000000 + 0x801:
+                dev = "device gone"
+            elif nd.value_() and destroyed and nd.ifindex.value_() == 1:
+                dev = "device gone"
             else:
-                e["dev"] = nd.name.string_().decode() if nd.value_() else None
+                dev = nd.name.string_().decode() if nd.value_() else None
+            e["dev"] = ", ".join(x for x in (dev, "destroyed" if destroyed else None) if x) or None
         except (AttributeError, LookupError, drgn.FaultError, UnicodeDecodeError):
             pass
     return pools

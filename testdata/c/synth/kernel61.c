@@ -448,8 +448,10 @@ struct xarray { unsigned int xa_lock; unsigned int xa_flags; void *xa_head; };
 struct xa_node { unsigned char shift, offset, count, nr_values; struct xa_node *parent; struct xarray *array;
 	char xa_priv[16]; void *slots[64]; unsigned long marks[3]; };
 /* page_pool (6.8): the pool's device, NET_PTR_POISON once it unregistered */
-struct net_device { char name[16]; char nd_pad[48]; };
-struct page_pool { char pp_fast[192]; struct { void *pp_params_slow; struct net_device *netdev; } slow; };
+struct net_device { char name[16]; int ifindex; char nd_pad[44]; };
+/* 6.8+: user.detach_time, set when the driver destroys the pool (page_pool_detached) */
+struct page_pool { char pp_fast[192]; struct { void *pp_params_slow; struct net_device *netdev; } slow;
+	struct { void *list_next, *list_pprev; unsigned long long detach_time; unsigned int napi_id, id; } user; };
 /* io_uring (6.1): an io_uring file's private_data is its io_ring_ctx, whose rings and SQE array
    are direct-map addresses of compound pages (io_mem_alloc) */
 struct io_rings { unsigned int sq_head, sq_tail; };
@@ -730,7 +732,7 @@ int main(void)
 	O(perf_event, rb); O(perf_buffer, nr_pages); O(perf_buffer, aux_nr_pages); O(perf_buffer, aux_pages);
 	O(perf_buffer, user_page); O(perf_buffer, data_pages); S(perf_event); S(perf_buffer);
 	O(xarray, xa_head); O(xa_node, shift); O(xa_node, slots); S(xarray); S(xa_node);
-	O(page_pool, slow.netdev); S(page_pool); O(net_device, name); S(net_device);
+	O(page_pool, slow.netdev); O(page_pool, user.detach_time); S(page_pool); O(net_device, name); O(net_device, ifindex); S(net_device);
 	O(io_ring_ctx, flags); O(io_ring_ctx, rings); O(io_ring_ctx, sq_sqes); S(io_ring_ctx);
 	printf("memcg.MEMCG_SOCK %d\nmemcg.MEMCG_KMEM %d\nmemcg.MEMCG_PERCPU_B %d\n", MEMCG_SOCK, MEMCG_KMEM, MEMCG_PERCPU_B);
 	printf("CSS_ONLINE %d\nMEMCG_DATA_KMEM %d\nPG_lru %d\nPG_swapbacked %d\n", CSS_ONLINE, (int)MEMCG_DATA_KMEM, PG_lru, PG_swapbacked);

@@ -142,15 +142,32 @@ impl World {
         let k = Arc::clone(&self.k);
         let (pool, _) = self.kmalloc(k.o("page_pool"));
         let netdev = match dev {
-            Some(name) => {
-                let (nd, _) = self.kmalloc(k.o("net_device"));
-                self.write_bytes(nd + k.o("net_device.name"), name.as_bytes());
-                nd
-            }
+            Some(name) => self.add_net_device(name, 2),
             None => 0xdead_0000_0000_0801,
         };
         self.write_u64(pool + k.o("page_pool.slow.netdev"), netdev);
         pool
+    }
+
+    /// A `net_device` named `name` with interface index `ifindex` (1: the loopback's).
+    pub fn add_net_device(&mut self, name: &str, ifindex: u32) -> u64 {
+        let k = Arc::clone(&self.k);
+        let (nd, _) = self.kmalloc(k.o("net_device"));
+        self.write_bytes(nd + k.o("net_device.name"), name.as_bytes());
+        self.write_u32(nd + k.o("net_device.ifindex"), ifindex);
+        nd
+    }
+
+    /// The driver destroys the pool at `pool` with its pages still out (`user.detach_time`
+    /// set); with `orphaned`, its device then unregisters and the kernel moves the pool to the
+    /// loopback device (`page_pool_unreg_netdev`, 6.8+).
+    pub fn destroy_page_pool(&mut self, pool: u64, orphaned: bool) {
+        let k = Arc::clone(&self.k);
+        self.write_u64(pool + k.o("page_pool.user.detach_time"), 1234);
+        if orphaned {
+            let lo = self.add_net_device("lo", 1);
+            self.write_u64(pool + k.o("page_pool.slow.netdev"), lo);
+        }
     }
 
     /// A page_pool page of the pool at `pool` (`pp_magic` = PP_SIGNATURE): its struct page.
