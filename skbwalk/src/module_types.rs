@@ -101,11 +101,19 @@ fn from_btf(k: &Kernel, head: u64, w: &mut Warnings) -> Vec<String> {
         let r = blob.and_then(|b| k.types.add_module_btf(&name, b).map_err(Into::into));
         match r {
             Ok(()) => added.push(name),
-            Err(err) => w.push(
-                WarningKind::of(&err),
-                Some(e),
-                format!("module {name}'s BTF: {err}: its types are not read"),
-            ),
+            Err(err) => {
+                let kind = match err {
+                    crate::Error::Types(kstructs::Error::MalformedBtf { .. }) => {
+                        WarningKind::Corrupt
+                    }
+                    _ => WarningKind::of(&err),
+                };
+                w.push(
+                    kind,
+                    Some(e),
+                    format!("module {name}'s BTF: {err}: its types are not read"),
+                )
+            }
         }
     }
     added
@@ -132,6 +140,8 @@ fn from_debuginfo(k: &Kernel, w: &mut Warnings) -> Vec<String> {
         };
         match k.types.add_module_debuginfo(&n, path) {
             Ok(()) => added.push(n),
+            // a module as installed (its debug information stripped), not a debug file
+            Err(kstructs::Error::NoDebugInfo { .. }) => {}
             Err(e) => w.push(
                 WarningKind::Unsupported,
                 Some(m),
