@@ -133,7 +133,8 @@ def main():
         b, e = lines.index("SKBW-MANIFEST-BEGIN"), lines.index("SKBW-MANIFEST-END")
         entries = [json.loads(l) for l in lines[b + 1:e] if l.strip().startswith("{")]
         sockets = [s for s in entries if not s.get("nofd") and not s.get("pipe") and not s.get("packet")
-                   and not s.get("perf") and not s.get("io_uring") and not s.get("trace")]
+                   and not s.get("perf") and not s.get("io_uring") and not s.get("trace")
+                   and not s.get("napi_frags")]
         nofd = [s for s in entries if s.get("nofd")]
         facts["guest_info"] = [l[len("SKBW-INFO "):] for l in lines if l.startswith("SKBW-INFO ")]
 

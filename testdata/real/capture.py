@@ -296,8 +296,10 @@ def main():
         trace = [s for s in entries if s.get("trace")]  # the resized tracing ring buffer (#28)
         perf_rings = [s for s in entries if s.get("perf")]  # a perf event's ring buffer (#28)
         io_urings = [s for s in entries if s.get("io_uring")]  # an io_uring instance's rings (#28)
+        napi_frags = [s for s in entries if s.get("napi_frags")]  # a frame of page-frag frags (#28)
         sockets = [s for s in entries if not s.get("nofd") and not s.get("pipe") and not s.get("packet")
-                   and not s.get("trace") and not s.get("perf") and not s.get("io_uring")]
+                   and not s.get("trace") and not s.get("perf") and not s.get("io_uring")
+                   and not s.get("napi_frags")]
         nofd = [s for s in entries if s.get("nofd")]  # reached only through the kernel's hash tables
         facts["guest_info"] = [l[len("SKBW-INFO "):] for l in lines if l.startswith("SKBW-INFO ")]
         warns = [l for l in lines if l.startswith("SKBW-WARN") or l.startswith("SKBW-ERROR")]
@@ -356,7 +358,7 @@ def main():
         shutil.rmtree(rundir, ignore_errors=True)
     facts["timings_s"]["total"] = round(time.time() - t0, 1)
     out = {"sockets": sockets, "nofd": nofd, "pipes": pipes, "packet_rings": packet_rings, "trace": trace,
-           "perf_rings": perf_rings, "io_urings": io_urings,
+           "perf_rings": perf_rings, "io_urings": io_urings, "napi_frags": napi_frags,
            "capture": facts}
     with open(os.path.join(a.outdir, "capture.json"), "w") as f:
         json.dump(out, f, indent=2)

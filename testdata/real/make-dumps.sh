@@ -258,7 +258,7 @@ initramfs() {
     else cp "$(ls "$KDIR"/busybox/bin/busybox "$KDIR"/busybox/usr/bin/busybox 2>/dev/null | head -n1 || true)" "$root/bin/busybox"; fi
     ln -sf busybox "$root/bin/sh"
     cp "$HERE/guest/init" "$root/init"; chmod +x "$root/init"
-    python3 "$HERE/mod-deps.py" "$mods" virtio_pci virtio_net qemu_fw_cfg > "$BUILD/modules.load"
+    python3 "$HERE/mod-deps.py" "$mods" virtio_pci virtio_net qemu_fw_cfg tun > "$BUILD/modules.load"
     # busybox insmod takes plain ELF modules: compressed ones (.ko.xz on Debian 13) go in decompressed
     : > "$root/etc/modules.load"
     while read -r m; do
@@ -411,7 +411,7 @@ for b in sorted(os.listdir(out)):
     m["boots"][b] = {"description": desc.get(b, ""), "dir": d, "sockets": cap["sockets"],
                      "nofd_sockets": cap.get("nofd", []), "pipes": cap.get("pipes", []), "packet_rings": cap.get("packet_rings", []),
                      "trace": cap.get("trace", []), "perf_rings": cap.get("perf_rings", []),
-                     "io_urings": cap.get("io_urings", []),
+                     "io_urings": cap.get("io_urings", []), "napi_frags": cap.get("napi_frags", []),
                      "capture": cap["capture"], "files": files}
     retries = os.path.join(d, "retries.log")
     if os.path.exists(retries):  # captures made again, and why (make-dumps.sh boot())

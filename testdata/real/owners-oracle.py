@@ -37,7 +37,8 @@ page_frag: each online CPU's netdev_alloc_cache and napi_alloc_cache (page, page
 a non-zero offset, where the 1 KiB cache still holds references) current page (drgn's per_cpu, va
 or 6.13's encoded_page), each task's task_frag.page, each fd socket's
 sk_frag.page, as compound heads: skbwalk names each with its pages (at most, where two holders
-share a page), other.page_frag is their sum.
+share a page), other.page_frag is their sum. The manifest's napi_frags line (a frame of frags written
+to a TAP device with IFF_NAPI_FRAGS on one CPU) must leave that CPU's napi_alloc_cache holding a page.
 
 perf rings: every open file whose f_op is &perf_fops, its struct perf_event's rb (once, however
 many events share it): the user page, data_pages[0..nr_pages) and aux_pages[0..aux_nr_pages).
@@ -635,6 +636,13 @@ def compare(a):
             errs.append(f"page_frag {name}: drgn {pages} pages (not in socket queues or page_pool), skbwalk {got}")
     for name in set(fh) - set(fr):
         errs.append(f"page_frag {name}: skbwalk names {fh[name]} pages, drgn finds no such page")
+    # the scenario's frame of frags (a TAP device with IFF_NAPI_FRAGS, written on one CPU): that
+    # CPU's napi_alloc_cache holds a page at the dump, in drgn's walk and skbwalk's census
+    for mf in boot.get("napi_frags", []):
+        name = f"CPU {mf['cpu']} napi_alloc_cache"
+        if not fr.get(name) or not fh.get(name):
+            errs.append(f"manifest napi_frags (pid {mf['pid']} fd {mf['fd']}, CPU {mf['cpu']}): drgn's {name} "
+                        f"holds {fr.get(name)}, skbwalk names {fh.get(name, 0)} pages")
     frag_heads = {h: n for heads in fr.values() for h, n in heads}
     frag_total = sum(n for h, n in frag_heads.items() if h not in claimed)
     if other.get("page_frag", 0) != frag_total:

@@ -18,9 +18,19 @@
  * And an io_uring instance of 256 SQEs (its rings and SQE array, allocated by the kernel at
  * io_uring_setup), at fd 52, and where the kernel has them (6.4+: IOU_PBUF_RING_MMAP) a provided-buffer
  * ring of 1024 entries (16 KiB) the kernel allocates: the manifest line "io_uring":true with its sq
- * and cq entries and "buf_ring_entries" (0 where the kernel refused it). */
+ * and cq entries and "buf_ring_entries" (0 where the kernel refused it).
+ *
+ * And a page of the skb page-frag cache: a TAP device with IFF_NAPI_FRAGS (skbwtap0, at fd 53) builds
+ * each frame written to it from netdev_alloc_frag() frags, which in process context come from the
+ * CPU's napi_alloc_cache.page (kernels before 5.2: the task's task_frag). One frame (a 64-byte head,
+ * three 1000-byte frags, to a MAC not ours and an unknown EtherType) is written on CPU 0; the stack
+ * drops it, and the cache keeps its current page: the manifest line "napi_frags":true with the CPU. */
 #include "common.h"
 #include <linux/if_packet.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/uio.h>
 #include <linux/io_uring.h>
 #include <linux/perf_event.h>
 #include <sys/mman.h>
@@ -30,6 +40,45 @@
 
 #define MAX_PIPES 16
 #define PAGE_BYTES 4096
+
+/* One frame of frags written to a TAP device with IFF_NAPI_FRAGS, on CPU 0. */
+static void napi_frags(void)
+{
+	cpu_set_t one, all;
+	sched_getaffinity(0, sizeof all, &all);
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	if (sched_setaffinity(0, sizeof one, &one) < 0)
+		die("sched_setaffinity");
+	int tf = open("/dev/net/tun", O_RDWR);
+	if (tf < 0)
+		die("open /dev/net/tun");
+	tf = move_fd(tf, 53);
+	struct ifreq ifr = {0};
+	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "skbwtap0");
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_NAPI | IFF_NAPI_FRAGS;
+	if (ioctl(tf, TUNSETIFF, &ifr) < 0)
+		die("TUNSETIFF");
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		die("SIOCGIFFLAGS");
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		die("SIOCSIFFLAGS");
+	close(s);
+	static unsigned char head[64], body[3][1000];
+	const unsigned char dst[6] = {0x02, 0, 0, 0, 0, 0x01}, src[6] = {0x02, 0, 0, 0, 0, 0x02};
+	memcpy(head, dst, 6);
+	memcpy(head + 6, src, 6);
+	head[12] = 0x88, head[13] = 0xb5; /* IEEE local experimental EtherType: no handler */
+	memset(body, 'f', sizeof body);
+	struct iovec iov[4] = {{head, sizeof head}, {body[0], 1000}, {body[1], 1000}, {body[2], 1000}};
+	ssize_t n = writev(tf, iov, 4);
+	if (n != (ssize_t)(sizeof head + sizeof body))
+		die("writev(tap)");
+	manifest("pipes", "napi_frags", tf, "\"napi_frags\":true,\"cpu\":0,\"frags\":3,\"frag_bytes\":1000");
+	sched_setaffinity(0, sizeof all, &all);
+}
 
 int main(void)
 {
@@ -97,6 +146,7 @@ int main(void)
 					: 0;
 	manifest("pipes", "io_uring", ur, "\"io_uring\":true,\"sq_entries\":%u,\"cq_entries\":%u,\"buf_ring_entries\":%u",
 		 up.sq_entries, up.cq_entries, buf_ring);
+	napi_frags();
 	mark_ready("pipes");
 	sleep_forever();
 }
