@@ -605,7 +605,7 @@ impl Kernel {
     }
 
     /// The release in the vmlinux (`init_uts_ns.name.release`).
-    fn vmlinux_release(types: &Types) -> Option<String> {
+    pub(crate) fn vmlinux_release(types: &Types) -> Option<String> {
         let base = types.symbol("init_uts_ns").ok()?;
         let off = types.member("uts_namespace", "name.release").ok()?.offset;
         types.static_bytes(base + off, 65).map(c_string)

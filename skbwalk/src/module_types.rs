@@ -3,7 +3,7 @@
 //! | source | where | kernels |
 //! |---|---|---|
 //! | the dump | a `struct btf_module` on the `btf_modules` list for every loaded module with a `.BTF` section: its `module` and its `struct btf`, whose `data` holds the module's BTF (`data_size` bytes, split on the kernel's) | `CONFIG_DEBUG_INFO_BTF_MODULES`: 5.11 and later (Debian's from 6.1) |
-//! | the `-dbg` package | each module on the kernel's `modules` list whose `<name>.ko` is under `lib/modules/<release>/` beside the vmlinux or `System.map` given (`<root>/boot/vmlinux-<release>` or `<root>/lib/modules/<release>/vmlinux`, Debian's `/usr/lib/debug` layout), else under `/usr/lib/debug/lib/modules/<release>/` | any (Debian 5.10) |
+//! | the `-dbg` package | each module on the kernel's `modules` list whose `<name>.ko` is under `lib/modules/<release>/` beside the vmlinux or `System.map` given (`<root>/boot/vmlinux-<release>` or `<root>/lib/modules/<release>/vmlinux`, Debian's `/usr/lib/debug` layout; the release the file's own), else under `/usr/lib/debug/lib/modules/<release>/` | any (Debian 5.10) |
 //!
 //! Each is added to the kernel's types ([`kstructs::Types::add_module_btf`],
 //! [`kstructs::Types::add_module_debuginfo`]), so a walk asks for a module's type —
@@ -154,26 +154,36 @@ fn from_debuginfo(k: &Kernel, w: &mut Warnings) -> Vec<String> {
 
 /// `lib/modules/<release>` of a debug tree holding the modules' debug files: the one the vmlinux
 /// (or the `System.map`) given is in — `<root>/boot/vmlinux-<release>` or
-/// `<root>/lib/modules/<release>/vmlinux` — else the system's, `/usr/lib/debug/lib/modules/<release>`.
+/// `<root>/lib/modules/<release>/vmlinux` — by that file's own release (the vmlinux's
+/// `init_uts_ns`, else the file's name: the tree belongs to the build given, whatever the dump
+/// says), else the system's, `/usr/lib/debug/lib/modules/<release>` by the dump's release.
 fn debug_dir(k: &Kernel) -> Option<PathBuf> {
-    let release = k.release()?;
-    let tail = Path::new("lib/modules").join(&release);
     let di = k.types.debuginfo();
-    let beside = |file: &Path| -> Option<PathBuf> {
+    let beside = |file: &Path, prefix: &str, release: Option<String>| -> Option<PathBuf> {
+        let release = release.or_else(|| {
+            let name = file.file_name()?.to_str()?;
+            name.strip_prefix(prefix).map(str::to_string)
+        })?;
+        let tail = Path::new("lib/modules").join(release);
         let parent = file.parent()?;
-        Some(if parent.file_name()? == "boot" {
-            parent.parent()?.join(&tail)
-        } else {
-            parent.to_path_buf()
-        })
+        let dir = match parent.file_name()? == "boot" {
+            true => parent.parent()?.join(&tail),
+            false => parent.to_path_buf(),
+        };
+        (dir.ends_with(&tail) && dir.is_dir()).then_some(dir)
     };
-    let found = [di.file.as_deref(), di.system_map.as_deref()]
-        .into_iter()
-        .flatten()
-        .filter_map(beside)
-        .chain([Path::new("/usr/lib/debug").join(&tail)])
-        .find(|d| d.ends_with(&tail) && d.is_dir());
-    found
+    let vmlinux = di.file.as_deref().and_then(|f| {
+        beside(f, "vmlinux-", Kernel::vmlinux_release(&k.types))
+    });
+    vmlinux
+        .or_else(|| {
+            let map = di.system_map.as_deref()?;
+            beside(map, "System.map-", None)
+        })
+        .or_else(|| {
+            let system = Path::new("/usr/lib/debug/lib/modules").join(k.release()?);
+            system.is_dir().then_some(system)
+        })
 }
 
 /// Every `<name>.ko` (`.ko.xz` and the like are not read) under `dir`, by its name with `-` as
