@@ -172,9 +172,10 @@ fn debug_dir(k: &Kernel) -> Option<PathBuf> {
         };
         (dir.ends_with(&tail) && dir.is_dir()).then_some(dir)
     };
-    let vmlinux = di.file.as_deref().and_then(|f| {
-        beside(f, "vmlinux-", Kernel::vmlinux_release(&k.types))
-    });
+    let vmlinux = di
+        .file
+        .as_deref()
+        .and_then(|f| beside(f, "vmlinux-", Kernel::vmlinux_release(&k.types)));
     vmlinux
         .or_else(|| {
             let map = di.system_map.as_deref()?;
