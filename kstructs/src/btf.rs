@@ -107,6 +107,60 @@ fn extra_len(kind: u8, vlen: u16) -> Option<usize> {
     })
 }
 
+/// The header of a blob: its type and string sections, each checked to lie inside it.
+fn header(b: &[u8]) -> Result<(Range<usize>, Range<usize>), Fail> {
+    if b.len() < 24 {
+        return Err(malformed(format!(
+            "{} bytes is shorter than a BTF header (24)",
+            b.len()
+        )));
+    }
+    let magic = u16::from_le_bytes([b[0], b[1]]);
+    if magic != MAGIC {
+        return Err(malformed(if magic == MAGIC.swap_bytes() {
+            "big-endian BTF (this reader handles little-endian kernels)".to_string()
+        } else {
+            format!("bad magic {magic:#06x} (BTF starts with 0xeb9f)")
+        }));
+    }
+    if b[2] != 1 {
+        return Err(malformed(format!("BTF version {} (only 1 exists)", b[2])));
+    }
+    let word = |i: usize| u32_at(b, 4 + 4 * i).map_or(0, |v| v as usize);
+    let (hdr_len, type_off, type_len, str_off, str_len) =
+        (word(0), word(1), word(2), word(3), word(4));
+    if hdr_len < 24 || hdr_len > b.len() {
+        return Err(malformed(format!(
+            "header length {hdr_len} (blob {} bytes)",
+            b.len()
+        )));
+    }
+    let section = |what: &str, off: usize, len: usize| -> Result<Range<usize>, Fail> {
+        let start = hdr_len.checked_add(off);
+        match start.and_then(|s| s.checked_add(len).map(|e| s..e)) {
+            Some(r) if r.end <= b.len() => Ok(r),
+            _ => Err(malformed(format!(
+                "{what} section ({len} bytes at {off:#x} after the header) runs past the \
+                 end of the blob ({} bytes)",
+                b.len()
+            ))),
+        }
+    };
+    Ok((
+        section("type", type_off, type_len)?,
+        section("string", str_off, str_len)?,
+    ))
+}
+
+/// Check a blob's header only (magic, version, sections inside the blob): what a module's BTF
+/// must pass to be added; the rest is read on the first question.
+pub(crate) fn check_header(b: &[u8]) -> Result<(), String> {
+    header(b).map(|_| ()).map_err(|f| match f {
+        Fail::Bad { reason, .. } => reason,
+        f => format!("{f:?}"),
+    })
+}
+
 /// What opening the blob computes: record offsets and the name index.
 struct Parsed {
     types: Range<usize>,
@@ -146,45 +200,7 @@ fn bad_type<T>(id: u32, reason: impl std::fmt::Display) -> Result<T, Fail> {
 impl Parsed {
     /// Parse `b`, on its `base` when it is split BTF (a module's).
     fn parse(b: &[u8], base: Option<Layer<'_>>) -> Result<Parsed, Fail> {
-        if b.len() < 24 {
-            return Err(malformed(format!(
-                "{} bytes is shorter than a BTF header (24)",
-                b.len()
-            )));
-        }
-        let magic = u16::from_le_bytes([b[0], b[1]]);
-        if magic != MAGIC {
-            return Err(malformed(if magic == MAGIC.swap_bytes() {
-                "big-endian BTF (this reader handles little-endian kernels)".to_string()
-            } else {
-                format!("bad magic {magic:#06x} (BTF starts with 0xeb9f)")
-            }));
-        }
-        if b[2] != 1 {
-            return Err(malformed(format!("BTF version {} (only 1 exists)", b[2])));
-        }
-        let word = |i: usize| u32_at(b, 4 + 4 * i).map_or(0, |v| v as usize);
-        let (hdr_len, type_off, type_len, str_off, str_len) =
-            (word(0), word(1), word(2), word(3), word(4));
-        if hdr_len < 24 || hdr_len > b.len() {
-            return Err(malformed(format!(
-                "header length {hdr_len} (blob {} bytes)",
-                b.len()
-            )));
-        }
-        let section = |what: &str, off: usize, len: usize| -> Result<Range<usize>, Fail> {
-            let start = hdr_len.checked_add(off);
-            match start.and_then(|s| s.checked_add(len).map(|e| s..e)) {
-                Some(r) if r.end <= b.len() => Ok(r),
-                _ => Err(malformed(format!(
-                    "{what} section ({len} bytes at {off:#x} after the header) runs past the \
-                     end of the blob ({} bytes)",
-                    b.len()
-                ))),
-            }
-        };
-        let types = section("type", type_off, type_len)?;
-        let strs = section("string", str_off, str_len)?;
+        let (types, strs) = header(b)?;
         let (first_id, str_start) = match base {
             // Split BTF on split BTF (a module's module) does not exist.
             Some(l) if l.p.first_id != 1 => {

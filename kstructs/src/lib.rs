@@ -238,6 +238,8 @@ pub struct Types {
 /// One loaded module's types: its BTF (split on the kernel's) or the DWARF of its `.ko`.
 struct Module {
     name: String,
+    /// `name#content-hash`: the key its answers are remembered under in the layout cache.
+    id: String,
     /// The `.ko` the DWARF is read from (named in its errors); none for BTF.
     path: Option<PathBuf>,
     types: Box<dyn Backend>,
@@ -285,6 +287,11 @@ fn flat_answer(a: Answer) -> Answer {
         }),
         a => a,
     }
+}
+
+/// Whether a layout-cache key is a module's answer (`…\x1f@name#hash`), not the kernel's.
+fn is_module_key(k: &str) -> bool {
+    k.contains("\x1f@")
 }
 
 fn hex(b: &[u8]) -> String {
@@ -495,7 +502,7 @@ impl Types {
             None => match Self::negative(q(self.backend.as_ref())) {
                 Ok(a) => {
                     let mut c = self.lock_cache();
-                    c.answers.insert(k, a.clone());
+                    c.answers.insert(k.clone(), a.clone());
                     c.dirty = true;
                     (a, false)
                 }
@@ -510,20 +517,35 @@ impl Types {
         let absent =
             matches!(a, Answer::NoType) || (matches!(a, Answer::NoEnumerator) && k_kind == 'e');
         if absent {
+            // each module's answer is remembered under its content's identity (`@name#hash`):
+            // valid for any dump that loaded the same module, whichever others it loaded
             let modules = self.modules.read().unwrap_or_else(|p| p.into_inner());
             for m in modules.iter() {
-                match Self::negative(q(m.types.as_ref())) {
-                    Ok(Answer::NoType) => continue,
-                    Ok(Answer::NoEnumerator) if k_kind == 'e' => continue,
-                    Ok(a) => return Ok((a, false)),
-                    Err(Fail::Bad { at, reason }) => {
-                        return Err(Error::MalformedDwarf {
-                            path: m.path.clone().unwrap_or_default(),
-                            at,
-                            reason,
-                        })
-                    }
-                    Err(f) => return Err(self.fail(f)),
+                let mk = format!("{k}\x1f@{}", m.id);
+                let hit = self.lock_cache().answers.get(&mk).cloned();
+                let (a, from_cache) = match hit {
+                    Some(a) => (a, true),
+                    None => match Self::negative(q(m.types.as_ref())) {
+                        Ok(a) => {
+                            let mut c = self.lock_cache();
+                            c.answers.insert(mk, a.clone());
+                            c.dirty = true;
+                            (a, false)
+                        }
+                        Err(Fail::Bad { at, reason }) => {
+                            return Err(Error::MalformedDwarf {
+                                path: m.path.clone().unwrap_or_default(),
+                                at,
+                                reason,
+                            })
+                        }
+                        Err(f) => return Err(self.fail(f)),
+                    },
+                };
+                match a {
+                    Answer::NoType => continue,
+                    Answer::NoEnumerator if k_kind == 'e' => continue,
+                    a => return Ok((a, from_cache)),
                 }
             }
         }
@@ -543,8 +565,11 @@ impl Types {
 
     /// Add the BTF of a module loaded in the kernel (`module`: its name, for messages), split on
     /// the kernel's BTF: a type the kernel's types do not have is then looked for in each module
-    /// added, in order (`vring_virtqueue`, where the virtio core is a module). The blob is parsed
-    /// here: a damaged one is [`Error::MalformedBtf`] and is not added. It is read on the
+    /// added, in order (`vring_virtqueue`, where the virtio core is a module). Its header is
+    /// checked here (a bad one is [`Error::MalformedBtf`] and the blob is not added); the rest is
+    /// parsed on the first question the layout cache cannot answer (answers are remembered by
+    /// the module's name and content, so a warm run parses neither it nor the kernel's BTF), and
+    /// damage found then is that question's [`Error::MalformedBtf`]. It is read on the
     /// kernel's BTF: the types' own, or where types come from DWARF the vmlinux's `.BTF`
     /// ([`Error::NoBtfBase`] when it has none).
     ///
@@ -567,9 +592,15 @@ impl Types {
                 origin: self.origin.clone(),
             });
         };
-        let m = btf::BtfBackend::split(blob, format!("module {module}'s BTF"), base);
-        m.check()?;
-        self.add_module(module, None, Box::new(m));
+        let origin = format!("module {module}'s BTF");
+        btf::check_header(&blob).map_err(|reason| Error::MalformedBtf {
+            blob: origin.clone(),
+            type_id: None,
+            reason,
+        })?;
+        let hash = elf::fnv1a(0xcbf2_9ce4_8422_2325, &blob);
+        let m = btf::BtfBackend::split(blob, origin, base);
+        self.add_module(module, hash, None, Box::new(m));
         Ok(())
     }
 
@@ -596,17 +627,19 @@ impl Types {
                 path: path.to_owned(),
             });
         }
+        let hash = elf.fingerprint;
         let types = Box::new(dwarf::DwarfBackend::new(elf));
-        self.add_module(module, Some(path.to_owned()), types);
+        self.add_module(module, hash, Some(path.to_owned()), types);
         Ok(())
     }
 
-    fn add_module(&self, name: &str, path: Option<PathBuf>, types: Box<dyn Backend>) {
+    fn add_module(&self, name: &str, hash: u64, path: Option<PathBuf>, types: Box<dyn Backend>) {
         self.modules
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .push(Module {
                 name: name.to_owned(),
+                id: format!("{name}#{hash:016x}"),
                 path,
                 types,
             });
@@ -865,6 +898,7 @@ impl Types {
             let mut v: Vec<_> = c
                 .answers
                 .iter()
+                .filter(|(k, _)| !is_module_key(k))
                 .map(|(k, a)| (k.clone(), a.clone()))
                 .collect();
             v.sort_by(|a, b| a.0.cmp(&b.0));
@@ -895,6 +929,7 @@ impl Types {
         let mut v: Vec<_> = c
             .answers
             .iter()
+            .filter(|(k, _)| !is_module_key(k))
             .filter_map(|(k, a)| {
                 let mut p = k.split('\x1f');
                 match (p.next(), p.next(), p.next(), a) {
