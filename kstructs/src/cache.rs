@@ -64,7 +64,8 @@ pub(crate) struct Cache {
     pub(crate) poisoned: bool,
 }
 
-fn fnv1a(data: &[u8]) -> u64 {
+/// FNV-1a of `data` from the standard offset basis.
+pub(crate) fn fnv1a(data: &[u8]) -> u64 {
     crate::elf::fnv1a(0xcbf2_9ce4_8422_2325, data)
 }
 

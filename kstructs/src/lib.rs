@@ -229,10 +229,14 @@ pub struct Types {
     symbols: OnceLock<symbols::Symbols>,
     symbols_from: SymbolsFrom,
     system_map: Option<PathBuf>,
-    /// Loaded modules' BTF, split on the kernel's ([`add_module_btf`](Self::add_module_btf)):
-    /// asked, in the order added, for a type the kernel's types do not have. Never cached: which
-    /// modules a dump has loaded is not a property of the kernel build the cache is keyed by.
+    /// Loaded modules' types ([`add_module_btf`](Self::add_module_btf),
+    /// [`add_module_debuginfo`](Self::add_module_debuginfo)): asked, in the order added, for a
+    /// type the kernel's types do not have. Their answers are cached under each module's name
+    /// and content (`Module::id`), not as the kernel's: which modules a dump has loaded is not a
+    /// property of the kernel build the cache is keyed by.
     modules: RwLock<Vec<Module>>,
+    /// Where types come from DWARF: the vmlinux's `.BTF`, the base module BTFs are split on.
+    dwarf_split_base: OnceLock<Option<Arc<btf::Core>>>,
 }
 
 /// One loaded module's types: its BTF (split on the kernel's) or the DWARF of its `.ko`.
@@ -384,6 +388,7 @@ impl Types {
             symbols_from: SymbolsFrom::Symtab,
             system_map: None,
             modules: RwLock::default(),
+            dwarf_split_base: OnceLock::new(),
         })
     }
 
@@ -412,6 +417,7 @@ impl Types {
             symbols_from: symbols.from,
             system_map: None,
             modules: RwLock::default(),
+            dwarf_split_base: OnceLock::new(),
         };
         Ok(t.with_symbols(symbols))
     }
@@ -496,60 +502,57 @@ impl Types {
         q: impl Fn(&dyn Backend) -> std::result::Result<Answer, Fail>,
     ) -> Result<(Answer, bool)> {
         let k_kind = k.chars().next().unwrap_or(' ');
-        let hit = self.lock_cache().answers.get(&k).cloned();
-        let (a, cached) = match hit {
-            Some(a) => (a, true),
-            None => match Self::negative(q(self.backend.as_ref())) {
-                Ok(a) => {
-                    let mut c = self.lock_cache();
-                    c.answers.insert(k.clone(), a.clone());
-                    c.dirty = true;
-                    (a, false)
-                }
-                Err(f) => {
-                    // Answers from a DWARF that gave an error are never written to the cache.
-                    self.lock_cache().poisoned = true;
-                    return Err(self.fail(f));
-                }
-            },
-        };
+        let (a, cached) = self
+            .remembered(&k, || q(self.backend.as_ref()))
+            .map_err(|f| {
+                // Answers from a DWARF that gave an error are never written to the cache.
+                self.lock_cache().poisoned = true;
+                self.fail(f)
+            })?;
         // Not in the kernel's types: a type, or an enumerator looked for by its bare name.
-        let absent =
-            matches!(a, Answer::NoType) || (matches!(a, Answer::NoEnumerator) && k_kind == 'e');
-        if absent {
-            // each module's answer is remembered under its content's identity (`@name#hash`):
-            // valid for any dump that loaded the same module, whichever others it loaded
-            let modules = self.modules.read().unwrap_or_else(|p| p.into_inner());
-            for m in modules.iter() {
-                let mk = format!("{k}\x1f@{}", m.id);
-                let hit = self.lock_cache().answers.get(&mk).cloned();
-                let (a, from_cache) = match hit {
-                    Some(a) => (a, true),
-                    None => match Self::negative(q(m.types.as_ref())) {
-                        Ok(a) => {
-                            let mut c = self.lock_cache();
-                            c.answers.insert(mk, a.clone());
-                            c.dirty = true;
-                            (a, false)
-                        }
-                        Err(Fail::Bad { at, reason }) => {
-                            return Err(Error::MalformedDwarf {
-                                path: m.path.clone().unwrap_or_default(),
-                                at,
-                                reason,
-                            })
-                        }
-                        Err(f) => return Err(self.fail(f)),
+        let absent = |a: &Answer| {
+            matches!(a, Answer::NoType) || (matches!(a, Answer::NoEnumerator) && k_kind == 'e')
+        };
+        if !absent(&a) {
+            return Ok((a, cached));
+        }
+        // each module's answer is remembered under its content's identity (`@name#hash`): valid
+        // for any dump that loaded the same module, whichever others it loaded
+        let modules = self.modules.read().unwrap_or_else(|p| p.into_inner());
+        for m in modules.iter() {
+            let mk = format!("{k}\x1f@{}", m.id);
+            let found = self
+                .remembered(&mk, || q(m.types.as_ref()))
+                .map_err(|f| match f {
+                    Fail::Bad { at, reason } => Error::MalformedDwarf {
+                        path: m.path.clone().unwrap_or_default(),
+                        at,
+                        reason,
                     },
-                };
-                match a {
-                    Answer::NoType => continue,
-                    Answer::NoEnumerator if k_kind == 'e' => continue,
-                    a => return Ok((a, from_cache)),
-                }
+                    f => self.fail(f),
+                })?;
+            if !absent(&found.0) {
+                return Ok(found);
             }
         }
         Ok((a, cached))
+    }
+
+    /// The answer under layout-cache key `k`, or else `compute`'s, remembered there ("not
+    /// found" answers too); the flag says it came from the cache. A failure is not remembered.
+    fn remembered(
+        &self,
+        k: &str,
+        compute: impl FnOnce() -> std::result::Result<Answer, Fail>,
+    ) -> std::result::Result<(Answer, bool), Fail> {
+        if let Some(a) = self.lock_cache().answers.get(k).cloned() {
+            return Ok((a, true));
+        }
+        let a = Self::negative(compute())?;
+        let mut c = self.lock_cache();
+        c.answers.insert(k.to_owned(), a.clone());
+        c.dirty = true;
+        Ok((a, false))
     }
 
     /// A "not found" failure as the answer it is.
@@ -581,10 +584,15 @@ impl Types {
     /// ```
     pub fn add_module_btf(&self, module: &str, blob: Vec<u8>) -> Result<()> {
         let base = self.backend.btf_core().or_else(|| {
-            // types from DWARF: the vmlinux's own BTF, when it has one, is the base
-            let elf = self.elf.as_ref()?;
-            let blob = btf::Blob::Mapped(elf.clone(), elf.btf.clone()?);
-            btf::BtfBackend::new(blob, format!("the BTF of {}", elf.path.display())).core()
+            // types from DWARF: the vmlinux's own BTF, when it has one, is the base (one for
+            // every module, parsed once)
+            self.dwarf_split_base
+                .get_or_init(|| {
+                    let elf = self.elf.as_ref()?;
+                    let blob = btf::Blob::Mapped(elf.clone(), elf.btf.clone()?);
+                    btf::BtfBackend::new(blob, format!("the BTF of {}", elf.path.display())).core()
+                })
+                .clone()
         });
         let Some(base) = base else {
             return Err(Error::NoBtfBase {
@@ -598,7 +606,7 @@ impl Types {
             type_id: None,
             reason,
         })?;
-        let hash = elf::fnv1a(0xcbf2_9ce4_8422_2325, &blob);
+        let hash = cache::fnv1a(&blob);
         let m = btf::BtfBackend::split(blob, origin, base);
         self.add_module(module, hash, None, Box::new(m));
         Ok(())
