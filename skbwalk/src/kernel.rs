@@ -74,8 +74,8 @@ pub struct Kernel {
     pub(crate) vmcore_path: String,
     /// Things worth knowing that did not stop the open (e.g. how the layout was found).
     pub(crate) notes: Vec<String>,
-    /// The modules whose BTF was added to `types`, once read (`module_types::load`).
-    pub(crate) module_types: OnceLock<Vec<String>>,
+    /// Set once the loaded modules' types were added to `types` (`module_types::load`).
+    pub(crate) module_types: OnceLock<()>,
 }
 
 /// Where distributions install debuginfo for `release`.

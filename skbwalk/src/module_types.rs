@@ -50,22 +50,27 @@ impl Layout {
     }
 }
 
-/// Add every loaded module's BTF to `k`'s types, in the kernel's list order, the first time
-/// asked (warnings then go to `w`); returns the modules added. A module whose BTF cannot be read
-/// or parsed is a warning and is left out.
-pub(crate) fn load<'k>(k: &'k Kernel, w: &mut Warnings) -> &'k [String] {
-    k.module_types.get_or_init(|| read_all(k, w))
+/// Add every loaded module's types to `k`'s, in the kernel's list order, the first time asked
+/// (warnings then go to `w`; `k.types.modules()` lists those added). A module whose types cannot
+/// be read is a warning and is left out.
+pub(crate) fn load(k: &Kernel, w: &mut Warnings) {
+    k.module_types
+        .get_or_init(|| match k.global("btf_modules") {
+            Ok(head) => from_btf(k, head, w),
+            Err(_) => from_debuginfo(k, w),
+        });
 }
 
-fn read_all(k: &Kernel, w: &mut Warnings) -> Vec<String> {
-    match k.global("btf_modules") {
-        Ok(head) => from_btf(k, head, w),
-        Err(_) => from_debuginfo(k, w),
-    }
+/// `MODULE_NAME_LEN`: `struct module`'s `name` array.
+const MODULE_NAME_LEN: usize = 56;
+
+/// The name of the `struct module` at `module` (`name` at offset `at`).
+fn module_name(k: &Kernel, module: u64, at: u64) -> crate::Result<String> {
+    k.cstr(module + at, MODULE_NAME_LEN, "module.name")
 }
 
 /// Every module's BTF on the `btf_modules` list at `head`.
-fn from_btf(k: &Kernel, head: u64, w: &mut Warnings) -> Vec<String> {
+fn from_btf(k: &Kernel, head: u64, w: &mut Warnings) {
     let l = match Layout::resolve(k) {
         Ok(l) => l,
         Err(e) => {
@@ -74,15 +79,14 @@ fn from_btf(k: &Kernel, head: u64, w: &mut Warnings) -> Vec<String> {
                 None,
                 format!("btf_modules: {e}: the modules' types are not read"),
             );
-            return Vec::new();
+            return;
         }
     };
     let mut total = 0u64;
-    let mut added = Vec::new();
     for e in crate::links::list_entries(k, head, l.list, MAX_MODULES, "btf_modules", w) {
         let name = k
             .u64(e + l.module, "btf_module.module")
-            .and_then(|m| k.cstr(m + l.mod_name, 56, "module.name"))
+            .and_then(|m| module_name(k, m, l.mod_name))
             .unwrap_or_else(|_| format!("{e:#x}"));
         let blob = (|| {
             let btf = k.ptr(k.u64(e + l.btf, "btf_module.btf")?, "btf_module.btf")?;
@@ -99,47 +103,36 @@ fn from_btf(k: &Kernel, head: u64, w: &mut Warnings) -> Vec<String> {
             k.bytes(data, size as usize, "btf.data")
         })();
         let r = blob.and_then(|b| k.types.add_module_btf(&name, b).map_err(Into::into));
-        match r {
-            Ok(()) => added.push(name),
-            Err(err) => {
-                let kind = match err {
-                    crate::Error::Types(kstructs::Error::MalformedBtf { .. }) => {
-                        WarningKind::Corrupt
-                    }
-                    _ => WarningKind::of(&err),
-                };
-                w.push(
-                    kind,
-                    Some(e),
-                    format!("module {name}'s BTF: {err}: its types are not read"),
-                )
-            }
+        if let Err(err) = r {
+            w.push(
+                WarningKind::of(&err),
+                Some(e),
+                format!("module {name}'s BTF: {err}: its types are not read"),
+            );
         }
     }
-    added
 }
 
 /// The DWARF of every loaded module whose `.ko` is in the debug tree beside the vmlinux.
-fn from_debuginfo(k: &Kernel, w: &mut Warnings) -> Vec<String> {
+fn from_debuginfo(k: &Kernel, w: &mut Warnings) {
     let (Some(dir), Ok(head), Ok(list), Ok(name)) = (
         debug_dir(k),
         k.global("modules"),
         k.types.member("module", "list").map(|m| m.offset),
         k.types.member("module", "name").map(|m| m.offset),
     ) else {
-        return Vec::new();
+        return;
     };
     let files = ko_files(&dir);
-    let mut added = Vec::new();
     for m in crate::links::list_entries(k, head, list, MAX_MODULES, "modules", w) {
-        let Ok(n) = k.cstr(m + name, 56, "module.name") else {
+        let Ok(n) = module_name(k, m, name) else {
             continue;
         };
         let Some(path) = files.get(&n.replace('-', "_")) else {
             continue;
         };
         match k.types.add_module_debuginfo(&n, path) {
-            Ok(()) => added.push(n),
+            Ok(()) => {}
             // a module as installed (its debug information stripped), not a debug file
             Err(kstructs::Error::NoDebugInfo { .. }) => {}
             Err(e) => w.push(
@@ -149,7 +142,6 @@ fn from_debuginfo(k: &Kernel, w: &mut Warnings) -> Vec<String> {
             ),
         }
     }
-    added
 }
 
 /// `lib/modules/<release>` of a debug tree holding the modules' debug files: the one the vmlinux

@@ -32,8 +32,9 @@ pub enum WarningKind {
 
 impl WarningKind {
     /// The kind of a walk error turned into a warning: a failed read is `Unreadable`, a type,
-    /// member or symbol this kernel's debuginfo lacks is `Unsupported` (no damage), any other
-    /// error found in the data is `Corrupt`.
+    /// member or symbol this kernel's debuginfo lacks is `Unsupported` (no damage), a BTF blob
+    /// read from the dump that does not parse and any other error found in the data are
+    /// `Corrupt`.
     pub(crate) fn of(e: &crate::Error) -> WarningKind {
         match e {
             crate::Error::Read { source, .. } => match source {
@@ -41,6 +42,9 @@ impl WarningKind {
                 _ => WarningKind::Unreadable,
             },
             crate::Error::Dump { .. } => WarningKind::Dump,
+            // a BTF blob that does not parse (a module's, as the kernel keeps it in the dump):
+            // damage, not a type the kernel lacks
+            crate::Error::Types(kstructs::Error::MalformedBtf { .. }) => WarningKind::Corrupt,
             // a type, member or symbol this kernel's debuginfo lacks
             crate::Error::Layout { .. } | crate::Error::Types(_) => WarningKind::Unsupported,
             _ => WarningKind::Corrupt,
